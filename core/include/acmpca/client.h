@@ -1,0 +1,122 @@
+/*
+ * acmpca/client.h - the ACM PCA client: configuration, calls, and request
+ * building / response parsing for callers that do their own I/O.
+ *
+ * The data model is cJSON: inputs and outputs are cJSON objects shaped as the
+ * API's JSON (member names as in the API reference). Blob members (Csr,
+ * Certificate, CertificateChain) are given as PEM text; timestamps come back
+ * as numbers (seconds since the epoch).
+ */
+#ifndef ACMPCA_CLIENT_H
+#define ACMPCA_CLIENT_H
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "credentials.h"
+#include "sign.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct acmpca_client acmpca_client;
+
+/*
+ * Client options. Initialise with ACMPCA_CLIENT_OPTIONS_INIT and set what you
+ * need; anything left NULL / -1 / 0 resolves through the environment and the
+ * shared config files (see README, "Configuration"). New fields are only ever
+ * appended. Strings are copied.
+ */
+typedef struct acmpca_client_options {
+    unsigned version;               /* ACMPCA_CLIENT_OPTIONS_VERSION */
+    const char *region;             /* else AWS_REGION, AWS_DEFAULT_REGION, profile */
+    const char *profile;            /* else AWS_PROFILE, "default" */
+    const char *endpoint_url;       /* else AWS_ENDPOINT_URL_ACM_PCA, AWS_ENDPOINT_URL, profile */
+    int use_fips;                   /* -1: AWS_USE_FIPS_ENDPOINT, profile; else 0/1 */
+    int use_dualstack;              /* -1: AWS_USE_DUALSTACK_ENDPOINT, profile; else 0/1 */
+    const char *access_key_id;      /* explicit keys win over every provider */
+    const char *secret_access_key;
+    const char *session_token;
+    acmpca_credentials_provider *credentials_provider; /* referenced, not taken */
+    int verify_tls;                 /* 1 (default) verifies the server certificate */
+    const char *ca_bundle;          /* PEM file; else AWS_CA_BUNDLE, profile ca_bundle */
+    long connect_timeout_ms;        /* 0: 10000 */
+    long read_timeout_ms;           /* 0: 60000 */
+    size_t max_response_bytes;      /* 0: 16 MiB */
+    int pool_size;                  /* idle connections kept; 0: 4 */
+    const char *user_agent_suffix;  /* appended to the User-Agent */
+} acmpca_client_options;
+
+#define ACMPCA_CLIENT_OPTIONS_VERSION 1
+#define ACMPCA_CLIENT_OPTIONS_INIT \
+    { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, NULL, \
+      1, NULL, 0, 0, 0, 0, NULL }
+
+/* Create a client. No network I/O happens here. */
+ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);
+/* Free a client (NULL is a no-op). No call may be running on it. */
+ACMPCA_API void acmpca_client_free(acmpca_client *client);
+/* The resolved region ("" when only a custom endpoint is set) and endpoint URL. */
+ACMPCA_API const char *acmpca_client_region(const acmpca_client *client);
+ACMPCA_API const char *acmpca_client_endpoint(const acmpca_client *client);
+/* The client's credentials provider (borrowed). */
+ACMPCA_API acmpca_credentials_provider *acmpca_client_credentials_provider(acmpca_client *client);
+
+/* What came back with a response, for callers that want more than the data. */
+typedef struct acmpca_response_meta {
+    int http_status;
+    char *request_id;            /* "" when the service sent none */
+    int retry_attempts;          /* attempts beyond the first */
+    acmpca_header *headers;      /* response headers, names lowercased */
+    size_t header_count;
+} acmpca_response_meta;
+
+ACMPCA_API void acmpca_response_meta_free(acmpca_response_meta *meta);
+
+/*
+ * Call an operation by name ("IssueCertificate" or "issue_certificate").
+ * `input` may be NULL for an empty input. On success *out is a caller-owned
+ * cJSON object (an empty object for operations that return nothing); free it
+ * with cJSON_Delete. The input is validated against the model before any I/O.
+ */
+ACMPCA_API int acmpca_call(acmpca_client *client, const char *operation,
+                           const cJSON *input, cJSON **out);
+/* As acmpca_call, by operation id, also returning the response metadata (may be NULL). */
+ACMPCA_API int acmpca_call_ex(acmpca_client *client, int operation, const cJSON *input,
+                              cJSON **out, acmpca_response_meta **meta);
+/* JSON text in and out, for FFI users. *out_json is freed with acmpca_free(). */
+ACMPCA_API int acmpca_call_json(acmpca_client *client, const char *operation,
+                                const char *input_json, char **out_json);
+
+/* A request ready to send over any HTTP stack. */
+typedef struct acmpca_http_request {
+    char *method;
+    char *url;
+    acmpca_header *headers;      /* every header to send, signed */
+    size_t header_count;
+    char *body;
+    size_t body_len;
+} acmpca_http_request;
+
+/*
+ * Validate, serialize and sign a call without sending it: for non-blocking
+ * stacks (OpenResty cosockets). Resolves credentials through the client.
+ */
+ACMPCA_API int acmpca_client_build_request(acmpca_client *client, const char *operation,
+                                           const cJSON *input, acmpca_http_request **out);
+ACMPCA_API void acmpca_http_request_free(acmpca_http_request *req);
+
+/*
+ * Turn a raw HTTP response into the operation's result (*out, caller-owned)
+ * or a typed error, exactly as a call would. Header names are matched
+ * case-insensitively.
+ */
+ACMPCA_API int acmpca_parse_response(const char *operation, int http_status,
+                                     const acmpca_header *headers, size_t header_count,
+                                     const char *body, size_t body_len, cJSON **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,31 @@
+/*
+ * acmpca/endpoint.h - endpoint resolution for the acm-pca service: region to
+ * URL across the AWS partitions, FIPS, dual-stack and custom endpoints.
+ */
+#ifndef ACMPCA_ENDPOINT_H
+#define ACMPCA_ENDPOINT_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct acmpca_endpoint_params {
+    const char *region;     /* may be NULL when endpoint is set */
+    int use_fips;           /* 0 or 1 */
+    int use_dualstack;      /* 0 or 1 */
+    const char *endpoint;   /* custom endpoint URL, or NULL */
+} acmpca_endpoint_params;
+
+/*
+ * Resolve the endpoint URL. On success *out is a caller-owned string
+ * (free()). On failure returns ACMPCA_EENDPOINT with the rule's message, e.g.
+ * "Invalid Configuration: FIPS and custom endpoint are not supported".
+ */
+ACMPCA_API int acmpca_endpoint_resolve(char **out, const acmpca_endpoint_params *params);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

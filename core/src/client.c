@@ -1,0 +1,590 @@
+/*
+ * client.c - the client and the flow of one call: validate and serialize the
+ * input, sign, send, and turn the response into a result or a typed error.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "serialize.h"
+#include "transport.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_READ_TIMEOUT_MS 60000L
+#define DEFAULT_MAX_RESPONSE_BYTES ((size_t)16 << 20)
+#define SIGNING_NAME "acm-pca"
+#define TARGET_PREFIX "ACMPrivateCA."
+#define CONTENT_TYPE "application/x-amz-json-1.1"
+#define ERROR_BODY_EXCERPT 200
+
+struct acmpca_client {
+    acmpca_config config;
+    char *endpoint;          /* base URL without a trailing slash */
+    char *url;               /* endpoint + "/" */
+    char *signing_region;
+    acmpca_credentials_provider *credentials;
+    acmpca_sign_cache *sign_cache;
+    acmpca_transport *transport;
+};
+
+/* ---- creation ------------------------------------------------------------ */
+
+static int make_credentials(acmpca_client *c, const acmpca_client_options *o)
+{
+    if (o && (o->access_key_id || o->secret_access_key)) {
+        if (!o->access_key_id || !o->secret_access_key)
+            return acmpca__error_set(ACMPCA_EINVAL,
+                                     "%s: required when %s is given",
+                                     o->access_key_id ? "secret_access_key" : "access_key_id",
+                                     o->access_key_id ? "access_key_id" : "secret_access_key");
+        return acmpca_credentials_provider_static(&c->credentials, o->access_key_id,
+                                                  o->secret_access_key, o->session_token);
+    }
+    if (o && o->credentials_provider) {
+        c->credentials = acmpca_credentials_provider_ref(o->credentials_provider);
+        return 0;
+    }
+    return acmpca_credentials_provider_default(&c->credentials, c->config.profile);
+}
+
+int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
+{
+    acmpca_client *c = NULL;
+    acmpca_endpoint_params ep;
+    acmpca_transport_options t;
+    acmpca_buf ua = {0};
+    int err;
+
+    if (!out)
+        return acmpca__error_set(ACMPCA_EINVAL, "out: must not be NULL");
+    *out = NULL;
+    if (opts && opts->version != ACMPCA_CLIENT_OPTIONS_VERSION)
+        return acmpca__error_set(ACMPCA_EINVAL,
+                                 "options.version: expected %d (use ACMPCA_CLIENT_OPTIONS_INIT)",
+                                 ACMPCA_CLIENT_OPTIONS_VERSION);
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    if ((err = acmpca__config_resolve(&c->config, opts)) != 0)
+        goto fail;
+
+    ep.region = c->config.region;
+    ep.use_fips = c->config.use_fips;
+    ep.use_dualstack = c->config.use_dualstack;
+    ep.endpoint = c->config.endpoint_url;
+    if ((err = acmpca_endpoint_resolve(&c->endpoint, &ep)) != 0)
+        goto fail;
+    {
+        size_t n = strlen(c->endpoint);
+        while (n > 0 && c->endpoint[n - 1] == '/')
+            c->endpoint[--n] = '\0';
+    }
+    if ((err = acmpca__buf_printf(&ua, "%s/", c->endpoint)) != 0)
+        goto fail;
+    c->url = acmpca__buf_detach(&ua);
+    /* A custom endpoint without a region still needs one to sign with. */
+    c->signing_region = acmpca__strdup(c->config.region ? c->config.region : "us-east-1");
+    if (!c->url || !c->signing_region) {
+        err = ACMPCA_ENOMEM;
+        goto fail;
+    }
+    if ((err = make_credentials(c, opts)) != 0)
+        goto fail;
+    if ((err = acmpca_sign_cache_new(&c->sign_cache)) != 0)
+        goto fail;
+
+    if ((err = acmpca__buf_printf(&ua, "acmpca/%s libcurl/%s%s%s", ACMPCA_VERSION,
+                                  curl_version_info(CURLVERSION_NOW)->version,
+                                  opts && opts->user_agent_suffix ? " " : "",
+                                  opts && opts->user_agent_suffix ? opts->user_agent_suffix
+                                                                  : "")) != 0)
+        goto fail;
+    memset(&t, 0, sizeof(t));
+    t.connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+                                                                : DEFAULT_CONNECT_TIMEOUT_MS;
+    t.read_timeout_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
+                                                          : DEFAULT_READ_TIMEOUT_MS;
+    t.verify_tls = opts ? opts->verify_tls != 0 : 1;
+    t.ca_bundle = c->config.ca_bundle;
+    t.max_response_bytes = opts && opts->max_response_bytes ? opts->max_response_bytes
+                                                            : DEFAULT_MAX_RESPONSE_BYTES;
+    t.pool_size = opts ? opts->pool_size : 0;
+    t.user_agent = ua.ptr;
+    if ((err = acmpca__transport_new(&c->transport, &t)) != 0)
+        goto fail;
+    acmpca__buf_free(&ua);
+    *out = c;
+    return 0;
+
+fail:
+    acmpca__buf_free(&ua);
+    acmpca_client_free(c);
+    return err;
+}
+
+void acmpca_client_free(acmpca_client *c)
+{
+    if (!c)
+        return;
+    acmpca__transport_free(c->transport);
+    acmpca_sign_cache_free(c->sign_cache);
+    acmpca_credentials_provider_unref(c->credentials);
+    acmpca__config_clear(&c->config);
+    free(c->endpoint);
+    free(c->url);
+    free(c->signing_region);
+    free(c);
+}
+
+const char *acmpca_client_region(const acmpca_client *c)
+{
+    return c && c->config.region ? c->config.region : "";
+}
+
+const char *acmpca_client_endpoint(const acmpca_client *c)
+{
+    return c ? c->endpoint : "";
+}
+
+acmpca_credentials_provider *acmpca_client_credentials_provider(acmpca_client *c)
+{
+    return c ? c->credentials : NULL;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+void acmpca_http_request_free(acmpca_http_request *req)
+{
+    size_t i;
+    if (!req)
+        return;
+    for (i = 0; i < req->header_count; i++) {
+        free((char *)req->headers[i].name);
+        acmpca__free_secret((char *)req->headers[i].value);
+    }
+    free(req->headers);
+    free(req->method);
+    free(req->url);
+    free(req->body);
+    free(req);
+}
+
+static int add_header(acmpca_http_request *req, const char *name, const char *value)
+{
+    acmpca_header *h = realloc(req->headers, (req->header_count + 1) * sizeof(*h));
+    char *n = NULL, *v = NULL;
+    if (h)
+        req->headers = h;
+    n = acmpca__strdup(name);
+    v = acmpca__strdup(value);
+    if (!h || !n || !v) {
+        free(n);
+        free(v);
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    req->headers[req->header_count].name = n;
+    req->headers[req->header_count].value = v;
+    req->header_count++;
+    return 0;
+}
+
+static int build_request(acmpca_client *c, const acmpca_operation_info *op, const cJSON *input,
+                         acmpca_http_request **out)
+{
+    acmpca_http_request *req = NULL;
+    acmpca_credentials *creds = NULL;
+    acmpca_signed *sig = NULL;
+    acmpca_sign_input in;
+    char target[128];
+    size_t i;
+    int err;
+
+    *out = NULL;
+    req = calloc(1, sizeof(*req));
+    if (!req)
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    if ((err = acmpca__serialize_input(op, input, &req->body)) != 0)
+        goto fail;
+    req->body_len = strlen(req->body);
+    req->method = acmpca__strdup("POST");
+    req->url = acmpca__strdup(c->url);
+    if (!req->method || !req->url) {
+        err = ACMPCA_ENOMEM;
+        goto fail;
+    }
+    snprintf(target, sizeof(target), TARGET_PREFIX "%s", op->name);
+    if ((err = add_header(req, "Content-Type", CONTENT_TYPE)) != 0 ||
+        (err = add_header(req, "X-Amz-Target", target)) != 0)
+        goto fail;
+
+    if ((err = acmpca_credentials_get(c->credentials, 0, &creds)) != 0)
+        goto fail;
+    memset(&in, 0, sizeof(in));
+    in.method = req->method;
+    in.url = req->url;
+    in.headers = req->headers;
+    in.header_count = req->header_count;
+    in.body = req->body;
+    in.body_len = req->body_len;
+    in.region = c->signing_region;
+    in.service = SIGNING_NAME;
+    in.access_key_id = creds->access_key_id;
+    in.secret_access_key = creds->secret_access_key;
+    in.session_token = creds->session_token;
+    in.timestamp = (int64_t)time(NULL);
+    if ((err = acmpca_sign(&sig, &in, c->sign_cache)) != 0)
+        goto fail;
+    for (i = 0; i < sig->header_count; i++)
+        if ((err = add_header(req, sig->headers[i].name, sig->headers[i].value)) != 0)
+            goto fail;
+    acmpca_signed_free(sig);
+    acmpca_credentials_free(creds);
+    *out = req;
+    return 0;
+
+fail:
+    acmpca_signed_free(sig);
+    acmpca_credentials_free(creds);
+    acmpca_http_request_free(req);
+    return err;
+}
+
+static const acmpca_operation_info *find_operation(const char *name)
+{
+    const acmpca_operation_info *op = name ? acmpca_model_operation_find(name) : NULL;
+    if (!op)
+        acmpca__error_set(ACMPCA_EINVAL, "operation: unknown operation \"%s\"",
+                          name ? name : "(null)");
+    return op;
+}
+
+int acmpca_client_build_request(acmpca_client *c, const char *operation, const cJSON *input,
+                                acmpca_http_request **out)
+{
+    const acmpca_operation_info *op;
+    if (!c || !out)
+        return acmpca__error_set(ACMPCA_EINVAL, "client and out: must not be NULL");
+    if (!(op = find_operation(operation)))
+        return ACMPCA_EINVAL;
+    return build_request(c, op, input, out);
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static const char *find_header(const acmpca_header *h, size_t n, const char *name)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (h[i].name && acmpca__strcaseeq(h[i].name, name))
+            return h[i].value;
+    return NULL;
+}
+
+/* "aws.protocol#Name:http://..." -> "Name" */
+static void clean_error_code(char *dst, size_t cap, const char *src)
+{
+    const char *hash = strrchr(src, '#');
+    size_t n;
+    if (hash)
+        src = hash + 1;
+    n = strcspn(src, ":");
+    while (n > 0 && isspace((unsigned char)src[n - 1]))
+        n--;
+    while (n > 0 && isspace((unsigned char)*src))
+        src++, n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Text between <tag> and </tag> in an XML error body (no nesting needed). */
+static void xml_field(char *dst, size_t cap, const char *body, size_t len, const char *tag)
+{
+    char open[64], close[64];
+    const char *end = body + len, *p, *q;
+    size_t n;
+
+    dst[0] = '\0';
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    for (p = body; p + strlen(open) <= end; p++) {
+        if (memcmp(p, open, strlen(open)) != 0)
+            continue;
+        p += strlen(open);
+        for (q = p; q + strlen(close) <= end; q++) {
+            if (memcmp(q, close, strlen(close)) == 0) {
+                n = (size_t)(q - p) < cap - 1 ? (size_t)(q - p) : cap - 1;
+                memcpy(dst, p, n);
+                dst[n] = '\0';
+                return;
+            }
+        }
+        return;
+    }
+}
+
+static int is_throttling(const char *code)
+{
+    static const char *const names[] = {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException",
+        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+        "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+        "RequestTimeout", "RequestTimeoutException",
+    };
+    size_t i;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(code, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int parse_error(const acmpca_operation_info *op, int status, const acmpca_header *headers,
+                       size_t header_count, const char *body, size_t len)
+{
+    char code[128] = "", message[512] = "", request_id[128] = "";
+    const char *v;
+    cJSON *doc = NULL;
+    int err;
+
+    if ((v = find_header(headers, header_count, "x-amzn-errortype")) != NULL)
+        clean_error_code(code, sizeof(code), v);
+    if ((v = find_header(headers, header_count, "x-amzn-requestid")) != NULL ||
+        (v = find_header(headers, header_count, "x-amz-request-id")) != NULL)
+        snprintf(request_id, sizeof(request_id), "%s", v);
+
+    doc = len ? cJSON_ParseWithLengthOpts(body, len, NULL, 0) : NULL;
+    if (cJSON_IsObject(doc)) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "__type");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "message");
+        if (!cJSON_IsString(t))
+            t = cJSON_GetObjectItemCaseSensitive(doc, "code");
+        if (!cJSON_IsString(m))
+            m = cJSON_GetObjectItemCaseSensitive(doc, "Message");
+        if (!code[0] && cJSON_IsString(t))
+            clean_error_code(code, sizeof(code), t->valuestring);
+        if (cJSON_IsString(m))
+            snprintf(message, sizeof(message), "%s", m->valuestring);
+    } else if (len && memchr(body, '<', len < 64 ? len : 64) && !code[0]) {
+        /* Query-protocol style <ErrorResponse>, as some front ends answer. */
+        char xml_code[128];
+        xml_field(xml_code, sizeof(xml_code), body, len, "Code");
+        if (xml_code[0]) {
+            clean_error_code(code, sizeof(code), xml_code);
+            xml_field(message, sizeof(message), body, len, "Message");
+            if (!request_id[0])
+                xml_field(request_id, sizeof(request_id), body, len, "RequestId");
+        }
+    }
+    cJSON_Delete(doc);
+
+    if (!code[0]) {
+        /* No error code anywhere (an HTML 500, a proxy page): keep the status and an excerpt. */
+        size_t i, n = len < ERROR_BODY_EXCERPT ? len : ERROR_BODY_EXCERPT;
+        int w = snprintf(message, sizeof(message), "HTTP %d with no error code; body: ", status);
+        snprintf(code, sizeof(code), "%d", status);
+        for (i = 0; i < n && (size_t)w + 1 < sizeof(message); i++, w++)
+            message[w] = isprint((unsigned char)body[i]) ? body[i] : ' ';
+        message[w] = '\0';
+    }
+    err = acmpca_error_code_from_name(code);
+    /* An operation raises only the exceptions its model lists. */
+    if (err != ACMPCA_ESERVICE && err != ACMPCA_E_ACCESS_DENIED && err != ACMPCA_E_THROTTLING &&
+        err != ACMPCA_E_VALIDATION && op && !acmpca_model_operation_has_error(op, err))
+        err = ACMPCA_ESERVICE;
+    acmpca__error_set_service(err, code, message, status, request_id);
+    acmpca__error_annotate(op ? op->name : NULL, 1, status >= 500 || is_throttling(code));
+    return err;
+}
+
+/* botocore drops members whose value is JSON null (moto sends "NextToken": null). */
+static void drop_nulls(cJSON *node)
+{
+    cJSON *child = node ? node->child : NULL;
+    while (child) {
+        cJSON *next = child->next;
+        if (cJSON_IsNull(child) && cJSON_IsObject(node))
+            cJSON_Delete(cJSON_DetachItemViaPointer(node, child));
+        else
+            drop_nulls(child);
+        child = next;
+    }
+}
+
+static int parse_response(const acmpca_operation_info *op, int status,
+                          const acmpca_header *headers, size_t header_count, const char *body,
+                          size_t len, cJSON **out)
+{
+    cJSON *doc = NULL;
+    const char *end = NULL;
+    size_t i = 0;
+    int err;
+
+    *out = NULL;
+    if (status < 200 || status > 299)
+        return parse_error(op, status, headers, header_count, body, len);
+    while (i < len && isspace((unsigned char)body[i]))
+        i++;
+    if (i == len) {
+        doc = cJSON_CreateObject();
+        if (!doc)
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        *out = doc;
+        return 0;
+    }
+    doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (!doc) {
+        err = acmpca__error_set(ACMPCA_EBADRESPONSE,
+                                "HTTP %d response body is not valid JSON (error at byte %ld of %zu)",
+                                status, end ? (long)(end - body) : -1L, len);
+        goto fail;
+    }
+    if (!cJSON_IsObject(doc)) {
+        err = acmpca__error_set(ACMPCA_EBADRESPONSE,
+                                "HTTP %d response body is JSON but not an object", status);
+        goto fail;
+    }
+    drop_nulls(doc);
+    if ((err = acmpca__deserialize_output(op, doc)) != 0)
+        goto fail;
+    *out = doc;
+    return 0;
+fail:
+    cJSON_Delete(doc);
+    acmpca__error_annotate(op->name, 1, 0);
+    acmpca__error_set_http_status(status);
+    return err;
+}
+
+int acmpca_parse_response(const char *operation, int http_status, const acmpca_header *headers,
+                          size_t header_count, const char *body, size_t body_len, cJSON **out)
+{
+    const acmpca_operation_info *op;
+    if (!out || (!body && body_len))
+        return acmpca__error_set(ACMPCA_EINVAL, "out and body: must not be NULL");
+    *out = NULL;
+    if (!(op = find_operation(operation)))
+        return ACMPCA_EINVAL;
+    return parse_response(op, http_status, headers, header_count, body ? body : "", body_len,
+                          out);
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+void acmpca_response_meta_free(acmpca_response_meta *m)
+{
+    size_t i;
+    if (!m)
+        return;
+    for (i = 0; i < m->header_count; i++) {
+        free((char *)m->headers[i].name);
+        free((char *)m->headers[i].value);
+    }
+    free(m->headers);
+    free(m->request_id);
+    free(m);
+}
+
+/* Moves the response headers into a new meta (the response keeps none). */
+static int make_meta(acmpca_http_response *resp, int attempts, acmpca_response_meta **out)
+{
+    acmpca_response_meta *m = calloc(1, sizeof(*m));
+    const char *rid = acmpca__http_response_header(resp, "x-amzn-requestid");
+    if (!m || !(m->request_id = acmpca__strdup(rid ? rid : ""))) {
+        free(m);
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    m->http_status = resp->status;
+    m->retry_attempts = attempts - 1;
+    m->headers = resp->headers;
+    m->header_count = resp->header_count;
+    resp->headers = NULL;
+    resp->header_count = 0;
+    *out = m;
+    return 0;
+}
+
+int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **out,
+                   acmpca_response_meta **meta)
+{
+    const acmpca_operation_info *op;
+    acmpca_http_request *req = NULL;
+    acmpca_http_response resp;
+    int err;
+
+    memset(&resp, 0, sizeof(resp));
+    if (meta)
+        *meta = NULL;
+    if (!c || !out)
+        return acmpca__error_set(ACMPCA_EINVAL, "client and out: must not be NULL");
+    *out = NULL;
+    op = acmpca_model_operation((size_t)operation);
+    if (operation < 0 || !op)
+        return acmpca__error_set(ACMPCA_EINVAL, "operation: unknown operation id %d", operation);
+
+    if ((err = build_request(c, op, input, &req)) != 0)
+        goto fail;
+    if ((err = acmpca__transport_send(c->transport, req, &resp)) != 0)
+        goto fail;
+    if ((err = parse_response(op, resp.status, resp.headers, resp.header_count, resp.body.ptr,
+                              resp.body.len, out)) != 0)
+        goto fail;
+    if (meta && (err = make_meta(&resp, 1, meta)) != 0) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        goto fail;
+    }
+    acmpca__http_response_clear(&resp);
+    acmpca_http_request_free(req);
+    return 0;
+
+fail:
+    if (!acmpca_error_last()->operation[0])
+        acmpca__error_annotate(op->name, 1, acmpca_error_last()->retryable);
+    acmpca__http_response_clear(&resp);
+    acmpca_http_request_free(req);
+    return err;
+}
+
+int acmpca_call(acmpca_client *c, const char *operation, const cJSON *input, cJSON **out)
+{
+    const acmpca_operation_info *op = find_operation(operation);
+    if (out)
+        *out = NULL;
+    if (!op)
+        return ACMPCA_EINVAL;
+    return acmpca_call_ex(c, op->id, input, out, NULL);
+}
+
+int acmpca_call_json(acmpca_client *c, const char *operation, const char *input_json,
+                     char **out_json)
+{
+    cJSON *in = NULL, *out = NULL;
+    const char *end = NULL;
+    int err;
+
+    if (!out_json)
+        return acmpca__error_set(ACMPCA_EINVAL, "out_json: must not be NULL");
+    *out_json = NULL;
+    if (input_json && *input_json) {
+        in = cJSON_ParseWithOpts(input_json, &end, 0);
+        if (!in)
+            return acmpca__error_set(ACMPCA_EPARAM, "input: not valid JSON (error at byte %ld)",
+                                     end ? (long)(end - input_json) : -1L);
+    }
+    err = acmpca_call(c, operation, in, &out);
+    cJSON_Delete(in);
+    if (err)
+        return err;
+    *out_json = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    if (!*out_json)
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    return 0;
+}

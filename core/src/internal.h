@@ -1,0 +1,66 @@
+/*
+ * internal.h - helpers shared by the files of core/src: error recording,
+ * a growable byte buffer, string and secret helpers. Never installed.
+ */
+#ifndef ACMPCA_INTERNAL_H
+#define ACMPCA_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acmpca.h"
+
+#if defined(__GNUC__)
+#  define ACMPCA_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define ACMPCA_PRINTF(a, b)
+#endif
+
+/* Record a client-side failure on this thread and return `code`. */
+int acmpca__error_set(int code, const char *fmt, ...) ACMPCA_PRINTF(2, 3);
+/* Record a failure answered by the service and return its code. */
+int acmpca__error_set_service(int code, const char *aws_code, const char *message,
+                              int http_status, const char *request_id);
+/* Annotate the current failure (keeps code and message). */
+void acmpca__error_annotate(const char *operation, int attempts, int retryable);
+/* Attach the HTTP status of the response behind the current failure. */
+void acmpca__error_set_http_status(int http_status);
+/* Change the code of the current failure, keeping its detail. */
+void acmpca__error_recode(int code);
+/* Prefix the current message with "prefix: " (keeps everything else). */
+void acmpca__error_prefix(const char *prefix);
+
+/* A growable, always NUL-terminated byte buffer. Zero-initialise to start. */
+typedef struct acmpca_buf {
+    char *ptr;
+    size_t len;
+    size_t cap;
+} acmpca_buf;
+
+int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len);
+int acmpca__buf_puts(acmpca_buf *b, const char *s);
+int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...) ACMPCA_PRINTF(2, 3);
+/* Hand the bytes over to the caller (never NULL on success). */
+char *acmpca__buf_detach(acmpca_buf *b);
+void acmpca__buf_free(acmpca_buf *b);
+/* Wipe, then free. For buffers that held secrets. */
+void acmpca__buf_free_secret(acmpca_buf *b);
+
+char *acmpca__strdup(const char *s);             /* NULL in -> NULL out */
+char *acmpca__strndup(const char *s, size_t n);
+/* Wipe a NUL-terminated secret with OPENSSL_cleanse, then free it. */
+void acmpca__free_secret(char *s);
+/* Case-insensitive ASCII compare, as strcasecmp but locale-free. */
+int acmpca__strcaseeq(const char *a, const char *b);
+/* Environment variable, or NULL when unset or empty. */
+const char *acmpca__getenv(const char *name);
+
+/* Standard base64 without line breaks. Caller frees the result. */
+char *acmpca__base64_encode(const unsigned char *data, size_t len);
+/* Decode standard base64 (whitespace ignored); NULL if invalid. Caller frees. */
+unsigned char *acmpca__base64_decode(const char *text, size_t *out_len);
+/* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */
+void acmpca__hex(char *out, const unsigned char *data, size_t len);
+
+#endif

@@ -1,0 +1,1160 @@
+/*
+ * sign.c - AWS Signature Version 4: header signing, presigned URLs (query
+ * signing) and the cache of derived signing keys.
+ *
+ * The signature is built by small pure steps, each a function of its inputs
+ * only (the clock is acmpca_sign_input.timestamp): URL parsing, canonical
+ * URI, canonical query, canonical headers, canonical request, string to sign,
+ * key derivation and signature. acmpca_sign() validates the input and strings
+ * the steps together. The rules follow the aws-c-auth SigV4 test suite
+ * (tests/fixtures/sigv4), which tests/c/test_sigv4.c runs case by case.
+ *
+ * Encoding choices, as the suite and the AWS SDKs do it for every service but
+ * S3: the URL path is taken as sent on the wire and URI-encoded once more
+ * ("%" becomes "%25"), segment by segment with "/" kept; query parameters are
+ * percent-decoded, then encoded again, so "%E1%88%B4" and a raw "ሴ" both sign
+ * as "%E1%88%B4".
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "internal.h"
+
+#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define SIGV4_TERMINATOR "aws4_request"
+#define SIGV4_DEFAULT_EXPIRES 3600u
+#define SIGV4_MAX_EXPIRES 604800u /* 7 days: AWS rejects longer presigned URLs */
+#define SIGN_KNOWN_FLAGS (ACMPCA_SIGN_QUERY | ACMPCA_SIGN_NO_PATH_NORMALIZE | \
+                          ACMPCA_SIGN_CONTENT_SHA256 | ACMPCA_SIGN_UNSIGNED_TOKEN)
+#define SIGN_MAX_HEADERS 256
+#define SIGN_MAX_SCOPE_PART 63     /* region and service length */
+#define SIGN_MAX_SECRET 1024
+#define SIGN_MAX_PAYLOAD_ID 127    /* "UNSIGNED-PAYLOAD" style payload hashes */
+#define SIGN_KEY_LEN 32
+#define SIGN_CACHE_SLOTS 8
+/* 9999-12-31T23:59:59Z: the last second an 8-digit date can name. */
+#define SIGN_MAX_TIMESTAMP INT64_C(253402300799)
+
+/* ------------------------------------------------------------------------ */
+/* Characters and encoding */
+
+static int is_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 3986 unreserved: never percent-encoded. */
+static int is_unreserved(unsigned char c)
+{
+    return is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+/* RFC 9110 tchar: what header names and methods are made of. */
+static int is_tchar(unsigned char c)
+{
+    return is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Whitespace folded in header values; CR and LF come from obs-fold lines. */
+static int is_fold_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_ctl(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int is_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+static int has_prefix_nocase(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++)
+        if (ascii_lower(*s) != *prefix)
+            return 0;
+    return 1;
+}
+
+/* Append `n` bytes URI-encoded (unreserved kept, the rest as %XX). */
+static int uri_encode(acmpca_buf *b, const char *s, size_t n)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t i, run = 0;
+    int rc = 0;
+
+    for (i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[3];
+        if (is_unreserved(c)) {
+            run++;
+            continue;
+        }
+        if (run)
+            rc = acmpca__buf_append(b, s + i - run, run);
+        run = 0;
+        esc[0] = '%';
+        esc[1] = digits[c >> 4];
+        esc[2] = digits[c & 15];
+        if (!rc)
+            rc = acmpca__buf_append(b, esc, 3);
+    }
+    if (!rc && run)
+        rc = acmpca__buf_append(b, s + n - run, run);
+    return rc;
+}
+
+/*
+ * Percent-decode `n` bytes, then URI-encode the result. A "%" that does not
+ * start a valid escape is taken literally (and so becomes "%25").
+ */
+static int uri_reencode(acmpca_buf *b, const char *s, size_t n)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n && !rc; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < n && hex_value((unsigned char)s[i + 1]) >= 0 &&
+            hex_value((unsigned char)s[i + 2]) >= 0) {
+            c = (char)(hex_value((unsigned char)s[i + 1]) << 4 |
+                       hex_value((unsigned char)s[i + 2]));
+            i += 2;
+        }
+        rc = uri_encode(b, &c, 1);
+    }
+    return rc;
+}
+
+static int uri_encode_str(acmpca_buf *b, const char *s)
+{
+    return uri_encode(b, s, strlen(s));
+}
+
+/*
+ * The buffer's string, handed over; "" when nothing was written. Appending
+ * nothing first guarantees the terminating NUL even for a buffer that never
+ * allocated. NULL (error recorded) when out of memory.
+ */
+static char *buf_take(acmpca_buf *b)
+{
+    return acmpca__buf_append(b, "", 0) == 0 ? acmpca__buf_detach(b) : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Crypto primitives */
+
+/*
+ * With valid arguments the one-shot OpenSSL calls fail only when OpenSSL
+ * cannot allocate or no provider offers SHA-256; keep OpenSSL's reason.
+ */
+static int openssl_fail(const char *what)
+{
+    char detail[256] = "";
+    unsigned long e = ERR_get_error();
+
+    if (e)
+        ERR_error_string_n(e, detail, sizeof(detail));
+    ERR_clear_error();
+    return acmpca__error_set(ACMPCA_ENOMEM, "sign: %s failed%s%s", what,
+                             detail[0] ? ": " : "", detail);
+}
+
+static int sha256(unsigned char out[SHA256_DIGEST_LENGTH], const void *data, size_t len)
+{
+    if (!SHA256(len ? data : (const void *)"", len, out))
+        return openssl_fail("SHA-256");
+    return 0;
+}
+
+static int sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    int rc = sha256(md, data, len);
+
+    if (!rc)
+        acmpca__hex(out, md, sizeof(md));
+    return rc;
+}
+
+static int hmac_sha256(unsigned char out[SIGN_KEY_LEN], const void *key, size_t key_len,
+                       const void *data, size_t data_len)
+{
+    unsigned int n = 0;
+
+    if (key_len > INT_MAX ||
+        !HMAC(EVP_sha256(), key, (int)key_len, data, data_len, out, &n) ||
+        n != SIGN_KEY_LEN)
+        return openssl_fail("HMAC-SHA256");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step: the URL */
+
+typedef struct sign_url {
+    int https;
+    const char *host;   /* without the port; IPv6 keeps its brackets */
+    size_t host_len;
+    long port;          /* -1 when the URL names none */
+    const char *path;   /* "" or starting with "/" */
+    size_t path_len;
+    int has_query;      /* a "?" was present, maybe with nothing after it */
+    const char *query;
+    size_t query_len;
+    size_t base_len;    /* length of the URL without its fragment */
+} sign_url;
+
+static int parse_url(sign_url *u, const char *url)
+{
+    const char *auth, *auth_end, *host_end, *p;
+    size_t i;
+
+    memset(u, 0, sizeof(*u));
+    u->port = -1;
+    for (i = 0; url[i]; i++)
+        if (is_ctl((unsigned char)url[i]))
+            return acmpca__error_set(ACMPCA_EINVAL, "url: contains a control character");
+    if (has_prefix_nocase(url, "https://")) {
+        u->https = 1;
+        auth = url + 8;
+    } else if (has_prefix_nocase(url, "http://")) {
+        auth = url + 7;
+    } else {
+        return acmpca__error_set(ACMPCA_EINVAL, "url: expected an absolute http(s) URL");
+    }
+    auth_end = auth + strcspn(auth, "/?#");
+    for (p = auth; p < auth_end; p++) {
+        if (*p == '@')
+            return acmpca__error_set(ACMPCA_EINVAL, "url: user information is not supported");
+        if (*p == ' ')
+            return acmpca__error_set(ACMPCA_EINVAL, "url: space in the host");
+    }
+    if (*auth == '[') {
+        host_end = memchr(auth, ']', (size_t)(auth_end - auth));
+        if (!host_end)
+            return acmpca__error_set(ACMPCA_EINVAL, "url: unterminated IPv6 address");
+        host_end++;
+    } else {
+        host_end = memchr(auth, ':', (size_t)(auth_end - auth));
+        if (!host_end)
+            host_end = auth_end;
+    }
+    if (host_end == auth || (*auth == '[' && host_end - auth < 3))
+        return acmpca__error_set(ACMPCA_EINVAL, "url: no host");
+    if (host_end < auth_end) {
+        long port = 0;
+        if (*host_end != ':' || host_end + 1 == auth_end || auth_end - host_end > 6)
+            return acmpca__error_set(ACMPCA_EINVAL, "url: bad port");
+        for (p = host_end + 1; p < auth_end; p++) {
+            if (*p < '0' || *p > '9')
+                return acmpca__error_set(ACMPCA_EINVAL, "url: bad port");
+            port = port * 10 + (*p - '0');
+        }
+        if (port < 1 || port > 65535)
+            return acmpca__error_set(ACMPCA_EINVAL, "url: port %ld out of range", port);
+        u->port = port;
+    }
+    u->host = auth;
+    u->host_len = (size_t)(host_end - auth);
+    u->path = auth_end;
+    u->path_len = strcspn(auth_end, "?#");
+    p = u->path + u->path_len;
+    if (*p == '?') {
+        u->has_query = 1;
+        u->query = p + 1;
+        u->query_len = strcspn(u->query, "#");
+        p = u->query + u->query_len;
+    }
+    u->base_len = (size_t)(p - url);
+    return 0;
+}
+
+/* The Host header a client sends: the port only when not the scheme's default. */
+static int host_value(acmpca_buf *b, const sign_url *u)
+{
+    int rc = acmpca__buf_append(b, u->host, u->host_len);
+
+    if (!rc && u->port != -1 && u->port != (u->https ? 443 : 80))
+        rc = acmpca__buf_printf(b, ":%ld", u->port);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step: dates */
+
+static char *put_digits(char *p, int v, int width)
+{
+    int i;
+
+    for (i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* "20150830T123600Z" and "20150830" for `t` seconds since the epoch (UTC). */
+static void format_dates(int64_t t, char amz_date[17], char short_date[9])
+{
+    /* Howard Hinnant's civil_from_days; t is validated to be in 0..9999 AD. */
+    int64_t days = t / 86400, secs = t % 86400;
+    int64_t z = days + 719468, era = z / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    int y = (int)(yoe + era * 400 + (m <= 2));
+    char *p = amz_date;
+
+    p = put_digits(p, y, 4);
+    p = put_digits(p, m, 2);
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, (int)(secs / 3600), 2);
+    p = put_digits(p, (int)(secs / 60 % 60), 2);
+    p = put_digits(p, (int)(secs % 60), 2);
+    *p++ = 'Z';
+    *p = '\0';
+    memcpy(short_date, amz_date, 8);
+    short_date[8] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step: canonical URI */
+
+/*
+ * Normalising removes "." and ".." segments and empty ones (double slashes),
+ * keeping a trailing slash. Each segment is encoded as it is appended, so a
+ * ".." can drop the last one by cutting back to the previous "/".
+ */
+static int canonical_uri(acmpca_buf *out, const char *path, size_t len, int normalize)
+{
+    size_t i = 0;
+    int rc = 0, trailing = 0;
+
+    if (len == 0)
+        return acmpca__buf_puts(out, "/");
+    if (!normalize) {
+        for (i = 0; i < len && !rc; i++)
+            rc = path[i] == '/' ? acmpca__buf_puts(out, "/") : uri_encode(out, path + i, 1);
+        return rc;
+    }
+    while (i < len && !rc) {
+        size_t start, n;
+        while (i < len && path[i] == '/')
+            i++;
+        start = i;
+        while (i < len && path[i] != '/')
+            i++;
+        n = i - start;
+        trailing = n == 0 || (n == 1 && path[start] == '.') ||
+                   (n == 2 && path[start] == '.' && path[start + 1] == '.');
+        if (n == 2 && path[start] == '.' && path[start + 1] == '.') {
+            while (out->len > 0 && out->ptr[out->len - 1] != '/')
+                out->len--;
+            if (out->len > 0)
+                out->len--;
+            if (out->ptr)
+                out->ptr[out->len] = '\0';
+        } else if (!trailing) {
+            rc = acmpca__buf_puts(out, "/");
+            if (!rc)
+                rc = uri_encode(out, path + start, n);
+        }
+    }
+    if (!rc && (out->len == 0 || trailing))
+        rc = acmpca__buf_puts(out, "/");
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step: canonical query */
+
+typedef struct query_param {
+    char *key;    /* encoded */
+    char *value;  /* encoded; may hold the session token */
+} query_param;
+
+typedef struct query_params {
+    query_param *v;
+    size_t n, cap;
+} query_params;
+
+static void query_params_free(query_params *q)
+{
+    size_t i;
+
+    for (i = 0; i < q->n; i++) {
+        free(q->v[i].key);
+        acmpca__free_secret(q->v[i].value);
+    }
+    free(q->v);
+    memset(q, 0, sizeof(*q));
+}
+
+/* Takes ownership of both strings, also on failure. */
+static int query_params_push(query_params *q, char *key, char *value)
+{
+    if (!key || !value)
+        goto fail;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        query_param *v = realloc(q->v, cap * sizeof(*v));
+        if (!v) {
+            acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            goto fail;
+        }
+        q->v = v;
+        q->cap = cap;
+    }
+    q->v[q->n].key = key;
+    q->v[q->n].value = value;
+    q->n++;
+    return 0;
+fail:
+    free(key);
+    acmpca__free_secret(value);
+    return ACMPCA_ENOMEM;
+}
+
+/* The parameters of a URL's query string, decoded and re-encoded. */
+static int query_params_parse(query_params *q, const char *s, size_t len)
+{
+    size_t i = 0;
+    int rc = 0;
+
+    while (i < len && !rc) {
+        acmpca_buf key = {0}, value = {0};
+        size_t start = i, eq;
+        while (i < len && s[i] != '&')
+            i++;
+        if (i > start) {
+            for (eq = start; eq < i && s[eq] != '='; eq++)
+                ;
+            rc = uri_reencode(&key, s + start, eq - start);
+            if (!rc && eq < i)
+                rc = uri_reencode(&value, s + eq + 1, i - eq - 1);
+            if (!rc)
+                rc = query_params_push(q, buf_take(&key), buf_take(&value));
+            acmpca__buf_free(&key);
+            acmpca__buf_free_secret(&value);
+        }
+        i++;
+    }
+    return rc;
+}
+
+/* Adds a parameter whose value is encoded here. */
+static int query_params_add(query_params *q, const char *key, const char *raw_value)
+{
+    acmpca_buf value = {0};
+    int rc = uri_encode_str(&value, raw_value);
+
+    if (!rc)
+        rc = query_params_push(q, acmpca__strdup(key), buf_take(&value));
+    acmpca__buf_free_secret(&value);
+    return rc;
+}
+
+static int query_param_cmp(const void *a, const void *b)
+{
+    const query_param *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/* Sorted by encoded key, then encoded value; "k=v" joined with "&". */
+static int canonical_query(acmpca_buf *out, query_params *q)
+{
+    size_t i;
+    int rc = 0;
+
+    if (q->n > 1)
+        qsort(q->v, q->n, sizeof(*q->v), query_param_cmp);
+    for (i = 0; i < q->n && !rc; i++)
+        rc = acmpca__buf_printf(out, "%s%s=%s", i ? "&" : "", q->v[i].key, q->v[i].value);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step: canonical headers */
+
+typedef struct sign_header {
+    char *name;    /* lowercase */
+    char *value;   /* trimmed, whitespace runs collapsed; may hold the token */
+    size_t order;  /* position in the request: duplicates keep their order */
+} sign_header;
+
+typedef struct header_list {
+    sign_header *v;
+    size_t n, cap;
+} header_list;
+
+static void header_list_free(header_list *h)
+{
+    size_t i;
+
+    for (i = 0; i < h->n; i++) {
+        free(h->v[i].name);
+        acmpca__free_secret(h->v[i].value);
+    }
+    free(h->v);
+    memset(h, 0, sizeof(*h));
+}
+
+/* Trimmed, with every run of whitespace (folded lines too) as one space. */
+static int canonical_value(acmpca_buf *out, const char *v)
+{
+    int rc = 0, space = 0;
+    const char *run;
+
+    while (is_fold_space((unsigned char)*v))
+        v++;
+    while (*v && !rc) {
+        if (is_fold_space((unsigned char)*v)) {
+            space = 1;
+            v++;
+            continue;
+        }
+        run = v;
+        while (*v && !is_fold_space((unsigned char)*v))
+            v++;
+        if (space)
+            rc = acmpca__buf_puts(out, " ");
+        if (!rc)
+            rc = acmpca__buf_append(out, run, (size_t)(v - run));
+        space = 0;
+    }
+    return rc;
+}
+
+static int header_list_add(header_list *h, const char *name, const char *value)
+{
+    acmpca_buf v = {0};
+    char *lname = NULL, *cvalue = NULL;
+    size_t i;
+    int rc = 0;
+
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 8;
+        sign_header *nv = realloc(h->v, cap * sizeof(*nv));
+        if (!nv) {
+            rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            goto fail;
+        }
+        h->v = nv;
+        h->cap = cap;
+    }
+    if (!(lname = acmpca__strdup(name))) {
+        rc = ACMPCA_ENOMEM;
+        goto fail;
+    }
+    for (i = 0; lname[i]; i++)
+        lname[i] = ascii_lower(lname[i]);
+    if ((rc = canonical_value(&v, value)) != 0)
+        goto fail;
+    if (!(cvalue = buf_take(&v))) {
+        rc = ACMPCA_ENOMEM;
+        goto fail;
+    }
+    h->v[h->n].name = lname;
+    h->v[h->n].value = cvalue;
+    h->v[h->n].order = h->n;
+    h->n++;
+    lname = NULL;
+fail:
+    free(lname);
+    acmpca__buf_free_secret(&v);
+    return rc;
+}
+
+static int sign_header_cmp(const void *a, const void *b)
+{
+    const sign_header *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/*
+ * "name:value\n" per distinct name, sorted, duplicate names joined with ","
+ * in request order; and the signed header list "a;b;c".
+ */
+static int canonical_headers(acmpca_buf *out, acmpca_buf *signed_names, header_list *h)
+{
+    size_t i;
+    int rc = 0;
+
+    qsort(h->v, h->n, sizeof(*h->v), sign_header_cmp);
+    for (i = 0; i < h->n && !rc; i++) {
+        int first = i == 0 || strcmp(h->v[i - 1].name, h->v[i].name) != 0;
+        int last = i + 1 == h->n || strcmp(h->v[i + 1].name, h->v[i].name) != 0;
+        if (first) {
+            rc = acmpca__buf_printf(out, "%s:", h->v[i].name);
+            if (!rc)
+                rc = acmpca__buf_printf(signed_names, "%s%s", i ? ";" : "", h->v[i].name);
+        }
+        if (!rc)
+            rc = acmpca__buf_printf(out, "%s%s", h->v[i].value, last ? "\n" : ",");
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Steps: canonical request, string to sign, key, signature */
+
+static int canonical_request(acmpca_buf *out, const char *method, const char *uri,
+                             const char *query, const char *headers, const char *signed_names,
+                             const char *payload_hash)
+{
+    return acmpca__buf_printf(out, "%s\n%s\n%s\n%s\n%s\n%s", method, uri, query, headers,
+                              signed_names, payload_hash);
+}
+
+static int string_to_sign(acmpca_buf *out, const char *amz_date, const char *scope,
+                          const char *creq, size_t creq_len)
+{
+    char hash[2 * SHA256_DIGEST_LENGTH + 1];
+    int rc = sha256_hex(hash, creq, creq_len);
+
+    if (!rc)
+        rc = acmpca__buf_printf(out, SIGV4_ALGORITHM "\n%s\n%s\n%s", amz_date, scope, hash);
+    return rc;
+}
+
+/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
+static int derive_key(unsigned char key[SIGN_KEY_LEN], const char *secret, const char *date,
+                      const char *region, const char *service)
+{
+    acmpca_buf k0 = {0};
+    unsigned char a[SIGN_KEY_LEN], b[SIGN_KEY_LEN];
+    int rc;
+
+    if ((rc = acmpca__buf_puts(&k0, "AWS4")) != 0 || (rc = acmpca__buf_puts(&k0, secret)) != 0)
+        goto fail;
+    if ((rc = hmac_sha256(a, k0.ptr, k0.len, date, strlen(date))) != 0 ||
+        (rc = hmac_sha256(b, a, sizeof(a), region, strlen(region))) != 0 ||
+        (rc = hmac_sha256(a, b, sizeof(b), service, strlen(service))) != 0 ||
+        (rc = hmac_sha256(key, a, sizeof(a), SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR))) != 0)
+        goto fail;
+fail:
+    OPENSSL_cleanse(a, sizeof(a));
+    OPENSSL_cleanse(b, sizeof(b));
+    acmpca__buf_free_secret(&k0);
+    return rc;
+}
+
+static int signature_hex(char out[2 * SIGN_KEY_LEN + 1], const unsigned char key[SIGN_KEY_LEN],
+                         const char *sts, size_t sts_len)
+{
+    unsigned char mac[SIGN_KEY_LEN];
+    int rc = hmac_sha256(mac, key, SIGN_KEY_LEN, sts, sts_len);
+
+    if (!rc)
+        acmpca__hex(out, mac, sizeof(mac));
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The signing-key cache */
+
+typedef struct cache_slot {
+    uint64_t last_use;                          /* 0: empty */
+    unsigned char secret_id[SHA256_DIGEST_LENGTH];
+    char date[9];
+    char region[SIGN_MAX_SCOPE_PART + 1];
+    char service[SIGN_MAX_SCOPE_PART + 1];
+    unsigned char key[SIGN_KEY_LEN];
+} cache_slot;
+
+struct acmpca_sign_cache {
+    pthread_mutex_t lock;
+    uint64_t clock;
+    unsigned long hits;
+    cache_slot slot[SIGN_CACHE_SLOTS];
+};
+
+/* Test hook (tests/c/test_sigv4.c): lookups answered from the cache. */
+unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
+
+int acmpca_sign_cache_new(acmpca_sign_cache **out)
+{
+    acmpca_sign_cache *c = NULL;
+    int rc = 0;
+
+    if (!out)
+        return acmpca__error_set(ACMPCA_EINVAL, "out: required");
+    *out = NULL;
+    if (!(c = calloc(1, sizeof(*c)))) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "sign cache: cannot create its mutex");
+        goto fail;
+    }
+    *out = c;
+    c = NULL;
+fail:
+    free(c);
+    return rc;
+}
+
+void acmpca_sign_cache_free(acmpca_sign_cache *cache)
+{
+    if (!cache)
+        return;
+    pthread_mutex_destroy(&cache->lock);
+    OPENSSL_cleanse(cache->slot, sizeof(cache->slot));
+    free(cache);
+}
+
+unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache)
+{
+    unsigned long hits = 0;
+
+    if (cache && pthread_mutex_lock(&cache->lock) == 0) {
+        hits = cache->hits;
+        pthread_mutex_unlock(&cache->lock);
+    }
+    return hits;
+}
+
+static cache_slot *cache_find(acmpca_sign_cache *c, const unsigned char *id, const char *date,
+                              const char *region, const char *service)
+{
+    size_t i;
+
+    for (i = 0; i < SIGN_CACHE_SLOTS; i++) {
+        cache_slot *s = &c->slot[i];
+        if (s->last_use && memcmp(s->secret_id, id, sizeof(s->secret_id)) == 0 &&
+            strcmp(s->date, date) == 0 && strcmp(s->region, region) == 0 &&
+            strcmp(s->service, service) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/*
+ * The signing key for (secret, date, region, service), from the cache when it
+ * has it. The derivation runs outside the lock so that threads signing with
+ * different keys do not wait on each other; the least recently used slot is
+ * wiped and replaced.
+ */
+static int signing_key(unsigned char key[SIGN_KEY_LEN], acmpca_sign_cache *c, const char *secret,
+                       const char *date, const char *region, const char *service)
+{
+    unsigned char id[SHA256_DIGEST_LENGTH];
+    cache_slot *s;
+    size_t i;
+    int rc;
+
+    if (!c)
+        return derive_key(key, secret, date, region, service);
+    if ((rc = sha256(id, secret, strlen(secret))) != 0)
+        goto fail;
+    if (pthread_mutex_lock(&c->lock) != 0) {
+        rc = derive_key(key, secret, date, region, service);
+        goto fail;
+    }
+    if ((s = cache_find(c, id, date, region, service)) != NULL) {
+        memcpy(key, s->key, SIGN_KEY_LEN);
+        s->last_use = ++c->clock;
+        c->hits++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (s)
+        goto fail;
+    if ((rc = derive_key(key, secret, date, region, service)) != 0)
+        goto fail;
+    if (pthread_mutex_lock(&c->lock) != 0)
+        goto fail;
+    if (!(s = cache_find(c, id, date, region, service))) {
+        s = &c->slot[0];
+        for (i = 1; i < SIGN_CACHE_SLOTS; i++)
+            if (c->slot[i].last_use < s->last_use)
+                s = &c->slot[i];
+        OPENSSL_cleanse(s, sizeof(*s));
+        memcpy(s->secret_id, id, sizeof(id));
+        memcpy(s->date, date, 8);
+        s->date[8] = '\0';
+        memcpy(s->region, region, strlen(region) + 1);
+        memcpy(s->service, service, strlen(service) + 1);
+        memcpy(s->key, key, SIGN_KEY_LEN);
+    }
+    s->last_use = ++c->clock;
+    pthread_mutex_unlock(&c->lock);
+fail:
+    OPENSSL_cleanse(id, sizeof(id));
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input validation */
+
+static int reserved_header(const char *name, const acmpca_sign_input *in)
+{
+    return acmpca__strcaseeq(name, "Authorization") || acmpca__strcaseeq(name, "X-Amz-Date") ||
+           (in->session_token && acmpca__strcaseeq(name, "X-Amz-Security-Token")) ||
+           ((in->flags & (ACMPCA_SIGN_CONTENT_SHA256 | ACMPCA_SIGN_QUERY)) ==
+                ACMPCA_SIGN_CONTENT_SHA256 &&
+            acmpca__strcaseeq(name, "X-Amz-Content-Sha256"));
+}
+
+static int check_headers(const acmpca_sign_input *in)
+{
+    size_t i;
+    const char *p;
+
+    if (in->header_count && !in->headers)
+        return acmpca__error_set(ACMPCA_EINVAL, "headers: NULL with header_count %zu",
+                                 in->header_count);
+    if (in->header_count > SIGN_MAX_HEADERS)
+        return acmpca__error_set(ACMPCA_ELIMIT, "headers: more than %d", SIGN_MAX_HEADERS);
+    for (i = 0; i < in->header_count; i++) {
+        const acmpca_header *h = &in->headers[i];
+        if (!h->name)
+            return acmpca__error_set(ACMPCA_EINVAL, "headers[%zu].name: required", i);
+        if (!is_token(h->name))
+            return acmpca__error_set(ACMPCA_EINVAL,
+                                     "headers[%zu].name: not a valid HTTP header name", i);
+        if (reserved_header(h->name, in))
+            return acmpca__error_set(ACMPCA_EINVAL, "headers[%zu].name: %s is added by the signer",
+                                     i, h->name);
+        if (!h->value)
+            return acmpca__error_set(ACMPCA_EINVAL, "headers[%zu].value: required", i);
+        for (p = h->value; *p; p++)
+            if (is_ctl((unsigned char)*p) && !is_fold_space((unsigned char)*p))
+                return acmpca__error_set(ACMPCA_EINVAL,
+                                         "headers[%zu].value: contains a control character", i);
+    }
+    return 0;
+}
+
+/* Region and service go into the credential scope, between slashes. */
+static int check_scope_part(const char *field, const char *v)
+{
+    size_t n;
+
+    if (!v || !*v)
+        return acmpca__error_set(ACMPCA_EINVAL, "%s: required", field);
+    for (n = 0; v[n]; n++)
+        if (!is_alnum((unsigned char)v[n]) && v[n] != '-' && v[n] != '_' && v[n] != '.')
+            return acmpca__error_set(ACMPCA_EINVAL,
+                                     "%s: may contain only letters, digits, '-', '_' and '.'",
+                                     field);
+    if (n > SIGN_MAX_SCOPE_PART)
+        return acmpca__error_set(ACMPCA_EINVAL, "%s: longer than %d characters", field,
+                                 SIGN_MAX_SCOPE_PART);
+    return 0;
+}
+
+/* A lowercase SHA-256, or a keyword such as UNSIGNED-PAYLOAD. */
+static int check_payload_hash(const char *h)
+{
+    size_t n, hex = 0, word = 0;
+
+    for (n = 0; h[n]; n++) {
+        hex += (h[n] >= '0' && h[n] <= '9') || (h[n] >= 'a' && h[n] <= 'f');
+        word += (h[n] >= 'A' && h[n] <= 'Z') || (h[n] >= '0' && h[n] <= '9') || h[n] == '-';
+    }
+    if ((n == 2 * SHA256_DIGEST_LENGTH && hex == n) ||
+        (n > 0 && n <= SIGN_MAX_PAYLOAD_ID && word == n))
+        return 0;
+    return acmpca__error_set(ACMPCA_EINVAL, "body_sha256_hex: expected 64 lowercase hex digits "
+                             "or a keyword such as UNSIGNED-PAYLOAD");
+}
+
+static int validate_input(const acmpca_sign_input *in)
+{
+    const char *p;
+    int rc;
+
+    if (!in)
+        return acmpca__error_set(ACMPCA_EINVAL, "in: required");
+    if (in->flags & ~SIGN_KNOWN_FLAGS)
+        return acmpca__error_set(ACMPCA_EINVAL, "flags: unknown bits 0x%x",
+                                 in->flags & ~SIGN_KNOWN_FLAGS);
+    if (!in->method || !*in->method)
+        return acmpca__error_set(ACMPCA_EINVAL, "method: required");
+    if (!is_token(in->method))
+        return acmpca__error_set(ACMPCA_EINVAL, "method: not a valid HTTP method");
+    if (!in->url || !*in->url)
+        return acmpca__error_set(ACMPCA_EINVAL, "url: required");
+    if ((rc = check_headers(in)) != 0)
+        return rc;
+    if (!in->body && in->body_len)
+        return acmpca__error_set(ACMPCA_EINVAL, "body: NULL with body_len %zu", in->body_len);
+    if (in->body_sha256_hex && (rc = check_payload_hash(in->body_sha256_hex)) != 0)
+        return rc;
+    if ((rc = check_scope_part("region", in->region)) != 0 ||
+        (rc = check_scope_part("service", in->service)) != 0)
+        return rc;
+    if (!in->access_key_id || !*in->access_key_id)
+        return acmpca__error_set(ACMPCA_EINVAL, "access_key_id: required");
+    for (p = in->access_key_id; *p; p++)
+        if (is_ctl((unsigned char)*p) || (unsigned char)*p >= 0x80 || strchr(" /,=", *p))
+            return acmpca__error_set(ACMPCA_EINVAL, "access_key_id: contains a character not "
+                                     "allowed in a credential (space, '/', ',', '=' or control)");
+    if (!in->secret_access_key || !*in->secret_access_key)
+        return acmpca__error_set(ACMPCA_EINVAL, "secret_access_key: required");
+    if (strlen(in->secret_access_key) > SIGN_MAX_SECRET)
+        return acmpca__error_set(ACMPCA_EINVAL, "secret_access_key: longer than %d bytes",
+                                 SIGN_MAX_SECRET);
+    if (in->session_token) {
+        if (!*in->session_token)
+            return acmpca__error_set(ACMPCA_EINVAL,
+                                     "session_token: empty (use NULL when there is none)");
+        for (p = in->session_token; *p; p++)
+            if (is_ctl((unsigned char)*p))
+                return acmpca__error_set(ACMPCA_EINVAL,
+                                         "session_token: contains a control character");
+    }
+    if (in->timestamp == 0)
+        return acmpca__error_set(ACMPCA_EINVAL, "timestamp: required (seconds since the epoch)");
+    if (in->timestamp < 0 || in->timestamp > SIGN_MAX_TIMESTAMP)
+        return acmpca__error_set(ACMPCA_EINVAL,
+                                 "timestamp: %lld is outside 1970-01-01..9999-12-31",
+                                 (long long)in->timestamp);
+    if ((in->flags & ACMPCA_SIGN_QUERY) && in->expires_s > SIGV4_MAX_EXPIRES)
+        return acmpca__error_set(ACMPCA_EINVAL, "expires_s: %u is over the SigV4 maximum of %u "
+                                 "(7 days)", in->expires_s, SIGV4_MAX_EXPIRES);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The result */
+
+static int add_out_header(acmpca_signed *s, const char *name, const char *value)
+{
+    char *n = acmpca__strdup(name), *v = acmpca__strdup(value);
+
+    if (!n || !v) {
+        free(n);
+        acmpca__free_secret(v);
+        return ACMPCA_ENOMEM;
+    }
+    s->headers[s->header_count].name = n;
+    s->headers[s->header_count].value = v;
+    s->header_count++;
+    return 0;
+}
+
+void acmpca_signed_free(acmpca_signed *s)
+{
+    size_t i;
+
+    if (!s)
+        return;
+    for (i = 0; s->headers && i < s->header_count; i++) {
+        free((void *)s->headers[i].name);
+        acmpca__free_secret((char *)s->headers[i].value);
+    }
+    free(s->headers);
+    acmpca__free_secret(s->url);
+    acmpca__free_secret(s->canonical_request);
+    free(s->string_to_sign);
+    free(s);
+}
+
+/* The presigned URL: the input's parameters, then ours in the suite's order. */
+static int presigned_url(acmpca_buf *out, const char *url, const sign_url *u,
+                         const char *credential, const char *amz_date, const char *signed_names,
+                         unsigned expires, const char *token, const char *signature)
+{
+    const char *sep = !u->has_query ? "?" :
+                      u->query_len && u->query[u->query_len - 1] != '&' ? "&" : "";
+    int rc = acmpca__buf_append(out, url, u->base_len);
+
+    if (!rc)
+        rc = acmpca__buf_printf(out, "%sX-Amz-Algorithm=" SIGV4_ALGORITHM "&X-Amz-Credential=",
+                                sep);
+    if (!rc)
+        rc = uri_encode_str(out, credential);
+    if (!rc)
+        rc = acmpca__buf_printf(out, "&X-Amz-Date=%s&X-Amz-SignedHeaders=", amz_date);
+    if (!rc)
+        rc = uri_encode_str(out, signed_names);
+    if (!rc)
+        rc = acmpca__buf_printf(out, "&X-Amz-Expires=%u", expires);
+    if (!rc && token) {
+        rc = acmpca__buf_puts(out, "&X-Amz-Security-Token=");
+        if (!rc)
+            rc = uri_encode_str(out, token);
+    }
+    if (!rc)
+        rc = acmpca__buf_printf(out, "&X-Amz-Signature=%s", signature);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+
+int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_cache *cache)
+{
+    acmpca_signed *s = NULL;
+    sign_url u;
+    header_list hl = {0};
+    query_params qp = {0};
+    acmpca_buf host = {0}, scope = {0}, credential = {0}, uri = {0}, query = {0};
+    acmpca_buf headers = {0}, signed_names = {0}, creq = {0}, sts = {0}, auth = {0}, url = {0};
+    char amz_date[17], short_date[9], payload[SIGN_MAX_PAYLOAD_ID + 1];
+    char expires[16];
+    unsigned expires_s;
+    unsigned char key[SIGN_KEY_LEN];
+    int rc, query_mode, sign_token, have_host = 0;
+    size_t i;
+
+    memset(key, 0, sizeof(key));
+    if (!out)
+        return acmpca__error_set(ACMPCA_EINVAL, "out: required");
+    *out = NULL;
+    if ((rc = validate_input(in)) != 0 || (rc = parse_url(&u, in->url)) != 0)
+        goto fail;
+    query_mode = (in->flags & ACMPCA_SIGN_QUERY) != 0;
+    sign_token = in->session_token && !(in->flags & ACMPCA_SIGN_UNSIGNED_TOKEN);
+    format_dates(in->timestamp, amz_date, short_date);
+    expires_s = in->expires_s ? in->expires_s : SIGV4_DEFAULT_EXPIRES;
+    snprintf(expires, sizeof(expires), "%u", expires_s);
+    if (in->body_sha256_hex)
+        snprintf(payload, sizeof(payload), "%s", in->body_sha256_hex);
+    else if ((rc = sha256_hex(payload, in->body, in->body_len)) != 0)
+        goto fail;
+    if ((rc = acmpca__buf_printf(&scope, "%s/%s/%s/" SIGV4_TERMINATOR, short_date, in->region,
+                                 in->service)) != 0 ||
+        (rc = acmpca__buf_printf(&credential, "%s/%s", in->access_key_id, scope.ptr)) != 0)
+        goto fail;
+
+    /* Headers: the request's, then those the signature covers that we add. */
+    for (i = 0; i < in->header_count; i++) {
+        have_host |= acmpca__strcaseeq(in->headers[i].name, "Host");
+        if ((rc = header_list_add(&hl, in->headers[i].name, in->headers[i].value)) != 0)
+            goto fail;
+    }
+    if (!have_host && ((rc = host_value(&host, &u)) != 0 ||
+                       (rc = header_list_add(&hl, "Host", host.ptr)) != 0))
+        goto fail;
+    /* A presigned URL carries these as parameters; X-Amz-Content-Sha256 is
+     * a header-signing feature and is ignored there. */
+    if (!query_mode) {
+        if ((rc = header_list_add(&hl, "X-Amz-Date", amz_date)) != 0)
+            goto fail;
+        if (sign_token && (rc = header_list_add(&hl, "X-Amz-Security-Token",
+                                                in->session_token)) != 0)
+            goto fail;
+        if ((in->flags & ACMPCA_SIGN_CONTENT_SHA256) &&
+            (rc = header_list_add(&hl, "X-Amz-Content-Sha256", payload)) != 0)
+            goto fail;
+    }
+    if ((rc = canonical_headers(&headers, &signed_names, &hl)) != 0)
+        goto fail;
+
+    /* Query: the URL's parameters, plus the signing ones for a presigned URL. */
+    if ((rc = query_params_parse(&qp, u.query, u.query_len)) != 0)
+        goto fail;
+    if (query_mode &&
+        ((rc = query_params_add(&qp, "X-Amz-Algorithm", SIGV4_ALGORITHM)) != 0 ||
+         (rc = query_params_add(&qp, "X-Amz-Credential", credential.ptr)) != 0 ||
+         (rc = query_params_add(&qp, "X-Amz-Date", amz_date)) != 0 ||
+         (rc = query_params_add(&qp, "X-Amz-Expires", expires)) != 0 ||
+         (rc = query_params_add(&qp, "X-Amz-SignedHeaders", signed_names.ptr)) != 0 ||
+         (sign_token &&
+          (rc = query_params_add(&qp, "X-Amz-Security-Token", in->session_token)) != 0)))
+        goto fail;
+    if ((rc = canonical_query(&query, &qp)) != 0 || (rc = acmpca__buf_append(&query, "", 0)) != 0)
+        goto fail;
+
+    if ((rc = canonical_uri(&uri, u.path, u.path_len,
+                            !(in->flags & ACMPCA_SIGN_NO_PATH_NORMALIZE))) != 0 ||
+        (rc = canonical_request(&creq, in->method, uri.ptr, query.ptr, headers.ptr,
+                                signed_names.ptr, payload)) != 0 ||
+        (rc = string_to_sign(&sts, amz_date, scope.ptr, creq.ptr, creq.len)) != 0 ||
+        (rc = signing_key(key, cache, in->secret_access_key, short_date, in->region,
+                          in->service)) != 0)
+        goto fail;
+
+    if (!(s = calloc(1, sizeof(*s))) || !(s->headers = calloc(5, sizeof(*s->headers)))) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = signature_hex(s->signature, key, sts.ptr, sts.len)) != 0)
+        goto fail;
+    if (!have_host && (rc = add_out_header(s, "Host", host.ptr)) != 0)
+        goto fail;
+    if (query_mode) {
+        if ((rc = presigned_url(&url, in->url, &u, credential.ptr, amz_date, signed_names.ptr,
+                                expires_s, in->session_token,
+                                s->signature)) != 0)
+            goto fail;
+    } else {
+        if ((rc = acmpca__buf_printf(&auth, SIGV4_ALGORITHM " Credential=%s, SignedHeaders=%s, "
+                                     "Signature=%s", credential.ptr, signed_names.ptr,
+                                     s->signature)) != 0 ||
+            (rc = acmpca__buf_puts(&url, in->url)) != 0 ||
+            (rc = add_out_header(s, "X-Amz-Date", amz_date)) != 0 ||
+            (in->session_token &&
+             (rc = add_out_header(s, "X-Amz-Security-Token", in->session_token)) != 0) ||
+            ((in->flags & ACMPCA_SIGN_CONTENT_SHA256) &&
+             (rc = add_out_header(s, "X-Amz-Content-Sha256", payload)) != 0) ||
+            (rc = add_out_header(s, "Authorization", auth.ptr)) != 0)
+            goto fail;
+    }
+    s->url = buf_take(&url);
+    s->canonical_request = buf_take(&creq);
+    s->string_to_sign = buf_take(&sts);
+    if (!s->url || !s->canonical_request || !s->string_to_sign) {
+        rc = ACMPCA_ENOMEM;
+        goto fail;
+    }
+    *out = s;
+    s = NULL;
+fail:
+    OPENSSL_cleanse(key, sizeof(key));
+    header_list_free(&hl);
+    query_params_free(&qp);
+    acmpca__buf_free(&host);
+    acmpca__buf_free(&scope);
+    acmpca__buf_free(&credential);
+    acmpca__buf_free(&uri);
+    acmpca__buf_free_secret(&query);
+    acmpca__buf_free_secret(&headers);
+    acmpca__buf_free(&signed_names);
+    acmpca__buf_free_secret(&creq);
+    acmpca__buf_free(&sts);
+    acmpca__buf_free(&auth);
+    acmpca__buf_free_secret(&url);
+    acmpca_signed_free(s);
+    return rc;
+}

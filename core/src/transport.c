@@ -1,0 +1,363 @@
+/*
+ * transport.c - libcurl transport. Easy handles are kept in a small pool so
+ * that their connections stay alive between calls; any number of threads
+ * may send at once (each takes its own handle).
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "transport.h"
+
+#define MAX_RESPONSE_HEADERS 100
+#define MAX_HEADER_LINE 8192
+
+struct acmpca_transport {
+    acmpca_transport_options opts;
+    char *ca_bundle;
+    char *user_agent;
+    pthread_mutex_t lock;
+    CURL **idle;
+    int idle_count;
+};
+
+typedef struct transfer {
+    const acmpca_transport *t;
+    acmpca_http_response *resp;
+    int too_large;
+    int read_timed_out;
+    int header_overflow;
+    int64_t last_progress_ms;
+    curl_off_t last_bytes;
+} transfer;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts)
+{
+    acmpca_transport *t = NULL;
+
+    *out = NULL;
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        goto nomem;
+    t->opts = *opts;
+    if (t->opts.pool_size <= 0)
+        t->opts.pool_size = 4;
+    t->ca_bundle = acmpca__strdup(opts->ca_bundle);
+    t->user_agent = acmpca__strdup(opts->user_agent ? opts->user_agent : "acmpca/" ACMPCA_VERSION);
+    t->idle = calloc((size_t)t->opts.pool_size, sizeof(CURL *));
+    if ((opts->ca_bundle && !t->ca_bundle) || !t->user_agent || !t->idle)
+        goto nomem;
+    t->opts.ca_bundle = t->ca_bundle;
+    t->opts.user_agent = t->user_agent;
+    if (pthread_mutex_init(&t->lock, NULL) != 0)
+        goto nomem;
+    *out = t;
+    return 0;
+nomem:
+    if (t) {
+        free(t->ca_bundle);
+        free(t->user_agent);
+        free(t->idle);
+        free(t);
+    }
+    return acmpca__error_set(ACMPCA_ENOMEM, "out of memory creating the transport");
+}
+
+void acmpca__transport_free(acmpca_transport *t)
+{
+    int i;
+    if (!t)
+        return;
+    for (i = 0; i < t->idle_count; i++)
+        curl_easy_cleanup(t->idle[i]);
+    pthread_mutex_destroy(&t->lock);
+    free(t->idle);
+    free(t->ca_bundle);
+    free(t->user_agent);
+    free(t);
+}
+
+static CURL *take_handle(acmpca_transport *t)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&t->lock);
+    if (t->idle_count > 0)
+        h = t->idle[--t->idle_count];
+    pthread_mutex_unlock(&t->lock);
+    if (h)
+        curl_easy_reset(h); /* keeps the live connections, drops the options */
+    else
+        h = curl_easy_init();
+    return h;
+}
+
+static void give_back(acmpca_transport *t, CURL *h)
+{
+    pthread_mutex_lock(&t->lock);
+    if (t->idle_count < t->opts.pool_size) {
+        t->idle[t->idle_count++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+    transfer *x = userp;
+    size_t len = size * n;
+    if (x->resp->body.len + len > x->t->opts.max_response_bytes) {
+        x->too_large = 1;
+        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+    }
+    if (acmpca__buf_append(&x->resp->body, data, len))
+        return 0;
+    return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userp)
+{
+    transfer *x = userp;
+    acmpca_http_response *r = x->resp;
+    size_t len = size * n, i, name_len, vstart, vend;
+    char *colon, *name = NULL, *value = NULL;
+    acmpca_header *grown;
+
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* A new status line (after a 100 Continue or a redirect): start over. */
+        for (i = 0; i < r->header_count; i++) {
+            free((char *)r->headers[i].name);
+            free((char *)r->headers[i].value);
+        }
+        r->header_count = 0;
+        return len;
+    }
+    colon = memchr(data, ':', len);
+    if (!colon || len > MAX_HEADER_LINE)
+        return len;
+    if (r->header_count >= MAX_RESPONSE_HEADERS) {
+        x->header_overflow = 1;
+        return len;
+    }
+    name_len = (size_t)(colon - data);
+    vstart = name_len + 1;
+    vend = len;
+    while (vstart < vend && (data[vstart] == ' ' || data[vstart] == '\t'))
+        vstart++;
+    while (vend > vstart && isspace((unsigned char)data[vend - 1]))
+        vend--;
+    name = acmpca__strndup(data, name_len);
+    value = acmpca__strndup(data + vstart, vend - vstart);
+    grown = realloc(r->headers, (r->header_count + 1) * sizeof(*r->headers));
+    if (!name || !value || !grown) {
+        free(name);
+        free(value);
+        if (grown)
+            r->headers = grown;
+        return 0;
+    }
+    for (i = 0; i < name_len; i++)
+        name[i] = (char)tolower((unsigned char)name[i]);
+    r->headers = grown;
+    r->headers[r->header_count].name = name;
+    r->headers[r->header_count].value = value;
+    r->header_count++;
+    return len;
+}
+
+/* Enforces the read timeout as "no bytes moved for read_timeout_ms". */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    transfer *x = userp;
+    int64_t now = now_ms();
+    (void)dltotal;
+    (void)ultotal;
+    if (dlnow + ulnow != x->last_bytes) {
+        x->last_bytes = dlnow + ulnow;
+        x->last_progress_ms = now;
+        return 0;
+    }
+    if (now - x->last_progress_ms > x->t->opts.read_timeout_ms) {
+        x->read_timed_out = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *url,
+                          const char *detail)
+{
+    curl_off_t connect_time = 0;
+    const char *what = detail[0] ? detail : curl_easy_strerror(rc);
+
+    if (x->too_large)
+        return acmpca__error_set(ACMPCA_ETOOLARGE,
+                                 "response from %s is larger than the %zu-byte limit", url,
+                                 x->t->opts.max_response_bytes);
+    if (x->read_timed_out)
+        return acmpca__error_set(ACMPCA_EREAD_TIMEOUT,
+                                 "read timeout: no data from %s for %ld ms", url,
+                                 x->t->opts.read_timeout_ms);
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return acmpca__error_set(ACMPCA_ECONNECT, "could not connect to the endpoint URL %s: %s",
+                                 url, what);
+    case CURLE_OPERATION_TIMEDOUT:
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_time);
+        if (connect_time == 0)
+            return acmpca__error_set(ACMPCA_ECONNECT_TIMEOUT,
+                                     "connect timeout on endpoint URL %s after %ld ms", url,
+                                     x->t->opts.connect_timeout_ms);
+        return acmpca__error_set(ACMPCA_EREAD_TIMEOUT, "read timeout on endpoint URL %s: %s",
+                                 url, what);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+        return acmpca__error_set(ACMPCA_ETLS, "TLS error with %s: %s", url, what);
+    case CURLE_OUT_OF_MEMORY:
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    default:
+        return acmpca__error_set(ACMPCA_ENETWORK, "connection to %s failed: %s", url, what);
+    }
+}
+
+int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
+                           acmpca_http_response *resp)
+{
+    CURL *h = NULL;
+    struct curl_slist *list = NULL, *grown;
+    transfer x;
+    char errbuf[CURL_ERROR_SIZE];
+    acmpca_buf line = {0};
+    CURLcode rc;
+    long status = 0;
+    size_t i;
+    int err = 0;
+
+    memset(resp, 0, sizeof(*resp));
+    memset(&x, 0, sizeof(x));
+    x.t = t;
+    x.resp = resp;
+    errbuf[0] = '\0';
+
+    h = take_handle(t);
+    if (!h) {
+        err = acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
+        goto fail;
+    }
+    for (i = 0; i < req->header_count; i++) {
+        line.len = 0;
+        if ((err = acmpca__buf_printf(&line, "%s: %s", req->headers[i].name,
+                                      req->headers[i].value)) != 0)
+            goto fail;
+        grown = curl_slist_append(list, line.ptr);
+        if (!grown) {
+            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            goto fail;
+        }
+        list = grown;
+    }
+    /* Stop curl from adding headers we did not sign. */
+    for (i = 0; i < 2; i++) {
+        grown = curl_slist_append(list, i == 0 ? "Expect:" : "Accept:");
+        if (!grown) {
+            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            goto fail;
+        }
+        list = grown;
+    }
+
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    if (strcmp(req->method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, t->user_agent);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->opts.max_response_bytes);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->opts.verify_tls ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->opts.verify_tls ? 2L : 0L);
+    if (t->ca_bundle)
+        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_bundle);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+
+    x.last_progress_ms = now_ms();
+    rc = curl_easy_perform(h);
+    if (rc == CURLE_FILESIZE_EXCEEDED)
+        x.too_large = 1;
+    if (rc != CURLE_OK) {
+        err = map_curl_error(rc, &x, h, req->url, errbuf);
+        goto fail;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    resp->status = (int)status;
+    if (!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0)
+        goto fail;
+    acmpca__buf_free(&line);
+    curl_slist_free_all(list);
+    give_back(t, h);
+    return 0;
+
+fail:
+    acmpca__buf_free(&line);
+    curl_slist_free_all(list);
+    if (h)
+        curl_easy_cleanup(h); /* a failed connection is not worth keeping */
+    acmpca__http_response_clear(resp);
+    return err;
+}
+
+void acmpca__http_response_clear(acmpca_http_response *resp)
+{
+    size_t i;
+    for (i = 0; i < resp->header_count; i++) {
+        free((char *)resp->headers[i].name);
+        free((char *)resp->headers[i].value);
+    }
+    free(resp->headers);
+    acmpca__buf_free(&resp->body);
+    memset(resp, 0, sizeof(*resp));
+}
+
+const char *acmpca__http_response_header(const acmpca_http_response *resp, const char *name)
+{
+    size_t i;
+    for (i = 0; i < resp->header_count; i++)
+        if (strcmp(resp->headers[i].name, name) == 0)
+            return resp->headers[i].value;
+    return NULL;
+}

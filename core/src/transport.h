@@ -1,0 +1,42 @@
+/*
+ * transport.h - HTTP over libcurl with a small pool of reusable easy handles
+ * (keep-alive connections), timeouts, TLS settings and a response size cap.
+ */
+#ifndef ACMPCA_TRANSPORT_H
+#define ACMPCA_TRANSPORT_H
+
+#include "internal.h"
+
+typedef struct acmpca_transport acmpca_transport;
+
+typedef struct acmpca_transport_options {
+    long connect_timeout_ms;
+    long read_timeout_ms;       /* longest silence while waiting for the response */
+    int verify_tls;
+    const char *ca_bundle;      /* NULL: the system store */
+    size_t max_response_bytes;
+    int pool_size;
+    const char *user_agent;
+} acmpca_transport_options;
+
+typedef struct acmpca_http_response {
+    int status;
+    acmpca_buf body;
+    acmpca_header *headers;     /* names lowercased; strings owned here */
+    size_t header_count;
+} acmpca_http_response;
+
+int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts);
+void acmpca__transport_free(acmpca_transport *t);
+/*
+ * Send `req` and fill `resp` (zero-initialised by the caller; cleared with
+ * acmpca__http_response_clear in every case). Fails with ECONNECT,
+ * ECONNECT_TIMEOUT, EREAD_TIMEOUT, ETLS, ENETWORK or ETOOLARGE.
+ */
+int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
+                           acmpca_http_response *resp);
+void acmpca__http_response_clear(acmpca_http_response *resp);
+/* Value of a response header (name in lowercase), or NULL. */
+const char *acmpca__http_response_header(const acmpca_http_response *resp, const char *name);
+
+#endif

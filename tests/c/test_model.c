@@ -1,0 +1,747 @@
+/*
+ * test_model.c - the static model (operations, shapes, errors, boto3 snake
+ * names) and the validation/serialization of inputs against it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "acmpca.h"
+#include "check.h"
+#include "serialize.h"
+
+static const char *const boto3_names[][2] = {
+    {"CreateCertificateAuthority", "create_certificate_authority"},
+    {"CreateCertificateAuthorityAuditReport", "create_certificate_authority_audit_report"},
+    {"CreatePermission", "create_permission"},
+    {"DeleteCertificateAuthority", "delete_certificate_authority"},
+    {"DeletePermission", "delete_permission"},
+    {"DeletePolicy", "delete_policy"},
+    {"DescribeCertificateAuthority", "describe_certificate_authority"},
+    {"DescribeCertificateAuthorityAuditReport", "describe_certificate_authority_audit_report"},
+    {"GetCertificate", "get_certificate"},
+    {"GetCertificateAuthorityCertificate", "get_certificate_authority_certificate"},
+    {"GetCertificateAuthorityCsr", "get_certificate_authority_csr"},
+    {"GetPolicy", "get_policy"},
+    {"ImportCertificateAuthorityCertificate", "import_certificate_authority_certificate"},
+    {"IssueCertificate", "issue_certificate"},
+    {"ListCertificateAuthorities", "list_certificate_authorities"},
+    {"ListPermissions", "list_permissions"},
+    {"ListTags", "list_tags"},
+    {"PutPolicy", "put_policy"},
+    {"RestoreCertificateAuthority", "restore_certificate_authority"},
+    {"RevokeCertificate", "revoke_certificate"},
+    {"TagCertificateAuthority", "tag_certificate_authority"},
+    {"UntagCertificateAuthority", "untag_certificate_authority"},
+    {"UpdateCertificateAuthority", "update_certificate_authority"},
+};
+
+#define PEM_CSR "-----BEGIN CERTIFICATE REQUEST-----\n" \
+    "MIIBWTCCAQ8CAQAwEjEQMA4GA1UEAwwHZXhhbXBsZTAqMAUGAytlcAMhAHKj\n" \
+    "-----END CERTIFICATE REQUEST-----\n"
+#define ARN "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/" \
+    "12345678-1234-1234-1234-123456789012"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static const acmpca_operation_info *op_named(const char *name)
+{
+    const acmpca_operation_info *op = acmpca_model_operation_find(name);
+    REQUIRE(op != NULL);
+    return op;
+}
+
+/* Serialize JSON text for an operation; returns the rc, body in *body. */
+static int serialize_text(const char *opname, const char *json, char **body)
+{
+    cJSON *in = NULL;
+    int rc;
+
+    if (json) {
+        in = cJSON_Parse(json);
+        REQUIRE(in != NULL);
+    }
+    rc = acmpca__serialize_input(op_named(opname), in, body);
+    cJSON_Delete(in);
+    return rc;
+}
+
+#define EXPECT_PARAM_ERROR(opname, json, msg) do { \
+    char *body_ = (char *)"untouched"; \
+    int rc_ = serialize_text((opname), (json), &body_); \
+    CHECK_INT(rc_, ACMPCA_EPARAM); \
+    CHECK(body_ == NULL); \
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_EPARAM); \
+    CHECK_STR(acmpca_error_last()->message, (msg)); \
+    if (rc_ == 0) free(body_); \
+    } while (0)
+
+/* Serialize and expect success; returns the parsed body (caller deletes). */
+static cJSON *serialize_ok(const char *opname, const char *json)
+{
+    char *body = NULL;
+    cJSON *parsed;
+    int rc = serialize_text(opname, json, &body);
+
+    if (rc != 0)
+        fprintf(stderr, "unexpected error: %s\n", acmpca_error_last()->message);
+    CHECK_INT(rc, 0);
+    REQUIRE(rc == 0 && body != NULL);
+    parsed = cJSON_Parse(body);
+    REQUIRE(parsed != NULL);
+    free(body);
+    return parsed;
+}
+
+static char *b64_decode(const char *in)
+{
+    size_t len = strlen(in);
+    unsigned char *out = calloc(len / 4 * 3 + 1, 1);
+    int n;
+
+    REQUIRE(out != NULL);
+    n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    REQUIRE(n >= 0);
+    /* EVP_DecodeBlock counts padding bytes as data: trim them. */
+    if (len >= 1 && in[len - 1] == '=')
+        n--;
+    if (len >= 2 && in[len - 2] == '=')
+        n--;
+    out[n] = '\0';
+    return (char *)out;
+}
+
+/* ---- the model -------------------------------------------------------- */
+
+static void test_operations(void)
+{
+    size_t i;
+
+    CHECK_INT(acmpca_model_operation_count(), 23);
+    CHECK_INT(ACMPCA_OP_COUNT, 23);
+    CHECK_INT(sizeof(boto3_names) / sizeof(boto3_names[0]), 23);
+    for (i = 0; i < acmpca_model_operation_count(); i++) {
+        const acmpca_operation_info *op = acmpca_model_operation(i);
+        REQUIRE(op != NULL);
+        CHECK_INT(op->id, i);
+        CHECK_STR(op->name, boto3_names[i][0]);
+        CHECK_STR(op->snake_name, boto3_names[i][1]);
+        CHECK(acmpca_model_operation_find(boto3_names[i][0]) == op);
+        CHECK(acmpca_model_operation_find(boto3_names[i][1]) == op);
+        CHECK(op->input != NULL);
+        CHECK_INT(op->input->type, ACMPCA_SHAPE_STRUCTURE);
+        CHECK(op->error_count > 0 && op->errors != NULL);
+    }
+    CHECK(acmpca_model_operation(23) == NULL);
+    CHECK(acmpca_model_operation((size_t)-1) == NULL);
+    CHECK(acmpca_model_operation_find("issueCertificate") == NULL);
+    CHECK(acmpca_model_operation_find("IssueCertificates") == NULL);
+    CHECK(acmpca_model_operation_find("") == NULL);
+    CHECK(acmpca_model_operation_find(NULL) == NULL);
+
+    CHECK_INT(ACMPCA_OP_CREATE_CERTIFICATE_AUTHORITY, 0);
+    CHECK_INT(op_named("GetCertificateAuthorityCsr")->id, ACMPCA_OP_GET_CERTIFICATE_AUTHORITY_CSR);
+    CHECK_INT(op_named("update_certificate_authority")->id,
+              ACMPCA_OP_UPDATE_CERTIFICATE_AUTHORITY);
+
+    /* Operations without output and the idempotent ones. */
+    CHECK(op_named("CreatePermission")->output == NULL);
+    CHECK(op_named("RevokeCertificate")->output == NULL);
+    CHECK(op_named("IssueCertificate")->output != NULL);
+    CHECK_STR(op_named("IssueCertificate")->output->name, "IssueCertificateResponse");
+    CHECK_INT(op_named("IssueCertificate")->idempotent, 1);
+    CHECK_INT(op_named("CreateCertificateAuthority")->idempotent, 1);
+    CHECK_INT(op_named("CreateCertificateAuthorityAuditReport")->idempotent, 1);
+    CHECK_INT(op_named("RevokeCertificate")->idempotent, 0);
+    CHECK_INT(op_named("ListTags")->idempotent, 0);
+}
+
+static void test_issue_certificate_shape(void)
+{
+    const acmpca_operation_info *op = op_named("IssueCertificate");
+    const acmpca_shape *in = op->input;
+    const acmpca_member *m;
+    static const char *const required[] = {"CertificateAuthorityArn", "Csr", "SigningAlgorithm",
+                                           "Validity"};
+    static const char *const optional[] = {"ApiPassthrough", "TemplateArn", "ValidityNotBefore",
+                                           "IdempotencyToken"};
+    size_t i, n_required = 0;
+
+    CHECK_STR(in->name, "IssueCertificateRequest");
+    CHECK_INT(in->member_count, 8);
+    for (i = 0; i < 4; i++) {
+        m = acmpca_model_member(in, required[i]);
+        REQUIRE(m != NULL);
+        CHECK_STR(m->name, required[i]);
+        CHECK_INT(m->required, 1);
+        m = acmpca_model_member(in, optional[i]);
+        REQUIRE(m != NULL);
+        CHECK_INT(m->required, 0);
+    }
+    for (i = 0; i < in->member_count; i++)
+        n_required += in->members[i].required;
+    CHECK_INT(n_required, 4);
+
+    m = acmpca_model_member(in, "Csr");
+    CHECK_INT(m->shape->type, ACMPCA_SHAPE_BLOB);
+    CHECK_STR(m->shape->name, "CsrBlob");
+    CHECK(m->shape->has_min && m->shape->has_max);
+    CHECK_INT(m->shape->min, 1);
+    CHECK_INT(m->shape->max, 32768);
+
+    m = acmpca_model_member(in, "CertificateAuthorityArn");
+    CHECK_INT(m->shape->type, ACMPCA_SHAPE_STRING);
+    CHECK_INT(m->shape->min, 5);
+    CHECK_INT(m->shape->max, 200);
+    CHECK(m->shape->pattern != NULL && strncmp(m->shape->pattern, "arn:", 4) == 0);
+
+    m = acmpca_model_member(in, "SigningAlgorithm");
+    CHECK_INT(m->shape->type, ACMPCA_SHAPE_STRING);
+    CHECK(m->shape->enum_count >= 9);
+    CHECK_STR(m->shape->enum_values[0], "SHA256WITHECDSA");
+
+    m = acmpca_model_member(in, "Validity");
+    CHECK_INT(m->shape->type, ACMPCA_SHAPE_STRUCTURE);
+    {
+        const acmpca_member *v = acmpca_model_member(m->shape, "Value");
+        const acmpca_member *t = acmpca_model_member(m->shape, "Type");
+        REQUIRE(v && t);
+        CHECK_INT(v->shape->type, ACMPCA_SHAPE_LONG);
+        CHECK(v->shape->has_min && !v->shape->has_max);
+        CHECK_INT(v->shape->min, 1);
+        CHECK_INT(v->required, 1);
+        CHECK_INT(t->required, 1);
+        CHECK_INT(t->shape->enum_count, 5);
+    }
+
+    /* A list and its element shape. */
+    m = acmpca_model_member(op_named("TagCertificateAuthority")->input, "Tags");
+    REQUIRE(m != NULL);
+    CHECK_INT(m->shape->type, ACMPCA_SHAPE_LIST);
+    CHECK_INT(m->shape->max, 50);
+    REQUIRE(m->shape->element != NULL);
+    CHECK_STR(m->shape->element->name, "Tag");
+    CHECK_INT(acmpca_model_member(m->shape->element, "Key")->required, 1);
+
+    /* Output timestamps. */
+    m = acmpca_model_member(op_named("DescribeCertificateAuthority")->output,
+                            "CertificateAuthority");
+    REQUIRE(m != NULL);
+    CHECK_INT(acmpca_model_member(m->shape, "CreatedAt")->shape->type, ACMPCA_SHAPE_TIMESTAMP);
+
+    CHECK(acmpca_model_member(in, "csr") == NULL);
+    CHECK(acmpca_model_member(in, NULL) == NULL);
+    CHECK(acmpca_model_member(NULL, "Csr") == NULL);
+    CHECK(acmpca_model_member(acmpca_model_member(in, "Csr")->shape, "Csr") == NULL);
+}
+
+static void test_errors(void)
+{
+    const acmpca_operation_info *issue = op_named("IssueCertificate");
+    const acmpca_operation_info *list = op_named("ListCertificateAuthorities");
+    const acmpca_operation_info *import = op_named("ImportCertificateAuthorityCertificate");
+
+    CHECK_INT(issue->error_count, 6);
+    CHECK(acmpca_model_operation_has_error(issue, ACMPCA_E_MALFORMED_CSR));
+    CHECK(acmpca_model_operation_has_error(issue, ACMPCA_E_LIMIT_EXCEEDED));
+    CHECK(acmpca_model_operation_has_error(issue, ACMPCA_E_RESOURCE_NOT_FOUND));
+    CHECK(acmpca_model_operation_has_error(issue, ACMPCA_E_INVALID_ARN));
+    CHECK(acmpca_model_operation_has_error(issue, ACMPCA_E_INVALID_ARGS));
+    CHECK(acmpca_model_operation_has_error(issue, ACMPCA_E_INVALID_STATE));
+    CHECK(!acmpca_model_operation_has_error(issue, ACMPCA_E_INVALID_NEXT_TOKEN));
+    CHECK(!acmpca_model_operation_has_error(issue, ACMPCA_E_THROTTLING));
+
+    CHECK_INT(list->error_count, 1);
+    CHECK_INT(list->errors[0], ACMPCA_E_INVALID_NEXT_TOKEN);
+    CHECK(acmpca_model_operation_has_error(list, ACMPCA_E_INVALID_NEXT_TOKEN));
+    CHECK(!acmpca_model_operation_has_error(list, ACMPCA_E_MALFORMED_CSR));
+    CHECK(!acmpca_model_operation_has_error(NULL, ACMPCA_E_INVALID_NEXT_TOKEN));
+
+    CHECK_INT(import->error_count, 9);
+    CHECK(acmpca_model_operation_has_error(import, ACMPCA_E_CERTIFICATE_MISMATCH));
+    CHECK(acmpca_model_operation_has_error(import, ACMPCA_E_MALFORMED_CERTIFICATE));
+    CHECK(acmpca_model_operation_has_error(op_named("DeletePolicy"),
+                                           ACMPCA_E_LOCKOUT_PREVENTED));
+    CHECK(acmpca_model_operation_has_error(op_named("CreatePermission"),
+                                           ACMPCA_E_PERMISSION_ALREADY_EXISTS));
+    CHECK(acmpca_model_operation_has_error(op_named("RevokeCertificate"),
+                                           ACMPCA_E_REQUEST_ALREADY_PROCESSED));
+    CHECK(acmpca_model_operation_has_error(op_named("TagCertificateAuthority"),
+                                           ACMPCA_E_TOO_MANY_TAGS));
+}
+
+static void test_type_names(void)
+{
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_STRUCTURE), "structure");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_LIST), "list");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_MAP), "map");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_STRING), "string");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_BLOB), "blob");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_INTEGER), "integer");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_LONG), "long");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_BOOLEAN), "boolean");
+    CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_TIMESTAMP), "timestamp");
+}
+
+/* ---- serialization ---------------------------------------------------- */
+
+static void test_serialize_issue_certificate(void)
+{
+    const char *json =
+        "{\"CertificateAuthorityArn\":\"" ARN "\","
+        "\"Csr\":\"" "-----BEGIN CERTIFICATE REQUEST-----\\n"
+        "MIIBWTCCAQ8CAQAwEjEQMA4GA1UEAwwHZXhhbXBsZTAqMAUGAytlcAMhAHKj\\n"
+        "-----END CERTIFICATE REQUEST-----\\n\","
+        "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+        "\"Validity\":{\"Value\":365,\"Type\":\"DAYS\"},"
+        "\"IdempotencyToken\":\"tok-1\"}";
+    cJSON *in = cJSON_Parse(json), *body_json;
+    char *before, *after, *body = NULL, *csr;
+    const cJSON *v;
+
+    REQUIRE(in != NULL);
+    before = cJSON_PrintUnformatted(in);
+    CHECK_INT(acmpca__serialize_input(op_named("IssueCertificate"), in, &body), 0);
+    after = cJSON_PrintUnformatted(in);
+    CHECK_STR(after, before);  /* the caller's tree is not touched */
+    REQUIRE(body != NULL);
+    CHECK_CONTAINS(body, "\"Validity\":{\"Value\":365,\"Type\":\"DAYS\"}");
+    CHECK_CONTAINS(body, "\"CertificateAuthorityArn\":\"" ARN "\"");
+    CHECK(strchr(body, '\n') == NULL);  /* unformatted */
+
+    body_json = cJSON_Parse(body);
+    REQUIRE(body_json != NULL);
+    v = cJSON_GetObjectItemCaseSensitive(body_json, "Csr");
+    REQUIRE(cJSON_IsString(v));
+    CHECK(strncmp(v->valuestring, "LS0tLS1CRUdJTi", 14) == 0);  /* base64 of "-----BEGIN" */
+    CHECK(strchr(v->valuestring, '\n') == NULL);
+    csr = b64_decode(v->valuestring);
+    CHECK_STR(csr, PEM_CSR);
+    free(csr);
+    CHECK_INT(cJSON_GetArraySize(body_json), 5);
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(body_json, "IdempotencyToken")->valuestring,
+              "tok-1");
+
+    cJSON_Delete(body_json);
+    cJSON_free(before);
+    cJSON_free(after);
+    free(body);
+    cJSON_Delete(in);
+}
+
+static void test_serialize_valid_cases(void)
+{
+    char *body = NULL;
+    cJSON *out, *in;
+    const cJSON *v;
+
+    /* Empty inputs. */
+    CHECK_INT(serialize_text("ListCertificateAuthorities", NULL, &body), 0);
+    CHECK_STR(body, "{}");
+    free(body);
+    body = NULL;
+    CHECK_INT(serialize_text("ListCertificateAuthorities", "{}", &body), 0);
+    CHECK_STR(body, "{}");
+    free(body);
+    body = NULL;
+
+    /* Limits are inclusive. */
+    CHECK_INT(serialize_text("ListCertificateAuthorities",
+                             "{\"MaxResults\":1000,\"ResourceOwner\":\"SELF\"}", &body), 0);
+    CHECK_STR(body, "{\"MaxResults\":1000,\"ResourceOwner\":\"SELF\"}");
+    free(body);
+    body = NULL;
+    /* A whole number written with a fraction or exponent is still whole. */
+    CHECK_INT(serialize_text("ListCertificateAuthorities", "{\"MaxResults\":1e2}", &body), 0);
+    CHECK_STR(body, "{\"MaxResults\":100}");
+    free(body);
+    body = NULL;
+
+    /* Enums are an open set: a value the model does not know passes. */
+    out = serialize_ok("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA3_512WITHFUTURE\","
+                       "\"Validity\":{\"Value\":4102444800,\"Type\":\"SOMEDAY\"}}");
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(out, "SigningAlgorithm")->valuestring,
+              "SHA3_512WITHFUTURE");
+    v = cJSON_GetObjectItemCaseSensitive(out, "Validity");
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(v, "Type")->valuestring, "SOMEDAY");
+    /* A long beyond 32 bits stays exact. */
+    CHECK(cJSON_GetObjectItemCaseSensitive(v, "Value")->valuedouble == 4102444800.0);
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(out, "Csr")->valuestring, "eA==");
+    cJSON_Delete(out);
+
+    /* Nested structures and lists are copied through. */
+    out = serialize_ok("CreateCertificateAuthority",
+                       "{\"CertificateAuthorityConfiguration\":{\"KeyAlgorithm\":\"RSA_2048\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Subject\":{\"CommonName\":\"x\","
+                       "\"Country\":\"US\",\"GivenName\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                       "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                       "\xa9\xc3\xa9\xc3\xa9\"}},"
+                       "\"CertificateAuthorityType\":\"ROOT\","
+                       "\"RevocationConfiguration\":{\"CrlConfiguration\":{\"Enabled\":false}},"
+                       "\"Tags\":[{\"Key\":\"a\",\"Value\":\"b\"},{\"Key\":\"c\"}]}");
+    v = cJSON_GetObjectItemCaseSensitive(out, "Tags");
+    CHECK_INT(cJSON_GetArraySize(v), 2);
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, 1), "Key")->valuestring,
+              "c");
+    v = cJSON_GetObjectItemCaseSensitive(out, "RevocationConfiguration");
+    v = cJSON_GetObjectItemCaseSensitive(v, "CrlConfiguration");
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "Enabled")));
+    cJSON_Delete(out);
+
+    /* A blob with minimum 0 may be empty. */
+    out = serialize_ok("ImportCertificateAuthorityCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Certificate\":\"abc\","
+                       "\"CertificateChain\":\"\"}");
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(out, "Certificate")->valuestring, "YWJj");
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(out, "CertificateChain")->valuestring, "");
+    cJSON_Delete(out);
+
+    /* 32 levels of nesting are allowed (then the model says no). */
+    {
+        int i;
+        cJSON *cur;
+        in = cJSON_CreateObject();
+        cur = cJSON_AddArrayToObject(in, "NextToken");
+        for (i = 0; i < 30; i++) {
+            cJSON *next = cJSON_CreateArray();
+            cJSON_AddItemToArray(cur, next);
+            cur = next;
+        }
+        body = (char *)"untouched";
+        CHECK_INT(acmpca__serialize_input(op_named("ListCertificateAuthorities"), in, &body),
+                  ACMPCA_EPARAM);
+        CHECK_STR(acmpca_error_last()->message, "NextToken: expected a string, got list");
+        cJSON_Delete(in);
+    }
+}
+
+static void test_serialize_errors(void)
+{
+    char expected[256];
+    char tags[4096];
+    size_t n;
+    int i;
+
+    /* Missing required members, with an empty or NULL input. */
+    EXPECT_PARAM_ERROR("IssueCertificate", "{}",
+                       "CertificateAuthorityArn: missing required parameter");
+    EXPECT_PARAM_ERROR("IssueCertificate", NULL,
+                       "CertificateAuthorityArn: missing required parameter");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\"}",
+                       "Validity: missing required parameter");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Validity\":{\"Value\":1}}",
+                       "Validity.Type: missing required parameter");
+
+    /* Wrong types. */
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                       "\"Validity\":{\"Value\":\"365\",\"Type\":\"DAYS\"}}",
+                       "Validity.Value: expected an integer, got string");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                       "\"Validity\":{\"Value\":1.5,\"Type\":\"DAYS\"}}",
+                       "Validity.Value: expected an integer, got 1.5");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                       "\"Validity\":{\"Value\":0,\"Type\":\"DAYS\"}}",
+                       "Validity.Value: value 0 is below the minimum 1");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                       "\"Validity\":{\"Value\":1e19,\"Type\":\"DAYS\"}}",
+                       "Validity.Value: value 1e+19 is above the maximum 9223372036854775807");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Validity\":[]}",
+                       "Validity: expected an object, got list");
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":42,"
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                       "\"Validity\":{\"Value\":1,\"Type\":\"DAYS\"}}",
+                       "Csr: expected a string, got number");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"NextToken\":null}",
+                       "NextToken: expected a string, got null");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"MaxResults\":true}",
+                       "MaxResults: expected an integer, got boolean");
+    EXPECT_PARAM_ERROR("UpdateCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"RevocationConfiguration\":"
+                       "{\"CrlConfiguration\":{\"Enabled\":1}}}",
+                       "RevocationConfiguration.CrlConfiguration.Enabled: expected a boolean, "
+                       "got number");
+
+    /* Unknown members, at the top and nested. */
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"Foo\":1}",
+                       "Foo: unknown parameter; expected one of: MaxResults, NextToken, "
+                       "ResourceOwner");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"maxResults\":10}",
+                       "maxResults: unknown parameter; expected one of: MaxResults, NextToken, "
+                       "ResourceOwner");
+    /* A misspelt required member is reported as unknown, not as missing. */
+    EXPECT_PARAM_ERROR("GetPolicy", "{\"ResourceARN\":\"" ARN "\"}",
+                       "ResourceARN: unknown parameter; expected one of: ResourceArn");
+    EXPECT_PARAM_ERROR("UpdateCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"RevocationConfiguration\":"
+                       "{\"CrlConfiguration\":{\"Enabled\":true,\"Bogus\":1}}}",
+                       "RevocationConfiguration.CrlConfiguration.Bogus: unknown parameter; "
+                       "expected one of: Enabled, ExpirationInDays, CustomCname, S3BucketName, "
+                       "S3ObjectAcl, CrlDistributionPointExtensionConfiguration, CrlType, "
+                       "CustomPath");
+
+    /* Lengths: blobs in bytes, strings in characters, lists in elements. */
+    EXPECT_PARAM_ERROR("IssueCertificate",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                       "\"Validity\":{\"Value\":1,\"Type\":\"DAYS\"}}",
+                       "Csr: length 0 is below the minimum 1");
+    EXPECT_PARAM_ERROR("GetPolicy", "{\"ResourceArn\":\"arn\"}",
+                       "ResourceArn: length 3 is below the minimum 5");
+    EXPECT_PARAM_ERROR("CreateCertificateAuthority",
+                       "{\"CertificateAuthorityConfiguration\":{\"KeyAlgorithm\":\"RSA_2048\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Subject\":{\"Country\":\"USA\"}},"
+                       "\"CertificateAuthorityType\":\"ROOT\"}",
+                       "CertificateAuthorityConfiguration.Subject.Country: length 3 is above "
+                       "the maximum 2");
+    EXPECT_PARAM_ERROR("CreateCertificateAuthority",
+                       "{\"CertificateAuthorityConfiguration\":{\"KeyAlgorithm\":\"RSA_2048\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Subject\":{\"GivenName\":"
+                       "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}},"
+                       "\"CertificateAuthorityType\":\"ROOT\"}",
+                       "CertificateAuthorityConfiguration.Subject.GivenName: length 17 is above "
+                       "the maximum 16");
+
+    /* Number ranges. */
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"MaxResults\":5001}",
+                       "MaxResults: value 5001 is above the maximum 1000");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"MaxResults\":0}",
+                       "MaxResults: value 0 is below the minimum 1");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"MaxResults\":-3}",
+                       "MaxResults: value -3 is below the minimum 1");
+    EXPECT_PARAM_ERROR("DeleteCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\","
+                       "\"PermanentDeletionTimeInDays\":31}",
+                       "PermanentDeletionTimeInDays: value 31 is above the maximum 30");
+
+    /* Lists and their elements. */
+    EXPECT_PARAM_ERROR("TagCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Tags\":"
+                       "[{\"Key\":\"a\"},{\"Key\":\"b\"},{\"Key\":\"\"}]}",
+                       "Tags[2].Key: length 0 is below the minimum 1");
+    EXPECT_PARAM_ERROR("TagCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Tags\":"
+                       "[{\"Key\":\"a\"},{\"Key\":\"b\"},{\"Value\":\"v\"}]}",
+                       "Tags[2].Key: missing required parameter");
+    EXPECT_PARAM_ERROR("TagCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Tags\":"
+                       "[{\"Key\":\"a\"},\"b\"]}",
+                       "Tags[1]: expected an object, got string");
+    EXPECT_PARAM_ERROR("TagCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Tags\":"
+                       "[{\"Key\":\"a\",\"Colour\":\"red\"}]}",
+                       "Tags[0].Colour: unknown parameter; expected one of: Key, Value");
+    EXPECT_PARAM_ERROR("TagCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Tags\":[]}",
+                       "Tags: length 0 is below the minimum 1");
+    EXPECT_PARAM_ERROR("TagCertificateAuthority",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Tags\":{\"Key\":\"a\"}}",
+                       "Tags: expected a list, got object");
+    n = (size_t)snprintf(tags, sizeof(tags), "{\"CertificateAuthorityArn\":\"" ARN
+                         "\",\"Tags\":[");
+    for (i = 0; i < 51; i++)
+        n += (size_t)snprintf(tags + n, sizeof(tags) - n, "%s{\"Key\":\"k%d\"}", i ? "," : "", i);
+    snprintf(tags + n, sizeof(tags) - n, "]}");
+    EXPECT_PARAM_ERROR("TagCertificateAuthority", tags, "Tags: length 51 is above the maximum 50");
+    EXPECT_PARAM_ERROR("CreatePermission",
+                       "{\"CertificateAuthorityArn\":\"" ARN "\",\"Principal\":\"acm.amazonaws.com\","
+                       "\"Actions\":[\"IssueCertificate\",7]}",
+                       "Actions[1]: expected a string, got number");
+    EXPECT_PARAM_ERROR("CreateCertificateAuthority",
+                       "{\"CertificateAuthorityConfiguration\":{\"KeyAlgorithm\":\"RSA_2048\","
+                       "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Subject\":{\"CustomAttributes\":"
+                       "[{\"ObjectIdentifier\":\"1.2.3\",\"Value\":\"x\"},"
+                       "{\"ObjectIdentifier\":\"1.2.3\",\"Value\":5}]}},"
+                       "\"CertificateAuthorityType\":\"ROOT\"}",
+                       "CertificateAuthorityConfiguration.Subject.CustomAttributes[1].Value: "
+                       "expected a string, got number");
+
+    /* The input itself. */
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "[]", "input: expected an object");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "\"x\"", "input: expected an object");
+    EXPECT_PARAM_ERROR("ListCertificateAuthorities", "null", "input: expected an object");
+
+    /* Too deep, even under a key the model does not know. */
+    {
+        char deep[256];
+        n = (size_t)snprintf(deep, sizeof(deep), "{\"Foo\":");
+        for (i = 0; i < 40; i++)
+            deep[n++] = '[';
+        for (i = 0; i < 40; i++)
+            deep[n++] = ']';
+        deep[n++] = '}';
+        deep[n] = '\0';
+        /* The top object is level 1, "Foo" level 2, so level 33 is Foo + 31 x [0]. */
+        n = (size_t)snprintf(expected, sizeof(expected), "Foo");
+        for (i = 0; i < 31; i++)
+            n += (size_t)snprintf(expected + n, sizeof(expected) - n, "[0]");
+        snprintf(expected + n, sizeof(expected) - n, ": nesting deeper than 32 levels");
+        EXPECT_PARAM_ERROR("ListCertificateAuthorities", deep, expected);
+    }
+
+    /* A duplicated key (possible in a cJSON tree). */
+    {
+        cJSON *in = cJSON_CreateObject();
+        char *body = (char *)"untouched";
+        cJSON_AddStringToObject(in, "NextToken", "a");
+        cJSON_AddStringToObject(in, "NextToken", "b");
+        CHECK_INT(acmpca__serialize_input(op_named("ListCertificateAuthorities"), in, &body),
+                  ACMPCA_EPARAM);
+        CHECK(body == NULL);
+        CHECK_STR(acmpca_error_last()->message, "NextToken: duplicate parameter");
+        cJSON_Delete(in);
+    }
+
+    /* An absurdly long unknown key is cut short in the message. */
+    {
+        char key[300], json[400];
+        memset(key, 'k', sizeof(key) - 1);
+        key[sizeof(key) - 1] = '\0';
+        snprintf(json, sizeof(json), "{\"%s\":1}", key);
+        snprintf(expected, sizeof(expected),
+                 "%.64s...: unknown parameter; expected one of: MaxResults, NextToken, "
+                 "ResourceOwner", key);
+        EXPECT_PARAM_ERROR("ListCertificateAuthorities", json, expected);
+    }
+
+    /* Bad arguments. */
+    {
+        char *body = (char *)"untouched";
+        CHECK_INT(acmpca__serialize_input(NULL, NULL, &body), ACMPCA_EINVAL);
+        CHECK(body == NULL);
+        CHECK_INT(acmpca__serialize_input(op_named("ListTags"), NULL, NULL), ACMPCA_EINVAL);
+    }
+}
+
+/* ---- shapes this model lacks: maps, timestamps, plain integers, output blobs */
+
+static const acmpca_shape t_string = {.name = "S", .type = ACMPCA_SHAPE_STRING};
+static const acmpca_shape t_key = {.name = "K", .type = ACMPCA_SHAPE_STRING, .has_min = 1,
+                                   .has_max = 1, .min = 1, .max = 3};
+static const acmpca_shape t_map = {.name = "M", .type = ACMPCA_SHAPE_MAP, .has_max = 1,
+                                   .max = 2, .element = &t_string, .key = &t_key};
+static const acmpca_shape t_time = {.name = "T", .type = ACMPCA_SHAPE_TIMESTAMP};
+static const acmpca_shape t_int = {.name = "I", .type = ACMPCA_SHAPE_INTEGER};
+static const acmpca_shape t_blob = {.name = "B", .type = ACMPCA_SHAPE_BLOB};
+static const acmpca_shape t_blobs = {.name = "BL", .type = ACMPCA_SHAPE_LIST,
+                                     .element = &t_blob};
+static const acmpca_member t_members[] = {
+    {"Map", &t_map, 0, 0},
+    {"When", &t_time, 0, 0},
+    {"Count", &t_int, 0, 0},
+    {"Data", &t_blob, 0, 0},
+    {"Datas", &t_blobs, 0, 0},
+};
+static const acmpca_shape t_struct = {.name = "X", .type = ACMPCA_SHAPE_STRUCTURE,
+                                      .members = t_members, .member_count = 5};
+static const acmpca_shape t_empty = {.name = "E", .type = ACMPCA_SHAPE_STRUCTURE};
+static const acmpca_operation_info t_op = {.id = 0, .name = "Test", .snake_name = "test",
+                                           .input = &t_struct, .output = &t_struct};
+static const acmpca_operation_info t_empty_op = {.id = 0, .name = "Empty", .snake_name = "empty",
+                                                 .input = &t_empty, .output = NULL};
+
+static int t_serialize(const acmpca_operation_info *op, const char *json, char **body)
+{
+    cJSON *in = cJSON_Parse(json);
+    int rc;
+    REQUIRE(in != NULL);
+    *body = NULL;
+    rc = acmpca__serialize_input(op, in, body);
+    cJSON_Delete(in);
+    return rc;
+}
+
+static void test_generic_shapes(void)
+{
+    char *body = NULL;
+    cJSON *out;
+
+    CHECK_INT(t_serialize(&t_op, "{\"Map\":{\"a\":\"x\",\"bcd\":\"y\"},\"When\":1700000000.5,"
+                          "\"Count\":-2147483648}", &body), 0);
+    CHECK_STR(body, "{\"Map\":{\"a\":\"x\",\"bcd\":\"y\"},\"When\":1700000000.5,"
+              "\"Count\":-2147483648}");
+    free(body);
+
+    CHECK_INT(t_serialize(&t_op, "{\"Map\":{\"a\":1}}", &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Map.a: expected a string, got number");
+    CHECK_INT(t_serialize(&t_op, "{\"Map\":{\"\":\"x\"}}", &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Map.: key length 0 is below the minimum 1");
+    CHECK_INT(t_serialize(&t_op, "{\"Map\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}}", &body),
+              ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Map: number of entries 3 is above the maximum 2");
+    CHECK_INT(t_serialize(&t_op, "{\"Map\":[]}", &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Map: expected an object, got list");
+    CHECK_INT(t_serialize(&t_op, "{\"When\":\"2024-01-01\"}", &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message,
+              "When: expected a number of seconds since the epoch, got string");
+    CHECK_INT(t_serialize(&t_op, "{\"Count\":2147483648}", &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message,
+              "Count: value 2147483648 is above the maximum 2147483647");
+    CHECK_INT(t_serialize(&t_empty_op, "{\"A\":1}", &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "A: unknown parameter; expected no parameters");
+    CHECK_INT(t_serialize(&t_empty_op, "{}", &body), 0);
+    CHECK_STR(body, "{}");
+    free(body);
+
+    /* Output: blobs decoded to text in place, everything else kept. */
+    out = cJSON_Parse("{\"Data\":\"aGVsbG8gd29ybGQ=\",\"Datas\":[\"YQ==\",\"YWI\",\"\"],"
+                      "\"Extra\":{\"Data\":\"AAAA\"},\"Count\":3}");
+    REQUIRE(out != NULL);
+    CHECK_INT(acmpca__deserialize_output(&t_op, out), 0);
+    body = cJSON_PrintUnformatted(out);
+    CHECK_STR(body, "{\"Data\":\"hello world\",\"Datas\":[\"a\",\"ab\",\"\"],"
+              "\"Extra\":{\"Data\":\"AAAA\"},\"Count\":3}");
+    cJSON_free(body);
+    cJSON_Delete(out);
+
+    out = cJSON_Parse("{\"Datas\":[\"YQ==\",\"not base64!\"]}");
+    CHECK_INT(acmpca__deserialize_output(&t_op, out), ACMPCA_EBADRESPONSE);
+    CHECK_STR(acmpca_error_last()->message, "Datas[1]: blob member is not valid base64");
+    cJSON_Delete(out);
+    out = cJSON_Parse("{\"Data\":\"AAAA\"}");  /* three NUL bytes */
+    CHECK_INT(acmpca__deserialize_output(&t_op, out), ACMPCA_EBADRESPONSE);
+    CHECK_STR(acmpca_error_last()->message, "Data: blob member holds binary data, not text");
+    cJSON_Delete(out);
+
+    /* Real operations: nothing to touch, unknown members kept. */
+    out = cJSON_Parse("{\"Certificate\":\"-----BEGIN CERTIFICATE-----\",\"New\":1}");
+    CHECK_INT(acmpca__deserialize_output(op_named("GetCertificate"), out), 0);
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(out, "Certificate")->valuestring,
+              "-----BEGIN CERTIFICATE-----");
+    CHECK(cJSON_GetObjectItemCaseSensitive(out, "New") != NULL);
+    cJSON_Delete(out);
+    CHECK_INT(acmpca__deserialize_output(op_named("CreatePermission"), NULL), 0);
+    CHECK_INT(acmpca__deserialize_output(NULL, NULL), ACMPCA_EINVAL);
+}
+
+int main(void)
+{
+    test_operations();
+    test_issue_certificate_shape();
+    test_errors();
+    test_type_names();
+    test_serialize_issue_certificate();
+    test_serialize_valid_cases();
+    test_serialize_errors();
+    test_generic_shapes();
+    return CHECK_DONE();
+}
