@@ -60,6 +60,8 @@ const char *acmpca__getenv(const char *name);
 char *acmpca__base64_encode(const unsigned char *data, size_t len);
 /* Decode standard base64 (whitespace ignored); NULL if invalid. Caller frees. */
 unsigned char *acmpca__base64_decode(const char *text, size_t *out_len);
+/* Lookups the signing-key cache answered (for tests). */
+unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */
 void acmpca__hex(char *out, const unsigned char *data, size_t len);
 

@@ -164,16 +164,6 @@ static int uri_encode_str(acmpca_buf *b, const char *s)
     return uri_encode(b, s, strlen(s));
 }
 
-/*
- * The buffer's string, handed over; "" when nothing was written. Appending
- * nothing first guarantees the terminating NUL even for a buffer that never
- * allocated. NULL (error recorded) when out of memory.
- */
-static char *buf_take(acmpca_buf *b)
-{
-    return acmpca__buf_append(b, "", 0) == 0 ? acmpca__buf_detach(b) : NULL;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Crypto primitives */
 
@@ -469,7 +459,7 @@ static int query_params_parse(query_params *q, const char *s, size_t len)
             if (!rc && eq < i)
                 rc = uri_reencode(&value, s + eq + 1, i - eq - 1);
             if (!rc)
-                rc = query_params_push(q, buf_take(&key), buf_take(&value));
+                rc = query_params_push(q, acmpca__buf_detach(&key), acmpca__buf_detach(&value));
             acmpca__buf_free(&key);
             acmpca__buf_free_secret(&value);
         }
@@ -485,7 +475,7 @@ static int query_params_add(query_params *q, const char *key, const char *raw_va
     int rc = uri_encode_str(&value, raw_value);
 
     if (!rc)
-        rc = query_params_push(q, acmpca__strdup(key), buf_take(&value));
+        rc = query_params_push(q, acmpca__strdup(key), acmpca__buf_detach(&value));
     acmpca__buf_free_secret(&value);
     return rc;
 }
@@ -587,7 +577,7 @@ static int header_list_add(header_list *h, const char *name, const char *value)
         lname[i] = ascii_lower(lname[i]);
     if ((rc = canonical_value(&v, value)) != 0)
         goto fail;
-    if (!(cvalue = buf_take(&v))) {
+    if (!(cvalue = acmpca__buf_detach(&v))) {
         rc = ACMPCA_ENOMEM;
         goto fail;
     }
@@ -706,9 +696,6 @@ struct acmpca_sign_cache {
     unsigned long hits;
     cache_slot slot[SIGN_CACHE_SLOTS];
 };
-
-/* Test hook (tests/c/test_sigv4.c): lookups answered from the cache. */
-unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 
 int acmpca_sign_cache_new(acmpca_sign_cache **out)
 {
@@ -1131,9 +1118,9 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
             (rc = add_out_header(s, "Authorization", auth.ptr)) != 0)
             goto fail;
     }
-    s->url = buf_take(&url);
-    s->canonical_request = buf_take(&creq);
-    s->string_to_sign = buf_take(&sts);
+    s->url = acmpca__buf_detach(&url);
+    s->canonical_request = acmpca__buf_detach(&creq);
+    s->string_to_sign = acmpca__buf_detach(&sts);
     if (!s->url || !s->canonical_request || !s->string_to_sign) {
         rc = ACMPCA_ENOMEM;
         goto fail;

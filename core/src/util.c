@@ -88,8 +88,11 @@ int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...)
 char *acmpca__buf_detach(acmpca_buf *b)
 {
     char *p;
-    if (!b->ptr && buf_grow(b, 0))
-        return NULL;
+    if (!b->ptr) {
+        if (buf_grow(b, 0))
+            return NULL;
+        b->ptr[0] = '\0';
+    }
     p = b->ptr;
     b->ptr = NULL;
     b->len = b->cap = 0;

@@ -20,10 +20,9 @@
 #include <cjson/cJSON.h>
 
 #include "acmpca.h"
+#include "internal.h"
 #include "check.h"
 
-/* Test hook in core/src/sign.c: lookups the cache answered. */
-unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 
 #define MAX_HEADERS 32
 

@@ -23,6 +23,14 @@ extern "C" {
 typedef struct acmpca_client acmpca_client;
 
 /*
+ * Receives the client's debug log: one line per request sent and per
+ * response received. Secrets never reach it: the Authorization and
+ * X-Amz-Security-Token values are replaced by "<redacted>". Called on the
+ * thread making the call; must not call back into the same client.
+ */
+typedef void (*acmpca_log_fn)(void *userdata, const char *line);
+
+/*
  * Client options. Initialise with ACMPCA_CLIENT_OPTIONS_INIT and set what you
  * need; anything left NULL / -1 / 0 resolves through the environment and the
  * shared config files (see README, "Configuration"). New fields are only ever
@@ -46,12 +54,19 @@ typedef struct acmpca_client_options {
     size_t max_response_bytes;      /* 0: 16 MiB */
     int pool_size;                  /* idle connections kept; 0: 4 */
     const char *user_agent_suffix;  /* appended to the User-Agent */
+    acmpca_log_fn log_fn;           /* NULL: no debug log */
+    void *log_userdata;
+    int max_attempts;               /* 0: AWS_MAX_ATTEMPTS, profile max_attempts, else 3 */
+    const char *retry_mode;         /* "standard" or "adaptive"; NULL: AWS_RETRY_MODE,
+                                       profile retry_mode, else "standard" */
+    int idempotency_tokens;         /* 1 (default): fill IdempotencyToken when absent, one
+                                       token per logical call, reused on every retry */
 } acmpca_client_options;
 
 #define ACMPCA_CLIENT_OPTIONS_VERSION 1
 #define ACMPCA_CLIENT_OPTIONS_INIT \
     { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, NULL, \
-      1, NULL, 0, 0, 0, 0, NULL }
+      1, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 1 }
 
 /* Create a client. No network I/O happens here. */
 ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);
