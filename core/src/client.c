@@ -10,7 +10,12 @@
 
 #include <curl/curl.h>
 
+#include <stdatomic.h>
+
+#include <openssl/rand.h>
+
 #include "config.h"
+#include "retry.h"
 #include "serialize.h"
 #include "transport.h"
 
@@ -21,6 +26,8 @@
 #define TARGET_PREFIX "ACMPrivateCA."
 #define CONTENT_TYPE "application/x-amz-json-1.1"
 #define ERROR_BODY_EXCERPT 200
+#define LOG_BODY_EXCERPT 4096
+#define SKEW_THRESHOLD_S 240
 
 struct acmpca_client {
     acmpca_config config;
@@ -30,6 +37,11 @@ struct acmpca_client {
     acmpca_credentials_provider *credentials;
     acmpca_sign_cache *sign_cache;
     acmpca_transport *transport;
+    acmpca_retry *retry;
+    acmpca_log_fn log_fn;
+    void *log_userdata;
+    int idempotency_tokens;
+    _Atomic int64_t clock_offset_s;  /* server time - our time, learnt from skew errors */
 };
 
 /* ---- creation ------------------------------------------------------------ */
@@ -115,8 +127,13 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
                                                             : DEFAULT_MAX_RESPONSE_BYTES;
     t.pool_size = opts ? opts->pool_size : 0;
     t.user_agent = ua.ptr;
-    if ((err = acmpca__transport_new(&c->transport, &t)) != 0)
+    if ((err = acmpca__transport_new(&c->transport, &t)) != 0 ||
+        (err = acmpca__retry_new(&c->retry, c->config.max_attempts,
+                                 c->config.adaptive_retries)) != 0)
         goto fail;
+    c->log_fn = opts ? opts->log_fn : NULL;
+    c->log_userdata = opts ? opts->log_userdata : NULL;
+    c->idempotency_tokens = opts ? opts->idempotency_tokens != 0 : 1;
     acmpca__buf_free(&ua);
     *out = c;
     return 0;
@@ -132,6 +149,7 @@ void acmpca_client_free(acmpca_client *c)
     if (!c)
         return;
     acmpca__transport_free(c->transport);
+    acmpca__retry_free(c->retry);
     acmpca_sign_cache_free(c->sign_cache);
     acmpca_credentials_provider_unref(c->credentials);
     acmpca__config_clear(&c->config);
@@ -193,21 +211,49 @@ static int add_header(acmpca_http_request *req, const char *name, const char *va
     return 0;
 }
 
-static int build_request(acmpca_client *c, const acmpca_operation_info *op, const cJSON *input,
-                         acmpca_http_request **out)
+/* A random version-4 UUID: 36 characters, the IdempotencyToken limit. */
+static int new_token(char out[37])
+{
+    unsigned char b[16];
+    char hex[33];
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return acmpca__error_set(ACMPCA_ENOMEM, "no randomness for an idempotency token");
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    acmpca__hex(hex, b, sizeof(b));
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return 0;
+}
+
+/*
+ * The unsigned part of a request: body and protocol headers. Done once per
+ * logical call, so an IdempotencyToken we generate is the same on every
+ * retry and the service issues at most one certificate.
+ */
+static int prepare_request(acmpca_client *c, const acmpca_operation_info *op,
+                           const cJSON *input, acmpca_http_request **out)
 {
     acmpca_http_request *req = NULL;
-    acmpca_credentials *creds = NULL;
-    acmpca_signed *sig = NULL;
-    acmpca_sign_input in;
-    char target[128];
-    size_t i;
+    cJSON *with_token = NULL;
+    char target[128], token[37];
     int err;
 
     *out = NULL;
     req = calloc(1, sizeof(*req));
     if (!req)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    if (c->idempotency_tokens && acmpca_model_member(op->input, "IdempotencyToken") &&
+        (!input || cJSON_IsObject(input)) &&
+        !cJSON_GetObjectItemCaseSensitive(input, "IdempotencyToken")) {
+        if ((err = new_token(token)) != 0)
+            goto fail;
+        with_token = input ? cJSON_Duplicate(input, 1) : cJSON_CreateObject();
+        if (!with_token || !cJSON_AddStringToObject(with_token, "IdempotencyToken", token)) {
+            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            goto fail;
+        }
+        input = with_token;
+    }
     if ((err = acmpca__serialize_input(op, input, &req->body)) != 0)
         goto fail;
     req->body_len = strlen(req->body);
@@ -221,7 +267,32 @@ static int build_request(acmpca_client *c, const acmpca_operation_info *op, cons
     if ((err = add_header(req, "Content-Type", CONTENT_TYPE)) != 0 ||
         (err = add_header(req, "X-Amz-Target", target)) != 0)
         goto fail;
+    cJSON_Delete(with_token);
+    *out = req;
+    return 0;
 
+fail:
+    cJSON_Delete(with_token);
+    acmpca_http_request_free(req);
+    return err;
+}
+
+#define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
+
+/* (Re)sign a prepared request for this attempt, with fresh credentials and time. */
+static int sign_request(acmpca_client *c, acmpca_http_request *req)
+{
+    acmpca_credentials *creds = NULL;
+    acmpca_signed *sig = NULL;
+    acmpca_sign_input in;
+    size_t i;
+    int err;
+
+    while (req->header_count > UNSIGNED_HEADERS) {
+        req->header_count--;
+        free((char *)req->headers[req->header_count].name);
+        acmpca__free_secret((char *)req->headers[req->header_count].value);
+    }
     if ((err = acmpca_credentials_get(c->credentials, 0, &creds)) != 0)
         goto fail;
     memset(&in, 0, sizeof(in));
@@ -236,21 +307,26 @@ static int build_request(acmpca_client *c, const acmpca_operation_info *op, cons
     in.access_key_id = creds->access_key_id;
     in.secret_access_key = creds->secret_access_key;
     in.session_token = creds->session_token;
-    in.timestamp = (int64_t)time(NULL);
+    in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
     if ((err = acmpca_sign(&sig, &in, c->sign_cache)) != 0)
         goto fail;
     for (i = 0; i < sig->header_count; i++)
         if ((err = add_header(req, sig->headers[i].name, sig->headers[i].value)) != 0)
             goto fail;
-    acmpca_signed_free(sig);
-    acmpca_credentials_free(creds);
-    *out = req;
-    return 0;
-
 fail:
     acmpca_signed_free(sig);
     acmpca_credentials_free(creds);
-    acmpca_http_request_free(req);
+    return err;
+}
+
+static int build_request(acmpca_client *c, const acmpca_operation_info *op, const cJSON *input,
+                         acmpca_http_request **out)
+{
+    int err = prepare_request(c, op, input, out);
+    if (!err && (err = sign_request(c, *out)) != 0) {
+        acmpca_http_request_free(*out);
+        *out = NULL;
+    }
     return err;
 }
 
@@ -329,22 +405,6 @@ static void xml_field(char *dst, size_t cap, const char *body, size_t len, const
     }
 }
 
-static int is_throttling(const char *code)
-{
-    static const char *const names[] = {
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException",
-        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-        "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
-        "RequestTimeout", "RequestTimeoutException",
-    };
-    size_t i;
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(code, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int parse_error(const acmpca_operation_info *op, int status, const acmpca_header *headers,
                        size_t header_count, const char *body, size_t len)
 {
@@ -399,7 +459,7 @@ static int parse_error(const acmpca_operation_info *op, int status, const acmpca
         err != ACMPCA_E_VALIDATION && op && !acmpca_model_operation_has_error(op, err))
         err = ACMPCA_ESERVICE;
     acmpca__error_set_service(err, code, message, status, request_id);
-    acmpca__error_annotate(op ? op->name : NULL, 1, status >= 500 || is_throttling(code));
+    acmpca__error_annotate(op ? op->name : NULL, 1, acmpca__is_retryable(err, status, code));
     return err;
 }
 
@@ -510,13 +570,116 @@ static int make_meta(acmpca_http_response *resp, int attempts, acmpca_response_m
     return 0;
 }
 
+/* ---- debug log (secrets redacted) ---------------------------------------- */
+
+static int is_secret_header(const char *name)
+{
+    return acmpca__strcaseeq(name, "Authorization") ||
+           acmpca__strcaseeq(name, "X-Amz-Security-Token");
+}
+
+static void log_message(acmpca_client *c, const char *what, int status, const acmpca_header *h,
+                        size_t n, const char *body, size_t len)
+{
+    acmpca_buf line = {0};
+    size_t i;
+    int err = status ? acmpca__buf_printf(&line, "%s HTTP %d", what, status)
+                     : acmpca__buf_puts(&line, what);
+    for (i = 0; !err && i < n; i++)
+        err = acmpca__buf_printf(&line, "\n  %s: %s", h[i].name,
+                                 is_secret_header(h[i].name) ? "<redacted>" : h[i].value);
+    if (!err && len)
+        err = acmpca__buf_printf(&line, "\n  body (%zu bytes): %.*s%s", len,
+                                 (int)(len < LOG_BODY_EXCERPT ? len : LOG_BODY_EXCERPT), body,
+                                 len > LOG_BODY_EXCERPT ? "..." : "");
+    if (!err)
+        c->log_fn(c->log_userdata, line.ptr);
+    acmpca__buf_free(&line);
+}
+
+static void log_request(acmpca_client *c, const acmpca_operation_info *op,
+                        const acmpca_http_request *req, int attempt)
+{
+    char what[192];
+    if (!c->log_fn)
+        return;
+    snprintf(what, sizeof(what), "%s attempt %d: %s %s", op->name, attempt, req->method,
+             req->url);
+    log_message(c, what, 0, req->headers, req->header_count, req->body, req->body_len);
+}
+
+static void log_response(acmpca_client *c, const acmpca_operation_info *op,
+                         const acmpca_http_response *resp)
+{
+    char what[128];
+    if (!c->log_fn)
+        return;
+    snprintf(what, sizeof(what), "%s response:", op->name);
+    log_message(c, what, resp->status, resp->headers, resp->header_count, resp->body.ptr,
+                resp->body.len);
+}
+
+/* ---- clock skew ------------------------------------------------------------ */
+
+static int is_skew_error(const acmpca_error *e)
+{
+    return strcmp(e->aws_code, "RequestTimeTooSkewed") == 0 ||
+           strcmp(e->aws_code, "RequestExpired") == 0 ||
+           strcmp(e->aws_code, "RequestInTheFuture") == 0 ||
+           strcmp(e->aws_code, "InvalidSignatureException") == 0 ||
+           strcmp(e->aws_code, "SignatureDoesNotMatch") == 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* An HTTP Date ("Sun, 06 Nov 1994 08:49:37 GMT") in seconds since the epoch, or -1. */
+static int64_t parse_http_date(const char *v)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char mon[4] = "";
+    int d, y, hh, mm, ss, m;
+    const char *found;
+    if (!v || sscanf(v, "%*3s, %d %3s %d %d:%d:%d", &d, mon, &y, &hh, &mm, &ss) != 6 ||
+        strlen(mon) != 3 || !(found = strstr(months, mon)) || (found - months) % 3)
+        return -1;
+    m = (int)(found - months) / 3 + 1;
+    return days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+/* Learn the offset to the server's clock; 1 if it is large enough to explain the error. */
+static int learn_skew(acmpca_client *c, const acmpca_http_response *resp)
+{
+    int64_t server = parse_http_date(acmpca__http_response_header(resp, "date"));
+    int64_t ours = (int64_t)time(NULL), offset;
+    if (server < 0)
+        return 0;
+    offset = server - ours;
+    if (llabs(offset - atomic_load(&c->clock_offset_s)) < SKEW_THRESHOLD_S)
+        return 0;
+    atomic_store(&c->clock_offset_s, offset);
+    return 1;
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
 int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **out,
                    acmpca_response_meta **meta)
 {
     const acmpca_operation_info *op;
+    const acmpca_error *e = acmpca_error_last();
     acmpca_http_request *req = NULL;
     acmpca_http_response resp;
-    int err;
+    int err, attempt = 0, cost = 0, skew_fixed = 0;
+    double delay;
 
     memset(&resp, 0, sizeof(resp));
     if (meta)
@@ -528,14 +691,35 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     if (operation < 0 || !op)
         return acmpca__error_set(ACMPCA_EINVAL, "operation: unknown operation id %d", operation);
 
-    if ((err = build_request(c, op, input, &req)) != 0)
+    if ((err = prepare_request(c, op, input, &req)) != 0)
         goto fail;
-    if ((err = acmpca__transport_send(c->transport, req, &resp)) != 0)
-        goto fail;
-    if ((err = parse_response(op, resp.status, resp.headers, resp.header_count, resp.body.ptr,
-                              resp.body.len, out)) != 0)
-        goto fail;
-    if (meta && (err = make_meta(&resp, 1, meta)) != 0) {
+    for (attempt = 1;; attempt++) {
+        acmpca__retry_before_attempt(c->retry);
+        if ((err = sign_request(c, req)) != 0)
+            goto fail;
+        log_request(c, op, req, attempt);
+        err = acmpca__transport_send(c->transport, req, &resp);
+        if (!err) {
+            log_response(c, op, &resp);
+            err = parse_response(op, resp.status, resp.headers, resp.header_count, resp.body.ptr,
+                                 resp.body.len, out);
+        }
+        if (!err)
+            break;
+        acmpca__retry_record(c->retry, acmpca__is_throttling(e->aws_code));
+        if (!skew_fixed && is_skew_error(e) && learn_skew(c, &resp)) {
+            skew_fixed = 1; /* one more try with the server's time, outside the budget */
+            acmpca__http_response_clear(&resp);
+            continue;
+        }
+        if (!acmpca__retry_decide(c->retry, attempt - skew_fixed, e, &cost, &delay))
+            goto fail;
+        acmpca__http_response_clear(&resp);
+        acmpca__sleep(delay);
+    }
+    acmpca__retry_record(c->retry, 0);
+    acmpca__retry_succeeded(c->retry, cost);
+    if (meta && (err = make_meta(&resp, attempt, meta)) != 0) {
         cJSON_Delete(*out);
         *out = NULL;
         goto fail;
@@ -545,8 +729,13 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     return 0;
 
 fail:
-    if (!acmpca_error_last()->operation[0])
-        acmpca__error_annotate(op->name, 1, acmpca_error_last()->retryable);
+    acmpca__error_annotate(op->name, attempt,
+                           acmpca__is_retryable(e->code, e->http_status, e->aws_code));
+    if (attempt > 1) {
+        char note[64];
+        snprintf(note, sizeof(note), " (gave up after %d attempts)", attempt);
+        acmpca__error_append(note);
+    }
     acmpca__http_response_clear(&resp);
     acmpca_http_request_free(req);
     return err;

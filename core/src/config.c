@@ -600,6 +600,53 @@ static int resolve_endpoint_url(const acmpca_config *cfg, const char **out)
     return 0;
 }
 
+static int resolve_max_attempts(acmpca_config *cfg, int option)
+{
+    const char *v, *from = "AWS_MAX_ATTEMPTS";
+    char *end = NULL;
+    long n;
+
+    if (option > 0) {
+        cfg->max_attempts = option;
+        return 0;
+    }
+    if (!(v = acmpca__getenv(from))) {
+        from = "max_attempts";
+        v = nonempty(acmpca__config_get(cfg, from));
+    }
+    if (!v) {
+        cfg->max_attempts = 3;
+        return 0;
+    }
+    n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > 100)
+        return acmpca__error_set(ACMPCA_ECONFIG,
+                                 "%s=\"%s\" is not valid: expected a whole number from 1 to 100",
+                                 from, v);
+    cfg->max_attempts = (int)n;
+    return 0;
+}
+
+static int resolve_retry_mode(acmpca_config *cfg, const char *option)
+{
+    const char *v = nonempty(option), *from = "retry_mode option";
+
+    if (!v && (v = acmpca__getenv("AWS_RETRY_MODE")) != NULL)
+        from = "AWS_RETRY_MODE";
+    if (!v && (v = nonempty(acmpca__config_get(cfg, "retry_mode"))) != NULL)
+        from = "retry_mode";
+    /* "legacy" is botocore's old default; it is served by the standard mode. */
+    if (!v || strcmp(v, "standard") == 0 || strcmp(v, "legacy") == 0)
+        cfg->adaptive_retries = 0;
+    else if (strcmp(v, "adaptive") == 0)
+        cfg->adaptive_retries = 1;
+    else
+        return acmpca__error_set(ACMPCA_ECONFIG,
+                                 "%s=\"%s\" is not valid: expected \"standard\" or \"adaptive\"",
+                                 from, v);
+    return 0;
+}
+
 static int set_str(char **dst, const char *src)
 {
     if (!src)
@@ -674,6 +721,11 @@ int acmpca__config_resolve(acmpca_config *out, const acmpca_client_options *opts
     if (!(v = nonempty(opts->ca_bundle)) && !(v = acmpca__getenv("AWS_CA_BUNDLE")))
         v = nonempty(acmpca__config_get(out, "ca_bundle"));
     if ((rc = set_str(&out->ca_bundle, v)) != 0)
+        goto fail;
+
+    /* Retries: option, AWS_MAX_ATTEMPTS / AWS_RETRY_MODE, profile, 3 "standard". */
+    if ((rc = resolve_max_attempts(out, opts->max_attempts)) != 0 ||
+        (rc = resolve_retry_mode(out, opts->retry_mode)) != 0)
         goto fail;
     return 0;
 fail:

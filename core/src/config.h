@@ -34,6 +34,8 @@ typedef struct acmpca_config {
     int use_fips;
     int use_dualstack;
     char *ca_bundle;         /* NULL when none */
+    int max_attempts;        /* >= 1 */
+    int adaptive_retries;    /* retry_mode "adaptive" (else "standard") */
     char *config_path;       /* the files that were read */
     char *credentials_path;
     acmpca_ini *config_file;       /* never NULL after resolve */

@@ -115,6 +115,13 @@ void acmpca__error_recode(int code)
     state()->pub.code = code;
 }
 
+void acmpca__error_append(const char *suffix)
+{
+    error_state *e = state();
+    size_t n = strlen(e->message);
+    snprintf(e->message + n, sizeof(e->message) - n, "%s", suffix);
+}
+
 void acmpca__error_prefix(const char *prefix)
 {
     error_state *e = state();

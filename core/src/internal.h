@@ -28,6 +28,8 @@ void acmpca__error_annotate(const char *operation, int attempts, int retryable);
 void acmpca__error_set_http_status(int http_status);
 /* Change the code of the current failure, keeping its detail. */
 void acmpca__error_recode(int code);
+/* Append text to the current message. */
+void acmpca__error_append(const char *suffix);
 /* Prefix the current message with "prefix: " (keeps everything else). */
 void acmpca__error_prefix(const char *prefix);
 

@@ -6,12 +6,10 @@
  * between the two: the plain NextToken at a page boundary, else base64 of
  * {"NextToken": ..., "boto_truncate_amount": N} when a page was cut short.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "internal.h"
+#include "retry.h"
 
 /* ---- waiters ------------------------------------------------------------- */
 
@@ -53,15 +51,6 @@ const acmpca_waiter_info *acmpca_waiter_find(const char *name)
 {
     const waiter_def *w = find_waiter(name);
     return w ? &w->info : NULL;
-}
-
-static void sleep_seconds(double s)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 int acmpca_wait(acmpca_client *client, const char *name, const cJSON *input, double delay_s,
@@ -121,7 +110,7 @@ int acmpca_wait(acmpca_client *client, const char *name, const cJSON *input, dou
             acmpca__error_annotate(w->info.operation, attempt, 0);
             return ACMPCA_EWAITER;
         }
-        sleep_seconds(delay_s);
+        acmpca__sleep(delay_s);
     }
     if (last)
         *last = out;
