@@ -8,12 +8,15 @@
  *   test_moto            the full flow (moto's permissive mode)
  *   test_moto --auth     moto checks every signature: our requests must pass,
  *                        and a wrong secret must give a typed 403 error
+ *   test_moto --threads T N   T threads share one client for N calls each
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pthread.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -362,9 +365,64 @@ static void wrong_secret(void)
     acmpca_client_free(bad);
 }
 
+typedef struct worker {
+    pthread_t thread;
+    int calls;
+    int failures;
+    char arn[256];
+} worker;
+
+/* Each thread creates its own CA, then describes it and lists CAs in a loop. */
+static void *work(void *arg)
+{
+    worker *w = arg;
+    cJSON *in = NULL, *out = NULL;
+    int i;
+
+    in = cJSON_Parse("{\"CertificateAuthorityType\":\"ROOT\","
+                     "\"CertificateAuthorityConfiguration\":{\"KeyAlgorithm\":\"EC_prime256v1\","
+                     "\"SigningAlgorithm\":\"SHA256WITHECDSA\",\"Subject\":{\"CommonName\":\"t\"}}}");
+    if (acmpca_call(client, "CreateCertificateAuthority", in, &out) != 0) {
+        w->failures++;
+        cJSON_Delete(in);
+        return NULL;
+    }
+    snprintf(w->arn, sizeof(w->arn), "%s", str(out, "CertificateAuthorityArn"));
+    cJSON_Delete(out);
+    cJSON_Delete(in);
+    in = cJSON_CreateObject();
+    cJSON_AddStringToObject(in, "CertificateAuthorityArn", w->arn);
+    for (i = 0; i < w->calls; i++) {
+        int rc = i % 2 ? acmpca_describe_certificate_authority(client, in, &out)
+                       : acmpca_list_tags(client, in, &out);
+        if (rc != 0 || (i % 2 && strcmp(str(out, "CertificateAuthority.Arn"), w->arn) != 0))
+            w->failures++;
+        cJSON_Delete(out);
+    }
+    cJSON_Delete(in);
+    return NULL;
+}
+
+static void threads(int count, int calls)
+{
+    worker w[16];
+    int i;
+    REQUIRE(count > 0 && count <= 16);
+    for (i = 0; i < count; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].calls = calls;
+        REQUIRE(pthread_create(&w[i].thread, NULL, work, &w[i]) == 0);
+    }
+    for (i = 0; i < count; i++) {
+        pthread_join(w[i].thread, NULL);
+        CHECK_INT(w[i].failures, 0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int auth = argc > 1 && strcmp(argv[1], "--auth") == 0;
+    int nthreads = argc > 3 && strcmp(argv[1], "--threads") == 0 ? atoi(argv[2]) : 0;
 
     REQUIRE(acmpca_global_init() == 0);
     if (acmpca_client_new(&client, NULL) != 0) {
@@ -372,7 +430,9 @@ int main(int argc, char **argv)
         return 1;
     }
     CHECK_STR(acmpca_client_endpoint(client), getenv("ACMPCA_TEST_ENDPOINT"));
-    if (auth) {
+    if (nthreads) {
+        threads(nthreads, atoi(argv[3]));
+    } else if (auth) {
         cJSON *out = call("ListCertificateAuthorities", NULL);
         cJSON_Delete(out);
         full_flow();
