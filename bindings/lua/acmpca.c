@@ -1,0 +1,1603 @@
+/*
+ * acmpca.c - the Lua module "acmpca": AWS Private CA clients over the C core
+ * (libacmpca), one source for Lua 5.4 and for LuaJIT 2.1 (the 5.1 API), the
+ * differences shimmed behind LUA_VERSION_NUM.
+ *
+ *   local acmpca = require "acmpca"
+ *   local c = acmpca.new{ region = ..., endpoint_url = ... }
+ *   local out, meta = c:issue_certificate{ CertificateAuthorityArn = ..., ... }
+ *
+ * Values cross between Lua tables and the core's cJSON by walking the core's
+ * read-only model (acmpca/model.h): an empty table becomes [] or {} as the
+ * shape says, integer members come back as Lua integers on 5.4, blobs are
+ * PEM strings, timestamps numbers. Failures are raised as error objects
+ * (tables with the acmpca.Error metatable).
+ *
+ * Memory: every malloc'd object a call needs (cJSON trees, response
+ * metadata, a built request, a signature) hangs off a per-call "scratch"
+ * userdata whose __gc frees it, so anything on the way may raise (a bad
+ * argument, Lua running out of memory, a service error) without leaking;
+ * the success path empties the scratch at once. No C statics: metatables,
+ * the error list and the build_request client cache live in the registry.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "acmpca.h"
+
+#if defined(__GNUC__)
+#  define ACMPCA_LUA_EXPORT __attribute__((visibility("default")))
+#else
+#  define ACMPCA_LUA_EXPORT
+#endif
+
+/* ---- 5.1 / LuaJIT shims ------------------------------------------------- */
+
+#if LUA_VERSION_NUM < 502
+#  define LUA_OK 0
+#  define lua_rawlen(L, i) lua_objlen((L), (i))
+#  define lua_newuserdatauv(L, size, nuv) lua_newuserdata((L), (size))
+static int lua_absindex(lua_State *L, int idx)
+{
+    return (idx > 0 || idx <= LUA_REGISTRYINDEX) ? idx : lua_gettop(L) + idx + 1;
+}
+#elif LUA_VERSION_NUM < 504
+#  define lua_newuserdatauv(L, size, nuv) lua_newuserdata((L), (size))
+#endif
+#if LUA_VERSION_NUM < 503
+#  define lua_isinteger(L, i) 0
+#endif
+
+/* Attach the value on top of the stack (popped) to the userdata at idx. */
+static void set_uservalue(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+#if LUA_VERSION_NUM >= 504
+    lua_setiuservalue(L, idx, 1);
+#elif LUA_VERSION_NUM >= 502
+    lua_setuservalue(L, idx);
+#else
+    lua_createtable(L, 1, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+    lua_setfenv(L, idx);
+#endif
+}
+
+/* Push the value attached to the userdata at idx. */
+static void get_uservalue(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 504
+    lua_getiuservalue(L, idx, 1);
+#elif LUA_VERSION_NUM >= 502
+    lua_getuservalue(L, idx);
+#else
+    lua_getfenv(L, idx);
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, 1);
+        lua_remove(L, -2);
+    }
+#endif
+}
+
+static void set_metatable(lua_State *L, const char *name)
+{
+    luaL_getmetatable(L, name);
+    lua_setmetatable(L, -2);
+}
+
+/* lua_pushinteger where Lua has integers and the value is one, else a float. */
+static void push_whole(lua_State *L, double d)
+{
+#if LUA_VERSION_NUM >= 503
+    if (d == floor(d) && d >= -9007199254740992.0 && d <= 9007199254740992.0) {
+        lua_pushinteger(L, (lua_Integer)d);
+        return;
+    }
+#endif
+    lua_pushnumber(L, d);
+}
+
+/* ---- registry names ----------------------------------------------------- */
+
+#define CLIENT_MT "acmpca.Client"
+#define PAGES_MT "acmpca.Pages"
+#define ERROR_MT "acmpca.Error"
+#define SCRATCH_MT "acmpca.Scratch"
+#define GLOBAL_MT "acmpca.Global"
+#define GLOBAL_KEY "acmpca.global"
+#define CACHE_KEY "acmpca.client_cache"
+
+/* Clients kept by build_request / parse-free helpers, keyed by their config. */
+#define CACHE_MAX 32
+/* Containers nested deeper than this are refused (as the core does). */
+#define MAX_DEPTH 32
+
+/* ---- the scratch: per-call ownership of malloc'd results ---------------- */
+
+typedef struct scratch {
+    cJSON *in;
+    cJSON *out;
+    acmpca_response_meta *meta;
+    acmpca_http_request *req;
+    acmpca_signed *sig;
+} scratch;
+
+static void scratch_release(scratch *s)
+{
+    cJSON_Delete(s->in);
+    cJSON_Delete(s->out);
+    acmpca_response_meta_free(s->meta);
+    acmpca_http_request_free(s->req);
+    acmpca_signed_free(s->sig);
+    memset(s, 0, sizeof(*s));
+}
+
+static int scratch_gc(lua_State *L)
+{
+    scratch_release((scratch *)lua_touserdata(L, 1));
+    return 0;
+}
+
+static scratch *scratch_new(lua_State *L)
+{
+    scratch *s = (scratch *)lua_newuserdatauv(L, sizeof(*s), 0);
+    memset(s, 0, sizeof(*s));
+    set_metatable(L, SCRATCH_MT);
+    return s;
+}
+
+/* ---- error objects ------------------------------------------------------ */
+
+#define CODE_PARAM "ParamValidationError"
+#define CODE_CLOSED "ClientClosedError"
+
+/* The Lua-side name of a client-side code (service errors use the AWS name). */
+static const char *client_code_name(int code)
+{
+    switch (code) {
+    case ACMPCA_EINVAL:
+    case ACMPCA_EPARAM: return CODE_PARAM;
+    case ACMPCA_ENOMEM: return "MemoryError";
+    case ACMPCA_ENOCREDENTIALS: return "NoCredentialsError";
+    case ACMPCA_ECREDENTIALS: return "CredentialRetrievalError";
+    case ACMPCA_EENDPOINT: return "EndpointResolutionError";
+    case ACMPCA_ECONFIG: return "InvalidConfigError";
+    case ACMPCA_ECONNECT: return "EndpointConnectionError";
+    case ACMPCA_ECONNECT_TIMEOUT: return "ConnectTimeoutError";
+    case ACMPCA_EREAD_TIMEOUT: return "ReadTimeoutError";
+    case ACMPCA_ETLS: return "SSLError";
+    case ACMPCA_ENETWORK: return "ConnectionClosedError";
+    case ACMPCA_ETOOLARGE: return "ResponseTooLargeError";
+    case ACMPCA_EBADRESPONSE: return "ResponseParserError";
+    case ACMPCA_EWAITER: return "WaiterError";
+    case ACMPCA_ELIMIT: return "LocalLimitError";
+    default: return "UnknownError";
+    }
+}
+
+/* Every client-side code the module raises, for acmpca.errors. */
+static const int client_codes[] = {
+    ACMPCA_EPARAM, ACMPCA_ENOMEM, ACMPCA_ENOCREDENTIALS, ACMPCA_ECREDENTIALS,
+    ACMPCA_EENDPOINT, ACMPCA_ECONFIG, ACMPCA_ECONNECT, ACMPCA_ECONNECT_TIMEOUT,
+    ACMPCA_EREAD_TIMEOUT, ACMPCA_ETLS, ACMPCA_ENETWORK, ACMPCA_ETOOLARGE,
+    ACMPCA_EBADRESPONSE, ACMPCA_EWAITER, ACMPCA_ELIMIT,
+};
+
+static void set_string(lua_State *L, const char *key, const char *value)
+{
+    if (value && *value) {
+        lua_pushstring(L, value);
+        lua_setfield(L, -2, key);
+    }
+}
+
+/* Push a new error object; empty strings and a 0 status are left out (nil). */
+static void push_error(lua_State *L, const char *code, const char *message,
+                       const char *operation, int status, const char *request_id, int retryable,
+                       int attempts)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, message ? message : "");
+    lua_setfield(L, -2, "message");
+    set_string(L, "operation", operation);
+    if (status > 0) {
+        lua_pushinteger(L, status);
+        lua_setfield(L, -2, "status");
+    }
+    set_string(L, "request_id", request_id);
+    lua_pushboolean(L, retryable);
+    lua_setfield(L, -2, "retryable");
+    lua_pushinteger(L, attempts);
+    lua_setfield(L, -2, "attempts");
+    set_metatable(L, ERROR_MT);
+}
+
+/* Raise the core's last error on this thread as an error object. */
+static int raise_last(lua_State *L, const char *operation)
+{
+    const acmpca_error *e = acmpca_error_last();
+    const char *code;
+
+    if (ACMPCA_IS_SERVICE_ERROR(e->code))
+        code = e->aws_code[0] ? e->aws_code
+               : e->code == ACMPCA_ESERVICE ? "ServiceError" : acmpca_error_name(e->code);
+    else
+        code = client_code_name(e->code);
+    push_error(L, code, e->message[0] ? e->message : acmpca_strerror(e->code),
+               e->operation[0] ? e->operation : operation, e->http_status, e->request_id,
+               e->retryable, e->attempts);
+    return lua_error(L);
+}
+
+/* Raise an error object with `code` and a formatted message (lua_pushfstring's formats). */
+static int raise_code(lua_State *L, const char *code, const char *operation, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    push_error(L, code, lua_tostring(L, -1), operation, 0, NULL, 0, 0);
+    return lua_error(L);
+}
+
+#define raise_param(L, op, ...) raise_code((L), CODE_PARAM, (op), __VA_ARGS__)
+
+static int error_tostring(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "message");
+    lua_pushfstring(L, "%s: %s", lua_isstring(L, -2) ? lua_tostring(L, -2) : "Error",
+                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    return 1;
+}
+
+/* ---- Lua -> cJSON, walking the model ------------------------------------ */
+
+typedef struct conv {
+    lua_State *L;
+    const char *operation;   /* for the error object; may be NULL */
+    const char *root;        /* first path segment, e.g. "config"; NULL for inputs */
+    struct {
+        const char *name;    /* member or key; NULL for a list index */
+        lua_Integer index;   /* 0-based, as the core prints paths */
+    } seg[MAX_DEPTH + 2];
+    int n;
+} conv;
+
+/* Raise ParamValidationError "<path>: <message>". Paths read as the core's. */
+static int conv_error(conv *cv, const char *fmt, ...)
+{
+    lua_State *L = cv->L;
+    int i, parts = 0;
+    va_list ap;
+
+    luaL_checkstack(L, 2 * cv->n + 6, NULL);
+    if (cv->root) {
+        lua_pushstring(L, cv->root);
+        parts++;
+    } else if (cv->n == 0) {
+        lua_pushliteral(L, "input");
+        parts++;
+    }
+    for (i = 0; i < cv->n; i++) {
+        if (cv->seg[i].name) {
+            if (parts) {
+                lua_pushliteral(L, ".");
+                parts++;
+            }
+            lua_pushstring(L, cv->seg[i].name);
+        } else {
+            lua_pushfstring(L, "[%d]", (int)cv->seg[i].index);
+        }
+        parts++;
+    }
+    lua_pushliteral(L, ": ");
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, parts + 2);
+    push_error(L, CODE_PARAM, lua_tostring(L, -1), cv->operation, 0, NULL, 0, 0);
+    return lua_error(L);
+}
+
+static void conv_push(conv *cv, const char *name, lua_Integer index)
+{
+    if (cv->n > MAX_DEPTH)
+        conv_error(cv, "nesting deeper than %d levels", MAX_DEPTH);
+    cv->seg[cv->n].name = name;
+    cv->seg[cv->n].index = index;
+    cv->n++;
+}
+
+static const char *expected(acmpca_shape_type t)
+{
+    switch (t) {
+    case ACMPCA_SHAPE_STRUCTURE:
+    case ACMPCA_SHAPE_MAP: return "a table with string keys";
+    case ACMPCA_SHAPE_LIST: return "a list (a sequence table)";
+    case ACMPCA_SHAPE_STRING: return "a string";
+    case ACMPCA_SHAPE_BLOB: return "a string (PEM text)";
+    case ACMPCA_SHAPE_INTEGER:
+    case ACMPCA_SHAPE_LONG: return "an integer";
+    case ACMPCA_SHAPE_BOOLEAN: return "a boolean";
+    case ACMPCA_SHAPE_TIMESTAMP: return "a number of seconds since the epoch";
+    }
+    return "a value";
+}
+
+static int oom(lua_State *L)
+{
+    return luaL_error(L, "acmpca: out of memory");
+}
+
+/*
+ * The cJSON item for the Lua value at idx: scalars complete, containers
+ * empty (json_fill fills them once attached, so a raise never strands them).
+ * Members the model does not know get a null placeholder: the core then
+ * names them in its "unknown parameter; expected one of" message.
+ */
+static cJSON *json_new(conv *cv, int idx, const acmpca_shape *shape)
+{
+    lua_State *L = cv->L;
+    int t = lua_type(L, idx);
+    cJSON *item = NULL;
+
+    if (!shape) {
+        item = cJSON_CreateNull();
+    } else {
+        switch (shape->type) {
+        case ACMPCA_SHAPE_STRUCTURE:
+        case ACMPCA_SHAPE_MAP:
+        case ACMPCA_SHAPE_LIST:
+            if (t != LUA_TTABLE)
+                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+            item = shape->type == ACMPCA_SHAPE_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
+            break;
+        case ACMPCA_SHAPE_STRING:
+        case ACMPCA_SHAPE_BLOB: {
+            size_t len;
+            const char *s;
+            if (t != LUA_TSTRING)
+                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+            s = lua_tolstring(L, idx, &len);
+            if (strlen(s) != len)
+                conv_error(cv, "%s contains a NUL byte",
+                           shape->type == ACMPCA_SHAPE_BLOB ? "PEM text" : "the string");
+            item = cJSON_CreateString(s);
+            break;
+        }
+        case ACMPCA_SHAPE_INTEGER:
+        case ACMPCA_SHAPE_LONG:
+        case ACMPCA_SHAPE_TIMESTAMP:
+            if (t != LUA_TNUMBER)
+                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+            /* The core range-checks and rejects fractions and NaN with the path. */
+            if (lua_isinteger(L, idx))
+                item = cJSON_CreateNumber((double)lua_tointeger(L, idx));
+            else
+                item = cJSON_CreateNumber((double)lua_tonumber(L, idx));
+            break;
+        case ACMPCA_SHAPE_BOOLEAN:
+            if (t != LUA_TBOOLEAN)
+                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+            item = cJSON_CreateBool(lua_toboolean(L, idx));
+            break;
+        }
+    }
+    if (!item)
+        oom(L);
+    return item;
+}
+
+static void json_fill(conv *cv, int idx, const acmpca_shape *shape, cJSON *item);
+
+static int is_container(const acmpca_shape *shape)
+{
+    return shape && (shape->type == ACMPCA_SHAPE_STRUCTURE || shape->type == ACMPCA_SHAPE_MAP ||
+                     shape->type == ACMPCA_SHAPE_LIST);
+}
+
+/* The string key at -2 of a lua_next loop, checked for a structure or map. */
+static const char *string_key(conv *cv, const acmpca_shape *shape)
+{
+    lua_State *L = cv->L;
+    size_t len;
+    const char *key;
+
+    if (lua_type(L, -2) != LUA_TSTRING) {
+        if (lua_type(L, -2) == LUA_TNUMBER)
+            conv_error(cv, "expected %s, got a table with a number key (%s)",
+                       expected(shape->type), lua_typename(L, LUA_TNUMBER));
+        conv_error(cv, "expected %s, got a table with a %s key", expected(shape->type),
+                   lua_typename(L, lua_type(L, -2)));
+    }
+    key = lua_tolstring(L, -2, &len);
+    if (strlen(key) != len)
+        conv_error(cv, "a key contains a NUL byte");
+    return key;
+}
+
+static void json_fill(conv *cv, int idx, const acmpca_shape *shape, cJSON *item)
+{
+    lua_State *L = cv->L;
+    cJSON *child;
+
+    luaL_checkstack(L, 4, "acmpca: input nested too deeply");
+    if (shape->type == ACMPCA_SHAPE_LIST) {
+        size_t n = lua_rawlen(L, idx), count = 0, i;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_Number k = lua_type(L, -2) == LUA_TNUMBER ? lua_tonumber(L, -2) : 0;
+            if (lua_type(L, -2) != LUA_TNUMBER || k != floor(k) || k < 1 || k > (lua_Number)n) {
+                lua_pop(L, 2);
+                conv_error(cv, "expected %s, got a table with %s keys", expected(shape->type),
+                           "non-sequence");
+            }
+            count++;
+            lua_pop(L, 1);
+        }
+        if (count != n)
+            conv_error(cv, "expected %s, got a table with holes", expected(shape->type));
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, (int)i);
+            conv_push(cv, NULL, (lua_Integer)(i - 1));
+            child = json_new(cv, lua_gettop(L), shape->element);
+            cJSON_AddItemToArray(item, child);
+            if (is_container(shape->element))
+                json_fill(cv, lua_gettop(L), shape->element, child);
+            cv->n--;
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    /* A structure or a map. */
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *key = string_key(cv, shape);
+        const acmpca_shape *cs;
+        const char *name = key;
+        int added;
+
+        if (shape->type == ACMPCA_SHAPE_STRUCTURE) {
+            const acmpca_member *m = acmpca_model_member(shape, key);
+            cs = m ? m->shape : NULL;
+            if (m)
+                name = m->name;
+        } else {
+            cs = shape->element;
+        }
+        conv_push(cv, name, 0);
+        child = json_new(cv, lua_gettop(L), cs);
+        /* Model names are static: no copy. Anything else is copied by cJSON. */
+        added = name != key ? cJSON_AddItemToObjectCS(item, name, child)
+                            : cJSON_AddItemToObject(item, key, child);
+        if (!added) {
+            cJSON_Delete(child);
+            oom(L);
+        }
+        if (is_container(cs))
+            json_fill(cv, lua_gettop(L), cs, child);
+        cv->n--;
+        lua_pop(L, 1);
+    }
+}
+
+/*
+ * The call input for the value at idx (nil: none) into s->in, owned by the
+ * scratch from its first byte. The core validates the rest (lengths, ranges,
+ * required and unknown members) before any I/O.
+ */
+static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *op, scratch *s)
+{
+    conv cv;
+
+    cv.L = L;
+    cv.operation = op->name;
+    cv.root = NULL;
+    cv.n = 0;
+    idx = lua_absindex(L, idx);
+    if (lua_isnoneornil(L, idx))
+        return;
+    if (!lua_istable(L, idx))
+        conv_error(&cv, "expected a table of parameters, got %s", luaL_typename(L, idx));
+    if (!(s->in = cJSON_CreateObject()))
+        oom(L);
+    json_fill(&cv, idx, op->input, s->in);
+}
+
+/* ---- cJSON -> Lua, walking the model ------------------------------------ */
+
+static void push_json(lua_State *L, const cJSON *v, const acmpca_shape *shape)
+{
+    const cJSON *c;
+
+    luaL_checkstack(L, 3, "acmpca: response nested too deeply");
+    if (cJSON_IsObject(v)) {
+        lua_createtable(L, 0, 4);
+        for (c = v->child; c; c = c->next) {
+            const acmpca_shape *cs = NULL;
+            if (!c->string || cJSON_IsNull(c))
+                continue;
+            if (shape && shape->type == ACMPCA_SHAPE_STRUCTURE) {
+                const acmpca_member *m = acmpca_model_member(shape, c->string);
+                cs = m ? m->shape : NULL;
+            } else if (shape && shape->type == ACMPCA_SHAPE_MAP) {
+                cs = shape->element;
+            }
+            push_json(L, c, cs);
+            lua_setfield(L, -2, c->string);
+        }
+    } else if (cJSON_IsArray(v)) {
+        int i = 1;
+        lua_createtable(L, cJSON_GetArraySize(v), 0);
+        for (c = v->child; c; c = c->next) {
+            push_json(L, c, shape && shape->type == ACMPCA_SHAPE_LIST ? shape->element : NULL);
+            lua_rawseti(L, -2, i++);
+        }
+    } else if (cJSON_IsString(v)) {
+        lua_pushstring(L, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        if (shape && shape->type == ACMPCA_SHAPE_TIMESTAMP)
+            lua_pushnumber(L, v->valuedouble);
+        else
+            push_whole(L, v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        lua_pushboolean(L, cJSON_IsTrue(v));
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+static void push_headers(lua_State *L, const acmpca_header *h, size_t n)
+{
+    size_t i;
+    lua_createtable(L, 0, (int)n);
+    for (i = 0; i < n; i++) {
+        lua_pushstring(L, h[i].value ? h[i].value : "");
+        lua_setfield(L, -2, h[i].name);
+    }
+}
+
+static void push_meta(lua_State *L, const acmpca_response_meta *m)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, m->http_status);
+    lua_setfield(L, -2, "status");
+    lua_pushstring(L, m->request_id ? m->request_id : "");
+    lua_setfield(L, -2, "request_id");
+    lua_pushinteger(L, m->retry_attempts);
+    lua_setfield(L, -2, "retry_attempts");
+    push_headers(L, m->headers, m->header_count);
+    lua_setfield(L, -2, "headers");
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static const char *const config_keys[] = {
+    "region", "endpoint_url", "profile", "credentials", "connect_timeout", "read_timeout",
+    "max_attempts", "retry_mode", "verify_tls", "ca_bundle", "use_fips", "use_dualstack",
+    "user_agent_suffix", NULL,
+};
+static const char *const credential_keys[] = {
+    "access_key_id", "secret_access_key", "session_token", NULL,
+};
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+/* Push "a, b, c" for a NULL-terminated list. */
+static const char *push_list(lua_State *L, const char *const *list)
+{
+    int n = 0;
+    for (; *list; list++, n++) {
+        if (n) {
+            lua_pushliteral(L, ", ");
+            lua_pushstring(L, *list);
+            lua_concat(L, 3);
+        } else {
+            lua_pushstring(L, *list);
+        }
+    }
+    if (!n)
+        lua_pushliteral(L, "");
+    return lua_tostring(L, -1);
+}
+
+/* Refuse keys of the table at idx that are not in `keys`; `what` names the table. */
+static void check_keys(lua_State *L, int idx, const char *what, const char *const *keys,
+                       const char *operation)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            raise_param(L, operation, "%s: expected string keys, got a %s key", what,
+                        luaL_typename(L, -2));
+        if (!in_list(keys, lua_tostring(L, -2))) {
+            const char *key = lua_tostring(L, -2);
+            raise_param(L, operation, "%s.%s: unknown option; expected one of: %s", what, key,
+                        push_list(L, keys));
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* Raw field of the table at idx (nil when absent), pushed. Returns its type. */
+static int raw_field(lua_State *L, int idx, const char *key)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    lua_rawget(L, idx);
+    return lua_type(L, -1);
+}
+
+/*
+ * A string option, or NULL when absent. The string stays owned by the table
+ * at idx, which the caller keeps on the stack while the pointer is in use.
+ */
+static const char *opt_string(lua_State *L, int idx, const char *what, const char *key,
+                              const char *operation)
+{
+    const char *s = NULL;
+    size_t len;
+    int t = raw_field(L, idx, key);
+    if (t == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        if (strlen(s) != len)
+            raise_param(L, operation, "%s.%s: contains a NUL byte", what, key);
+    } else if (t != LUA_TNIL) {
+        raise_param(L, operation, "%s.%s: expected a string, got %s", what, key,
+                    lua_typename(L, t));
+    }
+    lua_pop(L, 1);
+    return s;
+}
+
+/* A number option (`dflt` when absent); `integer` demands a whole number. */
+static double opt_number(lua_State *L, int idx, const char *what, const char *key, double dflt,
+                         double min, double max, int integer, const char *operation)
+{
+    double d = dflt;
+    int t = raw_field(L, idx, key);
+    if (t == LUA_TNUMBER) {
+        d = (double)lua_tonumber(L, -1);
+        if (d != d || (integer && d != floor(d)))
+            raise_param(L, operation, "%s.%s: expected %s, got %s", what, key,
+                        integer ? "an integer" : "a number", lua_tostring(L, -1));
+        if (d < min || d > max)
+            raise_param(L, operation, "%s.%s: %s is out of range [%f, %f]", what, key,
+                        lua_tostring(L, -1), (lua_Number)min, (lua_Number)max);
+    } else if (t != LUA_TNIL) {
+        raise_param(L, operation, "%s.%s: expected %s, got %s", what, key,
+                    integer ? "an integer" : "a number", lua_typename(L, t));
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+/* A boolean option: 0/1, or `dflt` when absent. */
+static int opt_bool(lua_State *L, int idx, const char *what, const char *key, int dflt,
+                    const char *operation)
+{
+    int v = dflt, t = raw_field(L, idx, key);
+    if (t == LUA_TBOOLEAN)
+        v = lua_toboolean(L, -1);
+    else if (t != LUA_TNIL)
+        raise_param(L, operation, "%s.%s: expected a boolean, got %s", what, key,
+                    lua_typename(L, t));
+    lua_pop(L, 1);
+    return v;
+}
+
+static long seconds_to_ms(double s)
+{
+    double ms = ceil(s * 1000.0);
+    return ms > 0 ? (long)ms : 0;
+}
+
+/*
+ * Validate the config table at idx (nil: all defaults) and fill `o` with
+ * pointers into it. Raises ParamValidationError naming the option; nothing
+ * is allocated, so raising is always safe.
+ */
+static void read_config(lua_State *L, int idx, acmpca_client_options *o, const char *operation)
+{
+    const char *w = "config";
+    int t;
+
+    if (lua_isnoneornil(L, idx))
+        return;
+    if (!lua_istable(L, idx))
+        raise_param(L, operation, "config: expected a table, got %s", luaL_typename(L, idx));
+    idx = lua_absindex(L, idx);
+    check_keys(L, idx, w, config_keys, operation);
+    o->region = opt_string(L, idx, w, "region", operation);
+    o->endpoint_url = opt_string(L, idx, w, "endpoint_url", operation);
+    o->profile = opt_string(L, idx, w, "profile", operation);
+    o->retry_mode = opt_string(L, idx, w, "retry_mode", operation);
+    o->ca_bundle = opt_string(L, idx, w, "ca_bundle", operation);
+    o->user_agent_suffix = opt_string(L, idx, w, "user_agent_suffix", operation);
+    o->connect_timeout_ms = seconds_to_ms(
+        opt_number(L, idx, w, "connect_timeout", 0, 0, 86400, 0, operation));
+    o->read_timeout_ms = seconds_to_ms(
+        opt_number(L, idx, w, "read_timeout", 0, 0, 86400, 0, operation));
+    o->max_attempts = (int)opt_number(L, idx, w, "max_attempts", 0, 1, 100, 1, operation);
+    o->verify_tls = opt_bool(L, idx, w, "verify_tls", 1, operation);
+    if (raw_field(L, idx, "use_fips") != LUA_TNIL)
+        o->use_fips = opt_bool(L, idx, w, "use_fips", 0, operation);
+    lua_pop(L, 1);
+    if (raw_field(L, idx, "use_dualstack") != LUA_TNIL)
+        o->use_dualstack = opt_bool(L, idx, w, "use_dualstack", 0, operation);
+    lua_pop(L, 1);
+    if (o->retry_mode && strcmp(o->retry_mode, "standard") != 0 &&
+        strcmp(o->retry_mode, "adaptive") != 0)
+        raise_param(L, operation, "config.retry_mode: expected \"standard\" or \"adaptive\", "
+                    "got \"%s\"", o->retry_mode);
+
+    t = raw_field(L, idx, "credentials");
+    if (t == LUA_TTABLE) {
+        int c = lua_gettop(L);
+        const char *cw = "config.credentials";
+        check_keys(L, c, cw, credential_keys, operation);
+        o->access_key_id = opt_string(L, c, cw, "access_key_id", operation);
+        o->secret_access_key = opt_string(L, c, cw, "secret_access_key", operation);
+        o->session_token = opt_string(L, c, cw, "session_token", operation);
+        if (!o->access_key_id || !o->secret_access_key)
+            raise_param(L, operation, "%s.%s: missing required option", cw,
+                        o->access_key_id ? "secret_access_key" : "access_key_id");
+    } else if (t != LUA_TNIL) {
+        raise_param(L, operation, "config.credentials: expected a table, got %s",
+                    lua_typename(L, t));
+    }
+    lua_pop(L, 1);  /* the credentials table stays referenced by the config */
+}
+
+/* ---- clients ------------------------------------------------------------ */
+
+typedef struct lclient {
+    acmpca_client *c;  /* NULL once closed (or if creation failed) */
+} lclient;
+
+/* The shared, idempotent close behind close(), __gc and __close. */
+static void client_close(lclient *lc)
+{
+    if (lc->c) {
+        acmpca_client_free(lc->c);
+        lc->c = NULL;
+    }
+}
+
+static int client_gc(lua_State *L)
+{
+    client_close((lclient *)lua_touserdata(L, 1));
+    return 0;
+}
+
+static int client_m_close(lua_State *L)
+{
+    lclient *lc = (lclient *)luaL_testudata(L, 1, CLIENT_MT);
+    if (!lc)
+        return raise_param(L, NULL, "self: expected an acmpca client, got %s",
+                           luaL_typename(L, 1));
+    client_close(lc);
+    return 0;
+}
+
+/* The open client at idx, or raise (wrong type: ParamValidationError; closed). */
+static acmpca_client *check_client(lua_State *L, int idx, const char *operation)
+{
+    lclient *lc = (lclient *)luaL_testudata(L, idx, CLIENT_MT);
+    if (!lc)
+        raise_param(L, operation, "self: expected an acmpca client (call it as c:method{...}), "
+                    "got %s", luaL_typename(L, idx));
+    if (!lc->c)
+        raise_code(L, CODE_CLOSED, operation, "the client is closed");
+    return lc->c;
+}
+
+/* Push a new client userdata for `o` (metatable first, so __gc frees a half-built one). */
+static void push_new_client(lua_State *L, const acmpca_client_options *o)
+{
+    lclient *lc = (lclient *)lua_newuserdatauv(L, sizeof(*lc), 0);
+    lc->c = NULL;
+    set_metatable(L, CLIENT_MT);
+    if (acmpca_client_new(&lc->c, o) != 0)
+        raise_last(L, NULL);
+}
+
+static int l_new(lua_State *L)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    lua_settop(L, 1);
+    read_config(L, 1, &o, NULL);
+    push_new_client(L, &o);
+    return 1;
+}
+
+static int client_tostring(lua_State *L)
+{
+    lclient *lc = (lclient *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (lc->c)
+        lua_pushfstring(L, "acmpca.Client (%s)", acmpca_client_endpoint(lc->c));
+    else
+        lua_pushliteral(L, "acmpca.Client (closed)");
+    return 1;
+}
+
+static int client_m_endpoint(lua_State *L)
+{
+    lua_pushstring(L, acmpca_client_endpoint(check_client(L, 1, NULL)));
+    return 1;
+}
+
+static int client_m_region(lua_State *L)
+{
+    lua_pushstring(L, acmpca_client_region(check_client(L, 1, NULL)));
+    return 1;
+}
+
+/* c:<operation>(params) -> result, meta. Upvalue 1: the operation id. */
+static int client_call(lua_State *L)
+{
+    int id = (int)lua_tointeger(L, lua_upvalueindex(1));
+    const acmpca_operation_info *op = acmpca_model_operation((size_t)id);
+    acmpca_client *c;
+    scratch *s;
+
+    lua_settop(L, 2);
+    c = check_client(L, 1, op->name);
+    s = scratch_new(L);
+    params_to_json(L, 2, op, s);
+    if (acmpca_call_ex(c, id, s->in, &s->out, &s->meta) != 0)
+        return raise_last(L, op->name);
+    push_json(L, s->out, op->output);
+    push_meta(L, s->meta);
+    scratch_release(s);
+    return 2;
+}
+
+/* ---- waiters ------------------------------------------------------------ */
+
+static const char *const wait_keys[] = {"delay", "max_attempts", NULL};
+static const char *const paginate_keys[] = {"page_size", "max_items", "starting_token", NULL};
+
+/* c:wait(name, params, { delay = s, max_attempts = n }) -> the last response. */
+static int client_wait(lua_State *L)
+{
+    const acmpca_waiter_info *w;
+    const acmpca_operation_info *op;
+    double delay = 0;
+    int attempts = 0;
+    acmpca_client *c;
+    scratch *s;
+
+    lua_settop(L, 4);
+    c = check_client(L, 1, NULL);
+    if (lua_type(L, 2) != LUA_TSTRING || !(w = acmpca_waiter_find(lua_tostring(L, 2)))) {
+        const char *const names[] = {"certificate_issued", "certificate_authority_csr_created",
+                                     "audit_report_created", NULL};
+        return raise_param(L, NULL, "waiter: unknown waiter %s%s%s; expected one of: %s",
+                           lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
+                           lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
+                                                         : luaL_typename(L, 2),
+                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_list(L, names));
+    }
+    op = acmpca_model_operation_find(w->operation);
+    if (!lua_isnil(L, 4)) {
+        if (!lua_istable(L, 4))
+            return raise_param(L, op->name, "options: expected a table, got %s",
+                               luaL_typename(L, 4));
+        check_keys(L, 4, "options", wait_keys, op->name);
+        delay = opt_number(L, 4, "options", "delay", 0, 0.001, 3600, 0, op->name);
+        attempts = (int)opt_number(L, 4, "options", "max_attempts", 0, 1, 100000, 1, op->name);
+    }
+    s = scratch_new(L);
+    params_to_json(L, 3, op, s);
+    if (acmpca_wait(c, w->name, s->in, delay, attempts, &s->out) != 0)
+        return raise_last(L, op->name);
+    push_json(L, s->out, op->output);
+    scratch_release(s);
+    return 1;
+}
+
+/* ---- paginators --------------------------------------------------------- */
+
+typedef struct lpages {
+    acmpca_paginator *p;                /* NULL once closed */
+    const acmpca_operation_info *op;
+    char resume[1024];                  /* resume token kept past close ("" when none) */
+    int done;
+} lpages;
+
+static void pages_close(lpages *pg)
+{
+    if (pg->p) {
+        const char *tok = acmpca_paginator_resume_token(pg->p);
+        size_t n = tok ? strlen(tok) : 0;
+        if (n >= sizeof(pg->resume))
+            n = 0;  /* longer than any real token: better none than a cut one */
+        memcpy(pg->resume, tok ? tok : "", n);
+        pg->resume[n] = '\0';
+        acmpca_paginator_free(pg->p);
+        pg->p = NULL;
+    }
+}
+
+static int pages_gc(lua_State *L)
+{
+    pages_close((lpages *)lua_touserdata(L, 1));
+    return 0;
+}
+
+/* pages() -> the next page, or nil when done. Usable as a generic-for iterator. */
+static int pages_call(lua_State *L)
+{
+    lpages *pg = (lpages *)luaL_checkudata(L, 1, PAGES_MT);
+    lclient *lc;
+    scratch *s;
+
+    if (pg->done || !pg->p) {
+        lua_pushnil(L);
+        return 1;
+    }
+    /* The client is the paginator's uservalue: closed clients must not be used. */
+    get_uservalue(L, 1);
+    lc = (lclient *)luaL_testudata(L, -1, CLIENT_MT);
+    if (!lc || !lc->c)
+        return raise_code(L, CODE_CLOSED, pg->op->name, "the client is closed");
+    lua_pop(L, 1);
+    s = scratch_new(L);
+    if (acmpca_paginator_next(pg->p, &s->out) != 0)
+        return raise_last(L, pg->op->name);
+    if (!s->out) {
+        pg->done = 1;
+        lua_pushnil(L);
+        return 1;
+    }
+    push_json(L, s->out, pg->op->output);
+    scratch_release(s);
+    return 1;
+}
+
+static int pages_index(lua_State *L)
+{
+    lpages *pg = (lpages *)luaL_checkudata(L, 1, PAGES_MT);
+    const char *key = luaL_checkstring(L, 2);
+    if (strcmp(key, "resume_token") == 0) {
+        const char *tok = pg->p ? acmpca_paginator_resume_token(pg->p) : pg->resume;
+        if (tok && *tok)
+            lua_pushstring(L, tok);
+        else
+            lua_pushnil(L);
+    } else if (strcmp(key, "close") == 0) {
+        lua_pushcfunction(L, pages_gc);
+    } else if (strcmp(key, "operation") == 0) {
+        lua_pushstring(L, pg->op->snake_name);
+    } else {
+        lua_pushnil(L);
+    }
+    return 1;
+}
+
+/*
+ * c:paginate(op, params, { page_size, max_items, starting_token })
+ * -> pages, nil, nil, pages: `for page in c:paginate(...)` iterates (and on
+ * 5.4 closes the paginator when the loop ends); pages.resume_token resumes.
+ */
+static int client_paginate(lua_State *L)
+{
+    const acmpca_paginator_info *info;
+    const acmpca_operation_info *op;
+    const char *token = NULL;
+    int page_size = 0, max_items = 0;
+    acmpca_client *c;
+    scratch *s;
+    lpages *pg;
+
+    lua_settop(L, 4);
+    c = check_client(L, 1, NULL);
+    if (lua_type(L, 2) != LUA_TSTRING || !(info = acmpca_paginator_find(lua_tostring(L, 2)))) {
+        const char *const names[] = {"list_certificate_authorities", "list_permissions",
+                                     "list_tags", NULL};
+        return raise_param(L, NULL, "operation: %s%s%s cannot be paginated; expected one of: %s",
+                           lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
+                           lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
+                                                         : luaL_typename(L, 2),
+                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_list(L, names));
+    }
+    op = acmpca_model_operation_find(info->operation);
+    if (!lua_isnil(L, 4)) {
+        if (!lua_istable(L, 4))
+            return raise_param(L, op->name, "options: expected a table, got %s",
+                               luaL_typename(L, 4));
+        check_keys(L, 4, "options", paginate_keys, op->name);
+        page_size = (int)opt_number(L, 4, "options", "page_size", 0, 1, 1000, 1, op->name);
+        max_items = (int)opt_number(L, 4, "options", "max_items", 0, 1, 2147483647.0, 1,
+                                    op->name);
+        token = opt_string(L, 4, "options", "starting_token", op->name);
+    }
+    s = scratch_new(L);
+    params_to_json(L, 3, op, s);
+    pg = (lpages *)lua_newuserdatauv(L, sizeof(*pg), 1);
+    memset(pg, 0, sizeof(*pg));
+    pg->op = op;
+    set_metatable(L, PAGES_MT);
+    lua_pushvalue(L, 1);
+    set_uservalue(L, -2);
+    if (acmpca_paginator_new(&pg->p, c, op->name, s->in, page_size, max_items, token) != 0)
+        return raise_last(L, op->name);
+    scratch_release(s);  /* the paginator copied the input */
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, -3);
+    return 4;
+}
+
+/* ---- build_request / parse_response (no I/O: for OpenResty) ------------- */
+
+/* Push a string that identifies a validated config (nil fields as ""). */
+static void push_config_key(lua_State *L, int idx)
+{
+    int i, n = 0;
+    luaL_checkstack(L, 40, NULL);
+    for (i = 0; config_keys[i]; i++) {
+        int t = raw_field(L, idx, config_keys[i]);
+        if (t == LUA_TTABLE) {
+            int j, c = lua_gettop(L);
+            for (j = 0; credential_keys[j]; j++) {
+                raw_field(L, c, credential_keys[j]);
+                if (!lua_isstring(L, -1)) {
+                    lua_pop(L, 1);
+                    lua_pushliteral(L, "");
+                }
+                lua_pushliteral(L, "\x1f");
+            }
+            lua_concat(L, 6);
+            lua_remove(L, c);
+        } else if (t == LUA_TBOOLEAN) {
+            lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
+            lua_remove(L, -2);
+        } else if (t == LUA_TNUMBER) {
+            lua_pushfstring(L, "%f", lua_tonumber(L, -1));
+            lua_remove(L, -2);
+        } else if (t == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "");
+        }
+        lua_pushliteral(L, "\x1e");
+        n += 2;
+    }
+    lua_concat(L, n);
+}
+
+/*
+ * The client for the first argument: a client, or a config table whose
+ * client is cached in the registry (creating one does no I/O). The client's
+ * userdata is left on the stack so it stays alive during the call.
+ */
+static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    lclient *lc;
+    int cache, key;
+
+    idx = lua_absindex(L, idx);
+    if (luaL_testudata(L, idx, CLIENT_MT)) {
+        lua_pushvalue(L, idx);
+        return check_client(L, idx, operation);
+    }
+    read_config(L, idx, &o, operation);
+    lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+    cache = lua_gettop(L);
+    if (lua_isnoneornil(L, idx))
+        lua_pushliteral(L, "");
+    else
+        push_config_key(L, idx);
+    key = lua_gettop(L);
+    lua_pushvalue(L, key);
+    lua_rawget(L, cache);
+    lc = (lclient *)luaL_testudata(L, -1, CLIENT_MT);
+    if (lc && lc->c) {
+        lua_replace(L, cache);
+        lua_settop(L, cache);
+        return lc->c;
+    }
+    lua_pop(L, 1);
+    /* Keep the cache small: start afresh when full (the old clients are collected). */
+    lua_rawgeti(L, cache, 1);
+    if (lua_tointeger(L, -1) >= CACHE_MAX) {
+        lua_newtable(L);
+        lua_replace(L, cache);
+        lua_pushvalue(L, cache);
+        lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+        lua_pushinteger(L, 0);
+        lua_replace(L, -2);
+    }
+    lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+    lua_rawseti(L, cache, 1);
+    lua_pop(L, 1);
+    push_new_client(L, &o);
+    lc = (lclient *)lua_touserdata(L, -1);
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, cache);
+    lua_replace(L, cache);
+    lua_settop(L, cache);
+    return lc->c;
+}
+
+static const acmpca_operation_info *check_operation(lua_State *L, int idx)
+{
+    const acmpca_operation_info *op = NULL;
+    if (lua_type(L, idx) == LUA_TSTRING)
+        op = acmpca_model_operation_find(lua_tostring(L, idx));
+    if (!op) {
+        if (lua_type(L, idx) == LUA_TSTRING)
+            raise_param(L, NULL, "operation: unknown operation \"%s\"", lua_tostring(L, idx));
+        raise_param(L, NULL, "operation: expected an operation name, got %s",
+                    luaL_typename(L, idx));
+    }
+    return op;
+}
+
+/* Set scheme, host, port and path on the table on top from an absolute URL. */
+static void push_url_parts(lua_State *L, const char *url)
+{
+    const char *p = strstr(url, "://"), *auth, *end, *host_end, *colon = NULL;
+    lua_Integer port;
+
+    if (!p)
+        return;
+    lua_pushlstring(L, url, (size_t)(p - url));
+    lua_setfield(L, -2, "scheme");
+    port = (p - url == 5 && memcmp(url, "https", 5) == 0) ? 443 : 80;
+    auth = p + 3;
+    end = auth + strcspn(auth, "/?#");
+    if (*auth == '[') {
+        host_end = memchr(auth, ']', (size_t)(end - auth));
+        if (!host_end)
+            return;
+        lua_pushlstring(L, auth + 1, (size_t)(host_end - auth - 1));
+        if (host_end + 1 < end && host_end[1] == ':')
+            colon = host_end + 1;
+    } else {
+        colon = memchr(auth, ':', (size_t)(end - auth));
+        lua_pushlstring(L, auth, (size_t)((colon ? colon : end) - auth));
+    }
+    lua_setfield(L, -2, "host");
+    if (colon)
+        port = (lua_Integer)strtol(colon + 1, NULL, 10);
+    lua_pushinteger(L, port);
+    lua_setfield(L, -2, "port");
+    lua_pushstring(L, *end == '/' ? end : "/");
+    if (*end == '?') {
+        lua_pushstring(L, end);
+        lua_concat(L, 2);
+    }
+    lua_setfield(L, -2, "path");
+}
+
+/*
+ * acmpca.build_request(config_or_client, operation, params)
+ * -> { method, url, headers = { name = value }, body, scheme, host, port, path }
+ * validated, serialized and SigV4-signed; no I/O.
+ */
+static int l_build_request(lua_State *L)
+{
+    const acmpca_operation_info *op;
+    acmpca_client *c;
+    scratch *s;
+
+    lua_settop(L, 3);
+    op = check_operation(L, 2);
+    c = client_for(L, 1, op->name);
+    s = scratch_new(L);
+    params_to_json(L, 3, op, s);
+    if (acmpca_client_build_request(c, op->name, s->in, &s->req) != 0)
+        return raise_last(L, op->name);
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, s->req->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, s->req->url);
+    lua_setfield(L, -2, "url");
+    push_url_parts(L, s->req->url);
+    push_headers(L, s->req->headers, s->req->header_count);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, s->req->body ? s->req->body : "", s->req->body_len);
+    lua_setfield(L, -2, "body");
+    scratch_release(s);
+    return 1;
+}
+
+/* c:build_request(operation, params): the same with this client. */
+static int client_build_request(lua_State *L)
+{
+    check_client(L, 1, NULL);
+    return l_build_request(L);
+}
+
+/*
+ * Convert the headers table at idx ({ name = value }, a value may be a list
+ * of values for a repeated header) into a GC-owned acmpca_header array. The
+ * strings stay anchored in a table left on the stack.
+ */
+static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, const char *operation)
+{
+    acmpca_header *h;
+    size_t n = 0, i = 0;
+    int anchor;
+
+    *count = 0;
+    idx = lua_absindex(L, idx);
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    if (!lua_istable(L, idx))
+        raise_param(L, operation, "headers: expected a table, got %s", luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    if (n > 1000)
+        raise_param(L, operation, "headers: more than 1000 headers");
+    lua_createtable(L, (int)(2 * n), 0);
+    anchor = lua_gettop(L);
+    h = (acmpca_header *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(*h), 0);
+    lua_rawseti(L, anchor, 0);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int vt = lua_type(L, -1);
+        if (lua_type(L, -2) != LUA_TSTRING)
+            raise_param(L, operation, "headers: expected string names, got a %s name",
+                        luaL_typename(L, -2));
+        if (vt == LUA_TTABLE) {
+            /* A repeated header: join its values as HTTP allows. */
+            int j, m = (int)lua_rawlen(L, -1), parts = 0;
+            luaL_checkstack(L, 2 * m + 2, NULL);
+            for (j = 1; j <= m; j++) {
+                lua_rawgeti(L, -1 - parts, j);
+                if (!lua_isstring(L, -1))
+                    raise_param(L, operation, "headers.%s: expected strings",
+                                lua_tostring(L, -2 - parts));
+                if (j > 1) {
+                    lua_pushliteral(L, ", ");
+                    lua_insert(L, -2);
+                    parts++;
+                }
+                parts++;
+            }
+            lua_concat(L, parts);
+            lua_replace(L, -2);
+        } else if (vt == LUA_TNUMBER) {
+            lua_pushstring(L, lua_tostring(L, -1));  /* convert a copy, not the key */
+            lua_replace(L, -2);
+        } else if (vt != LUA_TSTRING) {
+            raise_param(L, operation, "headers.%s: expected a string, got %s",
+                        lua_tostring(L, -2), lua_typename(L, vt));
+        }
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, anchor, (int)(2 * i + 1));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, anchor, (int)(2 * i + 2));
+        lua_rawgeti(L, anchor, (int)(2 * i + 1));
+        h[i].name = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        lua_rawgeti(L, anchor, (int)(2 * i + 2));
+        h[i].value = lua_tostring(L, -1);
+        lua_pop(L, 2);
+        i++;
+    }
+    *count = i;
+    return h;
+}
+
+/* ASCII case-insensitive equality (header names). */
+static int strcasecmp_ascii_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        int x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x += 'a' - 'A';
+        if (y >= 'A' && y <= 'Z')
+            y += 'a' - 'A';
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+/*
+ * acmpca.parse_response(operation, status, headers, body) -> result, meta
+ * or raises the same error object a client call would.
+ */
+static int l_parse_response(lua_State *L)
+{
+    const acmpca_operation_info *op;
+    const acmpca_header *h;
+    const char *body;
+    size_t n, len = 0;
+    lua_Integer status;
+    scratch *s;
+
+    lua_settop(L, 4);
+    op = check_operation(L, 1);
+    if (lua_type(L, 2) != LUA_TNUMBER)
+        return raise_param(L, op->name, "status: expected an integer, got %s",
+                           luaL_typename(L, 2));
+    status = (lua_Integer)lua_tonumber(L, 2);
+    if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
+        return raise_param(L, op->name, "body: expected a string, got %s", luaL_typename(L, 4));
+    body = lua_isnil(L, 4) ? "" : lua_tolstring(L, 4, &len);
+    h = check_headers(L, 3, &n, op->name);
+    s = scratch_new(L);
+    if (acmpca_parse_response(op->name, (int)status, h, n, body, len, &s->out) != 0)
+        return raise_last(L, op->name);
+    push_json(L, s->out, op->output);
+    scratch_release(s);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    {
+        size_t i;
+        lua_pushliteral(L, "");
+        for (i = 0; i < n; i++) {
+            if (strcasecmp_ascii_eq(h[i].name, "x-amzn-requestid")) {
+                lua_pop(L, 1);
+                lua_pushstring(L, h[i].value);
+                break;
+            }
+        }
+        lua_setfield(L, -2, "request_id");
+    }
+    return 2;
+}
+
+/* ---- the public signer -------------------------------------------------- */
+
+static const char *const sign_keys[] = {
+    "method", "url", "headers", "body", "body_sha256", "region", "service", "access_key_id",
+    "secret_access_key", "session_token", "timestamp", "expires", "query", "content_sha256",
+    "no_path_normalize", "unsigned_token", NULL,
+};
+
+static const char *required_string(lua_State *L, int idx, const char *key)
+{
+    const char *s = opt_string(L, idx, "request", key, NULL);
+    if (!s)
+        raise_param(L, NULL, "request.%s: missing required option", key);
+    return s;
+}
+
+/*
+ * acmpca.sign{ method, url, headers, body, region, service, access_key_id,
+ * secret_access_key, session_token, timestamp, expires, query, ... }
+ * -> { url, headers = { name = value }, signature, canonical_request, string_to_sign }
+ * SigV4 for any request; `headers` in the result are the ones to add.
+ */
+static int l_sign(lua_State *L)
+{
+    acmpca_sign_input in;
+    size_t body_len = 0;
+    int t;
+    scratch *s;
+
+    lua_settop(L, 1);
+    if (!lua_istable(L, 1))
+        return raise_param(L, NULL, "request: expected a table, got %s", luaL_typename(L, 1));
+    check_keys(L, 1, "request", sign_keys, NULL);
+    memset(&in, 0, sizeof(in));
+    in.method = required_string(L, 1, "method");
+    in.url = required_string(L, 1, "url");
+    in.region = required_string(L, 1, "region");
+    in.service = required_string(L, 1, "service");
+    in.access_key_id = required_string(L, 1, "access_key_id");
+    in.secret_access_key = required_string(L, 1, "secret_access_key");
+    in.session_token = opt_string(L, 1, "request", "session_token", NULL);
+    in.body_sha256_hex = opt_string(L, 1, "request", "body_sha256", NULL);
+    t = raw_field(L, 1, "body");
+    if (t == LUA_TSTRING)
+        in.body = lua_tolstring(L, -1, &body_len);  /* anchored by the request table */
+    else if (t != LUA_TNIL)
+        return raise_param(L, NULL, "request.body: expected a string, got %s",
+                           lua_typename(L, t));
+    lua_pop(L, 1);
+    in.body_len = body_len;
+    if (!in.body)
+        in.body = "";
+    in.timestamp = (int64_t)opt_number(L, 1, "request", "timestamp", (double)time(NULL), 0,
+                                       253402300799.0, 0, NULL);
+    in.expires_s = (unsigned)opt_number(L, 1, "request", "expires", 0, 1, 604800, 1, NULL);
+    if (opt_bool(L, 1, "request", "query", 0, NULL))
+        in.flags |= ACMPCA_SIGN_QUERY;
+    if (opt_bool(L, 1, "request", "content_sha256", 0, NULL))
+        in.flags |= ACMPCA_SIGN_CONTENT_SHA256;
+    if (opt_bool(L, 1, "request", "no_path_normalize", 0, NULL))
+        in.flags |= ACMPCA_SIGN_NO_PATH_NORMALIZE;
+    if (opt_bool(L, 1, "request", "unsigned_token", 0, NULL))
+        in.flags |= ACMPCA_SIGN_UNSIGNED_TOKEN;
+    raw_field(L, 1, "headers");
+    in.headers = check_headers(L, -1, &in.header_count, NULL);
+    s = scratch_new(L);
+    if (acmpca_sign(&s->sig, &in, NULL) != 0)
+        return raise_last(L, NULL);
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, s->sig->url);
+    lua_setfield(L, -2, "url");
+    push_headers(L, s->sig->headers, s->sig->header_count);
+    lua_setfield(L, -2, "headers");
+    lua_pushstring(L, s->sig->signature);
+    lua_setfield(L, -2, "signature");
+    set_string(L, "canonical_request", s->sig->canonical_request);
+    set_string(L, "string_to_sign", s->sig->string_to_sign);
+    scratch_release(s);
+    return 1;
+}
+
+/* ---- the module --------------------------------------------------------- */
+
+static int global_gc(lua_State *L)
+{
+    (void)L;
+    acmpca_global_cleanup();
+    return 0;
+}
+
+/* __index of acmpca.errors: a misspelt code is a bug, not a silent nil. */
+static int errors_index(lua_State *L)
+{
+    return luaL_error(L, "acmpca.errors: no error code named '%s'", luaL_optstring(L, 2, "?"));
+}
+
+static void new_metatable(lua_State *L, const char *name, const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, name);
+    luaL_setfuncs(L, methods, 0);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+}
+
+ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L);
+
+ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
+{
+    static const luaL_Reg client_meta[] = {
+        {"__gc", client_gc},
+#if LUA_VERSION_NUM >= 504
+        {"__close", client_gc},
+#endif
+        {"__tostring", client_tostring},
+        {NULL, NULL},
+    };
+    static const luaL_Reg client_methods[] = {
+        {"close", client_m_close},
+        {"wait", client_wait},
+        {"paginate", client_paginate},
+        {"build_request", client_build_request},
+        {"endpoint", client_m_endpoint},
+        {"region", client_m_region},
+        {NULL, NULL},
+    };
+    static const luaL_Reg pages_meta[] = {
+        {"__gc", pages_gc},
+#if LUA_VERSION_NUM >= 504
+        {"__close", pages_gc},
+#endif
+        {"__call", pages_call},
+        {"__index", pages_index},
+        {NULL, NULL},
+    };
+    static const luaL_Reg error_meta[] = {
+        {"__tostring", error_tostring},
+        {NULL, NULL},
+    };
+    static const luaL_Reg scratch_meta[] = {
+        {"__gc", scratch_gc},
+        {NULL, NULL},
+    };
+    static const luaL_Reg global_meta[] = {
+        {"__gc", global_gc},
+        {NULL, NULL},
+    };
+    static const luaL_Reg functions[] = {
+        {"new", l_new},
+        {"build_request", l_build_request},
+        {"parse_response", l_parse_response},
+        {"sign", l_sign},
+        {NULL, NULL},
+    };
+    size_t i;
+    int code;
+
+    if (acmpca_version_number() != ACMPCA_VERSION_NUMBER)
+        return luaL_error(L, "acmpca: built for libacmpca %s but loaded %s", ACMPCA_VERSION,
+                          acmpca_version());
+    /* libcurl's global state, released when this Lua state closes. */
+    if (acmpca_global_init() != 0)
+        return luaL_error(L, "acmpca: %s", acmpca_error_last()->message);
+    lua_newuserdatauv(L, 1, 0);
+    new_metatable(L, GLOBAL_MT, global_meta);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, GLOBAL_KEY);
+
+    new_metatable(L, SCRATCH_MT, scratch_meta);
+    new_metatable(L, ERROR_MT, error_meta);
+    new_metatable(L, PAGES_MT, pages_meta);
+    new_metatable(L, CLIENT_MT, client_meta);
+    lua_createtable(L, 0, (int)acmpca_model_operation_count() + 6);
+    luaL_setfuncs(L, client_methods, 0);
+    for (i = 0; i < acmpca_model_operation_count(); i++) {
+        lua_pushinteger(L, (lua_Integer)i);
+        lua_pushcclosure(L, client_call, 1);
+        lua_setfield(L, -2, acmpca_model_operation(i)->snake_name);
+    }
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 4);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+
+    lua_createtable(L, 0, 12);
+    luaL_setfuncs(L, functions, 0);
+    lua_pushliteral(L, ACMPCA_VERSION);
+    lua_setfield(L, -2, "version");
+    luaL_getmetatable(L, ERROR_MT);
+    lua_setfield(L, -2, "Error");
+
+    /* acmpca.errors: code = code for every code an error object can carry. */
+    lua_newtable(L);
+    lua_pushliteral(L, CODE_PARAM);
+    lua_pushliteral(L, CODE_PARAM);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, CODE_CLOSED);
+    lua_pushliteral(L, CODE_CLOSED);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "ServiceError");
+    lua_pushliteral(L, "ServiceError");
+    lua_rawset(L, -3);
+    for (i = 0; i < sizeof(client_codes) / sizeof(client_codes[0]); i++) {
+        lua_pushstring(L, client_code_name(client_codes[i]));
+        lua_pushvalue(L, -1);
+        lua_rawset(L, -3);
+    }
+    for (code = ACMPCA_ESERVICE_FIRST; code >= ACMPCA_ESERVICE_LAST; code--) {
+        lua_pushstring(L, acmpca_error_name(code));
+        lua_pushvalue(L, -1);
+        lua_rawset(L, -3);
+    }
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, errors_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "errors");
+
+    /* acmpca.operations / acmpca.waiters: the snake names, in model order. */
+    lua_createtable(L, (int)acmpca_model_operation_count(), 0);
+    for (i = 0; i < acmpca_model_operation_count(); i++) {
+        lua_pushstring(L, acmpca_model_operation(i)->snake_name);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "operations");
+    lua_newtable(L);
+    for (i = 0; acmpca_waiter_at(i); i++) {
+        lua_pushstring(L, acmpca_waiter_at(i)->snake_name);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "waiters");
+    return 1;
+}
