@@ -15,5 +15,6 @@
 #include "acmpca/credentials.h"
 #include "acmpca/client.h"
 #include "acmpca/waiter.h"
+#include "acmpca/pki.h"
 
 #endif

@@ -630,17 +630,6 @@ static int is_skew_error(const acmpca_error *e)
            strcmp(e->aws_code, "SignatureDoesNotMatch") == 0;
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
 /* An HTTP Date ("Sun, 06 Nov 1994 08:49:37 GMT") in seconds since the epoch, or -1. */
 static int64_t parse_http_date(const char *v)
 {
@@ -652,7 +641,7 @@ static int64_t parse_http_date(const char *v)
         strlen(mon) != 3 || !(found = strstr(months, mon)) || (found - months) % 3)
         return -1;
     m = (int)(found - months) / 3 + 1;
-    return days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    return acmpca__days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
 /* Learn the offset to the server's clock; 1 if it is large enough to explain the error. */

@@ -62,6 +62,8 @@ const char *acmpca__getenv(const char *name);
 char *acmpca__base64_encode(const unsigned char *data, size_t len);
 /* Decode standard base64 (whitespace ignored); NULL if invalid. Caller frees. */
 unsigned char *acmpca__base64_decode(const char *text, size_t *out_len);
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian calendar). */
+int64_t acmpca__days_from_civil(int64_t year, int month, int day);
 /* Lookups the signing-key cache answered (for tests). */
 unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */

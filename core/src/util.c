@@ -240,3 +240,14 @@ void acmpca__hex(char *out, const unsigned char *data, size_t len)
     }
     out[2 * len] = '\0';
 }
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+int64_t acmpca__days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
