@@ -38,6 +38,7 @@ struct acmpca_client {
     acmpca_sign_cache *sign_cache;
     acmpca_transport *transport;
     acmpca_retry *retry;
+    acmpca_rate_limiter *rate_limiter;  /* NULL when off */
     acmpca_log_fn log_fn;
     void *log_userdata;
     int idempotency_tokens;
@@ -131,6 +132,10 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
         (err = acmpca__retry_new(&c->retry, c->config.max_attempts,
                                  c->config.adaptive_retries)) != 0)
         goto fail;
+    if (opts && (opts->rate_limit || opts->rate_limit_count) &&
+        (err = acmpca__rate_limiter_new(&c->rate_limiter, opts->rate_limits,
+                                        opts->rate_limit_count)) != 0)
+        goto fail;
     c->log_fn = opts ? opts->log_fn : NULL;
     c->log_userdata = opts ? opts->log_userdata : NULL;
     c->idempotency_tokens = opts ? opts->idempotency_tokens != 0 : 1;
@@ -150,6 +155,7 @@ void acmpca_client_free(acmpca_client *c)
         return;
     acmpca__transport_free(c->transport);
     acmpca__retry_free(c->retry);
+    acmpca__rate_limiter_free(c->rate_limiter);
     acmpca_sign_cache_free(c->sign_cache);
     acmpca_credentials_provider_unref(c->credentials);
     acmpca__config_clear(&c->config);
@@ -683,6 +689,7 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     if ((err = prepare_request(c, op, input, &req)) != 0)
         goto fail;
     for (attempt = 1;; attempt++) {
+        acmpca__rate_limiter_acquire(c->rate_limiter, op->id);
         acmpca__retry_before_attempt(c->retry);
         if ((err = sign_request(c, req)) != 0)
             goto fail;

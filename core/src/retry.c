@@ -8,6 +8,11 @@
  * limiter: a token bucket whose fill rate follows CUBIC, cut on throttling
  * and grown back on success.
  *
+ * The optional per-operation limiter paces calls to ACM PCA's published
+ * default request quotas, one token bucket per operation shared by every
+ * thread of the client. Its burst is a single request: calls are spaced
+ * 1/rate apart, so no one-second window ever holds more than the quota.
+ *
  * Unlike the AWS SDKs, LimitExceededException is not treated as throttling:
  * in ACM PCA it reports a quota (e.g. the number of CAs), which no amount of
  * retrying fixes.
@@ -278,4 +283,104 @@ int acmpca__retry_quota(acmpca_retry *r)
     q = r->quota;
     pthread_mutex_unlock(&r->lock);
     return q;
+}
+
+/* ---- per-operation rate limiter ---------------------------------------------- */
+
+typedef struct bucket {
+    double rate;       /* tokens per second; 0 = unlimited */
+    double tokens;
+    double last;
+} bucket;
+
+struct acmpca_rate_limiter {
+    pthread_mutex_t lock;
+    bucket buckets[ACMPCA_OP_COUNT];
+};
+
+/* ACM PCA's default quotas, requests per second. */
+static double default_quota(const char *op)
+{
+    static const struct { const char *op; double rps; } quotas[] = {
+        {"GetCertificate", 75}, {"IssueCertificate", 25},
+        {"RevokeCertificate", 20}, {"DescribeCertificateAuthority", 20},
+        {"DescribeCertificateAuthorityAuditReport", 20},
+        {"GetCertificateAuthorityCertificate", 20}, {"ListCertificateAuthorities", 20},
+        {"ListTags", 20}, {"RestoreCertificateAuthority", 20},
+        {"GetCertificateAuthorityCsr", 10}, {"ImportCertificateAuthorityCertificate", 10},
+        {"DeleteCertificateAuthority", 10}, {"TagCertificateAuthority", 10},
+        {"UntagCertificateAuthority", 10}, {"UpdateCertificateAuthority", 10},
+        {"ListPermissions", 5}, {"GetPolicy", 5}, {"PutPolicy", 5}, {"DeletePolicy", 5},
+        {"CreateCertificateAuthority", 1}, {"CreateCertificateAuthorityAuditReport", 1},
+        {"CreatePermission", 1}, {"DeletePermission", 1},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++)
+        if (strcmp(quotas[i].op, op) == 0)
+            return quotas[i].rps;
+    return 0;
+}
+
+int acmpca__rate_limiter_new(acmpca_rate_limiter **out, const acmpca_rate_limit *overrides,
+                             size_t count)
+{
+    acmpca_rate_limiter *l;
+    size_t i;
+
+    *out = NULL;
+    for (i = 0; i < count; i++) {
+        if (!overrides[i].operation || !acmpca_model_operation_find(overrides[i].operation))
+            return acmpca__error_set(ACMPCA_EINVAL, "rate_limits[%zu].operation: unknown "
+                                     "operation \"%s\"", i,
+                                     overrides[i].operation ? overrides[i].operation : "(null)");
+        if (!(overrides[i].requests_per_second >= 0))
+            return acmpca__error_set(ACMPCA_EINVAL, "rate_limits[%zu].requests_per_second: "
+                                     "expected a number >= 0", i);
+    }
+    if (!(l = calloc(1, sizeof(*l))) || pthread_mutex_init(&l->lock, NULL) != 0) {
+        free(l);
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < ACMPCA_OP_COUNT; i++) {
+        l->buckets[i].rate = default_quota(acmpca_model_operation(i)->name);
+        l->buckets[i].tokens = 1;
+    }
+    for (i = 0; i < count; i++) {
+        bucket *b = &l->buckets[acmpca_model_operation_find(overrides[i].operation)->id];
+        b->rate = overrides[i].requests_per_second;
+    }
+    *out = l;
+    return 0;
+}
+
+void acmpca__rate_limiter_free(acmpca_rate_limiter *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+void acmpca__rate_limiter_acquire(acmpca_rate_limiter *l, int operation)
+{
+    bucket *b;
+    double t, wait = 0;
+    if (!l || operation < 0 || operation >= ACMPCA_OP_COUNT)
+        return;
+    b = &l->buckets[operation];
+    if (b->rate <= 0)
+        return;
+    pthread_mutex_lock(&l->lock);
+    t = now_s();
+    if (b->last > 0) {
+        b->tokens += (t - b->last) * b->rate;
+        if (b->tokens > 1)
+            b->tokens = 1;
+    }
+    b->last = t;
+    if (b->tokens < 1)
+        wait = (1 - b->tokens) / b->rate;
+    b->tokens -= 1; /* reserved: later callers queue behind this one */
+    pthread_mutex_unlock(&l->lock);
+    acmpca__sleep(wait);
 }

@@ -36,6 +36,15 @@ int acmpca__retry_decide(acmpca_retry *r, int attempt, const acmpca_error *e, in
 void acmpca__retry_succeeded(acmpca_retry *r, int cost);
 int acmpca__retry_quota(acmpca_retry *r);
 
+/* Per-operation client-side rate limits (token buckets), shared by threads. */
+typedef struct acmpca_rate_limiter acmpca_rate_limiter;
+/* ACM PCA's default quotas, with `overrides` applied. */
+int acmpca__rate_limiter_new(acmpca_rate_limiter **out, const acmpca_rate_limit *overrides,
+                             size_t count);
+void acmpca__rate_limiter_free(acmpca_rate_limiter *l);
+/* Wait until `operation` may be sent. NULL limiter: return at once. */
+void acmpca__rate_limiter_acquire(acmpca_rate_limiter *l, int operation);
+
 /* Sleep, resuming after signals. */
 void acmpca__sleep(double seconds);
 

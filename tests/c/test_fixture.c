@@ -2,14 +2,20 @@
  * test_fixture.c - what moto lacks, against tests/fixtures/fixture_server.py
  * on loopback: audit reports (and their waiter), permissions (and their
  * paginator), RestoreCertificateAuthority, the RequestInProgress -> success
- * waiter path, and every shape of error body the service or a proxy sends.
+ * waiter path, every shape of error body the service or a proxy sends, and the
+ * client-side per-operation rate limiter (the server counts what arrives in
+ * any one-second window; slowness can only lower that count).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "acmpca.h"
 #include "check.h"
+#include "internal.h"
 
 #define CA "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
 #define CERT "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/ca/certificate/"
@@ -241,6 +247,97 @@ static void error_bodies(void)
     CHECK(out == NULL);
 }
 
+static size_t collect(char *data, size_t size, size_t n, void *userp)
+{
+    acmpca_buf *b = userp;
+    return acmpca__buf_append(b, data, size * n) == 0 ? size * n : 0;
+}
+
+/* The fixture's IssueCertificate counters (GET /_stats), or POST /_stats/reset. */
+static cJSON *fixture_stats(int reset)
+{
+    char url[256];
+    acmpca_buf body = {0};
+    CURL *h = curl_easy_init();
+    cJSON *doc;
+    snprintf(url, sizeof(url), "%s/_stats%s", getenv("ACMPCA_TEST_ENDPOINT"), reset ? "/reset" : "");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (reset)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    REQUIRE(curl_easy_perform(h) == CURLE_OK);
+    curl_easy_cleanup(h);
+    doc = cJSON_Parse(body.ptr);
+    acmpca__buf_free(&body);
+    REQUIRE(doc != NULL);
+    return doc;
+}
+
+typedef struct issuer {
+    pthread_t thread;
+    acmpca_client *client;
+    int calls, failures;
+} issuer;
+
+static void *issue_loop(void *arg)
+{
+    issuer *w = arg;
+    cJSON *in = cJSON_Parse("{\"CertificateAuthorityArn\":\"" CA "rl\",\"Csr\":\"-----BEGIN "
+                            "CERTIFICATE REQUEST-----\",\"SigningAlgorithm\":\"SHA256WITHRSA\","
+                            "\"Validity\":{\"Value\":1,\"Type\":\"DAYS\"}}"), *out = NULL;
+    int i;
+    for (i = 0; i < w->calls; i++) {
+        if (acmpca_issue_certificate(w->client, in, &out) != 0)
+            w->failures++;
+        cJSON_Delete(out);
+    }
+    cJSON_Delete(in);
+    return NULL;
+}
+
+static void rate_limiter(void)
+{
+    static const acmpca_rate_limit limits[] = {{"issue_certificate", 5}};
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *limited = NULL;
+    issuer w[3];
+    cJSON *stats;
+    int i;
+
+    o.rate_limits = limits;
+    o.rate_limit_count = 1;
+    o.max_attempts = 1;
+    REQUIRE(acmpca_client_new(&limited, &o) == 0);
+    cJSON_Delete(fixture_stats(1));
+    for (i = 0; i < 3; i++) {
+        w[i].client = limited;
+        w[i].calls = 4;
+        w[i].failures = 0;
+        REQUIRE(pthread_create(&w[i].thread, NULL, issue_loop, &w[i]) == 0);
+    }
+    for (i = 0; i < 3; i++) {
+        pthread_join(w[i].thread, NULL);
+        CHECK_INT(w[i].failures, 0);
+    }
+    stats = fixture_stats(0);
+    CHECK_INT(cJSON_GetObjectItem(stats, "issued")->valueint, 12);
+    CHECK_INT(cJSON_GetObjectItem(stats, "throttled")->valueint, 0);
+    /* Sends are 200 ms apart; arrivals can bunch by at most the spread of network
+     * latency, so one extra request may land in a one-second window. */
+    CHECK(cJSON_GetObjectItem(stats, "max_per_second")->valueint <= 6);
+    cJSON_Delete(stats);
+    acmpca_client_free(limited);
+
+    /* Bad overrides are refused when the client is made. */
+    {
+        static const acmpca_rate_limit bad[] = {{"IssueCertificates", 5}};
+        o.rate_limits = bad;
+        CHECK_INT(acmpca_client_new(&limited, &o), ACMPCA_EINVAL);
+        CHECK_CONTAINS(acmpca_error_last()->message, "rate_limits[0].operation");
+    }
+}
+
 int main(void)
 {
     REQUIRE(acmpca_global_init() == 0);
@@ -250,6 +347,7 @@ int main(void)
     restore();
     certificate_waiter();
     error_bodies();
+    rate_limiter();
     acmpca_client_free(client);
     acmpca_global_cleanup();
     return CHECK_DONE();

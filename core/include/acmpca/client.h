@@ -30,6 +30,12 @@ typedef struct acmpca_client acmpca_client;
  */
 typedef void (*acmpca_log_fn)(void *userdata, const char *line);
 
+/* A client-side rate limit for one operation (see acmpca_client_options.rate_limit). */
+typedef struct acmpca_rate_limit {
+    const char *operation;          /* "IssueCertificate" or "issue_certificate" */
+    double requests_per_second;     /* 0: no limit for this operation */
+} acmpca_rate_limit;
+
 /*
  * Client options. Initialise with ACMPCA_CLIENT_OPTIONS_INIT and set what you
  * need; anything left NULL / -1 / 0 resolves through the environment and the
@@ -61,12 +67,18 @@ typedef struct acmpca_client_options {
                                        profile retry_mode, else "standard" */
     int idempotency_tokens;         /* 1 (default): fill IdempotencyToken when absent, one
                                        token per logical call, reused on every retry */
+    int rate_limit;                 /* 1: pace each operation to ACM PCA's default quotas
+                                       (GetCertificate 75/s, IssueCertificate 25/s, ...),
+                                       shared by all threads of the client */
+    const acmpca_rate_limit *rate_limits; /* per-operation overrides (copied); they also
+                                             turn the limiter on */
+    size_t rate_limit_count;
 } acmpca_client_options;
 
 #define ACMPCA_CLIENT_OPTIONS_VERSION 1
 #define ACMPCA_CLIENT_OPTIONS_INIT \
     { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, NULL, \
-      1, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 1 }
+      1, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 1, 0, NULL, 0 }
 
 /* Create a client. No network I/O happens here. */
 ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);
