@@ -56,6 +56,13 @@ const acmpca_waiter_info *acmpca_waiter_find(const char *name)
 int acmpca_wait(acmpca_client *client, const char *name, const cJSON *input, double delay_s,
                 int max_attempts, cJSON **last)
 {
+    return acmpca_wait_ex(client, name, input, delay_s, max_attempts, last, NULL, NULL);
+}
+
+int acmpca_wait_ex(acmpca_client *client, const char *name, const cJSON *input, double delay_s,
+                   int max_attempts, cJSON **last, acmpca_wait_progress_fn progress,
+                   void *userdata)
+{
     const waiter_def *w = find_waiter(name);
     const acmpca_operation_info *op;
     cJSON *out = NULL;
@@ -110,6 +117,8 @@ int acmpca_wait(acmpca_client *client, const char *name, const cJSON *input, dou
             acmpca__error_annotate(w->info.operation, attempt, 0);
             return ACMPCA_EWAITER;
         }
+        if (progress)
+            progress(userdata, w->info.name, attempt, delay_s);
         acmpca__sleep(delay_s);
     }
     if (last)

@@ -37,6 +37,15 @@ ACMPCA_API const acmpca_waiter_info *acmpca_waiter_find(const char *name);
 ACMPCA_API int acmpca_wait(acmpca_client *client, const char *waiter, const cJSON *input,
                            double delay_s, int max_attempts, cJSON **last);
 
+/* Told before each pause of a waiter: which attempt just ended, how long it will wait. */
+typedef void (*acmpca_wait_progress_fn)(void *userdata, const char *waiter, int attempt,
+                                        double delay_s);
+
+/* As acmpca_wait, calling `progress` (may be NULL) before every pause. */
+ACMPCA_API int acmpca_wait_ex(acmpca_client *client, const char *waiter, const cJSON *input,
+                              double delay_s, int max_attempts, cJSON **last,
+                              acmpca_wait_progress_fn progress, void *userdata);
+
 typedef struct acmpca_paginator acmpca_paginator;
 
 typedef struct acmpca_paginator_info {
