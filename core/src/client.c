@@ -49,6 +49,9 @@ struct acmpca_client {
 
 static int make_credentials(acmpca_client *c, const acmpca_client_options *o)
 {
+    const acmpca_credentials_options defaults = ACMPCA_CREDENTIALS_OPTIONS_INIT;
+    acmpca_credentials_options co = defaults;
+
     if (o && (o->access_key_id || o->secret_access_key)) {
         if (!o->access_key_id || !o->secret_access_key)
             return acmpca__error_set(ACMPCA_EINVAL,
@@ -62,7 +65,10 @@ static int make_credentials(acmpca_client *c, const acmpca_client_options *o)
         c->credentials = acmpca_credentials_provider_ref(o->credentials_provider);
         return 0;
     }
-    return acmpca_credentials_provider_default(&c->credentials, c->config.profile);
+    co.profile = c->config.profile;
+    co.region = c->config.region;
+    co.ca_bundle = c->config.ca_bundle;
+    return acmpca_credentials_provider_default_ex(&c->credentials, &co);
 }
 
 int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)

@@ -1,19 +1,34 @@
 /*
  * credentials.c - credentials, the provider object (reference counted, with a
- * cache refreshed before expiry), and the built-in providers: static,
- * environment, the shared credentials and config files, and chains of
- * providers such as the default one.
+ * cache refreshed before expiry), the local providers (static, environment,
+ * the shared credentials and config files, credential_process), chains of
+ * providers and the default chain. The HTTP-based providers live in
+ * credentials_remote.c.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE   /* pipe2(): pipes that are close-on-exec from the start */
+#endif
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "config.h"
+#include <openssl/crypto.h>
+
+#include "credentials_internal.h"
+
+extern char **environ;
 
 /* Refresh credentials that expire within this many seconds... */
 #define REFRESH_BEFORE_S 900
@@ -32,6 +47,9 @@ struct acmpca_credentials_provider {
     /* A chain: its members, tried in order (fetch is NULL). */
     acmpca_credentials_provider **members;
     size_t member_count;
+
+    int64_t (*now)(void *userdata);        /* the clock when asked with now == 0 */
+    void *now_userdata;
 
     pthread_mutex_t lock;                  /* guards the two fields below */
     pthread_cond_t fetched;                /* signalled when a fetch ends */
@@ -146,6 +164,18 @@ int acmpca_credentials_provider_new(acmpca_credentials_provider **out, const cha
     return 0;
 }
 
+int acmpca__provider_new(acmpca_credentials_provider **out, const char *name,
+                         acmpca_credentials_fetch_fn fetch, void (*destroy)(void *ctx),
+                         void *ctx, const acmpca__cred_opts *o)
+{
+    int rc = acmpca_credentials_provider_new(out, name, fetch, destroy, ctx);
+    if (rc == 0 && o) {
+        (*out)->now = o->now;
+        (*out)->now_userdata = o->now_userdata;
+    }
+    return rc;
+}
+
 acmpca_credentials_provider *acmpca_credentials_provider_ref(acmpca_credentials_provider *p)
 {
     if (p)
@@ -164,9 +194,11 @@ const char *acmpca_credentials_provider_name(const acmpca_credentials_provider *
     return p ? p->name : "";
 }
 
-static int64_t clock_now(int64_t now)
+static int64_t clock_now(const acmpca_credentials_provider *p, int64_t now)
 {
-    return now ? now : (int64_t)time(NULL);
+    if (now)
+        return now;
+    return p->now ? p->now(p->now_userdata) : (int64_t)time(NULL);
 }
 
 static int needs_refresh(const acmpca_credentials *c, int64_t now)
@@ -217,6 +249,14 @@ static int provider_fetch(acmpca_credentials_provider *p, int64_t now,
     if (!fresh->provider && !(fresh->provider = acmpca__strdup(p->name))) {
         acmpca_credentials_free(fresh);
         return ACMPCA_ENOMEM;
+    }
+    /* Serving them would only move the failure to the service, less clearly. */
+    if (fresh->expiration != 0 && fresh->expiration <= now) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                               "%s: the credentials it returned expired %lld seconds ago",
+                               fresh->provider, (long long)(now - fresh->expiration));
+        acmpca_credentials_free(fresh);
+        return rc;
     }
     *out = fresh;
     return 0;
@@ -278,7 +318,7 @@ int acmpca_credentials_get(acmpca_credentials_provider *p, int64_t now,
     *out = NULL;
     if (!p)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_get: provider is NULL");
-    return provider_get(p, clock_now(now), out, why, sizeof(why));
+    return provider_get(p, clock_now(p, now), out, why, sizeof(why));
 }
 
 /* ---- static ------------------------------------------------------------- */
@@ -345,7 +385,7 @@ static int digits(const char **s, int n, int *out)
  * "2024-05-01T12:00:00Z", optionally with fractional seconds and a "+hh:mm"
  * / "+hhmm" offset instead of Z; no offset means UTC.
  */
-static int parse_iso8601(const char *s, int64_t *out)
+int acmpca__parse_iso8601(const char *s, int64_t *out)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
@@ -398,7 +438,7 @@ static int environment_fetch(void *ctx, acmpca_credentials **out, char *why, siz
                           : "AWS_ACCESS_KEY_ID not set");
         return ACMPCA_ENOCREDENTIALS;
     }
-    if (exp_text && parse_iso8601(exp_text, &exp) != 0)
+    if (exp_text && acmpca__parse_iso8601(exp_text, &exp) != 0)
         return acmpca__error_set(ACMPCA_ECREDENTIALS,
                                  "AWS_CREDENTIAL_EXPIRATION=\"%.64s\" is not an ISO 8601 time "
                                  "such as 2024-05-01T12:00:00Z", exp_text);
@@ -495,6 +535,12 @@ static int file_provider_new(acmpca_credentials_provider **out, const char *prof
     return rc;
 }
 
+int acmpca__file_provider_new(acmpca_credentials_provider **out, const char *profile,
+                              int is_config)
+{
+    return file_provider_new(out, profile, is_config);
+}
+
 static int shared_credentials_file_new(acmpca_credentials_provider **out, const char *profile)
 {
     return file_provider_new(out, profile, 0);
@@ -521,7 +567,11 @@ static int chain_fetch(acmpca_credentials_provider *chain, int64_t now,
         if (rc == 0)
             goto done;
         if (rc != ACMPCA_ENOCREDENTIALS) {
-            acmpca__error_prefix(m->name);
+            /* Built-in providers already start their messages with their name. */
+            const char *msg = acmpca_error_last()->message;
+            size_t n = strlen(m->name);
+            if (strncmp(msg, m->name, n) != 0 || strncmp(msg + n, ": ", 2) != 0)
+                acmpca__error_prefix(m->name);
             goto done;
         }
         if ((rc = acmpca__buf_printf(&tried, "%s%s (%s)", i ? ", " : "", m->name,
@@ -609,43 +659,669 @@ int acmpca_credentials_provider_profile(acmpca_credentials_provider **out, const
     return chain_new(out, "profile", list, 2);
 }
 
-/*
- * The sources of the default chain, in botocore's order. New sources
- * (assume-role, web identity, SSO, process, container, IMDS) are added here
- * at their place; callers of acmpca_credentials_provider_default() do not
- * change.
- */
-typedef int (*source_new_fn)(acmpca_credentials_provider **out, const char *profile);
+/* ---- options and the profile view of the shared files ------------------ */
 
-static int environment_new(acmpca_credentials_provider **out, const char *profile)
+int acmpca__cred_opts_init(acmpca__cred_opts *o, const acmpca_credentials_options *opts,
+                           const char *profile, const char *who)
 {
-    (void)profile;
+    memset(o, 0, sizeof(*o));
+    if (opts && opts->version != ACMPCA_CREDENTIALS_OPTIONS_VERSION)
+        return acmpca__error_set(ACMPCA_EINVAL,
+                                 "%s: options.version is %u; initialise the options with "
+                                 "ACMPCA_CREDENTIALS_OPTIONS_INIT", who, opts->version);
+    if (opts && (opts->metadata_timeout_ms < 0 || opts->metadata_attempts < 0 ||
+                 opts->process_timeout_ms < 0))
+        return acmpca__error_set(ACMPCA_EINVAL, "%s: negative timeout or attempt count", who);
+    if (!profile || !*profile)
+        profile = opts && opts->profile && *opts->profile ? opts->profile : NULL;
+    if (!profile)
+        profile = acmpca__getenv("AWS_PROFILE");
+    if (!(o->profile = acmpca__strdup(profile ? profile : "default")))
+        return ACMPCA_ENOMEM;
+    if (opts) {
+        o->now = opts->now;
+        o->now_userdata = opts->now_userdata;
+        o->metadata_timeout_ms = opts->metadata_timeout_ms;
+        o->metadata_attempts = opts->metadata_attempts;
+        o->process_timeout_ms = opts->process_timeout_ms;
+        if ((opts->region && *opts->region && !(o->region = acmpca__strdup(opts->region))) ||
+            (opts->ca_bundle && *opts->ca_bundle &&
+             !(o->ca_bundle = acmpca__strdup(opts->ca_bundle)))) {
+            acmpca__cred_opts_clear(o);
+            return ACMPCA_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void acmpca__cred_opts_public(const acmpca__cred_opts *o, acmpca_credentials_options *out)
+{
+    const acmpca_credentials_options init = ACMPCA_CREDENTIALS_OPTIONS_INIT;
+
+    *out = init;
+    out->profile = o->profile;
+    out->region = o->region;
+    out->now = o->now;
+    out->now_userdata = o->now_userdata;
+    out->metadata_timeout_ms = o->metadata_timeout_ms;
+    out->metadata_attempts = o->metadata_attempts;
+    out->process_timeout_ms = o->process_timeout_ms;
+    out->ca_bundle = o->ca_bundle;
+}
+
+int acmpca__cred_opts_copy(acmpca__cred_opts *dst, const acmpca__cred_opts *src,
+                           const char *profile)
+{
+    acmpca_credentials_options pub;
+
+    acmpca__cred_opts_public(src, &pub);
+    return acmpca__cred_opts_init(dst, &pub, profile ? profile : src->profile, "credentials");
+}
+
+void acmpca__cred_opts_clear(acmpca__cred_opts *o)
+{
+    free(o->profile);
+    free(o->region);
+    free(o->ca_bundle);
+    memset(o, 0, sizeof(*o));
+}
+
+int64_t acmpca__cred_now(const acmpca__cred_opts *o)
+{
+    return o && o->now ? o->now(o->now_userdata) : (int64_t)time(NULL);
+}
+
+int acmpca__profiles_load(acmpca__profiles *pf)
+{
+    int rc;
+
+    memset(pf, 0, sizeof(*pf));
+    if (!(pf->config_path = acmpca__config_file_path()) ||
+        !(pf->credentials_path = acmpca__credentials_file_path())) {
+        rc = ACMPCA_ENOMEM;
+        goto fail;
+    }
+    if ((rc = acmpca__ini_load(&pf->credentials, pf->credentials_path, 0)) != 0 ||
+        (rc = acmpca__ini_load(&pf->config, pf->config_path, 1)) != 0)
+        goto fail;
+    return 0;
+fail:
+    acmpca__profiles_clear(pf);
+    return rc;
+}
+
+void acmpca__profiles_clear(acmpca__profiles *pf)
+{
+    free(pf->config_path);
+    free(pf->credentials_path);
+    acmpca__ini_free(pf->config);
+    acmpca__ini_free(pf->credentials);
+    memset(pf, 0, sizeof(*pf));
+}
+
+const char *acmpca__profiles_get(const acmpca__profiles *pf, const char *profile,
+                                 const char *key)
+{
+    const char *v = acmpca__ini_get(pf->credentials, profile, key);
+    if (!v || !*v)
+        v = acmpca__ini_get(pf->config, profile, key);
+    return v && *v ? v : NULL;
+}
+
+const char *acmpca__profiles_section_get(const acmpca__profiles *pf, const char *section,
+                                         const char *key)
+{
+    const char *v = acmpca__ini_get(pf->config, section, key);
+    return v && *v ? v : NULL;
+}
+
+int acmpca__profiles_has(const acmpca__profiles *pf, const char *profile)
+{
+    return acmpca__ini_has_profile(pf->credentials, profile) ||
+           acmpca__ini_has_profile(pf->config, profile);
+}
+
+const char *acmpca__json_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static void json_wipe(cJSON *j)
+{
+    for (; j; j = j->next) {
+        if (j->valuestring)
+            OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
+        json_wipe(j->child);
+    }
+}
+
+void acmpca__json_delete_secret(cJSON *json)
+{
+    if (json) {
+        json_wipe(json->child);
+        if (json->valuestring)
+            OPENSSL_cleanse(json->valuestring, strlen(json->valuestring));
+        cJSON_Delete(json);
+    }
+}
+
+void acmpca__printable(char *dst, size_t dst_len, const char *src, size_t src_len)
+{
+    size_t i, n = 0;
+
+    if (!dst_len)
+        return;
+    /* Keep whole lines readable: trailing newlines are dropped. */
+    while (src_len && (src[src_len - 1] == '\n' || src[src_len - 1] == '\r' ||
+                       src[src_len - 1] == ' '))
+        src_len--;
+    for (i = 0; i < src_len && n + 1 < dst_len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    dst[n] = '\0';
+    if (i < src_len && dst_len > 4)
+        memcpy(dst + (n > dst_len - 4 ? dst_len - 4 : n), "...", 4);
+}
+
+/* ---- credential_process ---------------------------------------------------- */
+
+#define PROCESS_NAME "credential-process"
+#define PROCESS_MAX_STDOUT ((size_t)64 * 1024)
+#define PROCESS_MAX_STDERR ((size_t)512)
+#define PROCESS_DEFAULT_TIMEOUT_MS 60000L
+#define PROCESS_MAX_ARGS 256
+
+typedef struct process_source {
+    char *command;              /* NULL: the profile's credential_process */
+    acmpca__cred_opts opts;
+} process_source;
+
+static void process_source_destroy(void *ctx)
+{
+    process_source *ps = ctx;
+    if (ps) {
+        acmpca__free_secret(ps->command);
+        acmpca__cred_opts_clear(&ps->opts);
+        free(ps);
+    }
+}
+
+void acmpca__free_argv(char **argv)
+{
+    size_t i;
+    for (i = 0; argv && argv[i]; i++)
+        acmpca__free_secret(argv[i]);
+    free(argv);
+}
+
+/*
+ * Split a command line as Python's shlex.split (POSIX mode), as botocore
+ * does: whitespace separates words; '...' is literal; in "..." a backslash
+ * escapes only '"' and '\'; elsewhere a backslash escapes any character.
+ * Nothing else is special: no variables, globs, pipes or redirections.
+ */
+int acmpca__split_command(const char *line, char ***out)
+{
+    char **argv = NULL;
+    size_t argc = 0;
+    acmpca_buf word = {0};
+    const char *p = line;
+    int in_word = 0, rc = 0;
+
+    *out = NULL;
+    if (!(argv = calloc(PROCESS_MAX_ARGS + 1, sizeof(*argv))))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    for (;;) {
+        char c = *p;
+        if (c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            if (in_word) {
+                if (argc == PROCESS_MAX_ARGS) {
+                    rc = acmpca__error_set(ACMPCA_ELIMIT,
+                                           PROCESS_NAME ": the command has more than %d words",
+                                           PROCESS_MAX_ARGS);
+                    goto fail;
+                }
+                if (!(argv[argc] = acmpca__buf_detach(&word))) {
+                    rc = ACMPCA_ENOMEM;
+                    goto fail;
+                }
+                argc++;
+                in_word = 0;
+            }
+            if (c == '\0')
+                break;
+            p++;
+            continue;
+        }
+        in_word = 1;
+        if (c == '\'') {
+            const char *end = strchr(p + 1, '\'');
+            if (!end) {
+                rc = acmpca__error_set(ACMPCA_ECONFIG, PROCESS_NAME ": the command line has "
+                                       "no closing quotation (')");
+                goto fail;
+            }
+            if ((rc = acmpca__buf_append(&word, p + 1, (size_t)(end - p - 1))) != 0)
+                goto fail;
+            p = end + 1;
+        } else if (c == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                    p++;
+                if ((rc = acmpca__buf_append(&word, p, 1)) != 0)
+                    goto fail;
+            }
+            if (!*p) {
+                rc = acmpca__error_set(ACMPCA_ECONFIG, PROCESS_NAME ": the command line has "
+                                       "no closing quotation (\")");
+                goto fail;
+            }
+            p++;
+        } else if (c == '\\') {
+            if (!p[1]) {
+                rc = acmpca__error_set(ACMPCA_ECONFIG, PROCESS_NAME ": the command line ends "
+                                       "with a lone backslash");
+                goto fail;
+            }
+            if ((rc = acmpca__buf_append(&word, p + 1, 1)) != 0)
+                goto fail;
+            p += 2;
+        } else {
+            if ((rc = acmpca__buf_append(&word, p, 1)) != 0)
+                goto fail;
+            p++;
+        }
+        /* An empty quoted word ('' or "") is still a word. */
+        if (!word.ptr && (rc = acmpca__buf_append(&word, "", 0)) != 0)
+            goto fail;
+    }
+    if (argc == 0) {
+        rc = acmpca__error_set(ACMPCA_ECONFIG, PROCESS_NAME ": the command is empty");
+        goto fail;
+    }
+    *out = argv;
+    return 0;
+fail:
+    acmpca__buf_free_secret(&word);
+    acmpca__free_argv(argv);
+    return rc;
+}
+
+static const char *spawn_error_text(int err)
+{
+    switch (err) {
+    case ENOENT: return "no such file or not found in PATH";
+    case EACCES: return "permission denied";
+    case ENOEXEC: return "not an executable format";
+    case ENOMEM: return "out of memory";
+    case E2BIG: return "argument list too long";
+    default: return "cannot be started";
+    }
+}
+
+static int make_pipe(int fds[2])
+{
+#if defined(__linux__)
+    return pipe2(fds, O_CLOEXEC);
+#else
+    if (pipe(fds) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run argv (no shell) and collect stdout (at most PROCESS_MAX_STDOUT) and the
+ * start of stderr, both read as they come so that the child never blocks on
+ * a full pipe. *status is waitpid's status.
+ */
+static int run_process(char *const argv[], long timeout_ms, acmpca_buf *out, acmpca_buf *err,
+                       int *status)
+{
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    int fa_ready = 0, rc = 0, too_large = 0, timed_out = 0;
+    pid_t pid = -1;
+    int64_t deadline = mono_ms() + timeout_ms;
+
+    *status = 0;
+    if (make_pipe(outp) != 0 || make_pipe(errp) != 0) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, PROCESS_NAME ": cannot create a pipe");
+        goto done;
+    }
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto done;
+    }
+    fa_ready = 1;
+    if (posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO) != 0 ||
+        posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO) != 0) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)) != 0) {
+        pid = -1;
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, PROCESS_NAME ": cannot run \"%.200s\": %s",
+                               argv[0], spawn_error_text(rc));
+        goto done;
+    }
+    close(outp[1]);
+    close(errp[1]);
+    outp[1] = errp[1] = -1;
+
+    while (outp[0] >= 0 || errp[0] >= 0) {
+        struct pollfd fds[2];
+        nfds_t n = 0;
+        int64_t left = deadline - mono_ms();
+        int r, i;
+
+        if (left <= 0) {
+            timed_out = 1;
+            break;
+        }
+        if (outp[0] >= 0) {
+            fds[n].fd = outp[0];
+            fds[n++].events = POLLIN;
+        }
+        if (errp[0] >= 0) {
+            fds[n].fd = errp[0];
+            fds[n++].events = POLLIN;
+        }
+        r = poll(fds, n, left > 1000 ? 1000 : (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = acmpca__error_set(ACMPCA_ECREDENTIALS, PROCESS_NAME ": poll failed");
+            break;
+        }
+        for (i = 0; i < (int)n; i++) {
+            char chunk[4096];
+            ssize_t got;
+            int is_out = fds[i].fd == outp[0];
+
+            if (!fds[i].revents)
+                continue;
+            got = read(fds[i].fd, chunk, sizeof(chunk));
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (got <= 0) {
+                close(fds[i].fd);
+                if (is_out)
+                    outp[0] = -1;
+                else
+                    errp[0] = -1;
+                continue;
+            }
+            if (is_out) {
+                if (out->len + (size_t)got > PROCESS_MAX_STDOUT) {
+                    too_large = 1;
+                } else if ((rc = acmpca__buf_append(out, chunk, (size_t)got)) != 0) {
+                    OPENSSL_cleanse(chunk, sizeof(chunk));
+                    goto done;
+                }
+                OPENSSL_cleanse(chunk, sizeof(chunk));
+            } else if (err->len < PROCESS_MAX_STDERR) {
+                size_t take = (size_t)got;
+                if (take > PROCESS_MAX_STDERR + 1 - err->len)
+                    take = PROCESS_MAX_STDERR + 1 - err->len;  /* one more marks truncation */
+                if ((rc = acmpca__buf_append(err, chunk, take)) != 0)
+                    goto done;
+            }
+        }
+        if (too_large || rc)
+            break;
+    }
+    if (too_large || timed_out || rc)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0) {
+        if (errno != EINTR) {
+            *status = 0;    /* SIGCHLD ignored by the application: status unknown */
+            break;
+        }
+    }
+    pid = -1;
+    if (rc)
+        goto done;
+    if (too_large)
+        rc = acmpca__error_set(ACMPCA_ELIMIT,
+                               PROCESS_NAME ": the output of \"%.200s\" is larger than the "
+                               "%zu-byte limit", argv[0], PROCESS_MAX_STDOUT);
+    else if (timed_out)
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                               PROCESS_NAME ": \"%.200s\" did not finish within %ld ms and was "
+                               "killed", argv[0], timeout_ms);
+done:
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (fa_ready)
+        posix_spawn_file_actions_destroy(&fa);
+    if (outp[0] >= 0) close(outp[0]);
+    if (outp[1] >= 0) close(outp[1]);
+    if (errp[0] >= 0) close(errp[0]);
+    if (errp[1] >= 0) close(errp[1]);
+    return rc;
+}
+
+/* The process's JSON (Version 1) into credentials. */
+static int process_parse(const char *program, const acmpca_buf *text, acmpca_credentials **out)
+{
+    cJSON *json = NULL;
+    const cJSON *version;
+    const char *id, *secret, *exp_text, *end = NULL;
+    int64_t exp = 0;
+    int rc;
+
+    json = cJSON_ParseWithLengthOpts(text->ptr ? text->ptr : "", text->len, &end, 0);
+    if (!cJSON_IsObject(json)) {
+        /* Never quoted: the output may hold the secret. */
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                               PROCESS_NAME ": the output of \"%.200s\" is not a JSON object "
+                               "(%zu bytes%s)", program, text->len,
+                               json ? "" : ", invalid JSON");
+        goto done;
+    }
+    version = cJSON_GetObjectItemCaseSensitive(json, "Version");
+    if (!cJSON_IsNumber(version) || version->valuedouble != 1) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                               PROCESS_NAME ": the output of \"%.200s\" has %s; only Version 1 "
+                               "is supported", program,
+                               cJSON_IsNumber(version) ? "an unsupported Version"
+                                                       : "no numeric Version");
+        goto done;
+    }
+    id = acmpca__json_string(json, "AccessKeyId");
+    secret = acmpca__json_string(json, "SecretAccessKey");
+    if (!id || !*id || !secret || !*secret) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                               PROCESS_NAME ": the output of \"%.200s\" has no %s", program,
+                               !id || !*id ? "AccessKeyId" : "SecretAccessKey");
+        goto done;
+    }
+    exp_text = acmpca__json_string(json, "Expiration");
+    if (exp_text && acmpca__parse_iso8601(exp_text, &exp) != 0) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                               PROCESS_NAME ": the output of \"%.200s\" has Expiration "
+                               "\"%.64s\", which is not an ISO 8601 time", program, exp_text);
+        goto done;
+    }
+    rc = acmpca_credentials_new(out, id, secret, acmpca__json_string(json, "SessionToken"), exp,
+                                PROCESS_NAME);
+done:
+    acmpca__json_delete_secret(json);
+    return rc;
+}
+
+static int process_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_len)
+{
+    process_source *ps = ctx;
+    acmpca__profiles pf = {0};
+    acmpca_buf so = {0}, se = {0};
+    const char *command = ps->command;
+    char **argv = NULL;
+    int loaded = 0, status = 0, rc;
+
+    if (!command) {
+        if ((rc = acmpca__profiles_load(&pf)) != 0)
+            return rc;
+        loaded = 1;
+        if (!(command = acmpca__profiles_get(&pf, ps->opts.profile, "credential_process"))) {
+            snprintf(why, why_len, "no credential_process in profile \"%s\"", ps->opts.profile);
+            rc = ACMPCA_ENOCREDENTIALS;
+            goto done;
+        }
+    }
+    if ((rc = acmpca__split_command(command, &argv)) != 0)
+        goto done;
+    if ((rc = run_process(argv, ps->opts.process_timeout_ms ? ps->opts.process_timeout_ms
+                                                            : PROCESS_DEFAULT_TIMEOUT_MS,
+                          &so, &se, &status)) != 0)
+        goto done;
+    if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
+        char text[PROCESS_MAX_STDERR + 1];
+        acmpca__printable(text, sizeof(text), se.ptr ? se.ptr : "", se.len);
+        if (WIFSIGNALED(status))
+            rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                                   PROCESS_NAME ": \"%.200s\" was killed by signal %d%s%s",
+                                   argv[0], WTERMSIG(status), text[0] ? "; stderr: " : "", text);
+        else
+            rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
+                                   PROCESS_NAME ": \"%.200s\" exited with status %d%s%s",
+                                   argv[0], WEXITSTATUS(status),
+                                   text[0] ? "; stderr: " : " (nothing on stderr)", text);
+        goto done;
+    }
+    rc = process_parse(argv[0], &so, out);
+done:
+    acmpca__free_argv(argv);
+    acmpca__buf_free_secret(&so);
+    acmpca__buf_free(&se);
+    if (loaded)
+        acmpca__profiles_clear(&pf);
+    return rc;
+}
+
+int acmpca_credentials_provider_process(acmpca_credentials_provider **out, const char *command,
+                                        const acmpca_credentials_options *opts)
+{
+    process_source *ps;
+    int rc;
+
+    if (!out)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_process: out is NULL");
+    *out = NULL;
+    if (!(ps = calloc(1, sizeof(*ps))))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    if ((rc = acmpca__cred_opts_init(&ps->opts, opts, NULL,
+                                     "acmpca_credentials_provider_process")) != 0 ||
+        (command && *command && !(ps->command = acmpca__strdup(command)))) {
+        process_source_destroy(ps);
+        return rc ? rc : ACMPCA_ENOMEM;
+    }
+    if ((rc = acmpca__provider_new(out, PROCESS_NAME, process_fetch, process_source_destroy, ps,
+                                   &ps->opts)) != 0)
+        process_source_destroy(ps);
+    return rc;
+}
+
+/* ---- the default chain ------------------------------------------------------ */
+
+/*
+ * The sources of the default chain, in botocore's order (its "custom-process"
+ * sits between the two files). Explicit keys are handled by the client.
+ */
+typedef int (*source_new_fn)(acmpca_credentials_provider **out,
+                             const acmpca_credentials_options *opts);
+
+static int environment_new(acmpca_credentials_provider **out,
+                           const acmpca_credentials_options *opts)
+{
+    (void)opts;
     return acmpca_credentials_provider_environment(out);
+}
+
+static int credentials_file_source_new(acmpca_credentials_provider **out,
+                                       const acmpca_credentials_options *opts)
+{
+    return shared_credentials_file_new(out, opts->profile);
+}
+
+static int config_file_source_new(acmpca_credentials_provider **out,
+                                  const acmpca_credentials_options *opts)
+{
+    return config_file_new(out, opts->profile);
+}
+
+static int process_source_new(acmpca_credentials_provider **out,
+                              const acmpca_credentials_options *opts)
+{
+    return acmpca_credentials_provider_process(out, NULL, opts);
 }
 
 static const source_new_fn default_sources[] = {
     environment_new,
-    shared_credentials_file_new,
-    config_file_new,
+    acmpca_credentials_provider_assume_role,
+    acmpca_credentials_provider_web_identity,
+    acmpca_credentials_provider_sso,
+    credentials_file_source_new,
+    process_source_new,
+    config_file_source_new,
+    acmpca_credentials_provider_container,
+    acmpca_credentials_provider_imds,
 };
 
 #define DEFAULT_SOURCE_COUNT (sizeof(default_sources) / sizeof(default_sources[0]))
 
-int acmpca_credentials_provider_default(acmpca_credentials_provider **out, const char *profile)
+int acmpca_credentials_provider_default_ex(acmpca_credentials_provider **out,
+                                           const acmpca_credentials_options *opts)
 {
     acmpca_credentials_provider *list[DEFAULT_SOURCE_COUNT] = {NULL};
+    acmpca_credentials_options pub;
+    acmpca__cred_opts o;
     size_t i;
     int rc;
 
     if (!out)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_default: out is NULL");
     *out = NULL;
+    /* Resolve the profile once, so that every source reads the same one. */
+    if ((rc = acmpca__cred_opts_init(&o, opts, NULL, "acmpca_credentials_provider_default")) != 0)
+        return rc;
+    acmpca__cred_opts_public(&o, &pub);
     for (i = 0; i < DEFAULT_SOURCE_COUNT; i++) {
-        if ((rc = default_sources[i](&list[i], profile)) != 0) {
+        if ((rc = default_sources[i](&list[i], &pub)) != 0) {
             while (i-- > 0)
                 acmpca_credentials_provider_unref(list[i]);
+            acmpca__cred_opts_clear(&o);
             return rc;
         }
     }
-    return chain_new(out, "default-chain", list, DEFAULT_SOURCE_COUNT);
+    rc = chain_new(out, "default-chain", list, DEFAULT_SOURCE_COUNT);
+    if (rc == 0) {
+        (*out)->now = o.now;
+        (*out)->now_userdata = o.now_userdata;
+    }
+    acmpca__cred_opts_clear(&o);
+    return rc;
+}
+
+int acmpca_credentials_provider_default(acmpca_credentials_provider **out, const char *profile)
+{
+    acmpca_credentials_options opts = ACMPCA_CREDENTIALS_OPTIONS_INIT;
+
+    opts.profile = profile;
+    return acmpca_credentials_provider_default_ex(out, &opts);
 }

@@ -273,8 +273,15 @@ static void test_default_chain(void)
     CHECK_INT(acmpca_error_last()->code, ACMPCA_ENOCREDENTIALS);
     CHECK_STR(acmpca_error_last()->message,
               "no credentials found; tried: environment (AWS_ACCESS_KEY_ID not set), "
+              "assume-role (no role_arn in profile \"default\"), "
+              "web-identity (no AWS_WEB_IDENTITY_TOKEN_FILE, no web_identity_token_file in "
+              "profile \"default\"), "
+              "sso (no sso_session or sso_start_url in profile \"default\"), "
               "shared-credentials-file (/nonexistent: no such file), "
-              "config-file (/nonexistent: no such file)");
+              "credential-process (no credential_process in profile \"default\"), "
+              "config-file (/nonexistent: no such file), "
+              "container (no AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI), "
+              "imds (AWS_EC2_METADATA_DISABLED=true)");
 
     /* The files exist but lack the profile. */
     use_files();
@@ -282,8 +289,15 @@ static void test_default_chain(void)
     CHECK_INT(get_once(p, &c), ACMPCA_ENOCREDENTIALS);
     snprintf(expected, sizeof(expected),
              "no credentials found; tried: environment (AWS_ACCESS_KEY_ID not set), "
+             "assume-role (no role_arn in profile \"missing\"), "
+             "web-identity (no AWS_WEB_IDENTITY_TOKEN_FILE, no web_identity_token_file in "
+             "profile \"missing\"), "
+             "sso (no sso_session or sso_start_url in profile \"missing\"), "
              "shared-credentials-file (%s: profile \"missing\" not found), "
-             "config-file (%s: profile \"missing\" not found)", cred_path, cfg_path);
+             "credential-process (no credential_process in profile \"missing\"), "
+             "config-file (%s: profile \"missing\" not found), "
+             "container (no AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI), "
+             "imds (AWS_EC2_METADATA_DISABLED=true)", cred_path, cfg_path);
     CHECK_STR(acmpca_error_last()->message, expected);
 
     /* Files only. */
