@@ -531,6 +531,7 @@ fail:
     cJSON_Delete(doc);
     acmpca__error_annotate(op->name, 1, 0);
     acmpca__error_set_http_status(status);
+    acmpca__error_set_request_id(find_header(headers, header_count, "x-amzn-requestid"));
     return err;
 }
 

@@ -17,6 +17,9 @@
 #include "config.h"
 
 #define INI_MAX_BYTES ((size_t)1 << 20)
+/* Real files have a handful of each; the caps keep lookups (linear) cheap. */
+#define MAX_INI_SECTIONS 1000
+#define MAX_INI_KEYS 1000
 
 typedef struct ini_entry {
     char *key;      /* lowercased; "parent.sub" for an indented sub-property */
@@ -92,6 +95,8 @@ static int ini_section_add(acmpca_ini *ini, const char *b, size_t n, size_t *idx
             return 0;
         }
     }
+    if (ini->count >= MAX_INI_SECTIONS)
+        return acmpca__error_set(ACMPCA_ELIMIT, "more than %d sections", MAX_INI_SECTIONS);
     if (ini->count == ini->cap) {
         size_t cap = ini->cap ? ini->cap * 2 : 8;
         ini_section *s = realloc(ini->sections, cap * sizeof(*s));
@@ -136,6 +141,11 @@ static int ini_section_set(ini_section *s, const char *kb, size_t kn, const char
             acmpca__buf_free(&key);
             return 0;
         }
+    }
+    if (s->count >= MAX_INI_KEYS) {
+        rc = acmpca__error_set(ACMPCA_ELIMIT, "more than %d keys in section [%s]", MAX_INI_KEYS,
+                               s->name);
+        goto fail;
     }
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
@@ -418,7 +428,9 @@ int acmpca__ini_load(acmpca_ini **out, const char *path, int is_config)
         if (rc)
             goto done;
     }
-    rc = acmpca__ini_parse(out, text.ptr ? text.ptr : "", text.len, is_config);
+    if ((rc = acmpca__ini_parse(out, text.ptr ? text.ptr : "", text.len, is_config)) ==
+        ACMPCA_ELIMIT)
+        acmpca__error_prefix(path);
 done:
     close(fd);
     acmpca__buf_free_secret(&text);

@@ -110,6 +110,12 @@ void acmpca__error_set_http_status(int http_status)
     state()->pub.http_status = http_status;
 }
 
+void acmpca__error_set_request_id(const char *request_id)
+{
+    error_state *e = state();
+    copy_field(e->request_id, sizeof(e->request_id), request_id);
+}
+
 void acmpca__error_recode(int code)
 {
     state()->pub.code = code;

@@ -26,6 +26,8 @@ int acmpca__error_set_service(int code, const char *aws_code, const char *messag
 void acmpca__error_annotate(const char *operation, int attempts, int retryable);
 /* Attach the HTTP status of the response behind the current failure. */
 void acmpca__error_set_http_status(int http_status);
+/* Attach the request id of the response behind the current failure (NULL: none). */
+void acmpca__error_set_request_id(const char *request_id);
 /* Change the code of the current failure, keeping its detail. */
 void acmpca__error_recode(int code);
 /* Append text to the current message. */

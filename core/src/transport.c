@@ -1,7 +1,11 @@
 /*
- * transport.c - libcurl transport. Easy handles are kept in a small pool so
- * that their connections stay alive between calls; any number of threads
- * may send at once (each takes its own handle).
+ * transport.c - libcurl transport. Each send takes a (multi, easy) pair from
+ * a small pool; the multi handle owns the connection cache, so connections
+ * stay alive between calls, and any number of threads may send at once.
+ *
+ * The transfer is driven with curl_multi_poll in steps of at most 100 ms so
+ * that the read timeout ("no byte for read_timeout_ms once the request is
+ * sent") is enforced promptly; libcurl has no such timeout of its own.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -15,15 +19,21 @@
 
 #define MAX_RESPONSE_HEADERS 100
 #define MAX_HEADER_LINE 8192
+#define POLL_STEP_MS 100
 
 struct acmpca_transport {
     acmpca_transport_options opts;
     char *ca_bundle;
     char *user_agent;
     pthread_mutex_t lock;
-    CURL **idle;
+    struct handle *idle;
     int idle_count;
 };
+
+typedef struct handle {
+    CURLM *multi;  /* holds the connection cache */
+    CURL *easy;
+} handle;
 
 typedef struct transfer {
     const acmpca_transport *t;
@@ -31,8 +41,7 @@ typedef struct transfer {
     int too_large;
     int read_timed_out;
     int header_overflow;
-    int64_t last_progress_ms;
-    curl_off_t last_bytes;
+    int64_t last_byte_ms;  /* when the last response byte arrived */
 } transfer;
 
 static int64_t now_ms(void)
@@ -55,7 +64,7 @@ int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options
         t->opts.pool_size = 4;
     t->ca_bundle = acmpca__strdup(opts->ca_bundle);
     t->user_agent = acmpca__strdup(opts->user_agent ? opts->user_agent : "acmpca/" ACMPCA_VERSION);
-    t->idle = calloc((size_t)t->opts.pool_size, sizeof(CURL *));
+    t->idle = calloc((size_t)t->opts.pool_size, sizeof(handle));
     if ((opts->ca_bundle && !t->ca_bundle) || !t->user_agent || !t->idle)
         goto nomem;
     t->opts.ca_bundle = t->ca_bundle;
@@ -79,8 +88,10 @@ void acmpca__transport_free(acmpca_transport *t)
     int i;
     if (!t)
         return;
-    for (i = 0; i < t->idle_count; i++)
-        curl_easy_cleanup(t->idle[i]);
+    for (i = 0; i < t->idle_count; i++) {
+        curl_easy_cleanup(t->idle[i].easy);
+        curl_multi_cleanup(t->idle[i].multi);
+    }
     pthread_mutex_destroy(&t->lock);
     free(t->idle);
     free(t->ca_bundle);
@@ -88,36 +99,54 @@ void acmpca__transport_free(acmpca_transport *t)
     free(t);
 }
 
-static CURL *take_handle(acmpca_transport *t)
+static void handle_free(handle *h)
 {
-    CURL *h = NULL;
-    pthread_mutex_lock(&t->lock);
-    if (t->idle_count > 0)
-        h = t->idle[--t->idle_count];
-    pthread_mutex_unlock(&t->lock);
-    if (h)
-        curl_easy_reset(h); /* keeps the live connections, drops the options */
-    else
-        h = curl_easy_init();
-    return h;
+    curl_easy_cleanup(h->easy);
+    curl_multi_cleanup(h->multi);
+    h->easy = NULL;
+    h->multi = NULL;
 }
 
-static void give_back(acmpca_transport *t, CURL *h)
+static int take_handle(acmpca_transport *t, handle *h)
 {
+    int found = 0;
     pthread_mutex_lock(&t->lock);
-    if (t->idle_count < t->opts.pool_size) {
-        t->idle[t->idle_count++] = h;
-        h = NULL;
+    if (t->idle_count > 0) {
+        *h = t->idle[--t->idle_count];
+        found = 1;
     }
     pthread_mutex_unlock(&t->lock);
-    if (h)
-        curl_easy_cleanup(h);
+    if (found) {
+        curl_easy_reset(h->easy); /* drops the options; the multi keeps the connections */
+        return 0;
+    }
+    h->multi = curl_multi_init();
+    h->easy = curl_easy_init();
+    if (!h->multi || !h->easy) {
+        handle_free(h);
+        return acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
+    }
+    return 0;
+}
+
+static void give_back(acmpca_transport *t, handle *h)
+{
+    int kept = 0;
+    pthread_mutex_lock(&t->lock);
+    if (t->idle_count < t->opts.pool_size) {
+        t->idle[t->idle_count++] = *h;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!kept)
+        handle_free(h);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
     transfer *x = userp;
     size_t len = size * n;
+    x->last_byte_ms = now_ms();
     if (x->resp->body.len + len > x->t->opts.max_response_bytes) {
         x->too_large = 1;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
@@ -135,6 +164,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     char *colon, *name = NULL, *value = NULL;
     acmpca_header *grown;
 
+    x->last_byte_ms = now_ms();
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new status line (after a 100 Continue or a redirect): start over. */
         for (i = 0; i < r->header_count; i++) {
@@ -149,7 +179,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         return len;
     if (r->header_count >= MAX_RESPONSE_HEADERS) {
         x->header_overflow = 1;
-        return len;
+        return 0; /* stops the transfer */
     }
     name_len = (size_t)(colon - data);
     vstart = name_len + 1;
@@ -177,26 +207,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-/* Enforces the read timeout as "no bytes moved for read_timeout_ms". */
-static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-    transfer *x = userp;
-    int64_t now = now_ms();
-    (void)dltotal;
-    (void)ultotal;
-    if (dlnow + ulnow != x->last_bytes) {
-        x->last_bytes = dlnow + ulnow;
-        x->last_progress_ms = now;
-        return 0;
-    }
-    if (now - x->last_progress_ms > x->t->opts.read_timeout_ms) {
-        x->read_timed_out = 1;
-        return 1;
-    }
-    return 0;
-}
-
 static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *url,
                           const char *detail)
 {
@@ -207,6 +217,9 @@ static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *u
         return acmpca__error_set(ACMPCA_ETOOLARGE,
                                  "response from %s is larger than the %zu-byte limit", url,
                                  x->t->opts.max_response_bytes);
+    if (x->header_overflow)
+        return acmpca__error_set(ACMPCA_ELIMIT, "response from %s has more than %d headers", url,
+                                 MAX_RESPONSE_HEADERS);
     if (x->read_timed_out)
         return acmpca__error_set(ACMPCA_EREAD_TIMEOUT,
                                  "read timeout: no data from %s for %ld ms", url,
@@ -243,15 +256,56 @@ static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *u
     }
 }
 
+/* Run the transfer, enforcing the read timeout; returns curl's result. */
+static CURLcode perform(handle *h, transfer *x)
+{
+    CURLcode result = CURLE_OK;
+    CURLMcode mc;
+    CURLMsg *msg;
+    curl_off_t sent_at;
+    int running = 1, left;
+
+    if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
+        return CURLE_OUT_OF_MEMORY;
+    x->last_byte_ms = now_ms();
+    while (running) {
+        if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK)
+            break;
+        if (!running)
+            break;
+        if ((mc = curl_multi_poll(h->multi, NULL, 0, POLL_STEP_MS, NULL)) != CURLM_OK)
+            break;
+        /* The read timeout starts once the request is on its way (connect and TLS
+         * have their own timeout). */
+        sent_at = 0;
+        curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
+        if (sent_at == 0)
+            x->last_byte_ms = now_ms();
+        else if (now_ms() - x->last_byte_ms > x->t->opts.read_timeout_ms) {
+            x->read_timed_out = 1;
+            result = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
+    }
+    if (running && result == CURLE_OK)
+        result = CURLE_OUT_OF_MEMORY; /* the multi interface itself failed */
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy)
+            result = msg->data.result;
+    curl_multi_remove_handle(h->multi, h->easy);
+    return result;
+}
+
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
                            acmpca_http_response *resp)
 {
-    CURL *h = NULL;
+    handle h = {NULL, NULL};
     struct curl_slist *list = NULL, *grown;
     transfer x;
     char errbuf[CURL_ERROR_SIZE];
     acmpca_buf line = {0};
     CURLcode rc;
+    CURL *e;
     long status = 0;
     size_t i;
     int err = 0;
@@ -262,11 +316,9 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     x.resp = resp;
     errbuf[0] = '\0';
 
-    h = take_handle(t);
-    if (!h) {
-        err = acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
+    if ((err = take_handle(t, &h)) != 0)
         goto fail;
-    }
+    e = h.easy;
     for (i = 0; i < req->header_count; i++) {
         line.len = 0;
         if ((err = acmpca__buf_printf(&line, "%s: %s", req->headers[i].name,
@@ -289,54 +341,50 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
         list = grown;
     }
 
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     if (strcmp(req->method, "GET") != 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, t->user_agent);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->opts.max_response_bytes);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->opts.verify_tls ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->opts.verify_tls ? 2L : 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->opts.max_response_bytes);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->opts.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->opts.verify_tls ? 2L : 0L);
     if (t->ca_bundle)
-        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_bundle);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_bundle);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 
-    x.last_progress_ms = now_ms();
-    rc = curl_easy_perform(h);
+    rc = perform(&h, &x);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (rc == CURLE_FILESIZE_EXCEEDED)
         x.too_large = 1;
     if (rc != CURLE_OK) {
-        err = map_curl_error(rc, &x, h, req->url, errbuf);
+        err = map_curl_error(rc, &x, e, req->url, errbuf);
+        acmpca__error_set_http_status((int)status);
         goto fail;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     resp->status = (int)status;
     if (!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0)
         goto fail;
     acmpca__buf_free(&line);
     curl_slist_free_all(list);
-    give_back(t, h);
+    give_back(t, &h);
     return 0;
 
 fail:
     acmpca__buf_free(&line);
     curl_slist_free_all(list);
-    if (h)
-        curl_easy_cleanup(h); /* a failed connection is not worth keeping */
+    handle_free(&h); /* a failed connection is not worth keeping */
     acmpca__http_response_clear(resp);
     return err;
 }

@@ -1,0 +1,19 @@
+# The fault matrix (issue 5): tests/c/test_faults.c against
+# tests/fixtures/fault_server.py, one CTest entry per row (faults/<row>), each
+# with its own server started by with_server.py. Included from
+# tests/c/CMakeLists.txt after acmpca_test() and WITH_SERVER are defined.
+# The rows, in test_faults.c's order (faults/rows-registered checks it).
+set(FAULT_ROWS
+  http-500 503-then-200 throttling-then-200 limit-exceeded connection-refused
+  reset-before-any-byte reset-mid-body stall slow-trickle slow-trickle-head
+  truncated-json html-502 invalid-json body-over-cap wrong-content-length
+  error-type-header-only skewed-date tls-self-signed never-issue-twice retry-quota)
+
+acmpca_test(test_faults)
+target_link_libraries(test_faults PRIVATE PkgConfig::CURL Threads::Threads)
+foreach(row ${FAULT_ROWS})
+  add_test(NAME faults/${row}
+           COMMAND ${WITH_SERVER} fault -- $<TARGET_FILE:test_faults> ${row})
+  set_tests_properties(faults/${row} PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
+endforeach()
+add_test(NAME faults/rows-registered COMMAND test_faults --check-rows ${FAULT_ROWS})
