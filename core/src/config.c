@@ -478,7 +478,7 @@ void acmpca__ini_free(acmpca_ini *ini)
 /* ---- file paths -------------------------------------------------------- */
 
 /* "~" and "~/..." expand to HOME (else the user's home directory). */
-static char *expand_home(const char *path)
+char *acmpca__expand_home(const char *path)
 {
     acmpca_buf b = {0};
     const char *home;
@@ -511,13 +511,13 @@ static char *expand_home(const char *path)
 char *acmpca__config_file_path(void)
 {
     const char *env = acmpca__getenv("AWS_CONFIG_FILE");
-    return expand_home(env ? env : "~/.aws/config");
+    return acmpca__expand_home(env ? env : "~/.aws/config");
 }
 
 char *acmpca__credentials_file_path(void)
 {
     const char *env = acmpca__getenv("AWS_SHARED_CREDENTIALS_FILE");
-    return expand_home(env ? env : "~/.aws/credentials");
+    return acmpca__expand_home(env ? env : "~/.aws/credentials");
 }
 
 /* ---- resolution -------------------------------------------------------- */

@@ -53,6 +53,9 @@ int acmpca__config_resolve(acmpca_config *out, const acmpca_client_options *opts
 const char *acmpca__config_get(const acmpca_config *cfg, const char *key);
 void acmpca__config_clear(acmpca_config *cfg);
 
+/* "~" or "~/..." with the home directory (HOME, else the password entry); any other
+ * path, or when no home is known, unchanged. Caller frees. */
+char *acmpca__expand_home(const char *path);
 /* Paths of the shared files: env var or ~/.aws/<name>. Caller frees. */
 char *acmpca__config_file_path(void);
 char *acmpca__credentials_file_path(void);

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1427,27 +1426,6 @@ int acmpca__sha1_hex(char out[41], const char *text)
     return 0;
 }
 
-static int home_dir(acmpca_buf *out)
-{
-    const char *home = acmpca__getenv("HOME");
-    char *pwbuf = NULL;
-    int rc;
-
-    if (!home) {
-        struct passwd pw, *res = NULL;
-        long size = sysconf(_SC_GETPW_R_SIZE_MAX);
-        size_t n = size > 0 ? (size_t)size : 16384;
-        if ((pwbuf = malloc(n)) && getpwuid_r(getuid(), &pw, pwbuf, n, &res) == 0 && res &&
-            res->pw_dir && res->pw_dir[0])
-            home = res->pw_dir;
-    }
-    rc = home ? acmpca__buf_puts(out, home)
-              : acmpca__error_set(ACMPCA_ECREDENTIALS, SSO_NAME ": cannot find the home "
-                                  "directory (HOME is not set)");
-    free(pwbuf);
-    return rc;
-}
-
 /* What an SSO profile says, checked. */
 typedef struct sso_config {
     const char *session;      /* NULL for the legacy keys */
@@ -1513,14 +1491,20 @@ static int sso_cached_token(const sso_config *c, int64_t now, acmpca_buf *token)
     acmpca_buf path = {0}, text = {0};
     cJSON *json = NULL;
     const char *access_token, *expires;
-    char sha[41], stamp[64];
+    char sha[41], stamp[64], *expanded = NULL;
     int64_t exp = 0;
     size_t n;
     int rc;
 
     if ((rc = acmpca__sha1_hex(sha, c->session ? c->session : c->start_url)) != 0 ||
-        (rc = home_dir(&path)) != 0 ||
-        (rc = acmpca__buf_printf(&path, "/.aws/sso/cache/%s.json", sha)) != 0)
+        (rc = acmpca__buf_printf(&path, "~/.aws/sso/cache/%s.json", sha)) != 0)
+        goto done;
+    if (!(expanded = acmpca__expand_home(path.ptr))) {
+        rc = ACMPCA_ENOMEM;
+        goto done;
+    }
+    path.len = 0;
+    if ((rc = acmpca__buf_puts(&path, expanded)) != 0)
         goto done;
     if (access(path.ptr, F_OK) != 0) {
         rc = acmpca__error_set(ACMPCA_ECREDENTIALS, SSO_NAME ": no cached SSO token (%s); run "
@@ -1565,6 +1549,7 @@ done:
     acmpca__json_delete_secret(json);
     acmpca__buf_free_secret(&text);
     acmpca__buf_free(&path);
+    free(expanded);
     return rc;
 }
 
