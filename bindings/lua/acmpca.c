@@ -20,7 +20,6 @@
  * the success path empties the scratch at once. No C statics: metatables,
  * the error list and the build_request client cache live in the registry.
  */
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -116,7 +115,7 @@ static void push_whole(lua_State *L, double d)
 #define GLOBAL_KEY "acmpca.global"
 #define CACHE_KEY "acmpca.client_cache"
 
-/* Clients kept by build_request / parse-free helpers, keyed by their config. */
+/* How many clients build_request keeps (by config) before starting afresh. */
 #define CACHE_MAX 32
 /* Containers nested deeper than this are refused (as the core does). */
 #define MAX_DEPTH 32
@@ -143,7 +142,9 @@ static void scratch_release(scratch *s)
 
 static int scratch_gc(lua_State *L)
 {
-    scratch_release((scratch *)lua_touserdata(L, 1));
+    scratch *s = (scratch *)luaL_testudata(L, 1, SCRATCH_MT);
+    if (s)
+        scratch_release(s);
     return 0;
 }
 
@@ -160,7 +161,10 @@ static scratch *scratch_new(lua_State *L)
 #define CODE_PARAM "ParamValidationError"
 #define CODE_CLOSED "ClientClosedError"
 
-/* The Lua-side name of a client-side code (service errors use the AWS name). */
+/*
+ * The Lua-side name of a client-side code (service errors use the AWS name).
+ * The same names as the Python binding's exception classes (botocore's).
+ */
 static const char *client_code_name(int code)
 {
     switch (code) {
@@ -169,22 +173,21 @@ static const char *client_code_name(int code)
     case ACMPCA_ENOMEM: return "MemoryError";
     case ACMPCA_ENOCREDENTIALS: return "NoCredentialsError";
     case ACMPCA_ECREDENTIALS: return "CredentialRetrievalError";
-    case ACMPCA_EENDPOINT: return "EndpointResolutionError";
+    case ACMPCA_EENDPOINT:
     case ACMPCA_ECONFIG: return "InvalidConfigError";
     case ACMPCA_ECONNECT: return "EndpointConnectionError";
     case ACMPCA_ECONNECT_TIMEOUT: return "ConnectTimeoutError";
     case ACMPCA_EREAD_TIMEOUT: return "ReadTimeoutError";
     case ACMPCA_ETLS: return "SSLError";
     case ACMPCA_ENETWORK: return "ConnectionClosedError";
-    case ACMPCA_ETOOLARGE: return "ResponseTooLargeError";
+    case ACMPCA_ETOOLARGE:
     case ACMPCA_EBADRESPONSE: return "ResponseParserError";
     case ACMPCA_EWAITER: return "WaiterError";
-    case ACMPCA_ELIMIT: return "LocalLimitError";
-    default: return "UnknownError";
+    default: return "GeneralError";  /* ACMPCA_ELIMIT and anything newer */
     }
 }
 
-/* Every client-side code the module raises, for acmpca.errors. */
+/* Every client-side code, for acmpca.errors (names may repeat). */
 static const int client_codes[] = {
     ACMPCA_EPARAM, ACMPCA_ENOMEM, ACMPCA_ENOCREDENTIALS, ACMPCA_ECREDENTIALS,
     ACMPCA_EENDPOINT, ACMPCA_ECONFIG, ACMPCA_ECONNECT, ACMPCA_ECONNECT_TIMEOUT,
@@ -268,7 +271,6 @@ static int error_tostring(lua_State *L)
 typedef struct conv {
     lua_State *L;
     const char *operation;   /* for the error object; may be NULL */
-    const char *root;        /* first path segment, e.g. "config"; NULL for inputs */
     struct {
         const char *name;    /* member or key; NULL for a list index */
         lua_Integer index;   /* 0-based, as the core prints paths */
@@ -284,10 +286,7 @@ static int conv_error(conv *cv, const char *fmt, ...)
     va_list ap;
 
     luaL_checkstack(L, 2 * cv->n + 6, NULL);
-    if (cv->root) {
-        lua_pushstring(L, cv->root);
-        parts++;
-    } else if (cv->n == 0) {
+    if (cv->n == 0) {
         lua_pushliteral(L, "input");
         parts++;
     }
@@ -416,13 +415,9 @@ static const char *string_key(conv *cv, const acmpca_shape *shape)
     size_t len;
     const char *key;
 
-    if (lua_type(L, -2) != LUA_TSTRING) {
-        if (lua_type(L, -2) == LUA_TNUMBER)
-            conv_error(cv, "expected %s, got a table with a number key (%s)",
-                       expected(shape->type), lua_typename(L, LUA_TNUMBER));
+    if (lua_type(L, -2) != LUA_TSTRING)
         conv_error(cv, "expected %s, got a table with a %s key", expected(shape->type),
                    lua_typename(L, lua_type(L, -2)));
-    }
     key = lua_tolstring(L, -2, &len);
     if (strlen(key) != len)
         conv_error(cv, "a key contains a NUL byte");
@@ -505,7 +500,6 @@ static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *o
 
     cv.L = L;
     cv.operation = op->name;
-    cv.root = NULL;
     cv.n = 0;
     idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx))
@@ -570,17 +564,21 @@ static void push_headers(lua_State *L, const acmpca_header *h, size_t n)
     }
 }
 
+/*
+ * The second result of a call: { status, request_id, retry_attempts }. The
+ * response headers are left out on purpose: converting them cost about as
+ * much as the rest of the binding's per-call work (callers who need them
+ * can send a build_request themselves).
+ */
 static void push_meta(lua_State *L, const acmpca_response_meta *m)
 {
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 3);
     lua_pushinteger(L, m->http_status);
     lua_setfield(L, -2, "status");
     lua_pushstring(L, m->request_id ? m->request_id : "");
     lua_setfield(L, -2, "request_id");
     lua_pushinteger(L, m->retry_attempts);
     lua_setfield(L, -2, "retry_attempts");
-    push_headers(L, m->headers, m->header_count);
-    lua_setfield(L, -2, "headers");
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -588,7 +586,7 @@ static void push_meta(lua_State *L, const acmpca_response_meta *m)
 static const char *const config_keys[] = {
     "region", "endpoint_url", "profile", "credentials", "connect_timeout", "read_timeout",
     "max_attempts", "retry_mode", "verify_tls", "ca_bundle", "use_fips", "use_dualstack",
-    "user_agent_suffix", NULL,
+    "user_agent_suffix", "rate_limit", NULL,
 };
 static const char *const credential_keys[] = {
     "access_key_id", "secret_access_key", "session_token", NULL,
@@ -670,6 +668,15 @@ static const char *opt_string(lua_State *L, int idx, const char *what, const cha
     return s;
 }
 
+/* Push a bound for a message: "0.001", "100", "86400". */
+static void push_number_text(lua_State *L, double d)
+{
+    if (d == floor(d) && fabs(d) < 2147483648.0)
+        lua_pushfstring(L, "%d", (int)d);
+    else
+        lua_pushfstring(L, "%f", (lua_Number)d);
+}
+
 /* A number option (`dflt` when absent); `integer` demands a whole number. */
 static double opt_number(lua_State *L, int idx, const char *what, const char *key, double dflt,
                          double min, double max, int integer, const char *operation)
@@ -681,9 +688,13 @@ static double opt_number(lua_State *L, int idx, const char *what, const char *ke
         if (d != d || (integer && d != floor(d)))
             raise_param(L, operation, "%s.%s: expected %s, got %s", what, key,
                         integer ? "an integer" : "a number", lua_tostring(L, -1));
-        if (d < min || d > max)
-            raise_param(L, operation, "%s.%s: %s is out of range [%f, %f]", what, key,
-                        lua_tostring(L, -1), (lua_Number)min, (lua_Number)max);
+        if (d < min || d > max) {
+            const char *v = lua_tostring(L, -1);
+            push_number_text(L, min);
+            push_number_text(L, max);
+            raise_param(L, operation, "%s.%s: %s is out of range (%s to %s)", what, key, v,
+                        lua_tostring(L, -2), lua_tostring(L, -1));
+        }
     } else if (t != LUA_TNIL) {
         raise_param(L, operation, "%s.%s: expected %s, got %s", what, key,
                     integer ? "an integer" : "a number", lua_typename(L, t));
@@ -713,17 +724,76 @@ static long seconds_to_ms(double s)
 }
 
 /*
+ * config.rate_limit: true paces every operation to ACM PCA's default quotas;
+ * a table { issue_certificate = 10, GetCertificate = 50, ... } (requests per
+ * second, 0 for none) overrides those operations and turns the limiter on.
+ * The override array lives in a userdata left on the stack (the GC frees it).
+ */
+static void read_rate_limit(lua_State *L, int idx, acmpca_client_options *o,
+                            const char *operation)
+{
+    const char *w = "config.rate_limit";
+    acmpca_rate_limit *r;
+    size_t n = 0, i = 0;
+    int t = raw_field(L, idx, "rate_limit");
+
+    if (t == LUA_TNIL || t == LUA_TBOOLEAN) {
+        o->rate_limit = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    if (t != LUA_TTABLE)
+        raise_param(L, operation, "%s: expected a boolean or a table, got %s", w,
+                    lua_typename(L, t));
+    idx = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const acmpca_operation_info *op = NULL;
+        if (lua_type(L, -2) != LUA_TSTRING ||
+            !(op = acmpca_model_operation_find(lua_tostring(L, -2))))
+            raise_param(L, operation, "%s: %s%s%s is not an operation", w,
+                        lua_type(L, -2) == LUA_TSTRING ? "\"" : "a ",
+                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                       : luaL_typename(L, -2),
+                        lua_type(L, -2) == LUA_TSTRING ? "\"" : " key");
+        if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0) ||
+            lua_tonumber(L, -1) > 1e6)
+            raise_param(L, operation, "%s.%s: expected requests per second (0 to 1000000)",
+                        w, op->snake_name);
+        n++;
+        lua_pop(L, 1);
+    }
+    r = (acmpca_rate_limit *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(*r), 0);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        /* Model names are static, so the array holds no pointer into Lua. */
+        r[i].operation = acmpca_model_operation_find(lua_tostring(L, -2))->name;
+        r[i].requests_per_second = (double)lua_tonumber(L, -1);
+        i++;
+        lua_pop(L, 1);
+    }
+    o->rate_limits = r;
+    o->rate_limit_count = n;
+    o->rate_limit = 1;
+    lua_remove(L, idx);  /* leave the array; the table stays referenced by the config */
+}
+
+/*
  * Validate the config table at idx (nil: all defaults) and fill `o` with
- * pointers into it. Raises ParamValidationError naming the option; nothing
- * is allocated, so raising is always safe.
+ * pointers into it. Raises ParamValidationError naming the option. Leaves
+ * exactly one value on the stack (nil or the rate-limit array) that must stay
+ * there while `o` is in use; nothing else is allocated, so raising is safe.
  */
 static void read_config(lua_State *L, int idx, acmpca_client_options *o, const char *operation)
 {
     const char *w = "config";
     int t;
 
-    if (lua_isnoneornil(L, idx))
+    if (lua_isnoneornil(L, idx)) {
+        lua_pushnil(L);
         return;
+    }
     if (!lua_istable(L, idx))
         raise_param(L, operation, "config: expected a table, got %s", luaL_typename(L, idx));
     idx = lua_absindex(L, idx);
@@ -767,6 +837,7 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
                     lua_typename(L, t));
     }
     lua_pop(L, 1);  /* the credentials table stays referenced by the config */
+    read_rate_limit(L, idx, o, operation);
 }
 
 /* ---- clients ------------------------------------------------------------ */
@@ -784,9 +855,12 @@ static void client_close(lclient *lc)
     }
 }
 
+/* __gc and __close (checked: a metamethod can also be called by hand). */
 static int client_gc(lua_State *L)
 {
-    client_close((lclient *)lua_touserdata(L, 1));
+    lclient *lc = (lclient *)luaL_testudata(L, 1, CLIENT_MT);
+    if (lc)
+        client_close(lc);
     return 0;
 }
 
@@ -942,7 +1016,9 @@ static void pages_close(lpages *pg)
 
 static int pages_gc(lua_State *L)
 {
-    pages_close((lpages *)lua_touserdata(L, 1));
+    lpages *pg = (lpages *)luaL_testudata(L, 1, PAGES_MT);
+    if (pg)
+        pages_close(pg);
     return 0;
 }
 
@@ -1056,10 +1132,28 @@ static int client_paginate(lua_State *L)
 static void push_config_key(lua_State *L, int idx)
 {
     int i, n = 0;
-    luaL_checkstack(L, 40, NULL);
+    luaL_checkstack(L, 64, NULL);
     for (i = 0; config_keys[i]; i++) {
         int t = raw_field(L, idx, config_keys[i]);
-        if (t == LUA_TTABLE) {
+        if (t == LUA_TTABLE && strcmp(config_keys[i], "rate_limit") == 0) {
+            size_t k;
+            int r = lua_gettop(L), parts = 0;
+            for (k = 0; k < acmpca_model_operation_count(); k++) {
+                const acmpca_operation_info *op = acmpca_model_operation(k);
+                if (raw_field(L, r, op->name) == LUA_TNIL) {
+                    lua_pop(L, 1);
+                    raw_field(L, r, op->snake_name);
+                }
+                lua_pushfstring(L, "%f,", lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1.0);
+                lua_remove(L, -2);
+                if (++parts == 16) {
+                    lua_concat(L, parts);
+                    parts = 1;
+                }
+            }
+            lua_concat(L, parts);
+            lua_remove(L, r);
+        } else if (t == LUA_TTABLE) {
             int j, c = lua_gettop(L);
             for (j = 0; credential_keys[j]; j++) {
                 raw_field(L, c, credential_keys[j]);
@@ -1275,7 +1369,7 @@ static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, const 
                 lua_rawgeti(L, -1 - parts, j);
                 if (!lua_isstring(L, -1))
                     raise_param(L, operation, "headers.%s: expected strings",
-                                lua_tostring(L, -2 - parts));
+                                lua_tostring(L, -3 - parts));
                 if (j > 1) {
                     lua_pushliteral(L, ", ");
                     lua_insert(L, -2);

@@ -136,6 +136,11 @@ static const acmpca_paginator_info paginators[] = {
     {"ListTags", "NextToken", "NextToken", "MaxResults", "Tags"},
 };
 
+const acmpca_paginator_info *acmpca_paginator_at(size_t index)
+{
+    return index < sizeof(paginators) / sizeof(paginators[0]) ? &paginators[index] : NULL;
+}
+
 const acmpca_paginator_info *acmpca_paginator_find(const char *operation)
 {
     const acmpca_operation_info *op = operation ? acmpca_model_operation_find(operation) : NULL;

@@ -128,7 +128,11 @@ typedef struct acmpca_http_request {
 
 /*
  * Validate, serialize and sign a call without sending it: for non-blocking
- * stacks (OpenResty cosockets). Resolves credentials through the client.
+ * stacks (OpenResty cosockets). Credentials come from the client's provider:
+ * explicit keys, the environment and the shared files need no I/O, but the
+ * remote providers (IMDS, container, STS, SSO) fetch over blocking HTTP when
+ * their cached credentials are missing or near expiry. Inside an event loop,
+ * give explicit keys or a provider of your own.
  */
 ACMPCA_API int acmpca_client_build_request(acmpca_client *client, const char *operation,
                                            const cJSON *input, acmpca_http_request **out);

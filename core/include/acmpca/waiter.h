@@ -56,6 +56,8 @@ typedef struct acmpca_paginator_info {
     const char *result_key;    /* "Tags" */
 } acmpca_paginator_info;
 
+/* The 3 paginators by index (NULL past the end). */
+ACMPCA_API const acmpca_paginator_info *acmpca_paginator_at(size_t index);
 /* Pagination facts for an operation (either name), or NULL if it does not paginate. */
 ACMPCA_API const acmpca_paginator_info *acmpca_paginator_find(const char *operation);
 

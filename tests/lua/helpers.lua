@@ -1,0 +1,240 @@
+-- Shared helpers of the busted specs in tests/lua (run by tests/lua/run.sh,
+-- which puts the module under test first on package.cpath and this
+-- directory on package.path). Works under Lua 5.4 and LuaJIT.
+local acmpca = require "acmpca"
+
+local M = { acmpca = acmpca }
+
+M.endpoint = os.getenv("ACMPCA_TEST_ENDPOINT")
+M.is54 = _VERSION == "Lua 5.4"
+M.CLOSED_PORT_URL = "http://127.0.0.1:1"
+M.CREDS = { access_key_id = "testing", secret_access_key = "testing" }
+M.CA_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/" ..
+           "11111111-2222-3333-4444-555555555555"
+
+-- A client for the test server (or any config given).
+function M.client(extra)
+  local config = { region = "us-east-1", endpoint_url = M.endpoint, credentials = M.CREDS }
+  for k, v in pairs(extra or {}) do config[k] = v end
+  return acmpca.new(config)
+end
+
+-- A client pointed at a port nobody listens on: any I/O shows as a connection error.
+function M.offline_client()
+  return acmpca.new{ region = "us-east-1", endpoint_url = M.CLOSED_PORT_URL,
+                     credentials = M.CREDS, max_attempts = 1, connect_timeout = 2 }
+end
+
+-- Call fn(...) expecting it to raise; returns the error value.
+function M.raises(fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "expected an error, the call succeeded")
+  return err
+end
+
+-- Call fn(...) expecting an acmpca error object with `code`; returns it.
+function M.raises_code(code, fn, ...)
+  local err = M.raises(fn, ...)
+  assert(type(err) == "table" and getmetatable(err) == acmpca.Error,
+         "expected an acmpca error object, got: " .. tostring(err))
+  assert(err.code == code, ("expected code %s, got %s"):format(code, tostring(err)))
+  return err
+end
+
+function M.is_integer(v)
+  if math.type then return math.type(v) == "integer" end
+  return type(v) == "number" and v % 1 == 0
+end
+
+-- Run a shell command; returns its stdout and whether it exited 0.
+function M.sh(cmd)
+  local f = assert(io.popen(cmd .. "; echo \"__rc=$?\"", "r"))
+  local out = f:read("*a")
+  f:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  return (out:gsub("__rc=%d+%s*$", "")), rc == 0
+end
+
+function M.shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+function M.tmpdir()
+  local out, ok = M.sh("mktemp -d")
+  assert(ok, "mktemp failed")
+  return (out:gsub("%s+$", ""))
+end
+
+function M.rmdir(dir)
+  if dir and dir:match("^/tmp/") then M.sh("rm -rf " .. M.shell_quote(dir)) end
+end
+
+function M.write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+function M.read(path)
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+-- An EC P-256 key and a CSR for `cn` (with a DNS SAN) made by `openssl req`.
+function M.make_csr(dir, cn)
+  local key, csr = dir .. "/" .. cn .. ".key", dir .. "/" .. cn .. ".csr"
+  local out, ok = M.sh(("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 " ..
+                        "-nodes -keyout %s -out %s -subj %s -addext %s 2>&1")
+                       :format(M.shell_quote(key), M.shell_quote(csr),
+                               M.shell_quote("/CN=" .. cn),
+                               M.shell_quote("subjectAltName=DNS:" .. cn)))
+  assert(ok, "openssl req failed: " .. out)
+  return M.read(csr)
+end
+
+-- The certificate's serial as the service wants it: "0a:1b:...", lowercase.
+function M.serial(dir, pem)
+  local path = dir .. "/serial.pem"
+  M.write(path, pem)
+  local out, ok = M.sh("openssl x509 -noout -serial -in " .. M.shell_quote(path))
+  assert(ok, out)
+  local hex = out:match("serial=(%x+)"):lower()
+  if #hex % 2 == 1 then hex = "0" .. hex end
+  return (hex:gsub("(%x%x)", "%1:"):gsub(":$", ""))
+end
+
+-- `openssl verify` of leaf against root; returns ok and the output.
+function M.verify(dir, leaf_pem, root_pem)
+  M.write(dir .. "/leaf.pem", leaf_pem)
+  M.write(dir .. "/root.pem", root_pem)
+  local out, ok = M.sh(("openssl verify -CAfile %s %s 2>&1"):format(
+    M.shell_quote(dir .. "/root.pem"), M.shell_quote(dir .. "/leaf.pem")))
+  return ok and out:find(": OK") ~= nil, out
+end
+
+function M.subject(dir, pem)
+  M.write(dir .. "/subject.pem", pem)
+  local out = M.sh("openssl x509 -noout -subject -in " .. M.shell_quote(dir .. "/subject.pem"))
+  return out
+end
+
+-- Standard base64 decoding (for checking request bodies).
+function M.b64decode(s)
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  local map, out, acc, bits = {}, {}, 0, 0
+  for i = 1, 64 do map[alphabet:sub(i, i)] = i - 1 end
+  for c in s:gmatch("[%w%+/]") do
+    acc, bits = acc * 64 + map[c], bits + 6
+    if bits >= 8 then
+      bits = bits - 8
+      out[#out + 1] = string.char(math.floor(acc / 2 ^ bits) % 256)
+      acc = acc % 2 ^ bits
+    end
+  end
+  return table.concat(out)
+end
+
+-- A minimal JSON reader for request bodies (objects, arrays, strings, numbers,
+-- true/false/null). Returns the value and, for numbers, keeps their raw text in
+-- M.raw_numbers so tests can tell 365 from 365.0.
+function M.json_decode(text)
+  local pos = 1
+  local function ws() pos = text:find("[^ \t\r\n]", pos) or #text + 1 end
+  local value
+  local function str()
+    local out, i = {}, pos + 1
+    while true do
+      local c = text:sub(i, i)
+      if c == '"' then break end
+      if c == "\\" then
+        local e = text:sub(i + 1, i + 1)
+        local map = { n = "\n", t = "\t", r = "\r", b = "\b", f = "\f" }
+        if e == "u" then
+          out[#out + 1] = string.char(tonumber(text:sub(i + 2, i + 5), 16) % 256)
+          i = i + 6
+        else
+          out[#out + 1] = map[e] or e
+          i = i + 2
+        end
+      else
+        out[#out + 1] = c
+        i = i + 1
+      end
+    end
+    pos = i + 1
+    return table.concat(out)
+  end
+  function value()
+    ws()
+    local c = text:sub(pos, pos)
+    if c == "{" then
+      local obj = {}
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "}" then pos = pos + 1; return setmetatable(obj, { json = "object" }) end
+      while true do
+        ws()
+        local k = str()
+        ws(); pos = pos + 1  -- ':'
+        obj[k] = value()
+        ws()
+        local d = text:sub(pos, pos); pos = pos + 1
+        if d == "}" then return setmetatable(obj, { json = "object" }) end
+      end
+    elseif c == "[" then
+      local arr = {}
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "]" then pos = pos + 1; return setmetatable(arr, { json = "array" }) end
+      while true do
+        arr[#arr + 1] = value()
+        ws()
+        local d = text:sub(pos, pos); pos = pos + 1
+        if d == "]" then return setmetatable(arr, { json = "array" }) end
+      end
+    elseif c == '"' then
+      return str()
+    elseif text:sub(pos, pos + 3) == "true" then pos = pos + 4; return true
+    elseif text:sub(pos, pos + 4) == "false" then pos = pos + 5; return false
+    elseif text:sub(pos, pos + 3) == "null" then pos = pos + 4; return nil
+    else
+      local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+      pos = pos + #num
+      return tonumber(num)
+    end
+  end
+  return value()
+end
+
+-- "object" or "array" for a table made by json_decode.
+function M.json_kind(t)
+  local mt = getmetatable(t)
+  return mt and mt.json
+end
+
+-- Epoch seconds of an X-Amz-Date ("20150830T123600Z"), computed in UTC.
+function M.amz_date_epoch(s)
+  local y, mo, d, h, mi, se = s:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  -- days from civil (Howard Hinnant)
+  if mo <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (mo + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(se)
+end
+
+-- POST a JSON text to the test server's control API (fault server) with curl.
+function M.post(path, body)
+  local out, ok = M.sh(("curl -sS -X POST -H 'Content-Type: application/json' --data-binary %s %s")
+                       :format(M.shell_quote(body), M.shell_quote(M.endpoint .. path)))
+  assert(ok, "POST " .. path .. " failed: " .. out)
+  return out
+end
+
+return M

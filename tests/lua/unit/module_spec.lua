@@ -1,0 +1,238 @@
+-- The module surface, client configuration, close / __gc / <close>.
+-- No server: clients point at a closed port.
+local h = require "helpers"
+local acmpca = h.acmpca
+
+local SNAKE = {
+  "create_certificate_authority", "create_certificate_authority_audit_report",
+  "create_permission", "delete_certificate_authority", "delete_permission", "delete_policy",
+  "describe_certificate_authority", "describe_certificate_authority_audit_report",
+  "get_certificate", "get_certificate_authority_certificate", "get_certificate_authority_csr",
+  "get_policy", "import_certificate_authority_certificate", "issue_certificate",
+  "list_certificate_authorities", "list_permissions", "list_tags", "put_policy",
+  "restore_certificate_authority", "revoke_certificate", "tag_certificate_authority",
+  "untag_certificate_authority", "update_certificate_authority",
+}
+
+describe("the acmpca module", function()
+  it("has a version and the public functions", function()
+    assert.are.equal("0.1.0", acmpca.version)
+    for _, name in ipairs{ "new", "build_request", "parse_response", "sign" } do
+      assert.are.equal("function", type(acmpca[name]), name)
+    end
+    assert.are.equal("table", type(acmpca.Error))
+  end)
+
+  it("lists the 23 operations and gives clients a method for each", function()
+    assert.are.same(SNAKE, acmpca.operations)
+    local c = h.offline_client()
+    for _, name in ipairs(SNAKE) do
+      assert.are.equal("function", type(c[name]), name)
+    end
+    assert.is_nil(c.no_such_operation)
+    c:close()
+  end)
+
+  it("lists the waiters", function()
+    table.sort(acmpca.waiters)
+    assert.are.same({ "audit_report_created", "certificate_authority_csr_created",
+                      "certificate_issued" }, acmpca.waiters)
+  end)
+
+  it("lists every error code, and refuses a misspelt one", function()
+    local e = acmpca.errors
+    for _, code in ipairs{
+      "ParamValidationError", "ClientClosedError", "ServiceError", "NoCredentialsError",
+      "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "SSLError",
+      "ResponseParserError", "WaiterError", "InvalidConfigError", "CredentialRetrievalError",
+      "ConnectionClosedError", "MemoryError", "GeneralError", "CertificateMismatchException",
+      "ConcurrentModificationException", "InvalidArgsException", "InvalidArnException",
+      "InvalidNextTokenException", "InvalidPolicyException", "InvalidRequestException",
+      "InvalidStateException", "InvalidTagException", "LimitExceededException",
+      "LockoutPreventedException", "MalformedCSRException", "MalformedCertificateException",
+      "PermissionAlreadyExistsException", "RequestAlreadyProcessedException",
+      "RequestFailedException", "RequestInProgressException", "ResourceNotFoundException",
+      "TooManyTagsException", "AccessDeniedException", "ThrottlingException",
+      "ValidationException" } do
+      assert.are.equal(code, e[code])
+    end
+    local n = 0
+    for k, v in pairs(e) do
+      assert.are.equal(k, v)
+      n = n + 1
+    end
+    assert.are.equal(37, n)
+    assert.has_error(function() return e.ResourceNotFound end)
+  end)
+
+  it("error objects print as 'Code: message'", function()
+    local err = h.raises_code("ParamValidationError", acmpca.new, { bogus = 1 })
+    assert.are.equal("ParamValidationError: " .. err.message, tostring(err))
+    assert.are.equal(acmpca.Error, getmetatable(err))
+    assert.is_false(err.retryable)
+    assert.are.equal(0, err.attempts)
+    assert.is_nil(err.status)
+    assert.is_nil(err.request_id)
+  end)
+end)
+
+describe("acmpca.new", function()
+  it("takes the documented options", function()
+    local c = acmpca.new{
+      region = "eu-west-1", endpoint_url = h.CLOSED_PORT_URL,
+      credentials = { access_key_id = "AK", secret_access_key = "SK", session_token = "TOK" },
+      connect_timeout = 1.5, read_timeout = 30, max_attempts = 2,
+    }
+    assert.are.equal(h.CLOSED_PORT_URL, c:endpoint())
+    assert.are.equal("eu-west-1", c:region())
+    assert.matches("^acmpca.Client %(http://127.0.0.1:1%)$", tostring(c))
+    c:close()
+  end)
+
+  it("resolves the region and endpoint for AWS when only a region is given", function()
+    local c = acmpca.new{ region = "eu-central-1", credentials = h.CREDS }
+    assert.are.equal("https://acm-pca.eu-central-1.amazonaws.com", c:endpoint())
+    c:close()
+  end)
+
+  local bad = {
+    { { regio = "x" }, "config.regio: unknown option; expected one of: region, endpoint_url" },
+    { { region = 1 }, "config.region: expected a string, got number" },
+    { { connect_timeout = "5" }, "config.connect_timeout: expected a number, got string" },
+    { { read_timeout = -1 }, "config.read_timeout: -1 is out of range" },
+    { { max_attempts = 1.5 }, "config.max_attempts: expected an integer, got 1.5" },
+    { { max_attempts = 0 }, "config.max_attempts: 0 is out of range" },
+    { { retry_mode = "eager" }, "config.retry_mode: expected \"standard\" or \"adaptive\"" },
+    { { verify_tls = "yes" }, "config.verify_tls: expected a boolean, got string" },
+    { { credentials = "AK:SK" }, "config.credentials: expected a table, got string" },
+    { { credentials = { access_key_id = "AK" } },
+      "config.credentials.secret_access_key: missing required option" },
+    { { credentials = { access_key_id = "AK", secret_access_key = "SK", token = "T" } },
+      "config.credentials.token: unknown option" },
+    { { region = "us-east-1\0x" }, "config.region: contains a NUL byte" },
+    { { [1] = "us-east-1" }, "config: expected string keys, got a number key" },
+  }
+  for _, case in ipairs(bad) do
+    it("refuses " .. case[2]:match("^[^:]+"), function()
+      local err = h.raises_code("ParamValidationError", acmpca.new, case[1])
+      assert.truthy(err.message:find(case[2], 1, true), "message: " .. err.message)
+    end)
+  end
+
+  it("refuses a config that is not a table", function()
+    local err = h.raises_code("ParamValidationError", acmpca.new, "us-east-1")
+    assert.are.equal("config: expected a table, got string", err.message)
+  end)
+
+  it("reports a missing profile from the core as InvalidConfigError", function()
+    local err = h.raises_code("InvalidConfigError", acmpca.new,
+                              { profile = "nothere", credentials = h.CREDS })
+    assert.matches('profile "nothere" not found', err.message)
+  end)
+end)
+
+describe("closing a client", function()
+  it("is idempotent, and a closed client raises ClientClosedError", function()
+    local c = h.offline_client()
+    c:close()
+    c:close()
+    assert.matches("closed", tostring(c))
+    local err = h.raises_code("ClientClosedError", c.list_certificate_authorities, c, {})
+    assert.are.equal("ListCertificateAuthorities", err.operation)
+    h.raises_code("ClientClosedError", c.wait, c, "certificate_issued", {})
+    h.raises_code("ClientClosedError", c.paginate, c, "list_tags", {})
+    h.raises_code("ClientClosedError", c.build_request, c, "list_tags", {})
+    h.raises_code("ClientClosedError", acmpca.build_request, c, "list_tags", {})
+    h.raises_code("ClientClosedError", c.endpoint, c)
+  end)
+
+  it("stops a paginator made before the close", function()
+    local c = h.offline_client()
+    local pages = c:paginate("list_certificate_authorities", {})
+    c:close()
+    h.raises_code("ClientClosedError", pages)
+  end)
+
+  it("frees clients nobody references (__gc)", function()
+    local weak = setmetatable({}, { __mode = "k" })
+    for _ = 1, 200 do
+      weak[h.offline_client()] = true
+    end
+    local closed = h.offline_client()
+    closed:close()
+    weak[closed] = true
+    closed = nil
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(next(weak))
+  end)
+
+  it("metamethods called by hand with the wrong object do nothing", function()
+    local c = h.offline_client()
+    local mt = getmetatable(c)
+    mt.__gc(42)
+    mt.__gc({})
+    if mt.__close then mt.__close("x") end
+    local pages = c:paginate("list_tags", { CertificateAuthorityArn = h.CA_ARN })
+    pages.close()
+    pages.close("x")
+    assert.matches("127.0.0.1", tostring(c))  -- still open
+    c:close()
+  end)
+
+  it("a closed paginator yields no more pages", function()
+    local c = h.offline_client()
+    local pages = c:paginate("list_tags", { CertificateAuthorityArn = h.CA_ARN })
+    pages:close()
+    pages:close()
+    assert.is_nil(pages())
+    assert.is_nil(pages.resume_token)
+    assert.are.equal("list_tags", pages.operation)
+    c:close()
+  end)
+
+  it("a paginator keeps its client alive", function()
+    local pages = h.offline_client():paginate("list_tags", { CertificateAuthorityArn = h.CA_ARN })
+    collectgarbage()
+    collectgarbage()
+    -- the client is still open: the call gets as far as the network
+    h.raises_code("EndpointConnectionError", pages)
+  end)
+
+  it("calling a method with '.' names the mistake", function()
+    local c = h.offline_client()
+    local err = h.raises_code("ParamValidationError", c.list_tags, { CertificateAuthorityArn = "x" })
+    assert.matches("^self: expected an acmpca client", err.message)
+    c:close()
+  end)
+
+  if h.is54 then
+    it("closes on leaving a <close> scope (5.4)", function()
+      local chunk = assert(load([[
+        local acmpca, h = ...
+        local kept
+        do
+          local c <close> = h.offline_client()
+          kept = c
+          assert(tostring(c):find("127.0.0.1", 1, true))
+        end
+        return kept
+      ]]))
+      local c = chunk(acmpca, h)
+      assert.matches("closed", tostring(c))
+      h.raises_code("ClientClosedError", c.list_tags, c, {})
+    end)
+
+    it("closes a <close> client even when the scope raises (5.4)", function()
+      local chunk = assert(load([[
+        local acmpca, h, box = ...
+        local c <close> = h.offline_client()
+        box.c = c
+        error("boom")
+      ]]))
+      local box = {}
+      assert.has_error(function() chunk(acmpca, h, box) end)
+      assert.matches("closed", tostring(box.c))
+    end)
+  end
+end)
