@@ -1117,12 +1117,31 @@ done:
 }
 
 /* The process's JSON (Version 1) into credentials. */
+int acmpca__credentials_from_json(const cJSON *json, const char *provider, const char *what,
+                                  const char *token_key, acmpca_credentials **out)
+{
+    const char *id = acmpca__json_string(json, "AccessKeyId");
+    const char *secret = acmpca__json_string(json, "SecretAccessKey");
+    const char *exp_text = acmpca__json_string(json, "Expiration");
+    int64_t exp = 0;
+
+    if (!id || !*id || !secret || !*secret)
+        return acmpca__error_set(ACMPCA_ECREDENTIALS, "%s: %s has no %s", provider, what,
+                                 !id || !*id ? "AccessKeyId" : "SecretAccessKey");
+    if (exp_text && acmpca__parse_iso8601(exp_text, &exp) != 0)
+        return acmpca__error_set(ACMPCA_ECREDENTIALS,
+                                 "%s: %s has Expiration \"%.64s\", which is not an ISO 8601 time",
+                                 provider, what, exp_text);
+    return acmpca_credentials_new(out, id, secret, acmpca__json_string(json, token_key), exp,
+                                  provider);
+}
+
 static int process_parse(const char *program, const acmpca_buf *text, acmpca_credentials **out)
 {
     cJSON *json = NULL;
     const cJSON *version;
-    const char *id, *secret, *exp_text, *end = NULL;
-    int64_t exp = 0;
+    const char *end = NULL;
+    char what[256];
     int rc;
 
     json = cJSON_ParseWithLengthOpts(text->ptr ? text->ptr : "", text->len, &end, 0);
@@ -1143,23 +1162,8 @@ static int process_parse(const char *program, const acmpca_buf *text, acmpca_cre
                                                        : "no numeric Version");
         goto done;
     }
-    id = acmpca__json_string(json, "AccessKeyId");
-    secret = acmpca__json_string(json, "SecretAccessKey");
-    if (!id || !*id || !secret || !*secret) {
-        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
-                               PROCESS_NAME ": the output of \"%.200s\" has no %s", program,
-                               !id || !*id ? "AccessKeyId" : "SecretAccessKey");
-        goto done;
-    }
-    exp_text = acmpca__json_string(json, "Expiration");
-    if (exp_text && acmpca__parse_iso8601(exp_text, &exp) != 0) {
-        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
-                               PROCESS_NAME ": the output of \"%.200s\" has Expiration "
-                               "\"%.64s\", which is not an ISO 8601 time", program, exp_text);
-        goto done;
-    }
-    rc = acmpca_credentials_new(out, id, secret, acmpca__json_string(json, "SessionToken"), exp,
-                                PROCESS_NAME);
+    snprintf(what, sizeof(what), "the output of \"%.200s\"", program);
+    rc = acmpca__credentials_from_json(json, PROCESS_NAME, what, "SessionToken", out);
 done:
     acmpca__json_delete_secret(json);
     return rc;

@@ -69,6 +69,13 @@ int acmpca__profiles_has(const acmpca__profiles *pf, const char *profile);
 int acmpca__parse_iso8601(const char *s, int64_t *out);
 /* The string member `name` of `obj`, or NULL. */
 const char *acmpca__json_string(const cJSON *obj, const char *name);
+/*
+ * Credentials from a JSON object with AccessKeyId, SecretAccessKey, the
+ * session token under `token_key` and an optional ISO 8601 Expiration.
+ * Errors are ACMPCA_ECREDENTIALS "<provider>: <what> has no AccessKeyId", ...
+ */
+int acmpca__credentials_from_json(const cJSON *json, const char *provider, const char *what,
+                                  const char *token_key, acmpca_credentials **out);
 /* Wipe every string of a parsed document (it held secrets), then delete it. */
 void acmpca__json_delete_secret(cJSON *json);
 /* Copy of text safe to quote in a message: control characters become spaces, at most max bytes. */

@@ -407,8 +407,7 @@ static int parse_json_credentials(const char *provider, const char *what,
                                   const acmpca_http_response *resp, acmpca_credentials **out)
 {
     cJSON *json;
-    const char *id, *secret, *exp_text, *code;
-    int64_t exp = 0;
+    const char *code;
     int rc;
 
     json = cJSON_ParseWithLengthOpts(resp->body.ptr ? resp->body.ptr : "", resp->body.len, NULL,
@@ -425,22 +424,7 @@ static int parse_json_credentials(const char *provider, const char *what,
                                    ? acmpca__json_string(json, "Message") : "");
         goto done;
     }
-    id = acmpca__json_string(json, "AccessKeyId");
-    secret = acmpca__json_string(json, "SecretAccessKey");
-    if (!id || !*id || !secret || !*secret) {
-        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, "%s: %s has no %s", provider, what,
-                               !id || !*id ? "AccessKeyId" : "SecretAccessKey");
-        goto done;
-    }
-    exp_text = acmpca__json_string(json, "Expiration");
-    if (exp_text && acmpca__parse_iso8601(exp_text, &exp) != 0) {
-        rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
-                               "%s: %s has Expiration \"%.64s\", which is not an ISO 8601 time",
-                               provider, what, exp_text);
-        goto done;
-    }
-    rc = acmpca_credentials_new(out, id, secret, acmpca__json_string(json, "Token"), exp,
-                                provider);
+    rc = acmpca__credentials_from_json(json, provider, what, "Token", out);
 done:
     acmpca__json_delete_secret(json);
     return rc;
