@@ -24,7 +24,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "internal.h"
@@ -183,11 +182,42 @@ static int openssl_fail(const char *what)
                              detail[0] ? ": " : "", detail);
 }
 
-static int sha256(unsigned char out[SHA256_DIGEST_LENGTH], const void *data, size_t len)
+/*
+ * SHA-256 fetched once: OpenSSL 3 otherwise looks the algorithm up again on
+ * every SHA256()/HMAC() call, which cost more than the hashing itself here.
+ * Set once, never changed after, released by the process.
+ */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_fetched;
+
+static void fetch_sha256(void)
 {
-    if (!SHA256(len ? data : (const void *)"", len, out))
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
+/* Hash the concatenation of up to two pieces. */
+static int sha256_2(unsigned char out[SHA256_DIGEST_LENGTH], EVP_MD_CTX *ctx, const void *a,
+                    size_t a_len, const void *b, size_t b_len)
+{
+    unsigned int n = 0;
+    if (!EVP_DigestInit_ex(ctx, sha256_md(), NULL) || !EVP_DigestUpdate(ctx, a, a_len) ||
+        (b_len && !EVP_DigestUpdate(ctx, b, b_len)) || !EVP_DigestFinal_ex(ctx, out, &n))
         return openssl_fail("SHA-256");
     return 0;
+}
+
+static int sha256(unsigned char out[SHA256_DIGEST_LENGTH], const void *data, size_t len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = ctx ? sha256_2(out, ctx, len ? data : "", len, NULL, 0) : openssl_fail("SHA-256");
+    EVP_MD_CTX_free(ctx);
+    return rc;
 }
 
 static int sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
@@ -200,16 +230,37 @@ static int sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, 
     return rc;
 }
 
+/* HMAC-SHA256 (RFC 2104) on the prefetched digest; the pads are wiped after. */
 static int hmac_sha256(unsigned char out[SIGN_KEY_LEN], const void *key, size_t key_len,
                        const void *data, size_t data_len)
 {
-    unsigned int n = 0;
+    enum { BLOCK = 64 };
+    unsigned char k[BLOCK], ipad[BLOCK], opad[BLOCK], inner[SHA256_DIGEST_LENGTH];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t i;
+    int rc;
 
-    if (key_len > INT_MAX ||
-        !HMAC(EVP_sha256(), key, (int)key_len, data, data_len, out, &n) ||
-        n != SIGN_KEY_LEN)
+    if (!ctx)
         return openssl_fail("HMAC-SHA256");
-    return 0;
+    memset(k, 0, sizeof(k));
+    if (key_len > BLOCK)
+        rc = sha256_2(k, ctx, key, key_len, NULL, 0);
+    else
+        rc = (memcpy(k, key, key_len), 0);
+    for (i = 0; i < BLOCK; i++) {
+        ipad[i] = (unsigned char)(k[i] ^ 0x36);
+        opad[i] = (unsigned char)(k[i] ^ 0x5c);
+    }
+    if (!rc)
+        rc = sha256_2(inner, ctx, ipad, BLOCK, data, data_len);
+    if (!rc)
+        rc = sha256_2(out, ctx, opad, BLOCK, inner, sizeof(inner));
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    OPENSSL_cleanse(inner, sizeof(inner));
+    EVP_MD_CTX_free(ctx);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -613,12 +664,15 @@ static int canonical_headers(acmpca_buf *out, acmpca_buf *signed_names, header_l
         int first = i == 0 || strcmp(h->v[i - 1].name, h->v[i].name) != 0;
         int last = i + 1 == h->n || strcmp(h->v[i + 1].name, h->v[i].name) != 0;
         if (first) {
-            rc = acmpca__buf_printf(out, "%s:", h->v[i].name);
-            if (!rc)
-                rc = acmpca__buf_printf(signed_names, "%s%s", i ? ";" : "", h->v[i].name);
+            if ((i && (rc = acmpca__buf_puts(signed_names, ";")) != 0) ||
+                (rc = acmpca__buf_puts(signed_names, h->v[i].name)) != 0 ||
+                (rc = acmpca__buf_puts(out, h->v[i].name)) != 0 ||
+                (rc = acmpca__buf_puts(out, ":")) != 0)
+                break;
         }
-        if (!rc)
-            rc = acmpca__buf_printf(out, "%s%s", h->v[i].value, last ? "\n" : ",");
+        if ((rc = acmpca__buf_puts(out, h->v[i].value)) != 0 ||
+            (rc = acmpca__buf_puts(out, last ? "\n" : ",")) != 0)
+            break;
     }
     return rc;
 }

@@ -69,18 +69,25 @@ int acmpca__buf_puts(acmpca_buf *b, const char *s)
 int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    size_t spare;
     int n, rc;
 
+    /* Format straight into the spare room; measure and retry only when it does not fit. */
+    if ((rc = buf_grow(b, 128)) != 0)
+        return rc;
+    spare = b->cap - b->len;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(b->ptr + b->len, spare, fmt, ap);
     va_end(ap);
     if (n < 0)
         return acmpca__error_set(ACMPCA_EINVAL, "bad format");
-    if ((rc = buf_grow(b, (size_t)n)) != 0)
-        return rc;
-    va_start(ap, fmt);
-    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= spare) {
+        if ((rc = buf_grow(b, (size_t)n)) != 0)
+            return rc;
+        va_start(ap, fmt);
+        vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
     return 0;
 }
