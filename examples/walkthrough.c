@@ -75,11 +75,12 @@ static char *get_str(const cJSON *o, const char *key)
     return strdup(v ? v : "");
 }
 
-static void progress(void *ud, const char *waiter, int attempt, double delay)
+static int progress(void *ud, const char *waiter, int attempt, double delay)
 {
     (void)ud;
     printf("     ... %s: not yet (attempt %d), checking again in %.0f s\n", waiter, attempt, delay);
     fflush(stdout);
+    return 0;
 }
 
 static cJSON *wait_for(const char *waiter, cJSON *in)

@@ -569,10 +569,11 @@ static int make_meta(acmpca_http_response *resp, int attempts, acmpca_response_m
 {
     acmpca_response_meta *m = calloc(1, sizeof(*m));
     const char *rid = acmpca__http_response_header(resp, "x-amzn-requestid");
-    if (!m || !(m->request_id = acmpca__strdup(rid ? rid : ""))) {
+    if (!m || !(m->request_id = malloc(strlen(rid ? rid : "") + 1))) {
         free(m);
-        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        return ACMPCA_ENOMEM; /* the caller decides whether that is the error to report */
     }
+    strcpy(m->request_id, rid ? rid : "");
     m->http_status = resp->status;
     m->retry_attempts = attempts - 1;
     m->headers = resp->headers;
@@ -723,6 +724,7 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     acmpca__retry_record(c->retry, 0);
     acmpca__retry_succeeded(c->retry, cost);
     if (meta && (err = make_meta(&resp, attempt, meta)) != 0) {
+        acmpca__error_set(err, "out of memory");
         cJSON_Delete(*out);
         *out = NULL;
         goto fail;
@@ -732,6 +734,9 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     return 0;
 
 fail:
+    /* What the last response said (headers, request id) stays available on errors too. */
+    if (meta && resp.status && make_meta(&resp, attempt, meta) != 0)
+        *meta = NULL;
     acmpca__error_annotate(op->name, attempt,
                            acmpca__is_retryable(e->code, e->http_status, e->aws_code));
     if (attempt > 1) {

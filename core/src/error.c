@@ -181,6 +181,8 @@ const char *acmpca_strerror(int code)
     case ACMPCA_EBADRESPONSE: return "invalid response from the service";
     case ACMPCA_EWAITER: return "waiter failed";
     case ACMPCA_ELIMIT: return "local limit exceeded";
+    case ACMPCA_ECANCELLED: return "cancelled by the caller";
+    case ACMPCA_ECRYPTO: return "cryptographic operation failed";
     case ACMPCA_ESERVICE: return "service error";
     default:
         if (code < ACMPCA_ESERVICE && code >= ACMPCA_ESERVICE_LAST)

@@ -87,7 +87,7 @@ int acmpca_pki_generate_key(char **out_pem, const char *key_type)
         key = EVP_PKEY_Q_keygen(NULL, NULL, k->algorithm);
     if (!key || !(bio = BIO_new(BIO_s_mem())) ||
         !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
-        err = ossl_fail(ACMPCA_ENOMEM, "generating the private key failed");
+        err = ossl_fail(ACMPCA_ECRYPTO, "generating the private key failed");
         goto done;
     }
     if (!(*out_pem = bio_text(bio)))
@@ -218,7 +218,7 @@ int acmpca_pki_make_csr(char **out_pem, const acmpca_csr_options *o)
     }
     ed = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519;
     if (X509_REQ_sign(req, key, ed ? NULL : EVP_sha256()) <= 0) {
-        err = ossl_fail(ACMPCA_EPARAM, "signing the CSR failed");
+        err = ossl_fail(ACMPCA_ECRYPTO, "signing the CSR failed");
         goto done;
     }
     if (!(bio = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509_REQ(bio, req) ||

@@ -117,8 +117,12 @@ int acmpca_wait_ex(acmpca_client *client, const char *name, const cJSON *input, 
             acmpca__error_annotate(w->info.operation, attempt, 0);
             return ACMPCA_EWAITER;
         }
-        if (progress)
-            progress(userdata, w->info.name, attempt, delay_s);
+        if (progress && progress(userdata, w->info.name, attempt, delay_s) != 0) {
+            acmpca__error_set(ACMPCA_ECANCELLED, "waiter %s cancelled after %d attempts",
+                              w->info.name, attempt);
+            acmpca__error_annotate(w->info.operation, attempt, 0);
+            return ACMPCA_ECANCELLED;
+        }
         acmpca__sleep(delay_s);
     }
     if (last)
@@ -185,8 +189,8 @@ static int parse_starting_token(acmpca_paginator *p, const char *tok)
     const cJSON *skip = cJSON_GetObjectItemCaseSensitive(doc, "boto_truncate_amount");
     int err = 0;
 
-    if (cJSON_IsObject(doc) && cJSON_IsNumber(skip)) {
-        p->skip = skip->valueint > 0 ? skip->valueint : 0;
+    if (cJSON_IsObject(doc) && (cJSON_IsString(next) || cJSON_IsNumber(skip))) {
+        p->skip = cJSON_IsNumber(skip) && skip->valueint > 0 ? skip->valueint : 0;
         if (cJSON_IsString(next) && !(p->token = acmpca__strdup(next->valuestring)))
             err = ACMPCA_ENOMEM;
     } else if (!(p->token = acmpca__strdup(tok))) {
@@ -251,19 +255,24 @@ static int set_member(cJSON *obj, const char *name, cJSON *value)
     return 0;
 }
 
-/* botocore's resume token for "stopped `skip` items into the page fetched with `token`". */
-static char *truncated_token(const char *token, int skip)
+/*
+ * botocore's resume token: base64 of json.dumps({"NextToken": token}) at a
+ * page boundary, with "boto_truncate_amount": skip when `skip` items into the
+ * page fetched with `token` (json.dumps spacing, so the text matches too).
+ */
+static char *resume_token(const char *token, int skip)
 {
-    cJSON *doc = cJSON_CreateObject();
-    char *json = NULL, *b64 = NULL;
-    if (doc && (token ? cJSON_AddStringToObject(doc, "NextToken", token)
-                      : cJSON_AddNullToObject(doc, "NextToken")) &&
-        cJSON_AddNumberToObject(doc, "boto_truncate_amount", skip))
-        json = cJSON_PrintUnformatted(doc);
-    if (json)
-        b64 = acmpca__base64_encode((const unsigned char *)json, strlen(json));
-    cJSON_Delete(doc);
+    cJSON *quoted = token ? cJSON_CreateString(token) : cJSON_CreateNull();
+    char *json = quoted ? cJSON_PrintUnformatted(quoted) : NULL, *b64 = NULL;
+    acmpca_buf doc = {0};
+
+    if (json && acmpca__buf_printf(&doc, "{\"NextToken\": %s", json) == 0 &&
+        (skip == 0 || acmpca__buf_printf(&doc, ", \"boto_truncate_amount\": %d", skip) == 0) &&
+        acmpca__buf_puts(&doc, "}") == 0)
+        b64 = acmpca__base64_encode((const unsigned char *)doc.ptr, doc.len);
+    cJSON_Delete(quoted);
     free(json);
+    acmpca__buf_free(&doc);
     if (!b64)
         acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     return b64;
@@ -271,11 +280,18 @@ static char *truncated_token(const char *token, int skip)
 
 int acmpca_paginator_next(acmpca_paginator *p, cJSON **page)
 {
+    return acmpca_paginator_next_ex(p, page, NULL);
+}
+
+int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page, acmpca_response_meta **meta)
+{
     cJSON *out = NULL, *items;
     const cJSON *next;
     char *next_token = NULL;
     int err, n, keep, skipped = 0;
 
+    if (meta)
+        *meta = NULL;
     if (!p || !page)
         return acmpca__error_set(ACMPCA_EINVAL, "paginator and page: must not be NULL");
     *page = NULL;
@@ -289,7 +305,7 @@ int acmpca_paginator_next(acmpca_paginator *p, cJSON **page)
         err = set_member(p->input, p->info->limit_key, cJSON_CreateNumber(p->page_size));
     if (err)
         return err;
-    if ((err = acmpca_call_ex(p->client, p->op->id, p->input, &out, NULL)) != 0)
+    if ((err = acmpca_call_ex(p->client, p->op->id, p->input, &out, meta)) != 0)
         return err;
 
     items = cJSON_GetObjectItemCaseSensitive(out, p->info->result_key);
@@ -313,11 +329,11 @@ int acmpca_paginator_next(acmpca_paginator *p, cJSON **page)
         free(p->resume_token);
         p->resume_token = NULL;
         if (keep < n) {
-            p->resume_token = truncated_token(p->token, skipped + keep);
+            p->resume_token = resume_token(p->token, skipped + keep);
             while (cJSON_GetArraySize(items) > keep)
                 cJSON_DeleteItemFromArray(items, keep);
         } else if (next_token) {
-            p->resume_token = acmpca__strdup(next_token);
+            p->resume_token = resume_token(next_token, 0);
         }
         /* Like botocore, the page handed out does not carry the raw token. */
         cJSON_DeleteItemFromObjectCaseSensitive(out, p->info->output_token);

@@ -227,13 +227,22 @@ static int call(acmpca_client *c, const char *op, const char *json, cJSON **out,
     rc = acmpca_call_ex(c, info->id, in, &res, &meta);
     cJSON_Delete(in);
     if (retries)
-        *retries = meta ? meta->retry_attempts : -1;
+        *retries = rc == 0 && meta ? meta->retry_attempts : -1;
     if (rc == 0) {
         CHECK(res != NULL && meta != NULL);
         if (meta)
             CHECK_INT(meta->http_status, 200);
     } else {
-        CHECK(res == NULL && meta == NULL);
+        /* A failure describes the last response, if one arrived. */
+        const acmpca_error *e = acmpca_error_last();
+        CHECK(res == NULL);
+        CHECK((meta != NULL) == (e->http_status != 0 && e->code != ACMPCA_ETOOLARGE &&
+                                 e->code != ACMPCA_ENETWORK && e->code != ACMPCA_EREAD_TIMEOUT));
+        if (meta) {
+            CHECK_INT(meta->http_status, e->http_status);
+            CHECK_INT(meta->retry_attempts, e->attempts - 1);
+            CHECK_STR(meta->request_id, e->request_id);
+        }
     }
     acmpca_response_meta_free(meta);
     if (out)

@@ -130,6 +130,9 @@ static void permissions(void)
     CHECK_INT(acmpca_paginator_next(p, &page), 0);
     CHECK(page == NULL);
     REQUIRE(acmpca_paginator_resume_token(p) != NULL);
+    /* botocore's own text: base64 of {"NextToken": null, "boto_truncate_amount": 1}. */
+    CHECK_STR(acmpca_paginator_resume_token(p),
+              "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ==");
     snprintf(buf, sizeof(buf), "%s", acmpca_paginator_resume_token(p));
     acmpca_paginator_free(p);
     /* Resuming from it yields the other two. */

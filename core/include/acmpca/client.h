@@ -109,7 +109,11 @@ ACMPCA_API void acmpca_response_meta_free(acmpca_response_meta *meta);
  */
 ACMPCA_API int acmpca_call(acmpca_client *client, const char *operation,
                            const cJSON *input, cJSON **out);
-/* As acmpca_call, by operation id, also returning the response metadata (may be NULL). */
+/*
+ * As acmpca_call, by operation id, also returning the response metadata
+ * (`meta` may be NULL). On a failure after a response arrived (a service
+ * error, a bad body) *meta describes that response too; free it either way.
+ */
 ACMPCA_API int acmpca_call_ex(acmpca_client *client, int operation, const cJSON *input,
                               cJSON **out, acmpca_response_meta **meta);
 /* JSON text in and out, for FFI users. *out_json is freed with acmpca_free(). */

@@ -72,6 +72,8 @@ typedef enum acmpca_error_code {
     ACMPCA_EBADRESPONSE = -14,     /* a success response that is not valid */
     ACMPCA_EWAITER = -15,          /* a waiter failed or gave up */
     ACMPCA_ELIMIT = -16,           /* a local limit (file size, depth) */
+    ACMPCA_ECANCELLED = -17,       /* the caller stopped it (a waiter's progress callback) */
+    ACMPCA_ECRYPTO = -18,          /* OpenSSL failed (key generation, signing a CSR) */
 
     /* Service errors. */
     ACMPCA_ESERVICE = -100,                       /* any other AWS code */

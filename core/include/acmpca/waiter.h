@@ -37,9 +37,13 @@ ACMPCA_API const acmpca_waiter_info *acmpca_waiter_find(const char *name);
 ACMPCA_API int acmpca_wait(acmpca_client *client, const char *waiter, const cJSON *input,
                            double delay_s, int max_attempts, cJSON **last);
 
-/* Told before each pause of a waiter: which attempt just ended, how long it will wait. */
-typedef void (*acmpca_wait_progress_fn)(void *userdata, const char *waiter, int attempt,
-                                        double delay_s);
+/*
+ * Told before each pause of a waiter: which attempt just ended, how long it
+ * will wait. Return 0 to go on, anything else to stop the waiter, which then
+ * fails with ACMPCA_ECANCELLED (e.g. on Ctrl-C).
+ */
+typedef int (*acmpca_wait_progress_fn)(void *userdata, const char *waiter, int attempt,
+                                       double delay_s);
 
 /* As acmpca_wait, calling `progress` (may be NULL) before every pause. */
 ACMPCA_API int acmpca_wait_ex(acmpca_client *client, const char *waiter, const cJSON *input,
@@ -75,7 +79,14 @@ ACMPCA_API int acmpca_paginator_new(acmpca_paginator **out, acmpca_client *clien
  * more pages (NextToken absent or null). Returns a negative code on failure.
  */
 ACMPCA_API int acmpca_paginator_next(acmpca_paginator *p, cJSON **page);
-/* The token to resume from after stopping early (NULL when none). */
+/* As acmpca_paginator_next, also returning the page's response metadata (may be NULL). */
+ACMPCA_API int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page,
+                                        acmpca_response_meta **meta);
+/*
+ * The token to resume from after stopping early (NULL when none), in
+ * botocore's format (base64 of {"NextToken": ..., "boto_truncate_amount": N}),
+ * so tokens pass between this library and boto3 both ways.
+ */
 ACMPCA_API const char *acmpca_paginator_resume_token(const acmpca_paginator *p);
 ACMPCA_API void acmpca_paginator_free(acmpca_paginator *p);
 
