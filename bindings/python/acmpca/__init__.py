@@ -1,0 +1,114 @@
+"""acmpca - a client for AWS Private CA (ACM PCA) on a C11 core.
+
+A drop-in for boto3's acm-pca client::
+
+    import acmpca
+    pca = acmpca.client(region_name="eu-west-1")
+    out = pca.issue_certificate(CertificateAuthorityArn=ca_arn, Csr=csr_pem,
+                                SigningAlgorithm="SHA256WITHECDSA",
+                                Validity={"Value": 30, "Type": "DAYS"})
+    pca.get_waiter("certificate_issued").wait(CertificateAuthorityArn=ca_arn,
+                                              CertificateArn=out["CertificateArn"])
+
+The calls, the conversions and the error mapping live in the C extension
+acmpca._acmpca; this package only re-exports it and adds client(), Config
+and set_stream_logger(). Debug records of each request and response (secrets
+redacted) go to logging.getLogger("acmpca").
+"""
+from . import _acmpca
+from ._acmpca import *  # noqa: F401,F403  (Client, the exceptions, the PKI helpers, sign_request)
+from ._acmpca import Client, __version__  # noqa: F401
+
+__all__ = sorted([name for name in dir(_acmpca) if not name.startswith("_")]
+                 + ["client", "Config", "set_stream_logger"])
+
+
+class Config:
+    """Client configuration, with botocore.config.Config's keyword names.
+
+    connect_timeout, read_timeout
+        seconds (int or float); default 10 and 60.
+    retries
+        {"max_attempts": retries after the first attempt, or "total_max_attempts": all
+        attempts, "mode": "standard" | "adaptive" | "legacy" (= standard)}.
+    max_pool_connections
+        idle keep-alive connections kept by the client.
+    use_fips_endpoint, use_dualstack_endpoint, region_name, user_agent_extra
+        as in botocore.
+    rate_limit
+        acmpca only: True paces each operation to ACM PCA's default quotas, or a dict
+        {"IssueCertificate": 10.0, ...} of requests per second; shared by all threads.
+
+    The other botocore.config.Config keywords are accepted so that existing code runs,
+    and ignored, except proxies, which the client refuses (use HTTPS_PROXY / NO_PROXY).
+    A botocore.config.Config may be passed to acmpca.client() directly as well.
+    """
+
+    _OPTIONS = ("region_name", "connect_timeout", "read_timeout", "retries",
+                "max_pool_connections", "use_fips_endpoint", "use_dualstack_endpoint",
+                "user_agent_extra", "rate_limit")
+    _IGNORED = ("signature_version", "user_agent", "user_agent_appid", "parameter_validation",
+                "proxies", "proxies_config", "s3", "inject_host_prefix",
+                "endpoint_discovery_enabled", "client_cert", "tcp_keepalive", "defaults_mode",
+                "ignore_configured_endpoint_urls", "request_min_compression_size_in_bytes",
+                "disable_request_compression", "request_checksum_calculation",
+                "response_checksum_validation", "sigv4a_signing_region_set",
+                "account_id_endpoint_mode", "auth_scheme_preference")
+
+    def __init__(self, **kwargs):
+        for name in self._OPTIONS + self._IGNORED:
+            setattr(self, name, kwargs.pop(name, None))
+        if kwargs:
+            raise TypeError("Config() got unexpected keyword arguments: %s"
+                            % ", ".join(sorted(kwargs)))
+        if self.retries is not None and not isinstance(self.retries, dict):
+            raise TypeError("retries: expected a dict, got %r" % (self.retries,))
+
+    def merge(self, other_config):
+        """A new Config: this one's values, overridden by other_config's that are set."""
+        merged = Config()
+        for name in self._OPTIONS + self._IGNORED:
+            value = getattr(other_config, name, None)
+            setattr(merged, name, value if value is not None else getattr(self, name))
+        return merged
+
+    def __repr__(self):
+        set_ = ["%s=%r" % (n, getattr(self, n)) for n in self._OPTIONS + self._IGNORED
+                if getattr(self, n) is not None]
+        return "acmpca.Config(%s)" % ", ".join(set_)
+
+
+def client(*args, **kwargs):
+    """client(region_name=None, endpoint_url=None, aws_access_key_id=None,
+    aws_secret_access_key=None, aws_session_token=None, profile_name=None, verify=None,
+    config=None) -> Client
+
+    A new acmpca.Client (see its documentation). A leading "acm-pca" service name, as in
+    boto3.client("acm-pca", ...), is accepted and skipped.
+    """
+    service = kwargs.pop("service_name", None)
+    if args and service is None and (args[0] == "acm-pca" or "region_name" in kwargs):
+        # boto3.client(service_name, region_name=...): the first argument names a service.
+        service, args = args[0], args[1:]
+    if service not in (None, "acm-pca"):
+        raise ValueError("acmpca only serves 'acm-pca', not %r" % (service,))
+    return Client(*args, **kwargs)
+
+
+def set_stream_logger(name="acmpca", level=None, format_string=None):
+    """Log `name` (default "acmpca") at `level` (default DEBUG) to stderr, as
+    boto3.set_stream_logger does. The debug records show each request and response with
+    the Authorization header and the session token redacted."""
+    import logging
+
+    if level is None:
+        level = logging.DEBUG
+    if format_string is None:
+        format_string = "%(asctime)s %(name)s [%(levelname)s] %(message)s"
+    logger = logging.getLogger(name)
+    logger.setLevel(level)
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(format_string))
+    logger.addHandler(handler)
+    return logger

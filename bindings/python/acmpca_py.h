@@ -1,0 +1,159 @@
+/*
+ * acmpca_py.h - private header of the CPython binding (acmpca._acmpca):
+ * the module state, the object layouts shared between files, and the
+ * helpers each layer exports to the others.
+ *
+ *   module.c   module init, state, exception classes, error raising, logging
+ *   convert.c  Python <-> cJSON by walking the core's model
+ *   client.c   the Client type and the 23 operation methods
+ *   pager.c    waiters and paginators
+ *   pki.c      key/CSR/serial/certificate helpers and request_certificate
+ *   sign.c     acmpca.sign_request
+ */
+#ifndef ACMPCA_PY_H
+#define ACMPCA_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <cjson/cJSON.h>
+
+#include "acmpca.h"
+
+#define ACMPY_SERVICE_ERROR_COUNT (ACMPCA_ESERVICE_FIRST - ACMPCA_ESERVICE_LAST + 1)
+
+typedef struct acmpy_state {
+    PyTypeObject *client_type;
+    PyTypeObject *operation_type;      /* the descriptor behind each operation method */
+    PyTypeObject *waiter_type;
+    PyTypeObject *paginator_type;
+    PyTypeObject *page_iterator_type;
+
+    /* Exception classes. */
+    PyObject *Error;
+    PyObject *ClientError;
+    PyObject *ParamValidationError;
+    PyObject *NoCredentialsError;
+    PyObject *CredentialRetrievalError;
+    PyObject *InvalidConfigError;
+    PyObject *EndpointConnectionError;
+    PyObject *ConnectTimeoutError;
+    PyObject *ReadTimeoutError;
+    PyObject *SSLError;
+    PyObject *ConnectionClosedError;
+    PyObject *ResponseParserError;
+    PyObject *WaiterError;
+    PyObject *GeneralError;
+    /* index: ACMPCA_ESERVICE_FIRST - code */
+    PyObject *service_errors[ACMPY_SERVICE_ERROR_COUNT];
+
+    PyObject *exceptions;        /* the namespace behind client.exceptions */
+    PyObject *logger;            /* logging.getLogger("acmpca"), once logging is imported */
+    PyObject *simple_namespace;  /* types.SimpleNamespace */
+    PyObject *debug_level;       /* int 10 */
+    PyObject *str_isEnabledFor;
+    PyObject *str_debug;
+    PyObject *str_timestamp;
+    PyObject *str_replace;
+    PyObject *str_tzinfo;
+    PyObject *str_read;
+    PyObject *str_fromisoformat;
+    PyObject *empty_tuple;
+} acmpy_state;
+
+typedef struct acmpy_client {
+    PyObject_HEAD
+    acmpca_client *client;       /* NULL once closed and no call is running */
+    PyObject *meta;              /* client.meta */
+    int inflight;                /* calls running with the GIL released (GIL-protected) */
+    int closed;
+    PyObject *weakreflist;
+} acmpy_client;
+
+/* ---- module.c ----------------------------------------------------------- */
+
+extern PyModuleDef acmpy_module_def;
+
+/* The module state from any of our heap types (or a subclass of one). */
+acmpy_state *acmpy_state_from_type(PyTypeObject *tp);
+acmpy_state *acmpy_state_from_module(PyObject *module);
+
+/*
+ * Raise the exception for the thread's last core error (read it right
+ * after the failing call, on the same thread). `operation` names the
+ * operation when the error does not; `endpoint` (may be NULL) goes on
+ * connection errors. Returns NULL.
+ */
+PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint);
+/* Raise ParamValidationError("<path>: <message>"). Returns NULL. */
+PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...);
+
+/*
+ * The core's log_fn and the waiter progress hook. They log to the logger
+ * chosen by acmpy_log_prepare() on the calling thread, and return at once
+ * when it chose none.
+ */
+void acmpy_log_line(void *userdata, const char *line);
+void acmpy_log_wait(void *userdata, const char *waiter, int attempt, double delay_s);
+/*
+ * Decide, with the GIL held, whether the blocking call about to start on
+ * this thread logs: only when the logging module is loaded and
+ * logging.getLogger("acmpca") is enabled for DEBUG. The callbacks read the
+ * answer from a thread-local without taking the GIL.
+ */
+void acmpy_log_prepare(acmpy_state *st);
+
+/* ---- convert.c ------------------------------------------------------------ */
+
+int acmpy_convert_init(void);   /* imports the datetime C API */
+
+/* A value to cJSON as `shape` (NULL: no model information) wants it. */
+int acmpy_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *v, const char *name,
+                  cJSON **out);
+/*
+ * Vectorcall keyword arguments to a cJSON input object for `shape`. Names in
+ * `skip` (NULL-terminated, may be NULL) are left out and their values stored
+ * in `skipped` (borrowed, NULL when absent).
+ */
+int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *const *args,
+                         PyObject *kwnames, const char *const *skip, PyObject **skipped,
+                         cJSON **out);
+/* A cJSON value to Python as `shape` (NULL: no model information) describes it. */
+PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v);
+/* Seconds since the epoch to an aware datetime (UTC). */
+PyObject *acmpy_datetime_from_epoch(double ts);
+/* datetime / date / number / ISO-8601 text to seconds since the epoch; -1 with an error set. */
+int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, double *out);
+/* ResponseMetadata from the core's metadata. */
+PyObject *acmpy_response_metadata(const acmpca_response_meta *meta);
+/* Borrowed UTF-8 of a str, refusing NUL characters; NULL with an error set. */
+const char *acmpy_utf8(acmpy_state *st, PyObject *v, const char *what);
+/* Like acmpy_utf8 but None gives NULL without an error (check PyErr_Occurred). */
+const char *acmpy_utf8_or_none(acmpy_state *st, PyObject *v, const char *what);
+
+/* ---- client.c -------------------------------------------------------------- */
+
+int acmpy_client_setup(PyObject *module, acmpy_state *st);
+/* The core client of a live Client, or NULL with an error set (closed). */
+acmpca_client *acmpy_client_begin(acmpy_client *self);
+/* Pair of acmpy_client_begin after the blocking call; frees a client closed meanwhile. */
+void acmpy_client_end(acmpy_client *self);
+
+/* ---- pager.c --------------------------------------------------------------- */
+
+int acmpy_pager_setup(PyObject *module, acmpy_state *st);
+PyObject *acmpy_client_get_waiter(acmpy_client *self, PyObject *name);
+PyObject *acmpy_client_get_paginator(acmpy_client *self, PyObject *name);
+PyObject *acmpy_client_can_paginate(acmpy_client *self, PyObject *name);
+PyObject *acmpy_waiter_names(void);
+
+/* ---- pki.c ----------------------------------------------------------------- */
+
+extern PyMethodDef acmpy_pki_functions[];
+PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs);
+
+/* ---- sign.c ---------------------------------------------------------------- */
+
+extern PyMethodDef acmpy_sign_functions[];
+
+#endif

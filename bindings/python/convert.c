@@ -1,0 +1,717 @@
+/*
+ * convert.c - Python values to cJSON and back, by walking the core's model
+ * (acmpca/model.h): the shape says where a blob, a timestamp, a list or a
+ * map is, so no per-operation knowledge lives here.
+ *
+ * Inputs are converted by their Python type, the model deciding the few
+ * special cases (bytes and file-like objects for blobs, datetime and
+ * ISO-8601 text for timestamps, no float where an integer is wanted). A
+ * Python value with a JSON counterpart of the wrong kind (a str where an int
+ * is wanted, a bool anywhere but a boolean) is passed on, so the core's
+ * validation names it with the same message a C caller would get; values
+ * without one (a set, bytes outside a blob) are refused here, naming the
+ * member path the same way ("Tags[1].Value: ...").
+ */
+#include <math.h>
+#include <string.h>
+
+#include "acmpca_py.h"
+
+#include <datetime.h>
+
+/* The core refuses inputs deeper than 32; this bound only keeps recursion finite. */
+#define MAX_DEPTH 40
+
+typedef struct conv {
+    acmpy_state *st;
+    struct {
+        const char *name;     /* NULL for a list index */
+        Py_ssize_t index;
+    } seg[MAX_DEPTH + 2];
+    int n;
+} conv;
+
+int acmpy_convert_init(void)
+{
+    PyDateTime_IMPORT;
+    return PyDateTimeAPI ? 0 : -1;
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+static PyObject *format_path(const conv *cv)
+{
+    PyObject *parts = PyList_New(0), *sep = NULL, *out = NULL;
+    int i;
+
+    if (!parts)
+        return NULL;
+    for (i = 0; i < cv->n; i++) {
+        PyObject *s;
+        if (cv->seg[i].name)
+            s = PyUnicode_FromFormat("%s%s", i ? "." : "", cv->seg[i].name);
+        else
+            s = PyUnicode_FromFormat("[%zd]", cv->seg[i].index);
+        if (!s || PyList_Append(parts, s) < 0) {
+            Py_XDECREF(s);
+            goto done;
+        }
+        Py_DECREF(s);
+    }
+    if (cv->n == 0) {
+        out = PyUnicode_FromString("input");
+        goto done;
+    }
+    if ((sep = PyUnicode_FromString("")))
+        out = PyUnicode_Join(sep, parts);
+done:
+    Py_XDECREF(sep);
+    Py_DECREF(parts);
+    return out;
+}
+
+/* ParamValidationError "<path>: <message>". Returns NULL. */
+static cJSON *conv_error(conv *cv, const char *fmt, ...)
+{
+    PyObject *path, *msg;
+    va_list ap;
+
+    /* Keep an error already raised (a failing read(), a MemoryError). */
+    if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_ValueError) &&
+        !PyErr_ExceptionMatches(PyExc_TypeError) &&
+        !PyErr_ExceptionMatches(PyExc_OverflowError) &&
+        !PyErr_ExceptionMatches(PyExc_UnicodeError))
+        return NULL;
+    PyErr_Clear();
+    va_start(ap, fmt);
+    msg = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    path = msg ? format_path(cv) : NULL;
+    if (path)
+        acmpy_raise_param(cv->st, "%U: %U", path, msg);
+    Py_XDECREF(path);
+    Py_XDECREF(msg);
+    return NULL;
+}
+
+static cJSON *oom(void)
+{
+    PyErr_NoMemory();
+    return NULL;
+}
+
+static const char *expected_kind(const acmpca_shape *shape)
+{
+    if (!shape)
+        return "a JSON-like value";
+    switch (shape->type) {
+    case ACMPCA_SHAPE_STRUCTURE:
+    case ACMPCA_SHAPE_MAP: return "dict";
+    case ACMPCA_SHAPE_LIST: return "list";
+    case ACMPCA_SHAPE_STRING: return "str";
+    case ACMPCA_SHAPE_BLOB: return "bytes or str";
+    case ACMPCA_SHAPE_INTEGER:
+    case ACMPCA_SHAPE_LONG: return "int";
+    case ACMPCA_SHAPE_BOOLEAN: return "bool";
+    case ACMPCA_SHAPE_TIMESTAMP: return "datetime or a number of seconds";
+    }
+    return "a value";
+}
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+const char *acmpy_utf8(acmpy_state *st, PyObject *v, const char *what)
+{
+    Py_ssize_t len;
+    const char *s;
+
+    if (!PyUnicode_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", what, Py_TYPE(v)->tp_name);
+        return NULL;
+    }
+    if (!(s = PyUnicode_AsUTF8AndSize(v, &len)))
+        return NULL;
+    if ((size_t)len != strlen(s)) {
+        acmpy_raise_param(st, "%s: contains a NUL character", what);
+        return NULL;
+    }
+    return s;
+}
+
+const char *acmpy_utf8_or_none(acmpy_state *st, PyObject *v, const char *what)
+{
+    if (!v || v == Py_None)
+        return NULL;
+    return acmpy_utf8(st, v, what);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm). */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    int64_t era, yoe, doy, mp;
+    z += 719468;
+    era = floor_div(z, 146097);
+    yoe = z - era * 146097;
+    yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
+    doy = (z - era * 146097) - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = floor_div(y, 400);
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+PyObject *acmpy_datetime_from_epoch(double ts)
+{
+    double fl;
+    int64_t secs, days, rem;
+    long us;
+    int y, m, d;
+
+    /* Outside datetime's years 1..9999 the number is returned as it came. */
+    if (!isfinite(ts) || ts < -62135596800.0 || ts >= 253402300800.0)
+        return PyFloat_FromDouble(ts);
+    fl = floor(ts);
+    secs = (int64_t)fl;
+    us = lround((ts - fl) * 1e6);
+    if (us >= 1000000) {
+        secs++;
+        us -= 1000000;
+    }
+    days = floor_div(secs, 86400);
+    rem = secs - days * 86400;
+    civil_from_days(days, &y, &m, &d);
+    return PyDateTimeAPI->DateTime_FromDateAndTime(y, m, d, (int)(rem / 3600),
+                                                   (int)(rem % 3600 / 60), (int)(rem % 60),
+                                                   (int)us, PyDateTime_TimeZone_UTC,
+                                                   PyDateTimeAPI->DateTimeType);
+}
+
+/* A datetime's seconds since the epoch; a naive one is taken as UTC, as botocore does. */
+static int datetime_epoch(acmpy_state *st, PyObject *dt, double *out)
+{
+    PyObject *tz, *aware = NULL, *r;
+    tz = PyObject_GetAttr(dt, st->str_tzinfo);
+    if (!tz)
+        return -1;
+    if (tz == Py_None) {
+        PyObject *kw = Py_BuildValue("{sO}", "tzinfo", PyDateTime_TimeZone_UTC);
+        PyObject *meth = kw ? PyObject_GetAttr(dt, st->str_replace) : NULL;
+        aware = meth ? PyObject_Call(meth, st->empty_tuple, kw) : NULL;
+        Py_XDECREF(meth);
+        Py_XDECREF(kw);
+        if (!aware) {
+            Py_DECREF(tz);
+            return -1;
+        }
+    } else {
+        aware = Py_NewRef(dt);
+    }
+    Py_DECREF(tz);
+    r = PyObject_CallMethodNoArgs(aware, st->str_timestamp);
+    Py_DECREF(aware);
+    if (!r)
+        return -1;
+    *out = PyFloat_AsDouble(r);
+    Py_DECREF(r);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* ISO-8601 text (a trailing Z allowed) or a number in text, to seconds. */
+static int text_epoch(acmpy_state *st, PyObject *s, double *out)
+{
+    PyObject *fixed = NULL, *dt = NULL, *cls = (PyObject *)PyDateTimeAPI->DateTimeType;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int rc = -1;
+
+    if (n > 0 && (PyUnicode_READ_CHAR(s, n - 1) == 'Z' || PyUnicode_READ_CHAR(s, n - 1) == 'z')) {
+        PyObject *head = PyUnicode_Substring(s, 0, n - 1);
+        fixed = head ? PyUnicode_FromFormat("%U+00:00", head) : NULL;
+        Py_XDECREF(head);
+    } else {
+        fixed = Py_NewRef(s);
+    }
+    if (!fixed)
+        return -1;
+    dt = PyObject_CallMethodOneArg(cls, st->str_fromisoformat, fixed);
+    if (dt) {
+        rc = datetime_epoch(st, dt, out);
+    } else if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+        PyObject *f;
+        PyErr_Clear();
+        if ((f = PyFloat_FromString(fixed))) {
+            *out = PyFloat_AS_DOUBLE(f);
+            Py_DECREF(f);
+            rc = 0;
+        }
+    }
+    Py_XDECREF(dt);
+    Py_DECREF(fixed);
+    return rc;
+}
+
+int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, double *out)
+{
+    int rc;
+    if (PyBool_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected datetime or a number of seconds, got bool",
+                     what);
+        return -1;
+    }
+    if (PyLong_Check(v) || PyFloat_Check(v)) {
+        *out = PyFloat_AsDouble(v);
+        return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+    }
+    if (PyDateTime_Check(v))
+        return datetime_epoch(st, v, out);
+    if (PyDate_Check(v)) {
+        *out = (double)days_from_civil(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v),
+                                       PyDateTime_GET_DAY(v)) * 86400.0;
+        return 0;
+    }
+    if (PyUnicode_Check(v)) {
+        rc = text_epoch(st, v, out);
+        if (rc < 0 && PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "%s: not an ISO-8601 timestamp: %R", what, v);
+        }
+        return rc;
+    }
+    PyErr_Format(PyExc_TypeError, "%s: expected datetime or a number of seconds, got %.100s",
+                 what, Py_TYPE(v)->tp_name);
+    return -1;
+}
+
+/* ---- Python -> cJSON --------------------------------------------------------------- */
+
+static cJSON *to_json(conv *cv, const acmpca_shape *shape, PyObject *v);
+
+static int push_name(conv *cv, const char *name)
+{
+    if (cv->n >= MAX_DEPTH) {
+        conv_error(cv, "nesting deeper than %d levels", MAX_DEPTH);
+        return -1;
+    }
+    cv->seg[cv->n].name = name;
+    cv->seg[cv->n].index = 0;
+    cv->n++;
+    return 0;
+}
+
+static int push_index(conv *cv, Py_ssize_t index)
+{
+    if (cv->n >= MAX_DEPTH) {
+        conv_error(cv, "nesting deeper than %d levels", MAX_DEPTH);
+        return -1;
+    }
+    cv->seg[cv->n].name = NULL;
+    cv->seg[cv->n].index = index;
+    cv->n++;
+    return 0;
+}
+
+static cJSON *string_json(conv *cv, PyObject *v)
+{
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(v, &len);
+    cJSON *out;
+    if (!s)
+        return conv_error(cv, "not encodable as UTF-8 text");
+    if ((size_t)len != strlen(s))
+        return conv_error(cv, "contains a NUL character");
+    out = cJSON_CreateString(s);
+    return out ? out : oom();
+}
+
+/* Blob data: text as it is (PEM); the core base64-encodes it. */
+static cJSON *bytes_json(conv *cv, PyObject *v)
+{
+    Py_buffer view;
+    char *copy;
+    cJSON *out;
+
+    if (PyObject_GetBuffer(v, &view, PyBUF_SIMPLE) < 0)
+        return conv_error(cv, "expected bytes or str, got %s", Py_TYPE(v)->tp_name);
+    if (memchr(view.buf, 0, (size_t)view.len)) {
+        PyBuffer_Release(&view);
+        return conv_error(cv, "binary data with NUL bytes is not supported; give the PEM text");
+    }
+    copy = PyMem_Malloc((size_t)view.len + 1);
+    if (!copy) {
+        PyBuffer_Release(&view);
+        return oom();
+    }
+    memcpy(copy, view.buf, (size_t)view.len);
+    copy[view.len] = '\0';
+    PyBuffer_Release(&view);
+    out = cJSON_CreateString(copy);
+    PyMem_Free(copy);
+    return out ? out : oom();
+}
+
+static cJSON *number_json(double d)
+{
+    cJSON *out = cJSON_CreateNumber(d);
+    return out ? out : oom();
+}
+
+static cJSON *object_json(conv *cv, const acmpca_shape *shape, PyObject *v)
+{
+    PyObject *items = NULL, *key, *value;
+    cJSON *obj = cJSON_CreateObject(), *item;
+    Py_ssize_t pos = 0, i = 0, n = 0;
+    int is_dict = PyDict_Check(v);
+
+    if (!obj)
+        return oom();
+    if (!is_dict) {
+        if (!(items = PyMapping_Items(v)))
+            goto fail;
+        n = PyList_GET_SIZE(items);
+    }
+    for (;;) {
+        const acmpca_shape *sub = NULL;
+        const char *name;
+        if (is_dict) {
+            if (!PyDict_Next(v, &pos, &key, &value))
+                break;
+        } else {
+            PyObject *pair;
+            if (i >= n)
+                break;
+            pair = PyList_GET_ITEM(items, i++);
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                conv_error(cv, "mapping items must be (key, value) pairs");
+                goto fail;
+            }
+            key = PyTuple_GET_ITEM(pair, 0);
+            value = PyTuple_GET_ITEM(pair, 1);
+        }
+        if (!PyUnicode_Check(key)) {
+            conv_error(cv, "keys must be str, got %s", Py_TYPE(key)->tp_name);
+            goto fail;
+        }
+        if (!(name = PyUnicode_AsUTF8(key))) {
+            conv_error(cv, "key not encodable as UTF-8 text");
+            goto fail;
+        }
+        if (shape && shape->type == ACMPCA_SHAPE_STRUCTURE) {
+            const acmpca_member *m = acmpca_model_member(shape, name);
+            sub = m ? m->shape : NULL;
+        } else if (shape && shape->type == ACMPCA_SHAPE_MAP) {
+            sub = shape->element;
+        }
+        if (push_name(cv, name) < 0)
+            goto fail;
+        item = to_json(cv, sub, value);
+        cv->n--;
+        if (!item)
+            goto fail;
+        if (!cJSON_AddItemToObject(obj, name, item)) {
+            cJSON_Delete(item);
+            oom();
+            goto fail;
+        }
+    }
+    Py_XDECREF(items);
+    return obj;
+fail:
+    Py_XDECREF(items);
+    cJSON_Delete(obj);
+    return NULL;
+}
+
+static cJSON *array_json(conv *cv, const acmpca_shape *shape, PyObject *v)
+{
+    PyObject *seq = PySequence_Fast(v, "expected a list");
+    cJSON *arr = NULL, *item;
+    const acmpca_shape *element = shape && shape->type == ACMPCA_SHAPE_LIST ? shape->element
+                                                                          : NULL;
+    Py_ssize_t i, n;
+
+    if (!seq)
+        return NULL;
+    if (!(arr = cJSON_CreateArray())) {
+        Py_DECREF(seq);
+        return oom();
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    for (i = 0; i < n; i++) {
+        if (push_index(cv, i) < 0)
+            goto fail;
+        item = to_json(cv, element, PySequence_Fast_GET_ITEM(seq, i));
+        cv->n--;
+        if (!item)
+            goto fail;
+        cJSON_AddItemToArray(arr, item);
+    }
+    Py_DECREF(seq);
+    return arr;
+fail:
+    Py_DECREF(seq);
+    cJSON_Delete(arr);
+    return NULL;
+}
+
+static int is_mapping(PyObject *v)
+{
+    return PyDict_Check(v) ||
+           (PyMapping_Check(v) && !PySequence_Check(v) && PyObject_HasAttrString(v, "keys"));
+}
+
+static cJSON *to_json(conv *cv, const acmpca_shape *shape, PyObject *v)
+{
+    int type = shape ? (int)shape->type : -1;
+    double d;
+
+    if (v == Py_None) {
+        cJSON *out = cJSON_CreateNull();
+        return out ? out : oom();
+    }
+    if (PyBool_Check(v)) {
+        cJSON *out = cJSON_CreateBool(v == Py_True);
+        return out ? out : oom();
+    }
+    if (PyLong_Check(v)) {
+        d = PyLong_AsDouble(v);
+        if (d == -1.0 && PyErr_Occurred())
+            return conv_error(cv, "integer out of range");
+        return number_json(d);
+    }
+    if (PyFloat_Check(v)) {
+        if (type == ACMPCA_SHAPE_INTEGER || type == ACMPCA_SHAPE_LONG)
+            return conv_error(cv, "expected int, got float");
+        return number_json(PyFloat_AS_DOUBLE(v));
+    }
+    if (type == ACMPCA_SHAPE_TIMESTAMP && (PyUnicode_Check(v) || PyDate_Check(v))) {
+        if (acmpy_epoch_from_object(cv->st, v, "value", &d) < 0)
+            return conv_error(cv, "expected %s, got %s %R", expected_kind(shape),
+                              Py_TYPE(v)->tp_name, v);
+        return number_json(d);
+    }
+    if (PyUnicode_Check(v))
+        return string_json(cv, v);
+    if (type == ACMPCA_SHAPE_BLOB) {
+        if (PyObject_CheckBuffer(v))
+            return bytes_json(cv, v);
+        if (PyObject_HasAttr(v, cv->st->str_read)) {
+            /* A file-like object, read whole as botocore does. */
+            PyObject *data = PyObject_CallMethodNoArgs(v, cv->st->str_read);
+            cJSON *out;
+            if (!data)
+                return NULL;
+            if (PyUnicode_Check(data))
+                out = string_json(cv, data);
+            else if (PyObject_CheckBuffer(data))
+                out = bytes_json(cv, data);
+            else
+                out = conv_error(cv, "read() returned %s, not bytes or str",
+                                 Py_TYPE(data)->tp_name);
+            Py_DECREF(data);
+            return out;
+        }
+    }
+    if (PyList_Check(v) || PyTuple_Check(v))
+        return array_json(cv, shape, v);
+    if (is_mapping(v))
+        return object_json(cv, shape, v);
+    return conv_error(cv, "expected %s, got %s", expected_kind(shape), Py_TYPE(v)->tp_name);
+}
+
+int acmpy_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *v, const char *name,
+                  cJSON **out)
+{
+    conv cv;
+    cv.st = st;
+    cv.n = 0;
+    if (name && push_name(&cv, name) < 0)
+        return -1;
+    *out = to_json(&cv, shape, v);
+    return *out ? 0 : -1;
+}
+
+int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *const *args,
+                         PyObject *kwnames, const char *const *skip, PyObject **skipped,
+                         cJSON **out)
+{
+    Py_ssize_t i, n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    cJSON *obj = cJSON_CreateObject(), *item;
+    conv cv;
+    size_t j;
+
+    *out = NULL;
+    cv.st = st;
+    cv.n = 0;
+    for (j = 0; skip && skip[j]; j++)
+        skipped[j] = NULL;
+    if (!obj) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, i));
+        const acmpca_member *m;
+        int skipped_here = 0;
+        if (!name)
+            goto fail;
+        for (j = 0; skip && skip[j]; j++) {
+            if (strcmp(skip[j], name) == 0) {
+                skipped[j] = args[i];
+                skipped_here = 1;
+                break;
+            }
+        }
+        if (skipped_here)
+            continue;
+        m = acmpca_model_member(shape, name);
+        cv.seg[0].name = name;
+        cv.n = 1;
+        item = to_json(&cv, m ? m->shape : NULL, args[i]);
+        if (!item)
+            goto fail;
+        if (!cJSON_AddItemToObject(obj, name, item)) {
+            cJSON_Delete(item);
+            PyErr_NoMemory();
+            goto fail;
+        }
+    }
+    *out = obj;
+    return 0;
+fail:
+    cJSON_Delete(obj);
+    return -1;
+}
+
+/* ---- cJSON -> Python ------------------------------------------------------------------ */
+
+static PyObject *number_py(const acmpca_shape *shape, double d)
+{
+    int type = shape ? (int)shape->type : -1;
+    if (type == ACMPCA_SHAPE_TIMESTAMP)
+        return acmpy_datetime_from_epoch(d);
+    /* Whole numbers are ints; past 2^53 only where the model says integer. */
+    if (isfinite(d) && d == floor(d) &&
+        (type == ACMPCA_SHAPE_INTEGER || type == ACMPCA_SHAPE_LONG ||
+         fabs(d) < 9007199254740992.0))
+        return PyLong_FromDouble(d);
+    return PyFloat_FromDouble(d);
+}
+
+PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v)
+{
+    int type = shape ? (int)shape->type : -1;
+    const cJSON *child;
+
+    if (!v || cJSON_IsNull(v))
+        Py_RETURN_NONE;
+    if (cJSON_IsTrue(v))
+        Py_RETURN_TRUE;
+    if (cJSON_IsFalse(v))
+        Py_RETURN_FALSE;
+    if (cJSON_IsNumber(v))
+        return number_py(shape, v->valuedouble);
+    if (cJSON_IsString(v) || cJSON_IsRaw(v)) {
+        const char *s = v->valuestring ? v->valuestring : "";
+        if (type == ACMPCA_SHAPE_BLOB)
+            return PyBytes_FromString(s);
+        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+    }
+    if (cJSON_IsArray(v)) {
+        const acmpca_shape *element = type == ACMPCA_SHAPE_LIST ? shape->element : NULL;
+        PyObject *list = PyList_New(0);
+        if (!list)
+            return NULL;
+        for (child = v->child; child; child = child->next) {
+            PyObject *item = acmpy_from_json(element, child);
+            if (!item || PyList_Append(list, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(item);
+        }
+        return list;
+    }
+    if (cJSON_IsObject(v)) {
+        PyObject *dict = PyDict_New();
+        if (!dict)
+            return NULL;
+        for (child = v->child; child; child = child->next) {
+            const acmpca_shape *sub = NULL;
+            const char *key = child->string ? child->string : "";
+            PyObject *k, *item;
+            int rc;
+            if (type == ACMPCA_SHAPE_STRUCTURE) {
+                const acmpca_member *m = acmpca_model_member(shape, key);
+                sub = m ? m->shape : NULL;
+            } else if (type == ACMPCA_SHAPE_MAP) {
+                sub = shape->element;
+            }
+            k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)strlen(key), "replace");
+            item = k ? acmpy_from_json(sub, child) : NULL;
+            rc = item ? PyDict_SetItem(dict, k, item) : -1;
+            Py_XDECREF(k);
+            Py_XDECREF(item);
+            if (rc < 0) {
+                Py_DECREF(dict);
+                return NULL;
+            }
+        }
+        return dict;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *acmpy_response_metadata(const acmpca_response_meta *m)
+{
+    PyObject *headers = PyDict_New();
+    const char *rid = m && m->request_id ? m->request_id : "";
+    size_t i;
+
+    if (!headers)
+        return NULL;
+    for (i = 0; m && i < m->header_count; i++) {
+        const char *name = m->headers[i].name ? m->headers[i].name : "";
+        const char *value = m->headers[i].value ? m->headers[i].value : "";
+        PyObject *k = PyUnicode_DecodeLatin1(name, (Py_ssize_t)strlen(name), NULL);
+        PyObject *val = PyUnicode_DecodeLatin1(value, (Py_ssize_t)strlen(value), NULL);
+        PyObject *old = k ? PyDict_GetItemWithError(headers, k) : NULL;
+        int rc = -1;
+        if (k && val && !PyErr_Occurred()) {
+            if (old) {
+                /* A repeated header joins with ", ", as botocore's HTTPHeaders does. */
+                PyObject *joined = PyUnicode_FromFormat("%U, %U", old, val);
+                rc = joined ? PyDict_SetItem(headers, k, joined) : -1;
+                Py_XDECREF(joined);
+            } else {
+                rc = PyDict_SetItem(headers, k, val);
+            }
+        }
+        Py_XDECREF(k);
+        Py_XDECREF(val);
+        if (rc < 0) {
+            Py_DECREF(headers);
+            return NULL;
+        }
+    }
+    return Py_BuildValue("{sNsisNsi}", "RequestId",
+                         PyUnicode_DecodeUTF8(rid, (Py_ssize_t)strlen(rid), "replace"),
+                         "HTTPStatusCode", m ? m->http_status : 0, "HTTPHeaders", headers,
+                         "RetryAttempts", m ? m->retry_attempts : 0);
+}

@@ -1,0 +1,600 @@
+/*
+ * pager.c - waiters (client.get_waiter(name).wait(...)) and paginators
+ * (client.get_paginator(name).paginate(...)), thin objects over the core's
+ * acmpca_wait_ex() and acmpca_paginator_*, with boto3's names: WaiterConfig
+ * {"Delay", "MaxAttempts"}, PaginationConfig {"MaxItems", "PageSize",
+ * "StartingToken"}, PageIterator.build_full_result() and .resume_token.
+ */
+#include <string.h>
+
+#include "acmpca_py.h"
+
+#include <structmember.h>
+
+typedef struct acmpy_waiter {
+    PyObject_HEAD
+    acmpy_client *client;
+    const acmpca_waiter_info *info;
+    const acmpca_operation_info *op;
+} acmpy_waiter;
+
+typedef struct acmpy_paginator {
+    PyObject_HEAD
+    acmpy_client *client;
+    const acmpca_paginator_info *info;
+    const acmpca_operation_info *op;
+} acmpy_paginator;
+
+typedef struct acmpy_pages {
+    PyObject_HEAD
+    acmpy_client *client;
+    const acmpca_paginator_info *info;
+    const acmpca_operation_info *op;
+    cJSON *input;
+    int page_size;
+    int max_items;
+    char *starting_token;
+    acmpca_paginator *p;        /* the current run; NULL before the first page */
+    int busy;                   /* a page is being fetched (GIL released) */
+    PyObject *resume_token;
+} acmpy_pages;
+
+/* ---- shared ------------------------------------------------------------------ */
+
+static int config_int(acmpy_state *st, PyObject *v, const char *what, long min, long *out)
+{
+    if (PyBool_Check(v) || !PyLong_Check(v)) {
+        acmpy_raise_param(st, "%s: expected int, got %s", what, Py_TYPE(v)->tp_name);
+        return -1;
+    }
+    *out = PyLong_AsLong(v);
+    if (*out == -1 && PyErr_Occurred())
+        return -1;
+    if (*out < min || *out > 0x7fffffffL) {
+        acmpy_raise_param(st, "%s: %ld is out of range", what, *out);
+        return -1;
+    }
+    return 0;
+}
+
+static void generic_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+/* ---- waiters ------------------------------------------------------------------- */
+
+PyObject *acmpy_waiter_names(void)
+{
+    PyObject *list = PyList_New(0);
+    size_t i;
+    for (i = 0; list && acmpca_waiter_at(i); i++) {
+        PyObject *s = PyUnicode_FromString(acmpca_waiter_at(i)->snake_name);
+        if (!s || PyList_Append(list, s) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(s);
+    }
+    return list;
+}
+
+PyObject *acmpy_client_get_waiter(acmpy_client *self, PyObject *name)
+{
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
+    const acmpca_waiter_info *info;
+    acmpy_waiter *w;
+    const char *s;
+
+    if (!st || !(s = acmpy_utf8(st, name, "waiter_name")))
+        return NULL;
+    if (!(info = acmpca_waiter_find(s))) {
+        PyErr_Format(PyExc_ValueError, "Waiter does not exist: %s", s);
+        return NULL;
+    }
+    if (!(w = PyObject_New(acmpy_waiter, st->waiter_type)))
+        return NULL;
+    w->client = (acmpy_client *)Py_NewRef(self);
+    w->info = info;
+    w->op = acmpca_model_operation_find(info->operation);
+    return (PyObject *)w;
+}
+
+static void waiter_dealloc(PyObject *op)
+{
+    Py_XDECREF(((acmpy_waiter *)op)->client);
+    generic_dealloc(op);
+}
+
+static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int *attempts)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    long n;
+
+    if (!cfg)
+        return 0;
+    if (!PyDict_Check(cfg)) {
+        acmpy_raise_param(st, "WaiterConfig: expected dict, got %s", Py_TYPE(cfg)->tp_name);
+        return -1;
+    }
+    while (PyDict_Next(cfg, &pos, &key, &value)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (k && strcmp(k, "Delay") == 0) {
+            if (PyBool_Check(value) || !(PyLong_Check(value) || PyFloat_Check(value))) {
+                acmpy_raise_param(st, "WaiterConfig.Delay: expected a number, got %s",
+                                  Py_TYPE(value)->tp_name);
+                return -1;
+            }
+            *delay = PyFloat_AsDouble(value);
+            if (!(*delay >= 0) || *delay > 3600) {
+                acmpy_raise_param(st, "WaiterConfig.Delay: %R is out of range", value);
+                return -1;
+            }
+            /* botocore: 0 means no pause; the core reads <= 0 as the model's delay. */
+            if (*delay == 0)
+                *delay = 1e-6;
+        } else if (k && strcmp(k, "MaxAttempts") == 0) {
+            if (config_int(st, value, "WaiterConfig.MaxAttempts", 1, &n) < 0)
+                return -1;
+            *attempts = (int)n;
+        } else {
+            if (!PyErr_Occurred())
+                acmpy_raise_param(st, "WaiterConfig.%S: unknown key; expected Delay or "
+                                      "MaxAttempts", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    static const char *const skip[] = {"WaiterConfig", NULL};
+    acmpy_waiter *w = (acmpy_waiter *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *skipped[1];
+    acmpca_client *c;
+    cJSON *in = NULL;
+    double delay = 0;
+    int attempts = 0, rc;
+
+    if (nargs) {
+        PyErr_SetString(PyExc_TypeError, "wait() only accepts keyword arguments.");
+        return NULL;
+    }
+    if (acmpy_kwargs_to_json(st, w->op->input, args, kwnames, skip, skipped, &in) < 0)
+        return NULL;
+    if (read_waiter_config(st, skipped[0], &delay, &attempts) < 0 ||
+        !(c = acmpy_client_begin(w->client))) {
+        cJSON_Delete(in);
+        return NULL;
+    }
+    acmpy_log_prepare(st);
+    Py_BEGIN_ALLOW_THREADS
+    rc = acmpca_wait_ex(c, w->info->name, in, delay, attempts, NULL, acmpy_log_wait, NULL);
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        acmpy_raise_last(st, w->op->name, acmpca_client_endpoint(c));
+    acmpy_client_end(w->client);
+    cJSON_Delete(in);
+    if (rc != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *waiter_get_name(PyObject *op, void *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(((acmpy_waiter *)op)->info->name);
+}
+
+static PyObject *waiter_get_config(PyObject *op, void *unused)
+{
+    const acmpca_waiter_info *info = ((acmpy_waiter *)op)->info;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *kw = Py_BuildValue("{sdsiss}", "delay", info->delay_s, "max_attempts",
+                                 info->max_attempts, "operation", info->operation);
+    PyObject *out = kw ? PyObject_Call(st->simple_namespace, st->empty_tuple, kw) : NULL;
+    (void)unused;
+    Py_XDECREF(kw);
+    return out;
+}
+
+static PyObject *waiter_repr(PyObject *op)
+{
+    return PyUnicode_FromFormat("<acmpca.Waiter %s>", ((acmpy_waiter *)op)->info->snake_name);
+}
+
+static PyMethodDef waiter_methods[] = {
+    {"wait", (PyCFunction)(void (*)(void))waiter_wait, METH_FASTCALL | METH_KEYWORDS,
+     "wait(**kwargs, WaiterConfig={'Delay': s, 'MaxAttempts': n}) -> None\n\n"
+     "Call the waiter's operation with the keyword arguments until it succeeds. Raises\n"
+     "acmpca.WaiterError on a failure state or after MaxAttempts, and the operation's\n"
+     "own exception for an error no acceptor expects."},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef waiter_getset[] = {
+    {"name", waiter_get_name, NULL, "The waiter's model name, e.g. 'CertificateIssued'.", NULL},
+    {"config", waiter_get_config, NULL, "The model's delay, max_attempts and operation.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyType_Slot waiter_slots[] = {
+    {Py_tp_dealloc, waiter_dealloc},
+    {Py_tp_repr, waiter_repr},
+    {Py_tp_methods, waiter_methods},
+    {Py_tp_getset, waiter_getset},
+    {Py_tp_doc, (void *)"A waiter from client.get_waiter(name); call wait(**kwargs)."},
+    {0, NULL}};
+
+static PyType_Spec waiter_spec = {"acmpca.Waiter", sizeof(acmpy_waiter), 0,
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, waiter_slots};
+
+/* ---- paginators ------------------------------------------------------------------ */
+
+static const acmpca_paginator_info *find_paginator(acmpy_state *st, PyObject *name)
+{
+    const char *s = acmpy_utf8(st, name, "operation_name");
+    return s ? acmpca_paginator_find(s) : NULL;
+}
+
+PyObject *acmpy_client_can_paginate(acmpy_client *self, PyObject *name)
+{
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
+    const acmpca_paginator_info *info;
+    if (!st)
+        return NULL;
+    info = find_paginator(st, name);
+    if (!info && PyErr_Occurred())
+        return NULL;
+    return PyBool_FromLong(info != NULL);
+}
+
+PyObject *acmpy_client_get_paginator(acmpy_client *self, PyObject *name)
+{
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
+    const acmpca_paginator_info *info;
+    acmpy_paginator *p;
+
+    if (!st)
+        return NULL;
+    if (!(info = find_paginator(st, name))) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "Operation cannot be paginated: %S", name);
+        return NULL;
+    }
+    if (!(p = PyObject_New(acmpy_paginator, st->paginator_type)))
+        return NULL;
+    p->client = (acmpy_client *)Py_NewRef(self);
+    p->info = info;
+    p->op = acmpca_model_operation_find(info->operation);
+    return (PyObject *)p;
+}
+
+static void paginator_dealloc(PyObject *op)
+{
+    Py_XDECREF(((acmpy_paginator *)op)->client);
+    generic_dealloc(op);
+}
+
+/*
+ * botocore also base64-encodes a token that stopped at a page boundary:
+ * {"NextToken": "..."} without boto_truncate_amount. The core reads only the
+ * truncated form (and plain NextTokens), so unwrap this one here. A new
+ * bytes object, or NULL (no error set) to keep the token as given.
+ */
+static PyObject *unwrap_boto_token(const char *tok)
+{
+    PyObject *binascii = NULL, *raw = NULL, *out = NULL;
+    cJSON *doc = NULL;
+    const cJSON *next;
+
+    if (!(binascii = PyImport_ImportModule("binascii")))
+        goto done;
+    if (!(raw = PyObject_CallMethod(binascii, "a2b_base64", "y", tok)))
+        goto done;
+    doc = cJSON_ParseWithLength(PyBytes_AS_STRING(raw), (size_t)PyBytes_GET_SIZE(raw));
+    next = cJSON_GetObjectItemCaseSensitive(doc, "NextToken");
+    if (cJSON_IsObject(doc) && cJSON_GetArraySize(doc) == 1 && cJSON_IsString(next))
+        out = PyBytes_FromString(next->valuestring);
+done:
+    PyErr_Clear();
+    cJSON_Delete(doc);
+    Py_XDECREF(raw);
+    Py_XDECREF(binascii);
+    return out;
+}
+
+static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *pg)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    long n;
+
+    if (!cfg)
+        return 0;
+    if (!PyDict_Check(cfg)) {
+        acmpy_raise_param(st, "PaginationConfig: expected dict, got %s", Py_TYPE(cfg)->tp_name);
+        return -1;
+    }
+    while (PyDict_Next(cfg, &pos, &key, &value)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (k && strcmp(k, "MaxItems") == 0) {
+            if (value == Py_None)
+                continue;
+            if (config_int(st, value, "PaginationConfig.MaxItems", 1, &n) < 0)
+                return -1;
+            pg->max_items = (int)n;
+        } else if (k && strcmp(k, "PageSize") == 0) {
+            if (value == Py_None)
+                continue;
+            if (config_int(st, value, "PaginationConfig.PageSize", 1, &n) < 0)
+                return -1;
+            pg->page_size = (int)n;
+        } else if (k && strcmp(k, "StartingToken") == 0) {
+            const char *tok;
+            PyObject *inner;
+            if (value == Py_None)
+                continue;
+            if (!PyUnicode_Check(value)) {
+                acmpy_raise_param(st, "PaginationConfig.StartingToken: expected str, got %s",
+                                  Py_TYPE(value)->tp_name);
+                return -1;
+            }
+            if (!(tok = acmpy_utf8(st, value, "PaginationConfig.StartingToken")))
+                return -1;
+            inner = unwrap_boto_token(tok);
+            if (inner)
+                tok = PyBytes_AS_STRING(inner);
+            PyMem_Free(pg->starting_token);
+            if ((pg->starting_token = PyMem_Malloc(strlen(tok) + 1)))
+                strcpy(pg->starting_token, tok);
+            Py_XDECREF(inner);
+            if (!pg->starting_token) {
+                PyErr_NoMemory();
+                return -1;
+            }
+        } else {
+            if (!PyErr_Occurred())
+                acmpy_raise_param(st, "PaginationConfig.%S: unknown key; expected MaxItems, "
+                                      "PageSize or StartingToken", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *paginator_paginate(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                    PyObject *kwnames)
+{
+    static const char *const skip[] = {"PaginationConfig", NULL};
+    acmpy_paginator *p = (acmpy_paginator *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *skipped[1];
+    acmpy_pages *pg;
+
+    if (nargs) {
+        PyErr_SetString(PyExc_TypeError, "paginate() only accepts keyword arguments.");
+        return NULL;
+    }
+    if (!(pg = PyObject_New(acmpy_pages, st->page_iterator_type)))
+        return NULL;
+    pg->client = (acmpy_client *)Py_NewRef(p->client);
+    pg->info = p->info;
+    pg->op = p->op;
+    pg->input = NULL;
+    pg->page_size = pg->max_items = 0;
+    pg->starting_token = NULL;
+    pg->p = NULL;
+    pg->busy = 0;
+    pg->resume_token = Py_NewRef(Py_None);
+    if (acmpy_kwargs_to_json(st, p->op->input, args, kwnames, skip, skipped, &pg->input) < 0 ||
+        read_pagination_config(st, skipped[0], pg) < 0) {
+        Py_DECREF(pg);
+        return NULL;
+    }
+    return (PyObject *)pg;
+}
+
+static PyObject *paginator_repr(PyObject *op)
+{
+    const acmpca_operation_info *o = ((acmpy_paginator *)op)->op;
+    return PyUnicode_FromFormat("<acmpca.Paginator %s>", o->snake_name);
+}
+
+static PyMethodDef paginator_methods[] = {
+    {"paginate", (PyCFunction)(void (*)(void))paginator_paginate, METH_FASTCALL | METH_KEYWORDS,
+     "paginate(**kwargs, PaginationConfig={'MaxItems': n, 'PageSize': n,\n"
+     "         'StartingToken': token}) -> PageIterator\n\n"
+     "An iterable of result pages (dicts) of the operation called with the keyword\n"
+     "arguments; no I/O until iterated."},
+    {NULL, NULL, 0, NULL}};
+
+static PyType_Slot paginator_slots[] = {
+    {Py_tp_dealloc, paginator_dealloc},
+    {Py_tp_repr, paginator_repr},
+    {Py_tp_methods, paginator_methods},
+    {Py_tp_doc, (void *)"A paginator from client.get_paginator(name); call paginate(**kwargs)."},
+    {0, NULL}};
+
+static PyType_Spec paginator_spec = {"acmpca.Paginator", sizeof(acmpy_paginator), 0,
+                                     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                     paginator_slots};
+
+/* ---- page iterators ---------------------------------------------------------------- */
+
+static void pages_dealloc(PyObject *op)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpca_paginator_free(pg->p);
+    cJSON_Delete(pg->input);
+    PyMem_Free(pg->starting_token);
+    Py_XDECREF(pg->resume_token);
+    Py_XDECREF(pg->client);
+    generic_dealloc(op);
+}
+
+static int pages_busy(acmpy_pages *pg)
+{
+    if (pg->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this page iterator is in use by another thread");
+        return 1;
+    }
+    return 0;
+}
+
+/* Each iteration starts again from the first page (or StartingToken), as boto3's. */
+static PyObject *pages_iter(PyObject *op)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    if (pages_busy(pg))
+        return NULL;
+    acmpca_paginator_free(pg->p);
+    pg->p = NULL;
+    Py_SETREF(pg->resume_token, Py_NewRef(Py_None));
+    return Py_NewRef(op);
+}
+
+static int update_resume_token(acmpy_pages *pg)
+{
+    const char *tok = acmpca_paginator_resume_token(pg->p);
+    PyObject *v = tok ? PyUnicode_FromString(tok) : Py_NewRef(Py_None);
+    if (!v)
+        return -1;
+    Py_SETREF(pg->resume_token, v);
+    return 0;
+}
+
+static PyObject *pages_next(PyObject *op)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    acmpca_client *c;
+    cJSON *page = NULL;
+    PyObject *out = NULL;
+    int rc;
+
+    if (pages_busy(pg) || !(c = acmpy_client_begin(pg->client)))
+        return NULL;
+    if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
+                                       pg->max_items, pg->starting_token) != 0) {
+        acmpy_raise_last(st, pg->op->name, NULL);
+        goto done;
+    }
+    acmpy_log_prepare(st);
+    pg->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    rc = acmpca_paginator_next(pg->p, &page);
+    Py_END_ALLOW_THREADS
+    pg->busy = 0;
+    if (rc != 0) {
+        acmpy_raise_last(st, pg->op->name, acmpca_client_endpoint(c));
+        goto done;
+    }
+    if (update_resume_token(pg) < 0 || !page)
+        goto done;  /* NULL without an error: the end of the iteration */
+    out = acmpy_from_json(pg->op->output, page);
+done:
+    acmpy_client_end(pg->client);
+    cJSON_Delete(page);
+    return out;
+}
+
+static PyObject *pages_build_full_result(PyObject *op, PyObject *unused)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    PyObject *result, *it, *page, *all = NULL;
+    const char *key = pg->info->result_key;
+
+    (void)unused;
+    if (!(result = PyDict_New()))
+        return NULL;
+    if (!(it = pages_iter(op))) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    Py_DECREF(it);
+    while ((page = pages_next(op))) {
+        PyObject *items = PyDict_GetItemString(page, key);
+        if (items && PyList_Check(items)) {
+            if (!all) {
+                if (!(all = PyList_New(0)) || PyDict_SetItemString(result, key, all) < 0)
+                    goto fail;
+            }
+            if (PyList_SetSlice(all, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, items) < 0)
+                goto fail;
+        }
+        Py_DECREF(page);
+    }
+    if (PyErr_Occurred())
+        goto fail_nopage;
+    if (pg->resume_token != Py_None &&
+        PyDict_SetItemString(result, pg->info->output_token, pg->resume_token) < 0)
+        goto fail_nopage;
+    Py_XDECREF(all);
+    return result;
+fail:
+    Py_DECREF(page);
+fail_nopage:
+    Py_XDECREF(all);
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *pages_repr(PyObject *op)
+{
+    return PyUnicode_FromFormat("<acmpca.PageIterator %s>", ((acmpy_pages *)op)->op->snake_name);
+}
+
+static PyMethodDef pages_methods[] = {
+    {"build_full_result", pages_build_full_result, METH_NOARGS,
+     "build_full_result() -> dict\n\nEvery page's result items in one list under the result "
+     "key, plus NextToken when MaxItems stopped early: as boto3's."},
+    {NULL, NULL, 0, NULL}};
+
+static PyMemberDef pages_members[] = {
+    {"resume_token", T_OBJECT, offsetof(acmpy_pages, resume_token), READONLY,
+     "The token to pass as PaginationConfig StartingToken to go on where MaxItems stopped "
+     "(None when everything was read)."},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyObject *pages_get_result_key(PyObject *op, void *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(((acmpy_pages *)op)->info->result_key);
+}
+
+static PyGetSetDef pages_getset[] = {
+    {"result_key", pages_get_result_key, NULL, "The member holding each page's items.", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyType_Slot pages_slots[] = {
+    {Py_tp_dealloc, pages_dealloc},
+    {Py_tp_repr, pages_repr},
+    {Py_tp_iter, pages_iter},
+    {Py_tp_iternext, pages_next},
+    {Py_tp_methods, pages_methods},
+    {Py_tp_members, pages_members},
+    {Py_tp_getset, pages_getset},
+    {Py_tp_doc, (void *)"The pages of a paginate() call: iterate it (each iteration starts "
+                        "over), or call build_full_result()."},
+    {0, NULL}};
+
+static PyType_Spec pages_spec = {"acmpca.PageIterator", sizeof(acmpy_pages), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                 pages_slots};
+
+int acmpy_pager_setup(PyObject *module, acmpy_state *st)
+{
+    st->waiter_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &waiter_spec, NULL);
+    st->paginator_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &paginator_spec, NULL);
+    st->page_iterator_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &pages_spec, NULL);
+    if (!st->waiter_type || !st->paginator_type || !st->page_iterator_type)
+        return -1;
+    if (PyModule_AddObjectRef(module, "Waiter", (PyObject *)st->waiter_type) < 0 ||
+        PyModule_AddObjectRef(module, "Paginator", (PyObject *)st->paginator_type) < 0 ||
+        PyModule_AddObjectRef(module, "PageIterator", (PyObject *)st->page_iterator_type) < 0)
+        return -1;
+    return 0;
+}
