@@ -6,6 +6,10 @@
  *   local acmpca = require "acmpca"
  *   local c = acmpca.new{ region = ..., endpoint_url = ... }
  *   local out, meta = c:issue_certificate{ CertificateAuthorityArn = ..., ... }
+ *   local cert = c:request_certificate(ca_arn, { common_name = ..., dns_names = {...} })
+ *
+ * plus the PKI helpers of acmpca/pki.h: generate_key, make_csr,
+ * normalize_csr, normalize_serial, parse_certificate.
  *
  * Values cross between Lua tables and the core's cJSON by walking the core's
  * read-only model (acmpca/model.h): an empty table becomes [] or {} as the
@@ -14,11 +18,12 @@
  * (tables with the acmpca.Error metatable).
  *
  * Memory: every malloc'd object a call needs (cJSON trees, response
- * metadata, a built request, a signature) hangs off a per-call "scratch"
- * userdata whose __gc frees it, so anything on the way may raise (a bad
- * argument, Lua running out of memory, a service error) without leaking;
- * the success path empties the scratch at once. No C statics: metatables,
- * the error list and the build_request client cache live in the registry.
+ * metadata, a built request, a signature, a PKI result) hangs off a
+ * per-call "scratch" userdata whose __gc frees it, so anything on the way
+ * may raise (a bad argument, Lua running out of memory, a service error)
+ * without leaking; the success path empties the scratch at once. No C
+ * statics: metatables, the error list and the build_request client cache
+ * live in the registry.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -128,10 +133,18 @@ typedef struct scratch {
     acmpca_response_meta *meta;
     acmpca_http_request *req;
     acmpca_signed *sig;
+    char *text;                      /* a PKI helper's result (may be a private key) */
+    acmpca_issued_certificate *cert;
 } scratch;
 
 static void scratch_release(scratch *s)
 {
+    if (s->text) {
+        void *(*volatile wipe)(void *, int, size_t) = memset;  /* not optimised away */
+        wipe(s->text, 0, strlen(s->text));
+        acmpca_free(s->text);
+    }
+    acmpca_issued_certificate_free(s->cert);
     cJSON_Delete(s->in);
     cJSON_Delete(s->out);
     acmpca_response_meta_free(s->meta);
@@ -1544,6 +1557,241 @@ static int l_sign(lua_State *L)
     return 1;
 }
 
+/* ---- PKI helpers (acmpca/pki.h) ----------------------------------------- */
+
+#define SUBJECT_KEYS                                                                      \
+    "common_name", "organization", "organizational_unit", "country", "state", "locality", \
+        "dns_names", "ip_addresses", "emails", "uris"
+
+static const char *const subject_keys[] = {SUBJECT_KEYS, NULL};
+static const char *const request_keys[] = {
+    "csr", "key_type", "signing_algorithm", "template_arn", "validity_days", "wait_delay",
+    "wait_max_attempts", SUBJECT_KEYS, NULL,
+};
+
+/* Argument idx as a NUL-free string (owned by the caller's stack), or raise. */
+static const char *check_text(lua_State *L, int idx, const char *what, const char *operation)
+{
+    size_t len;
+    const char *s;
+    if (lua_type(L, idx) != LUA_TSTRING)
+        raise_param(L, operation, "%s: expected a string, got %s", what, luaL_typename(L, idx));
+    s = lua_tolstring(L, idx, &len);
+    if (strlen(s) != len)
+        raise_param(L, operation, "%s: contains a NUL byte", what);
+    return s;
+}
+
+/*
+ * options.<key>: a list of strings, as an array of pointers into it. The
+ * array is a userdata left on the stack (nil when the option is absent) that
+ * the caller keeps there while the pointers are in use.
+ */
+static const char *const *opt_string_list(lua_State *L, int idx, const char *key, size_t *count,
+                                          const char *operation)
+{
+    const char **v;
+    size_t n, i = 0;
+    int list, t = raw_field(L, idx, key);
+
+    *count = 0;
+    if (t == LUA_TNIL)
+        return NULL;
+    if (t != LUA_TTABLE)
+        raise_param(L, operation, "options.%s: expected a list of strings, got %s", key,
+                    lua_typename(L, t));
+    list = lua_gettop(L);
+    n = lua_rawlen(L, list);
+    lua_pushnil(L);
+    while (lua_next(L, list)) {
+        i++;
+        lua_pop(L, 1);
+    }
+    if (i != n)
+        raise_param(L, operation, "options.%s: expected a list of strings (a sequence table)",
+                    key);
+    v = (const char **)lua_newuserdatauv(L, (n ? n : 1) * sizeof(*v), 0);
+    for (i = 0; i < n; i++) {
+        size_t len;
+        lua_rawgeti(L, list, (int)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            raise_param(L, operation, "options.%s[%d]: expected a string, got %s", key, (int)i,
+                        luaL_typename(L, -1));
+        v[i] = lua_tolstring(L, -1, &len);  /* anchored by the list */
+        if (strlen(v[i]) != len)
+            raise_param(L, operation, "options.%s[%d]: contains a NUL byte", key, (int)i);
+        lua_pop(L, 1);
+    }
+    lua_replace(L, list);  /* the list stays referenced by the options table */
+    *count = n;
+    return v;
+}
+
+/* The subject fields of the options table at idx; leaves 4 values on the stack. */
+static void read_subject(lua_State *L, int idx, acmpca_csr_options *o, const char *operation)
+{
+    idx = lua_absindex(L, idx);
+    o->common_name = opt_string(L, idx, "options", "common_name", operation);
+    o->organization = opt_string(L, idx, "options", "organization", operation);
+    o->organizational_unit = opt_string(L, idx, "options", "organizational_unit", operation);
+    o->country = opt_string(L, idx, "options", "country", operation);
+    o->state = opt_string(L, idx, "options", "state", operation);
+    o->locality = opt_string(L, idx, "options", "locality", operation);
+    o->dns_names = opt_string_list(L, idx, "dns_names", &o->dns_count, operation);
+    o->ip_addresses = opt_string_list(L, idx, "ip_addresses", &o->ip_count, operation);
+    o->emails = opt_string_list(L, idx, "emails", &o->email_count, operation);
+    o->uris = opt_string_list(L, idx, "uris", &o->uri_count, operation);
+}
+
+/* Argument idx: nil, or a table with only `keys`. Returns whether it is a table. */
+static int check_options(lua_State *L, int idx, const char *const *keys, const char *operation)
+{
+    if (lua_isnil(L, idx))
+        return 0;
+    if (!lua_istable(L, idx))
+        raise_param(L, operation, "options: expected a table, got %s", luaL_typename(L, idx));
+    check_keys(L, idx, "options", keys, operation);
+    return 1;
+}
+
+/* Return s->text as a Lua string (a core failure `rc` is raised instead). */
+static int push_text(lua_State *L, scratch *s, int rc)
+{
+    if (rc != 0)
+        return raise_last(L, NULL);
+    lua_pushstring(L, s->text);
+    scratch_release(s);
+    return 1;
+}
+
+/* acmpca.generate_key([key_type]) -> PKCS#8 PEM (default "EC_prime256v1"). */
+static int l_generate_key(lua_State *L)
+{
+    const char *type;
+    scratch *s;
+    lua_settop(L, 1);
+    type = lua_isnil(L, 1) ? "EC_prime256v1" : check_text(L, 1, "key_type", NULL);
+    s = scratch_new(L);
+    return push_text(L, s, acmpca_pki_generate_key(&s->text, type));
+}
+
+/* acmpca.make_csr(private_key_pem, { common_name, ..., dns_names = {...}, ... }) -> PEM. */
+static int l_make_csr(lua_State *L)
+{
+    acmpca_csr_options o;
+    scratch *s;
+    lua_settop(L, 2);
+    memset(&o, 0, sizeof(o));
+    o.private_key_pem = check_text(L, 1, "private_key", NULL);
+    if (check_options(L, 2, subject_keys, NULL))
+        read_subject(L, 2, &o, NULL);
+    s = scratch_new(L);
+    return push_text(L, s, acmpca_pki_make_csr(&s->text, &o));
+}
+
+/* acmpca.normalize_csr(pem_or_der) -> the PEM the service accepts. */
+static int l_normalize_csr(lua_State *L)
+{
+    const char *data;
+    size_t len;
+    scratch *s;
+    lua_settop(L, 1);
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return raise_param(L, NULL, "csr: expected a string, got %s", luaL_typename(L, 1));
+    data = lua_tolstring(L, 1, &len);
+    s = scratch_new(L);
+    return push_text(L, s, acmpca_pki_normalize_csr(&s->text, data, len));
+}
+
+/* acmpca.normalize_serial(arn_hex_or_pem) -> "79:3f:0d". */
+static int l_normalize_serial(lua_State *L)
+{
+    const char *in;
+    scratch *s;
+    lua_settop(L, 1);
+    in = check_text(L, 1, "serial", NULL);
+    s = scratch_new(L);
+    return push_text(L, s, acmpca_pki_normalize_serial(&s->text, in));
+}
+
+/*
+ * acmpca.parse_certificate(pem) -> { Subject, Issuer, Serial, NotBefore,
+ * NotAfter, SubjectAlternativeNames = { { Type, Value } }, IsCA, KeyAlgorithm }
+ */
+static int l_parse_certificate(lua_State *L)
+{
+    const char *pem;
+    scratch *s;
+    lua_settop(L, 1);
+    pem = check_text(L, 1, "pem", NULL);
+    s = scratch_new(L);
+    if (acmpca_pki_parse_certificate(&s->out, pem) != 0)
+        return raise_last(L, NULL);
+    push_json(L, s->out, NULL);
+    scratch_release(s);
+    return 1;
+}
+
+/*
+ * c:request_certificate(ca_arn, { csr, key_type, <subject fields>,
+ * signing_algorithm, template_arn, validity_days, wait_delay, wait_max_attempts })
+ * -> { CertificateArn, Certificate, CertificateChain, PrivateKey, Csr }: a new
+ * key and CSR (or the given CSR, in any form normalize_csr takes) ->
+ * IssueCertificate -> the certificate_issued waiter -> GetCertificate.
+ */
+static int client_request_certificate(lua_State *L)
+{
+    const char *op = "IssueCertificate", *w = "options", *csr = NULL;
+    acmpca_certificate_request r;
+    acmpca_client *c;
+    size_t csr_len = 0;
+    scratch *s;
+    int t;
+
+    lua_settop(L, 3);
+    memset(&r, 0, sizeof(r));
+    c = check_client(L, 1, op);
+    r.certificate_authority_arn = check_text(L, 2, "certificate_authority_arn", op);
+    if (check_options(L, 3, request_keys, op)) {
+        if ((t = raw_field(L, 3, "csr")) == LUA_TSTRING)
+            csr = lua_tolstring(L, -1, &csr_len);  /* anchored by the options table */
+        else if (t != LUA_TNIL)
+            raise_param(L, op, "options.csr: expected a string, got %s", lua_typename(L, t));
+        lua_pop(L, 1);
+        r.key_type = opt_string(L, 3, w, "key_type", op);
+        r.signing_algorithm = opt_string(L, 3, w, "signing_algorithm", op);
+        r.template_arn = opt_string(L, 3, w, "template_arn", op);
+        r.validity_days = (int)opt_number(L, 3, w, "validity_days", 0, 1, 36500, 1, op);
+        r.wait_delay_s = opt_number(L, 3, w, "wait_delay", 0, 0.001, 3600, 0, op);
+        r.wait_max_attempts = (int)opt_number(L, 3, w, "wait_max_attempts", 0, 1, 100000, 1, op);
+        read_subject(L, 3, &r.subject, op);
+    }
+    s = scratch_new(L);
+    /* Any CSR form (DER too) becomes PEM first, as the core takes a C string. */
+    if (csr && acmpca_pki_normalize_csr(&s->text, csr, csr_len) != 0)
+        return raise_last(L, op);
+    r.csr_pem = s->text;
+    if (acmpca_request_certificate(c, &r, &s->cert) != 0)
+        return raise_last(L, op);
+    {
+        const char *const fields[] = {
+            "CertificateArn", s->cert->certificate_arn, "Certificate", s->cert->certificate_pem,
+            "CertificateChain", s->cert->certificate_chain_pem, "PrivateKey",
+            s->cert->private_key_pem, "Csr", s->cert->csr_pem,
+        };
+        size_t i;
+        lua_createtable(L, 0, 5);
+        for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i += 2) {
+            if (fields[i + 1]) {
+                lua_pushstring(L, fields[i + 1]);
+                lua_setfield(L, -2, fields[i]);
+            }
+        }
+    }
+    scratch_release(s);
+    return 1;
+}
+
 /* ---- the module --------------------------------------------------------- */
 
 static int global_gc(lua_State *L)
@@ -1586,6 +1834,8 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"build_request", client_build_request},
         {"endpoint", client_m_endpoint},
         {"region", client_m_region},
+        {"request_certificate", client_request_certificate},
+        {"issue_and_wait", client_request_certificate},
         {NULL, NULL},
     };
     static const luaL_Reg pages_meta[] = {
@@ -1614,6 +1864,11 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"build_request", l_build_request},
         {"parse_response", l_parse_response},
         {"sign", l_sign},
+        {"generate_key", l_generate_key},
+        {"make_csr", l_make_csr},
+        {"normalize_csr", l_normalize_csr},
+        {"normalize_serial", l_normalize_serial},
+        {"parse_certificate", l_parse_certificate},
         {NULL, NULL},
     };
     size_t i;
@@ -1634,7 +1889,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     new_metatable(L, ERROR_MT, error_meta);
     new_metatable(L, PAGES_MT, pages_meta);
     new_metatable(L, CLIENT_MT, client_meta);
-    lua_createtable(L, 0, (int)acmpca_model_operation_count() + 6);
+    lua_createtable(L, 0, (int)acmpca_model_operation_count() + 8);
     luaL_setfuncs(L, client_methods, 0);
     for (i = 0; i < acmpca_model_operation_count(); i++) {
         lua_pushinteger(L, (lua_Integer)i);
@@ -1646,7 +1901,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
 
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 16);
     luaL_setfuncs(L, functions, 0);
     lua_pushliteral(L, ACMPCA_VERSION);
     lua_setfield(L, -2, "version");

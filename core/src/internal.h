@@ -66,6 +66,8 @@ char *acmpca__base64_encode(const unsigned char *data, size_t len);
 unsigned char *acmpca__base64_decode(const char *text, size_t *out_len);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian calendar). */
 int64_t acmpca__days_from_civil(int64_t year, int month, int day);
+/* Release what the signer fetched from OpenSSL (from acmpca_global_cleanup). */
+void acmpca__sign_global_cleanup(void);
 /* Lookups the signing-key cache answered (for tests). */
 unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */

@@ -17,6 +17,7 @@
  */
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,20 +186,27 @@ static int openssl_fail(const char *what)
 /*
  * SHA-256 fetched once: OpenSSL 3 otherwise looks the algorithm up again on
  * every SHA256()/HMAC() call, which cost more than the hashing itself here.
- * Set once, never changed after, released by the process.
+ * Published with a compare-and-swap; acmpca_global_cleanup() releases it.
  */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_fetched;
-
-static void fetch_sha256(void)
-{
-    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
+static _Atomic(EVP_MD *) sha256_fetched;
 
 static const EVP_MD *sha256_md(void)
 {
-    pthread_once(&sha256_once, fetch_sha256);
-    return sha256_fetched ? sha256_fetched : EVP_sha256();
+    EVP_MD *md = atomic_load_explicit(&sha256_fetched, memory_order_acquire), *expected = NULL;
+    if (md)
+        return md;
+    if (!(md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+        return EVP_sha256();
+    if (!atomic_compare_exchange_strong(&sha256_fetched, &expected, md)) {
+        EVP_MD_free(md); /* another thread got there first */
+        md = expected;
+    }
+    return md;
+}
+
+void acmpca__sign_global_cleanup(void)
+{
+    EVP_MD_free(atomic_exchange(&sha256_fetched, NULL));
 }
 
 /* Hash the concatenation of up to two pieces. */

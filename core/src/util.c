@@ -25,6 +25,7 @@ int acmpca_global_init(void)
 
 void acmpca_global_cleanup(void)
 {
+    acmpca__sign_global_cleanup();
     curl_global_cleanup();
 }
 

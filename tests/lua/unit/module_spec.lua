@@ -17,7 +17,9 @@ local SNAKE = {
 describe("the acmpca module", function()
   it("has a version and the public functions", function()
     assert.are.equal("0.1.0", acmpca.version)
-    for _, name in ipairs{ "new", "build_request", "parse_response", "sign" } do
+    for _, name in ipairs{ "new", "build_request", "parse_response", "sign", "generate_key",
+                           "make_csr", "normalize_csr", "normalize_serial",
+                           "parse_certificate" } do
       assert.are.equal("function", type(acmpca[name]), name)
     end
     assert.are.equal("table", type(acmpca.Error))
