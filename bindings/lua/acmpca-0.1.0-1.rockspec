@@ -31,7 +31,7 @@ dependencies = {
 }
 
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  CURL = { library = "curl" },  -- Debian keeps curl/curl.h in a multiarch folder
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
 }
@@ -62,7 +62,7 @@ build = {
       defines = { "ACMPCA_BUILDING", "_POSIX_C_SOURCE=200809L" },
       incdirs = {
         "core/include", "core/src",
-        "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(CJSON_INCDIR)",
+        "$(OPENSSL_INCDIR)", "$(CJSON_INCDIR)",
       },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
       libraries = { "curl", "crypto", "cjson", "pthread", "m" },
