@@ -3,15 +3,13 @@
  * input, sign, send, and turn the response into a result or a typed error.
  */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
-
-#include <stdatomic.h>
-
 #include <openssl/rand.h>
 
 #include "config.h"
