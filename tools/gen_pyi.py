@@ -39,6 +39,7 @@ class ResponseMetadataTypeDef(TypedDict):
     HTTPStatusCode: int
     HTTPHeaders: dict[str, str]
     RetryAttempts: int
+    MaxAttemptsReached: NotRequired[bool]
 
 class ErrorTypeDef(TypedDict):
     Code: str
@@ -87,6 +88,7 @@ class ReadTimeoutError(Error, TimeoutError): ...
 class SSLError(EndpointConnectionError): ...
 class ConnectionClosedError(EndpointConnectionError): ...
 class ResponseParserError(Error): ...
+class CryptoError(Error): ...
 class GeneralError(Error): ...
 
 class WaiterError(Error):
@@ -241,7 +243,8 @@ class Gen:
 
     def typeddict(self, name, response=False, page=False):
         """A TypedDict for a structure; `response` adds ResponseMetadata (a whole
-        result), `page` makes every key optional (a paginator page)."""
+        result), `page` makes every key optional and adds ResponseMetadata too (a
+        paginator page: one answer of the operation)."""
         key = (name, response, page)
         if key in self.emitted:
             return
@@ -253,7 +256,7 @@ class Gen:
             if response or page or not m["required"]:
                 t = "NotRequired[%s]" % t
             fields.append("    %s: %s" % (m["name"], t))
-        if response:
+        if response or page:
             fields.append("    ResponseMetadata: ResponseMetadataTypeDef")
         cls = self.td_name(name, response, page)
         self.out.append("class %s(TypedDict):\n%s\n" % (cls, "\n".join(fields) or "    pass"))

@@ -22,6 +22,19 @@
 
 #define ACMPY_SERVICE_ERROR_COUNT (ACMPCA_ESERVICE_FIRST - ACMPCA_ESERVICE_LAST + 1)
 
+/*
+ * Response header names made once (interned) rather than decoded per call:
+ * the ones AWS and the usual local endpoints send. Others are decoded.
+ */
+#define ACMPY_HEADER_NAME_COUNT 10
+extern const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT];
+
+/* A slot of the table from a model member to its name as an interned str. */
+typedef struct acmpy_name_slot {
+    const acmpca_member *member;
+    PyObject *name;
+} acmpy_name_slot;
+
 typedef struct acmpy_state {
     PyTypeObject *client_type;
     PyTypeObject *operation_type;      /* the descriptor behind each operation method */
@@ -43,6 +56,7 @@ typedef struct acmpy_state {
     PyObject *ConnectionClosedError;
     PyObject *ResponseParserError;
     PyObject *WaiterError;
+    PyObject *CryptoError;
     PyObject *GeneralError;
     /* index: ACMPCA_ESERVICE_FIRST - code */
     PyObject *service_errors[ACMPY_SERVICE_ERROR_COUNT];
@@ -58,6 +72,15 @@ typedef struct acmpy_state {
     PyObject *str_tzinfo;
     PyObject *str_read;
     PyObject *str_fromisoformat;
+    PyObject *str_ResponseMetadata;
+    PyObject *str_RequestId;
+    PyObject *str_HTTPStatusCode;
+    PyObject *str_HTTPHeaders;
+    PyObject *str_RetryAttempts;
+    PyObject *header_names[ACMPY_HEADER_NAME_COUNT];
+    /* Every output member's name, made once (open addressing on the pointer). */
+    acmpy_name_slot *member_names;
+    size_t member_names_mask;
     PyObject *empty_tuple;
 } acmpy_state;
 
@@ -85,16 +108,37 @@ acmpy_state *acmpy_state_from_module(PyObject *module);
  * connection errors. Returns NULL.
  */
 PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint);
+/*
+ * The same, for a call that returned response metadata (may be NULL): a
+ * service error's response["ResponseMetadata"] then carries the answer's
+ * headers, as botocore's does. A waiter cancelled by its progress hook
+ * keeps the exception that stopped it (KeyboardInterrupt) as it is.
+ */
+PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const char *endpoint,
+                                const acmpca_response_meta *meta);
 /* Raise ParamValidationError("<path>: <message>"). Returns NULL. */
 PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...);
 
 /*
- * The core's log_fn and the waiter progress hook. They log to the logger
- * chosen by acmpy_log_prepare() on the calling thread, and return at once
- * when it chose none.
+ * The core's log_fn, and the record of a waiter's pause. They log to the
+ * logger chosen by acmpy_log_prepare() on the calling thread, and return at
+ * once when it chose none. acmpy_log_wait() is called with the GIL held.
  */
 void acmpy_log_line(void *userdata, const char *line);
-void acmpy_log_wait(void *userdata, const char *waiter, int attempt, double delay_s);
+void acmpy_log_wait(const char *waiter, int attempt, double delay_s);
+/* The core's log_enabled: whether acmpy_log_prepare() chose a logger (no GIL needed). */
+int acmpy_log_enabled(void *userdata);
+
+/*
+ * A waiter's pause, done by the binding so Ctrl-C is seen within 50 ms: hand
+ * ACMPY_CORE_PAUSE to the core as its delay and acmpy_wait_progress (with an
+ * acmpy_wait_ctx) as its progress callback, called without the GIL.
+ */
+#define ACMPY_CORE_PAUSE 1e-9
+typedef struct acmpy_wait_ctx {
+    double delay_s;            /* the real pause between attempts */
+} acmpy_wait_ctx;
+int acmpy_wait_progress(void *userdata, const char *waiter, int attempt, double core_delay);
 /*
  * Decide, with the GIL held, whether the blocking call about to start on
  * this thread logs: only when the logging module is loaded and
@@ -106,6 +150,9 @@ void acmpy_log_prepare(acmpy_state *st);
 /* ---- convert.c ------------------------------------------------------------ */
 
 int acmpy_convert_init(void);   /* imports the datetime C API */
+/* Fill st->member_names from the model's operation outputs; free it. */
+int acmpy_member_names_init(acmpy_state *st);
+void acmpy_member_names_free(acmpy_state *st);
 
 /* A value to cJSON as `shape` (NULL: no model information) wants it. */
 int acmpy_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *v, const char *name,
@@ -119,13 +166,13 @@ int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *c
                          PyObject *kwnames, const char *const *skip, PyObject **skipped,
                          cJSON **out);
 /* A cJSON value to Python as `shape` (NULL: no model information) describes it. */
-PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v);
+PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSON *v);
 /* Seconds since the epoch to an aware datetime (UTC). */
 PyObject *acmpy_datetime_from_epoch(double ts);
 /* datetime / date / number / ISO-8601 text to seconds since the epoch; -1 with an error set. */
 int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, double *out);
-/* ResponseMetadata from the core's metadata. */
-PyObject *acmpy_response_metadata(const acmpca_response_meta *meta);
+/* ResponseMetadata from the core's metadata (NULL: all empty). */
+PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *meta);
 /* Borrowed UTF-8 of a str, refusing NUL characters; NULL with an error set. */
 const char *acmpy_utf8(acmpy_state *st, PyObject *v, const char *what);
 /* Like acmpy_utf8 but None gives NULL without an error (check PyErr_Occurred). */

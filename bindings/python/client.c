@@ -331,6 +331,7 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
         h.o.pool_size = n;
     }
     h.o.log_fn = acmpy_log_line;
+    h.o.log_enabled = acmpy_log_enabled;
 
     if (acmpca_client_new(&c, &h.o) != 0) {
         const acmpca_error *e = acmpca_error_last();
@@ -579,18 +580,18 @@ static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
     Py_END_ALLOW_THREADS
     /* The thread's last error is still this call's: nothing ran on this thread since. */
     if (rc != 0) {
-        acmpy_raise_last(st, op->name, acmpca_client_endpoint(c));
+        acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
         goto done;
     }
-    if (!(result = acmpy_from_json(op->output, out)))
+    if (!(result = acmpy_from_json(st, op->output, out)))
         goto done;
     if (!PyDict_Check(result)) {
         Py_SETREF(result, PyDict_New());
         if (!result)
             goto done;
     }
-    md = acmpy_response_metadata(meta);
-    if (!md || PyDict_SetItemString(result, "ResponseMetadata", md) < 0)
+    md = acmpy_response_metadata(st, meta);
+    if (!md || PyDict_SetItem(result, st->str_ResponseMetadata, md) < 0)
         Py_CLEAR(result);
     Py_XDECREF(md);
 done:

@@ -13,6 +13,7 @@
  * member path the same way ("Tags[1].Value: ...").
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "acmpca_py.h"
@@ -600,6 +601,84 @@ fail:
 
 /* ---- cJSON -> Python ------------------------------------------------------------------ */
 
+/*
+ * Member names of results are the same few strings on every call: they are
+ * made once, at import, and looked up by the model's member pointer.
+ */
+static size_t name_hash(const acmpca_member *m, size_t mask)
+{
+    uintptr_t p = (uintptr_t)m;
+    return (size_t)((p >> 3) * (uintptr_t)0x9E3779B97F4A7C15ull >> 16) & mask;
+}
+
+static int add_member_names(acmpy_state *st, const acmpca_shape *shape, int depth)
+{
+    size_t i;
+    if (!shape || depth > 64)
+        return 0;
+    for (i = 0; shape->type == ACMPCA_SHAPE_STRUCTURE && i < shape->member_count; i++) {
+        const acmpca_member *m = &shape->members[i];
+        size_t h = name_hash(m, st->member_names_mask), n = 0;
+        while (st->member_names[h].member && st->member_names[h].member != m) {
+            h = (h + 1) & st->member_names_mask;
+            if (++n > st->member_names_mask)
+                return 0; /* full: the rest are decoded per call */
+        }
+        if (st->member_names[h].member)
+            continue; /* seen, and its shape walked, already */
+        if (!(st->member_names[h].name = PyUnicode_InternFromString(m->name)))
+            return -1;
+        st->member_names[h].member = m;
+        if (add_member_names(st, m->shape, depth + 1) < 0)
+            return -1;
+    }
+    if (shape->element && add_member_names(st, shape->element, depth + 1) < 0)
+        return -1;
+    return 0;
+}
+
+int acmpy_member_names_init(acmpy_state *st)
+{
+    size_t i, cap = 1024;
+    if (!(st->member_names = PyMem_Calloc(cap, sizeof(*st->member_names)))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->member_names_mask = cap - 1;
+    for (i = 0; i < acmpca_model_operation_count(); i++)
+        if (add_member_names(st, acmpca_model_operation(i)->output, 0) < 0)
+            return -1;
+    return 0;
+}
+
+void acmpy_member_names_free(acmpy_state *st)
+{
+    size_t i;
+    if (!st->member_names)
+        return;
+    for (i = 0; i <= st->member_names_mask; i++)
+        Py_CLEAR(st->member_names[i].name);
+    PyMem_Free(st->member_names);
+    st->member_names = NULL;
+}
+
+/* The interned name of a member, or NULL (no error) when it has none. */
+static PyObject *member_name(acmpy_state *st, const acmpca_member *m)
+{
+    size_t h, n = 0;
+    if (!st->member_names)
+        return NULL;
+    h = name_hash(m, st->member_names_mask);
+    while (st->member_names[h].member) {
+        if (st->member_names[h].member == m)
+            return Py_NewRef(st->member_names[h].name);
+        h = (h + 1) & st->member_names_mask;
+        if (++n > st->member_names_mask)
+            break;
+    }
+    return NULL;
+}
+
 static PyObject *number_py(const acmpca_shape *shape, double d)
 {
     int type = shape ? (int)shape->type : -1;
@@ -613,7 +692,7 @@ static PyObject *number_py(const acmpca_shape *shape, double d)
     return PyFloat_FromDouble(d);
 }
 
-PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v)
+PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSON *v)
 {
     int type = shape ? (int)shape->type : -1;
     const cJSON *child;
@@ -638,7 +717,7 @@ PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v)
         if (!list)
             return NULL;
         for (child = v->child; child; child = child->next) {
-            PyObject *item = acmpy_from_json(element, child);
+            PyObject *item = acmpy_from_json(st, element, child);
             if (!item || PyList_Append(list, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(list);
@@ -655,16 +734,18 @@ PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v)
         for (child = v->child; child; child = child->next) {
             const acmpca_shape *sub = NULL;
             const char *key = child->string ? child->string : "";
-            PyObject *k, *item;
+            PyObject *k = NULL, *item;
             int rc;
             if (type == ACMPCA_SHAPE_STRUCTURE) {
                 const acmpca_member *m = acmpca_model_member(shape, key);
                 sub = m ? m->shape : NULL;
+                k = m ? member_name(st, m) : NULL;
             } else if (type == ACMPCA_SHAPE_MAP) {
                 sub = shape->element;
             }
-            k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)strlen(key), "replace");
-            item = k ? acmpy_from_json(sub, child) : NULL;
+            if (!k)
+                k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)strlen(key), "replace");
+            item = k ? acmpy_from_json(st, sub, child) : NULL;
             rc = item ? PyDict_SetItem(dict, k, item) : -1;
             Py_XDECREF(k);
             Py_XDECREF(item);
@@ -678,9 +759,33 @@ PyObject *acmpy_from_json(const acmpca_shape *shape, const cJSON *v)
     Py_RETURN_NONE;
 }
 
-PyObject *acmpy_response_metadata(const acmpca_response_meta *m)
+const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT] = {
+    "x-amzn-requestid", "content-type", "content-length", "date", "server", "connection",
+    "keep-alive", "x-amzn-errortype", "access-control-allow-origin", "status"};
+
+/* A header name (lower-case from the core) as a str: interned when a usual one. */
+static PyObject *header_name(acmpy_state *st, const char *name, size_t len)
 {
-    PyObject *headers = PyDict_New();
+    size_t i;
+    for (i = 0; i < ACMPY_HEADER_NAME_COUNT; i++) {
+        const char *known = acmpy_header_names[i];
+        if (known[0] == name[0] && (size_t)PyUnicode_GET_LENGTH(st->header_names[i]) == len &&
+            memcmp(known, name, len) == 0)
+            return Py_NewRef(st->header_names[i]);
+    }
+    return PyUnicode_DecodeLatin1(name, (Py_ssize_t)len, NULL);
+}
+
+/*
+ * {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}, with the
+ * header names lower-cased and repeated headers joined by ", ", as botocore's.
+ * The keys are the state's interned strings; RequestId reuses the
+ * x-amzn-requestid header's value when they are the same text.
+ */
+PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *m)
+{
+    PyObject *md = NULL, *headers = PyDict_New(), *rid_obj = NULL, *status = NULL;
+    PyObject *retries = NULL;
     const char *rid = m && m->request_id ? m->request_id : "";
     size_t i;
 
@@ -689,29 +794,39 @@ PyObject *acmpy_response_metadata(const acmpca_response_meta *m)
     for (i = 0; m && i < m->header_count; i++) {
         const char *name = m->headers[i].name ? m->headers[i].name : "";
         const char *value = m->headers[i].value ? m->headers[i].value : "";
-        PyObject *k = PyUnicode_DecodeLatin1(name, (Py_ssize_t)strlen(name), NULL);
-        PyObject *val = PyUnicode_DecodeLatin1(value, (Py_ssize_t)strlen(value), NULL);
-        PyObject *old = k ? PyDict_GetItemWithError(headers, k) : NULL;
-        int rc = -1;
-        if (k && val && !PyErr_Occurred()) {
-            if (old) {
-                /* A repeated header joins with ", ", as botocore's HTTPHeaders does. */
-                PyObject *joined = PyUnicode_FromFormat("%U, %U", old, val);
-                rc = joined ? PyDict_SetItem(headers, k, joined) : -1;
-                Py_XDECREF(joined);
-            } else {
-                rc = PyDict_SetItem(headers, k, val);
-            }
+        size_t vlen = strlen(value);
+        PyObject *k = header_name(st, name, strlen(name));
+        PyObject *val = k ? PyUnicode_DecodeLatin1(value, (Py_ssize_t)vlen, NULL) : NULL;
+        PyObject *old = val ? PyDict_SetDefault(headers, k, val) : NULL;
+        int rc = old ? 0 : -1;
+        if (old && old != val) {
+            /* A repeated header joins with ", ", as botocore's HTTPHeaders does. */
+            PyObject *joined = PyUnicode_FromFormat("%U, %U", old, val);
+            rc = joined ? PyDict_SetItem(headers, k, joined) : -1;
+            Py_XDECREF(joined);
+        } else if (old && !rid_obj && k == st->header_names[0] && PyUnicode_IS_ASCII(val) &&
+                   strcmp(value, rid) == 0) {
+            rid_obj = Py_NewRef(val);
         }
         Py_XDECREF(k);
         Py_XDECREF(val);
-        if (rc < 0) {
-            Py_DECREF(headers);
-            return NULL;
-        }
+        if (rc < 0)
+            goto fail;
     }
-    return Py_BuildValue("{sNsisNsi}", "RequestId",
-                         PyUnicode_DecodeUTF8(rid, (Py_ssize_t)strlen(rid), "replace"),
-                         "HTTPStatusCode", m ? m->http_status : 0, "HTTPHeaders", headers,
-                         "RetryAttempts", m ? m->retry_attempts : 0);
+    if (!rid_obj && !(rid_obj = PyUnicode_DecodeUTF8(rid, (Py_ssize_t)strlen(rid), "replace")))
+        goto fail;
+    status = PyLong_FromLong(m ? m->http_status : 0);
+    retries = PyLong_FromLong(m ? m->retry_attempts : 0);
+    md = status && retries ? PyDict_New() : NULL;
+    if (md && (PyDict_SetItem(md, st->str_RequestId, rid_obj) < 0 ||
+               PyDict_SetItem(md, st->str_HTTPStatusCode, status) < 0 ||
+               PyDict_SetItem(md, st->str_HTTPHeaders, headers) < 0 ||
+               PyDict_SetItem(md, st->str_RetryAttempts, retries) < 0))
+        Py_CLEAR(md);
+fail:
+    Py_XDECREF(status);
+    Py_XDECREF(retries);
+    Py_XDECREF(rid_obj);
+    Py_DECREF(headers);
+    return md;
 }

@@ -67,9 +67,10 @@ static int set_attr(PyObject *obj, const char *name, PyObject *value)
 
 static PyObject *client_error_init(PyObject *unused, PyObject *args)
 {
-    PyObject *self, *response, *operation, *code, *message, *status, *rid, *retries;
+    PyObject *self, *response, *operation, *code, *message, *status, *rid, *retries, *maxed;
     PyObject *msg = NULL, *margs = NULL;
     long attempts = 0;
+    int reached = 0;
 
     (void)unused;
     if (!PyArg_ParseTuple(args, "OOO:ClientError", &self, &response, &operation))
@@ -79,11 +80,16 @@ static PyObject *client_error_init(PyObject *unused, PyObject *args)
     status = dict_get_path(response, "ResponseMetadata", "HTTPStatusCode");
     rid = dict_get_path(response, "ResponseMetadata", "RequestId");
     retries = dict_get_path(response, "ResponseMetadata", "RetryAttempts");
-    if (retries && PyLong_Check(retries))
-        attempts = PyLong_AsLong(retries);
-    if (attempts < 0 && PyErr_Occurred())
+    maxed = dict_get_path(response, "ResponseMetadata", "MaxAttemptsReached");
+    /* botocore names the retries only when MaxAttemptsReached says it gave up. */
+    if (maxed && (reached = PyObject_IsTrue(maxed)) < 0)
         return NULL;
-    if (attempts > 0)
+    if (reached && retries && PyLong_Check(retries)) {
+        attempts = PyLong_AsLong(retries);
+        if (attempts == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    if (reached && retries)
         msg = PyUnicode_FromFormat(
             "An error occurred (%S) when calling the %S operation (reached max retries: %ld): %S",
             code ? code : Py_None, operation, attempts, message ? message : Py_None);
@@ -235,6 +241,10 @@ static int make_exceptions(PyObject *module, acmpy_state *st)
     EXC(ResponseParserError, "ResponseParserError", st->Error, NULL,
         "A success response could not be read: not JSON, not the expected shape, or\n"
         "larger than the response size cap.")
+    EXC(CryptoError, "CryptoError", st->Error, NULL,
+        "OpenSSL failed to make a key or to sign a CSR (an unsupported key type in this\n"
+        "OpenSSL build, a FIPS provider refusing the algorithm). The message has\n"
+        "OpenSSL's reason.")
     EXC(GeneralError, "GeneralError", st->Error, NULL,
         "Any other client-side failure: a closed client, a local limit, a bad argument\n"
         "to a library function.")
@@ -295,7 +305,9 @@ static PyObject *class_for(acmpy_state *st, int code)
     case ACMPCA_ENETWORK: return st->ConnectionClosedError;
     case ACMPCA_ETOOLARGE:
     case ACMPCA_EBADRESPONSE: return st->ResponseParserError;
-    case ACMPCA_EWAITER: return st->WaiterError;
+    case ACMPCA_EWAITER:
+    case ACMPCA_ECANCELLED: return st->WaiterError;
+    case ACMPCA_ECRYPTO: return st->CryptoError;
     default: return st->GeneralError;
     }
 }
@@ -326,20 +338,40 @@ static Py_ssize_t message_len(const char *msg, int attempts)
     return (Py_ssize_t)n;
 }
 
-static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const char *operation)
+/*
+ * botocore's ResponseMetadata of an error: from the answer's metadata when
+ * the core handed it over, else from the error alone (no headers). Like
+ * botocore, MaxAttemptsReached when retrying gave up on a retryable error.
+ */
+static PyObject *error_metadata(acmpy_state *st, const acmpca_error *e,
+                                const acmpca_response_meta *meta)
+{
+    int retries = e->attempts > 1 ? e->attempts - 1 : 0;
+    PyObject *md;
+
+    if (meta)
+        md = acmpy_response_metadata(st, meta);
+    else
+        md = Py_BuildValue("{sNsisNsi}", "RequestId", text(e->request_id), "HTTPStatusCode",
+                           e->http_status, "HTTPHeaders", PyDict_New(), "RetryAttempts",
+                           retries);
+    if (md && retries > 0 && e->retryable &&
+        PyDict_SetItemString(md, "MaxAttemptsReached", Py_True) < 0)
+        Py_CLEAR(md);
+    return md;
+}
+
+static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const char *operation,
+                               const acmpca_response_meta *meta)
 {
     PyObject *cls, *response = NULL, *exc = NULL, *op = NULL, *message;
     int code = e->code;
-    int retries = e->attempts > 1 ? e->attempts - 1 : 0;
 
     cls = code == ACMPCA_ESERVICE ? st->ClientError
                                   : st->service_errors[ACMPCA_ESERVICE_FIRST - code];
     message = PyUnicode_DecodeUTF8(e->message, message_len(e->message, e->attempts), "replace");
-    response = Py_BuildValue("{s{sNsN}s{sNsisNsi}}",
-                             "Error", "Code", text(e->aws_code), "Message", message,
-                             "ResponseMetadata", "RequestId", text(e->request_id),
-                             "HTTPStatusCode", e->http_status, "HTTPHeaders", PyDict_New(),
-                             "RetryAttempts", retries);
+    response = Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
+                             message, "ResponseMetadata", error_metadata(st, e, meta));
     /* botocore also puts a modelled exception's members at the top: its "message". */
     if (response && code != ACMPCA_ESERVICE &&
         PyDict_SetItemString(response, "message", dict_get_path(response, "Error", "Message")) < 0)
@@ -359,15 +391,12 @@ static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const cha
 }
 
 /* last_response of a WaiterError: the error answer that stopped the waiter, if any. */
-static PyObject *waiter_last_response(const acmpca_error *e)
+static PyObject *waiter_last_response(acmpy_state *st, const acmpca_error *e)
 {
     if (!e->aws_code[0])
         Py_RETURN_NONE;
-    return Py_BuildValue("{s{sNsN}s{sNsisNsi}}", "Error", "Code", text(e->aws_code),
-                         "Message", text(e->message), "ResponseMetadata", "RequestId",
-                         text(e->request_id),
-                         "HTTPStatusCode", e->http_status, "HTTPHeaders", PyDict_New(),
-                         "RetryAttempts", e->attempts > 1 ? e->attempts - 1 : 0);
+    return Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
+                         text(e->message), "ResponseMetadata", error_metadata(st, e, NULL));
 }
 
 static const char *waiter_name_in(const char *msg, char *buf, size_t cap)
@@ -391,13 +420,25 @@ static const char *waiter_name_in(const char *msg, char *buf, size_t cap)
 
 PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint)
 {
+    return acmpy_raise_last_meta(st, operation, endpoint, NULL);
+}
+
+PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const char *endpoint,
+                                const acmpca_response_meta *meta)
+{
     const acmpca_error *e = acmpca_error_last();
     PyObject *cls, *exc = NULL, *msg;
     const char *op = e->operation[0] ? e->operation : operation;
     int code = e->code;
 
+    /*
+     * A waiter stopped by its progress hook (pager.c) because a signal
+     * handler raised (Ctrl-C): that exception is still pending, and is the
+     * one to see.
+     */
+    if (code == ACMPCA_ECANCELLED && PyErr_Occurred())
+        return NULL;
     if (code == ACMPCA_ENOMEM) {
-        /* The core also reports OpenSSL failures this way: keep its message. */
         PyErr_SetString(PyExc_MemoryError, e->message[0] ? e->message : "out of memory");
         return NULL;
     }
@@ -406,7 +447,7 @@ PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *e
         return NULL;
     }
     if (ACMPCA_IS_SERVICE_ERROR(code))
-        return raise_service(st, e, op);
+        return raise_service(st, e, op, meta);
     cls = class_for(st, code);
     if (e->message[0])
         msg = PyUnicode_DecodeUTF8(e->message, (Py_ssize_t)strlen(e->message), "replace");
@@ -427,12 +468,12 @@ PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *e
     if (exc && endpoint && PyObject_IsSubclass(cls, st->EndpointConnectionError) == 1 &&
         set_attr(exc, "endpoint_url", PyUnicode_FromString(endpoint)) < 0)
         Py_CLEAR(exc);
-    if (exc && code == ACMPCA_EWAITER) {
+    if (exc && (code == ACMPCA_EWAITER || code == ACMPCA_ECANCELLED)) {
         char name[64];
         const char *wname = waiter_name_in(e->message, name, sizeof(name));
         if (set_attr(exc, "name", str_or_none(wname)) < 0 ||
             PyObject_SetAttrString(exc, "reason", msg) < 0 ||
-            set_attr(exc, "last_response", waiter_last_response(e)) < 0)
+            set_attr(exc, "last_response", waiter_last_response(st, e)) < 0)
             Py_CLEAR(exc);
     }
     if (exc)
@@ -518,6 +559,12 @@ static void log_text(const char *text)
     PyGILState_Release(g);
 }
 
+int acmpy_log_enabled(void *userdata)
+{
+    (void)userdata;
+    return tls_logger != NULL;
+}
+
 void acmpy_log_line(void *userdata, const char *line)
 {
     (void)userdata;
@@ -525,10 +572,9 @@ void acmpy_log_line(void *userdata, const char *line)
         log_text(line);
 }
 
-void acmpy_log_wait(void *userdata, const char *waiter, int attempt, double delay_s)
+void acmpy_log_wait(const char *waiter, int attempt, double delay_s)
 {
     char line[160];
-    (void)userdata;
     if (!tls_logger)
         return;
     snprintf(line, sizeof(line), "waiter %s: attempt %d did not succeed, next in %.3g s",
@@ -708,6 +754,7 @@ static int module_exec(PyObject *module)
 {
     acmpy_state *st = acmpy_state_from_module(module);
     PyObject *types;
+    size_t i;
 
     if (acmpca_version_number() != ACMPCA_VERSION_NUMBER) {
         PyErr_Format(PyExc_ImportError,
@@ -726,13 +773,23 @@ static int module_exec(PyObject *module)
         !(st->str_timestamp = intern("timestamp")) || !(st->str_replace = intern("replace")) ||
         !(st->str_tzinfo = intern("tzinfo")) || !(st->str_read = intern("read")) ||
         !(st->str_fromisoformat = intern("fromisoformat")) ||
+        !(st->str_ResponseMetadata = intern("ResponseMetadata")) ||
+        !(st->str_RequestId = intern("RequestId")) ||
+        !(st->str_HTTPStatusCode = intern("HTTPStatusCode")) ||
+        !(st->str_HTTPHeaders = intern("HTTPHeaders")) ||
+        !(st->str_RetryAttempts = intern("RetryAttempts")) ||
         !(st->debug_level = PyLong_FromLong(10)) || !(st->empty_tuple = PyTuple_New(0)))
         return -1;
+    for (i = 0; i < ACMPY_HEADER_NAME_COUNT; i++)
+        if (!(st->header_names[i] = intern(acmpy_header_names[i])))
+            return -1;
     if (!(types = PyImport_ImportModule("types")))
         return -1;
     st->simple_namespace = PyObject_GetAttrString(types, "SimpleNamespace");
     Py_DECREF(types);
     if (!st->simple_namespace)
+        return -1;
+    if (acmpy_member_names_init(st) < 0)
         return -1;
     if (make_exceptions(module, st) < 0 || acmpy_client_setup(module, st) < 0 ||
         acmpy_pager_setup(module, st) < 0)
@@ -770,6 +827,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionClosedError);
     Py_VISIT(st->ResponseParserError);
     Py_VISIT(st->WaiterError);
+    Py_VISIT(st->CryptoError);
     Py_VISIT(st->GeneralError);
     for (i = 0; i < ACMPY_SERVICE_ERROR_COUNT; i++)
         Py_VISIT(st->service_errors[i]);
@@ -803,6 +861,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->ConnectionClosedError);
     Py_CLEAR(st->ResponseParserError);
     Py_CLEAR(st->WaiterError);
+    Py_CLEAR(st->CryptoError);
     Py_CLEAR(st->GeneralError);
     for (i = 0; i < ACMPY_SERVICE_ERROR_COUNT; i++)
         Py_CLEAR(st->service_errors[i]);
@@ -817,6 +876,14 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->str_tzinfo);
     Py_CLEAR(st->str_read);
     Py_CLEAR(st->str_fromisoformat);
+    Py_CLEAR(st->str_ResponseMetadata);
+    Py_CLEAR(st->str_RequestId);
+    Py_CLEAR(st->str_HTTPStatusCode);
+    Py_CLEAR(st->str_HTTPHeaders);
+    Py_CLEAR(st->str_RetryAttempts);
+    for (i = 0; i < ACMPY_HEADER_NAME_COUNT; i++)
+        Py_CLEAR(st->header_names[i]);
+    acmpy_member_names_free(st);
     Py_CLEAR(st->empty_tuple);
     return 0;
 }

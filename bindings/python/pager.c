@@ -4,8 +4,11 @@
  * acmpca_wait_ex() and acmpca_paginator_*, with boto3's names: WaiterConfig
  * {"Delay", "MaxAttempts"}, PaginationConfig {"MaxItems", "PageSize",
  * "StartingToken"}, PageIterator.build_full_result() and .resume_token.
+ * Pages carry their answer's ResponseMetadata; resume tokens are botocore's
+ * own format (the core reads and writes it), so they pass between the two.
  */
 #include <string.h>
+#include <time.h>
 
 #include "acmpca_py.h"
 
@@ -131,9 +134,7 @@ static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int
                 acmpy_raise_param(st, "WaiterConfig.Delay: %R is out of range", value);
                 return -1;
             }
-            /* botocore: 0 means no pause; the core reads <= 0 as the model's delay. */
-            if (*delay == 0)
-                *delay = 1e-6;
+            /* botocore: 0 means no pause. */
         } else if (k && strcmp(k, "MaxAttempts") == 0) {
             if (config_int(st, value, "WaiterConfig.MaxAttempts", 1, &n) < 0)
                 return -1;
@@ -148,6 +149,65 @@ static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int
     return 0;
 }
 
+/*
+ * The waiter's pauses happen here rather than in the core, so that Ctrl-C
+ * stops them at once: the core is given a pause of a nanosecond, and this
+ * hook, told before each pause, sleeps the real one in slices with the GIL
+ * released, running Python's signal handlers (PyErr_CheckSignals) before and
+ * after each slice. A handler that raises (KeyboardInterrupt) makes the hook
+ * return 1: the core stops the waiter with ACMPCA_ECANCELLED, and the
+ * exception, left pending on this thread, is what wait() raises. A signal
+ * interrupts the main thread's nanosleep at once; slices bound the delay
+ * when it lands on another thread. Signal handlers run on the main thread
+ * only, so waiters on other threads just sleep.
+ */
+#define SLICE_S 0.05
+
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Python's signal handlers, with the GIL taken for them: -1 when one raised. */
+static int check_signals(void)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = PyErr_CheckSignals();
+    PyGILState_Release(g);
+    return rc;
+}
+
+int acmpy_wait_progress(void *userdata, const char *waiter, int attempt, double core_delay)
+{
+    const acmpy_wait_ctx *ctx = userdata;
+    PyGILState_STATE g;
+    double deadline;
+    int rc;
+
+    (void)core_delay;
+    g = PyGILState_Ensure();
+    acmpy_log_wait(waiter, attempt, ctx->delay_s);
+    rc = PyErr_CheckSignals();
+    PyGILState_Release(g);
+    if (rc < 0)
+        return 1;
+    deadline = monotonic_s() + ctx->delay_s;
+    for (;;) {
+        double left = deadline - monotonic_s(), slice = left < SLICE_S ? left : SLICE_S;
+        struct timespec ts;
+        if (left <= 0)
+            return 0;
+        ts.tv_sec = (time_t)slice;
+        ts.tv_nsec = (long)((slice - (double)ts.tv_sec) * 1e9);
+        (void)nanosleep(&ts, NULL); /* EINTR: a signal, checked right below */
+        if (check_signals() < 0)
+            return 1;
+    }
+}
+
 static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
@@ -157,8 +217,9 @@ static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nar
     PyObject *skipped[1];
     acmpca_client *c;
     cJSON *in = NULL;
-    double delay = 0;
+    double delay = -1;
     int attempts = 0, rc;
+    acmpy_wait_ctx ctx;
 
     if (nargs) {
         PyErr_SetString(PyExc_TypeError, "wait() only accepts keyword arguments.");
@@ -171,9 +232,11 @@ static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nar
         cJSON_Delete(in);
         return NULL;
     }
+    ctx.delay_s = delay >= 0 ? delay : w->info->delay_s;
     acmpy_log_prepare(st);
     Py_BEGIN_ALLOW_THREADS
-    rc = acmpca_wait_ex(c, w->info->name, in, delay, attempts, NULL, acmpy_log_wait, NULL);
+    rc = acmpca_wait_ex(c, w->info->name, in, ACMPY_CORE_PAUSE, attempts, NULL,
+                        acmpy_wait_progress, &ctx);
     Py_END_ALLOW_THREADS
     if (rc != 0)
         acmpy_raise_last(st, w->op->name, acmpca_client_endpoint(c));
@@ -212,7 +275,9 @@ static PyMethodDef waiter_methods[] = {
      "wait(**kwargs, WaiterConfig={'Delay': s, 'MaxAttempts': n}) -> None\n\n"
      "Call the waiter's operation with the keyword arguments until it succeeds. Raises\n"
      "acmpca.WaiterError on a failure state or after MaxAttempts, and the operation's\n"
-     "own exception for an error no acceptor expects."},
+     "own exception for an error no acceptor expects. Ctrl-C stops the wait at once\n"
+     "(the pauses run Python's signal handlers): KeyboardInterrupt, or whatever\n"
+     "another signal handler raised, propagates."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef waiter_getset[] = {
@@ -278,34 +343,6 @@ static void paginator_dealloc(PyObject *op)
     generic_dealloc(op);
 }
 
-/*
- * botocore also base64-encodes a token that stopped at a page boundary:
- * {"NextToken": "..."} without boto_truncate_amount. The core reads only the
- * truncated form (and plain NextTokens), so unwrap this one here. A new
- * bytes object, or NULL (no error set) to keep the token as given.
- */
-static PyObject *unwrap_boto_token(const char *tok)
-{
-    PyObject *binascii = NULL, *raw = NULL, *out = NULL;
-    cJSON *doc = NULL;
-    const cJSON *next;
-
-    if (!(binascii = PyImport_ImportModule("binascii")))
-        goto done;
-    if (!(raw = PyObject_CallMethod(binascii, "a2b_base64", "y", tok)))
-        goto done;
-    doc = cJSON_ParseWithLength(PyBytes_AS_STRING(raw), (size_t)PyBytes_GET_SIZE(raw));
-    next = cJSON_GetObjectItemCaseSensitive(doc, "NextToken");
-    if (cJSON_IsObject(doc) && cJSON_GetArraySize(doc) == 1 && cJSON_IsString(next))
-        out = PyBytes_FromString(next->valuestring);
-done:
-    PyErr_Clear();
-    cJSON_Delete(doc);
-    Py_XDECREF(raw);
-    Py_XDECREF(binascii);
-    return out;
-}
-
 static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *pg)
 {
     PyObject *key, *value;
@@ -334,7 +371,6 @@ static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *p
             pg->page_size = (int)n;
         } else if (k && strcmp(k, "StartingToken") == 0) {
             const char *tok;
-            PyObject *inner;
             if (value == Py_None)
                 continue;
             if (!PyUnicode_Check(value)) {
@@ -342,15 +378,12 @@ static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *p
                                   Py_TYPE(value)->tp_name);
                 return -1;
             }
+            /* botocore's token format, which the core reads and writes as it is. */
             if (!(tok = acmpy_utf8(st, value, "PaginationConfig.StartingToken")))
                 return -1;
-            inner = unwrap_boto_token(tok);
-            if (inner)
-                tok = PyBytes_AS_STRING(inner);
             PyMem_Free(pg->starting_token);
             if ((pg->starting_token = PyMem_Malloc(strlen(tok) + 1)))
                 strcpy(pg->starting_token, tok);
-            Py_XDECREF(inner);
             if (!pg->starting_token) {
                 PyErr_NoMemory();
                 return -1;
@@ -471,8 +504,9 @@ static PyObject *pages_next(PyObject *op)
     acmpy_pages *pg = (acmpy_pages *)op;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
     acmpca_client *c;
+    acmpca_response_meta *meta = NULL;
     cJSON *page = NULL;
-    PyObject *out = NULL;
+    PyObject *out = NULL, *md;
     int rc;
 
     if (pages_busy(pg) || !(c = acmpy_client_begin(pg->client)))
@@ -485,19 +519,29 @@ static PyObject *pages_next(PyObject *op)
     acmpy_log_prepare(st);
     pg->busy = 1;
     Py_BEGIN_ALLOW_THREADS
-    rc = acmpca_paginator_next(pg->p, &page);
+    rc = acmpca_paginator_next_ex(pg->p, &page, &meta);
     Py_END_ALLOW_THREADS
     pg->busy = 0;
     if (rc != 0) {
-        acmpy_raise_last(st, pg->op->name, acmpca_client_endpoint(c));
+        acmpy_raise_last_meta(st, pg->op->name, acmpca_client_endpoint(c), meta);
         goto done;
     }
     if (update_resume_token(pg) < 0 || !page)
         goto done;  /* NULL without an error: the end of the iteration */
-    out = acmpy_from_json(pg->op->output, page);
+    if (!(out = acmpy_from_json(st, pg->op->output, page)))
+        goto done;
+    /* Each page carries its answer's ResponseMetadata, as boto3's do. */
+    if (!(md = acmpy_response_metadata(st, meta))) {
+        Py_CLEAR(out);
+    } else {
+        if (PyDict_Check(out) && PyDict_SetItem(out, st->str_ResponseMetadata, md) < 0)
+            Py_CLEAR(out);
+        Py_DECREF(md);
+    }
 done:
     acmpy_client_end(pg->client);
     cJSON_Delete(page);
+    acmpca_response_meta_free(meta);
     return out;
 }
 

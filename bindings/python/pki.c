@@ -253,7 +253,7 @@ static PyObject *pki_parse_certificate(PyObject *module, PyObject *pem_obj)
     Py_DECREF(pem);
     if (rc != 0)
         return acmpy_raise_last(st, NULL, NULL);
-    out = acmpy_from_json(NULL, doc);
+    out = acmpy_from_json(st, NULL, doc);
     cJSON_Delete(doc);
     if (out && (epoch_to_datetime(out, "NotBefore") < 0 || epoch_to_datetime(out, "NotAfter") < 0))
         Py_CLEAR(out);
@@ -304,6 +304,7 @@ PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, P
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
     acmpca_certificate_request r;
     acmpca_issued_certificate *cert = NULL;
+    acmpy_wait_ctx ctx;
     subject_args s;
     PyObject *arn, *csr_obj = NULL, *key_type = NULL, *alg = NULL, *tmpl = NULL;
     PyObject *days = NULL, *delay = NULL, *attempts = NULL, *csr_pem = NULL, *out = NULL;
@@ -363,6 +364,12 @@ PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, P
     }
     if (!(c = acmpy_client_begin(self)))
         goto done;
+    /* The binding pauses between polls (see acmpy_wait_progress), so Ctrl-C works. */
+    ctx.delay_s = r.wait_delay_s > 0 ? r.wait_delay_s
+                                     : acmpca_waiter_find("CertificateIssued")->delay_s;
+    r.wait_delay_s = ACMPY_CORE_PAUSE;
+    r.wait_progress = acmpy_wait_progress;
+    r.wait_progress_userdata = &ctx;
     acmpy_log_prepare(st);
     Py_BEGIN_ALLOW_THREADS
     rc = acmpca_request_certificate(c, &r, &cert);

@@ -38,6 +38,7 @@ struct acmpca_client {
     acmpca_retry *retry;
     acmpca_rate_limiter *rate_limiter;  /* NULL when off */
     acmpca_log_fn log_fn;
+    acmpca_log_enabled_fn log_enabled;
     void *log_userdata;
     int idempotency_tokens;
     _Atomic int64_t clock_offset_s;  /* server time - our time, learnt from skew errors */
@@ -141,6 +142,7 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
                                         opts->rate_limit_count)) != 0)
         goto fail;
     c->log_fn = opts ? opts->log_fn : NULL;
+    c->log_enabled = opts ? opts->log_enabled : NULL;
     c->log_userdata = opts ? opts->log_userdata : NULL;
     c->idempotency_tokens = opts ? opts->idempotency_tokens != 0 : 1;
     acmpca__buf_free(&ua);
@@ -609,11 +611,16 @@ static void log_message(acmpca_client *c, const char *what, int status, const ac
     acmpca__buf_free(&line);
 }
 
+static int logging(const acmpca_client *c)
+{
+    return c->log_fn && (!c->log_enabled || c->log_enabled(c->log_userdata));
+}
+
 static void log_request(acmpca_client *c, const acmpca_operation_info *op,
                         const acmpca_http_request *req, int attempt)
 {
     char what[192];
-    if (!c->log_fn)
+    if (!logging(c))
         return;
     snprintf(what, sizeof(what), "%s attempt %d: %s %s", op->name, attempt, req->method,
              req->url);
@@ -624,7 +631,7 @@ static void log_response(acmpca_client *c, const acmpca_operation_info *op,
                          const acmpca_http_response *resp)
 {
     char what[128];
-    if (!c->log_fn)
+    if (!logging(c))
         return;
     snprintf(what, sizeof(what), "%s response:", op->name);
     log_message(c, what, resp->status, resp->headers, resp->header_count, resp->body.ptr,

@@ -648,8 +648,9 @@ int acmpca_request_certificate(acmpca_client *client, const acmpca_certificate_r
         err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((err = acmpca_wait(client, "CertificateIssued", in, r->wait_delay_s,
-                           r->wait_max_attempts, &last)) != 0)
+    if ((err = acmpca_wait_ex(client, "CertificateIssued", in, r->wait_delay_s,
+                              r->wait_max_attempts, &last, r->wait_progress,
+                              r->wait_progress_userdata)) != 0)
         goto fail;
     v = get_path(last, "Certificate", NULL, NULL);
     res->certificate_pem = acmpca__strdup(v);

@@ -24,8 +24,11 @@ os.environ.update({
     "NO_PROXY": "127.0.0.1,localhost,::1",
     "no_proxy": "127.0.0.1,localhost,::1",
 })
+# `python3 -m pytest` from the repository root puts the root on sys.path, where the
+# Lua binding's build leaves its own acmpca.so: that must not shadow the package.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
 if os.environ.get("ACMPCA_PYTHON_PATH"):
-    sys.path.insert(0, os.environ["ACMPCA_PYTHON_PATH"])
+    sys.path.insert(0, os.path.abspath(os.environ["ACMPCA_PYTHON_PATH"]))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 
 import pytest  # noqa: E402

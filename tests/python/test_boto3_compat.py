@@ -71,8 +71,7 @@ def script(pca, csr_pem):
     try:
         pca.describe_certificate_authority(CertificateAuthorityArn=arn + "-missing")
     except pca.exceptions.ResourceNotFoundException as e:
-        # The core hands over no headers with an error: HTTPHeaders is {} here.
-        e.response["ResponseMetadata"].pop("HTTPHeaders")
+        # The whole response, HTTPHeaders included, as botocore fills it for errors.
         out["error"] = {"type": type(e).__name__, "response": e.response,
                         "operation": e.operation_name,
                         "str": str(e).replace(arn, "<arn>")}
@@ -109,9 +108,7 @@ def test_same_script_same_results(moto_endpoint):
                                  **CREDS), csr)
     ours = script(acmpca.client(endpoint_url=moto_endpoint, region_name=REGION, **CREDS), csr)
     assert list(ours) == list(theirs)
-    # The one known difference: pages come without ResponseMetadata (see below).
-    theirs["tag_pages"] = [{k: v for k, v in p.items() if k != "ResponseMetadata"}
-                           for p in theirs["tag_pages"]]
+    assert ours["error"]["response"]["ResponseMetadata"]["HTTPHeaders"]
     for step in theirs:
         assert normalize(ours[step]) == normalize(theirs[step]), step
     # Types, beyond what == shows (True == 1, 1 == 1.0).
@@ -125,11 +122,46 @@ def test_same_script_same_results(moto_endpoint):
         assert types(normalize(ours[step])) == types(normalize(theirs[step])), step
 
 
-def test_pages_differ_only_by_response_metadata(moto_endpoint):
-    """boto3's pages carry ResponseMetadata; the core's paginator does not expose it."""
+def test_pages_carry_response_metadata(moto_endpoint):
+    """Each page is the operation's answer with its ResponseMetadata, as boto3's."""
     b = boto3.client("acm-pca", endpoint_url=moto_endpoint, region_name=REGION, **CREDS)
     a = acmpca.client(endpoint_url=moto_endpoint, region_name=REGION, **CREDS)
     theirs = list(b.get_paginator("list_certificate_authorities").paginate())
     ours = list(a.get_paginator("list_certificate_authorities").paginate())
-    strip = [{k: v for k, v in p.items() if k != "ResponseMetadata"} for p in theirs]
-    assert normalize(ours) == normalize(strip)
+    assert all(p["ResponseMetadata"]["HTTPStatusCode"] == 200 for p in ours)
+    assert normalize(ours) == normalize(theirs)
+
+
+def test_resume_tokens_pass_both_ways_on_moto(moto_endpoint):
+    """A StartingToken from boto3 resumes an acmpca paginator and the other way round,
+    and both write the same token text for the same position."""
+    b = boto3.client("acm-pca", endpoint_url=moto_endpoint, region_name=REGION, **CREDS)
+    a = acmpca.client(endpoint_url=moto_endpoint, region_name=REGION, **CREDS)
+    config = {"KeyAlgorithm": "EC_prime256v1", "SigningAlgorithm": "SHA256WITHECDSA",
+              "Subject": {"CommonName": "tokens"}}
+    for _ in range(5):
+        a.create_certificate_authority(CertificateAuthorityConfiguration=config,
+                                       CertificateAuthorityType="ROOT")
+    everything = [c["Arn"] for c in b.get_paginator("list_certificate_authorities")
+                  .paginate().build_full_result()["CertificateAuthorities"]]
+    assert len(everything) >= 5
+
+    def arns(result):
+        return [c["Arn"] for c in result["CertificateAuthorities"]]
+
+    # MaxItems mid-page (boto_truncate_amount) and at a page boundary (NextToken only).
+    for cfg in ({"PageSize": 2, "MaxItems": 3}, {"PageSize": 2, "MaxItems": 2}):
+        theirs = b.get_paginator("list_certificate_authorities").paginate(
+            PaginationConfig=cfg).build_full_result()
+        ours = a.get_paginator("list_certificate_authorities").paginate(
+            PaginationConfig=cfg).build_full_result()
+        assert arns(ours) == arns(theirs) == everything[:cfg["MaxItems"]]
+        assert ours["NextToken"] == theirs["NextToken"], cfg
+        rest = {"PageSize": 2, "StartingToken": theirs["NextToken"]}
+        resumed_here = a.get_paginator("list_certificate_authorities").paginate(
+            PaginationConfig=rest).build_full_result()
+        rest["StartingToken"] = ours["NextToken"]
+        resumed_there = b.get_paginator("list_certificate_authorities").paginate(
+            PaginationConfig=rest).build_full_result()
+        assert arns(resumed_here) == arns(resumed_there) == everything[cfg["MaxItems"]:]
+    a.close()

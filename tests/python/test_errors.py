@@ -94,7 +94,10 @@ def test_service_error_classes(scripted_client, code):
     assert e.response["message"] == "scripted " + code
     md = e.response["ResponseMetadata"]
     assert md["HTTPStatusCode"] == 400 and md["RequestId"] == e.request_id
-    assert md["RetryAttempts"] == 0
+    assert md["RetryAttempts"] == 0 and "MaxAttemptsReached" not in md
+    # The answer's headers, lower-cased as botocore's HTTPHeaders.
+    assert md["HTTPHeaders"]["x-amzn-requestid"] == e.request_id
+    assert md["HTTPHeaders"]["content-type"] == "application/x-amz-json-1.1"
     assert str(e) == ("An error occurred (%s) when calling the %s operation: scripted %s"
                       % (code, op["name"], code))
 
@@ -130,7 +133,10 @@ def test_retries_are_counted(scripted):
     with pytest.raises(acmpca.ThrottlingException) as info:
         c.get_policy(ResourceArn=FAKE_CA_ARN % "acmpca-test:error:ThrottlingException")
     e = info.value
-    assert e.attempts == 2 and e.response["ResponseMetadata"]["RetryAttempts"] == 1
+    md = e.response["ResponseMetadata"]
+    assert e.attempts == 2 and md["RetryAttempts"] == 1 and md["MaxAttemptsReached"] is True
+    # The last answer's metadata.
+    assert md["HTTPHeaders"]["x-amzn-requestid"] == md["RequestId"] == e.request_id
     assert "(reached max retries: 1)" in str(e)
     assert e.message == "scripted ThrottlingException"
 
@@ -143,6 +149,11 @@ def test_moto_resource_not_found(client):
         client.describe_certificate_authority(CertificateAuthorityArn=arn)
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert arn in info.value.message
+    # ResponseMetadata of moto's answer, headers and all, as botocore gives it.
+    md = info.value.response["ResponseMetadata"]
+    assert md["HTTPStatusCode"] == 400 and md["RetryAttempts"] == 0
+    assert md["RequestId"] and md["HTTPHeaders"]["x-amzn-requestid"] == md["RequestId"]
+    assert int(md["HTTPHeaders"]["content-length"]) > 0
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.get_policy(ResourceArn=arn)
 
@@ -333,6 +344,14 @@ def test_client_error_like_botocore():
                                      "RetryAttempts": 0}}
     e = acmpca.ClientError(response, "GetPolicy")
     assert str(e) == "An error occurred (Oops) when calling the GetPolicy operation: it broke"
+    # As botocore: the retries are named only when MaxAttemptsReached says so.
+    retried = {"Error": response["Error"],
+               "ResponseMetadata": dict(response["ResponseMetadata"], RetryAttempts=2)}
+    assert str(acmpca.ClientError(retried, "GetPolicy")) == str(e)
+    retried["ResponseMetadata"]["MaxAttemptsReached"] = True
+    assert str(acmpca.ClientError(retried, "GetPolicy")) == (
+        "An error occurred (Oops) when calling the GetPolicy operation "
+        "(reached max retries: 2): it broke")
     assert (e.code, e.message, e.http_status, e.request_id) == ("Oops", "it broke", 418, "r-1")
     again = pickle.loads(pickle.dumps(e))
     assert type(again) is acmpca.ClientError and again.response == response
@@ -375,7 +394,7 @@ def test_exception_hierarchy():
     for cls in (E.ClientError, E.ParamValidationError, E.NoCredentialsError,
                 E.CredentialRetrievalError, E.InvalidConfigError, E.EndpointConnectionError,
                 E.ConnectTimeoutError, E.ReadTimeoutError, E.SSLError, E.ConnectionClosedError,
-                E.ResponseParserError, E.WaiterError, E.GeneralError):
+                E.ResponseParserError, E.WaiterError, E.CryptoError, E.GeneralError):
         assert issubclass(cls, E.Error) and cls.__doc__
     assert issubclass(E.ConnectTimeoutError, TimeoutError)
     assert issubclass(E.SSLError, E.EndpointConnectionError)

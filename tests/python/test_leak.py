@@ -2,8 +2,9 @@
 
 The mix: a cheap local path (arguments refused by validation before any I/O,
 so a ParamValidationError is built and dropped every time) and some thousands
-of real calls over loopback, successes (output conversion, ResponseMetadata)
-and service errors (ClientError and its response dict). RSS is read after a
+of real calls over loopback, successes (output conversion, ResponseMetadata),
+paginator pages (with their ResponseMetadata) and service errors (ClientError
+and its response dict, headers included). RSS is read after a
 warm-up and after each later round; a leak of ~100 bytes per call would show
 as megabytes. The count of GC-tracked Python objects must not grow either.
 """
@@ -44,6 +45,10 @@ def one_round(c):
                 c.get_policy(ResourceArn=err_arn)
             except acmpca.ResourceNotFoundException as e:
                 assert e.response["Error"]["Code"] == "ResourceNotFoundException"
+                assert e.response["ResponseMetadata"]["HTTPHeaders"]
+        elif i % 5 == 1:
+            pages = list(c.get_paginator("list_tags").paginate(CertificateAuthorityArn=ok_arn))
+            assert pages[0]["ResponseMetadata"]["HTTPStatusCode"] == 200
         else:
             r = c.get_certificate(CertificateAuthorityArn=ok_arn, CertificateArn=ok_arn + "/c")
             assert r["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -1,6 +1,10 @@
 """The PKI helpers: keys, CSRs, CSR and serial normalisation, certificate reading."""
 import base64
 import datetime
+import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -74,6 +78,40 @@ def test_bad_pki_input():
         acmpca.parse_certificate(b"\x00binary")
     with pytest.raises(TypeError):
         acmpca.normalize_csr(12)
+
+
+NULL_PROVIDER = """\
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+null = null_sect
+[null_sect]
+activate = 1
+"""
+
+CRYPTO_FAILS = textwrap.dedent("""
+    import acmpca
+    try:
+        acmpca.generate_key("RSA_2048")
+    except acmpca.CryptoError as e:
+        assert isinstance(e, acmpca.Error) and not isinstance(e, MemoryError)
+        print("CryptoError:", e)
+""")
+
+
+def test_openssl_failure_is_a_crypto_error(tmp_path):
+    """With only OpenSSL's null provider loaded, key generation fails inside OpenSSL:
+    acmpca.CryptoError with OpenSSL's reason, not a MemoryError."""
+    conf = tmp_path / "openssl.cnf"
+    conf.write_text(NULL_PROVIDER)
+    env = dict(os.environ, OPENSSL_CONF=str(conf), PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(acmpca.__file__))] + sys.path))
+    out = subprocess.run([sys.executable, "-c", CRYPTO_FAILS], capture_output=True, text=True,
+                         env=env, timeout=60, cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("CryptoError: generating the private key failed"), out.stdout
+    assert issubclass(acmpca.CryptoError, acmpca.Error) and acmpca.CryptoError.__doc__
 
 
 def test_normalize_csr_forms():

@@ -3,6 +3,11 @@ fixture server (RequestInProgress paths, audit reports, permissions pages)
 and moto."""
 import base64
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 import uuid
 
@@ -80,6 +85,97 @@ def test_audit_report_created(fixture_client):
         fixture_client.get_waiter("audit_report_created").wait(
             CertificateAuthorityArn=failing, AuditReportId=report["AuditReportId"],
             WaiterConfig={"Delay": 0.01, "MaxAttempts": 5})
+
+
+INTERRUPTED = textwrap.dedent("""
+    import os, signal, sys, threading, time
+    import acmpca
+    endpoint, ca = sys.argv[1], sys.argv[2]
+    c = acmpca.client(region_name="us-east-1", endpoint_url=endpoint,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    w = c.get_waiter("certificate_issued")
+    # Ctrl-C from another thread, 0.5 s into a wait whose pauses are 30 s long.
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    start = time.monotonic()
+    try:
+        w.wait(CertificateAuthorityArn=ca, CertificateArn=ca + "/in-progress-99",
+               WaiterConfig={"Delay": 30, "MaxAttempts": 50})
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt after %.2f s" % (time.monotonic() - start))
+        # The client is still usable after the interrupted wait.
+        c.list_permissions(CertificateAuthorityArn=ca)
+        sys.exit(0)
+    print("the waiter returned")
+    sys.exit(1)
+""")
+
+
+def test_ctrl_c_stops_a_waiter_promptly(fixture_endpoint):
+    """SIGINT during a waiter's 30 s pause raises KeyboardInterrupt at once, in a
+    process of its own so a stray interrupt cannot stop the test run."""
+    ca = FAKE_CA_ARN % unique("sigint")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(acmpca.__file__))] + sys.path)
+    start = time.monotonic()
+    # cwd: not the repository root, where `-c` would find the Lua binding's acmpca.so.
+    out = subprocess.run([sys.executable, "-c", INTERRUPTED, fixture_endpoint, ca],
+                         capture_output=True, text=True, env=env, timeout=60,
+                         cwd=os.path.dirname(os.path.abspath(__file__)))
+    assert out.returncode == 0, out.stdout + out.stderr
+    took = float(out.stdout.split()[2])
+    assert 0.4 < took < 2.0, out.stdout
+    assert time.monotonic() - start < 20
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.smoke
+def test_signal_handler_exception_stops_a_waiter(fixture_client):
+    """Whatever a signal handler raises during a wait is what wait() raises."""
+    ca = FAKE_CA_ARN % unique("alarm")
+
+    def handler(signum, frame):
+        raise Stop("from the handler")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    start = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Stop, match="from the handler"):
+            fixture_client.get_waiter("certificate_issued").wait(
+                CertificateAuthorityArn=ca, CertificateArn=ca + "/in-progress-99",
+                WaiterConfig={"Delay": 0.07, "MaxAttempts": 1000})
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - start < 2.0
+    # The thread's state is clean: the next call works.
+    assert fixture_client.list_permissions(CertificateAuthorityArn=ca)["Permissions"] == []
+
+
+@pytest.mark.smoke
+def test_signal_handler_exception_stops_request_certificate(fixture_client):
+    """request_certificate's wait for the certificate is interruptible too."""
+    ca = FAKE_CA_ARN % unique("slow-issue")
+
+    def handler(signum, frame):
+        raise Stop("from the handler")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    start = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Stop, match="from the handler"):
+            fixture_client.request_certificate(ca, common_name="slow.example.test",
+                                               signing_algorithm="SHA256WITHECDSA",
+                                               wait_delay=5, wait_max_attempts=100)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - start < 2.0
 
 
 def test_csr_created_on_moto(client):
@@ -162,12 +258,9 @@ def test_build_full_result(fixture_client, permissions_ca):
 
 
 def decode(token):
-    """botocore's resume token: base64 JSON mid-page, the plain NextToken at a page end."""
-    try:
-        doc = json.loads(base64.b64decode(token, validate=True))
-    except ValueError:
-        return token
-    return doc["NextToken"] if list(doc) == ["NextToken"] else doc
+    """botocore's resume token: base64 of json.dumps({"NextToken": ...}), with
+    "boto_truncate_amount" when MaxItems stopped inside a page."""
+    return json.loads(base64.b64decode(token, validate=True))
 
 
 def test_resume_tokens_match_boto3(fixture_endpoint, permissions_ca):
@@ -175,24 +268,51 @@ def test_resume_tokens_match_boto3(fixture_endpoint, permissions_ca):
     b = boto3.client("acm-pca", endpoint_url=fixture_endpoint, region_name="us-east-1",
                      aws_access_key_id="testing", aws_secret_access_key="testing")
     a = make_client(fixture_endpoint)
-    for cfg in ({"PageSize": 2, "MaxItems": 3}, {"PageSize": 2, "MaxItems": 4}):
+    # Mid-page (3 of 2+2) and at a page boundary (4 of 2+2).
+    for cfg, doc in (({"PageSize": 2, "MaxItems": 3},
+                      {"NextToken": "2", "boto_truncate_amount": 1}),
+                     ({"PageSize": 2, "MaxItems": 4}, {"NextToken": "4"})):
         theirs = b.get_paginator("list_permissions").paginate(
             CertificateAuthorityArn=permissions_ca, PaginationConfig=cfg).build_full_result()
         ours = a.get_paginator("list_permissions").paginate(
             CertificateAuthorityArn=permissions_ca, PaginationConfig=cfg).build_full_result()
-        # The same position (the text differs: botocore base64-encodes a plain NextToken
-        # too, and spaces its JSON).
-        assert decode(ours["NextToken"]) == decode(theirs["NextToken"])
+        # The same token, to the byte.
+        assert ours["NextToken"] == theirs["NextToken"]
+        assert decode(ours["NextToken"]) == doc
         assert principals([ours]) == principals([theirs])
+        rest = ["p%d.example.com" % i for i in range(cfg["MaxItems"], 7)]
         # A token from boto3 resumes here, and the other way round.
         resumed = a.get_paginator("list_permissions").paginate(
             CertificateAuthorityArn=permissions_ca,
             PaginationConfig={"StartingToken": theirs["NextToken"]}).build_full_result()
-        assert len(resumed["Permissions"]) == 7 - cfg["MaxItems"]
+        assert principals([resumed]) == rest
         resumed = b.get_paginator("list_permissions").paginate(
             CertificateAuthorityArn=permissions_ca,
             PaginationConfig={"StartingToken": ours["NextToken"]}).build_full_result()
-        assert len(resumed["Permissions"]) == 7 - cfg["MaxItems"]
+        assert principals([resumed]) == rest
+    a.close()
+
+
+def test_pages_carry_response_metadata(fixture_client, permissions_ca):
+    pages = list(fixture_client.get_paginator("list_permissions").paginate(
+        CertificateAuthorityArn=permissions_ca, PaginationConfig={"PageSize": 3}))
+    ids = set()
+    for page in pages:
+        md = page["ResponseMetadata"]
+        assert md["HTTPStatusCode"] == 200 and md["RetryAttempts"] == 0
+        assert md["HTTPHeaders"]["x-amzn-requestid"] == md["RequestId"]
+        ids.add(md["RequestId"])
+    assert len(ids) == len(pages) == 3
+
+
+def test_failed_page_carries_response_metadata(scripted_client):
+    pager = scripted_client.get_paginator("list_tags")
+    with pytest.raises(acmpca.InvalidArnException) as info:
+        next(iter(pager.paginate(
+            CertificateAuthorityArn=FAKE_CA_ARN % "acmpca-test:error:InvalidArnException")))
+    md = info.value.response["ResponseMetadata"]
+    assert md["HTTPStatusCode"] == 400 and md["RequestId"].startswith("scripted-")
+    assert md["HTTPHeaders"]["x-amzn-requestid"] == md["RequestId"]
 
 
 def test_list_certificate_authorities_on_moto(client):
@@ -206,7 +326,8 @@ def test_list_certificate_authorities_on_moto(client):
     full = pager.paginate().build_full_result()
     assert mine <= {ca["Arn"] for ca in full["CertificateAuthorities"]}
     tags = client.get_paginator("list_tags").paginate(CertificateAuthorityArn=sorted(mine)[0])
-    assert list(tags) == [{"Tags": []}]
+    assert [{k: v for k, v in p.items() if k != "ResponseMetadata"}
+            for p in tags] == [{"Tags": []}]
 
 
 def test_paginator_arguments(fixture_client):

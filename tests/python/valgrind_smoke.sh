@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 command -v valgrind >/dev/null || { echo "valgrind_smoke: valgrind is not installed" >&2; exit 2; }
-python3 -c 'import acmpca' || { echo "valgrind_smoke: pip install . first" >&2; exit 2; }
+(cd / && python3 -c 'import acmpca') || { echo "valgrind_smoke: pip install . first" >&2; exit 2; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -19,6 +19,7 @@ class ResponseMetadataTypeDef(TypedDict):
     HTTPStatusCode: int
     HTTPHeaders: dict[str, str]
     RetryAttempts: int
+    MaxAttemptsReached: NotRequired[bool]
 
 class ErrorTypeDef(TypedDict):
     Code: str
@@ -256,14 +257,17 @@ class ListTagsResponseTypeDef(TypedDict):
 class ListCertificateAuthoritiesResponsePageTypeDef(TypedDict):
     NextToken: NotRequired[str]
     CertificateAuthorities: NotRequired[Sequence[CertificateAuthorityTypeDef]]
+    ResponseMetadata: ResponseMetadataTypeDef
 
 class ListPermissionsResponsePageTypeDef(TypedDict):
     NextToken: NotRequired[str]
     Permissions: NotRequired[Sequence[PermissionTypeDef]]
+    ResponseMetadata: ResponseMetadataTypeDef
 
 class ListTagsResponsePageTypeDef(TypedDict):
     NextToken: NotRequired[str]
     Tags: NotRequired[Sequence[TagTypeDef]]
+    ResponseMetadata: ResponseMetadataTypeDef
 
 
 # ---- exceptions ------------------------------------------------------------
@@ -294,6 +298,7 @@ class ReadTimeoutError(Error, TimeoutError): ...
 class SSLError(EndpointConnectionError): ...
 class ConnectionClosedError(EndpointConnectionError): ...
 class ResponseParserError(Error): ...
+class CryptoError(Error): ...
 class GeneralError(Error): ...
 
 class WaiterError(Error):

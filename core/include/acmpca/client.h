@@ -29,6 +29,8 @@ typedef struct acmpca_client acmpca_client;
  * thread making the call; must not call back into the same client.
  */
 typedef void (*acmpca_log_fn)(void *userdata, const char *line);
+/* Asked once per request: 0 skips formatting the log lines altogether. */
+typedef int (*acmpca_log_enabled_fn)(void *userdata);
 
 /* A client-side rate limit for one operation (see acmpca_client_options.rate_limit). */
 typedef struct acmpca_rate_limit {
@@ -73,12 +75,13 @@ typedef struct acmpca_client_options {
     const acmpca_rate_limit *rate_limits; /* per-operation overrides (copied); they also
                                              turn the limiter on */
     size_t rate_limit_count;
+    acmpca_log_enabled_fn log_enabled; /* NULL: log whenever log_fn is set */
 } acmpca_client_options;
 
 #define ACMPCA_CLIENT_OPTIONS_VERSION 1
 #define ACMPCA_CLIENT_OPTIONS_INIT \
     { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, NULL, \
-      1, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 1, 0, NULL, 0 }
+      1, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 1, 0, NULL, 0, NULL }
 
 /* Create a client. No network I/O happens here. */
 ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "client.h"
+#include "waiter.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +81,8 @@ typedef struct acmpca_certificate_request {
     int validity_days;             /* 0: 365 */
     double wait_delay_s;           /* 0: the waiter's 1 s */
     int wait_max_attempts;         /* 0: the waiter's 60 */
+    acmpca_wait_progress_fn wait_progress; /* told before each pause; may cancel (NULL) */
+    void *wait_progress_userdata;
 } acmpca_certificate_request;
 
 typedef struct acmpca_issued_certificate {
