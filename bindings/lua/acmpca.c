@@ -7,6 +7,7 @@
  *   local c = acmpca.new{ region = ..., endpoint_url = ... }
  *   local out, meta = c:issue_certificate{ CertificateAuthorityArn = ..., ... }
  *   local cert = c:request_certificate(ca_arn, { common_name = ..., dns_names = {...} })
+ *   local source = c:credentials_source()   -- "environment", "imds", ...: never the keys
  *
  * plus the PKI helpers of acmpca/pki.h: generate_key, make_csr,
  * normalize_csr, normalize_serial, parse_certificate.
@@ -599,7 +600,7 @@ static void push_meta(lua_State *L, const acmpca_response_meta *m)
 static const char *const config_keys[] = {
     "region", "endpoint_url", "profile", "credentials", "connect_timeout", "read_timeout",
     "max_attempts", "retry_mode", "verify_tls", "ca_bundle", "use_fips", "use_dualstack",
-    "user_agent_suffix", "rate_limit", NULL,
+    "user_agent_suffix", "rate_limit", "max_response_bytes", "idempotency_tokens", NULL,
 };
 static const char *const credential_keys[] = {
     "access_key_id", "secret_access_key", "session_token", NULL,
@@ -822,7 +823,12 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
     o->read_timeout_ms = seconds_to_ms(
         opt_number(L, idx, w, "read_timeout", 0, 0, 86400, 0, operation));
     o->max_attempts = (int)opt_number(L, idx, w, "max_attempts", 0, 1, 100, 1, operation);
+    /* Bytes; a bigger body fails with ResponseParserError (0 / absent: 16 MiB). */
+    o->max_response_bytes = (size_t)opt_number(L, idx, w, "max_response_bytes", 0, 1,
+                                               1073741824.0, 1, operation);
     o->verify_tls = opt_bool(L, idx, w, "verify_tls", 1, operation);
+    /* false: no IdempotencyToken is generated (a retried issuance may then issue twice). */
+    o->idempotency_tokens = opt_bool(L, idx, w, "idempotency_tokens", 1, operation);
     if (raw_field(L, idx, "use_fips") != LUA_TNIL)
         o->use_fips = opt_bool(L, idx, w, "use_fips", 0, operation);
     lua_pop(L, 1);
@@ -938,6 +944,47 @@ static int client_m_region(lua_State *L)
 {
     lua_pushstring(L, acmpca_client_region(check_client(L, 1, NULL)));
     return 1;
+}
+
+/*
+ * c:credentials_source() -> provider, expiration: the name of the source that
+ * supplies the client's credentials ("static" for config.credentials,
+ * "environment", "shared-credentials-file", "config-file",
+ * "credential-process", "assume-role", "web-identity", "sso", "container",
+ * "imds") and when they expire (seconds since the epoch; nil when never),
+ * for debugging a deployment. The credentials are resolved as a call would
+ * resolve them (a remote provider may fetch them now); a failure raises the
+ * same error object a call would get, its message naming the provider. The
+ * keys never reach Lua: the name is copied out and the credentials are wiped
+ * and freed before anything is pushed.
+ */
+static int client_credentials_source(lua_State *L)
+{
+    acmpca_credentials_provider *p;
+    acmpca_credentials *creds = NULL;
+    const char *src;
+    char name[64];
+    int64_t expiration;
+    size_t n;
+
+    lua_settop(L, 1);
+    p = acmpca_client_credentials_provider(check_client(L, 1, NULL));
+    if (acmpca_credentials_get(p, 0, &creds) != 0)
+        return raise_last(L, NULL);
+    src = creds->provider ? creds->provider : acmpca_credentials_provider_name(p);
+    n = src ? strlen(src) : 0;
+    if (n >= sizeof(name))
+        n = sizeof(name) - 1;
+    memcpy(name, src ? src : "", n);
+    name[n] = '\0';
+    expiration = creds->expiration;
+    acmpca_credentials_free(creds);
+    lua_pushstring(L, name);
+    if (expiration > 0)
+        push_whole(L, (double)expiration);
+    else
+        lua_pushnil(L);
+    return 2;
 }
 
 /* c:<operation>(params) -> result, meta. Upvalue 1: the operation id. */
@@ -1834,6 +1881,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"build_request", client_build_request},
         {"endpoint", client_m_endpoint},
         {"region", client_m_region},
+        {"credentials_source", client_credentials_source},
         {"request_certificate", client_request_certificate},
         {"issue_and_wait", client_request_certificate},
         {NULL, NULL},

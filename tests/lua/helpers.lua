@@ -237,4 +237,74 @@ function M.post(path, body)
   return out
 end
 
+-- GET a path of a loopback server (default: the test server) with curl; returns the body.
+function M.get(path, base)
+  local out, ok = M.sh(("curl -sS --fail %s"):format(M.shell_quote((base or M.endpoint) .. path)))
+  assert(ok, "GET " .. path .. " failed: " .. out)
+  return out
+end
+
+-- Wall-clock seconds with a fraction (os.time has whole seconds only).
+function M.now()
+  local out = M.sh("date +%s.%N")
+  return tonumber((out:gsub("%s+$", "")))
+end
+
+-- Lowercase hex SHA-256 of a string (openssl dgst).
+function M.sha256_hex(s)
+  local dir = M.tmpdir()
+  M.write(dir .. "/in", s)
+  local out, ok = M.sh("openssl dgst -sha256 -r " .. M.shell_quote(dir .. "/in"))
+  M.rmdir(dir)
+  assert(ok, out)
+  return out:match("^(%x+)")
+end
+
+-- Run `code` in a fresh interpreter (the one under test, with the module
+-- under test, under ACMPCA_LUA_WRAPPER when set) whose environment holds
+-- only PATH, the loopback proxy bypass, the test endpoints, what `env` gives
+-- (a value false removes a default) and these defaults: HOME=`env.HOME` or a
+-- temporary directory, AWS_EC2_METADATA_DISABLED=true, AWS_CONFIG_FILE and
+-- AWS_SHARED_CREDENTIALS_FILE=/nonexistent. For what the AWS_* variables
+-- decide at client creation, which a running interpreter cannot change.
+-- The chunk sees `acmpca` and `emit(key, value)`; returns a table of the
+-- emitted values (strings; `value` is passed through tostring) and the raw
+-- output when the child fails.
+function M.child(env, code)
+  local dir = M.tmpdir()
+  local vars = {
+    PATH = os.getenv("PATH"), HOME = dir,
+    NO_PROXY = "127.0.0.1,localhost,::1", no_proxy = "127.0.0.1,localhost,::1",
+    AWS_EC2_METADATA_DISABLED = "true", AWS_CONFIG_FILE = "/nonexistent",
+    AWS_SHARED_CREDENTIALS_FILE = "/nonexistent",
+    ACMPCA_TEST_ENDPOINT = os.getenv("ACMPCA_TEST_ENDPOINT"),
+    ACMPCA_TEST_METADATA = os.getenv("ACMPCA_TEST_METADATA"),
+    ACMPCA_SOURCE_DIR = os.getenv("ACMPCA_SOURCE_DIR"),
+  }
+  for k, v in pairs(env or {}) do
+    if v == false then vars[k] = nil else vars[k] = v end
+  end
+  local prelude = ([[
+package.cpath = %q .. "/?.so;" .. package.cpath
+local acmpca = require "acmpca"
+local function emit(k, v)
+  io.write("@@", k, "=", (tostring(v):gsub("\n", "\\n")), "\n")
+end
+]]):format(os.getenv("ACMPCA_LUA_MODULE_DIR"))
+  M.write(dir .. "/child.lua", prelude .. code)
+  local assigns = {}
+  for k, v in pairs(vars) do assigns[#assigns + 1] = k .. "=" .. M.shell_quote(v) end
+  table.sort(assigns)
+  -- The wrapper (valgrind.sh's) spans lines: one shell line needs plain spaces.
+  local wrapper = (os.getenv("ACMPCA_LUA_WRAPPER") or ""):gsub("%s+", " ")
+  local cmd = ("env -i %s %s %s %s 2>&1"):format(table.concat(assigns, " "), wrapper,
+    M.shell_quote(os.getenv("ACMPCA_LUA_EXE")), M.shell_quote(dir .. "/child.lua"))
+  local out, ok = M.sh(cmd)
+  M.rmdir(dir)
+  local r = {}
+  for k, v in out:gmatch("@@([%w_]+)=([^\n]*)") do r[k] = (v:gsub("\\n", "\n")) end
+  assert(ok, "the child interpreter failed:\n" .. out)
+  return r, out
+end
+
 return M

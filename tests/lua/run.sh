@@ -18,21 +18,25 @@
 #              waiters, error objects from moto
 #   moto-auth  moto checking signatures: our requests pass, a wrong secret fails
 #   fixture    the six operations moto lacks, scripted error answers, waiters
-#   fault      retries: retry_attempts / attempts / max_attempts
+#   fault      the fault matrix (tests/c/test_faults.c's rows) and retries:
+#              error objects, retry_attempts / attempts / max_attempts
+#   credentials  c:credentials_source() and calls for each provider (env, files,
+#              credential_process, IMDSv2, container, SSO, STS at moto), failures;
+#              moto plus tests/fixtures/metadata_server.py
 #
 # ACMPCA_LUA_WRAPPER, when set, prefixes the interpreter (tests/lua/valgrind.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 if [ $# -lt 2 ]; then
-  sed -n '2,24p' "$0" >&2
+  sed -n '2,27p' "$0" >&2
   exit 2
 fi
 lua=$1
 moddir=$(cd "$2" && pwd)
 shift 2
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(unit moto moto-auth fixture fault)
+[ ${#groups[@]} -gt 0 ] || groups=(unit moto moto-auth fixture fault credentials)
 [ -f "$moddir/acmpca.so" ] || { echo "run.sh: no $moddir/acmpca.so (build first)" >&2; exit 2; }
 busted=$(command -v busted)
 # shellcheck disable=SC2206
@@ -56,6 +60,9 @@ for g in "${groups[@]}"; do
     unit) "${cmd[@]}" || status=1 ;;
     moto|moto-auth|fixture|fault)
       python3 "$root/tests/fixtures/with_server.py" "$g" -- "${cmd[@]}" || status=1 ;;
+    credentials)
+      python3 "$root/tests/fixtures/with_server.py" moto -- \
+        python3 "$root/tests/fixtures/metadata_server.py" -- "${cmd[@]}" || status=1 ;;
     *) echo "run.sh: unknown group $g" >&2; exit 2 ;;
   esac
 done

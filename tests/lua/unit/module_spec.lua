@@ -106,6 +106,9 @@ describe("acmpca.new", function()
     { { max_attempts = 0 }, "config.max_attempts: 0 is out of range" },
     { { retry_mode = "eager" }, "config.retry_mode: expected \"standard\" or \"adaptive\"" },
     { { verify_tls = "yes" }, "config.verify_tls: expected a boolean, got string" },
+    { { max_response_bytes = 0 }, "config.max_response_bytes: 0 is out of range" },
+    { { max_response_bytes = 10.5 }, "config.max_response_bytes: expected an integer, got 10.5" },
+    { { idempotency_tokens = 0 }, "config.idempotency_tokens: expected a boolean, got number" },
     { { credentials = "AK:SK" }, "config.credentials: expected a table, got string" },
     { { credentials = { access_key_id = "AK" } },
       "config.credentials.secret_access_key: missing required option" },
@@ -120,6 +123,14 @@ describe("acmpca.new", function()
       assert.truthy(err.message:find(case[2], 1, true), "message: " .. err.message)
     end)
   end
+
+  it("takes max_response_bytes and idempotency_tokens", function()
+    local c = acmpca.new{ region = "us-east-1", endpoint_url = h.CLOSED_PORT_URL,
+                          credentials = h.CREDS, max_response_bytes = 1024,
+                          idempotency_tokens = false }
+    assert.are.equal("us-east-1", c:region())
+    c:close()
+  end)
 
   it("refuses a config that is not a table", function()
     local err = h.raises_code("ParamValidationError", acmpca.new, "us-east-1")
@@ -237,4 +248,40 @@ describe("closing a client", function()
       assert.matches("closed", tostring(box.c))
     end)
   end
+end)
+
+describe("c:credentials_source()", function()
+  it("names explicit keys \"static\": the name only, no keys, no I/O", function()
+    local c = acmpca.new{ region = "us-east-1", endpoint_url = h.CLOSED_PORT_URL,
+      credentials = { access_key_id = "AKIDUNIT", secret_access_key = "SECRETUNIT",
+                      session_token = "TOKENUNIT" } }
+    local function pack(...) return { n = select("#", ...), ... } end
+    local r = pack(c:credentials_source())
+    assert.are.equal(2, r.n)
+    assert.are.equal("static", r[1])
+    assert.is_nil(r[2])  -- never expires
+    c:close()
+  end)
+
+  it("raises NoCredentialsError listing every source tried when there are none", function()
+    -- tests/lua/run.sh leaves no AWS_* credentials, no files and IMDS off.
+    local c = acmpca.new{ region = "us-east-1", endpoint_url = h.CLOSED_PORT_URL }
+    local err = h.raises_code("NoCredentialsError", c.credentials_source, c)
+    assert.matches("^no credentials found; tried: environment %(AWS_ACCESS_KEY_ID not set%)",
+                   err.message)
+    assert.truthy(err.message:find("imds (AWS_EC2_METADATA_DISABLED=true)", 1, true))
+    assert.is_nil(err.operation)
+    -- A call fails the same way, before any I/O.
+    local err2 = h.raises_code("NoCredentialsError", c.list_certificate_authorities, c)
+    assert.are.equal(err.message, err2.message)
+    assert.are.equal("ListCertificateAuthorities", err2.operation)
+    c:close()
+  end)
+
+  it("refuses a closed client and a non-client", function()
+    local c = h.offline_client()
+    c:close()
+    h.raises_code("ClientClosedError", c.credentials_source, c)
+    h.raises_code("ParamValidationError", c.credentials_source, {})
+  end)
 end)
