@@ -247,12 +247,14 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
                              "aws_secret_access_key", "aws_session_token", "profile_name",
                              "verify", "config", "connect_timeout", "read_timeout", "retries",
                              "max_pool_connections", "use_fips_endpoint",
-                             "use_dualstack_endpoint", "rate_limit", "user_agent_extra", NULL};
+                             "use_dualstack_endpoint", "rate_limit", "user_agent_extra",
+                             "max_response_bytes", NULL};
     acmpy_client *self = (acmpy_client *)op;
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
-    PyObject *a[16] = {NULL};
+    PyObject *a[17] = {NULL};
     PyObject *region = NULL, *connect = NULL, *read = NULL, *retries = NULL, *pool = NULL,
-             *fips = NULL, *dual = NULL, *rate = NULL, *ua = NULL, *proxies = NULL;
+             *fips = NULL, *dual = NULL, *rate = NULL, *ua = NULL, *proxies = NULL,
+             *maxbytes = NULL;
     PyObject *config, *verify;
     opts_holder h;
     acmpca_client *c = NULL;
@@ -260,9 +262,10 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
 
     if (!st)
         return -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOO$OOOOOOOO:Client", kwlist, &a[0],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOO$OOOOOOOOO:Client", kwlist, &a[0],
                                      &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8],
-                                     &a[9], &a[10], &a[11], &a[12], &a[13], &a[14], &a[15]))
+                                     &a[9], &a[10], &a[11], &a[12], &a[13], &a[14], &a[15],
+                                     &a[16]))
         return -1;
     if (self->inflight) {
         PyErr_SetString(st->GeneralError, "cannot re-initialise a client while calls run");
@@ -284,6 +287,7 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
     dual = pick(a[13], config, "use_dualstack_endpoint");
     rate = pick(a[14], config, "rate_limit");
     ua = pick(a[15], config, "user_agent_extra");
+    maxbytes = pick(a[16], config, "max_response_bytes");
     proxies = pick(NULL, config, "proxies");
     if (PyErr_Occurred())
         goto done;
@@ -330,6 +334,22 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
             goto done;
         h.o.pool_size = n;
     }
+    if (maxbytes) {
+        long long nb;
+        if (PyBool_Check(maxbytes) || !PyLong_Check(maxbytes)) {
+            PyErr_Format(st->InvalidConfigError,
+                         "max_response_bytes: expected an int, got %R", maxbytes);
+            goto done;
+        }
+        nb = PyLong_AsLongLong(maxbytes);
+        if (nb == -1 && PyErr_Occurred())
+            goto done;
+        if (nb < 1 || (unsigned long long)nb > (unsigned long long)SIZE_MAX / 2) {
+            PyErr_Format(st->InvalidConfigError, "max_response_bytes: %lld is out of range", nb);
+            goto done;
+        }
+        h.o.max_response_bytes = (size_t)nb;
+    }
     h.o.log_fn = acmpy_log_line;
     h.o.log_enabled = acmpy_log_enabled;
 
@@ -358,6 +378,7 @@ done:
     Py_XDECREF(rate);
     Py_XDECREF(ua);
     Py_XDECREF(proxies);
+    Py_XDECREF(maxbytes);
     Py_XDECREF(h.keep);
     PyMem_Free(h.limits);
     return rc;
@@ -471,7 +492,56 @@ static PyObject *m_request_certificate(PyObject *op, PyObject *args, PyObject *k
     return acmpy_client_request_certificate((acmpy_client *)op, args, kwargs);
 }
 
+/*
+ * Which provider supplied the client's credentials ("static", "environment",
+ * "shared-credentials-file", "assume-role", "web-identity", "sso",
+ * "credential-process", "config-file", "container", "imds"). Fetches them
+ * when nothing is cached yet (with the GIL released); never shows a secret.
+ */
+static PyObject *client_credentials_source(PyObject *op, PyObject *unused)
+{
+    acmpy_client *self = (acmpy_client *)op;
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
+    acmpca_credentials_provider *p;
+    acmpca_credentials *creds = NULL;
+    acmpca_client *c;
+    PyObject *out = NULL;
+    const char *name;
+    int rc;
+
+    (void)unused;
+    if (!st || !(c = acmpy_client_begin(self)))
+        return NULL;
+    p = acmpca_client_credentials_provider(c);
+    if (!p) {
+        acmpy_client_end(self);
+        Py_RETURN_NONE;
+    }
+    acmpy_log_prepare(st);
+    Py_BEGIN_ALLOW_THREADS
+    rc = acmpca_credentials_get(p, 0, &creds);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        acmpy_raise_last(st, NULL, NULL);
+    } else {
+        name = creds && creds->provider && creds->provider[0] ? creds->provider
+                                                              : acmpca_credentials_provider_name(p);
+        out = PyUnicode_FromString(name ? name : "");
+    }
+    acmpca_credentials_free(creds);
+    acmpy_client_end(self);
+    return out;
+}
+
 static PyMethodDef client_methods[] = {
+    {"credentials_source", client_credentials_source, METH_NOARGS,
+     "credentials_source() -> str\n\nThe name of the provider that supplies this client's "
+     "credentials, for debugging: 'static' (keys passed to the client), 'environment',\n"
+     "'shared-credentials-file', 'config-file', 'assume-role', 'web-identity', 'sso',\n"
+     "'credential-process', 'container' or 'imds' (botocore's Credentials.method). Fetches\n"
+     "the credentials first when none are cached, so it raises NoCredentialsError (the\n"
+     "message lists every source tried) or CredentialRetrievalError (naming the failing\n"
+     "provider) as a call would. Never reveals a key."},
     {"close", client_close, METH_NOARGS,
      "close() -> None\n\nFree the client's connections. Later calls raise acmpca.GeneralError; "
      "calls still running on other threads finish first. Closing twice is fine."},
@@ -520,18 +590,22 @@ static const char client_doc[] =
     "       aws_secret_access_key=None, aws_session_token=None, profile_name=None,\n"
     "       verify=None, config=None, *, connect_timeout=None, read_timeout=None,\n"
     "       retries=None, max_pool_connections=None, use_fips_endpoint=None,\n"
-    "       use_dualstack_endpoint=None, rate_limit=None, user_agent_extra=None)\n"
+    "       use_dualstack_endpoint=None, rate_limit=None, user_agent_extra=None,\n"
+    "       max_response_bytes=None)\n"
     "--\n\n"
     "An AWS Private CA client, a drop-in for boto3.client('acm-pca', ...).\n\n"
     "Anything not given resolves as boto3 does: AWS_REGION / AWS_DEFAULT_REGION, the\n"
     "AWS_ENDPOINT_URL* variables, the credential chain (environment, profile files,\n"
     "SSO, process, container, instance metadata). `verify` is a bool or a CA bundle\n"
-    "path. `config` is an acmpca.Config or a botocore.config.Config; the keyword-only\n"
+    "path. `max_response_bytes` (acmpca only) caps a response body (default 16 MiB;\n"
+    "larger answers raise ResponseParserError). `config` is an acmpca.Config or a\n"
+    "botocore.config.Config; the keyword-only\n"
     "arguments override it. No I/O happens here. One client may be shared by threads;\n"
     "close() it, or use it as a context manager.\n\n"
     "Each API operation is a method named as in boto3 (issue_certificate, ...), taking\n"
     "the API member names as keyword arguments and returning a dict shaped like\n"
-    "boto3's, with ResponseMetadata.";
+    "boto3's, with ResponseMetadata. credentials_source() names the provider that\n"
+    "supplied the credentials.";
 
 static PyType_Slot client_slots[] = {
     {Py_tp_init, client_init},

@@ -1,5 +1,5 @@
-"""Fixtures of the Python binding's tests: a moto server, the fixture server of
-tests/fixtures and the scripted server of _servers.py, all on 127.0.0.1 with
+"""Fixtures of the Python binding's tests: a moto server, the fixture and fault
+servers of tests/fixtures and the scripted server of _servers.py, all on 127.0.0.1 with
 free ports, and clients for them. Nothing but loopback is ever contacted:
 instance metadata is disabled and the shared config files point nowhere.
 
@@ -66,6 +66,51 @@ def fixture_endpoint():
     port = free_port()
     server = fixture_server.serve_in_thread("127.0.0.1", port)
     yield "http://127.0.0.1:%d" % port
+    server.shutdown()
+
+
+class FaultControl:
+    """tests/fixtures/fault_server.py on loopback, with its HTTPS port and a refused port,
+    driven through its control API (see that file's docstring)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.endpoint = server.endpoint
+        self.tls_endpoint = server.tls_endpoint
+        self.refused_endpoint = server.refused_endpoint
+        self.ca_path = server.ca_path
+
+    def _control(self, method, path, body=None):
+        import json
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.endpoint + path, data=data, method=method)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def script(self, actions):
+        """Forget everything, then answer the next requests with `actions`."""
+        self._control("POST", "/_fault/reset", {})
+        self._control("POST", "/_fault/script", actions)
+
+    def received(self):
+        return self._control("GET", "/_fault/requests")["requests"]
+
+    def tls_failures(self):
+        return self._control("GET", "/_fault/requests")["tls_failures"]
+
+    def issuances(self):
+        return self._control("GET", "/_fault/issuances")
+
+
+@pytest.fixture(scope="session")
+def fault():
+    import fault_server
+
+    server = fault_server.serve_in_thread("127.0.0.1", free_port(), tls_port=free_port())
+    yield FaultControl(server)
     server.shutdown()
 
 

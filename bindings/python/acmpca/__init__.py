@@ -38,6 +38,9 @@ class Config:
     rate_limit
         acmpca only: True paces each operation to ACM PCA's default quotas, or a dict
         {"IssueCertificate": 10.0, ...} of requests per second; shared by all threads.
+    max_response_bytes
+        acmpca only: the largest response body accepted (default 16 MiB); a larger one
+        raises ResponseParserError without being retried.
 
     The other botocore.config.Config keywords are accepted so that existing code runs,
     and ignored, except proxies, which the client refuses (use HTTPS_PROXY / NO_PROXY).
@@ -46,7 +49,7 @@ class Config:
 
     _OPTIONS = ("region_name", "connect_timeout", "read_timeout", "retries",
                 "max_pool_connections", "use_fips_endpoint", "use_dualstack_endpoint",
-                "user_agent_extra", "rate_limit")
+                "user_agent_extra", "rate_limit", "max_response_bytes")
     _IGNORED = ("signature_version", "user_agent", "user_agent_appid", "parameter_validation",
                 "proxies", "proxies_config", "s3", "inject_host_prefix",
                 "endpoint_discovery_enabled", "client_cert", "tcp_keepalive", "defaults_mode",

@@ -441,8 +441,15 @@ class Client:
         use_dualstack_endpoint: bool | None = ...,
         rate_limit: bool | Mapping[str, float] | None = ...,
         user_agent_extra: str | None = ...,
+        max_response_bytes: int | None = ...,
     ) -> None: ...
     def close(self) -> None: ...
+    def credentials_source(self) -> str:
+        """The provider that supplied the credentials (botocore's Credentials.method):
+        "static", "environment", "shared-credentials-file", "config-file", "assume-role",
+        "web-identity", "sso", "credential-process", "container" or "imds". Fetches them
+        when none are cached; raises NoCredentialsError / CredentialRetrievalError as a
+        call would. Never reveals a secret."""
     def __enter__(self) -> Client: ...
     def __exit__(self, *exc_info: object) -> None: ...
     def can_paginate(self, operation_name: str) -> bool: ...
@@ -543,6 +550,7 @@ class Config:
     use_dualstack_endpoint: bool | None
     user_agent_extra: str | None
     rate_limit: bool | Mapping[str, float] | None
+    max_response_bytes: int | None
     def __init__(
         self,
         *,
@@ -555,6 +563,7 @@ class Config:
         use_dualstack_endpoint: bool | None = ...,
         user_agent_extra: str | None = ...,
         rate_limit: bool | Mapping[str, float] | None = ...,
+        max_response_bytes: int | None = ...,
         **ignored_botocore_options: Any,
     ) -> None: ...
     def merge(self, other_config: Any) -> Config: ...
