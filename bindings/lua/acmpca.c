@@ -632,6 +632,22 @@ static const char *push_list(lua_State *L, const char *const *list)
     return lua_tostring(L, -1);
 }
 
+/* The core's waiter names (paginators 0) or paginated operations (1), as "a, b, c". */
+static const char *push_known(lua_State *L, int paginators)
+{
+    const char *names[8];
+    size_t i, n = 0;
+    for (i = 0; n + 1 < sizeof(names) / sizeof(names[0]); i++) {
+        const acmpca_waiter_info *w = paginators ? NULL : acmpca_waiter_at(i);
+        const acmpca_paginator_info *p = paginators ? acmpca_paginator_at(i) : NULL;
+        if (!w && !p)
+            break;
+        names[n++] = w ? w->snake_name : acmpca_model_operation_find(p->operation)->snake_name;
+    }
+    names[n] = NULL;
+    return push_list(L, names);
+}
+
 /* Refuse keys of the table at idx that are not in `keys`; `what` names the table. */
 static void check_keys(lua_State *L, int idx, const char *what, const char *const *keys,
                        const char *operation)
@@ -1025,13 +1041,11 @@ static int client_wait(lua_State *L)
     lua_settop(L, 4);
     c = check_client(L, 1, NULL);
     if (lua_type(L, 2) != LUA_TSTRING || !(w = acmpca_waiter_find(lua_tostring(L, 2)))) {
-        const char *const names[] = {"certificate_issued", "certificate_authority_csr_created",
-                                     "audit_report_created", NULL};
         return raise_param(L, NULL, "waiter: unknown waiter %s%s%s; expected one of: %s",
                            lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
                            lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
                                                          : luaL_typename(L, 2),
-                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_list(L, names));
+                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_known(L, 0));
     }
     op = acmpca_model_operation_find(w->operation);
     if (!lua_isnil(L, 4)) {
@@ -1150,13 +1164,11 @@ static int client_paginate(lua_State *L)
     lua_settop(L, 4);
     c = check_client(L, 1, NULL);
     if (lua_type(L, 2) != LUA_TSTRING || !(info = acmpca_paginator_find(lua_tostring(L, 2)))) {
-        const char *const names[] = {"list_certificate_authorities", "list_permissions",
-                                     "list_tags", NULL};
         return raise_param(L, NULL, "operation: %s%s%s cannot be paginated; expected one of: %s",
                            lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
                            lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
                                                          : luaL_typename(L, 2),
-                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_list(L, names));
+                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_known(L, 1));
     }
     op = acmpca_model_operation_find(info->operation);
     if (!lua_isnil(L, 4)) {

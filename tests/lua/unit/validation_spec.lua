@@ -142,7 +142,7 @@ describe("validation before I/O", function()
 
   it("waiter names and options", function()
     local err = h.raises_code("ParamValidationError", c.wait, c, "cert_issued", {})
-    assert.matches("^waiter: unknown waiter \"cert_issued\"; expected one of: certificate_issued",
+    assert.matches("^waiter: unknown waiter \"cert_issued\"; expected one of: audit_report_created, certificate_authority_csr_created, certificate_issued",
                    err.message)
     err = h.raises_code("ParamValidationError", c.wait, c, "certificate_issued",
                         { CertificateAuthorityArn = ARN, CertificateArn = CERT_ARN },
