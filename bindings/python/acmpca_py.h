@@ -20,6 +20,30 @@
 
 #include "acmpca.h"
 
+/* Python 3.9: the few newer C-API pieces the binding uses. */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *acmpy_new_ref(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+#define Py_NewRef(o) acmpy_new_ref((PyObject *)(o))
+static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *value)
+{
+    Py_XINCREF(value);
+    if (PyModule_AddObject(m, name, value) < 0) { /* steals only on success */
+        Py_XDECREF(value);
+        return -1;
+    }
+    return 0;
+}
+#define Py_TPFLAGS_DISALLOW_INSTANTIATION 0
+/* What the flag does on 3.10+: no tp_new, so Python code cannot make one. */
+#define ACMPY_DISALLOW_NEW(type) ((type) ? (void)(((PyTypeObject *)(type))->tp_new = NULL) : (void)0)
+#else
+#define ACMPY_DISALLOW_NEW(type) ((void)0)
+#endif
+
 #define ACMPY_SERVICE_ERROR_COUNT (ACMPCA_ESERVICE_FIRST - ACMPCA_ESERVICE_LAST + 1)
 
 /*

@@ -828,6 +828,7 @@ int acmpy_client_setup(PyObject *module, acmpy_state *st)
     st->operation_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &operation_spec, NULL);
     if (!st->operation_type)
         return -1;
+    ACMPY_DISALLOW_NEW(st->operation_type);
     st->client_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &client_spec, NULL);
     if (!st->client_type)
         return -1;

@@ -636,6 +636,9 @@ int acmpy_pager_setup(PyObject *module, acmpy_state *st)
     st->page_iterator_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &pages_spec, NULL);
     if (!st->waiter_type || !st->paginator_type || !st->page_iterator_type)
         return -1;
+    ACMPY_DISALLOW_NEW(st->waiter_type);
+    ACMPY_DISALLOW_NEW(st->paginator_type);
+    ACMPY_DISALLOW_NEW(st->page_iterator_type);
     if (PyModule_AddObjectRef(module, "Waiter", (PyObject *)st->waiter_type) < 0 ||
         PyModule_AddObjectRef(module, "Paginator", (PyObject *)st->paginator_type) < 0 ||
         PyModule_AddObjectRef(module, "PageIterator", (PyObject *)st->page_iterator_type) < 0)
