@@ -842,14 +842,16 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
     /* Bytes; a bigger body fails with ResponseParserError (0 / absent: 16 MiB). */
     o->max_response_bytes = (size_t)opt_number(L, idx, w, "max_response_bytes", 0, 1,
                                                1073741824.0, 1, operation);
-    o->verify_tls = opt_bool(L, idx, w, "verify_tls", 1, operation);
+    o->insecure_skip_tls_verify = !opt_bool(L, idx, w, "verify_tls", 1, operation);
     /* false: no IdempotencyToken is generated (a retried issuance may then issue twice). */
-    o->idempotency_tokens = opt_bool(L, idx, w, "idempotency_tokens", 1, operation);
+    o->disable_idempotency_tokens = !opt_bool(L, idx, w, "idempotency_tokens", 1, operation);
     if (raw_field(L, idx, "use_fips") != LUA_TNIL)
-        o->use_fips = opt_bool(L, idx, w, "use_fips", 0, operation);
+        o->use_fips = opt_bool(L, idx, w, "use_fips", 0, operation) ? ACMPCA_ENABLED
+                                                                    : ACMPCA_DISABLED;
     lua_pop(L, 1);
     if (raw_field(L, idx, "use_dualstack") != LUA_TNIL)
-        o->use_dualstack = opt_bool(L, idx, w, "use_dualstack", 0, operation);
+        o->use_dualstack = opt_bool(L, idx, w, "use_dualstack", 0, operation) ? ACMPCA_ENABLED
+                                                                              : ACMPCA_DISABLED;
     lua_pop(L, 1);
     if (o->retry_mode && strcmp(o->retry_mode, "standard") != 0 &&
         strcmp(o->retry_mode, "adaptive") != 0)

@@ -137,7 +137,7 @@ static int tristate(acmpy_state *st, PyObject *v, const char *name, int *out)
         PyErr_Format(st->InvalidConfigError, "%s: expected a bool, got %R", name, v);
         return -1;
     }
-    *out = v == Py_True;
+    *out = v == Py_True ? ACMPCA_ENABLED : ACMPCA_DISABLED;
     return 0;
 }
 
@@ -309,7 +309,7 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
         goto done;
     if (verify && verify != Py_None) {
         if (PyBool_Check(verify)) {
-            h.o.verify_tls = verify == Py_True;
+            h.o.insecure_skip_tls_verify = verify == Py_False;
         } else {
             PyObject *path = PyOS_FSPath(verify);
             if (!path)

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #define ERROR_BODY_EXCERPT 200
 #define LOG_BODY_EXCERPT 4096
 #define SKEW_THRESHOLD_S 240
+/* Version 1 of acmpca_client_options ended before total_timeout_ms. */
+#define OPTIONS_V1_SIZE offsetof(acmpca_client_options, total_timeout_ms)
 
 struct acmpca_client {
     acmpca_config config;
@@ -41,6 +44,7 @@ struct acmpca_client {
     acmpca_log_enabled_fn log_enabled;
     void *log_userdata;
     int idempotency_tokens;
+    long total_timeout_ms;           /* 0: no deadline for a whole call */
     _Atomic int64_t clock_offset_s;  /* server time - our time, learnt from skew errors */
 };
 
@@ -70,21 +74,88 @@ static int make_credentials(acmpca_client *c, const acmpca_client_options *o)
     return acmpca_credentials_provider_default_ex(&c->credentials, &co);
 }
 
+int acmpca_client_options_init(acmpca_client_options *opts, unsigned version)
+{
+    if (!opts)
+        return acmpca__error_set(ACMPCA_EINVAL, "opts: must not be NULL");
+    if (version < 1 || version > ACMPCA_CLIENT_OPTIONS_VERSION)
+        return acmpca__error_set(ACMPCA_EINVAL, "version: expected 1 to %d, got %u",
+                                 ACMPCA_CLIENT_OPTIONS_VERSION, version);
+    memset(opts, 0, version == 1 ? OPTIONS_V1_SIZE : sizeof(*opts));
+    opts->version = version;
+    if (version == 1) { /* the old meanings: see read_options */
+        opts->use_fips = opts->use_dualstack = -1;
+        opts->insecure_skip_tls_verify = 1;
+        opts->disable_idempotency_tokens = 1;
+    }
+    return 0;
+}
+
+/* One of ACMPCA_DEFAULT, ACMPCA_ENABLED, ACMPCA_DISABLED. */
+static int tristate_ok(int v)
+{
+    return v == ACMPCA_DEFAULT || v == ACMPCA_ENABLED || v == ACMPCA_DISABLED;
+}
+
+/*
+ * Copy the caller's options (any version, NULL for all defaults) into the
+ * current layout, translating version 1's meanings: verify_tls and
+ * idempotency_tokens were "1 = on" in the slots that now say insecure_/disable_,
+ * and use_fips/use_dualstack were -1 env, 0 off, 1 on.
+ */
+static int read_options(acmpca_client_options *o, const acmpca_client_options *in)
+{
+    memset(o, 0, sizeof(*o));
+    o->version = ACMPCA_CLIENT_OPTIONS_VERSION;
+    if (!in)
+        return 0;
+    if (in->version < 1 || in->version > ACMPCA_CLIENT_OPTIONS_VERSION)
+        return acmpca__error_set(ACMPCA_EINVAL,
+                                 "options.version: expected 1 to %d, got %u (initialise "
+                                 "with ACMPCA_CLIENT_OPTIONS_INIT)",
+                                 ACMPCA_CLIENT_OPTIONS_VERSION, in->version);
+    memcpy(o, in, in->version == 1 ? OPTIONS_V1_SIZE : sizeof(*o));
+    if (in->version == 1) {
+        o->insecure_skip_tls_verify = in->insecure_skip_tls_verify == 0;
+        o->disable_idempotency_tokens = in->disable_idempotency_tokens == 0;
+        o->use_fips = in->use_fips == -1 ? ACMPCA_DEFAULT
+                      : in->use_fips ? ACMPCA_ENABLED : ACMPCA_DISABLED;
+        o->use_dualstack = in->use_dualstack == -1 ? ACMPCA_DEFAULT
+                           : in->use_dualstack ? ACMPCA_ENABLED : ACMPCA_DISABLED;
+    }
+    if (!tristate_ok(o->use_fips))
+        return acmpca__error_set(ACMPCA_EINVAL, "options.use_fips: expected ACMPCA_DEFAULT, "
+                                 "ACMPCA_ENABLED or ACMPCA_DISABLED, got %d", o->use_fips);
+    if (!tristate_ok(o->use_dualstack))
+        return acmpca__error_set(ACMPCA_EINVAL, "options.use_dualstack: expected "
+                                 "ACMPCA_DEFAULT, ACMPCA_ENABLED or ACMPCA_DISABLED, got %d",
+                                 o->use_dualstack);
+    if (o->total_timeout_ms < 0)
+        return acmpca__error_set(ACMPCA_EINVAL, "options.total_timeout_ms: expected 0 (none) "
+                                 "or a positive number of milliseconds, got %ld",
+                                 o->total_timeout_ms);
+    if (o->user_agent_suffix && acmpca__has_ctl_char(o->user_agent_suffix))
+        return acmpca__error_set(ACMPCA_EINVAL, "options.user_agent_suffix: must not contain "
+                                 "CR, LF or other control characters");
+    o->version = ACMPCA_CLIENT_OPTIONS_VERSION;
+    return 0;
+}
+
 int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
 {
     acmpca_client *c = NULL;
     acmpca_endpoint_params ep;
     acmpca_transport_options t;
+    acmpca_client_options o;
     acmpca_buf ua = {0};
     int err;
 
     if (!out)
         return acmpca__error_set(ACMPCA_EINVAL, "out: must not be NULL");
     *out = NULL;
-    if (opts && opts->version != ACMPCA_CLIENT_OPTIONS_VERSION)
-        return acmpca__error_set(ACMPCA_EINVAL,
-                                 "options.version: expected %d (use ACMPCA_CLIENT_OPTIONS_INIT)",
-                                 ACMPCA_CLIENT_OPTIONS_VERSION);
+    if ((err = read_options(&o, opts)) != 0)
+        return err;
+    opts = &o;
     c = calloc(1, sizeof(*c));
     if (!c)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
@@ -118,33 +189,33 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
 
     if ((err = acmpca__buf_printf(&ua, "acmpca/%s libcurl/%s%s%s", ACMPCA_VERSION,
                                   curl_version_info(CURLVERSION_NOW)->version,
-                                  opts && opts->user_agent_suffix ? " " : "",
-                                  opts && opts->user_agent_suffix ? opts->user_agent_suffix
-                                                                  : "")) != 0)
+                                  opts->user_agent_suffix ? " " : "",
+                                  opts->user_agent_suffix ? opts->user_agent_suffix : "")) != 0)
         goto fail;
     memset(&t, 0, sizeof(t));
-    t.connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-                                                                : DEFAULT_CONNECT_TIMEOUT_MS;
-    t.read_timeout_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
-                                                          : DEFAULT_READ_TIMEOUT_MS;
-    t.verify_tls = opts ? opts->verify_tls != 0 : 1;
+    t.connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+                                                        : DEFAULT_CONNECT_TIMEOUT_MS;
+    t.read_timeout_ms = opts->read_timeout_ms > 0 ? opts->read_timeout_ms
+                                                  : DEFAULT_READ_TIMEOUT_MS;
+    t.verify_tls = !opts->insecure_skip_tls_verify;
     t.ca_bundle = c->config.ca_bundle;
-    t.max_response_bytes = opts && opts->max_response_bytes ? opts->max_response_bytes
-                                                            : DEFAULT_MAX_RESPONSE_BYTES;
-    t.pool_size = opts ? opts->pool_size : 0;
+    t.max_response_bytes = opts->max_response_bytes ? opts->max_response_bytes
+                                                    : DEFAULT_MAX_RESPONSE_BYTES;
+    t.pool_size = opts->pool_size;
     t.user_agent = ua.ptr;
     if ((err = acmpca__transport_new(&c->transport, &t)) != 0 ||
         (err = acmpca__retry_new(&c->retry, c->config.max_attempts,
                                  c->config.adaptive_retries)) != 0)
         goto fail;
-    if (opts && (opts->rate_limit || opts->rate_limit_count) &&
+    if ((opts->rate_limit || opts->rate_limit_count) &&
         (err = acmpca__rate_limiter_new(&c->rate_limiter, opts->rate_limits,
                                         opts->rate_limit_count)) != 0)
         goto fail;
-    c->log_fn = opts ? opts->log_fn : NULL;
-    c->log_enabled = opts ? opts->log_enabled : NULL;
-    c->log_userdata = opts ? opts->log_userdata : NULL;
-    c->idempotency_tokens = opts ? opts->idempotency_tokens != 0 : 1;
+    c->log_fn = opts->log_fn;
+    c->log_enabled = opts->log_enabled;
+    c->log_userdata = opts->log_userdata;
+    c->idempotency_tokens = !opts->disable_idempotency_tokens;
+    c->total_timeout_ms = opts->total_timeout_ms;
     acmpca__buf_free(&ua);
     *out = c;
     return 0;
@@ -687,6 +758,7 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     acmpca_http_request *req = NULL;
     acmpca_http_response resp;
     int err, attempt = 0, cost = 0, skew_fixed = 0;
+    int64_t deadline_ms = 0, left_ms = 0;
     double delay;
 
     memset(&resp, 0, sizeof(resp));
@@ -701,13 +773,20 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
 
     if ((err = prepare_request(c, op, input, &req)) != 0)
         goto fail;
+    if (c->total_timeout_ms)
+        deadline_ms = acmpca__now_ms() + c->total_timeout_ms;
     for (attempt = 1;; attempt++) {
         acmpca__rate_limiter_acquire(c->rate_limiter, op->id);
         acmpca__retry_before_attempt(c->retry);
+        if (deadline_ms && (left_ms = deadline_ms - acmpca__now_ms()) <= 0) {
+            err = acmpca__error_set(ACMPCA_EREAD_TIMEOUT, "total_timeout_ms (%ld ms) passed "
+                                    "before attempt %d", c->total_timeout_ms, attempt);
+            goto fail;
+        }
         if ((err = sign_request(c, req)) != 0)
             goto fail;
         log_request(c, op, req, attempt);
-        err = acmpca__transport_send(c->transport, req, &resp);
+        err = acmpca__transport_send(c->transport, req, &resp, (long)left_ms);
         if (!err) {
             log_response(c, op, &resp);
             err = parse_response(op, resp.status, resp.headers, resp.header_count, resp.body.ptr,
@@ -723,6 +802,8 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
         }
         if (!acmpca__retry_decide(c->retry, attempt - skew_fixed, e, &cost, &delay))
             goto fail;
+        if (deadline_ms && acmpca__now_ms() + (int64_t)(delay * 1000) >= deadline_ms)
+            goto fail; /* the back-off alone would pass the deadline: report the last error */
         acmpca__http_response_clear(&resp);
         acmpca__sleep(delay);
     }

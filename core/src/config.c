@@ -717,14 +717,14 @@ int acmpca__config_resolve(acmpca_config *out, const acmpca_client_options *opts
     if ((rc = set_str(&out->endpoint_url, v)) != 0)
         goto fail;
 
-    /* FIPS and dual-stack: option (unless -1), environment, profile, off. */
-    if (opts->use_fips != -1)
-        out->use_fips = opts->use_fips != 0;
+    /* FIPS and dual-stack: option (unless ACMPCA_DEFAULT), environment, profile, off. */
+    if (opts->use_fips != ACMPCA_DEFAULT)
+        out->use_fips = opts->use_fips == ACMPCA_ENABLED;
     else if ((rc = resolve_bool(out, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint",
                                 &out->use_fips)) != 0)
         goto fail;
-    if (opts->use_dualstack != -1)
-        out->use_dualstack = opts->use_dualstack != 0;
+    if (opts->use_dualstack != ACMPCA_DEFAULT)
+        out->use_dualstack = opts->use_dualstack == ACMPCA_ENABLED;
     else if ((rc = resolve_bool(out, "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint",
                                 &out->use_dualstack)) != 0)
         goto fail;

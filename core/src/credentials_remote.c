@@ -355,7 +355,7 @@ static int http_send(acmpca_transport *t, int attempts, const char *method, cons
     req.body = (char *)body;
     req.body_len = body_len;
     for (attempt = 1;; attempt++) {
-        rc = acmpca__transport_send(t, &req, resp);
+        rc = acmpca__transport_send(t, &req, resp, 0);
         if (rc == 0 && (resp->status < 500 || attempt >= attempts))
             return 0;
         if (rc != 0 && (attempt >= attempts || rc == ACMPCA_ETOOLARGE || rc == ACMPCA_ENOMEM ||

@@ -57,6 +57,11 @@ char *acmpca__strndup(const char *s, size_t n);
 void acmpca__free_secret(char *s);
 /* Case-insensitive ASCII compare, as strcasecmp but locale-free. */
 int acmpca__strcaseeq(const char *a, const char *b);
+/* 1 if `s` holds a byte that must not reach an HTTP header: CR, LF or any
+ * other control character but TAB. */
+int acmpca__has_ctl_char(const char *s);
+/* A monotonic clock in milliseconds. */
+int64_t acmpca__now_ms(void);
 /* Environment variable, or NULL when unset or empty. */
 const char *acmpca__getenv(const char *name);
 

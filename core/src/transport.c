@@ -41,15 +41,10 @@ typedef struct transfer {
     int too_large;
     int read_timed_out;
     int header_overflow;
+    int total_timed_out;
+    int64_t deadline_ms;   /* 0: none */
     int64_t last_byte_ms;  /* when the last response byte arrived */
 } transfer;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts)
 {
@@ -146,7 +141,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
     transfer *x = userp;
     size_t len = size * n;
-    x->last_byte_ms = now_ms();
+    x->last_byte_ms = acmpca__now_ms();
     if (x->resp->body.len + len > x->t->opts.max_response_bytes) {
         x->too_large = 1;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
@@ -164,7 +159,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     char *colon, *name = NULL, *value = NULL;
     acmpca_header *grown;
 
-    x->last_byte_ms = now_ms();
+    x->last_byte_ms = acmpca__now_ms();
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new status line (after a 100 Continue or a redirect): start over. */
         for (i = 0; i < r->header_count; i++) {
@@ -220,6 +215,9 @@ static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *u
     if (x->header_overflow)
         return acmpca__error_set(ACMPCA_ELIMIT, "response from %s has more than %d headers", url,
                                  MAX_RESPONSE_HEADERS);
+    if (x->total_timed_out)
+        return acmpca__error_set(ACMPCA_EREAD_TIMEOUT,
+                                 "total_timeout_ms passed while waiting for %s", url);
     if (x->read_timed_out)
         return acmpca__error_set(ACMPCA_EREAD_TIMEOUT,
                                  "read timeout: no data from %s for %ld ms", url,
@@ -267,7 +265,7 @@ static CURLcode perform(handle *h, transfer *x)
 
     if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
         return CURLE_OUT_OF_MEMORY;
-    x->last_byte_ms = now_ms();
+    x->last_byte_ms = acmpca__now_ms();
     while (running) {
         if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK)
             break;
@@ -277,11 +275,16 @@ static CURLcode perform(handle *h, transfer *x)
             break;
         /* The read timeout starts once the request is on its way (connect and TLS
          * have their own timeout). */
+        if (x->deadline_ms && acmpca__now_ms() >= x->deadline_ms) {
+            x->total_timed_out = 1;
+            result = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
         sent_at = 0;
         curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
         if (sent_at == 0)
-            x->last_byte_ms = now_ms();
-        else if (now_ms() - x->last_byte_ms > x->t->opts.read_timeout_ms) {
+            x->last_byte_ms = acmpca__now_ms();
+        else if (acmpca__now_ms() - x->last_byte_ms > x->t->opts.read_timeout_ms) {
             x->read_timed_out = 1;
             result = CURLE_OPERATION_TIMEDOUT;
             break;
@@ -297,7 +300,7 @@ static CURLcode perform(handle *h, transfer *x)
 }
 
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
-                           acmpca_http_response *resp)
+                           acmpca_http_response *resp, long limit_ms)
 {
     handle h = {NULL, NULL};
     struct curl_slist *list = NULL, *grown;
@@ -314,6 +317,7 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     memset(&x, 0, sizeof(x));
     x.t = t;
     x.resp = resp;
+    x.deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
     errbuf[0] = '\0';
 
     if ((err = take_handle(t, &h)) != 0)
@@ -363,6 +367,8 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     if (t->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_bundle);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (t->opts.no_proxy)
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 
     rc = perform(&h, &x);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

@@ -17,6 +17,8 @@ typedef struct acmpca_transport_options {
     size_t max_response_bytes;
     int pool_size;
     const char *user_agent;
+    int no_proxy;               /* never use a proxy (credential endpoints on
+                                   loopback/link-local): ignores http_proxy & co */
 } acmpca_transport_options;
 
 typedef struct acmpca_http_response {
@@ -30,11 +32,13 @@ int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options
 void acmpca__transport_free(acmpca_transport *t);
 /*
  * Send `req` and fill `resp` (zero-initialised by the caller; cleared with
- * acmpca__http_response_clear in every case). Fails with ECONNECT,
+ * acmpca__http_response_clear in every case). `limit_ms` > 0 bounds the
+ * whole exchange (what is left of a call's total_timeout_ms); 0: no bound
+ * beyond the connect and read timeouts. Fails with ECONNECT,
  * ECONNECT_TIMEOUT, EREAD_TIMEOUT, ETLS, ENETWORK or ETOOLARGE.
  */
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
-                           acmpca_http_response *resp);
+                           acmpca_http_response *resp, long limit_ms);
 void acmpca__http_response_clear(acmpca_http_response *resp);
 /* Value of a response header (name in lowercase), or NULL. */
 const char *acmpca__http_response_header(const acmpca_http_response *resp, const char *name);

@@ -557,19 +557,19 @@ static void check_bool_setting(const char *env, int is_fips)
 
     use_files();
     /* Option beats the environment, in both directions. */
-    *opt = 1;
+    *opt = ACMPCA_ENABLED;
     setenv(env, "false", 1);
     CHECK_INT(resolve(&cfg, &o), 0);
     CHECK_INT(VALUE(cfg), 1);
     acmpca__config_clear(&cfg);
-    *opt = 0;
+    *opt = ACMPCA_DISABLED;
     setenv(env, "true", 1);
     CHECK_INT(resolve(&cfg, &o), 0);
     CHECK_INT(VALUE(cfg), 0);
     acmpca__config_clear(&cfg);
 
     /* Environment (any case) beats the profile. */
-    *opt = -1;
+    *opt = ACMPCA_DEFAULT;
     setenv(env, "False", 1);
     CHECK_INT(resolve(&cfg, &o), 0);
     CHECK_INT(VALUE(cfg), 0);
@@ -600,7 +600,7 @@ static void check_bool_setting(const char *env, int is_fips)
     setenv(env, "1", 1);
     CHECK_INT(resolve(&cfg, &o), ACMPCA_ECONFIG);
     /* A valid option means the variable is never looked at. */
-    *opt = 1;
+    *opt = ACMPCA_ENABLED;
     CHECK_INT(resolve(&cfg, &o), 0);
     acmpca__config_clear(&cfg);
 #undef VALUE

@@ -193,7 +193,7 @@ static cJSON *http_json(const char *method, const char *url)
     req.method = (char *)method;
     req.url = (char *)url;
     memset(&resp, 0, sizeof(resp));
-    if (acmpca__transport_send(t, &req, &resp) == 0 && resp.status == 200)
+    if (acmpca__transport_send(t, &req, &resp, 0) == 0 && resp.status == 200)
         json = cJSON_ParseWithLength(resp.body.ptr, resp.body.len);
     acmpca__http_response_clear(&resp);
     acmpca__transport_free(t);

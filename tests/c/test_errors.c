@@ -228,7 +228,7 @@ static void client_side(void)
     {
         acmpca_client_options f = ACMPCA_CLIENT_OPTIONS_INIT;
         f.endpoint_url = url;
-        f.use_fips = 1;
+        f.use_fips = ACMPCA_ENABLED;
         CHECK_INT(acmpca_client_new(&c, &f), ACMPCA_EENDPOINT);
         CHECK_STR(e->message, "Invalid Configuration: FIPS and custom endpoint are not supported");
     }

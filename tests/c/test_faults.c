@@ -855,7 +855,7 @@ static void row_never_issue_twice(void)
 
     /* Turned off: no token is added, and a dropped answer means a second issuance. */
     o.max_attempts = 3;
-    o.idempotency_tokens = 0;
+    o.disable_idempotency_tokens = 1;
     c = client_with(&o, NULL);
     script("[{\"action\":\"issue_then_drop\"},{\"action\":\"ok\"}]");
     CHECK_INT(call(c, "IssueCertificate", ISSUE_IN, NULL, &retries), 0);

@@ -38,36 +38,47 @@ typedef struct acmpca_rate_limit {
     double requests_per_second;     /* 0: no limit for this operation */
 } acmpca_rate_limit;
 
+/* Values of the tri-state options (use_fips, use_dualstack). */
+#define ACMPCA_DEFAULT 0    /* from the environment and the profile */
+#define ACMPCA_ENABLED 1
+#define ACMPCA_DISABLED (-1)
+
 /*
- * Client options. Initialise with ACMPCA_CLIENT_OPTIONS_INIT and set what you
- * need; anything left NULL / -1 / 0 resolves through the environment and the
- * shared config files (see README, "Configuration"). New fields are only ever
- * appended. Strings are copied.
+ * Client options. Every field left zero / NULL means the safe default, so
+ * `acmpca_client_options o = { .version = ACMPCA_CLIENT_OPTIONS_VERSION };`,
+ * ACMPCA_CLIENT_OPTIONS_INIT, acmpca_client_options_init() and memset(0) all
+ * give the same client: TLS verified, idempotency tokens on, and everything
+ * else resolved through the environment and the shared config files (see
+ * README, "Configuration"). A choice that weakens a protection has a name that
+ * says so. New fields are only ever appended; structs of any version from 1
+ * to ACMPCA_CLIENT_OPTIONS_VERSION are read correctly. Strings are copied.
  */
 typedef struct acmpca_client_options {
     unsigned version;               /* ACMPCA_CLIENT_OPTIONS_VERSION */
     const char *region;             /* else AWS_REGION, AWS_DEFAULT_REGION, profile */
     const char *profile;            /* else AWS_PROFILE, "default" */
     const char *endpoint_url;       /* else AWS_ENDPOINT_URL_ACM_PCA, AWS_ENDPOINT_URL, profile */
-    int use_fips;                   /* -1: AWS_USE_FIPS_ENDPOINT, profile; else 0/1 */
-    int use_dualstack;              /* -1: AWS_USE_DUALSTACK_ENDPOINT, profile; else 0/1 */
+    int use_fips;                   /* ACMPCA_DEFAULT: AWS_USE_FIPS_ENDPOINT, profile, off;
+                                       ACMPCA_ENABLED / ACMPCA_DISABLED */
+    int use_dualstack;              /* the same, AWS_USE_DUALSTACK_ENDPOINT */
     const char *access_key_id;      /* explicit keys win over every provider */
     const char *secret_access_key;
     const char *session_token;
     acmpca_credentials_provider *credentials_provider; /* referenced, not taken */
-    int verify_tls;                 /* 1 (default) verifies the server certificate */
+    int insecure_skip_tls_verify;   /* 0 (default): verify the server's certificate and
+                                       name; non-zero: accept any server (tests only) */
     const char *ca_bundle;          /* PEM file; else AWS_CA_BUNDLE, profile ca_bundle */
     long connect_timeout_ms;        /* 0: 10000 */
-    long read_timeout_ms;           /* 0: 60000 */
+    long read_timeout_ms;           /* longest silence while waiting; 0: 60000 */
     size_t max_response_bytes;      /* 0: 16 MiB */
     int pool_size;                  /* idle connections kept; 0: 4 */
-    const char *user_agent_suffix;  /* appended to the User-Agent */
+    const char *user_agent_suffix;  /* appended to the User-Agent; no CR, LF or NUL */
     acmpca_log_fn log_fn;           /* NULL: no debug log */
     void *log_userdata;
     int max_attempts;               /* 0: AWS_MAX_ATTEMPTS, profile max_attempts, else 3 */
-    const char *retry_mode;         /* "standard" or "adaptive"; NULL: AWS_RETRY_MODE,
-                                       profile retry_mode, else "standard" */
-    int idempotency_tokens;         /* 1 (default): fill IdempotencyToken when absent, one
+    const char *retry_mode;         /* "standard", "adaptive" or "legacy"; NULL:
+                                       AWS_RETRY_MODE, profile retry_mode, else "standard" */
+    int disable_idempotency_tokens; /* 0 (default): fill IdempotencyToken when absent, one
                                        token per logical call, reused on every retry */
     int rate_limit;                 /* 1: pace each operation to ACM PCA's default quotas
                                        (GetCertificate 75/s, IssueCertificate 25/s, ...),
@@ -76,12 +87,25 @@ typedef struct acmpca_client_options {
                                              turn the limiter on */
     size_t rate_limit_count;
     acmpca_log_enabled_fn log_enabled; /* NULL: log whenever log_fn is set */
+    /* Version 2. */
+    long total_timeout_ms;          /* deadline for a whole call, retries and back-off
+                                       included; 0: none (each attempt still has the
+                                       connect and read timeouts) */
 } acmpca_client_options;
 
-#define ACMPCA_CLIENT_OPTIONS_VERSION 1
+/*
+ * Version 1 had `verify_tls` (1 = verify) and `idempotency_tokens` (1 = on)
+ * where version 2 has the insecure_/disable_ fields, and -1 for "from the
+ * environment" in use_fips/use_dualstack; such structs are still read with
+ * their old meaning.
+ */
+#define ACMPCA_CLIENT_OPTIONS_VERSION 2
 #define ACMPCA_CLIENT_OPTIONS_INIT \
-    { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, -1, -1, NULL, NULL, NULL, NULL, \
-      1, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 1, 0, NULL, 0, NULL }
+    { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, \
+      0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0 }
+
+/* Fill `opts` with the defaults of `version` (for FFI callers); EINVAL for an unknown one. */
+ACMPCA_API int acmpca_client_options_init(acmpca_client_options *opts, unsigned version);
 
 /* Create a client. No network I/O happens here. */
 ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);
