@@ -40,6 +40,8 @@ typedef struct acmpca_buf {
     char *ptr;
     size_t len;
     size_t cap;
+    int secret;   /* set before the first append: growth copies and wipes the old
+                     block instead of realloc, and acmpca__buf_free wipes */
 } acmpca_buf;
 
 int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len);
