@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -182,16 +184,27 @@ static int verify(const char *leaf_pem, const char *sub_pem, const char *root_pe
     return ok;
 }
 
+/*
+ * Write `text` to dir/name atomically with `mode` from the first byte: a
+ * temporary file created exclusively (O_EXCL|O_NOFOLLOW, so neither an
+ * existing file nor a planted symlink is followed), then renamed over the
+ * target (which replaces a symlink, never writes through it).
+ */
 static void write_file(const char *dir, const char *name, const char *text, mode_t mode)
 {
-    char path[1024];
-    FILE *f;
+    char path[1024], tmp[1100];
+    size_t len = strlen(text);
+    int fd;
+
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!(f = fopen(path, "w")) || fputs(text, f) < 0 || fclose(f) != 0) {
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 || fchmod(fd, mode) != 0 || write(fd, text, len) != (ssize_t)len ||
+        fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
         fprintf(stderr, "error: writing %s: %s\n", path, strerror(errno));
+        unlink(tmp);
         exit(1);
     }
-    chmod(path, mode);
     printf("     wrote %s\n", path);
 }
 

@@ -132,13 +132,21 @@ local function run(c, args)
 
   local function write(name, text, mode)
     local path = out_dir .. "/" .. name
-    -- Create it empty and set the mode before any of the text goes in.
-    assert(io.open(path, "w")):close()
-    local msg, ok = sh(("chmod %s %s"):format(mode, quote(path)))
-    if not ok then error("chmod " .. path .. ": " .. msg, 0) end
-    local f = assert(io.open(path, "w"))
+    -- mktemp creates a fresh file exclusively with mode 0600 (no existing file
+    -- or planted symlink is followed); the text goes in, then the final mode,
+    -- then a rename over the target (which replaces a symlink, never follows it).
+    local tmp, ok = sh(("mktemp %s"):format(quote(path .. ".XXXXXX")))
+    if not ok then error("mktemp " .. path .. ": " .. tmp, 0) end
+    tmp = tmp:gsub("%s+$", "")
+    local f = assert(io.open(tmp, "w"))
     assert(f:write(text))
     assert(f:close())
+    local msg
+    msg, ok = sh(("chmod %s %s && mv -f %s %s"):format(mode, quote(tmp), quote(tmp), quote(path)))
+    if not ok then
+      os.remove(tmp)
+      error("writing " .. path .. ": " .. msg, 0)
+    end
     note("wrote " .. path)
     return path
   end

@@ -86,11 +86,21 @@ class Walkthrough:
             CertificateAuthorityArn=issuer_arn, CertificateArn=cert_arn)["Certificate"])
 
     def write(self, name, text, mode):
+        # A temporary file created exclusively with its final mode (no existing
+        # file or planted symlink is followed), then renamed over the target.
         path = os.path.join(self.out_dir, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(path, mode)
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
         self.note("wrote " + path)
         return path
 

@@ -720,18 +720,57 @@ static int is_skew_error(const acmpca_error *e)
            strcmp(e->aws_code, "SignatureDoesNotMatch") == 0;
 }
 
-/* An HTTP Date ("Sun, 06 Nov 1994 08:49:37 GMT") in seconds since the epoch, or -1. */
+/* `n` decimal digits at *p (advanced past them), or -1. Bounded: no overflow. */
+static int digits(const char **p, int n)
+{
+    int v = 0;
+    for (; n > 0; n--, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+/*
+ * An HTTP Date ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110's IMF-fixdate) in
+ * seconds since the epoch, or -1. The header comes from the network: every
+ * field is read with a fixed width and range-checked, so no value can
+ * overflow the arithmetic below.
+ */
 static int64_t parse_http_date(const char *v)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    char mon[4] = "";
-    int d, y, hh, mm, ss, m;
-    const char *found;
-    if (!v || sscanf(v, "%*3s, %d %3s %d %d:%d:%d", &d, mon, &y, &hh, &mm, &ss) != 6 ||
-        strlen(mon) != 3 || !(found = strstr(months, mon)) || (found - months) % 3)
+    const char *p = v, *found;
+    char mon[4];
+    int d, y, hh, mm, ss;
+
+    if (!v || strlen(v) < 29 || v[3] != ',' || v[4] != ' ')
         return -1;
-    m = (int)(found - months) / 3 + 1;
-    return acmpca__days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    p = v + 5;
+    d = digits(&p, 2);
+    if (*p++ != ' ')
+        return -1;
+    memcpy(mon, p, 3);
+    mon[3] = '\0';
+    p += 3;
+    if (!(found = strstr(months, mon)) || (found - months) % 3 || *p++ != ' ')
+        return -1;
+    y = digits(&p, 4);
+    if (*p++ != ' ')
+        return -1;
+    hh = digits(&p, 2);
+    if (*p++ != ':')
+        return -1;
+    mm = digits(&p, 2);
+    if (*p++ != ':')
+        return -1;
+    ss = digits(&p, 2);
+    if (strcmp(p, " GMT") != 0 || d < 1 || d > 31 || y < 1970 || hh < 0 || hh > 23 ||
+        mm < 0 || mm > 59 || ss < 0 || ss > 60)
+        return -1;
+    return acmpca__days_from_civil(y, (int)(found - months) / 3 + 1, d) * 86400 + hh * 3600 +
+           mm * 60 + ss;
 }
 
 /* Learn the offset to the server's clock; 1 if it is large enough to explain the error. */
