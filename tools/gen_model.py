@@ -3,11 +3,18 @@
 
 Usage: tools/gen_model.py [--check] [path/to/service-2.json]
 
-Writes core/include/acmpca/operations.h, core/src/model_data.c and
-core/src/operations.c. With --check nothing is written; the exit status is 1
-when a generated file is missing or differs from what would be generated (for
-CI). Only facts about the wire are emitted; no documentation text. The output
-depends on nothing but the model and common.h, so it is deterministic.
+Reads service-2.json and, beside it, waiters-2.json and paginators-1.json,
+plus tools/quotas.json (ACM PCA's default request-rate quotas, which no model
+file carries). Writes core/include/acmpca/operations.h, core/src/model_data.c
+(shapes, operations, waiters, paginators, quotas) and core/src/operations.c.
+With --check nothing is written; the exit status is 1 when a generated file
+is missing or differs from what would be generated (for CI). Only facts about
+the wire are emitted; no documentation text. The output depends on nothing
+but those files and common.h, so it is deterministic.
+
+Waiter acceptors and paginator keys the C code cannot evaluate (JMESPath
+expressions, pathAll/pathAny/status matchers, more_results, ...) are refused
+here, so a model that grows them fails loudly instead of waiting wrongly.
 """
 
 import json
@@ -17,6 +24,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(ROOT, "..", "shared", "reference", "acm-pca", "service-2.json")
+QUOTAS = os.path.join(ROOT, "tools", "quotas.json")
 COMMON_H = os.path.join(ROOT, "core", "include", "acmpca", "common.h")
 OUT_OPERATIONS_H = os.path.join(ROOT, "core", "include", "acmpca", "operations.h")
 OUT_MODEL_DATA_C = os.path.join(ROOT, "core", "src", "model_data.c")
@@ -37,6 +45,13 @@ SHAPE_TYPES = {
 }
 
 EMPTY_INPUT = "_EmptyInput"  # cannot collide with a model name
+
+ACCEPTOR_STATES = {
+    "success": "ACMPCA__ACCEPT_SUCCESS",
+    "retry": "ACMPCA__ACCEPT_RETRY",
+    "failure": "ACMPCA__ACCEPT_FAILURE",
+}
+PAGINATOR_KEYS = ("input_token", "output_token", "limit_key", "result_key")
 
 
 class ModelError(Exception):
@@ -104,8 +119,14 @@ def error_code(exception_name, known):
     return code
 
 
+def c_number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ModelError("%s: expected a number >= 0, got %r" % (what, value))
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
 class Generator:
-    def __init__(self, model, known_codes):
+    def __init__(self, model, known_codes, waiters, paginators, quotas):
         self.model = model
         self.shapes = model["shapes"]
         self.known_codes = known_codes
@@ -113,6 +134,10 @@ class Generator:
         names = [op["name"] for op in self.ops]
         if names != sorted(names):
             raise ModelError("operations are not in alphabetical order in the model")
+        self.op_by_name = {op["name"]: op for op in self.ops}
+        self.waiters = self._check_waiters(waiters)
+        self.paginators = self._check_paginators(paginators)
+        self.quotas = self._check_quotas(quotas)
         self.need_empty = any("input" not in op for op in self.ops)
         self.order = []          # shapes in definition order (dependencies first)
         self.forward = set()     # shapes that need a forward declaration (cycles)
@@ -121,6 +146,89 @@ class Generator:
             for key in ("input", "output"):
                 if key in op:
                     self._visit(op[key]["shape"])
+
+    # ---- waiters, paginators, quotas: what the C code can evaluate --------
+
+    def _operation(self, name, what):
+        if name not in self.op_by_name:
+            raise ModelError("%s: unknown operation %r" % (what, name))
+        return self.op_by_name[name]
+
+    def _top_member(self, op, key, name, what):
+        """`name` must be a plain member of the operation's input or output."""
+        shape = self.shapes[op[key]["shape"]] if key in op else {"members": {}}
+        if not isinstance(name, str) or name not in shape.get("members", {}):
+            raise ModelError("%s: %r is not a top-level member of %s's %s (expressions are not "
+                             "supported)" % (what, name, op["name"], key))
+        return name
+
+    def _check_waiters(self, doc):
+        if doc.get("version") != 2:
+            raise ModelError("waiters: expected version 2, got %r" % doc.get("version"))
+        waiters = []
+        for name in sorted(doc["waiters"]):
+            w = doc["waiters"][name]
+            what = "waiter %s" % name
+            ident(name)
+            op = self._operation(w["operation"], what)
+            delay = c_number(w["delay"], what + ".delay")
+            attempts = w["maxAttempts"]
+            if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+                raise ModelError("%s.maxAttempts: expected an integer >= 1" % what)
+            acceptors = []
+            for i, a in enumerate(w["acceptors"]):
+                where = "%s.acceptors[%d]" % (what, i)
+                state, matcher, expected = a.get("state"), a.get("matcher"), a.get("expected")
+                if state not in ACCEPTOR_STATES:
+                    raise ModelError("%s: unsupported state %r" % (where, state))
+                if matcher == "error":
+                    if expected is False and state != "failure":
+                        argument, expected = None, None   # matches a successful call
+                    elif isinstance(expected, str) and expected:
+                        argument = None
+                    else:
+                        raise ModelError("%s: unsupported error acceptor %r/%r"
+                                         % (where, expected, state))
+                elif matcher == "path":
+                    argument = self._top_member(op, "output", a.get("argument"), where)
+                    member = self.shapes[op["output"]["shape"]]["members"][argument]
+                    if not isinstance(expected, str) or \
+                            self.shapes[member["shape"]]["type"] != "string":
+                        raise ModelError("%s: only string members and values are supported"
+                                         % where)
+                else:
+                    raise ModelError("%s: unsupported matcher %r" % (where, matcher))
+                acceptors.append((matcher, state, argument, expected))
+            if not acceptors:
+                raise ModelError("%s: no acceptors" % what)
+            waiters.append({"name": name, "operation": op["name"], "delay": delay,
+                            "max_attempts": attempts, "acceptors": acceptors})
+        return waiters
+
+    def _check_paginators(self, doc):
+        paginators = []
+        for name in sorted(doc["pagination"]):
+            p = doc["pagination"][name]
+            what = "paginator %s" % name
+            op = self._operation(name, what)
+            if sorted(p) != sorted(PAGINATOR_KEYS):
+                raise ModelError("%s: expected exactly the keys %s, got %s"
+                                 % (what, ", ".join(PAGINATOR_KEYS), ", ".join(sorted(p))))
+            self._top_member(op, "input", p["input_token"], what + ".input_token")
+            self._top_member(op, "input", p["limit_key"], what + ".limit_key")
+            self._top_member(op, "output", p["output_token"], what + ".output_token")
+            self._top_member(op, "output", p["result_key"], what + ".result_key")
+            paginators.append(dict(p, operation=name))
+        return paginators
+
+    def _check_quotas(self, doc):
+        if doc.get("unit") != "requests per second":
+            raise ModelError("quotas.json: expected unit \"requests per second\"")
+        rates = doc["requests_per_second"]
+        for name in rates:
+            self._operation(name, "quotas.json")
+        return [c_number(rates.get(op["name"], 0), "quotas.json: " + op["name"])
+                for op in self.ops]
 
     def _children(self, name):
         shape = self.shapes[name]
@@ -260,7 +368,9 @@ class Generator:
             "/*\n"
             " * model_data.c - every shape reachable from the operations' inputs and\n"
             " * outputs (dependencies first), the per-operation error lists and the\n"
-            " * operation table read by model.c and serialize.c.\n"
+            " * operation table read by model.c and serialize.c; the waiters with their\n"
+            " * acceptors and the paginators read by waiter.c; the default request-rate\n"
+            " * quotas read by retry.c.\n"
             " */\n"
             '#include "model_data.h"\n\n'
         )
@@ -300,7 +410,62 @@ class Generator:
             ]
             out.append("    {\n        %s\n    },\n" % ",\n        ".join(fields))
         out.append("};\n")
+        out.append(self._waiters_c())
+        out.append(self._paginators_c())
+        out.append(self._quotas_c())
         return "".join(out)
+
+    def _waiters_c(self):
+        out = ["\n"]
+        for w in self.waiters:
+            out.append("static const acmpca__acceptor acceptors_%s[] = {\n" % w["name"])
+            for matcher, state, argument, expected in w["acceptors"]:
+                out.append("    { %s, %s, %s, %s },\n" % (
+                    "ACMPCA__MATCH_ERROR" if matcher == "error" else "ACMPCA__MATCH_PATH",
+                    ACCEPTOR_STATES[state],
+                    c_string(argument) if argument is not None else "NULL",
+                    c_string(expected) if expected is not None else "NULL"))
+            out.append("};\n")
+        out.append("\nconst acmpca__waiter acmpca__waiters[] = {\n")
+        for w in self.waiters:
+            out.append(
+                "    {\n"
+                "        .info = {\n"
+                "            .name = %s,\n"
+                "            .snake_name = %s,\n"
+                "            .operation = %s,\n"
+                "            .delay_s = %s,\n"
+                "            .max_attempts = %d\n"
+                "        },\n"
+                "        .acceptors = acceptors_%s,\n"
+                "        .acceptor_count = %d\n"
+                "    },\n" % (c_string(w["name"]), c_string(xform_name(w["name"])),
+                             c_string(w["operation"]), w["delay"], w["max_attempts"],
+                             w["name"], len(w["acceptors"])))
+        out.append("};\n")
+        out.append("const size_t acmpca__waiter_count = %d;\n" % len(self.waiters))
+        return "".join(out)
+
+    def _paginators_c(self):
+        out = ["\nconst acmpca_paginator_info acmpca__paginators[] = {\n"]
+        for p in self.paginators:
+            out.append("    {\n        %s\n    },\n" % ",\n        ".join(
+                ".%s = %s" % (k, c_string(p[k])) for k in ("operation",) + PAGINATOR_KEYS))
+        out.append("};\n")
+        out.append("const size_t acmpca__paginator_count = %d;\n" % len(self.paginators))
+        return "".join(out)
+
+    def _quotas_c(self):
+        out = ["\nconst double acmpca__default_quotas[ACMPCA_OP_COUNT] = {\n"]
+        for op, rate in zip(self.ops, self.quotas):
+            out.append("    [ACMPCA_OP_%s] = %s,\n" % (xform_name(op["name"]).upper(), rate))
+        out.append("};\n")
+        return "".join(out)
+
+
+def load_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def main(argv):
@@ -318,16 +483,19 @@ def main(argv):
         print("usage: gen_model.py [--check] [service-2.json]", file=sys.stderr)
         return 2
     model_path = args[0] if args else DEFAULT_MODEL
+    model_dir = os.path.dirname(model_path)
     try:
-        with open(model_path, encoding="utf-8") as f:
-            model = json.load(f)
-        gen = Generator(model, error_codes_in_common_h())
+        model = load_json(model_path)
+        gen = Generator(model, error_codes_in_common_h(),
+                        load_json(os.path.join(model_dir, "waiters-2.json")),
+                        load_json(os.path.join(model_dir, "paginators-1.json")),
+                        load_json(QUOTAS))
         outputs = {
             OUT_OPERATIONS_H: gen.operations_h(),
             OUT_MODEL_DATA_C: gen.model_data_c(),
             OUT_OPERATIONS_C: gen.operations_c(),
         }
-    except (OSError, ValueError, KeyError, ModelError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ModelError) as e:
         print("gen_model.py: %s" % e, file=sys.stderr)
         return 1
     stale = []

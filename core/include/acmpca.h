@@ -15,6 +15,7 @@
 #include "acmpca/credentials.h"
 #include "acmpca/client.h"
 #include "acmpca/waiter.h"
+#include "acmpca/machine.h"
 #include "acmpca/pki.h"
 
 #endif

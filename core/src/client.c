@@ -1,6 +1,8 @@
 /*
- * client.c - the client and the flow of one call: validate and serialize the
- * input, sign, send, and turn the response into a result or a typed error.
+ * client.c - the client (options, configuration, credentials, transport) and
+ * the codec of one call: validate and serialize the input, sign, and turn a
+ * response into a result or a typed error. No I/O: the call machine
+ * (machine.c) decides what to send, a driver (driver.c) sends it.
  */
 #include <ctype.h>
 #include <stdatomic.h>
@@ -13,10 +15,8 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
-#include "config.h"
-#include "retry.h"
+#include "client_internal.h"
 #include "serialize.h"
-#include "transport.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_READ_TIMEOUT_MS 60000L
@@ -27,26 +27,13 @@
 #define ERROR_BODY_EXCERPT 200
 #define LOG_BODY_EXCERPT 4096
 #define SKEW_THRESHOLD_S 240
+/* Ranges of the numeric options (the same as AWS_MAX_ATTEMPTS's). */
+#define MAX_ATTEMPTS_LIMIT 100L
+#define TIMEOUT_LIMIT_MS 86400000L  /* a day */
+#define POOL_SIZE_LIMIT 1000L
 /* Version 1 of acmpca_client_options ended before total_timeout_ms. */
 #define OPTIONS_V1_SIZE offsetof(acmpca_client_options, total_timeout_ms)
 
-struct acmpca_client {
-    acmpca_config config;
-    char *endpoint;          /* base URL without a trailing slash */
-    char *url;               /* endpoint + "/" */
-    char *signing_region;
-    acmpca_credentials_provider *credentials;
-    acmpca_sign_cache *sign_cache;
-    acmpca_transport *transport;
-    acmpca_retry *retry;
-    acmpca_rate_limiter *rate_limiter;  /* NULL when off */
-    acmpca_log_fn log_fn;
-    acmpca_log_enabled_fn log_enabled;
-    void *log_userdata;
-    int idempotency_tokens;
-    long total_timeout_ms;           /* 0: no deadline for a whole call */
-    _Atomic int64_t clock_offset_s;  /* server time - our time, learnt from skew errors */
-};
 
 /* ---- creation ------------------------------------------------------------ */
 
@@ -91,6 +78,16 @@ int acmpca_client_options_init(acmpca_client_options *opts, unsigned version)
     return 0;
 }
 
+/* 0 (the default) or 1..max: one range per numeric option, checked here
+ * once for every binding. */
+static int check_range(const char *field, long v, long max, const char *unit)
+{
+    if (v < 0 || v > max)
+        return acmpca__error_set(ACMPCA_EINVAL, "options.%s: expected 0 (the default) or 1 to "
+                                 "%ld%s, got %ld", field, max, unit, v);
+    return 0;
+}
+
 /* One of ACMPCA_DEFAULT, ACMPCA_ENABLED, ACMPCA_DISABLED. */
 static int tristate_ok(int v)
 {
@@ -105,6 +102,8 @@ static int tristate_ok(int v)
  */
 static int read_options(acmpca_client_options *o, const acmpca_client_options *in)
 {
+    int err;
+
     memset(o, 0, sizeof(*o));
     o->version = ACMPCA_CLIENT_OPTIONS_VERSION;
     if (!in)
@@ -130,10 +129,15 @@ static int read_options(acmpca_client_options *o, const acmpca_client_options *i
         return acmpca__error_set(ACMPCA_EINVAL, "options.use_dualstack: expected "
                                  "ACMPCA_DEFAULT, ACMPCA_ENABLED or ACMPCA_DISABLED, got %d",
                                  o->use_dualstack);
-    if (o->total_timeout_ms < 0)
-        return acmpca__error_set(ACMPCA_EINVAL, "options.total_timeout_ms: expected 0 (none) "
-                                 "or a positive number of milliseconds, got %ld",
-                                 o->total_timeout_ms);
+    if ((err = check_range("max_attempts", o->max_attempts, MAX_ATTEMPTS_LIMIT, "")) != 0 ||
+        (err = check_range("connect_timeout_ms", o->connect_timeout_ms, TIMEOUT_LIMIT_MS,
+                           " milliseconds")) != 0 ||
+        (err = check_range("read_timeout_ms", o->read_timeout_ms, TIMEOUT_LIMIT_MS,
+                           " milliseconds")) != 0 ||
+        (err = check_range("total_timeout_ms", o->total_timeout_ms, TIMEOUT_LIMIT_MS,
+                           " milliseconds")) != 0 ||
+        (err = check_range("pool_size", o->pool_size, POOL_SIZE_LIMIT, " connections")) != 0)
+        return err;
     if (o->user_agent_suffix && acmpca__has_ctl_char(o->user_agent_suffix))
         return acmpca__error_set(ACMPCA_EINVAL, "options.user_agent_suffix: must not contain "
                                  "CR, LF or other control characters");
@@ -203,6 +207,8 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
                                                     : DEFAULT_MAX_RESPONSE_BYTES;
     t.pool_size = opts->pool_size;
     t.user_agent = ua.ptr;
+    c->transport_options = t; /* what SEND steps tell other drivers */
+    c->transport_options.user_agent = NULL;
     if ((err = acmpca__transport_new(&c->transport, &t)) != 0 ||
         (err = acmpca__retry_new(&c->retry, c->config.max_attempts,
                                  c->config.adaptive_retries)) != 0)
@@ -313,8 +319,8 @@ static int new_token(char out[37])
  * logical call, so an IdempotencyToken we generate is the same on every
  * retry and the service issues at most one certificate.
  */
-static int prepare_request(acmpca_client *c, const acmpca_operation_info *op,
-                           const cJSON *input, acmpca_http_request **out)
+int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
+                            const cJSON *input, acmpca_http_request **out)
 {
     acmpca_http_request *req = NULL;
     cJSON *with_token = NULL;
@@ -363,9 +369,9 @@ fail:
 #define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
 
 /* (Re)sign a prepared request for this attempt, with fresh credentials and time. */
-static int sign_request(acmpca_client *c, acmpca_http_request *req)
+int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
+                         const acmpca_credentials *creds)
 {
-    acmpca_credentials *creds = NULL;
     acmpca_signed *sig = NULL;
     acmpca_sign_input in;
     size_t i;
@@ -376,8 +382,6 @@ static int sign_request(acmpca_client *c, acmpca_http_request *req)
         free((char *)req->headers[req->header_count].name);
         acmpca__free_secret((char *)req->headers[req->header_count].value);
     }
-    if ((err = acmpca_credentials_get(c->credentials, 0, &creds)) != 0)
-        goto fail;
     memset(&in, 0, sizeof(in));
     in.method = req->method;
     in.url = req->url;
@@ -398,22 +402,25 @@ static int sign_request(acmpca_client *c, acmpca_http_request *req)
             goto fail;
 fail:
     acmpca_signed_free(sig);
-    acmpca_credentials_free(creds);
     return err;
 }
 
 static int build_request(acmpca_client *c, const acmpca_operation_info *op, const cJSON *input,
                          acmpca_http_request **out)
 {
-    int err = prepare_request(c, op, input, out);
-    if (!err && (err = sign_request(c, *out)) != 0) {
+    acmpca_credentials *creds = NULL;
+    int err = acmpca__prepare_request(c, op, input, out);
+    if (!err && (err = acmpca_credentials_get(c->credentials, 0, &creds)) == 0)
+        err = acmpca__sign_request(c, *out, creds);
+    acmpca_credentials_free(creds);
+    if (err && *out) {
         acmpca_http_request_free(*out);
         *out = NULL;
     }
     return err;
 }
 
-static const acmpca_operation_info *find_operation(const char *name)
+const acmpca_operation_info *acmpca__find_operation(const char *name)
 {
     const acmpca_operation_info *op = name ? acmpca_model_operation_find(name) : NULL;
     if (!op)
@@ -428,7 +435,7 @@ int acmpca_client_build_request(acmpca_client *c, const char *operation, const c
     const acmpca_operation_info *op;
     if (!c || !out)
         return acmpca__error_set(ACMPCA_EINVAL, "client and out: must not be NULL");
-    if (!(op = find_operation(operation)))
+    if (!(op = acmpca__find_operation(operation)))
         return ACMPCA_EINVAL;
     return build_request(c, op, input, out);
 }
@@ -560,7 +567,7 @@ static void drop_nulls(cJSON *node)
     }
 }
 
-static int parse_response(const acmpca_operation_info *op, int status,
+int acmpca__parse_response(const acmpca_operation_info *op, int status,
                           const acmpca_header *headers, size_t header_count, const char *body,
                           size_t len, cJSON **out)
 {
@@ -613,9 +620,9 @@ int acmpca_parse_response(const char *operation, int http_status, const acmpca_h
     if (!out || (!body && body_len))
         return acmpca__error_set(ACMPCA_EINVAL, "out and body: must not be NULL");
     *out = NULL;
-    if (!(op = find_operation(operation)))
+    if (!(op = acmpca__find_operation(operation)))
         return ACMPCA_EINVAL;
-    return parse_response(op, http_status, headers, header_count, body ? body : "", body_len,
+    return acmpca__parse_response(op, http_status, headers, header_count, body ? body : "", body_len,
                           out);
 }
 
@@ -636,7 +643,7 @@ void acmpca_response_meta_free(acmpca_response_meta *m)
 }
 
 /* Moves the response headers into a new meta (the response keeps none). */
-static int make_meta(acmpca_http_response *resp, int attempts, acmpca_response_meta **out)
+int acmpca__make_meta(acmpca_http_response *resp, int attempts, acmpca_response_meta **out)
 {
     acmpca_response_meta *m = calloc(1, sizeof(*m));
     const char *rid = acmpca__http_response_header(resp, "x-amzn-requestid");
@@ -687,8 +694,8 @@ static int logging(const acmpca_client *c)
     return c->log_fn && (!c->log_enabled || c->log_enabled(c->log_userdata));
 }
 
-static void log_request(acmpca_client *c, const acmpca_operation_info *op,
-                        const acmpca_http_request *req, int attempt)
+void acmpca__log_request(acmpca_client *c, const acmpca_operation_info *op,
+                         const acmpca_http_request *req, int attempt)
 {
     char what[192];
     if (!logging(c))
@@ -698,8 +705,8 @@ static void log_request(acmpca_client *c, const acmpca_operation_info *op,
     log_message(c, what, 0, req->headers, req->header_count, req->body, req->body_len);
 }
 
-static void log_response(acmpca_client *c, const acmpca_operation_info *op,
-                         const acmpca_http_response *resp)
+void acmpca__log_response(acmpca_client *c, const acmpca_operation_info *op,
+                          const acmpca_http_response *resp)
 {
     char what[128];
     if (!logging(c))
@@ -711,7 +718,7 @@ static void log_response(acmpca_client *c, const acmpca_operation_info *op,
 
 /* ---- clock skew ------------------------------------------------------------ */
 
-static int is_skew_error(const acmpca_error *e)
+int acmpca__is_skew_error(const acmpca_error *e)
 {
     return strcmp(e->aws_code, "RequestTimeTooSkewed") == 0 ||
            strcmp(e->aws_code, "RequestExpired") == 0 ||
@@ -774,7 +781,7 @@ static int64_t parse_http_date(const char *v)
 }
 
 /* Learn the offset to the server's clock; 1 if it is large enough to explain the error. */
-static int learn_skew(acmpca_client *c, const acmpca_http_response *resp)
+int acmpca__learn_skew(acmpca_client *c, const acmpca_http_response *resp)
 {
     int64_t server = parse_http_date(acmpca__http_response_header(resp, "date"));
     int64_t ours = (int64_t)time(NULL), offset;
@@ -785,128 +792,4 @@ static int learn_skew(acmpca_client *c, const acmpca_http_response *resp)
         return 0;
     atomic_store(&c->clock_offset_s, offset);
     return 1;
-}
-
-/* ---- calls --------------------------------------------------------------- */
-
-int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **out,
-                   acmpca_response_meta **meta)
-{
-    const acmpca_operation_info *op;
-    const acmpca_error *e = acmpca_error_last();
-    acmpca_http_request *req = NULL;
-    acmpca_http_response resp;
-    int err, attempt = 0, cost = 0, skew_fixed = 0;
-    int64_t deadline_ms = 0, left_ms = 0;
-    double delay;
-
-    memset(&resp, 0, sizeof(resp));
-    if (meta)
-        *meta = NULL;
-    if (!c || !out)
-        return acmpca__error_set(ACMPCA_EINVAL, "client and out: must not be NULL");
-    *out = NULL;
-    op = acmpca_model_operation((size_t)operation);
-    if (operation < 0 || !op)
-        return acmpca__error_set(ACMPCA_EINVAL, "operation: unknown operation id %d", operation);
-
-    if ((err = prepare_request(c, op, input, &req)) != 0)
-        goto fail;
-    if (c->total_timeout_ms)
-        deadline_ms = acmpca__now_ms() + c->total_timeout_ms;
-    for (attempt = 1;; attempt++) {
-        acmpca__rate_limiter_acquire(c->rate_limiter, op->id);
-        acmpca__retry_before_attempt(c->retry);
-        if (deadline_ms && (left_ms = deadline_ms - acmpca__now_ms()) <= 0) {
-            err = acmpca__error_set(ACMPCA_EREAD_TIMEOUT, "total_timeout_ms (%ld ms) passed "
-                                    "before attempt %d", c->total_timeout_ms, attempt);
-            goto fail;
-        }
-        if ((err = sign_request(c, req)) != 0)
-            goto fail;
-        log_request(c, op, req, attempt);
-        err = acmpca__transport_send(c->transport, req, &resp, (long)left_ms);
-        if (!err) {
-            log_response(c, op, &resp);
-            err = parse_response(op, resp.status, resp.headers, resp.header_count, resp.body.ptr,
-                                 resp.body.len, out);
-        }
-        if (!err)
-            break;
-        acmpca__retry_record(c->retry, acmpca__is_throttling(e->aws_code));
-        if (!skew_fixed && is_skew_error(e) && learn_skew(c, &resp)) {
-            skew_fixed = 1; /* one more try with the server's time, outside the budget */
-            acmpca__http_response_clear(&resp);
-            continue;
-        }
-        if (!acmpca__retry_decide(c->retry, attempt - skew_fixed, e, &cost, &delay))
-            goto fail;
-        if (deadline_ms && acmpca__now_ms() + (int64_t)(delay * 1000) >= deadline_ms)
-            goto fail; /* the back-off alone would pass the deadline: report the last error */
-        acmpca__http_response_clear(&resp);
-        acmpca__sleep(delay);
-    }
-    acmpca__retry_record(c->retry, 0);
-    acmpca__retry_succeeded(c->retry, cost);
-    if (meta && (err = make_meta(&resp, attempt, meta)) != 0) {
-        acmpca__error_set(err, "out of memory");
-        cJSON_Delete(*out);
-        *out = NULL;
-        goto fail;
-    }
-    acmpca__http_response_clear(&resp);
-    acmpca_http_request_free(req);
-    return 0;
-
-fail:
-    /* What the last response said (headers, request id) stays available on errors too. */
-    if (meta && resp.status && make_meta(&resp, attempt, meta) != 0)
-        *meta = NULL;
-    acmpca__error_annotate(op->name, attempt,
-                           acmpca__is_retryable(e->code, e->http_status, e->aws_code));
-    if (attempt > 1) {
-        char note[64];
-        snprintf(note, sizeof(note), " (gave up after %d attempts)", attempt);
-        acmpca__error_append(note);
-    }
-    acmpca__http_response_clear(&resp);
-    acmpca_http_request_free(req);
-    return err;
-}
-
-int acmpca_call(acmpca_client *c, const char *operation, const cJSON *input, cJSON **out)
-{
-    const acmpca_operation_info *op = find_operation(operation);
-    if (out)
-        *out = NULL;
-    if (!op)
-        return ACMPCA_EINVAL;
-    return acmpca_call_ex(c, op->id, input, out, NULL);
-}
-
-int acmpca_call_json(acmpca_client *c, const char *operation, const char *input_json,
-                     char **out_json)
-{
-    cJSON *in = NULL, *out = NULL;
-    const char *end = NULL;
-    int err;
-
-    if (!out_json)
-        return acmpca__error_set(ACMPCA_EINVAL, "out_json: must not be NULL");
-    *out_json = NULL;
-    if (input_json && *input_json) {
-        in = cJSON_ParseWithOpts(input_json, &end, 0);
-        if (!in)
-            return acmpca__error_set(ACMPCA_EPARAM, "input: not valid JSON (error at byte %ld)",
-                                     end ? (long)(end - input_json) : -1L);
-    }
-    err = acmpca_call(c, operation, in, &out);
-    cJSON_Delete(in);
-    if (err)
-        return err;
-    *out_json = cJSON_PrintUnformatted(out);
-    cJSON_Delete(out);
-    if (!*out_json)
-        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-    return 0;
 }

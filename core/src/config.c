@@ -654,7 +654,8 @@ static int resolve_retry_mode(acmpca_config *cfg, const char *option)
         cfg->adaptive_retries = 1;
     else
         return acmpca__error_set(ACMPCA_ECONFIG,
-                                 "%s=\"%s\" is not valid: expected \"standard\" or \"adaptive\"",
+                                 "%s=\"%s\" is not valid: expected \"standard\", \"adaptive\" "
+                                 "or \"legacy\"",
                                  from, v);
     return 0;
 }

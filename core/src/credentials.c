@@ -1,9 +1,9 @@
 /*
  * credentials.c - credentials, the provider object (reference counted, with a
  * cache refreshed before expiry), the local providers (static, environment,
- * the shared credentials and config files, credential_process), chains of
- * providers and the default chain. The HTTP-based providers live in
- * credentials_remote.c.
+ * the shared credentials and config files, credential_process) and chains of
+ * providers. The HTTP-based providers live in credentials_remote.c, the
+ * default chain (which uses both) in credentials_chain.c.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #  define _GNU_SOURCE   /* pipe2(): pipes that are close-on-exec from the start */
@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -37,6 +38,9 @@ extern char **environ;
 
 #define WHY_LEN 512
 
+/* The log of the refresh running by steps on this thread, if any. */
+static _Thread_local acmpca__fetch_log *tls_fetch_log;
+
 struct acmpca_credentials_provider {
     char *name;
     acmpca_credentials_fetch_fn fetch;    /* NULL for a chain */
@@ -55,6 +59,12 @@ struct acmpca_credentials_provider {
     pthread_cond_t fetched;                /* signalled when a fetch ends */
     int fetching;                          /* one thread fetches at a time */
     acmpca_credentials *cached;
+    /*
+     * The process the lock and `fetching` belong to (-pid while being reset).
+     * A child forked while another thread held the lock or was fetching
+     * inherits them in that state, with no thread left to release them.
+     */
+    atomic_long owner_pid;
 };
 
 /* ---- credentials ------------------------------------------------------- */
@@ -89,7 +99,7 @@ void acmpca_credentials_free(acmpca_credentials *creds)
 {
     if (!creds)
         return;
-    free(creds->access_key_id);
+    acmpca__free_secret(creds->access_key_id);
     acmpca__free_secret(creds->secret_access_key);
     acmpca__free_secret(creds->session_token);
     free(creds->provider);
@@ -127,8 +137,30 @@ static int provider_alloc(acmpca_credentials_provider **out, const char *name)
         return acmpca__error_set(ACMPCA_ENOMEM, "pthread_cond_init failed");
     }
     atomic_init(&p->refs, 1);
+    atomic_init(&p->owner_pid, (long)getpid());
     *out = p;
     return 0;
+}
+
+/* In a forked child, start the lock and the refresh state afresh (once: the first thread does). */
+static void provider_after_fork(acmpca_credentials_provider *p)
+{
+    long me = (long)getpid(), owner = atomic_load(&p->owner_pid);
+
+    while (owner != me) {
+        if (owner != -me && atomic_compare_exchange_weak(&p->owner_pid, &owner, -me)) {
+            /* The inherited lock may be held by a thread that does not exist here. */
+            pthread_mutex_init(&p->lock, NULL);
+            pthread_cond_init(&p->fetched, NULL);
+            p->fetching = 0;
+            atomic_store(&p->owner_pid, me);
+            return;
+        }
+        if (owner == -me) {
+            sched_yield();
+            owner = atomic_load(&p->owner_pid);
+        }
+    }
 }
 
 static void provider_destroy(acmpca_credentials_provider *p)
@@ -236,6 +268,13 @@ static int provider_fetch(acmpca_credentials_provider *p, int64_t now,
                     !fresh->secret_access_key || !*fresh->secret_access_key))
         rc = acmpca__error_set(ACMPCA_ECREDENTIALS,
                                "provider \"%s\" returned incomplete credentials", p->name);
+    else if (rc == 0 && (acmpca__has_ctl_char(fresh->access_key_id) ||
+                         (fresh->session_token && acmpca__has_ctl_char(fresh->session_token))))
+        /* Both are sent as headers, where a line break would start headers of its own. */
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, "%s: the %s it returned contains a control "
+                               "character, which a header cannot carry", p->name,
+                               acmpca__has_ctl_char(fresh->access_key_id) ? "access key id"
+                                                                          : "session token");
     else if (rc > 0)
         rc = acmpca__error_set(ACMPCA_ECREDENTIALS, "provider \"%s\" failed (%d)", p->name, rc);
     else if (rc == ACMPCA_ENOCREDENTIALS && acmpca_error_last()->code != rc)
@@ -276,6 +315,7 @@ static int provider_get(acmpca_credentials_provider *p, int64_t now,
     int rc;
 
     why[0] = '\0';
+    provider_after_fork(p);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         acmpca_credentials *c = p->cached;
@@ -356,18 +396,6 @@ int acmpca_credentials_provider_static(acmpca_credentials_provider **out,
 
 /* ---- environment -------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    /* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar. */
-    int64_t era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int digits(const char **s, int n, int *out)
 {
     int v = 0, i;
@@ -418,7 +446,7 @@ int acmpca__parse_iso8601(const char *s, int64_t *out)
     if (*s || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
         sec > 60 || oh > 23 || om > 59)
         return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+    *out = acmpca__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
            sign * (oh * 3600 + om * 60);
     return 0;
 }
@@ -566,6 +594,8 @@ static int chain_fetch(acmpca_credentials_provider *chain, int64_t now,
         rc = provider_get(m, now, out, member_why, sizeof(member_why));
         if (rc == 0)
             goto done;
+        if (tls_fetch_log && tls_fetch_log->pending)
+            goto done; /* the member waits for an exchange: the next ones must not answer */
         if (rc != ACMPCA_ENOCREDENTIALS) {
             /* Built-in providers already start their messages with their name. */
             const char *msg = acmpca_error_last()->message;
@@ -640,6 +670,18 @@ int acmpca_credentials_provider_chain(acmpca_credentials_provider **out,
                                       acmpca_credentials_provider **providers, size_t count)
 {
     return chain_new(out, "chain", providers, count);
+}
+
+int acmpca__provider_chain_new(acmpca_credentials_provider **out, const char *name,
+                               acmpca_credentials_provider **providers, size_t count,
+                               int64_t (*now)(void *userdata), void *now_userdata)
+{
+    int rc = chain_new(out, name, providers, count);
+    if (rc == 0) {
+        (*out)->now = now;
+        (*out)->now_userdata = now_userdata;
+    }
+    return rc;
 }
 
 int acmpca_credentials_provider_profile(acmpca_credentials_provider **out, const char *profile)
@@ -871,6 +913,7 @@ int acmpca__split_command(const char *line, char ***out)
     int in_word = 0, rc = 0;
 
     *out = NULL;
+    word.secret = 1;    /* an argument may be a password */
     if (!(argv = calloc(PROCESS_MAX_ARGS + 1, sizeof(*argv))))
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     for (;;) {
@@ -984,14 +1027,17 @@ static int64_t mono_ms(void)
 /*
  * Run argv (no shell) and collect stdout (at most PROCESS_MAX_STDOUT) and the
  * start of stderr, both read as they come so that the child never blocks on
- * a full pipe. *status is waitpid's status.
+ * a full pipe. *status is waitpid's status. The child leads a process group
+ * of its own, so that a kill also reaches what it started (a shell script's
+ * background jobs), which would otherwise outlive it.
  */
 static int run_process(char *const argv[], long timeout_ms, acmpca_buf *out, acmpca_buf *err,
                        int *status)
 {
     int outp[2] = {-1, -1}, errp[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
-    int fa_ready = 0, rc = 0, too_large = 0, timed_out = 0;
+    posix_spawnattr_t attr;
+    int fa_ready = 0, attr_ready = 0, rc = 0, too_large = 0, timed_out = 0;
     pid_t pid = -1;
     int64_t deadline = mono_ms() + timeout_ms;
 
@@ -1010,7 +1056,18 @@ static int run_process(char *const argv[], long timeout_ms, acmpca_buf *out, acm
         rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)) != 0) {
+    if (posix_spawnattr_init(&attr) != 0) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto done;
+    }
+    attr_ready = 1;
+    if (posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0 ||
+        posix_spawnattr_setpgroup(&attr, 0) != 0) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, PROCESS_NAME ": cannot set up a process "
+                               "group");
+        goto done;
+    }
+    if ((rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ)) != 0) {
         pid = -1;
         rc = acmpca__error_set(ACMPCA_ECREDENTIALS, PROCESS_NAME ": cannot run \"%.200s\": %s",
                                argv[0], spawn_error_text(rc));
@@ -1083,7 +1140,7 @@ static int run_process(char *const argv[], long timeout_ms, acmpca_buf *out, acm
             break;
     }
     if (too_large || timed_out || rc)
-        kill(pid, SIGKILL);
+        kill(-pid, SIGKILL);
     while (waitpid(pid, status, 0) < 0) {
         if (errno != EINTR) {
             *status = 0;    /* SIGCHLD ignored by the application: status unknown */
@@ -1103,12 +1160,14 @@ static int run_process(char *const argv[], long timeout_ms, acmpca_buf *out, acm
                                "killed", argv[0], timeout_ms);
 done:
     if (pid > 0) {
-        kill(pid, SIGKILL);
+        kill(-pid, SIGKILL);
         while (waitpid(pid, status, 0) < 0 && errno == EINTR)
             ;
     }
     if (fa_ready)
         posix_spawn_file_actions_destroy(&fa);
+    if (attr_ready)
+        posix_spawnattr_destroy(&attr);
     if (outp[0] >= 0) close(outp[0]);
     if (outp[1] >= 0) close(outp[1]);
     if (errp[0] >= 0) close(errp[0]);
@@ -1178,6 +1237,7 @@ static int process_fetch(void *ctx, acmpca_credentials **out, char *why, size_t 
     char **argv = NULL;
     int loaded = 0, status = 0, rc;
 
+    so.secret = 1;
     if (!command) {
         if ((rc = acmpca__profiles_load(&pf)) != 0)
             return rc;
@@ -1241,91 +1301,262 @@ int acmpca_credentials_provider_process(acmpca_credentials_provider **out, const
     return rc;
 }
 
-/* ---- the default chain ------------------------------------------------------ */
+/* ---- fetching by steps (see credentials_internal.h) ---------------------------- */
 
-/*
- * The sources of the default chain, in botocore's order (its "custom-process"
- * sits between the two files). Explicit keys are handled by the client.
- */
-typedef int (*source_new_fn)(acmpca_credentials_provider **out,
-                             const acmpca_credentials_options *opts);
+#define FETCH_LOG_MAX 32   /* exchanges in one refresh; IMDSv2 with retries needs ~10 */
 
-static int environment_new(acmpca_credentials_provider **out,
-                           const acmpca_credentials_options *opts)
-{
-    (void)opts;
-    return acmpca_credentials_provider_environment(out);
-}
-
-static int credentials_file_source_new(acmpca_credentials_provider **out,
-                                       const acmpca_credentials_options *opts)
-{
-    return shared_credentials_file_new(out, opts->profile);
-}
-
-static int config_file_source_new(acmpca_credentials_provider **out,
-                                  const acmpca_credentials_options *opts)
-{
-    return config_file_new(out, opts->profile);
-}
-
-static int process_source_new(acmpca_credentials_provider **out,
-                              const acmpca_credentials_options *opts)
-{
-    return acmpca_credentials_provider_process(out, NULL, opts);
-}
-
-static const source_new_fn default_sources[] = {
-    environment_new,
-    acmpca_credentials_provider_assume_role,
-    acmpca_credentials_provider_web_identity,
-    acmpca_credentials_provider_sso,
-    credentials_file_source_new,
-    process_source_new,
-    config_file_source_new,
-    acmpca_credentials_provider_container,
-    acmpca_credentials_provider_imds,
+struct acmpca__fetch_entry {
+    acmpca_http_request *req;          /* NULL: a pause */
+    acmpca_transport_options opts;     /* ca_bundle owned */
+    long pause_ms;
+    int answered;
+    acmpca_http_response resp;         /* the answer, when answered and err == 0 */
+    int err;
+    acmpca_error_state *error;         /* the failure, when err != 0 */
 };
 
-#define DEFAULT_SOURCE_COUNT (sizeof(default_sources) / sizeof(default_sources[0]))
-
-int acmpca_credentials_provider_default_ex(acmpca_credentials_provider **out,
-                                           const acmpca_credentials_options *opts)
+static void entry_clear(acmpca__fetch_entry *e)
 {
-    acmpca_credentials_provider *list[DEFAULT_SOURCE_COUNT] = {NULL};
-    acmpca_credentials_options pub;
-    acmpca__cred_opts o;
-    size_t i;
-    int rc;
+    acmpca_http_request_free(e->req); /* wipes header values: IMDS tokens, signatures */
+    free((char *)e->opts.ca_bundle);
+    acmpca__http_response_clear(&e->resp);
+    if (e->error)
+        OPENSSL_cleanse(e->error, sizeof(*e->error));
+    free(e->error);
+    memset(e, 0, sizeof(*e));
+}
 
-    if (!out)
-        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_default: out is NULL");
-    *out = NULL;
-    /* Resolve the profile once, so that every source reads the same one. */
-    if ((rc = acmpca__cred_opts_init(&o, opts, NULL, "acmpca_credentials_provider_default")) != 0)
-        return rc;
-    acmpca__cred_opts_public(&o, &pub);
-    for (i = 0; i < DEFAULT_SOURCE_COUNT; i++) {
-        if ((rc = default_sources[i](&list[i], &pub)) != 0) {
-            while (i-- > 0)
-                acmpca_credentials_provider_unref(list[i]);
-            acmpca__cred_opts_clear(&o);
-            return rc;
+void acmpca__fetch_log_clear(acmpca__fetch_log *log)
+{
+    size_t i;
+    for (i = 0; i < log->count; i++)
+        entry_clear(&log->entries[i]);
+    free(log->entries);
+    memset(log, 0, sizeof(*log));
+}
+
+int acmpca__fetch_logging(void)
+{
+    return tls_fetch_log != NULL;
+}
+
+static int pending(void)
+{
+    return acmpca__error_set(ACMPCA__EPENDING, "fetching credentials: waiting for an exchange");
+}
+
+/* The next entry: replayed (1), newly appended and now pending (0), or an error. */
+static int next_entry(acmpca__fetch_log *log, acmpca__fetch_entry **out)
+{
+    acmpca__fetch_entry *grown;
+
+    if (log->pending)
+        return pending();
+    if (log->cursor < log->count) {
+        *out = &log->entries[log->cursor++];
+        return 1;
+    }
+    if (log->count == FETCH_LOG_MAX)
+        return acmpca__error_set(ACMPCA_ELIMIT, "fetching credentials took more than %d "
+                                 "exchanges", FETCH_LOG_MAX);
+    if (log->count == log->cap) {
+        size_t cap = log->cap ? log->cap * 2 : 4;
+        if (!(grown = realloc(log->entries, cap * sizeof(*grown))))
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        log->entries = grown;
+        log->cap = cap;
+    }
+    *out = &log->entries[log->count++];
+    memset(*out, 0, sizeof(**out));
+    log->cursor++;
+    log->pending = 1;
+    return 0;
+}
+
+static int copy_request(const acmpca_http_request *src, acmpca_http_request **out)
+{
+    acmpca_http_request *r = calloc(1, sizeof(*r));
+    size_t i;
+
+    if (!r || !(r->headers = calloc(src->header_count + 1, sizeof(*r->headers))))
+        goto nomem;
+    r->method = acmpca__strdup(src->method);
+    r->url = acmpca__strdup(src->url);
+    r->body = malloc(src->body_len + 1);
+    if (!r->method || !r->url || !r->body)
+        goto nomem;
+    memcpy(r->body, src->body ? src->body : "", src->body_len);
+    r->body[src->body_len] = '\0';
+    r->body_len = src->body_len;
+    for (i = 0; i < src->header_count; i++, r->header_count++) {
+        r->headers[i].name = acmpca__strdup(src->headers[i].name);
+        r->headers[i].value = acmpca__strdup(src->headers[i].value);
+        if (!r->headers[i].name || !r->headers[i].value) {
+            r->header_count++;
+            goto nomem;
         }
     }
-    rc = chain_new(out, "default-chain", list, DEFAULT_SOURCE_COUNT);
-    if (rc == 0) {
-        (*out)->now = o.now;
-        (*out)->now_userdata = o.now_userdata;
+    *out = r;
+    return 0;
+nomem:
+    acmpca_http_request_free(r);
+    return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+}
+
+static int copy_response(const acmpca_http_response *src, acmpca_http_response *dst)
+{
+    size_t i;
+
+    memset(dst, 0, sizeof(*dst));
+    dst->status = src->status;
+    dst->body.secret = 1;
+    if (acmpca__buf_append(&dst->body, src->body.ptr ? src->body.ptr : "", src->body.len) != 0 ||
+        (src->header_count && !(dst->headers = calloc(src->header_count, sizeof(*dst->headers)))))
+        goto nomem;
+    for (i = 0; i < src->header_count; i++, dst->header_count++) {
+        dst->headers[i].name = acmpca__strdup(src->headers[i].name);
+        dst->headers[i].value = acmpca__strdup(src->headers[i].value);
+        if (!dst->headers[i].name || !dst->headers[i].value) {
+            dst->header_count++;
+            goto nomem;
+        }
     }
-    acmpca__cred_opts_clear(&o);
+    return 0;
+nomem:
+    acmpca__http_response_clear(dst);
+    return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+}
+
+static int diverged(void)
+{
+    return acmpca__error_set(ACMPCA_ECREDENTIALS, "fetching credentials: the refresh asked for "
+                             "other exchanges than the last time");
+}
+
+int acmpca__fetch_exchange(const acmpca_transport_options *opts, const acmpca_http_request *req,
+                           acmpca_http_response *resp)
+{
+    acmpca__fetch_entry *e = NULL;
+    int rc = next_entry(tls_fetch_log, &e);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 1) { /* replay */
+        if (!e->req)
+            return diverged();
+        if (e->err) {
+            acmpca__error_restore(e->error);
+            return e->err;
+        }
+        return copy_response(&e->resp, resp);
+    }
+    e->opts = *opts;
+    e->opts.user_agent = NULL;
+    e->opts.ca_bundle = NULL;
+    if ((rc = copy_request(req, &e->req)) != 0 ||
+        (opts->ca_bundle && !(e->opts.ca_bundle = acmpca__strdup(opts->ca_bundle)))) {
+        tls_fetch_log->count--;
+        tls_fetch_log->pending = 0;
+        entry_clear(e);
+        return rc ? rc : acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    return pending();
+}
+
+int acmpca__fetch_pause(long ms)
+{
+    acmpca__fetch_entry *e = NULL;
+    int rc = next_entry(tls_fetch_log, &e);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return e->req ? diverged() : 0;
+    e->pause_ms = ms > 0 ? ms : 1;
+    return pending();
+}
+
+int acmpca__credentials_get_logged(acmpca_credentials_provider *p, acmpca__fetch_log *log,
+                                   acmpca_credentials **out)
+{
+    acmpca__fetch_log *outer = tls_fetch_log;
+    int rc;
+
+    if (log->pending)
+        return acmpca__error_set(ACMPCA_EINVAL, "fetching credentials: the pending exchange "
+                                 "has no outcome yet");
+    log->cursor = 0;
+    tls_fetch_log = log;
+    rc = acmpca_credentials_get(p, 0, out);
+    tls_fetch_log = outer;
+    if (log->pending) {
+        acmpca_credentials_free(*out);
+        *out = NULL;
+        return pending();
+    }
     return rc;
 }
 
-int acmpca_credentials_provider_default(acmpca_credentials_provider **out, const char *profile)
+const acmpca_http_request *acmpca__fetch_log_pending(const acmpca__fetch_log *log,
+                                                     const acmpca_transport_options **opts,
+                                                     long *pause_ms)
 {
-    acmpca_credentials_options opts = ACMPCA_CREDENTIALS_OPTIONS_INIT;
+    const acmpca__fetch_entry *e;
+    *opts = NULL;
+    *pause_ms = 0;
+    if (!log->pending)
+        return NULL;
+    e = &log->entries[log->count - 1];
+    *opts = &e->opts;
+    *pause_ms = e->pause_ms;
+    return e->req;
+}
 
-    opts.profile = profile;
-    return acmpca_credentials_provider_default_ex(out, &opts);
+static acmpca__fetch_entry *waiting_entry(acmpca__fetch_log *log)
+{
+    if (!log->pending) {
+        acmpca__error_set(ACMPCA_EINVAL, "fetching credentials: no exchange is pending");
+        return NULL;
+    }
+    log->pending = 0;
+    return &log->entries[log->count - 1];
+}
+
+int acmpca__fetch_log_answer(acmpca__fetch_log *log, acmpca_http_response *resp)
+{
+    acmpca__fetch_entry *e = waiting_entry(log);
+    if (!e) {
+        acmpca__http_response_clear(resp);
+        return ACMPCA_EINVAL;
+    }
+    e->resp = *resp;
+    e->resp.body.secret = 1;
+    memset(resp, 0, sizeof(*resp));
+    e->answered = 1;
+    return 0;
+}
+
+int acmpca__fetch_log_failure(acmpca__fetch_log *log)
+{
+    int code = acmpca_error_last()->code;
+    acmpca__fetch_entry *e = waiting_entry(log);
+    if (!e)
+        return ACMPCA_EINVAL;
+    if (!(e->error = malloc(sizeof(*e->error)))) {
+        log->pending = 1;
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    acmpca__error_save(e->error);
+    e->err = code ? code : ACMPCA_ENETWORK;
+    e->answered = 1;
+    return 0;
+}
+
+int acmpca__fetch_log_paused(acmpca__fetch_log *log)
+{
+    acmpca__fetch_entry *e = waiting_entry(log);
+    if (!e)
+        return ACMPCA_EINVAL;
+    e->answered = 1;
+    return 0;
 }

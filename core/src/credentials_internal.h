@@ -1,7 +1,8 @@
 /*
  * credentials_internal.h - what credentials.c (the provider object, the cache,
- * the local providers and the default chain) shares with credentials_remote.c
- * (the HTTP-based providers: container, IMDS, STS, SSO): resolved provider
+ * the local providers, chains) shares with credentials_remote.c (the
+ * HTTP-based providers: container, IMDS, STS, SSO) and credentials_chain.c
+ * (the default chain): resolved provider
  * options, one view of a profile across the two shared files, time parsing
  * and JSON helpers. Never installed.
  */
@@ -11,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "transport.h"
 
 /* The options a provider keeps: a private copy, the profile resolved. */
 typedef struct acmpca__cred_opts {
@@ -81,12 +83,59 @@ void acmpca__json_delete_secret(cJSON *json);
 /* Copy of text safe to quote in a message: control characters become spaces, at most max bytes. */
 void acmpca__printable(char *dst, size_t dst_len, const char *src, size_t src_len);
 
+/* A chain (as acmpca_credentials_provider_chain) named `name` with its own clock. */
+int acmpca__provider_chain_new(acmpca_credentials_provider **out, const char *name,
+                               acmpca_credentials_provider **providers, size_t count,
+                               int64_t (*now)(void *userdata), void *now_userdata);
 /* The shared credentials file (is_config 0) or config file (1) provider for `profile`. */
 int acmpca__file_provider_new(acmpca_credentials_provider **out, const char *profile,
                               int is_config);
 /* Split a command line as Python's shlex.split; *out is a NULL-terminated argv. */
 int acmpca__split_command(const char *line, char ***out);
 void acmpca__free_argv(char **argv);
+
+/*
+ * Fetching credentials by steps, for the call machine: a log of the HTTP
+ * exchanges (and pauses between retries) that a refresh needs. The refresh
+ * runs from its start each time it is asked, replaying what the log already
+ * holds; at the first exchange the log does not hold it stops, and that
+ * exchange is pending until its outcome is recorded. A fetch is a short,
+ * deterministic sequence (IMDSv2: token, role, credentials), so replaying is
+ * cheap and needs no change to the providers beyond http_send.
+ * Zero-initialise; nothing is allocated until an exchange is recorded.
+ */
+#define ACMPCA__EPENDING (-999)   /* private: the refresh waits for an exchange */
+
+typedef struct acmpca__fetch_entry acmpca__fetch_entry;
+typedef struct acmpca__fetch_log {
+    acmpca__fetch_entry *entries;
+    size_t count, cap;
+    size_t cursor;    /* the exchange a replay asks for next */
+    int pending;      /* the last entry waits for its outcome */
+} acmpca__fetch_log;
+
+void acmpca__fetch_log_clear(acmpca__fetch_log *log);
+/* Credentials without blocking on HTTP: 0 with *out, ACMPCA__EPENDING with an
+ * exchange to carry out (acmpca__fetch_log_pending), or the refresh's error. */
+int acmpca__credentials_get_logged(acmpca_credentials_provider *p, acmpca__fetch_log *log,
+                                   acmpca_credentials **out);
+/* The pending exchange: a request and the transport options it needs, or
+ * NULL and *pause_ms > 0 for a pause between two attempts. */
+const acmpca_http_request *acmpca__fetch_log_pending(const acmpca__fetch_log *log,
+                                                     const acmpca_transport_options **opts,
+                                                     long *pause_ms);
+/* The outcome of the pending exchange: a response (taken), this thread's last
+ * error, or the end of a pause. */
+int acmpca__fetch_log_answer(acmpca__fetch_log *log, acmpca_http_response *resp);
+int acmpca__fetch_log_failure(acmpca__fetch_log *log);
+int acmpca__fetch_log_paused(acmpca__fetch_log *log);
+/* For credentials_remote.c: 1 while a refresh runs by steps on this thread;
+ * then every exchange and pause goes through these two instead of the network
+ * and nanosleep (0, or an error that ends the refresh for now). */
+int acmpca__fetch_logging(void);
+int acmpca__fetch_exchange(const acmpca_transport_options *opts, const acmpca_http_request *req,
+                           acmpca_http_response *resp);
+int acmpca__fetch_pause(long ms);
 
 /* Pure helpers of credentials_remote.c, exposed for unit tests. */
 /* The STS endpoint for a region (NULL or "aws-global": the global one). */

@@ -321,12 +321,19 @@ static int metadata_settings(const char *provider, const acmpca__cred_opts *o,
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
+/*
+ * `no_proxy` for the metadata endpoints (link-local or loopback): a proxy
+ * there would receive the authorization token and could answer with any
+ * credentials it likes. STS and SSO are public endpoints and honour the
+ * proxy variables, as botocore does.
+ */
 static int http_open(acmpca_transport **t, long connect_ms, long read_ms, size_t max_bytes,
-                     const char *ca_bundle)
+                     const char *ca_bundle, int no_proxy)
 {
     acmpca_transport_options to;
 
     memset(&to, 0, sizeof(to));
+    to.no_proxy = no_proxy;
     to.connect_timeout_ms = connect_ms;
     to.read_timeout_ms = read_ms;
     to.verify_tls = 1;
@@ -355,7 +362,14 @@ static int http_send(acmpca_transport *t, int attempts, const char *method, cons
     req.body = (char *)body;
     req.body_len = body_len;
     for (attempt = 1;; attempt++) {
-        rc = acmpca__transport_send(t, &req, resp, 0);
+        /* Credentials arrive in the body: growing it must not leave copies behind. */
+        resp->body.secret = 1;
+        if (acmpca__fetch_logging())
+            rc = acmpca__fetch_exchange(acmpca__transport_options(t), &req, resp);
+        else
+            rc = acmpca__transport_send(t, &req, resp, 0);
+        if (rc == ACMPCA__EPENDING)
+            return rc;
         if (rc == 0 && (resp->status < 500 || attempt >= attempts))
             return 0;
         if (rc != 0 && (attempt >= attempts || rc == ACMPCA_ETOOLARGE || rc == ACMPCA_ENOMEM ||
@@ -363,7 +377,10 @@ static int http_send(acmpca_transport *t, int attempts, const char *method, cons
             return rc;
         if (rc == 0)
             response_clear(resp);
-        {
+        if (acmpca__fetch_logging()) {
+            if ((rc = acmpca__fetch_pause(100L * attempt)) != 0)
+                return rc;
+        } else {
             struct timespec ts = {0, 100L * 1000000L * attempt};
             nanosleep(&ts, NULL);
         }
@@ -517,6 +534,7 @@ static int container_token(acmpca_buf *token)
     const char *value = acmpca__getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     int rc;
 
+    token->secret = 1;
     if (file) {
         if ((rc = read_small_file(CONTAINER_NAME, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", file,
                                   TOKEN_FILE_MAX_BYTES, token)) != 0)
@@ -525,11 +543,11 @@ static int container_token(acmpca_buf *token)
     } else if (value && (rc = acmpca__buf_puts(token, value)) != 0) {
         return rc;
     }
-    if (token->ptr && (strchr(token->ptr, '\n') || strchr(token->ptr, '\r') ||
-                       strlen(token->ptr) != token->len))
+    /* A line break would end the header and start one of the token's choosing. */
+    if (token->ptr && (strlen(token->ptr) != token->len || acmpca__has_ctl_char(token->ptr)))
         return acmpca__error_set(ACMPCA_ECONFIG,
-                                 CONTAINER_NAME ": the authorization token (%s) is not a legal "
-                                 "header value: it contains a line break",
+                                 CONTAINER_NAME ": the authorization token (%s) contains a "
+                                 "control character, which a header cannot carry",
                                  file ? "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
                                       : "AWS_CONTAINER_AUTHORIZATION_TOKEN");
     return 0;
@@ -566,7 +584,7 @@ static int container_fetch(void *ctx, acmpca_credentials **out, char *why, size_
     if (rc || (rc = acmpca__profiles_load(&pf)) != 0 ||
         (rc = metadata_settings(CONTAINER_NAME, o, &pf, 2000, 3, &timeout_ms, &attempts)) != 0 ||
         (rc = container_token(&token)) != 0 ||
-        (rc = http_open(&t, timeout_ms, timeout_ms, METADATA_MAX_BYTES, NULL)) != 0)
+        (rc = http_open(&t, timeout_ms, timeout_ms, METADATA_MAX_BYTES, NULL, 1)) != 0)
         goto done;
     auth.name = "Authorization";
     auth.value = token.ptr;
@@ -644,7 +662,7 @@ static int imds_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why
     }
     if ((rc = acmpca__profiles_load(&pf)) != 0 || (rc = imds_endpoint(o, &pf, &base)) != 0 ||
         (rc = metadata_settings(IMDS_NAME, o, &pf, 1000, 1, &timeout_ms, &attempts)) != 0 ||
-        (rc = http_open(&t, timeout_ms, timeout_ms, METADATA_MAX_BYTES, NULL)) != 0)
+        (rc = http_open(&t, timeout_ms, timeout_ms, METADATA_MAX_BYTES, NULL, 1)) != 0)
         goto done;
 
     /*
@@ -665,10 +683,18 @@ static int imds_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why
         rc = ACMPCA_ENOCREDENTIALS;
         goto done;
     }
+    token.secret = 1;
     if ((rc = acmpca__buf_append(&token, resp.body.ptr, resp.body.len)) != 0)
         goto done;
     trim_end(&token);
     response_clear(&resp);
+    /* It goes back as a header: a line break in it would add headers of its own. */
+    if (strlen(token.ptr) != token.len || acmpca__has_ctl_char(token.ptr)) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, IMDS_NAME ": the session token from PUT %s "
+                               "contains a control character, which a header cannot carry",
+                               url.ptr);
+        goto done;
+    }
 
     /* The role attached to the instance. */
     url.len = 0;
@@ -745,6 +771,7 @@ char *acmpca__xml_text(const char *xml, const char *scope, const char *tag)
     const char *b, *e, *p;
     acmpca_buf out = {0};
 
+    out.secret = 1;     /* it may be the secret key or the session token */
     if (scope) {
         snprintf(open_tag, sizeof(open_tag), "<%s>", scope);
         if (!(xml = strstr(xml, open_tag)))
@@ -875,7 +902,7 @@ static int sts_call(const char *provider, const char *action, const char *role_a
             headers[header_count++] = sig->headers[i];
     }
     if ((rc = http_open(&t, SERVICE_CONNECT_TIMEOUT_MS, SERVICE_READ_TIMEOUT_MS,
-                        SERVICE_MAX_BYTES, resolve_ca_bundle(o, pf))) != 0)
+                        SERVICE_MAX_BYTES, resolve_ca_bundle(o, pf), 0)) != 0)
         goto done;
     if ((rc = http_send(t, 2, "POST", st.url, headers, header_count, form, strlen(form),
                         &resp)) != 0) {
@@ -1307,6 +1334,7 @@ static int web_identity_fetch(void *ctx, acmpca_credentials **out, char *why, si
     char generated[64];
     int rc;
 
+    token.secret = form.secret = 1;
     if ((rc = acmpca__profiles_load(&pf)) != 0)
         return rc;
     file = w->use_env ? acmpca__getenv("AWS_WEB_IDENTITY_TOKEN_FILE") : NULL;
@@ -1480,6 +1508,7 @@ static int sso_cached_token(const sso_config *c, int64_t now, acmpca_buf *token)
     size_t n;
     int rc;
 
+    text.secret = 1;
     if ((rc = acmpca__sha1_hex(sha, c->session ? c->session : c->start_url)) != 0 ||
         (rc = acmpca__buf_printf(&path, "~/.aws/sso/cache/%s.json", sha)) != 0)
         goto done;
@@ -1506,6 +1535,13 @@ static int sso_cached_token(const sso_config *c, int64_t now, acmpca_buf *token)
                                "%s; run `%s`", path.ptr, !json ? "valid JSON"
                                : !access_token || !*access_token ? "accessToken" : "expiresAt",
                                c->login_hint);
+        goto done;
+    }
+    /* It is sent as a header: a line break in it would add headers of its own. */
+    if (acmpca__has_ctl_char(access_token)) {
+        rc = acmpca__error_set(ACMPCA_ECREDENTIALS, SSO_NAME ": the accessToken in the SSO "
+                               "token cache %s contains a control character, which a header "
+                               "cannot carry; run `%s`", path.ptr, c->login_hint);
         goto done;
     }
     /* Old CLI versions wrote "2019-11-14T04:05:45UTC". */
@@ -1573,6 +1609,7 @@ static int sso_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_
     int rc;
 
     memset(&resp, 0, sizeof(resp));
+    token.secret = 1;
     if ((rc = acmpca__profiles_load(&pf)) != 0 ||
         (rc = sso_read_config(&pf, o->profile, &c, why, why_len)) != 0 ||
         (rc = sso_cached_token(&c, acmpca__cred_now(o), &token)) != 0)
@@ -1586,7 +1623,7 @@ static int sso_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_
         (rc = acmpca__buf_puts(&url, "&role_name=")) != 0 ||
         (rc = url_encode(&url, c.role_name)) != 0 ||
         (rc = http_open(&t, SERVICE_CONNECT_TIMEOUT_MS, SERVICE_READ_TIMEOUT_MS,
-                        SERVICE_MAX_BYTES, resolve_ca_bundle(o, &pf))) != 0)
+                        SERVICE_MAX_BYTES, resolve_ca_bundle(o, &pf), 0)) != 0)
         goto done;
     h.name = "x-amz-sso_bearer_token";
     h.value = token.ptr;

@@ -9,13 +9,7 @@
 
 #include "internal.h"
 
-typedef struct error_state {
-    acmpca_error pub;
-    char aws_code[128];
-    char message[1024];
-    char request_id[128];
-    char operation[64];
-} error_state;
+typedef acmpca_error_state error_state;
 
 static _Thread_local error_state tls_error;
 
@@ -49,6 +43,8 @@ static error_state *state(void)
     e->pub.message = e->message;
     e->pub.request_id = e->request_id;
     e->pub.operation = e->operation;
+    e->pub.waiter = e->waiter;
+    e->pub.waiter_state = e->waiter_state;
     return e;
 }
 
@@ -65,6 +61,7 @@ void acmpca_error_clear(void)
     e->pub.retryable = 0;
     e->pub.attempts = 0;
     e->aws_code[0] = e->message[0] = e->request_id[0] = e->operation[0] = '\0';
+    e->waiter[0] = e->waiter_state[0] = '\0';
 }
 
 int acmpca__error_set(int code, const char *fmt, ...)
@@ -105,6 +102,13 @@ void acmpca__error_annotate(const char *operation, int attempts, int retryable)
     e->pub.retryable = retryable;
 }
 
+void acmpca__error_set_waiter(const char *waiter, const char *waiter_state)
+{
+    error_state *e = state();
+    copy_field(e->waiter, sizeof(e->waiter), waiter);
+    copy_field(e->waiter_state, sizeof(e->waiter_state), waiter_state);
+}
+
 void acmpca__error_set_http_status(int http_status)
 {
     state()->pub.http_status = http_status;
@@ -143,6 +147,18 @@ void acmpca__error_prefix(const char *prefix)
     e->message[plen + 2 + mlen] = '\0';
 }
 
+void acmpca__error_save(acmpca_error_state *dst)
+{
+    *dst = *state();
+}
+
+void acmpca__error_restore(const acmpca_error_state *src)
+{
+    error_state *e = state();
+    memcpy(e, src, sizeof(*e));
+    state(); /* the pointers must point into this thread's copy */
+}
+
 const char *acmpca_error_name(int code)
 {
     if (code <= ACMPCA_ESERVICE_FIRST && code >= ACMPCA_ESERVICE_LAST)
@@ -159,6 +175,34 @@ int acmpca_error_code_from_name(const char *aws_code)
         if (strcmp(service_names[i], aws_code) == 0)
             return ACMPCA_ESERVICE_FIRST - (int)i;
     return ACMPCA_ESERVICE;
+}
+
+const char *acmpca_error_class(int code)
+{
+    switch (code) {
+    case ACMPCA_OK: return "";
+    case ACMPCA_EINVAL:
+    case ACMPCA_EPARAM: return "ParamValidationError";
+    case ACMPCA_ENOMEM: return "MemoryError";
+    case ACMPCA_ENOCREDENTIALS: return "NoCredentialsError";
+    case ACMPCA_ECREDENTIALS: return "CredentialRetrievalError";
+    case ACMPCA_EENDPOINT:
+    case ACMPCA_ECONFIG: return "InvalidConfigError";
+    case ACMPCA_ECONNECT: return "EndpointConnectionError";
+    case ACMPCA_ECONNECT_TIMEOUT: return "ConnectTimeoutError";
+    case ACMPCA_EREAD_TIMEOUT: return "ReadTimeoutError";
+    case ACMPCA_ETLS: return "SSLError";
+    case ACMPCA_ENETWORK: return "ConnectionClosedError";
+    case ACMPCA_ETOOLARGE:
+    case ACMPCA_EBADRESPONSE: return "ResponseParserError";
+    case ACMPCA_EWAITER:
+    case ACMPCA_ECANCELLED: return "WaiterError";
+    case ACMPCA_ECRYPTO: return "CryptoError";
+    default:
+        if (code <= ACMPCA_ESERVICE && code >= ACMPCA_ESERVICE_LAST)
+            return "ClientError";
+        return "GeneralError"; /* ACMPCA_ELIMIT and any code newer than the binding */
+    }
 }
 
 const char *acmpca_strerror(int code)

@@ -17,6 +17,22 @@
 #  define ACMPCA_PRINTF(a, b)
 #endif
 
+/* The thread-local error with its text, as error.c keeps it. */
+typedef struct acmpca_error_state {
+    acmpca_error pub;
+    char aws_code[128];
+    char message[1024];
+    char request_id[128];
+    char operation[64];
+    char waiter[64];
+    char waiter_state[64];
+} acmpca_error_state;
+
+/* Copy this thread's last error out, or back in (a call machine keeps its
+ * failure across driver calls, possibly on another thread). */
+void acmpca__error_save(acmpca_error_state *dst);
+void acmpca__error_restore(const acmpca_error_state *src);
+
 /* Record a client-side failure on this thread and return `code`. */
 int acmpca__error_set(int code, const char *fmt, ...) ACMPCA_PRINTF(2, 3);
 /* Record a failure answered by the service and return its code. */
@@ -24,6 +40,8 @@ int acmpca__error_set_service(int code, const char *aws_code, const char *messag
                               int http_status, const char *request_id);
 /* Annotate the current failure (keeps code and message). */
 void acmpca__error_annotate(const char *operation, int attempts, int retryable);
+/* Name the waiter behind the current failure and what ended it. */
+void acmpca__error_set_waiter(const char *waiter, const char *state);
 /* Attach the HTTP status of the response behind the current failure. */
 void acmpca__error_set_http_status(int http_status);
 /* Attach the request id of the response behind the current failure (NULL: none). */
@@ -46,6 +64,8 @@ typedef struct acmpca_buf {
 
 int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len);
 int acmpca__buf_puts(acmpca_buf *b, const char *s);
+/* On a secret buffer, a format that does not fit the spare room at once costs
+ * a wipe of the stack below (see util.c); append long secrets instead. */
 int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...) ACMPCA_PRINTF(2, 3);
 /* Hand the bytes over to the caller (never NULL on success). */
 char *acmpca__buf_detach(acmpca_buf *b);
@@ -73,8 +93,13 @@ char *acmpca__base64_encode(const unsigned char *data, size_t len);
 unsigned char *acmpca__base64_decode(const char *text, size_t *out_len);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian calendar). */
 int64_t acmpca__days_from_civil(int64_t year, int month, int day);
-/* Release what the signer fetched from OpenSSL (from acmpca_global_cleanup). */
-void acmpca__sign_global_cleanup(void);
+/*
+ * Have `fn` run at the acmpca_global_cleanup() that ends the library's use
+ * (the 1 -> 0 transition), once however often it is registered: a subsystem
+ * registers its own cleanup when it first creates process-wide state. `fn`
+ * runs under the library's global lock and must not call back into it.
+ */
+void acmpca__global_on_cleanup(void (*fn)(void));
 /* Lookups the signing-key cache answered (for tests). */
 unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */

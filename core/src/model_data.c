@@ -2,7 +2,9 @@
 /*
  * model_data.c - every shape reachable from the operations' inputs and
  * outputs (dependencies first), the per-operation error lists and the
- * operation table read by model.c and serialize.c.
+ * operation table read by model.c and serialize.c; the waiters with their
+ * acceptors and the paginators read by waiter.c; the default request-rate
+ * quotas read by retry.c.
  */
 #include "model_data.h"
 
@@ -1820,4 +1822,108 @@ const acmpca_operation_info acmpca__operations[ACMPCA_OP_COUNT] = {
         .error_count = 6,
         .idempotent = 0
     },
+};
+
+static const acmpca__acceptor acceptors_AuditReportCreated[] = {
+    { ACMPCA__MATCH_PATH, ACMPCA__ACCEPT_SUCCESS, "AuditReportStatus", "SUCCESS" },
+    { ACMPCA__MATCH_PATH, ACMPCA__ACCEPT_FAILURE, "AuditReportStatus", "FAILED" },
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_FAILURE, NULL, "AccessDeniedException" },
+};
+static const acmpca__acceptor acceptors_CertificateAuthorityCSRCreated[] = {
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_SUCCESS, NULL, NULL },
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_RETRY, NULL, "RequestInProgressException" },
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_FAILURE, NULL, "AccessDeniedException" },
+};
+static const acmpca__acceptor acceptors_CertificateIssued[] = {
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_SUCCESS, NULL, NULL },
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_RETRY, NULL, "RequestInProgressException" },
+    { ACMPCA__MATCH_ERROR, ACMPCA__ACCEPT_FAILURE, NULL, "AccessDeniedException" },
+};
+
+const acmpca__waiter acmpca__waiters[] = {
+    {
+        .info = {
+            .name = "AuditReportCreated",
+            .snake_name = "audit_report_created",
+            .operation = "DescribeCertificateAuthorityAuditReport",
+            .delay_s = 3,
+            .max_attempts = 60
+        },
+        .acceptors = acceptors_AuditReportCreated,
+        .acceptor_count = 3
+    },
+    {
+        .info = {
+            .name = "CertificateAuthorityCSRCreated",
+            .snake_name = "certificate_authority_csr_created",
+            .operation = "GetCertificateAuthorityCsr",
+            .delay_s = 3,
+            .max_attempts = 60
+        },
+        .acceptors = acceptors_CertificateAuthorityCSRCreated,
+        .acceptor_count = 3
+    },
+    {
+        .info = {
+            .name = "CertificateIssued",
+            .snake_name = "certificate_issued",
+            .operation = "GetCertificate",
+            .delay_s = 1,
+            .max_attempts = 60
+        },
+        .acceptors = acceptors_CertificateIssued,
+        .acceptor_count = 3
+    },
+};
+const size_t acmpca__waiter_count = 3;
+
+const acmpca_paginator_info acmpca__paginators[] = {
+    {
+        .operation = "ListCertificateAuthorities",
+        .input_token = "NextToken",
+        .output_token = "NextToken",
+        .limit_key = "MaxResults",
+        .result_key = "CertificateAuthorities"
+    },
+    {
+        .operation = "ListPermissions",
+        .input_token = "NextToken",
+        .output_token = "NextToken",
+        .limit_key = "MaxResults",
+        .result_key = "Permissions"
+    },
+    {
+        .operation = "ListTags",
+        .input_token = "NextToken",
+        .output_token = "NextToken",
+        .limit_key = "MaxResults",
+        .result_key = "Tags"
+    },
+};
+const size_t acmpca__paginator_count = 3;
+
+const double acmpca__default_quotas[ACMPCA_OP_COUNT] = {
+    [ACMPCA_OP_CREATE_CERTIFICATE_AUTHORITY] = 1,
+    [ACMPCA_OP_CREATE_CERTIFICATE_AUTHORITY_AUDIT_REPORT] = 1,
+    [ACMPCA_OP_CREATE_PERMISSION] = 1,
+    [ACMPCA_OP_DELETE_CERTIFICATE_AUTHORITY] = 10,
+    [ACMPCA_OP_DELETE_PERMISSION] = 1,
+    [ACMPCA_OP_DELETE_POLICY] = 5,
+    [ACMPCA_OP_DESCRIBE_CERTIFICATE_AUTHORITY] = 20,
+    [ACMPCA_OP_DESCRIBE_CERTIFICATE_AUTHORITY_AUDIT_REPORT] = 20,
+    [ACMPCA_OP_GET_CERTIFICATE] = 75,
+    [ACMPCA_OP_GET_CERTIFICATE_AUTHORITY_CERTIFICATE] = 20,
+    [ACMPCA_OP_GET_CERTIFICATE_AUTHORITY_CSR] = 10,
+    [ACMPCA_OP_GET_POLICY] = 5,
+    [ACMPCA_OP_IMPORT_CERTIFICATE_AUTHORITY_CERTIFICATE] = 10,
+    [ACMPCA_OP_ISSUE_CERTIFICATE] = 25,
+    [ACMPCA_OP_LIST_CERTIFICATE_AUTHORITIES] = 20,
+    [ACMPCA_OP_LIST_PERMISSIONS] = 5,
+    [ACMPCA_OP_LIST_TAGS] = 20,
+    [ACMPCA_OP_PUT_POLICY] = 5,
+    [ACMPCA_OP_RESTORE_CERTIFICATE_AUTHORITY] = 20,
+    [ACMPCA_OP_REVOKE_CERTIFICATE] = 20,
+    [ACMPCA_OP_TAG_CERTIFICATE_AUTHORITY] = 10,
+    [ACMPCA_OP_UNTAG_CERTIFICATE_AUTHORITY] = 10,
+    [ACMPCA_OP_UPDATE_CERTIFICATE_AUTHORITY] = 10,
 };

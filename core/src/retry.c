@@ -17,7 +17,6 @@
  * in ACM PCA it reports a quota (e.g. the number of CAs), which no amount of
  * retrying fixes.
  */
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include <openssl/rand.h>
 
+#include "model_data.h"
 #include "retry.h"
 
 #define QUOTA_MAX 500
@@ -60,17 +60,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void acmpca__sleep(double s)
-{
-    struct timespec ts;
-    if (s <= 0)
-        return;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 int acmpca__retry_new(acmpca_retry **out, int max_attempts, int adaptive)
@@ -186,11 +175,11 @@ static void set_rate(acmpca_retry *r, double rate, double t)
         r->capacity = r->max_capacity;
 }
 
-void acmpca__retry_before_attempt(acmpca_retry *r)
+double acmpca__retry_reserve_send(acmpca_retry *r)
 {
     double wait = 0, t;
     if (!r->adaptive)
-        return;
+        return 0;
     pthread_mutex_lock(&r->lock);
     if (r->limiter_on) {
         t = now_s();
@@ -200,7 +189,7 @@ void acmpca__retry_before_attempt(acmpca_retry *r)
         r->capacity -= 1; /* reserve now; the refill during the sleep pays it back */
     }
     pthread_mutex_unlock(&r->lock);
-    acmpca__sleep(wait);
+    return wait;
 }
 
 void acmpca__retry_record(acmpca_retry *r, int throttled)
@@ -298,27 +287,11 @@ struct acmpca_rate_limiter {
     bucket buckets[ACMPCA_OP_COUNT];
 };
 
-/* ACM PCA's default quotas, requests per second. */
+/* ACM PCA's default quotas, requests per second (tools/quotas.json). */
 static double default_quota(const char *op)
 {
-    static const struct { const char *op; double rps; } quotas[] = {
-        {"GetCertificate", 75}, {"IssueCertificate", 25},
-        {"RevokeCertificate", 20}, {"DescribeCertificateAuthority", 20},
-        {"DescribeCertificateAuthorityAuditReport", 20},
-        {"GetCertificateAuthorityCertificate", 20}, {"ListCertificateAuthorities", 20},
-        {"ListTags", 20}, {"RestoreCertificateAuthority", 20},
-        {"GetCertificateAuthorityCsr", 10}, {"ImportCertificateAuthorityCertificate", 10},
-        {"DeleteCertificateAuthority", 10}, {"TagCertificateAuthority", 10},
-        {"UntagCertificateAuthority", 10}, {"UpdateCertificateAuthority", 10},
-        {"ListPermissions", 5}, {"GetPolicy", 5}, {"PutPolicy", 5}, {"DeletePolicy", 5},
-        {"CreateCertificateAuthority", 1}, {"CreateCertificateAuthorityAuditReport", 1},
-        {"CreatePermission", 1}, {"DeletePermission", 1},
-    };
-    size_t i;
-    for (i = 0; i < sizeof(quotas) / sizeof(quotas[0]); i++)
-        if (strcmp(quotas[i].op, op) == 0)
-            return quotas[i].rps;
-    return 0;
+    const acmpca_operation_info *info = acmpca_model_operation_find(op);
+    return info ? acmpca__default_quotas[info->id] : 0;
 }
 
 int acmpca__rate_limiter_new(acmpca_rate_limiter **out, const acmpca_rate_limit *overrides,
@@ -333,9 +306,9 @@ int acmpca__rate_limiter_new(acmpca_rate_limiter **out, const acmpca_rate_limit 
             return acmpca__error_set(ACMPCA_EINVAL, "rate_limits[%zu].operation: unknown "
                                      "operation \"%s\"", i,
                                      overrides[i].operation ? overrides[i].operation : "(null)");
-        if (!(overrides[i].requests_per_second >= 0))
+        if (!isfinite(overrides[i].requests_per_second) || overrides[i].requests_per_second < 0)
             return acmpca__error_set(ACMPCA_EINVAL, "rate_limits[%zu].requests_per_second: "
-                                     "expected a number >= 0", i);
+                                     "expected a finite number >= 0", i);
     }
     if (!(l = calloc(1, sizeof(*l))) || pthread_mutex_init(&l->lock, NULL) != 0) {
         free(l);
@@ -361,15 +334,15 @@ void acmpca__rate_limiter_free(acmpca_rate_limiter *l)
     free(l);
 }
 
-void acmpca__rate_limiter_acquire(acmpca_rate_limiter *l, int operation)
+double acmpca__rate_limiter_reserve(acmpca_rate_limiter *l, int operation)
 {
     bucket *b;
     double t, wait = 0;
     if (!l || operation < 0 || operation >= ACMPCA_OP_COUNT)
-        return;
+        return 0;
     b = &l->buckets[operation];
     if (b->rate <= 0)
-        return;
+        return 0;
     pthread_mutex_lock(&l->lock);
     t = now_s();
     if (b->last > 0) {
@@ -382,5 +355,5 @@ void acmpca__rate_limiter_acquire(acmpca_rate_limiter *l, int operation)
         wait = (1 - b->tokens) / b->rate;
     b->tokens -= 1; /* reserved: later callers queue behind this one */
     pthread_mutex_unlock(&l->lock);
-    acmpca__sleep(wait);
+    return wait;
 }

@@ -18,8 +18,9 @@ int acmpca__is_throttling(const char *aws_code);
 /* 1 when another attempt could succeed. */
 int acmpca__is_retryable(int code, int http_status, const char *aws_code);
 
-/* Adaptive mode: wait for a send token (no-op in standard mode). */
-void acmpca__retry_before_attempt(acmpca_retry *r);
+/* Adaptive mode: take a send token; the seconds to wait before sending
+ * (0 in standard mode). The token is reserved: the wait pays it back. */
+double acmpca__retry_reserve_send(acmpca_retry *r);
 /* Adaptive mode: feed the outcome of an attempt to the rate limiter. */
 void acmpca__retry_record(acmpca_retry *r, int throttled);
 /* Adaptive mode: the current send rate limit in requests/s (0 = not limiting). */
@@ -42,10 +43,8 @@ typedef struct acmpca_rate_limiter acmpca_rate_limiter;
 int acmpca__rate_limiter_new(acmpca_rate_limiter **out, const acmpca_rate_limit *overrides,
                              size_t count);
 void acmpca__rate_limiter_free(acmpca_rate_limiter *l);
-/* Wait until `operation` may be sent. NULL limiter: return at once. */
-void acmpca__rate_limiter_acquire(acmpca_rate_limiter *l, int operation);
-
-/* Sleep, resuming after signals. */
-void acmpca__sleep(double seconds);
+/* Reserve a send of `operation`: the seconds to wait first (0 for a NULL
+ * limiter). Callers queue behind each other's reservations. */
+double acmpca__rate_limiter_reserve(acmpca_rate_limiter *l, int operation);
 
 #endif

@@ -64,10 +64,10 @@ static int is_tchar(unsigned char c)
     return is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-/* Whitespace folded in header values; CR and LF come from obs-fold lines. */
+/* Whitespace trimmed and collapsed in header values (CR and LF are refused). */
 static int is_fold_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return c == ' ' || c == '\t';
 }
 
 static int is_ctl(unsigned char c)
@@ -186,9 +186,15 @@ static int openssl_fail(const char *what)
 /*
  * SHA-256 fetched once: OpenSSL 3 otherwise looks the algorithm up again on
  * every SHA256()/HMAC() call, which cost more than the hashing itself here.
- * Published with a compare-and-swap; acmpca_global_cleanup() releases it.
+ * Published with a compare-and-swap; the thread that publishes it registers
+ * its release with the library's last acmpca_global_cleanup().
  */
 static _Atomic(EVP_MD *) sha256_fetched;
+
+static void sha256_release(void)
+{
+    EVP_MD_free(atomic_exchange(&sha256_fetched, NULL));
+}
 
 static const EVP_MD *sha256_md(void)
 {
@@ -200,13 +206,10 @@ static const EVP_MD *sha256_md(void)
     if (!atomic_compare_exchange_strong(&sha256_fetched, &expected, md)) {
         EVP_MD_free(md); /* another thread got there first */
         md = expected;
+    } else {
+        acmpca__global_on_cleanup(sha256_release);
     }
     return md;
-}
-
-void acmpca__sign_global_cleanup(void)
-{
-    EVP_MD_free(atomic_exchange(&sha256_fetched, NULL));
 }
 
 /* Hash the concatenation of up to two pieces. */
@@ -509,6 +512,8 @@ static int query_params_parse(query_params *q, const char *s, size_t len)
     while (i < len && !rc) {
         acmpca_buf key = {0}, value = {0};
         size_t start = i, eq;
+
+        value.secret = 1; /* X-Amz-Security-Token=... */
         while (i < len && s[i] != '&')
             i++;
         if (i > start) {
@@ -531,9 +536,10 @@ static int query_params_parse(query_params *q, const char *s, size_t len)
 static int query_params_add(query_params *q, const char *key, const char *raw_value)
 {
     acmpca_buf value = {0};
-    int rc = uri_encode_str(&value, raw_value);
+    int rc;
 
-    if (!rc)
+    value.secret = 1; /* may be the session token */
+    if (!(rc = uri_encode_str(&value, raw_value)))
         rc = query_params_push(q, acmpca__strdup(key), acmpca__buf_detach(&value));
     acmpca__buf_free_secret(&value);
     return rc;
@@ -554,8 +560,14 @@ static int canonical_query(acmpca_buf *out, query_params *q)
 
     if (q->n > 1)
         qsort(q->v, q->n, sizeof(*q->v), query_param_cmp);
-    for (i = 0; i < q->n && !rc; i++)
-        rc = acmpca__buf_printf(out, "%s%s=%s", i ? "&" : "", q->v[i].key, q->v[i].value);
+    /* Appended, not formatted: a value may be the session token (see buf_printf). */
+    for (i = 0; i < q->n && !rc; i++) {
+        if ((i && (rc = acmpca__buf_puts(out, "&")) != 0) ||
+            (rc = acmpca__buf_puts(out, q->v[i].key)) != 0 ||
+            (rc = acmpca__buf_puts(out, "=")) != 0)
+            break;
+        rc = acmpca__buf_puts(out, q->v[i].value);
+    }
     return rc;
 }
 
@@ -618,6 +630,7 @@ static int header_list_add(header_list *h, const char *name, const char *value)
     size_t i;
     int rc = 0;
 
+    v.secret = 1; /* may be the session token */
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 8;
         sign_header *nv = realloc(h->v, cap * sizeof(*nv));
@@ -688,12 +701,19 @@ static int canonical_headers(acmpca_buf *out, acmpca_buf *signed_names, header_l
 /* ------------------------------------------------------------------------ */
 /* Steps: canonical request, string to sign, key, signature */
 
+/* Appended piece by piece: the headers may hold the session token (see buf_printf). */
 static int canonical_request(acmpca_buf *out, const char *method, const char *uri,
                              const char *query, const char *headers, const char *signed_names,
                              const char *payload_hash)
 {
-    return acmpca__buf_printf(out, "%s\n%s\n%s\n%s\n%s\n%s", method, uri, query, headers,
-                              signed_names, payload_hash);
+    const char *part[6] = {method, uri, query, headers, signed_names, payload_hash};
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < 6 && !rc; i++)
+        if (!(rc = acmpca__buf_puts(out, part[i])) && i < 5)
+            rc = acmpca__buf_puts(out, "\n");
+    return rc;
 }
 
 static int string_to_sign(acmpca_buf *out, const char *amz_date, const char *scope,
@@ -715,6 +735,7 @@ static int derive_key(unsigned char key[SIGN_KEY_LEN], const char *secret, const
     unsigned char a[SIGN_KEY_LEN], b[SIGN_KEY_LEN];
     int rc;
 
+    k0.secret = 1;
     if ((rc = acmpca__buf_puts(&k0, "AWS4")) != 0 || (rc = acmpca__buf_puts(&k0, secret)) != 0)
         goto fail;
     if ((rc = hmac_sha256(a, k0.ptr, k0.len, date, strlen(date))) != 0 ||
@@ -883,10 +904,14 @@ static int reserved_header(const char *name, const acmpca_sign_input *in)
             acmpca__strcaseeq(name, "X-Amz-Content-Sha256"));
 }
 
+/*
+ * A CR or LF in a value would end the header line on the wire and start one
+ * the caller never signed (header injection); obs-fold continuations are
+ * refused with them. Messages name the header but never quote a value.
+ */
 static int check_headers(const acmpca_sign_input *in)
 {
     size_t i;
-    const char *p;
 
     if (in->header_count && !in->headers)
         return acmpca__error_set(ACMPCA_EINVAL, "headers: NULL with header_count %zu",
@@ -905,10 +930,10 @@ static int check_headers(const acmpca_sign_input *in)
                                      i, h->name);
         if (!h->value)
             return acmpca__error_set(ACMPCA_EINVAL, "headers[%zu].value: required", i);
-        for (p = h->value; *p; p++)
-            if (is_ctl((unsigned char)*p) && !is_fold_space((unsigned char)*p))
-                return acmpca__error_set(ACMPCA_EINVAL,
-                                         "headers[%zu].value: contains a control character", i);
+        if (acmpca__has_ctl_char(h->value))
+            return acmpca__error_set(ACMPCA_EINVAL,
+                                     "headers[%zu] \"%s\": value contains a control character "
+                                     "(CR, LF and folded lines are refused)", i, h->name);
     }
     return 0;
 }
@@ -1035,7 +1060,8 @@ void acmpca_signed_free(acmpca_signed *s)
     free(s->headers);
     acmpca__free_secret(s->url);
     acmpca__free_secret(s->canonical_request);
-    free(s->string_to_sign);
+    acmpca__free_secret(s->string_to_sign);
+    OPENSSL_cleanse(s->signature, sizeof(s->signature));
     free(s);
 }
 
@@ -1087,6 +1113,8 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
     size_t i;
 
     memset(key, 0, sizeof(key));
+    /* What holds the token, the key or the signature: wiped when grown and freed. */
+    query.secret = headers.secret = creq.secret = auth.secret = url.secret = 1;
     if (!out)
         return acmpca__error_set(ACMPCA_EINVAL, "out: required");
     *out = NULL;
@@ -1197,13 +1225,13 @@ fail:
     acmpca__buf_free(&scope);
     acmpca__buf_free(&credential);
     acmpca__buf_free(&uri);
-    acmpca__buf_free_secret(&query);
-    acmpca__buf_free_secret(&headers);
+    acmpca__buf_free(&query);
+    acmpca__buf_free(&headers);
     acmpca__buf_free(&signed_names);
-    acmpca__buf_free_secret(&creq);
+    acmpca__buf_free(&creq);
     acmpca__buf_free(&sts);
     acmpca__buf_free(&auth);
-    acmpca__buf_free_secret(&url);
+    acmpca__buf_free(&url);
     acmpca_signed_free(s);
     return rc;
 }

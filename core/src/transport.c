@@ -5,15 +5,26 @@
  *
  * The transfer is driven with curl_multi_poll in steps of at most 100 ms so
  * that the read timeout ("no byte for read_timeout_ms once the request is
- * sent") is enforced promptly; libcurl has no such timeout of its own.
+ * sent") and the call's deadline are enforced promptly; libcurl has no such
+ * timeouts of its own.
+ *
+ * The pool belongs to one process: a forked child drops what it inherited
+ * (see drop_inherited_pool) and opens its own connections.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "transport.h"
 
@@ -25,9 +36,17 @@ struct acmpca_transport {
     acmpca_transport_options opts;
     char *ca_bundle;
     char *user_agent;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;           /* guards idle and socks */
     struct handle *idle;
     int idle_count;
+    /* Every socket of our connections: libcurl opens and closes them through
+     * open_socket/close_socket, so a forked child knows which descriptors it
+     * shares with its parent. */
+    int *socks;
+    size_t sock_count, sock_cap;
+    /* The process the pool belongs to (-pid while that process drops an
+     * inherited one). */
+    atomic_long owner_pid;
 };
 
 typedef struct handle {
@@ -42,6 +61,8 @@ typedef struct transfer {
     int read_timed_out;
     int header_overflow;
     int total_timed_out;
+    int multi_failed;      /* the multi interface itself failed */
+    int head_done;         /* the blank line ending the current response head arrived */
     int64_t deadline_ms;   /* 0: none */
     int64_t last_byte_ms;  /* when the last response byte arrived */
 } transfer;
@@ -66,6 +87,7 @@ int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options
     t->opts.user_agent = t->user_agent;
     if (pthread_mutex_init(&t->lock, NULL) != 0)
         goto nomem;
+    atomic_init(&t->owner_pid, (long)getpid());
     *out = t;
     return 0;
 nomem:
@@ -78,20 +100,9 @@ nomem:
     return acmpca__error_set(ACMPCA_ENOMEM, "out of memory creating the transport");
 }
 
-void acmpca__transport_free(acmpca_transport *t)
+const acmpca_transport_options *acmpca__transport_options(const acmpca_transport *t)
 {
-    int i;
-    if (!t)
-        return;
-    for (i = 0; i < t->idle_count; i++) {
-        curl_easy_cleanup(t->idle[i].easy);
-        curl_multi_cleanup(t->idle[i].multi);
-    }
-    pthread_mutex_destroy(&t->lock);
-    free(t->idle);
-    free(t->ca_bundle);
-    free(t->user_agent);
-    free(t);
+    return &t->opts;
 }
 
 static void handle_free(handle *h)
@@ -100,6 +111,136 @@ static void handle_free(handle *h)
     curl_multi_cleanup(h->multi);
     h->easy = NULL;
     h->multi = NULL;
+}
+
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    acmpca_transport *t = clientp;
+    int fd, type = a->socktype, *grown;
+    size_t cap;
+
+    (void)purpose;
+#ifdef SOCK_CLOEXEC
+    type |= SOCK_CLOEXEC; /* a program the process execs must not inherit them either */
+#endif
+    fd = socket(a->family, type, a->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    pthread_mutex_lock(&t->lock);
+    if (t->sock_count == t->sock_cap) {
+        cap = t->sock_cap ? 2 * t->sock_cap : 8;
+        grown = realloc(t->socks, cap * sizeof(*grown));
+        if (grown) {
+            t->socks = grown;
+            t->sock_cap = cap;
+        }
+    }
+    if (t->sock_count < t->sock_cap)
+        t->socks[t->sock_count++] = fd;
+    else {
+        close(fd); /* an untracked socket could leak into a child: refuse it */
+        fd = -1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int close_socket(void *clientp, curl_socket_t fd)
+{
+    acmpca_transport *t = clientp;
+    size_t i;
+
+    pthread_mutex_lock(&t->lock);
+    for (i = 0; i < t->sock_count; i++) {
+        if (t->socks[i] == fd) {
+            t->socks[i] = t->socks[--t->sock_count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return close(fd);
+}
+
+/*
+ * A forked child holds copies of the parent's pooled connections: the same
+ * sockets and a copy of the same TLS state. Sending on them makes the two
+ * processes read each other's answers, and even closing them through libcurl
+ * is unsafe: its OpenSSL backend reads from the connection and sends a TLS
+ * close_notify on close, which would eat or end the parent's stream. So the
+ * child first puts /dev/null on each inherited socket's descriptor number
+ * (dup2 keeps the number taken, so no file opened meanwhile can land on it):
+ * what libcurl and OpenSSL then send or read on cleanup fails (send/recv on a
+ * non-socket: ENOTSOCK) or hits /dev/null, and the close only drops the
+ * child's reference to a file that is not the connection. Then the handles
+ * are cleaned up as usual, with no leak. If /dev/null cannot be put in place,
+ * the handles are left unfreed (a leak, never a byte on the parent's
+ * connections) and the child's descriptors are closed directly.
+ *
+ * A handle another thread of the parent was using at the fork is lost with
+ * that thread: its memory stays allocated in the child, its socket is closed
+ * here. Only the thread that claims the pool runs this (claim_pool).
+ */
+static void drop_inherited_pool(acmpca_transport *t)
+{
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), neutral = devnull >= 0, i;
+    size_t j, kept = 0;
+    struct stat st;
+
+    /* A fork while another thread held the lock leaves it locked for good. */
+    pthread_mutex_init(&t->lock, NULL);
+    for (j = 0; j < t->sock_count; j++) {
+        int fd = t->socks[j];
+        if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue; /* not a socket of ours any more: never touch it */
+        t->socks[kept++] = fd;
+        if (neutral && dup2(devnull, fd) < 0)
+            neutral = 0;
+    }
+    t->sock_count = kept;
+    if (neutral)
+        for (i = 0; i < t->idle_count; i++)
+            handle_free(&t->idle[i]); /* closes through close_socket */
+    t->idle_count = 0;
+    /* Sockets of forgotten handles and of threads that do not exist here. */
+    for (j = 0; j < t->sock_count; j++)
+        close(t->socks[j]);
+    t->sock_count = 0;
+    if (devnull >= 0)
+        close(devnull);
+}
+
+/* Make the pool this process's own; the first thread to get here drops an inherited one. */
+static void claim_pool(acmpca_transport *t)
+{
+    long me = (long)getpid(), owner = atomic_load(&t->owner_pid);
+
+    while (owner != me) {
+        if (owner != -me && atomic_compare_exchange_weak(&t->owner_pid, &owner, -me)) {
+            drop_inherited_pool(t);
+            atomic_store(&t->owner_pid, me);
+            return;
+        }
+        if (owner == -me) {
+            sched_yield(); /* another thread of ours is dropping it */
+            owner = atomic_load(&t->owner_pid);
+        }
+    }
+}
+
+void acmpca__transport_free(acmpca_transport *t)
+{
+    int i;
+    if (!t)
+        return;
+    claim_pool(t);
+    for (i = 0; i < t->idle_count; i++)
+        handle_free(&t->idle[i]);
+    pthread_mutex_destroy(&t->lock);
+    free(t->socks);
+    free(t->idle);
+    free(t->ca_bundle);
+    free(t->user_agent);
+    free(t);
 }
 
 static int take_handle(acmpca_transport *t, handle *h)
@@ -167,6 +308,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
             free((char *)r->headers[i].value);
         }
         r->header_count = 0;
+        x->head_done = 0;
+        return len;
+    }
+    if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+        x->head_done = 1;
         return len;
     }
     colon = memchr(data, ':', len);
@@ -202,6 +348,29 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
+/*
+ * libcurl refuses a response head line (status or header) longer than
+ * CURL_MAX_HTTP_HEADER: from 8.6 with CURLE_TOO_LARGE, before that with
+ * CURLE_OUT_OF_MEMORY and no message (7.88 does). Our callbacks never see
+ * that line, so the old form is told apart from a real allocation failure
+ * by when it happens: the request is out, the head unfinished and the multi
+ * interface fine. Then the one allocation that grows with the input is
+ * libcurl's head-line buffer (our own allocation failures in on_header make
+ * CURLE_WRITE_ERROR), so OUT_OF_MEMORY there is that limit.
+ */
+static int head_line_over_limit(CURLcode rc, const transfer *x, CURL *h)
+{
+    long request_size = 0;
+#if LIBCURL_VERSION_NUM >= 0x080600
+    if (rc == CURLE_TOO_LARGE)
+        return 1;
+#endif
+    if (rc != CURLE_OUT_OF_MEMORY || x->multi_failed || x->head_done)
+        return 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
+    return request_size > 0;
+}
+
 static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *url,
                           const char *detail)
 {
@@ -222,6 +391,10 @@ static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *u
         return acmpca__error_set(ACMPCA_EREAD_TIMEOUT,
                                  "read timeout: no data from %s for %ld ms", url,
                                  x->t->opts.read_timeout_ms);
+    if (head_line_over_limit(rc, x, h))
+        return acmpca__error_set(ACMPCA_ETOOLARGE,
+                                 "response from %s has a header line over the %d-byte limit",
+                                 url, CURL_MAX_HTTP_HEADER);
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -254,49 +427,66 @@ static int map_curl_error(CURLcode rc, const transfer *x, CURL *h, const char *u
     }
 }
 
-/* Run the transfer, enforcing the read timeout; returns curl's result. */
+/* Run the transfer, enforcing the read timeout and the deadline; returns curl's result. */
 static CURLcode perform(handle *h, transfer *x)
 {
     CURLcode result = CURLE_OK;
-    CURLMcode mc;
+    CURLMcode mc = CURLM_OK;
     CURLMsg *msg;
     curl_off_t sent_at;
-    int running = 1, left;
+    int64_t now;
+    int running = 1, left, wait_ms;
 
-    if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
+    if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK) {
+        x->multi_failed = 1;
         return CURLE_OUT_OF_MEMORY;
+    }
     x->last_byte_ms = acmpca__now_ms();
-    while (running) {
-        if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK)
+    for (;;) {
+        if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK || !running)
             break;
-        if (!running)
-            break;
-        if ((mc = curl_multi_poll(h->multi, NULL, 0, POLL_STEP_MS, NULL)) != CURLM_OK)
-            break;
-        /* The read timeout starts once the request is on its way (connect and TLS
-         * have their own timeout). */
-        if (x->deadline_ms && acmpca__now_ms() >= x->deadline_ms) {
+        /* The deadline covers every phase, a slow connect or TLS handshake included. */
+        now = acmpca__now_ms();
+        if (x->deadline_ms && now >= x->deadline_ms) {
             x->total_timed_out = 1;
             result = CURLE_OPERATION_TIMEDOUT;
             break;
         }
+        /* The read timeout starts once the request is on its way (connect and TLS
+         * have their own timeout). */
         sent_at = 0;
         curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
         if (sent_at == 0)
-            x->last_byte_ms = acmpca__now_ms();
-        else if (acmpca__now_ms() - x->last_byte_ms > x->t->opts.read_timeout_ms) {
+            x->last_byte_ms = now;
+        else if (now - x->last_byte_ms > x->t->opts.read_timeout_ms) {
             x->read_timed_out = 1;
             result = CURLE_OPERATION_TIMEDOUT;
             break;
         }
+        wait_ms = POLL_STEP_MS;
+        if (x->deadline_ms && x->deadline_ms - now < wait_ms)
+            wait_ms = (int)(x->deadline_ms - now); /* wake up at the deadline, not after it */
+        if ((mc = curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL)) != CURLM_OK)
+            break;
     }
-    if (running && result == CURLE_OK)
-        result = CURLE_OUT_OF_MEMORY; /* the multi interface itself failed */
+    if (mc != CURLM_OK) {
+        x->multi_failed = 1;
+        result = CURLE_OUT_OF_MEMORY;
+    }
     while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy)
             result = msg->data.result;
     curl_multi_remove_handle(h->multi, h->easy);
     return result;
+}
+
+/* The list holds the Authorization and X-Amz-Security-Token lines. */
+static void free_header_list(struct curl_slist *list)
+{
+    struct curl_slist *n;
+    for (n = list; n; n = n->next)
+        OPENSSL_cleanse(n->data, strlen(n->data));
+    curl_slist_free_all(list);
 }
 
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
@@ -319,7 +509,9 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     x.resp = resp;
     x.deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
     errbuf[0] = '\0';
+    line.secret = 1; /* holds "Authorization: ..." and "X-Amz-Security-Token: ..." */
 
+    claim_pool(t);
     if ((err = take_handle(t, &h)) != 0)
         goto fail;
     e = h.easy;
@@ -369,6 +561,10 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (t->opts.no_proxy)
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t);
 
     rc = perform(&h, &x);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -382,14 +578,14 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     resp->status = (int)status;
     if (!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0)
         goto fail;
-    acmpca__buf_free(&line);
-    curl_slist_free_all(list);
+    acmpca__buf_free_secret(&line);
+    free_header_list(list);
     give_back(t, &h);
     return 0;
 
 fail:
-    acmpca__buf_free(&line);
-    curl_slist_free_all(list);
+    acmpca__buf_free_secret(&line);
+    free_header_list(list);
     handle_free(&h); /* a failed connection is not worth keeping */
     acmpca__http_response_clear(resp);
     return err;

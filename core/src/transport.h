@@ -30,6 +30,8 @@ typedef struct acmpca_http_response {
 
 int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts);
 void acmpca__transport_free(acmpca_transport *t);
+/* The options the transport was made with (its own copies of the strings). */
+const acmpca_transport_options *acmpca__transport_options(const acmpca_transport *t);
 /*
  * Send `req` and fill `resp` (zero-initialised by the caller; cleared with
  * acmpca__http_response_clear in every case). `limit_ms` > 0 bounds the

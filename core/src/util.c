@@ -3,32 +3,128 @@
  * hex, and library-wide init/version.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef __GLIBC__
+#  include <malloc.h>
+#endif
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "internal.h"
 
+#define MAX_CLEANUPS 8 /* more than the subsystems that register one */
+
 const char *acmpca_version(void) { return ACMPCA_VERSION; }
 int acmpca_version_number(void) { return ACMPCA_VERSION_NUMBER; }
 void acmpca_free(void *ptr) { free(ptr); }
 
+/* ---- process-wide state --------------------------------------------------- */
+
+/*
+ * Reference-counted as curl_global_init is: the Lua module calls init and
+ * cleanup once per lua_State, the Python module once per process, and a
+ * program may use both; only the first init and the last cleanup act.
+ */
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long global_users;
+static void (*cleanups[MAX_CLEANUPS])(void);
+static int cleanup_count;
+
+void acmpca__global_on_cleanup(void (*fn)(void))
+{
+    int i;
+
+    pthread_mutex_lock(&global_lock);
+    for (i = 0; i < cleanup_count && cleanups[i] != fn; i++)
+        ;
+    if (i == cleanup_count && cleanup_count < MAX_CLEANUPS)
+        cleanups[cleanup_count++] = fn;
+    pthread_mutex_unlock(&global_lock);
+}
+
+#ifdef __GLIBC__
+/*
+ * libcurl copies the request headers, Authorization and X-Amz-Security-Token
+ * among them, into buffers of its own (the header list, the request it
+ * builds, the send buffer) and frees them as they are. These allocators wipe
+ * every block libcurl frees or outgrows. glibc tells a block's size
+ * (malloc_usable_size), which free() needs; elsewhere curl keeps its own.
+ */
+static void wiping_free(void *p)
+{
+    if (p) {
+        OPENSSL_cleanse(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+    size_t old;
+    void *q;
+
+    if (!p)
+        return malloc(n);
+    if (!(q = malloc(n ? n : 1)))
+        return NULL;
+    old = malloc_usable_size(p);
+    memcpy(q, p, old < n ? old : n);
+    wiping_free(p);
+    return q;
+}
+#endif
+
+/*
+ * The allocators take effect only when this is libcurl's first
+ * initialisation in the process: if something else already initialised it,
+ * curl_global_init_mem just counts one more user and keeps the allocators in
+ * place (then libcurl's copies of the headers are not wiped). Conversely,
+ * once installed they stay in libcurl until its last curl_global_cleanup, so
+ * a copy of this library that is unloaded (a Lua module at lua_close) while
+ * another libcurl user initialised after it is still active would leave
+ * libcurl pointing at unmapped code.
+ */
+static int curl_init(void)
+{
+#ifdef __GLIBC__
+    return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc, strdup,
+                                calloc) == CURLE_OK;
+#else
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+#endif
+}
+
 int acmpca_global_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return acmpca__error_set(ACMPCA_ENOMEM, "curl_global_init failed");
-    return 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&global_lock);
+    if (global_users == 0 && !curl_init())
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "curl_global_init failed");
+    else
+        global_users++;
+    pthread_mutex_unlock(&global_lock);
+    return rc;
 }
 
 void acmpca_global_cleanup(void)
 {
-    acmpca__sign_global_cleanup();
-    curl_global_cleanup();
+    pthread_mutex_lock(&global_lock);
+    if (global_users > 0 && --global_users == 0) {
+        while (cleanup_count > 0)
+            cleanups[--cleanup_count]();
+        curl_global_cleanup();
+    }
+    pthread_mutex_unlock(&global_lock);
 }
+
+/* ---- growable buffer ------------------------------------------------------ */
 
 static int buf_grow(acmpca_buf *b, size_t extra)
 {
@@ -43,9 +139,15 @@ static int buf_grow(acmpca_buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    p = realloc(b->ptr, cap);
+    /* realloc would leave a secret behind in the block it moves away from. */
+    p = b->secret ? malloc(cap) : realloc(b->ptr, cap);
     if (!p)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    if (b->secret && b->ptr) {
+        memcpy(p, b->ptr, b->len + 1);
+        OPENSSL_cleanse(b->ptr, b->cap);
+        free(b->ptr);
+    }
     b->ptr = p;
     b->cap = cap;
     return 0;
@@ -68,6 +170,20 @@ int acmpca__buf_puts(acmpca_buf *b, const char *s)
     return acmpca__buf_append(b, s, strlen(s));
 }
 
+/*
+ * glibc's vsnprintf sends what does not fit through a 64-byte buffer in its
+ * own stack frame and leaves it there. After formatting a secret that did
+ * not fit, wipe the stack the call used (as libsodium's sodium_stackzero).
+ */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void wipe_stack_below(void)
+{
+    unsigned char pad[4096];
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
 int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -84,6 +200,8 @@ int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...)
     if (n < 0)
         return acmpca__error_set(ACMPCA_EINVAL, "bad format");
     if ((size_t)n >= spare) {
+        if (b->secret)
+            wipe_stack_below();
         if ((rc = buf_grow(b, (size_t)n)) != 0)
             return rc;
         va_start(ap, fmt);
@@ -108,18 +226,23 @@ char *acmpca__buf_detach(acmpca_buf *b)
     return p;
 }
 
-void acmpca__buf_free(acmpca_buf *b)
+static void buf_release(acmpca_buf *b, int wipe)
 {
+    if (wipe && b->ptr)
+        OPENSSL_cleanse(b->ptr, b->cap);
     free(b->ptr);
     b->ptr = NULL;
     b->len = b->cap = 0;
 }
 
+void acmpca__buf_free(acmpca_buf *b)
+{
+    buf_release(b, b->secret);
+}
+
 void acmpca__buf_free_secret(acmpca_buf *b)
 {
-    if (b->ptr)
-        OPENSSL_cleanse(b->ptr, b->cap);
-    acmpca__buf_free(b);
+    buf_release(b, 1);
 }
 
 char *acmpca__strdup(const char *s)

@@ -6,152 +6,112 @@
  * between the two: the plain NextToken at a page boundary, else base64 of
  * {"NextToken": ..., "boto_truncate_amount": N} when a page was cut short.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "retry.h"
+#include "client_internal.h"
+#include "model_data.h"
 
 /* ---- waiters ------------------------------------------------------------- */
 
-typedef enum waiter_kind {
-    WAIT_UNTIL_NO_ERROR,     /* success when the call succeeds */
-    WAIT_UNTIL_REPORT_STATUS /* success / failure by AuditReportStatus */
-} waiter_kind;
-
-typedef struct waiter_def {
-    acmpca_waiter_info info;
-    waiter_kind kind;
-} waiter_def;
-
-static const waiter_def waiters[] = {
-    {{"AuditReportCreated", "audit_report_created", "DescribeCertificateAuthorityAuditReport",
-      3, 60}, WAIT_UNTIL_REPORT_STATUS},
-    {{"CertificateAuthorityCSRCreated", "certificate_authority_csr_created",
-      "GetCertificateAuthorityCsr", 3, 60}, WAIT_UNTIL_NO_ERROR},
-    {{"CertificateIssued", "certificate_issued", "GetCertificate", 1, 60}, WAIT_UNTIL_NO_ERROR},
-};
-#define WAITER_COUNT (sizeof(waiters) / sizeof(waiters[0]))
-
 const acmpca_waiter_info *acmpca_waiter_at(size_t index)
 {
-    return index < WAITER_COUNT ? &waiters[index].info : NULL;
+    return index < acmpca__waiter_count ? &acmpca__waiters[index].info : NULL;
 }
 
-static const waiter_def *find_waiter(const char *name)
+static const acmpca__waiter *find_waiter(const char *name)
 {
     size_t i;
-    for (i = 0; name && i < WAITER_COUNT; i++)
-        if (strcmp(name, waiters[i].info.name) == 0 ||
-            strcmp(name, waiters[i].info.snake_name) == 0)
-            return &waiters[i];
+    for (i = 0; name && i < acmpca__waiter_count; i++)
+        if (strcmp(name, acmpca__waiters[i].info.name) == 0 ||
+            strcmp(name, acmpca__waiters[i].info.snake_name) == 0)
+            return &acmpca__waiters[i];
     return NULL;
 }
 
 const acmpca_waiter_info *acmpca_waiter_find(const char *name)
 {
-    const waiter_def *w = find_waiter(name);
+    const acmpca__waiter *w = find_waiter(name);
     return w ? &w->info : NULL;
 }
 
-int acmpca_wait(acmpca_client *client, const char *name, const cJSON *input, double delay_s,
-                int max_attempts, cJSON **last)
+static int acceptor_matches(const acmpca__acceptor *a, int err, const cJSON *out)
 {
-    return acmpca_wait_ex(client, name, input, delay_s, max_attempts, last, NULL, NULL);
+    const cJSON *v;
+
+    if (a->matcher == ACMPCA__MATCH_ERROR) {
+        if (!a->expected)
+            return err == 0;
+        /* Only a service's answer carries an AWS code; the parser has recoded
+         * codes an operation does not model, so compare the name, as botocore. */
+        return ACMPCA_IS_SERVICE_ERROR(err) &&
+               strcmp(acmpca_error_last()->aws_code, a->expected) == 0;
+    }
+    if (err)
+        return 0;
+    v = cJSON_GetObjectItemCaseSensitive(out, a->argument);
+    return cJSON_IsString(v) && strcmp(v->valuestring, a->expected) == 0;
 }
 
-int acmpca_wait_ex(acmpca_client *client, const char *name, const cJSON *input, double delay_s,
-                   int max_attempts, cJSON **last, acmpca_wait_progress_fn progress,
-                   void *userdata)
+/* Turn the poll's outcome into the waiter's failure, as the error to report. */
+static void record_failure(const acmpca_waiter_info *info, const acmpca__acceptor *a)
 {
-    const waiter_def *w = find_waiter(name);
-    const acmpca_operation_info *op;
-    cJSON *out = NULL;
-    int attempt, err;
+    char state[160];
 
-    if (last)
-        *last = NULL;
-    if (!client)
-        return acmpca__error_set(ACMPCA_EINVAL, "client: must not be NULL");
-    if (!w)
-        return acmpca__error_set(ACMPCA_EINVAL,
-                                 "waiter: unknown waiter \"%s\"; expected one of: "
-                                 "certificate_issued, certificate_authority_csr_created, "
-                                 "audit_report_created", name ? name : "(null)");
-    op = acmpca_model_operation_find(w->info.operation);
-    if (delay_s <= 0)
-        delay_s = w->info.delay_s;
-    if (max_attempts <= 0)
-        max_attempts = w->info.max_attempts;
-
-    for (attempt = 1;; attempt++) {
-        err = acmpca_call_ex(client, op->id, input, &out, NULL);
-        if (err == ACMPCA_E_ACCESS_DENIED) {
-            /* A failure acceptor: keep the service's detail, change the code. */
-            acmpca__error_prefix("AccessDeniedException");
-            acmpca__error_prefix(w->info.name);
-            acmpca__error_prefix("waiter failed");
-            acmpca__error_recode(ACMPCA_EWAITER);
-            return ACMPCA_EWAITER;
-        }
-        if (err && err != ACMPCA_E_REQUEST_IN_PROGRESS)
-            return err; /* an error no acceptor expects: report it as it is */
-        if (!err) {
-            const cJSON *status;
-            if (w->kind == WAIT_UNTIL_NO_ERROR)
-                break;
-            status = cJSON_GetObjectItemCaseSensitive(out, "AuditReportStatus");
-            if (cJSON_IsString(status) && strcmp(status->valuestring, "SUCCESS") == 0)
-                break;
-            if (cJSON_IsString(status) && strcmp(status->valuestring, "FAILED") == 0) {
-                cJSON_Delete(out);
-                return acmpca__error_set(ACMPCA_EWAITER,
-                                         "waiter %s failed: AuditReportStatus is FAILED",
-                                         w->info.name);
-            }
-            cJSON_Delete(out);
-            out = NULL;
-        }
-        if (attempt >= max_attempts) {
-            acmpca__error_set(ACMPCA_EWAITER, "waiter %s gave up after %d attempts", w->info.name,
-                              attempt);
-            acmpca__error_annotate(w->info.operation, attempt, 0);
-            return ACMPCA_EWAITER;
-        }
-        if (progress && progress(userdata, w->info.name, attempt, delay_s) != 0) {
-            acmpca__error_set(ACMPCA_ECANCELLED, "waiter %s cancelled after %d attempts",
-                              w->info.name, attempt);
-            acmpca__error_annotate(w->info.operation, attempt, 0);
-            return ACMPCA_ECANCELLED;
-        }
-        acmpca__sleep(delay_s);
+    if (a->matcher == ACMPCA__MATCH_ERROR) {
+        /* Keep the service's detail (code name, request id), change the code. */
+        acmpca__error_prefix(a->expected);
+        acmpca__error_prefix(info->name);
+        acmpca__error_prefix("waiter failed");
+        acmpca__error_recode(ACMPCA_EWAITER);
+        acmpca__error_set_waiter(info->name, a->expected);
+        return;
     }
-    if (last)
-        *last = out;
-    else
-        cJSON_Delete(out);
-    return 0;
+    acmpca__error_set(ACMPCA_EWAITER, "waiter %s failed: %s is %s", info->name, a->argument,
+                      a->expected);
+    snprintf(state, sizeof(state), "%s=%s", a->argument, a->expected);
+    acmpca__error_set_waiter(info->name, state);
+}
+
+/* The acceptors in the model's order: the first that matches decides. */
+acmpca_waiter_outcome acmpca__waiter_evaluate(const acmpca_waiter_info *info, int err,
+                                              const cJSON *out)
+{
+    const acmpca__waiter *w = info ? find_waiter(info->name) : NULL;
+    size_t i;
+
+    for (i = 0; w && i < w->acceptor_count; i++) {
+        const acmpca__acceptor *a = &w->acceptors[i];
+        if (!acceptor_matches(a, err, out))
+            continue;
+        switch (a->state) {
+        case ACMPCA__ACCEPT_SUCCESS:
+            return ACMPCA_WAITER_SUCCESS;
+        case ACMPCA__ACCEPT_RETRY:
+            return ACMPCA_WAITER_RETRY;
+        case ACMPCA__ACCEPT_FAILURE:
+            record_failure(info, a);
+            return ACMPCA_WAITER_FAILURE;
+        }
+    }
+    return err ? ACMPCA_WAITER_UNEXPECTED : ACMPCA_WAITER_RETRY;
 }
 
 /* ---- paginators ---------------------------------------------------------- */
 
-static const acmpca_paginator_info paginators[] = {
-    {"ListCertificateAuthorities", "NextToken", "NextToken", "MaxResults", "CertificateAuthorities"},
-    {"ListPermissions", "NextToken", "NextToken", "MaxResults", "Permissions"},
-    {"ListTags", "NextToken", "NextToken", "MaxResults", "Tags"},
-};
-
 const acmpca_paginator_info *acmpca_paginator_at(size_t index)
 {
-    return index < sizeof(paginators) / sizeof(paginators[0]) ? &paginators[index] : NULL;
+    return index < acmpca__paginator_count ? &acmpca__paginators[index] : NULL;
 }
 
 const acmpca_paginator_info *acmpca_paginator_find(const char *operation)
 {
     const acmpca_operation_info *op = operation ? acmpca_model_operation_find(operation) : NULL;
     size_t i;
-    for (i = 0; op && i < sizeof(paginators) / sizeof(paginators[0]); i++)
-        if (strcmp(op->name, paginators[i].operation) == 0)
-            return &paginators[i];
+    for (i = 0; op && i < acmpca__paginator_count; i++)
+        if (strcmp(op->name, acmpca__paginators[i].operation) == 0)
+            return &acmpca__paginators[i];
     return NULL;
 }
 
@@ -278,23 +238,22 @@ static char *resume_token(const char *token, int skip)
     return b64;
 }
 
-int acmpca_paginator_next(acmpca_paginator *p, cJSON **page)
+acmpca_client *acmpca__paginator_client(const acmpca_paginator *p)
 {
-    return acmpca_paginator_next_ex(p, page, NULL);
+    return p->client;
 }
 
-int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page, acmpca_response_meta **meta)
+const acmpca_operation_info *acmpca__paginator_operation(const acmpca_paginator *p)
 {
-    cJSON *out = NULL, *items;
-    const cJSON *next;
-    char *next_token = NULL;
-    int err, n, keep, skipped = 0;
+    return p->op;
+}
 
-    if (meta)
-        *meta = NULL;
-    if (!p || !page)
-        return acmpca__error_set(ACMPCA_EINVAL, "paginator and page: must not be NULL");
-    *page = NULL;
+int acmpca__paginator_request(acmpca_paginator *p, const cJSON **input, int *done)
+{
+    int err;
+
+    *input = NULL;
+    *done = p->done;
     if (p->done)
         return 0;
     if (p->token)
@@ -303,11 +262,19 @@ int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page, acmpca_response_
         err = (cJSON_DeleteItemFromObjectCaseSensitive(p->input, p->info->input_token), 0);
     if (!err && p->page_size)
         err = set_member(p->input, p->info->limit_key, cJSON_CreateNumber(p->page_size));
-    if (err)
-        return err;
-    if ((err = acmpca_call_ex(p->client, p->op->id, p->input, &out, meta)) != 0)
-        return err;
+    if (!err)
+        *input = p->input;
+    return err;
+}
 
+int acmpca__paginator_accept(acmpca_paginator *p, cJSON *out, cJSON **page)
+{
+    cJSON *items;
+    const cJSON *next;
+    char *next_token = NULL;
+    int n, keep, skipped = 0;
+
+    *page = NULL;
     items = cJSON_GetObjectItemCaseSensitive(out, p->info->result_key);
     if (p->skip && cJSON_IsArray(items)) {
         for (; skipped < p->skip && cJSON_GetArraySize(items) > 0; skipped++)
@@ -319,7 +286,7 @@ int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page, acmpca_response_
         !(p->token && strcmp(p->token, next->valuestring) == 0)) {
         if (!(next_token = acmpca__strdup(next->valuestring))) {
             cJSON_Delete(out);
-            return ACMPCA_ENOMEM;
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         }
     }
 

@@ -6,8 +6,9 @@
 set(FAULT_ROWS
   http-500 503-then-200 throttling-then-200 limit-exceeded connection-refused
   reset-before-any-byte reset-mid-body stall slow-trickle slow-trickle-head
-  truncated-json html-502 invalid-json body-over-cap wrong-content-length
-  error-type-header-only skewed-date tls-self-signed never-issue-twice retry-quota)
+  truncated-json html-502 invalid-json body-over-cap wrong-content-length header-over-limit
+  error-type-header-only skewed-date tls-self-signed never-issue-twice retry-quota
+  total-timeout-slow-answer total-timeout-slow-handshake total-timeout-stops-retries)
 
 acmpca_test(test_faults)
 target_link_libraries(test_faults PRIVATE PkgConfig::CURL Threads::Threads)

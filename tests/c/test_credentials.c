@@ -6,10 +6,13 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -606,8 +609,134 @@ static void test_threads(void)
     CHECK_INT(atomic_load(&f.destroyed), 1);
 }
 
-int main(void)
+/*
+ * The access key id and the session token are sent as headers: a line break
+ * in either would start headers of its own, so no provider may hand them out.
+ */
+static void test_credentials__control_characters_in_credentials_refused(void)
 {
+    static const char *const tokens[] = {"TOKEN\r\nX-Injected: 1", "TOKEN\nX", "TOKEN\x01X",
+                                         "TOKEN\x7fX"};
+    acmpca_credentials_provider *p = NULL;
+    acmpca_credentials *c = NULL;
+    size_t i;
+
+    clear_env();
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "SECRETENV", 1);
+    for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        setenv("AWS_SESSION_TOKEN", tokens[i], 1);
+        CHECK_INT(acmpca_credentials_provider_environment(&p), 0);
+        CHECK_INT(get_once(p, &c), ACMPCA_ECREDENTIALS);
+        CHECK(c == NULL);
+        CHECK_STR(acmpca_error_last()->message, "environment: the session token it returned "
+                  "contains a control character, which a header cannot carry");
+    }
+    setenv("AWS_SESSION_TOKEN", "TOKEN\twith a tab", 1);   /* legal in a header */
+    CHECK_INT(acmpca_credentials_provider_environment(&p), 0);
+    CHECK_INT(get_once(p, &c), 0);
+    acmpca_credentials_free(c);
+    c = NULL;
+    unsetenv("AWS_SESSION_TOKEN");
+
+    CHECK_INT(acmpca_credentials_provider_static(&p, "AKID\r\nX-Injected: 1", "SECRET", NULL), 0);
+    CHECK_INT(get_once(p, &c), ACMPCA_ECREDENTIALS);
+    CHECK(c == NULL);
+    CHECK_STR(acmpca_error_last()->message, "static: the access key id it returned contains a "
+              "control character, which a header cannot carry");
+    clear_env();
+}
+
+/* ---- fork while another thread refreshes ---------------------------------------- */
+
+typedef struct blocking_source {
+    pid_t parent;
+    sem_t entered;      /* posted when the parent's fetch has started */
+    sem_t release;      /* lets the parent's fetch finish */
+} blocking_source;
+
+static int blocking_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_len)
+{
+    blocking_source *b = ctx;
+
+    (void)why;
+    (void)why_len;
+    if (getpid() == b->parent) {
+        sem_post(&b->entered);
+        while (sem_wait(&b->release) != 0)
+            ;
+        return acmpca_credentials_new(out, "AKIDPARENT", "SECRETPARENT", NULL, 0, NULL);
+    }
+    return acmpca_credentials_new(out, "AKIDCHILD", "SECRETCHILD", NULL, 0, NULL);
+}
+
+static void *blocking_get(void *arg)
+{
+    acmpca_credentials *c = NULL;
+    int rc = acmpca_credentials_get(arg, T0, &c);
+
+    acmpca_credentials_free(c);
+    return rc == 0 ? arg : NULL;
+}
+
+/*
+ * A child forked while another thread is fetching inherits "a fetch is in
+ * progress" with no thread left to finish it: it must fetch for itself
+ * instead of waiting forever.
+ */
+static void test_credentials__fork_while_refreshing(void)
+{
+    blocking_source b;
+    acmpca_credentials_provider *p = NULL;
+    pthread_t thread;
+    void *result = NULL;
+    pid_t child;
+    int status = 0;
+
+    b.parent = getpid();
+    REQUIRE(sem_init(&b.entered, 0, 0) == 0 && sem_init(&b.release, 0, 0) == 0);
+    CHECK_INT(acmpca_credentials_provider_new(&p, "blocking", blocking_fetch, NULL, &b), 0);
+    REQUIRE(pthread_create(&thread, NULL, blocking_get, p) == 0);
+    while (sem_wait(&b.entered) != 0)
+        ;
+    child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        acmpca_credentials *c = NULL;
+        int rc;
+
+        alarm(5);   /* a deadlock fails the test instead of hanging it */
+        rc = acmpca_credentials_get(p, T0, &c);
+        _exit(rc == 0 && c && strcmp(c->access_key_id, "AKIDCHILD") == 0 ? 0 : 3);
+    }
+    while (waitpid(child, &status, 0) < 0)
+        ;
+    CHECK(WIFEXITED(status));
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "  the child was killed by signal %d (SIGALRM: it deadlocked)\n",
+                WTERMSIG(status));
+    CHECK_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+    sem_post(&b.release);
+    pthread_join(thread, &result);
+    CHECK(result == p);
+    acmpca_credentials_provider_unref(p);
+    sem_destroy(&b.entered);
+    sem_destroy(&b.release);
+}
+
+int main(int argc, char **argv)
+{
+    /* One behaviour by name (its own CTest entry), or everything. */
+    if (argc > 1) {
+        clear_env();
+        if (strcmp(argv[1], "--control-characters") == 0)
+            test_credentials__control_characters_in_credentials_refused();
+        else if (strcmp(argv[1], "--fork-while-refreshing") == 0)
+            test_credentials__fork_while_refreshing();
+        else
+            return fprintf(stderr, "unknown test %s\n", argv[1]), 2;
+        return CHECK_DONE();
+    }
     clear_env();
     cred_path = temp_file("[default]\n"
                           "aws_access_key_id = AKIDCREDSDEFAULT\n"
@@ -641,6 +770,8 @@ int main(void)
     test_hard_error_stops_chain();
     test_refcount();
     test_threads();
+    test_credentials__control_characters_in_credentials_refused();
+    test_credentials__fork_while_refreshing();
 
     remove_temp_files();
     return CHECK_DONE();

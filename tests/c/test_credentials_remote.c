@@ -13,19 +13,34 @@
  *   --threads    8 threads refreshing one provider, against the same server
  *   --moto       STS AssumeRole / AssumeRoleWithWebIdentity against moto
  *                (ACMPCA_TEST_ENDPOINT), plus the metadata server
+ *   --no-proxy   container and IMDS never go through http_proxy & co, inside
+ *                tests/fixtures/recording_proxy.py (ACMPCA_TEST_PROXY)
+ *   --header-injection  tokens with control characters are never sent
+ *   --heap-scan  no secret left in memory once the provider is freed
+ *   --process-group     a timed-out credential_process dies with its children
  * Only loopback is ever contacted: 169.254.x hosts are only checked, never used.
  */
 #define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE     /* MAP_ANONYMOUS */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#  include <sys/prctl.h>
+#endif
 
 #include "check.h"
 #include "credentials_internal.h"
@@ -188,6 +203,7 @@ static cJSON *http_json(const char *method, const char *url)
     to.connect_timeout_ms = 5000;
     to.read_timeout_ms = 10000;
     to.max_response_bytes = 16u << 20;
+    to.no_proxy = 1;    /* straight to the fixture, whatever proxy a test has set */
     REQUIRE(acmpca__transport_new(&t, &to) == 0);
     memset(&req, 0, sizeof(req));
     req.method = (char *)method;
@@ -441,8 +457,8 @@ static void test_container_config_errors(void)
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRETTOKEN\r\nX-Injected: 1", 1);
     CHECK_INT(acmpca_credentials_provider_container(&p, NULL), 0);
     msg = get_fail(p, ACMPCA_ECONFIG);
-    CHECK_STR(msg, "container: the authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN) is "
-              "not a legal header value: it contains a line break");
+    CHECK_STR(msg, "container: the authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN) "
+              "contains a control character, which a header cannot carry");
     CHECK_LACKS(msg, "SECRETTOKEN");
 
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", fmt("%s/no-such-token", root), 1);
@@ -1401,6 +1417,309 @@ static void test_threads(void)
     reset_env();
 }
 
+/* ---- security: proxies, header injection, leftovers in memory, process groups ---------- */
+
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"};
+
+/* How many requests the recording proxy (recording_proxy.py) has seen. */
+static int proxy_requests(const char *proxy)
+{
+    cJSON *seen = http_json("GET", fmt("%s/_requests", proxy));
+    int n = cJSON_GetObjectItem(seen, "count")->valueint;
+    cJSON_Delete(seen);
+    return n;
+}
+
+/*
+ * The metadata endpoints are link-local or loopback: a proxy would receive
+ * the pod identity token and could answer with credentials of its choosing.
+ * With every proxy variable set and no NO_PROXY, they are still asked directly.
+ */
+static void test_credentials__metadata_endpoints_bypass_proxies(void)
+{
+    const char *proxy = getenv("ACMPCA_TEST_PROXY");
+    acmpca_credentials *c;
+    size_t i;
+
+    REQUIRE(proxy);
+    reset_env();
+    /* tests/run and metadata_server.py export NO_PROXY for loopback: it would hide the bug. */
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+        setenv(proxy_vars[i], proxy, 1);
+
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-identity-token", 1);
+    c = get_ok(container_at("auth=pod-identity-token,proxied"));
+    CHECK_STR(c ? c->access_key_id : NULL, "ASIACONTAINER1");
+    acmpca_credentials_free(c);
+    CHECK_INT(calls("container/auth=pod-identity-token,proxied"), 1);
+
+    c = get_ok(imds_at("proxied", 0));
+    CHECK_STR(c ? c->access_key_id : NULL, "ASIAIMDS1");
+    acmpca_credentials_free(c);
+    CHECK_INT(calls("imds/proxied"), 1);
+    CHECK_INT(proxy_requests(proxy), 0);
+
+    /* The proxy is in effect for everything else: without it the test proves nothing. */
+    {
+        acmpca_transport_options to;
+        acmpca_transport *t = NULL;
+        acmpca_http_request req;
+        acmpca_http_response resp;
+
+        memset(&to, 0, sizeof(to));
+        to.connect_timeout_ms = 5000;
+        to.read_timeout_ms = 5000;
+        to.max_response_bytes = 1u << 20;
+        REQUIRE(acmpca__transport_new(&t, &to) == 0);
+        memset(&req, 0, sizeof(req));
+        req.method = "GET";
+        req.url = (char *)fmt("%s/container/through-proxy/creds", metadata);
+        memset(&resp, 0, sizeof(resp));
+        CHECK_INT(acmpca__transport_send(t, &req, &resp, 0), 0);
+        acmpca__http_response_clear(&resp);
+        acmpca__transport_free(t);
+        CHECK_INT(proxy_requests(proxy), 1);
+    }
+    for (i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+        unsetenv(proxy_vars[i]);
+    reset_env();
+}
+
+static int injected(const char *kind_spec)
+{
+    cJSON *s = stats(kind_spec);
+    int n = cJSON_GetObjectItem(s, "injected")->valueint;
+    cJSON_Delete(s);
+    return n;
+}
+
+/*
+ * Tokens that are sent back as header values (the IMDS session token, the
+ * container authorization token, the SSO access token) are refused when they
+ * hold a control character, naming where they came from and never quoting them.
+ */
+static void test_credentials__tokens_with_control_characters_refused(void)
+{
+    acmpca_credentials_options o = ACMPCA_CREDENTIALS_OPTIONS_INIT;
+    acmpca_credentials_provider *p = NULL;
+    const char *msg;
+
+    reset_env();
+    /* IMDS: the token the PUT returns. */
+    msg = get_fail(imds_at("injecttoken", 0), ACMPCA_ECREDENTIALS);
+    CHECK_STR(msg, fmt("imds: the session token from PUT %s/imds/injecttoken/latest/api/token "
+                       "contains a control character, which a header cannot carry", metadata));
+    CHECK_LACKS(msg, "imds-session-token");
+    CHECK_INT(injected("imds/injecttoken"), 0);
+    CHECK_INT(calls("imds/injecttoken"), 0);
+    reset_env();
+
+    /* Container: from the variable, from the file. */
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-token\x01X", 1);
+    msg = get_fail(container_at("auth=pod-token,ctl"), ACMPCA_ECONFIG);
+    CHECK_STR(msg, "container: the authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN) "
+              "contains a control character, which a header cannot carry");
+    CHECK_LACKS(msg, "pod-token");
+    CHECK_INT(calls("container/auth=pod-token,ctl"), 0);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+           write_file("eks-token", "pod-token\r\nX-Injected: 1\n"), 1);
+    msg = get_fail(container_at("auth=pod-token,crlf"), ACMPCA_ECONFIG);
+    CHECK_STR(msg, "container: the authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) "
+              "contains a control character, which a header cannot carry");
+    CHECK_LACKS(msg, "pod-token");
+    CHECK_INT(injected("container/auth=pod-token,crlf"), 0);
+    CHECK_INT(calls("container/auth=pod-token,crlf"), 0);
+    reset_env();
+
+    /* SSO: the accessToken in the cache `aws sso login` wrote. */
+    use_config(sso_config);
+    write_file(SSO_CACHE, "{\"accessToken\": \"sso-access-token\\r\\nX-Injected: 1\", "
+               "\"expiresAt\": \"2099-01-01T00:00:00Z\"}");
+    setenv("AWS_ENDPOINT_URL_SSO", fmt("%s/sso/injected", metadata), 1);
+    o.profile = "sso";
+    CHECK_INT(acmpca_credentials_provider_sso(&p, &o), 0);
+    msg = get_fail(p, ACMPCA_ECREDENTIALS);
+    CHECK_STR(msg, fmt("sso: the accessToken in the SSO token cache %s/" SSO_CACHE " contains a "
+                       "control character, which a header cannot carry; run `aws sso login "
+                       "--sso-session my-sso`", root));
+    CHECK_LACKS(msg, "sso-access-token");
+    CHECK_INT(injected("sso/injected"), 0);
+    CHECK_INT(calls("sso/injected"), 0);
+    reset_env();
+}
+
+/*
+ * On a timeout the whole process group goes, not only the child: a script's
+ * background job would otherwise run on (and hold the pipes) for ever.
+ */
+static void test_credentials__process_timeout_kills_process_group(void)
+{
+    const char *fails = ACMPCA_FIXTURES "/cred_process_fails.sh";
+    const char *pid_file = fmt("%s/grandchild.pid", root);
+    char text[32] = "";
+    FILE *f;
+    pid_t pid = 0;
+    int i, gone = 0;
+
+    reset_env();
+#if defined(__linux__)
+    /* Orphans come to us, so that we can reap them: a zombie would still answer kill(pid, 0). */
+    REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+#endif
+    CHECK_STR(get_fail(process(fmt("%s background %s", fails, pid_file)), ACMPCA_ECREDENTIALS),
+              fmt("credential-process: \"%s\" did not finish within 1000 ms and was killed",
+                  fails));
+    REQUIRE((f = fopen(pid_file, "r")) != NULL);
+    if (fgets(text, sizeof(text), f))
+        pid = (pid_t)atol(text);
+    fclose(f);
+    REQUIRE(pid > 1);
+    for (i = 0; i < 300 && !gone; i++) {       /* up to 3 s */
+        struct timespec ts = {0, 10L * 1000000L};
+        waitpid(pid, NULL, WNOHANG);
+        gone = kill(pid, 0) != 0 && errno == ESRCH;
+        if (!gone)
+            nanosleep(&ts, NULL);
+    }
+    CHECK(gone);
+    if (!gone) {
+        fprintf(stderr, "  the background job %ld outlived the timeout\n", (long)pid);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    reset_env();
+}
+
+/*
+ * What metadata_server.py hands out as the first container credentials of a
+ * spec, XOR-encoded: "SECRETASIACONTAINER1" and "TOKENASIACONTAINER1". Memory
+ * is compared against the encoded form, so the clear text never exists here.
+ */
+#define XOR_KEY 0xA5
+static const unsigned char container_secret_enc[] = {
+    0xf6, 0xe0, 0xe6, 0xf7, 0xe0, 0xf1, 0xe4, 0xf6, 0xec, 0xe4, 0xe6, 0xea, 0xeb, 0xf1, 0xe4,
+    0xec, 0xeb, 0xe0, 0xf7, 0x94,
+};
+static const unsigned char container_token_enc[] = {
+    0xf1, 0xea, 0xee, 0xe0, 0xeb, 0xe4, 0xf6, 0xec, 0xe4, 0xe6, 0xea, 0xeb, 0xf1, 0xe4, 0xec,
+    0xeb, 0xe0, 0xf7, 0x94,
+};
+
+static int matches_encoded(const unsigned char *p, const unsigned char *enc, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        if ((unsigned char)(p[i] ^ XOR_KEY) != enc[i])
+            return 0;
+    return 1;
+}
+
+/* Occurrences of `enc` (decoded) that start in the first `n` bytes of `buf` (`got` long). */
+static int count_encoded(const unsigned char *buf, size_t n, size_t got,
+                         const unsigned char *enc, size_t len)
+{
+    const unsigned char first = (unsigned char)(enc[0] ^ XOR_KEY);
+    const unsigned char *p = buf, *end;
+    int hits = 0;
+
+    if (got < len)
+        return 0;
+    end = buf + (n < got - len + 1 ? n : got - len + 1);
+    while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
+        hits += matches_encoded(p, enc, len);
+        p++;
+    }
+    return hits;
+}
+
+#define SCAN_CHUNK ((size_t)1 << 20)
+#define SCAN_OVERLAP ((size_t)64)   /* longer than what is looked for */
+
+/*
+ * How many times either encoded string occurs in the private writable
+ * mappings of this process (heap, anonymous memory, stacks, .data), freed
+ * memory included. Read through /proc/self/mem into a shared mapping, which
+ * the scan itself skips.
+ */
+static int scan_memory(void)
+{
+    unsigned char *buf;
+    char line[512], perms[8];
+    unsigned long lo, hi, addr;
+    FILE *maps;
+    int mem, hits = 0;
+
+    buf = mmap(NULL, SCAN_CHUNK + SCAN_OVERLAP, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(buf != MAP_FAILED);
+    REQUIRE((maps = fopen("/proc/self/maps", "r")) != NULL);
+    REQUIRE((mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC)) >= 0);
+    while (fgets(line, sizeof(line), maps)) {
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+            perms[1] != 'w' || perms[3] != 'p' || hi - lo > ((unsigned long)1 << 32))
+            continue;   /* larger mappings are sanitizer shadow memory */
+        for (addr = lo; addr < hi; addr += SCAN_CHUNK) {
+            size_t want = hi - addr < SCAN_CHUNK + SCAN_OVERLAP ? hi - addr
+                                                                 : SCAN_CHUNK + SCAN_OVERLAP;
+            ssize_t got = pread(mem, buf, want, (off_t)addr);
+
+            if (got <= 0)
+                continue;
+            hits += count_encoded(buf, SCAN_CHUNK, (size_t)got, container_secret_enc,
+                                  sizeof(container_secret_enc));
+            hits += count_encoded(buf, SCAN_CHUNK, (size_t)got, container_token_enc,
+                                  sizeof(container_token_enc));
+        }
+    }
+    close(mem);
+    fclose(maps);
+    munmap(buf, SCAN_CHUNK + SCAN_OVERLAP);
+    return hits;
+}
+
+/*
+ * Once the credentials and the provider are freed, neither the secret key
+ * nor the session token is left anywhere in the process: the response body
+ * (and every block it outgrew), the parsed JSON, the cache and the copies
+ * handed out are wiped before they are freed. Runs in a forked child, whose
+ * memory holds nothing else of this test.
+ */
+static void test_credentials__secrets_wiped_from_heap(void)
+{
+    pid_t child;
+    int status = 0;
+
+    reset_env();
+    child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        acmpca_credentials_provider *p = container_at("heap-scan");
+        acmpca_credentials *c = NULL;
+        int rc = acmpca_credentials_get(p, 0, &c), before, after;
+
+        if (rc != 0 || !c || !c->secret_access_key || !c->session_token ||
+            strlen(c->secret_access_key) != sizeof(container_secret_enc) ||
+            !matches_encoded((const unsigned char *)c->secret_access_key, container_secret_enc,
+                             sizeof(container_secret_enc)))
+            _exit(2);
+        before = scan_memory();     /* the scan sees them while they are in use */
+        acmpca_credentials_free(c);
+        acmpca_credentials_provider_unref(p);
+        after = scan_memory();
+        if (after)
+            fprintf(stderr, "  %d copies of the secret key or the session token left in "
+                            "memory\n", after);
+        _exit(before < 2 ? 3 : after ? 1 : 0);
+    }
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+    reset_env();
+}
+
 /* ---- moto: the real STS protocol ----------------------------------------------------- */
 
 /* The AssumedRole records moto keeps, as JSON. */
@@ -1557,14 +1876,23 @@ int main(int argc, char **argv)
         test_threads();
     } else if (strcmp(group, "--moto") == 0 && metadata) {
         test_moto();
+    } else if (strcmp(group, "--no-proxy") == 0 && metadata) {
+        test_credentials__metadata_endpoints_bypass_proxies();
+    } else if (strcmp(group, "--header-injection") == 0 && metadata) {
+        test_credentials__tokens_with_control_characters_refused();
+    } else if (strcmp(group, "--heap-scan") == 0 && metadata) {
+        test_credentials__secrets_wiped_from_heap();
+    } else if (strcmp(group, "--process-group") == 0) {
+        test_credentials__process_timeout_kills_process_group();
     } else {
         known = 0;
     }
     nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     acmpca_global_cleanup();
     if (!known) {
-        fprintf(stderr, "usage: %s --unit|--process|--metadata|--refresh|--threads|--moto "
-                        "(all but the first two need ACMPCA_TEST_METADATA)\n", argv[0]);
+        fprintf(stderr, "usage: %s --unit|--process|--process-group|--metadata|--refresh|"
+                        "--threads|--moto|--no-proxy|--header-injection|--heap-scan (all from "
+                        "--metadata on need ACMPCA_TEST_METADATA)\n", argv[0]);
         return 2;
     }
     return CHECK_DONE();

@@ -134,6 +134,24 @@ static void names(void)
     CHECK_STR(acmpca_strerror(ACMPCA_ECONNECT), "could not connect to the endpoint");
     CHECK_STR(acmpca_strerror(12345), "unknown error");
     CHECK_STR(acmpca_error_name(ACMPCA_ECONNECT), "");
+
+    /* One class name per code, for every binding. */
+    CHECK_STR(acmpca_error_class(ACMPCA_OK), "");
+    CHECK_STR(acmpca_error_class(ACMPCA_EINVAL), "ParamValidationError");
+    CHECK_STR(acmpca_error_class(ACMPCA_EPARAM), "ParamValidationError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ECONNECT), "EndpointConnectionError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ECONNECT_TIMEOUT), "ConnectTimeoutError");
+    CHECK_STR(acmpca_error_class(ACMPCA_EREAD_TIMEOUT), "ReadTimeoutError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ETLS), "SSLError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ETOOLARGE), "ResponseParserError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ECANCELLED), "WaiterError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ECRYPTO), "CryptoError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ELIMIT), "GeneralError");
+    CHECK_STR(acmpca_error_class(12345), "GeneralError");
+    for (code = ACMPCA_ESERVICE; code >= ACMPCA_ESERVICE_LAST; code--)
+        CHECK_STR(acmpca_error_class(code), "ClientError");
+    for (code = ACMPCA_OK - 1; code >= ACMPCA_ECRYPTO; code--)
+        CHECK(strcmp(acmpca_error_class(code), "GeneralError") != 0 || code == ACMPCA_ELIMIT);
 }
 
 /* A loopback port with nothing listening. */

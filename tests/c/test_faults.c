@@ -595,6 +595,30 @@ static void row_body_over_cap(void)
     acmpca_client_free(c);
 }
 
+/*
+ * One ~200 KB response header, over libcurl's 100 KB line limit: the answer
+ * is too large (ETOOLARGE), not the machine out of memory, and not retried.
+ */
+static void row_header_over_limit(void)
+{
+    acmpca_client *c = simple_client(3);
+    char limit[64];
+    int rc;
+
+    script("[{\"action\":\"big_header\",\"size\":204800},{\"action\":\"ok\"}]");
+    rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, NULL, NULL);
+    show_error("header-over-limit");
+    check_failure(rc, ACMPCA_ETOOLARGE, 1, 0, 200);
+    snprintf(limit, sizeof(limit), "header line over the %d-byte limit", CURL_MAX_HTTP_HEADER);
+    CHECK_CONTAINS(acmpca_error_last()->message, limit);
+    CHECK_INT(received_count(), 1);
+
+    /* A long header under the limit is fine. */
+    script("[{\"action\":\"big_header\",\"size\":60000}]");
+    CHECK_INT(call(c, "DescribeCertificateAuthority", DESCRIBE_IN, NULL, NULL), 0);
+    acmpca_client_free(c);
+}
+
 /* Content-Length promises more than arrives before the close: cut short, retried. */
 static void row_wrong_content_length(void)
 {
@@ -762,6 +786,96 @@ static void row_tls_self_signed(void)
     c = client_with(&o, tls);
     rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, NULL, NULL);
     CHECK_INT(rc, ACMPCA_ETLS);
+    acmpca_client_free(c);
+}
+
+/*
+ * The answer comes after 2 s: read_timeout_ms (10 s) would wait for it,
+ * total_timeout_ms (500) does not. Timing bounds are loose (a shared
+ * machine) but far from the 2 s the answer takes.
+ */
+static void row_total_timeout_slow_answer(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c;
+    double t0, took;
+    int rc;
+
+    o.max_attempts = 3;
+    o.read_timeout_ms = 10000;
+    o.total_timeout_ms = 500;
+    c = client_with(&o, NULL);
+    script("[{\"action\":\"ok\",\"delay_ms\":2000,\"repeat\":3}]");
+    t0 = now_s();
+    rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, NULL, NULL);
+    took = now_s() - t0;
+    printf("  gave up after %.2f s\n", took);
+    show_error("total-timeout-slow-answer");
+    check_failure(rc, ACMPCA_EREAD_TIMEOUT, 1, 1, 0);
+    CHECK_CONTAINS(acmpca_error_last()->message, "total_timeout_ms");
+    CHECK(took >= 0.45 && took < 1.5);
+    CHECK_INT(received_count(), 1);
+    acmpca_client_free(c);
+}
+
+/*
+ * The deadline also cuts the connect phase: HTTPS to the plain port, where
+ * the TLS handshake never gets an answer (connect_timeout_ms 10 s).
+ */
+static void row_total_timeout_slow_handshake(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c;
+    char url[256];
+    double t0, took;
+    int rc;
+
+    snprintf(url, sizeof(url), "https://%s", env("ACMPCA_TEST_ENDPOINT") + strlen("http://"));
+    o.max_attempts = 3;
+    o.connect_timeout_ms = 10000;
+    o.read_timeout_ms = 10000;
+    o.total_timeout_ms = 500;
+    c = client_with(&o, url);
+    script("[]");
+    t0 = now_s();
+    rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, NULL, NULL);
+    took = now_s() - t0;
+    printf("  gave up after %.2f s\n", took);
+    show_error("total-timeout-slow-handshake");
+    check_failure(rc, ACMPCA_EREAD_TIMEOUT, 1, 1, 0);
+    CHECK_CONTAINS(acmpca_error_last()->message, "total_timeout_ms");
+    CHECK(took >= 0.45 && took < 1.5);
+    CHECK_INT(received_count(), 0);
+    acmpca_client_free(c);
+}
+
+/*
+ * Throttled every time, max_attempts 10: without a deadline the back-off
+ * alone would take minutes; total_timeout_ms (2 s) ends the call early,
+ * with fewer attempts, reporting the last answer or the deadline.
+ */
+static void row_total_timeout_stops_retries(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    const acmpca_error *e = acmpca_error_last();
+    acmpca_client *c;
+    double t0, took;
+    int rc;
+
+    o.max_attempts = 10;
+    o.total_timeout_ms = 2000;
+    c = client_with(&o, NULL);
+    script("[{\"action\":\"throttle\",\"repeat\":10}]");
+    t0 = now_s();
+    rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, NULL, NULL);
+    took = now_s() - t0;
+    printf("  %d attempts in %.2f s\n", e->attempts, took);
+    show_error("total-timeout-stops-retries");
+    CHECK(rc == ACMPCA_E_THROTTLING || rc == ACMPCA_EREAD_TIMEOUT);
+    CHECK_INT(e->code, rc);
+    CHECK(e->attempts >= 1 && e->attempts < 10);
+    CHECK_INT(received_count(), e->attempts);
+    CHECK(took < 3.5);
     acmpca_client_free(c);
 }
 
@@ -957,11 +1071,15 @@ static const row rows[] = {
     {"invalid-json", row_invalid_json},
     {"body-over-cap", row_body_over_cap},
     {"wrong-content-length", row_wrong_content_length},
+    {"header-over-limit", row_header_over_limit},
     {"error-type-header-only", row_error_type_header_only},
     {"skewed-date", row_skewed_date},
     {"tls-self-signed", row_tls_self_signed},
     {"never-issue-twice", row_never_issue_twice},
     {"retry-quota", row_retry_quota},
+    {"total-timeout-slow-answer", row_total_timeout_slow_answer},
+    {"total-timeout-slow-handshake", row_total_timeout_slow_handshake},
+    {"total-timeout-stops-retries", row_total_timeout_stops_retries},
 };
 
 #define ROW_COUNT (sizeof(rows) / sizeof(rows[0]))

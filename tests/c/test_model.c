@@ -1,6 +1,8 @@
 /*
  * test_model.c - the static model (operations, shapes, errors, boto3 snake
- * names) and the validation/serialization of inputs against it.
+ * names; the waiters, paginators and quotas generated beside them, compared
+ * with the JSON they come from) and the validation/serialization of inputs
+ * against it, and what a waiter's acceptors make of one poll.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 
 #include "acmpca.h"
 #include "check.h"
+#include "client_internal.h"
+#include "model_data.h"
 #include "serialize.h"
 
 static const char *const boto3_names[][2] = {
@@ -283,6 +287,318 @@ static void test_type_names(void)
     CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_LONG), "long");
     CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_BOOLEAN), "boolean");
     CHECK_STR(acmpca_model_type_name(ACMPCA_SHAPE_TIMESTAMP), "timestamp");
+}
+
+/* ---- waiters, paginators, quotas: generated from the model files ------- */
+
+/* A file beside this source (CMake compiles it by its absolute path), so the
+ * test finds the repository's tools/ and the reference model next to it. */
+static cJSON *read_json_near_source(const char *rel, char *path, size_t cap)
+{
+    const char *file = __FILE__, *slash = strrchr(file, '/');
+    FILE *f;
+    char *text = NULL;
+    long n;
+    cJSON *doc = NULL;
+
+    snprintf(path, cap, "%.*s/%s", slash ? (int)(slash - file) : 1, slash ? file : ".", rel);
+    if (!(f = fopen(path, "rb")))
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)n + 1)) != NULL && fread(text, 1, (size_t)n, f) == (size_t)n)
+        doc = cJSON_ParseWithLength(text, (size_t)n);
+    free(text);
+    fclose(f);
+    REQUIRE(doc != NULL);  /* present but unreadable is a failure */
+    return doc;
+}
+
+#define REFERENCE "../../../shared/reference/acm-pca/"
+
+static const char *json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const acmpca__waiter *generated_waiter(const char *name)
+{
+    size_t i;
+    for (i = 0; i < acmpca__waiter_count; i++)
+        if (strcmp(acmpca__waiters[i].info.name, name) == 0)
+            return &acmpca__waiters[i];
+    return NULL;
+}
+
+static void test_model__waiters_are_those_of_waiters_json(void)
+{
+    static const char *const names[][3] = {
+        {"AuditReportCreated", "audit_report_created", "DescribeCertificateAuthorityAuditReport"},
+        {"CertificateAuthorityCSRCreated", "certificate_authority_csr_created",
+         "GetCertificateAuthorityCsr"},
+        {"CertificateIssued", "certificate_issued", "GetCertificate"},
+    };
+    char path[4096];
+    cJSON *doc;
+    const cJSON *w, *a;
+    size_t i;
+
+    /* What every binding shows; holds with or without the reference model. */
+    REQUIRE(acmpca__waiter_count == 3);
+    for (i = 0; i < 3; i++) {
+        const acmpca_waiter_info *info = acmpca_waiter_at(i);
+        REQUIRE(info == &acmpca__waiters[i].info);
+        CHECK_STR(info->name, names[i][0]);
+        CHECK_STR(info->snake_name, names[i][1]);
+        CHECK_STR(info->operation, names[i][2]);
+        CHECK(acmpca_model_operation_find(info->operation) != NULL);
+        CHECK(acmpca_waiter_find(names[i][0]) == info);
+        CHECK(acmpca_waiter_find(names[i][1]) == info);
+    }
+    CHECK(acmpca_waiter_at(3) == NULL);
+    CHECK(acmpca_waiter_find("certificateIssued") == NULL);
+    CHECK(acmpca_waiter_find(NULL) == NULL);
+    CHECK(acmpca_waiter_at(2)->delay_s == 1.0);
+    CHECK_INT(acmpca_waiter_at(2)->max_attempts, 60);
+
+    doc = read_json_near_source(REFERENCE "waiters-2.json", path, sizeof(path));
+    if (!doc) {
+        fprintf(stderr, "note: no %s; waiters checked against the built-in names only\n", path);
+        return;
+    }
+    w = cJSON_GetObjectItemCaseSensitive(doc, "waiters");
+    CHECK_INT(cJSON_GetArraySize(w), acmpca__waiter_count);
+    cJSON_ArrayForEach(w, w) {
+        const acmpca__waiter *g = generated_waiter(w->string);
+        const cJSON *acceptors = cJSON_GetObjectItemCaseSensitive(w, "acceptors");
+        if (!g) {
+            fprintf(stderr, "waiter %s of waiters-2.json is not generated\n", w->string);
+            check_failures++;
+            continue;
+        }
+        CHECK_STR(g->info.operation, json_str(w, "operation"));
+        CHECK(g->info.delay_s == cJSON_GetObjectItemCaseSensitive(w, "delay")->valuedouble);
+        CHECK_INT(g->info.max_attempts,
+                  cJSON_GetObjectItemCaseSensitive(w, "maxAttempts")->valueint);
+        CHECK_INT(g->acceptor_count, cJSON_GetArraySize(acceptors));
+        i = 0;
+        cJSON_ArrayForEach(a, acceptors) {
+            const acmpca__acceptor *ga = &g->acceptors[i++];
+            const char *matcher = json_str(a, "matcher"), *state = json_str(a, "state");
+            const cJSON *expected = cJSON_GetObjectItemCaseSensitive(a, "expected");
+            if (i > g->acceptor_count)
+                break;
+            CHECK_STR(ga->state == ACMPCA__ACCEPT_SUCCESS ? "success"
+                      : ga->state == ACMPCA__ACCEPT_RETRY ? "retry" : "failure", state);
+            CHECK_STR(ga->matcher == ACMPCA__MATCH_ERROR ? "error" : "path", matcher);
+            if (ga->matcher == ACMPCA__MATCH_PATH)
+                CHECK_STR(ga->argument, json_str(a, "argument"));
+            else
+                CHECK(ga->argument == NULL);
+            if (cJSON_IsFalse(expected))
+                CHECK(ga->expected == NULL);
+            else
+                CHECK_STR(ga->expected, cJSON_IsString(expected) ? expected->valuestring : NULL);
+        }
+    }
+    cJSON_Delete(doc);
+}
+
+static void test_model__paginators_are_those_of_paginators_json(void)
+{
+    static const char *const ops[] = {"ListCertificateAuthorities", "ListPermissions",
+                                      "ListTags"};
+    char path[4096];
+    cJSON *doc;
+    const cJSON *p;
+    size_t i, seen = 0;
+
+    REQUIRE(acmpca__paginator_count == 3);
+    for (i = 0; i < 3; i++) {
+        const acmpca_paginator_info *info = acmpca_paginator_at(i);
+        REQUIRE(info == &acmpca__paginators[i]);
+        CHECK_STR(info->operation, ops[i]);
+        CHECK(acmpca_paginator_find(ops[i]) == info);
+        CHECK(acmpca_paginator_find(op_named(ops[i])->snake_name) == info);
+    }
+    CHECK_STR(acmpca_paginator_find("list_tags")->result_key, "Tags");
+    CHECK_STR(acmpca_paginator_find("list_tags")->limit_key, "MaxResults");
+    CHECK(acmpca_paginator_at(3) == NULL);
+    CHECK(acmpca_paginator_find("GetCertificate") == NULL);
+    CHECK(acmpca_paginator_find(NULL) == NULL);
+
+    doc = read_json_near_source(REFERENCE "paginators-1.json", path, sizeof(path));
+    if (!doc) {
+        fprintf(stderr, "note: no %s; paginators checked against the built-in names only\n",
+                path);
+        return;
+    }
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "pagination")) {
+        const acmpca_paginator_info *g = acmpca_paginator_find(p->string);
+        seen++;
+        if (!g) {
+            fprintf(stderr, "paginator %s of paginators-1.json is not generated\n", p->string);
+            check_failures++;
+            continue;
+        }
+        CHECK_STR(g->operation, p->string);
+        CHECK_STR(g->input_token, json_str(p, "input_token"));
+        CHECK_STR(g->output_token, json_str(p, "output_token"));
+        CHECK_STR(g->limit_key, json_str(p, "limit_key"));
+        CHECK_STR(g->result_key, json_str(p, "result_key"));
+    }
+    CHECK_INT(seen, acmpca__paginator_count);
+    cJSON_Delete(doc);
+}
+
+static void test_model__default_quotas_are_those_of_quotas_json(void)
+{
+    char path[4096];
+    cJSON *doc = read_json_near_source("../../tools/quotas.json", path, sizeof(path));
+    const cJSON *rates, *r;
+    size_t i;
+
+    REQUIRE(doc != NULL);
+    rates = cJSON_GetObjectItemCaseSensitive(doc, "requests_per_second");
+    REQUIRE(cJSON_IsObject(rates));
+    cJSON_ArrayForEach(r, rates)
+        CHECK(acmpca_model_operation_find(r->string) != NULL);
+    for (i = 0; i < ACMPCA_OP_COUNT; i++) {
+        r = cJSON_GetObjectItemCaseSensitive(rates, acmpca_model_operation(i)->name);
+        CHECK(acmpca__default_quotas[i] == (cJSON_IsNumber(r) ? r->valuedouble : 0));
+    }
+    CHECK(acmpca__default_quotas[ACMPCA_OP_GET_CERTIFICATE] == 75);
+    CHECK(acmpca__default_quotas[ACMPCA_OP_ISSUE_CERTIFICATE] == 25);
+    CHECK(acmpca__default_quotas[ACMPCA_OP_CREATE_CERTIFICATE_AUTHORITY] == 1);
+    cJSON_Delete(doc);
+}
+
+/* ---- acmpca__waiter_evaluate: one poll through the acceptors ----------- */
+
+/* One poll's outcome; `out_json` NULL for a failed call (error already set). */
+static acmpca_waiter_outcome poll_outcome(const char *waiter, int err, const char *out_json)
+{
+    cJSON *out = out_json ? cJSON_Parse(out_json) : NULL;
+    acmpca_waiter_outcome r;
+
+    REQUIRE(!out_json || out);
+    REQUIRE(acmpca_waiter_find(waiter) != NULL);
+    r = acmpca__waiter_evaluate(acmpca_waiter_find(waiter), err, out);
+    cJSON_Delete(out);
+    return r;
+}
+
+static int service_error(int code, const char *aws_code)
+{
+    return acmpca__error_set_service(code, aws_code, "the service's words", 400, "req-1");
+}
+
+static void test_waiter__error_acceptor_false_succeeds_on_a_successful_call(void)
+{
+    acmpca_waiter_info copy = *acmpca_waiter_find("CertificateIssued");
+
+    CHECK_INT(poll_outcome("CertificateIssued", 0, "{\"Certificate\":\"x\"}"),
+              ACMPCA_WAITER_SUCCESS);
+    CHECK_INT(poll_outcome("certificate_authority_csr_created", 0, "{}"),
+              ACMPCA_WAITER_SUCCESS);
+    /* Found by name: a copy of the info works as well. */
+    CHECK_INT(acmpca__waiter_evaluate(&copy, 0, NULL), ACMPCA_WAITER_SUCCESS);
+}
+
+static void test_waiter__error_acceptor_retries_on_its_aws_code(void)
+{
+    int err = service_error(ACMPCA_E_REQUEST_IN_PROGRESS, "RequestInProgressException");
+
+    CHECK_INT(poll_outcome("CertificateIssued", err, NULL), ACMPCA_WAITER_RETRY);
+    CHECK_INT(poll_outcome("CertificateAuthorityCSRCreated", err, NULL), ACMPCA_WAITER_RETRY);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_E_REQUEST_IN_PROGRESS);  /* untouched */
+    CHECK_STR(acmpca_error_last()->waiter, "");
+}
+
+static void test_waiter__error_failure_acceptor_keeps_the_service_detail(void)
+{
+    int err = service_error(ACMPCA_E_ACCESS_DENIED, "AccessDeniedException");
+
+    CHECK_INT(poll_outcome("CertificateIssued", err, NULL), ACMPCA_WAITER_FAILURE);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_EWAITER);
+    CHECK_STR(acmpca_error_last()->message,
+              "waiter failed: CertificateIssued: AccessDeniedException: the service's words");
+    CHECK_STR(acmpca_error_last()->aws_code, "AccessDeniedException");
+    CHECK_STR(acmpca_error_last()->request_id, "req-1");
+    CHECK_INT(acmpca_error_last()->http_status, 400);
+    CHECK_STR(acmpca_error_last()->waiter, "CertificateIssued");
+    CHECK_STR(acmpca_error_last()->waiter_state, "AccessDeniedException");
+
+    /* After AuditReportCreated's two path acceptors, which a failed call never matches. */
+    err = service_error(ACMPCA_E_ACCESS_DENIED, "AccessDeniedException");
+    CHECK_INT(poll_outcome("AuditReportCreated", err, NULL), ACMPCA_WAITER_FAILURE);
+    CHECK_STR(acmpca_error_last()->message,
+              "waiter failed: AuditReportCreated: AccessDeniedException: the service's words");
+    CHECK_STR(acmpca_error_last()->waiter_state, "AccessDeniedException");
+}
+
+static void test_waiter__path_acceptors_compare_the_output_member(void)
+{
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, "{\"AuditReportStatus\":\"SUCCESS\"}"),
+              ACMPCA_WAITER_SUCCESS);
+
+    acmpca_error_clear();
+    CHECK_INT(poll_outcome("audit_report_created", 0,
+                           "{\"AuditReportStatus\":\"FAILED\",\"S3Key\":\"k\"}"),
+              ACMPCA_WAITER_FAILURE);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_EWAITER);
+    CHECK_STR(acmpca_error_last()->message,
+              "waiter AuditReportCreated failed: AuditReportStatus is FAILED");
+    CHECK_STR(acmpca_error_last()->waiter, "AuditReportCreated");
+    CHECK_STR(acmpca_error_last()->waiter_state, "AuditReportStatus=FAILED");
+}
+
+static void test_waiter__success_no_acceptor_matches_retries(void)
+{
+    acmpca_error_clear();
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, "{\"AuditReportStatus\":\"IN_PROGRESS\"}"),
+              ACMPCA_WAITER_RETRY);
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, "{}"), ACMPCA_WAITER_RETRY);
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, "{\"AuditReportStatus\":5}"),
+              ACMPCA_WAITER_RETRY);
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, "{\"AuditReportStatus\":\"success\"}"),
+              ACMPCA_WAITER_RETRY);
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, NULL), ACMPCA_WAITER_RETRY);
+    /* Nested members are not the top-level one the acceptor names. */
+    CHECK_INT(poll_outcome("AuditReportCreated", 0, "{\"X\":{\"AuditReportStatus\":\"FAILED\"}}"),
+              ACMPCA_WAITER_RETRY);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_OK);
+}
+
+static void test_waiter__error_no_acceptor_expects_is_unexpected_and_untouched(void)
+{
+    int err = service_error(ACMPCA_E_RESOURCE_NOT_FOUND, "ResourceNotFoundException");
+
+    CHECK_INT(poll_outcome("CertificateIssued", err, NULL), ACMPCA_WAITER_UNEXPECTED);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_E_RESOURCE_NOT_FOUND);
+    CHECK_STR(acmpca_error_last()->message, "the service's words");
+    CHECK_STR(acmpca_error_last()->waiter, "");
+
+    /* A failure before any answer has no AWS code to match. */
+    err = acmpca__error_set(ACMPCA_ENETWORK, "connection reset");
+    CHECK_INT(poll_outcome("CertificateIssued", err, NULL), ACMPCA_WAITER_UNEXPECTED);
+    CHECK_INT(poll_outcome("AuditReportCreated", err, NULL), ACMPCA_WAITER_UNEXPECTED);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_ENETWORK);
+    CHECK_STR(acmpca_error_last()->message, "connection reset");
+}
+
+/* waiters-2.json gives AuditReportCreated no retry acceptor for
+ * RequestInProgressException (botocore's waiter stops on it too). */
+static void test_waiter__audit_report_created_does_not_retry_request_in_progress(void)
+{
+    int err = service_error(ACMPCA_E_REQUEST_IN_PROGRESS, "RequestInProgressException");
+
+    CHECK_INT(poll_outcome("AuditReportCreated", err, NULL), ACMPCA_WAITER_UNEXPECTED);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_E_REQUEST_IN_PROGRESS);
+    /* As the parser delivers it: the operation does not model the exception. */
+    err = service_error(ACMPCA_ESERVICE, "RequestInProgressException");
+    CHECK_INT(poll_outcome("AuditReportCreated", err, NULL), ACMPCA_WAITER_UNEXPECTED);
+    CHECK_STR(acmpca_error_last()->aws_code, "RequestInProgressException");
 }
 
 /* ---- serialization ---------------------------------------------------- */
@@ -739,6 +1055,16 @@ int main(void)
     test_issue_certificate_shape();
     test_errors();
     test_type_names();
+    test_model__waiters_are_those_of_waiters_json();
+    test_model__paginators_are_those_of_paginators_json();
+    test_model__default_quotas_are_those_of_quotas_json();
+    test_waiter__error_acceptor_false_succeeds_on_a_successful_call();
+    test_waiter__error_acceptor_retries_on_its_aws_code();
+    test_waiter__error_failure_acceptor_keeps_the_service_detail();
+    test_waiter__path_acceptors_compare_the_output_member();
+    test_waiter__success_no_acceptor_matches_retries();
+    test_waiter__error_no_acceptor_expects_is_unexpected_and_untouched();
+    test_waiter__audit_report_created_does_not_retry_request_in_progress();
     test_serialize_issue_certificate();
     test_serialize_valid_cases();
     test_serialize_errors();

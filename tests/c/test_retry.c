@@ -4,6 +4,7 @@
  * bounds, and the adaptive limiter engaging on throttling and recovering.
  */
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include "check.h"
@@ -107,7 +108,7 @@ static void adaptive(void)
     after_throttle = acmpca__retry_send_rate(r);
     CHECK(after_throttle > 0);
     /* Successes over time raise the rate again (CUBIC growth). */
-    acmpca__sleep(1.5);
+    nanosleep(&(struct timespec){1, 500000000L}, NULL);
     for (i = 0; i < 5; i++)
         acmpca__retry_record(r, 0);
     later = acmpca__retry_send_rate(r);

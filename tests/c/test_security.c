@@ -6,15 +6,11 @@
  * overflow the clock-skew arithmetic). Runs under
  * tests/fixtures/with_server.py fault (a plain and a self-signed HTTPS port).
  */
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fault_control.h"
 
-#include <curl/curl.h>
+#include <stddef.h>
 
 #include "acmpca.h"
-#include "check.h"
 
 #define DESCRIBE_IN "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:us-east-1:" \
                     "123456789012:certificate-authority/fault-ca\"}"
@@ -24,68 +20,13 @@
                  "\"SigningAlgorithm\":\"SHA256WITHECDSA\"," \
                  "\"Validity\":{\"Value\":1,\"Type\":\"DAYS\"}}"
 
-/* Version 1's layout: the same as version 2 up to log_enabled. */
-#define V1_SIZE offsetof(acmpca_client_options, total_timeout_ms)
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        fprintf(stderr, "%s is not set: run under tests/fixtures/with_server.py fault\n", name);
-        exit(2);
-    }
-    return v;
-}
-
-static size_t sink_write(char *data, size_t size, size_t n, void *userp)
-{
-    return fwrite(data, size, n, (FILE *)userp);
-}
-
-/* The control API of the fault server: POST a body, or GET into a string. */
-static char *control(const char *method, const char *path, const char *body)
-{
-    CURL *h = curl_easy_init();
-    char url[512], *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    long status = 0;
-    CURLcode rc;
-
-    REQUIRE(h != NULL && out != NULL);
-    snprintf(url, sizeof(url), "%s%s", env("ACMPCA_TEST_ENDPOINT"), path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    fclose(out);
-    REQUIRE(rc == CURLE_OK && status == 200);
-    return text;
-}
 
 static void reset_server(void)
 {
-    free(control("POST", "/_fault/reset", ""));
+    free(fault_control("POST", "/_fault/reset", ""));
 }
 
 /* Make a client from `o` (keys and region filled in) and call DescribeCertificateAuthority. */
-static int received_count(void)
-{
-    char *text = control("GET", "/_fault/requests", NULL);
-    cJSON *doc = cJSON_Parse(text);
-    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "requests"));
-    free(text);
-    cJSON_Delete(doc);
-    return n;
-}
-
 static int describe_with(acmpca_client_options *o)
 {
     acmpca_client *c = NULL;
@@ -107,7 +48,7 @@ static int describe_with(acmpca_client_options *o)
 /* Every way of getting "all defaults" verifies the server's certificate. */
 static void test_options__zero_fields_verify_tls(void)
 {
-    const char *tls = env("ACMPCA_TEST_FAULT_TLS_ENDPOINT");
+    const char *tls = fault_env("ACMPCA_TEST_FAULT_TLS_ENDPOINT");
     acmpca_client_options o = {.version = ACMPCA_CLIENT_OPTIONS_VERSION, .endpoint_url = tls};
     acmpca_client_options m;
 
@@ -133,14 +74,14 @@ static void test_options__zero_fields_verify_tls(void)
 
     /* The server's own certificate as the bundle: verified and accepted. */
     o.insecure_skip_tls_verify = 0;
-    o.ca_bundle = env("ACMPCA_TEST_FAULT_CA");
+    o.ca_bundle = fault_env("ACMPCA_TEST_FAULT_CA");
     CHECK_INT(describe_with(&o), 0);
 }
 
 /* A version-1 struct: verify_tls (the slot of insecure_skip_tls_verify) meant 1 = verify. */
 static void test_options__version_1_keeps_its_meaning(void)
 {
-    const char *tls = env("ACMPCA_TEST_FAULT_TLS_ENDPOINT");
+    const char *tls = fault_env("ACMPCA_TEST_FAULT_TLS_ENDPOINT");
     acmpca_client_options o;
 
     CHECK_INT(acmpca_client_options_init(&o, 1), 0);
@@ -161,7 +102,7 @@ static void test_options__version_1_keeps_its_meaning(void)
 /* Did the last IssueCertificate the server received carry an IdempotencyToken? */
 static int sent_token(void)
 {
-    char *text = control("GET", "/_fault/requests", NULL);
+    char *text = fault_control("GET", "/_fault/requests", NULL);
     cJSON *doc = cJSON_Parse(text), *list, *last, *body;
     int found;
 
@@ -182,7 +123,7 @@ static int issue_with(acmpca_client_options *o)
     int rc;
 
     reset_server();
-    o->endpoint_url = env("ACMPCA_TEST_ENDPOINT");
+    o->endpoint_url = fault_env("ACMPCA_TEST_ENDPOINT");
     o->region = "us-east-1";
     o->access_key_id = "AKIDOPTIONSTEST";
     o->secret_access_key = "options-test-secret";
@@ -265,6 +206,24 @@ static void test_options__bad_values_name_the_field(void)
     o.total_timeout_ms = -1;
     CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
     CHECK_CONTAINS(acmpca_error_last()->message, "options.total_timeout_ms");
+    /* One range per numeric option, checked by the core for every binding. */
+    o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
+    o.max_attempts = 101;
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "options.max_attempts: expected 0 (the "
+                                                 "default) or 1 to 100");
+    o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
+    o.connect_timeout_ms = -1;
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "options.connect_timeout_ms");
+    o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
+    o.pool_size = 1001;
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "options.pool_size");
+    o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
+    o.retry_mode = "fast";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ECONFIG);
+    CHECK_CONTAINS(acmpca_error_last()->message, "\"standard\", \"adaptive\" or \"legacy\"");
     o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
     o.user_agent_suffix = "app/1\r\nX-Injected: 1";
     CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
@@ -296,7 +255,7 @@ static void test_skew__hostile_date_headers_are_ignored(void)
     char script[512];
     size_t i;
 
-    o.endpoint_url = env("ACMPCA_TEST_ENDPOINT");
+    o.endpoint_url = fault_env("ACMPCA_TEST_ENDPOINT");
     o.region = "us-east-1";
     o.access_key_id = "AKIDOPTIONSTEST";
     o.secret_access_key = "options-test-secret";
@@ -307,17 +266,17 @@ static void test_skew__hostile_date_headers_are_ignored(void)
         snprintf(script, sizeof(script),
                  "[{\"action\":\"error\",\"status\":400,\"code\":\"RequestTimeTooSkewed\","
                  "\"headers\":{\"Date\":\"%s\"}},{\"action\":\"ok\"}]", dates[i]);
-        free(control("POST", "/_fault/script", script));
+        free(fault_control("POST", "/_fault/script", script));
         CHECK_INT(acmpca_call(c, "DescribeCertificateAuthority", in, &out), ACMPCA_ESERVICE);
         CHECK_STR(acmpca_error_last()->aws_code, "RequestTimeTooSkewed");
-        CHECK_INT(received_count(), 1); /* no retry with a "learnt" time */
+        CHECK_INT(fault_received_count(), 1); /* no retry with a "learnt" time */
     }
     /* A well-formed date an hour ahead is learnt: one more attempt succeeds. */
     reset_server();
-    free(control("POST", "/_fault/script", "[{\"action\":\"skew\",\"offset_s\":3600},"
+    free(fault_control("POST", "/_fault/script", "[{\"action\":\"skew\",\"offset_s\":3600},"
                                              "{\"action\":\"ok\"}]"));
     CHECK_INT(acmpca_call(c, "DescribeCertificateAuthority", in, &out), 0);
-    CHECK_INT(received_count(), 2);
+    CHECK_INT(fault_received_count(), 2);
     cJSON_Delete(out);
     cJSON_Delete(in);
     acmpca_client_free(c);

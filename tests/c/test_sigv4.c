@@ -5,9 +5,11 @@
  *                         signs request.txt with headers and as a presigned
  *                         URL and compares canonical request, string to sign,
  *                         signature and the signed request with the case's
- *                         header-*.txt and query-*.txt files.
- *   test_sigv4 --unit     the key cache, input errors, Host with a port,
- *                         flags, and that the secret never leaks.
+ *                         header-*.txt and query-*.txt files. Folded header
+ *                         lines are unfolded first: the signer refuses CR/LF.
+ *   test_sigv4 --unit     the key cache, input errors (header injection
+ *                         among them), Host with a port, flags, and that the
+ *                         secret never leaks.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -131,7 +133,7 @@ typedef struct http_request {
     char *method;
     char *target;
     char *names[MAX_HEADERS];
-    char *values[MAX_HEADERS]; /* folded lines kept, joined with "\n" */
+    char *values[MAX_HEADERS]; /* folded lines unfolded: joined with " " */
     acmpca_header headers[MAX_HEADERS];
     size_t header_count;
     char *body;
@@ -195,7 +197,7 @@ static void parse_request(http_request *r, const char *text, size_t len)
             size_t old = strlen(*v);
             *v = realloc(*v, old + 1 + line_len + 1);
             REQUIRE(*v != NULL);
-            (*v)[old] = '\n';
+            (*v)[old] = ' '; /* the signer refuses line breaks in a value */
             memcpy(*v + old + 1, p, line_len);
             (*v)[old + 1 + line_len] = '\0';
         } else {
@@ -669,6 +671,16 @@ static void mutate(int which, acmpca_sign_input *in, acmpca_header *h, acmpca_he
     case 33: in->headers = many; in->header_count = 1000; break;
     case 34: in->session_token = TOKEN; h[1].name = "x-amz-security-token"; break;
     case 35: in->flags = ACMPCA_SIGN_CONTENT_SHA256; h[1].name = "X-Amz-Content-SHA256"; break;
+    /* Header injection: a line break would start a header nobody signed. */
+    case 36: h[1].value = "v\r\nX-Injected: 1"; break;
+    case 37: h[1].value = "v\nX-Injected: 1"; break;
+    case 38: h[1].value = "v\rX-Injected: 1"; break;
+    case 39: h[1].value = "folded\r\n continuation"; break;
+    case 40: h[0].name = "X-Foo:"; break;
+    case 41: h[0].name = "X-Foo\r\nX-Injected"; break;
+    case 42: in->session_token = "token\r\nX-Injected: 1"; break;
+    case 43: in->session_token = "token\n"; break;
+    case 44: h[1].name = "X-Amz-Security-Token"; h[1].value = TOKEN "\r\nX-Injected: 1"; break;
     default: break;
     }
 }
@@ -691,7 +703,8 @@ static void test_errors(void)
         {"header name NULL", ACMPCA_EINVAL, "headers[0].name: required"},
         {"header name invalid", ACMPCA_EINVAL, "headers[0].name: not a valid"},
         {"header value NULL", ACMPCA_EINVAL, "headers[1].value: required"},
-        {"header value control", ACMPCA_EINVAL, "headers[0].value: contains a control"},
+        {"header value control", ACMPCA_EINVAL,
+         "headers[0] \"My-Header1\": value contains a control character"},
         {"Authorization given", ACMPCA_EINVAL, "headers[1].name: authorization is added"},
         {"X-Amz-Date given", ACMPCA_EINVAL, "headers[1].name: X-Amz-Date is added"},
         {"body NULL", ACMPCA_EINVAL, "body: NULL"},
@@ -712,6 +725,16 @@ static void test_errors(void)
         {"too many headers", ACMPCA_ELIMIT, "headers: more than"},
         {"token header given", ACMPCA_EINVAL, "headers[1].name: x-amz-security-token is added"},
         {"content sha given", ACMPCA_EINVAL, "headers[1].name: X-Amz-Content-SHA256 is added"},
+        {"value CRLF", ACMPCA_EINVAL, "headers[1] \"My-Header2\": value contains a control"},
+        {"value LF", ACMPCA_EINVAL, "headers[1] \"My-Header2\": value contains a control"},
+        {"value CR", ACMPCA_EINVAL, "headers[1] \"My-Header2\": value contains a control"},
+        {"value folded", ACMPCA_EINVAL, "headers[1] \"My-Header2\": value contains a control"},
+        {"name with colon", ACMPCA_EINVAL, "headers[0].name: not a valid HTTP header name"},
+        {"name CRLF", ACMPCA_EINVAL, "headers[0].name: not a valid HTTP header name"},
+        {"token CRLF", ACMPCA_EINVAL, "session_token: contains a control character"},
+        {"token LF", ACMPCA_EINVAL, "session_token: contains a control character"},
+        {"token header CRLF", ACMPCA_EINVAL,
+         "headers[1] \"X-Amz-Security-Token\": value contains a control"},
     };
     static acmpca_header many[1000];
     acmpca_signed dummy, *s;
@@ -741,6 +764,10 @@ static void test_errors(void)
         CHECK_INT(err->code, cases[i].code);
         CHECK_CONTAINS(err->message, cases[i].message);
         CHECK(strstr(err->message, SECRET) == NULL);
+        /* Neither a value nor the token is ever quoted. */
+        CHECK(strstr(err->message, "X-Injected") == NULL);
+        CHECK(strstr(err->message, "value2") == NULL);
+        CHECK(strstr(err->message, "AQoDYXdz") == NULL);
     }
 
     /* Arguments themselves. */
@@ -967,7 +994,7 @@ static void test_header_values(void)
 {
     acmpca_sign_input in = vanilla();
     acmpca_header h[4] = {
-        {"X-B", "  two\r\n\t folded \t lines  "},
+        {"X-B", "  two\t\t folded \t lines  "},
         {"x-a", ""},
         {"X-B", "second"},
         {"HOST", "Example.amazonaws.com"},

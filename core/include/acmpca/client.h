@@ -107,7 +107,14 @@ typedef struct acmpca_client_options {
 /* Fill `opts` with the defaults of `version` (for FFI callers); EINVAL for an unknown one. */
 ACMPCA_API int acmpca_client_options_init(acmpca_client_options *opts, unsigned version);
 
-/* Create a client. No network I/O happens here. */
+/*
+ * Create a client. No network I/O happens here.
+ *
+ * A client may be used in a child made by fork() (pre-fork servers,
+ * multiprocessing): on its first call, or when freed, the child drops the
+ * keep-alive connections it inherited, without reading from or writing to
+ * them, and opens its own. Connections are never shared between processes.
+ */
 ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);
 /* Free a client (NULL is a no-op). No call may be running on it. */
 ACMPCA_API void acmpca_client_free(acmpca_client *client);

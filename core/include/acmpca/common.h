@@ -41,9 +41,20 @@ ACMPCA_API const char *acmpca_version(void);
 ACMPCA_API int acmpca_version_number(void);
 
 /*
- * Initialise global state (libcurl's). Call once before creating clients,
- * while no other thread uses the library. Safe to call more than once; each
- * call must be matched by acmpca_global_cleanup().
+ * Process-wide state (libcurl's, the signer's), reference-counted like
+ * curl_global_init: each user of the library (a program, a lua_State, the
+ * Python module) calls acmpca_global_init() once before creating clients and
+ * acmpca_global_cleanup() once when done. Only the first init sets things up
+ * and only the cleanup matching the last outstanding init releases them, so
+ * one user leaving never disturbs another; a cleanup without an outstanding
+ * init does nothing. Both are thread-safe, but the last cleanup must not run
+ * while a client or a signer call is in use on another thread.
+ *
+ * The first init also gives libcurl allocators that wipe every block before
+ * freeing it (glibc only), so its copies of the Authorization and
+ * X-Amz-Security-Token headers do not outlive a request. They are installed
+ * only if libcurl was not initialised already: a program that initialises
+ * libcurl itself first keeps its own allocators.
  */
 ACMPCA_API int acmpca_global_init(void);
 ACMPCA_API void acmpca_global_cleanup(void);
@@ -122,6 +133,9 @@ typedef struct acmpca_error {
     const char *operation;   /* e.g. "IssueCertificate" */
     int retryable;           /* 1 when a retry could succeed */
     int attempts;            /* how many attempts were made */
+    const char *waiter;      /* ACMPCA_EWAITER / ACMPCA_ECANCELLED: the waiter's name */
+    const char *waiter_state; /* what ended it: the matched failure ("AuditReportStatus=FAILED",
+                                 "AccessDeniedException"), "max_attempts" or "cancelled" */
 } acmpca_error;
 
 /* The last failure on this thread; code ACMPCA_OK if none. Never NULL. */
@@ -130,6 +144,14 @@ ACMPCA_API const acmpca_error *acmpca_error_last(void);
 ACMPCA_API void acmpca_error_clear(void);
 /* A static, short description of any code (never NULL). */
 ACMPCA_API const char *acmpca_strerror(int code);
+/*
+ * The class of error a binding raises for `code`, the same in every binding
+ * (botocore's names): "ParamValidationError", "EndpointConnectionError",
+ * "ReadTimeoutError", "WaiterError", ... "ClientError" for any service error
+ * (whose own name is acmpca_error_name / acmpca_error.aws_code), "" for
+ * ACMPCA_OK, "GeneralError" for anything else. Never NULL.
+ */
+ACMPCA_API const char *acmpca_error_class(int code);
 /* "ResourceNotFoundException" for a service code, "" otherwise. */
 ACMPCA_API const char *acmpca_error_name(int code);
 /*

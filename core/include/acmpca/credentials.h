@@ -27,7 +27,7 @@ typedef struct acmpca_credentials {
 ACMPCA_API int acmpca_credentials_new(acmpca_credentials **out, const char *access_key_id,
                                       const char *secret_access_key, const char *session_token,
                                       int64_t expiration, const char *provider);
-/* Wipes the secret and the token, then frees. NULL is a no-op. */
+/* Wipes the access key id, the secret and the token, then frees. NULL is a no-op. */
 ACMPCA_API void acmpca_credentials_free(acmpca_credentials *creds);
 
 /*

@@ -49,6 +49,9 @@ typedef struct acmpca_sign_input {
  * X-Amz-Content-Sha256 when asked, Authorization) and `url` is the input URL.
  * Query signing: `url` is the presigned URL and `headers` holds only Host when
  * it was absent. The intermediate strings are kept for debugging and tests.
+ * The canonical request holds the session token when it is signed, and the
+ * header values and URL may hold it or the signature: acmpca_signed_free()
+ * wipes them all.
  */
 typedef struct acmpca_signed {
     acmpca_header *headers;
@@ -69,6 +72,11 @@ ACMPCA_API void acmpca_sign_cache_free(acmpca_sign_cache *cache);
 /*
  * Sign `in`. `cache` may be NULL (the key is then derived every time).
  * On success *out is caller-owned: free it with acmpca_signed_free().
+ * Fails with ACMPCA_EINVAL for a header name that is not an HTTP token, a
+ * header value holding a control character other than TAB, or a session
+ * token holding any: a CR or LF would start a header nobody signed, so
+ * folded lines are refused too. The message names the header, never its
+ * value.
  */
 ACMPCA_API int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in,
                            acmpca_sign_cache *cache);

@@ -1,0 +1,164 @@
+/*
+ * acmpca/machine.h - the call machine: one logical call, one waiter run or
+ * one paginator page as a state machine that says what to do next and never
+ * does I/O itself ("sans-I/O", as h11 and hyper do for HTTP).
+ *
+ * All policy lives in the machine: input validation and serialization (at
+ * creation, before any step), signing, retries with back-off and the retry
+ * quota, one IdempotencyToken per logical call reused on every attempt,
+ * clock-skew correction, the per-operation rate limiter and adaptive mode's
+ * send rate (as sleep steps), the call's total deadline, waiter acceptors and
+ * delays, paginator tokens. A driver only moves bytes and waits:
+ *
+ *     acmpca_machine *m;
+ *     acmpca_step s;
+ *     if (acmpca_machine_new_call(&m, client, "GetCertificate", input) != 0)
+ *         return acmpca_error_last()->code;            // bad input: no I/O happened
+ *     for (;;) {
+ *         switch (acmpca_machine_next(m, &s)) {
+ *         case ACMPCA_STEP_SEND:                       // send s.request, honour the timeouts
+ *             if (my_http(&s, &status, &headers, &n, &body, &len) == 0)
+ *                 acmpca_machine_response(m, status, headers, n, body, len);
+ *             else
+ *                 acmpca_machine_transport_error(m, ACMPCA_ECONNECT, 0, "refused");
+ *             break;
+ *         case ACMPCA_STEP_SLEEP:                      // back-off, rate limit, waiter delay
+ *             my_sleep_ms(s.sleep_ms);
+ *             break;
+ *         case ACMPCA_STEP_DONE:                       // the result is ready
+ *             acmpca_machine_result(m, &out, NULL);
+ *             acmpca_machine_free(m);
+ *             return 0;
+ *         case ACMPCA_STEP_FAILED:                     // typed error in acmpca_error_last()
+ *             acmpca_machine_free(m);
+ *             return acmpca_error_last()->code;
+ *         }
+ *     }
+ *
+ * Thread rules: a machine is driven by one thread at a time (any thread);
+ * many machines may share one client. Credentials come from the client's
+ * provider when a request is signed. When the remote providers (IMDS,
+ * container, STS, SSO) must refresh, their HTTP exchanges are SEND steps of
+ * the machine too (step.credentials is 1), so a non-blocking driver never
+ * blocks on them; only credential_process (a program to run) blocks.
+ */
+#ifndef ACMPCA_MACHINE_H
+#define ACMPCA_MACHINE_H
+
+#include <cjson/cJSON.h>
+
+#include "client.h"
+#include "waiter.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct acmpca_machine acmpca_machine;
+
+typedef enum acmpca_step_kind {
+    ACMPCA_STEP_SEND = 1,    /* send step.request, then report what happened */
+    ACMPCA_STEP_SLEEP = 2,   /* wait step.sleep_ms, then ask again */
+    ACMPCA_STEP_DONE = 3,    /* success: take the result with acmpca_machine_result */
+    ACMPCA_STEP_FAILED = 4   /* failure: the typed error is acmpca_error_last() */
+} acmpca_step_kind;
+
+/* Why a SLEEP step waits. */
+typedef enum acmpca_sleep_reason {
+    ACMPCA_SLEEP_RATE_LIMIT = 1,  /* the client's per-operation rate limiter */
+    ACMPCA_SLEEP_ADAPTIVE = 2,    /* adaptive retry mode's send rate */
+    ACMPCA_SLEEP_BACKOFF = 3,     /* before retrying a failed attempt */
+    ACMPCA_SLEEP_WAITER = 4,      /* a waiter's delay between two polls */
+    ACMPCA_SLEEP_CREDENTIALS = 5  /* between two attempts to fetch credentials */
+} acmpca_sleep_reason;
+
+/* What to do next. Filled by acmpca_machine_next; pointers are borrowed until
+ * the next call on the same machine. Fields are only ever appended. */
+typedef struct acmpca_step {
+    acmpca_step_kind kind;
+    /* SEND */
+    const acmpca_http_request *request; /* method, URL, every header (signed), body */
+    const char *scheme;                 /* "https" or "http" */
+    const char *host;                   /* for the connection and TLS SNI */
+    int port;
+    const char *path;                   /* path and query, as the request line wants it */
+    long connect_timeout_ms;            /* to connect and finish the TLS handshake */
+    long read_timeout_ms;               /* longest silence while waiting for the answer */
+    long deadline_ms;                   /* what is left of total_timeout_ms; 0: none */
+    size_t max_response_bytes;          /* report a bigger body as ACMPCA_ETOOLARGE */
+    int insecure_skip_tls_verify;       /* 0: verify the server's certificate and name */
+    const char *ca_bundle;              /* NULL: the system store */
+    int attempt;                        /* SEND: 1 for the first attempt of this call;
+                                           SLEEP: the attempt (or waiter poll) that ended */
+    int credentials;                    /* SEND: 1 when the request fetches credentials
+                                           (IMDS, container, STS, SSO), not ACM PCA */
+    int no_proxy;                       /* SEND: never through a proxy (loopback and
+                                           link-local credential endpoints) */
+    /* SLEEP */
+    long sleep_ms;
+    acmpca_sleep_reason sleep_reason;
+    const char *waiter;                 /* ACMPCA_SLEEP_WAITER: the waiter's name */
+} acmpca_step;
+
+/*
+ * A machine for one call of `operation` ("IssueCertificate" or
+ * "issue_certificate") with `input` (copied; NULL for none). The input is
+ * validated and serialized here: ACMPCA_EPARAM before any step.
+ */
+ACMPCA_API int acmpca_machine_new_call(acmpca_machine **out, acmpca_client *client,
+                                       const char *operation, const cJSON *input);
+/*
+ * A machine for a waiter run (see acmpca_wait): `delay_s` <= 0 and
+ * `max_attempts` <= 0 take the model's values. DONE's result is the last
+ * response; FAILED is ACMPCA_EWAITER (with acmpca_error.waiter and
+ * waiter_state) or the service error no acceptor expects.
+ */
+ACMPCA_API int acmpca_machine_new_waiter(acmpca_machine **out, acmpca_client *client,
+                                         const char *waiter, const cJSON *input, double delay_s,
+                                         int max_attempts);
+/*
+ * A machine for the next page of `paginator` (see acmpca_paginator_new).
+ * DONE's result is the page, as acmpca_paginator_next returns it, and the
+ * paginator has moved on. When the paginator is already done, the machine is
+ * DONE at once with a NULL result.
+ */
+ACMPCA_API int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *paginator);
+
+/* What to do next (also stored in *step). */
+ACMPCA_API acmpca_step_kind acmpca_machine_next(acmpca_machine *m, acmpca_step *step);
+
+/*
+ * Report the answer to the last SEND step: status, headers (names in any
+ * case) and body, all copied. Returns 0, or ACMPCA_EINVAL when no SEND step
+ * is waiting for an answer.
+ */
+ACMPCA_API int acmpca_machine_response(acmpca_machine *m, int status,
+                                       const acmpca_header *headers, size_t header_count,
+                                       const char *body, size_t body_len);
+/*
+ * Report that the last SEND step got no complete answer: `code` is one of
+ * ACMPCA_ECONNECT, ACMPCA_ECONNECT_TIMEOUT, ACMPCA_EREAD_TIMEOUT, ACMPCA_ETLS,
+ * ACMPCA_ENETWORK, ACMPCA_ETOOLARGE (others count as ACMPCA_ENETWORK);
+ * `http_status` is the status line's code if one arrived, else 0; `detail`
+ * (may be NULL) goes into the error message. Whether to retry is the
+ * machine's decision.
+ */
+ACMPCA_API int acmpca_machine_transport_error(acmpca_machine *m, int code, int http_status,
+                                              const char *detail);
+
+/*
+ * After DONE: the result (caller-owned, taken: a second call gives NULL) and,
+ * when `meta` is not NULL, the metadata of the last response (caller-owned).
+ * After FAILED: returns the error code and *meta describes the last response
+ * if there was one.
+ */
+ACMPCA_API int acmpca_machine_result(acmpca_machine *m, cJSON **out,
+                                     acmpca_response_meta **meta);
+
+/* Free a machine in any state (NULL is a no-op). Nothing is sent. */
+ACMPCA_API void acmpca_machine_free(acmpca_machine *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

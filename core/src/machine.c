@@ -1,0 +1,606 @@
+/*
+ * machine.c - the call machine (see acmpca/machine.h): one logical call, a
+ * waiter run or a paginator page as a state machine. It decides everything
+ * (what to send, whether and when to retry, when to give up) and does no I/O;
+ * the driver reports what happened to each SEND step.
+ *
+ * A call runs   START -> [SLEEP rate limit] -> [SLEEP adaptive] -> SEND -> answer
+ *               -> DONE | FAILED | [SLEEP back-off] -> START ...
+ * A waiter runs one inner call per poll and sleeps between polls; a page is
+ * a call whose result the paginator trims and remembers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_internal.h"
+#include "credentials_internal.h"
+
+typedef enum machine_kind { KIND_CALL, KIND_WAITER, KIND_PAGE } machine_kind;
+
+typedef enum machine_state {
+    ST_START,      /* a new attempt: the per-operation rate limiter */
+    ST_ADAPTIVE,   /* adaptive mode's send rate */
+    ST_SIGN,       /* credentials (fetched by steps when needed), sign, send */
+    ST_FETCH_SENT, /* waiting for the report on a credentials exchange */
+    ST_SENT,       /* waiting for the driver's report */
+    ST_ANSWERED,   /* the report is in: decide */
+    ST_DONE,
+    ST_FAILED
+} machine_state;
+
+/* The parts of a URL a socket driver needs. */
+typedef struct url_parts {
+    char scheme[8];
+    char host[256];
+    char path[1024];
+    int port;
+} url_parts;
+
+struct acmpca_machine {
+    machine_kind kind;
+    machine_state state;
+    acmpca_client *client;
+    const acmpca_operation_info *op;
+    acmpca_http_request *req;     /* prepared once: one IdempotencyToken per call */
+    int attempt, cost, skew_fixed;
+    int64_t deadline_ms;          /* 0: none */
+    acmpca_http_response resp;    /* the last answer */
+    int answer;                   /* ST_ANSWERED: 0 or the attempt's error code */
+    cJSON *result;
+    acmpca_error_state error;     /* ST_FAILED: restored on every later look */
+    url_parts url;                /* of the service request */
+    acmpca__fetch_log fetch;      /* a credentials refresh by steps */
+    int blocking_credentials;     /* the blocking driver: providers do their own I/O */
+    url_parts fetch_url;          /* of its pending exchange */
+    /* KIND_WAITER */
+    const acmpca_waiter_info *waiter;
+    cJSON *input;
+    double delay_s;
+    int max_polls, poll;
+    acmpca_machine *inner;        /* the current poll */
+    /* KIND_PAGE */
+    acmpca_paginator *pager;
+};
+
+static int split_url(url_parts *m, const char *url)
+{
+    const char *p = strstr(url, "://"), *host, *end, *colon;
+    size_t n;
+
+    if (!p || (size_t)(p - url) >= sizeof(m->scheme))
+        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s has no scheme", url);
+    memcpy(m->scheme, url, (size_t)(p - url));
+    m->scheme[p - url] = '\0';
+    host = p + 3;
+    end = host + strcspn(host, "/?");
+    if (*host == '[') { /* an IPv6 literal keeps its brackets out of the host name */
+        colon = memchr(host, ']', (size_t)(end - host));
+        if (!colon)
+            return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad IPv6 host", url);
+        n = (size_t)(colon - host - 1);
+        host++;
+        colon = colon[1] == ':' ? colon + 1 : NULL;
+    } else {
+        colon = memchr(host, ':', (size_t)(end - host));
+        n = (size_t)((colon ? colon : end) - host);
+    }
+    if (n == 0 || n >= sizeof(m->host) || strlen(end) + 2 > sizeof(m->path))
+        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad host or path", url);
+    memcpy(m->host, host, n);
+    m->host[n] = '\0';
+    m->port = colon ? atoi(colon + 1) : strcmp(m->scheme, "https") == 0 ? 443 : 80;
+    if (m->port <= 0 || m->port > 65535)
+        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad port", url);
+    snprintf(m->path, sizeof(m->path), "%s%s", *end == '/' ? "" : "/", end);
+    return 0;
+}
+
+static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *client,
+                       const acmpca_operation_info *op, const cJSON *input)
+{
+    acmpca_machine *m;
+    int err;
+
+    *out = NULL;
+    if (!(m = calloc(1, sizeof(*m))))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    m->kind = kind;
+    m->client = client;
+    m->op = op;
+    if (kind != KIND_WAITER) {
+        if ((err = acmpca__prepare_request(client, op, input, &m->req)) != 0 ||
+            (err = split_url(&m->url, m->req->url)) != 0) {
+            acmpca__error_annotate(op->name, 0, 0);
+            acmpca_machine_free(m);
+            return err;
+        }
+        if (client->total_timeout_ms)
+            m->deadline_ms = acmpca__now_ms() + client->total_timeout_ms;
+    }
+    *out = m;
+    return 0;
+}
+
+int acmpca_machine_new_call(acmpca_machine **out, acmpca_client *client, const char *operation,
+                            const cJSON *input)
+{
+    const acmpca_operation_info *op;
+    if (!out || !client)
+        return acmpca__error_set(ACMPCA_EINVAL, "out and client: must not be NULL");
+    *out = NULL;
+    if (!(op = acmpca__find_operation(operation)))
+        return ACMPCA_EINVAL;
+    return new_machine(out, KIND_CALL, client, op, input);
+}
+
+int acmpca_machine_new_waiter(acmpca_machine **out, acmpca_client *client, const char *waiter,
+                              const cJSON *input, double delay_s, int max_attempts)
+{
+    const acmpca_waiter_info *w = acmpca_waiter_find(waiter);
+    acmpca_machine *m = NULL;
+    int err;
+
+    if (!out || !client)
+        return acmpca__error_set(ACMPCA_EINVAL, "out and client: must not be NULL");
+    *out = NULL;
+    if (!w)
+        return acmpca__error_set(ACMPCA_EINVAL,
+                                 "waiter: unknown waiter \"%s\"; expected one of: "
+                                 "certificate_issued, certificate_authority_csr_created, "
+                                 "audit_report_created", waiter ? waiter : "(null)");
+    if ((err = new_machine(&m, KIND_WAITER, client, acmpca_model_operation_find(w->operation),
+                           NULL)) != 0)
+        return err;
+    m->waiter = w;
+    m->delay_s = delay_s > 0 ? delay_s : w->delay_s;
+    m->max_polls = max_attempts > 0 ? max_attempts : w->max_attempts;
+    m->input = input ? cJSON_Duplicate(input, 1) : NULL;
+    /* The first poll now, so a bad input fails before any step. */
+    if ((input && !m->input && (err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory"))) ||
+        (err = new_machine(&m->inner, KIND_CALL, client, m->op, m->input)) != 0) {
+        acmpca_machine_free(m);
+        return err;
+    }
+    m->poll = 1;
+    *out = m;
+    return 0;
+}
+
+int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *p)
+{
+    acmpca_machine *m = NULL;
+    const cJSON *input;
+    int err, done;
+
+    if (!out || !p)
+        return acmpca__error_set(ACMPCA_EINVAL, "out and paginator: must not be NULL");
+    *out = NULL;
+    if ((err = acmpca__paginator_request(p, &input, &done)) != 0)
+        return err;
+    if (done) { /* nothing left: DONE at once, with no page */
+        if (!(m = calloc(1, sizeof(*m))))
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        m->kind = KIND_PAGE;
+        m->state = ST_DONE;
+        m->client = acmpca__paginator_client(p);
+        *out = m;
+        return 0;
+    }
+    if ((err = new_machine(&m, KIND_PAGE, acmpca__paginator_client(p),
+                           acmpca__paginator_operation(p), input)) != 0)
+        return err;
+    m->pager = p;
+    *out = m;
+    return 0;
+}
+
+void acmpca_machine_free(acmpca_machine *m)
+{
+    if (!m)
+        return;
+    acmpca_machine_free(m->inner);
+    acmpca_http_request_free(m->req);
+    acmpca__fetch_log_clear(&m->fetch);
+    acmpca__http_response_clear(&m->resp);
+    cJSON_Delete(m->result);
+    cJSON_Delete(m->input);
+    free(m);
+}
+
+acmpca_client *acmpca__machine_client(const acmpca_machine *m)
+{
+    return m->client;
+}
+
+void acmpca__machine_block_on_credentials(acmpca_machine *m)
+{
+    m->blocking_credentials = 1;
+    if (m->inner)
+        m->inner->blocking_credentials = 1;
+}
+
+/* ---- steps ----------------------------------------------------------------- */
+
+static acmpca_step_kind fail(acmpca_machine *m, acmpca_step *s)
+{
+    if (m->state != ST_FAILED) {
+        const acmpca_error *e = acmpca_error_last();
+        acmpca__error_annotate(m->op->name, m->attempt,
+                               acmpca__is_retryable(e->code, e->http_status, e->aws_code));
+        if (m->attempt > 1) {
+            char note[64];
+            snprintf(note, sizeof(note), " (gave up after %d attempts)", m->attempt);
+            acmpca__error_append(note);
+        }
+        acmpca__error_save(&m->error);
+        m->state = ST_FAILED;
+    } else {
+        acmpca__error_restore(&m->error);
+    }
+    s->kind = ACMPCA_STEP_FAILED;
+    return s->kind;
+}
+
+static acmpca_step_kind sleep_step(acmpca_step *s, double seconds, acmpca_sleep_reason why,
+                                   int attempt)
+{
+    s->kind = ACMPCA_STEP_SLEEP;
+    s->sleep_ms = (long)(seconds * 1000 + 0.5);
+    if (s->sleep_ms < 1)
+        s->sleep_ms = 1;
+    s->sleep_reason = why;
+    s->attempt = attempt;
+    return s->kind;
+}
+
+/* A SEND step: the request, where it goes and what bounds it. */
+static acmpca_step_kind send_to(acmpca_machine *m, acmpca_step *s, const acmpca_http_request *req,
+                                const url_parts *u, const acmpca_transport_options *t,
+                                int64_t left)
+{
+    s->kind = ACMPCA_STEP_SEND;
+    s->request = req;
+    s->scheme = u->scheme;
+    s->host = u->host;
+    s->port = u->port;
+    s->path = u->path;
+    s->connect_timeout_ms = t->connect_timeout_ms;
+    s->read_timeout_ms = t->read_timeout_ms;
+    s->deadline_ms = (long)left;
+    s->max_response_bytes = t->max_response_bytes;
+    s->insecure_skip_tls_verify = !t->verify_tls;
+    s->ca_bundle = t->ca_bundle;
+    s->no_proxy = t->no_proxy;
+    s->attempt = m->attempt;
+    return s->kind;
+}
+
+/* The credentials refresh waits for an exchange: send it, or pause. */
+static acmpca_step_kind fetch_step(acmpca_machine *m, acmpca_step *s, int64_t left)
+{
+    const acmpca_transport_options *t;
+    const acmpca_http_request *req;
+    long pause_ms;
+
+    req = acmpca__fetch_log_pending(&m->fetch, &t, &pause_ms);
+    if (!req) {
+        acmpca__fetch_log_paused(&m->fetch);
+        return sleep_step(s, (double)pause_ms / 1000.0, ACMPCA_SLEEP_CREDENTIALS, m->attempt);
+    }
+    if (split_url(&m->fetch_url, req->url) != 0)
+        return fail(m, s);
+    send_to(m, s, req, &m->fetch_url, t, left);
+    s->credentials = 1;
+    m->state = ST_FETCH_SENT;
+    return s->kind;
+}
+
+static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
+{
+    acmpca_credentials *creds = NULL;
+    int64_t left = 0;
+    int err;
+
+    if (m->deadline_ms && (left = m->deadline_ms - acmpca__now_ms()) <= 0) {
+        acmpca__error_set(ACMPCA_EREAD_TIMEOUT, "total_timeout_ms (%ld ms) passed before "
+                          "attempt %d", m->client->total_timeout_ms, m->attempt);
+        return fail(m, s);
+    }
+    if (m->blocking_credentials)
+        err = acmpca_credentials_get(m->client->credentials, 0, &creds);
+    else
+        err = acmpca__credentials_get_logged(m->client->credentials, &m->fetch, &creds);
+    if (err == ACMPCA__EPENDING)
+        return fetch_step(m, s, left);
+    acmpca__fetch_log_clear(&m->fetch);
+    if (!err)
+        err = acmpca__sign_request(m->client, m->req, creds);
+    acmpca_credentials_free(creds);
+    if (err)
+        return fail(m, s);
+    acmpca__log_request(m->client, m->op, m->req, m->attempt);
+    send_to(m, s, m->req, &m->url, &m->client->transport_options, left);
+    m->state = ST_SENT;
+    return s->kind;
+}
+
+/* The attempt failed (m->answer): retry, learn the clock, or give up. */
+static acmpca_step_kind after_failure(acmpca_machine *m, acmpca_step *s)
+{
+    const acmpca_error *e = acmpca_error_last();
+    acmpca_client *c = m->client;
+    double delay;
+
+    acmpca__retry_record(c->retry, acmpca__is_throttling(e->aws_code));
+    if (!m->skew_fixed && acmpca__is_skew_error(e) && acmpca__learn_skew(c, &m->resp)) {
+        m->skew_fixed = 1; /* one more try with the server's time, outside the budget */
+        acmpca__http_response_clear(&m->resp);
+        m->state = ST_START;
+        return acmpca_machine_next(m, s);
+    }
+    if (!acmpca__retry_decide(c->retry, m->attempt - m->skew_fixed, e, &m->cost, &delay))
+        return fail(m, s);
+    if (m->deadline_ms && acmpca__now_ms() + (int64_t)(delay * 1000) >= m->deadline_ms)
+        return fail(m, s); /* the back-off alone would pass the deadline: the last error */
+    acmpca__http_response_clear(&m->resp);
+    m->state = ST_START;
+    return sleep_step(s, delay, ACMPCA_SLEEP_BACKOFF, m->attempt);
+}
+
+static acmpca_step_kind call_next(acmpca_machine *m, acmpca_step *s)
+{
+    double wait;
+
+    switch (m->state) {
+    case ST_START:
+        m->attempt++;
+        m->state = ST_ADAPTIVE;
+        if ((wait = acmpca__rate_limiter_reserve(m->client->rate_limiter, m->op->id)) > 0)
+            return sleep_step(s, wait, ACMPCA_SLEEP_RATE_LIMIT, m->attempt);
+        /* fall through */
+    case ST_ADAPTIVE:
+        m->state = ST_SIGN;
+        if ((wait = acmpca__retry_reserve_send(m->client->retry)) > 0)
+            return sleep_step(s, wait, ACMPCA_SLEEP_ADAPTIVE, m->attempt);
+        /* fall through */
+    case ST_SIGN:
+        return send_step(m, s);
+    case ST_SENT:
+    case ST_FETCH_SENT:
+        acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_next: the answer to the last SEND "
+                          "step was not reported");
+        return fail(m, s);
+    case ST_ANSWERED:
+        if (m->answer) {
+            acmpca__error_restore(&m->error);
+            return after_failure(m, s);
+        }
+        acmpca__retry_record(m->client->retry, 0);
+        acmpca__retry_succeeded(m->client->retry, m->cost);
+        m->state = ST_DONE;
+        /* fall through */
+    case ST_DONE:
+        s->kind = ACMPCA_STEP_DONE;
+        return s->kind;
+    case ST_FAILED:
+    default:
+        return fail(m, s);
+    }
+}
+
+static acmpca_step_kind waiter_next(acmpca_machine *m, acmpca_step *s)
+{
+    acmpca_step_kind k;
+    cJSON *out = NULL;
+    int err;
+
+    if (m->state == ST_DONE) {
+        s->kind = ACMPCA_STEP_DONE;
+        return s->kind;
+    }
+    if (m->state == ST_FAILED)
+        return fail(m, s);
+    if (!m->inner) { /* the delay is over: the next poll */
+        if (new_machine(&m->inner, KIND_CALL, m->client, m->op, m->input) != 0)
+            return fail(m, s);
+        m->inner->blocking_credentials = m->blocking_credentials;
+        m->poll++;
+    }
+    k = call_next(m->inner, s);
+    if (k == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP)
+        return k;
+    err = acmpca_machine_result(m->inner, &out, NULL);
+    m->attempt = m->poll;
+    switch (acmpca__waiter_evaluate(m->waiter, err, out)) {
+    case ACMPCA_WAITER_SUCCESS:
+        m->result = out;
+        m->state = ST_DONE;
+        s->kind = ACMPCA_STEP_DONE;
+        return s->kind;
+    case ACMPCA_WAITER_FAILURE:
+    case ACMPCA_WAITER_UNEXPECTED:
+        cJSON_Delete(out);
+        acmpca__error_save(&m->error); /* as it is: the inner call annotated it */
+        m->state = ST_FAILED;
+        return fail(m, s);
+    case ACMPCA_WAITER_RETRY:
+    default:
+        cJSON_Delete(out);
+        break;
+    }
+    acmpca_machine_free(m->inner);
+    m->inner = NULL;
+    if (m->poll >= m->max_polls) {
+        acmpca__error_set(ACMPCA_EWAITER, "waiter %s gave up after %d attempts", m->waiter->name,
+                          m->poll);
+        acmpca__error_annotate(m->waiter->operation, m->poll, 0);
+        acmpca__error_set_waiter(m->waiter->name, "max_attempts");
+        acmpca__error_save(&m->error);
+        m->state = ST_FAILED;
+        return fail(m, s);
+    }
+    sleep_step(s, m->delay_s, ACMPCA_SLEEP_WAITER, m->poll);
+    s->waiter = m->waiter->name;
+    return s->kind;
+}
+
+acmpca_step_kind acmpca_machine_next(acmpca_machine *m, acmpca_step *s)
+{
+    acmpca_step ignored;
+    if (!s)
+        s = &ignored;
+    memset(s, 0, sizeof(*s));
+    if (!m) {
+        acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_next: machine must not be NULL");
+        s->kind = ACMPCA_STEP_FAILED;
+        return s->kind;
+    }
+    if (m->kind == KIND_WAITER)
+        return waiter_next(m, s);
+    return call_next(m, s);
+}
+
+/* ---- reports ---------------------------------------------------------------- */
+
+/* The machine that sent the last request (a waiter's current poll). */
+static acmpca_machine *sender(acmpca_machine *m)
+{
+    return m->kind == KIND_WAITER ? m->inner : m;
+}
+
+int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp)
+{
+    m = m ? sender(m) : NULL;
+    if (m && m->state == ST_FETCH_SENT) {
+        m->state = ST_SIGN;
+        return acmpca__fetch_log_answer(&m->fetch, resp);
+    }
+    if (!m || m->state != ST_SENT) {
+        acmpca__http_response_clear(resp);
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_response: no SEND step is "
+                                 "waiting for an answer");
+    }
+    acmpca__http_response_clear(&m->resp);
+    m->resp = *resp;
+    memset(resp, 0, sizeof(*resp));
+    acmpca__log_response(m->client, m->op, &m->resp);
+    cJSON_Delete(m->result);
+    m->result = NULL;
+    m->answer = acmpca__parse_response(m->op, m->resp.status, m->resp.headers,
+                                       m->resp.header_count, m->resp.body.ptr, m->resp.body.len,
+                                       &m->result);
+    if (m->answer)
+        acmpca__error_save(&m->error);
+    m->state = ST_ANSWERED;
+    return 0;
+}
+
+int acmpca_machine_response(acmpca_machine *m, int status, const acmpca_header *headers,
+                            size_t header_count, const char *body, size_t body_len)
+{
+    acmpca_http_response r;
+    size_t i, j;
+
+    memset(&r, 0, sizeof(r));
+    if ((!headers && header_count) || (!body && body_len))
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_response: headers and body "
+                                 "must not be NULL when their counts are not 0");
+    if (status < 100 || status > 999)
+        return acmpca__error_set(ACMPCA_EINVAL, "status: expected an HTTP status (100 to 999), "
+                                 "got %d", status);
+    r.status = status;
+    if (header_count && !(r.headers = calloc(header_count, sizeof(*r.headers))))
+        goto nomem;
+    for (i = 0; i < header_count; i++, r.header_count++) {
+        char *name = acmpca__strdup(headers[i].name ? headers[i].name : "");
+        char *value = acmpca__strdup(headers[i].value ? headers[i].value : "");
+        r.headers[i].name = name;
+        r.headers[i].value = value;
+        if (!name || !value) {
+            r.header_count++;
+            goto nomem;
+        }
+        for (j = 0; name[j]; j++) /* the transport's convention: names in lowercase */
+            if (name[j] >= 'A' && name[j] <= 'Z')
+                name[j] = (char)(name[j] - 'A' + 'a');
+    }
+    if (acmpca__buf_append(&r.body, body ? body : "", body_len) != 0)
+        goto nomem;
+    return acmpca__machine_take_response(m, &r);
+nomem:
+    acmpca__http_response_clear(&r);
+    return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+}
+
+int acmpca__machine_take_failure(acmpca_machine *m)
+{
+    m = m ? sender(m) : NULL;
+    if (m && m->state == ST_FETCH_SENT) {
+        m->state = ST_SIGN;
+        return acmpca__fetch_log_failure(&m->fetch);
+    }
+    if (!m || m->state != ST_SENT)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_transport_error: no SEND step "
+                                 "is waiting for an answer");
+    acmpca__http_response_clear(&m->resp);
+    acmpca__error_save(&m->error);
+    m->answer = m->error.pub.code;
+    m->state = ST_ANSWERED;
+    return 0;
+}
+
+int acmpca_machine_transport_error(acmpca_machine *m, int code, int http_status,
+                                   const char *detail)
+{
+    switch (code) {
+    case ACMPCA_ECONNECT:
+    case ACMPCA_ECONNECT_TIMEOUT:
+    case ACMPCA_EREAD_TIMEOUT:
+    case ACMPCA_ETLS:
+    case ACMPCA_ENETWORK:
+    case ACMPCA_ETOOLARGE:
+        break;
+    default:
+        code = ACMPCA_ENETWORK;
+    }
+    acmpca__error_set(code, "%s%s%s", acmpca_strerror(code), detail ? ": " : "",
+                      detail ? detail : "");
+    acmpca__error_set_http_status(http_status > 0 && http_status < 1000 ? http_status : 0);
+    return acmpca__machine_take_failure(m);
+}
+
+int acmpca_machine_result(acmpca_machine *m, cJSON **out, acmpca_response_meta **meta)
+{
+    acmpca_machine *last;
+    cJSON *result = NULL;
+    int err = 0;
+
+    if (out)
+        *out = NULL;
+    if (meta)
+        *meta = NULL;
+    if (!m)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_result: machine must not be NULL");
+    if (m->state == ST_FAILED) {
+        acmpca__error_restore(&m->error);
+        err = m->error.pub.code;
+    } else if (m->state != ST_DONE) {
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_result: the machine is not "
+                                 "done");
+    } else {
+        result = m->result;
+        m->result = NULL;
+        if (m->kind == KIND_PAGE && m->pager && result &&
+            (err = acmpca__paginator_accept(m->pager, result, &result)) != 0)
+            result = NULL;
+    }
+    last = m->kind == KIND_WAITER && m->inner ? m->inner : m;
+    if (meta && last->resp.status && acmpca__make_meta(&last->resp, last->attempt, meta) != 0)
+        *meta = NULL;
+    if (out)
+        *out = result;
+    else
+        cJSON_Delete(result);
+    return err;
+}

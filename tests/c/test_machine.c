@@ -1,0 +1,462 @@
+/*
+ * test_machine.c - the call machine's step API as a driver sees it: which
+ * steps come in which order, what SEND steps carry, how reports move the
+ * machine, for calls, waiters and paginator pages. Requests go through the
+ * plain-socket driver (tests/c/socket_driver.c, no libcurl) to
+ * tests/fixtures/fault_server.py (run under with_server.py fault).
+ */
+#include "fault_control.h"
+#include "socket_driver.h"
+
+#define CA_ARN "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-ca"
+#define GET_IN "{\"CertificateAuthorityArn\":\"" CA_ARN "\",\"CertificateArn\":\"" CA_ARN \
+               "/certificate/0123\"}"
+#define ISSUE_IN "{\"CertificateAuthorityArn\":\"" CA_ARN "\",\"Csr\":\"-----BEGIN CERTIFICATE " \
+                 "REQUEST-----\\nMIIB\\n-----END CERTIFICATE REQUEST-----\\n\"," \
+                 "\"SigningAlgorithm\":\"SHA256WITHECDSA\"," \
+                 "\"Validity\":{\"Value\":1,\"Type\":\"DAYS\"}}"
+
+static acmpca_client *new_client(int max_attempts, const acmpca_rate_limit *limits, size_t n)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c = NULL;
+    o.endpoint_url = fault_env("ACMPCA_TEST_ENDPOINT");
+    o.region = "us-east-1";
+    o.access_key_id = "AKIDMACHINETEST";
+    o.secret_access_key = "machine-test-secret";
+    o.max_attempts = max_attempts;
+    o.rate_limits = limits;
+    o.rate_limit_count = n;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    return c;
+}
+
+static acmpca_machine *new_call(acmpca_client *c, const char *op, const char *json)
+{
+    cJSON *in = json ? cJSON_Parse(json) : NULL;
+    acmpca_machine *m = NULL;
+    REQUIRE(!json || in);
+    REQUIRE(acmpca_machine_new_call(&m, c, op, in) == 0);
+    cJSON_Delete(in); /* the machine keeps what it needs */
+    return m;
+}
+
+/* Answer a SEND step with a canned 200 (no network). */
+static void answer_ok(acmpca_machine *m, const char *body)
+{
+    acmpca_header h[] = {{"Content-Type", "application/x-amz-json-1.1"},
+                         {"X-Amzn-RequestId", "req-canned"}};
+    CHECK_INT(acmpca_machine_response(m, 200, h, 2, body, strlen(body)), 0);
+}
+
+/* Bad input: the error names the field, no machine, nothing sent. */
+static void test_machine__bad_input_fails_before_any_step(void)
+{
+    acmpca_client *c = new_client(3, NULL, 0);
+    cJSON *in = cJSON_Parse("{\"CertificateAuthorityArn\":\"" CA_ARN "\"}");
+    acmpca_machine *m = (acmpca_machine *)1;
+
+    fault_script("[]");
+    CHECK_INT(acmpca_machine_new_call(&m, c, "GetCertificate", in), ACMPCA_EPARAM);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "CertificateArn");
+    CHECK_STR(acmpca_error_last()->operation, "GetCertificate");
+    CHECK_INT(acmpca_machine_new_call(&m, c, "NoSuchOperation", in), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_machine_new_waiter(&m, c, "no_such_waiter", in, 0, 0), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_machine_new_waiter(&m, c, "certificate_issued", in, 0, 0), ACMPCA_EPARAM);
+    CHECK_INT(fault_received_count(), 0);
+    cJSON_Delete(in);
+    acmpca_client_free(c);
+}
+
+/* A SEND step says everything a driver needs; a report moves the machine on. */
+static void test_machine__send_step_carries_the_signed_request(void)
+{
+    acmpca_client *c = new_client(3, NULL, 0);
+    acmpca_machine *m = new_call(c, "GetCertificate", GET_IN);
+    acmpca_response_meta *meta = NULL;
+    acmpca_step s;
+    cJSON *out = NULL;
+    size_t i;
+    int signed_ = 0;
+
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    CHECK_STR(s.request->method, "POST");
+    CHECK_STR(s.scheme, "http");
+    CHECK_STR(s.host, "127.0.0.1");
+    CHECK(s.port > 0);
+    CHECK_STR(s.path, "/");
+    CHECK_INT(s.attempt, 1);
+    CHECK_INT(s.connect_timeout_ms, 10000);
+    CHECK_INT(s.read_timeout_ms, 60000);
+    CHECK_INT(s.deadline_ms, 0);
+    CHECK_INT(s.insecure_skip_tls_verify, 0);
+    CHECK(s.max_response_bytes == (size_t)16 << 20);
+    for (i = 0; i < s.request->header_count; i++)
+        if (strcmp(s.request->headers[i].name, "Authorization") == 0)
+            signed_ = strstr(s.request->headers[i].value, "AWS4-HMAC-SHA256") != NULL;
+    CHECK(signed_);
+    CHECK_CONTAINS(s.request->body, "\"CertificateArn\"");
+
+    /* A report with nothing waiting is refused; the result is not ready yet. */
+    CHECK_INT(acmpca_machine_result(m, &out, NULL), ACMPCA_EINVAL);
+    answer_ok(m, "{\"Certificate\":\"PEM\",\"CertificateChain\":\"CHAIN\"}");
+    CHECK_INT(acmpca_machine_response(m, 200, NULL, 0, "{}", 2), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_DONE);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_DONE); /* stays done */
+    CHECK_INT(acmpca_machine_result(m, &out, &meta), 0);
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(out, "Certificate")->valuestring, "PEM");
+    CHECK_INT(meta->http_status, 200);
+    CHECK_STR(meta->request_id, "req-canned");
+    cJSON_Delete(out);
+    acmpca_response_meta_free(meta);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+/* Retries are SLEEP steps; the IdempotencyToken is the same on every attempt. */
+static void test_machine__retries_sleep_and_reuse_the_token(void)
+{
+    acmpca_client *c = new_client(3, NULL, 0);
+    acmpca_machine *m = new_call(c, "IssueCertificate", ISSUE_IN);
+    acmpca_step s;
+    char first[64] = "";
+    cJSON *doc, *list, *out = NULL;
+    int i, sleeps = 0, sends = 0;
+
+    fault_script("[{\"action\":\"throttle\"},{\"action\":\"reset_before\"},{\"action\":\"ok\"}]");
+    for (;;) {
+        acmpca_step_kind k = acmpca_machine_next(m, &s);
+        if (k == ACMPCA_STEP_SEND) {
+            CHECK_INT(s.attempt, ++sends);
+            socket_driver_send(m, &s);
+        } else if (k == ACMPCA_STEP_SLEEP) {
+            CHECK_INT(s.sleep_reason, ACMPCA_SLEEP_BACKOFF);
+            CHECK_INT(s.attempt, sends);
+            sleeps++;
+        } else {
+            REQUIRE(k == ACMPCA_STEP_DONE);
+            break;
+        }
+    }
+    CHECK_INT(sends, 3);
+    CHECK_INT(sleeps, 2);
+    CHECK_INT(acmpca_machine_result(m, &out, NULL), 0);
+    CHECK_CONTAINS(cJSON_GetObjectItemCaseSensitive(out, "CertificateArn")->valuestring,
+                   "/certificate/");
+    cJSON_Delete(out);
+    acmpca_machine_free(m);
+
+    list = fault_received(&doc);
+    CHECK_INT(cJSON_GetArraySize(list), 3);
+    for (i = 0; i < cJSON_GetArraySize(list); i++) {
+        const cJSON *body = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, i), "body");
+        const cJSON *tok = cJSON_GetObjectItemCaseSensitive(body, "IdempotencyToken");
+        REQUIRE(cJSON_IsString(tok));
+        if (i == 0)
+            snprintf(first, sizeof(first), "%s", tok->valuestring);
+        CHECK_STR(tok->valuestring, first);
+    }
+    cJSON_Delete(doc);
+
+    /* Step by step: a transport failure is followed by a back-off SLEEP, then a new SEND. */
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(acmpca_machine_transport_error(m, ACMPCA_ECONNECT, 0, "refused"), 0);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SLEEP);
+    CHECK_INT(s.sleep_reason, ACMPCA_SLEEP_BACKOFF);
+    CHECK(s.sleep_ms >= 1 && s.sleep_ms <= 1000);
+    CHECK_INT(s.attempt, 1);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(s.attempt, 2);
+    CHECK_INT(acmpca_machine_transport_error(m, ACMPCA_ENETWORK, 200, "reset"), 0);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SLEEP);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(acmpca_machine_transport_error(m, ACMPCA_EREAD_TIMEOUT, 0, "silence"), 0);
+    /* Three attempts: the machine gives up with the last failure, typed. */
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_FAILED);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_EREAD_TIMEOUT);
+    CHECK_INT(acmpca_error_last()->attempts, 3);
+    CHECK_CONTAINS(acmpca_error_last()->message, "silence");
+    acmpca_error_clear();
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_FAILED); /* and stays so */
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_EREAD_TIMEOUT);
+    CHECK_INT(acmpca_machine_result(m, &out, NULL), ACMPCA_EREAD_TIMEOUT);
+    CHECK(out == NULL);
+    acmpca_machine_free(m);
+
+    /* LimitExceeded is a quota, not throttling: no retry, no SLEEP. */
+    m = new_call(c, "IssueCertificate", ISSUE_IN);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    {
+        const char *body = "{\"__type\":\"LimitExceededException\",\"message\":\"quota\"}";
+        CHECK_INT(acmpca_machine_response(m, 400, NULL, 0, body, strlen(body)), 0);
+    }
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_FAILED);
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_E_LIMIT_EXCEEDED);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+/* The per-operation rate limiter paces with SLEEP steps, not by blocking. */
+static void test_machine__rate_limit_is_a_sleep_step(void)
+{
+    acmpca_rate_limit two_per_s = {"GetCertificate", 2};
+    acmpca_client *c = new_client(1, &two_per_s, 1);
+    acmpca_machine *m = new_call(c, "GetCertificate", GET_IN);
+    acmpca_step s;
+
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND); /* the first one is free */
+    answer_ok(m, "{}");
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_DONE);
+    acmpca_machine_free(m);
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SLEEP);
+    CHECK_INT(s.sleep_reason, ACMPCA_SLEEP_RATE_LIMIT);
+    CHECK(s.sleep_ms >= 400 && s.sleep_ms <= 500);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    acmpca_machine_free(m); /* freed mid-call: nothing leaks, nothing is sent */
+    acmpca_client_free(c);
+}
+
+/* A waiter polls with inner calls and SLEEP(WAITER) steps between them. */
+static void test_machine__waiter_polls_with_sleep_steps(void)
+{
+    acmpca_client *c = new_client(1, NULL, 0);
+    acmpca_machine *m = NULL;
+    cJSON *in = cJSON_Parse(GET_IN), *out = NULL;
+    acmpca_step s;
+    int sends = 0, sleeps = 0;
+    acmpca_step_kind k;
+
+    fault_script("[{\"action\":\"error\",\"code\":\"RequestInProgressException\"},"
+                 "{\"action\":\"error\",\"code\":\"RequestInProgressException\"},"
+                 "{\"action\":\"ok\"}]");
+    REQUIRE(acmpca_machine_new_waiter(&m, c, "certificate_issued", in, 0.05, 5) == 0);
+    while ((k = acmpca_machine_next(m, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        if (k == ACMPCA_STEP_SEND) {
+            sends++;
+            socket_driver_send(m, &s);
+            continue;
+        }
+        sleeps++;
+        CHECK_INT(s.sleep_reason, ACMPCA_SLEEP_WAITER);
+        CHECK_STR(s.waiter, "CertificateIssued");
+        CHECK_INT(s.sleep_ms, 50);
+        CHECK_INT(s.attempt, sleeps);
+    }
+    CHECK_INT(k, ACMPCA_STEP_DONE);
+    CHECK_INT(sleeps, 2);
+    CHECK_INT(sends, 3);
+    CHECK_INT(fault_received_count(), 3);
+    CHECK_INT(acmpca_machine_result(m, &out, NULL), 0);
+    CHECK(cJSON_GetObjectItemCaseSensitive(out, "Certificate") != NULL);
+    cJSON_Delete(out);
+    acmpca_machine_free(m);
+
+    /* Out of polls: EWAITER with the waiter's name and why, as data. */
+    fault_script("[{\"action\":\"error\",\"code\":\"RequestInProgressException\",\"repeat\":3}]");
+    REQUIRE(acmpca_machine_new_waiter(&m, c, "CertificateIssued", in, 0.01, 2) == 0);
+    CHECK_INT(socket_driver_run(m), ACMPCA_EWAITER);
+    CHECK_STR(acmpca_error_last()->waiter, "CertificateIssued");
+    CHECK_STR(acmpca_error_last()->waiter_state, "max_attempts");
+    CHECK_INT(acmpca_error_last()->attempts, 2);
+    CHECK_INT(fault_received_count(), 2);
+    acmpca_machine_free(m);
+
+    /* An error no acceptor expects ends the run as it is. */
+    fault_script("[{\"action\":\"error\",\"code\":\"ResourceNotFoundException\"}]");
+    REQUIRE(acmpca_machine_new_waiter(&m, c, "CertificateIssued", in, 0.01, 5) == 0);
+    CHECK_INT(socket_driver_run(m), ACMPCA_E_RESOURCE_NOT_FOUND);
+    CHECK_STR(acmpca_error_last()->waiter, "");
+    acmpca_machine_free(m);
+    cJSON_Delete(in);
+    acmpca_client_free(c);
+}
+
+/* Each page is a machine; the paginator moves on when a page is taken. */
+static void test_machine__pages_move_the_paginator(void)
+{
+    acmpca_client *c = new_client(1, NULL, 0);
+    acmpca_paginator *p = NULL;
+    acmpca_machine *m = NULL;
+    cJSON *page = NULL, *doc, *list;
+    acmpca_step s;
+
+    fault_script("[{\"action\":\"ok\",\"body\":{\"Tags\":[{\"Key\":\"a\"}],\"NextToken\":\"t2\"}},"
+                 "{\"action\":\"ok\",\"body\":{\"Tags\":[{\"Key\":\"b\"}]}}]");
+    REQUIRE(acmpca_paginator_new(&p, c, "ListTags",
+                                 cJSON_Parse("{\"CertificateAuthorityArn\":\"" CA_ARN "\"}"), 0,
+                                 0, NULL) == 0);
+    REQUIRE(acmpca_machine_new_page(&m, p) == 0);
+    CHECK_INT(socket_driver_run(m), 0);
+    CHECK_INT(acmpca_machine_result(m, &page, NULL), 0);
+    CHECK_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(page, "Tags"), 0)->child->valuestring, "a");
+    cJSON_Delete(page);
+    acmpca_machine_free(m);
+    REQUIRE(acmpca_machine_new_page(&m, p) == 0);
+    CHECK_INT(socket_driver_run(m), 0);
+    CHECK_INT(acmpca_machine_result(m, &page, NULL), 0);
+    CHECK_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(page, "Tags"), 0)->child->valuestring, "b");
+    cJSON_Delete(page);
+    acmpca_machine_free(m);
+    /* No page left: DONE at once, no step sent. */
+    REQUIRE(acmpca_machine_new_page(&m, p) == 0);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_DONE);
+    CHECK_INT(acmpca_machine_result(m, &page, NULL), 0);
+    CHECK(page == NULL);
+    acmpca_machine_free(m);
+
+    list = fault_received(&doc);
+    CHECK_INT(cJSON_GetArraySize(list), 2);
+    CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "body"),
+                                  "NextToken")->valuestring, "t2");
+    cJSON_Delete(doc);
+    acmpca_paginator_free(p);
+    acmpca_client_free(c);
+}
+
+/* total_timeout_ms: SEND steps carry what is left; past it the machine fails. */
+static void test_machine__deadline_is_carried_and_enforced(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c = NULL;
+    acmpca_machine *m;
+    acmpca_step s;
+
+    o.endpoint_url = fault_env("ACMPCA_TEST_ENDPOINT");
+    o.region = "us-east-1";
+    o.access_key_id = "AKIDMACHINETEST";
+    o.secret_access_key = "machine-test-secret";
+    o.total_timeout_ms = 300;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_SEND);
+    CHECK(s.deadline_ms > 0 && s.deadline_ms <= 300);
+    /* The server stalls: the socket driver stops at the deadline, not the read timeout. */
+    acmpca_machine_free(m);
+    fault_script("[{\"action\":\"stall\",\"seconds\":5}]");
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(socket_driver_run(m), ACMPCA_EREAD_TIMEOUT);
+    CHECK_CONTAINS(acmpca_error_last()->message, "total_timeout_ms");
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+/* A client on the default chain with one credential source set up: `env` = `url`. */
+static acmpca_client *chain_client(const char *env, const char *url)
+{
+    static const char *const unset[] = {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+    };
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
+        unsetenv(unset[i]);
+    setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", strcmp(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") == 0
+                                            ? "false" : "true", 1);
+    setenv(env, url, 1);
+    o.endpoint_url = fault_env("ACMPCA_TEST_ENDPOINT");
+    o.region = "us-east-1";
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    return c;
+}
+
+/* Drive one call by hand; count the credential exchanges and pauses on the way. */
+static int run_counting(acmpca_machine *m, int *fetches, int *pauses, char *auth, size_t len)
+{
+    acmpca_step_kind k;
+    acmpca_step s;
+    size_t i;
+
+    *fetches = *pauses = 0;
+    while ((k = acmpca_machine_next(m, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        if (k == ACMPCA_STEP_SLEEP) {
+            *pauses += s.sleep_reason == ACMPCA_SLEEP_CREDENTIALS;
+            continue;
+        }
+        if (s.credentials) {
+            (*fetches)++;
+            CHECK_INT(s.no_proxy, 1); /* metadata endpoints never go through a proxy */
+            CHECK_STR(s.host, "127.0.0.1");
+        } else {
+            for (i = 0; i < s.request->header_count; i++)
+                if (strcmp(s.request->headers[i].name, "Authorization") == 0)
+                    snprintf(auth, len, "%s", s.request->headers[i].value);
+        }
+        socket_driver_send(m, &s);
+    }
+    return k == ACMPCA_STEP_DONE ? 0 : acmpca_error_last()->code;
+}
+
+/* IMDSv2 and container credentials are fetched as SEND steps, not by blocking I/O. */
+static void test_machine__credentials_are_fetched_by_steps(void)
+{
+    const char *meta = fault_env("ACMPCA_TEST_METADATA");
+    char url[512], auth[512] = "";
+    acmpca_client *c;
+    acmpca_machine *m;
+    int fetches, pauses;
+
+    fault_script("[]");
+    snprintf(url, sizeof(url), "%s/imds/steps", meta);
+    c = chain_client("AWS_EC2_METADATA_SERVICE_ENDPOINT", url);
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(run_counting(m, &fetches, &pauses, auth, sizeof(auth)), 0);
+    CHECK_INT(fetches, 3); /* token, role name, credentials */
+    CHECK_INT(pauses, 0);
+    CHECK_CONTAINS(auth, "Credential=ASIAIMDS");
+    acmpca_machine_free(m);
+    /* Cached now: the next call sends only its own request. */
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(run_counting(m, &fetches, &pauses, auth, sizeof(auth)), 0);
+    CHECK_INT(fetches, 0);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+
+    snprintf(url, sizeof(url), "%s/container/steps", meta);
+    c = chain_client("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(run_counting(m, &fetches, &pauses, auth, sizeof(auth)), 0);
+    CHECK_INT(fetches, 1);
+    CHECK_CONTAINS(auth, "Credential=ASIACONTAINER");
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+
+    /* A failing container endpoint: retried after SLEEP steps, then a typed error. */
+    snprintf(url, sizeof(url), "%s/container/status=500,steps", meta);
+    c = chain_client("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK(run_counting(m, &fetches, &pauses, auth, sizeof(auth)) != 0);
+    CHECK_INT(fetches, 3);  /* the container provider's 3 attempts */
+    CHECK_INT(pauses, 2);
+    CHECK_CONTAINS(acmpca_error_last()->message, "container");
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    acmpca_global_init();
+    if (argc > 1 && strcmp(argv[1], "--credentials") == 0) {
+        test_machine__credentials_are_fetched_by_steps();
+        acmpca_global_cleanup();
+        return CHECK_DONE();
+    }
+    test_machine__bad_input_fails_before_any_step();
+    test_machine__send_step_carries_the_signed_request();
+    test_machine__retries_sleep_and_reuse_the_token();
+    test_machine__rate_limit_is_a_sleep_step();
+    test_machine__waiter_polls_with_sleep_steps();
+    test_machine__pages_move_the_paginator();
+    test_machine__deadline_is_carried_and_enforced();
+    acmpca_global_cleanup();
+    return CHECK_DONE();
+}
