@@ -29,6 +29,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -97,6 +98,14 @@ static void set_metatable(lua_State *L, const char *name)
 {
     luaL_getmetatable(L, name);
     lua_setmetatable(L, -2);
+}
+
+/* Whether the string at idx holds a NUL byte (so the core would see a shorter C string). */
+static int has_nul(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    return memchr(s, '\0', len) != NULL;
 }
 
 /* lua_pushinteger where Lua has integers and the value is one, else a float. */
@@ -600,7 +609,8 @@ static void push_meta(lua_State *L, const acmpca_response_meta *m)
 static const char *const config_keys[] = {
     "region", "endpoint_url", "profile", "credentials", "connect_timeout", "read_timeout",
     "max_attempts", "retry_mode", "verify_tls", "ca_bundle", "use_fips", "use_dualstack",
-    "user_agent_suffix", "rate_limit", "max_response_bytes", "idempotency_tokens", NULL,
+    "user_agent_suffix", "rate_limit", "max_response_bytes", "idempotency_tokens",
+    "total_timeout", NULL,
 };
 static const char *const credential_keys[] = {
     "access_key_id", "secret_access_key", "session_token", NULL,
@@ -658,6 +668,9 @@ static void check_keys(lua_State *L, int idx, const char *what, const char *cons
         if (lua_type(L, -2) != LUA_TSTRING)
             raise_param(L, operation, "%s: expected string keys, got a %s key", what,
                         luaL_typename(L, -2));
+        /* "region\0x" would pass as "region" and then be ignored. */
+        if (has_nul(L, -2))
+            raise_param(L, operation, "%s: a key contains a NUL byte", what);
         if (!in_list(keys, lua_tostring(L, -2))) {
             const char *key = lua_tostring(L, -2);
             raise_param(L, operation, "%s.%s: unknown option; expected one of: %s", what, key,
@@ -698,13 +711,38 @@ static const char *opt_string(lua_State *L, int idx, const char *what, const cha
     return s;
 }
 
-/* Push a bound for a message: "0.001", "100", "86400". */
+/* Push a bound for a message: "0.001", "100", "253402300799". */
 static void push_number_text(lua_State *L, double d)
 {
-    if (d == floor(d) && fabs(d) < 2147483648.0)
-        lua_pushfstring(L, "%d", (int)d);
-    else
-        lua_pushfstring(L, "%f", (lua_Number)d);
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.15g", d);
+    lua_pushstring(L, buf);
+}
+
+/*
+ * The number at idx, checked before anything converts it to a C integer (a
+ * double outside the target type, NaN or an infinity is undefined behaviour
+ * there): NaN, infinities and values outside [min, max] are refused as
+ * "<prefix>.<key>: <value> is out of range (<min> to <max>)"; `integer`
+ * also refuses fractions. `prefix` may be NULL.
+ */
+static double check_number(lua_State *L, int idx, const char *prefix, const char *key,
+                           double min, double max, int integer, const char *operation)
+{
+    double d = (double)lua_tonumber(L, idx);
+    idx = lua_absindex(L, idx);
+    if (!(d >= min && d <= max)) {
+        push_number_text(L, d);
+        push_number_text(L, min);
+        push_number_text(L, max);
+        raise_param(L, operation, "%s%s%s: %s is out of range (%s to %s)", prefix ? prefix : "",
+                    prefix ? "." : "", key, lua_tostring(L, -3), lua_tostring(L, -2),
+                    lua_tostring(L, -1));
+    }
+    if (integer && d != floor(d))
+        raise_param(L, operation, "%s%s%s: expected an integer, got %s", prefix ? prefix : "",
+                    prefix ? "." : "", key, lua_tostring(L, idx));
+    return d;
 }
 
 /* A number option (`dflt` when absent); `integer` demands a whole number. */
@@ -713,22 +751,11 @@ static double opt_number(lua_State *L, int idx, const char *what, const char *ke
 {
     double d = dflt;
     int t = raw_field(L, idx, key);
-    if (t == LUA_TNUMBER) {
-        d = (double)lua_tonumber(L, -1);
-        if (d != d || (integer && d != floor(d)))
-            raise_param(L, operation, "%s.%s: expected %s, got %s", what, key,
-                        integer ? "an integer" : "a number", lua_tostring(L, -1));
-        if (d < min || d > max) {
-            const char *v = lua_tostring(L, -1);
-            push_number_text(L, min);
-            push_number_text(L, max);
-            raise_param(L, operation, "%s.%s: %s is out of range (%s to %s)", what, key, v,
-                        lua_tostring(L, -2), lua_tostring(L, -1));
-        }
-    } else if (t != LUA_TNIL) {
+    if (t == LUA_TNUMBER)
+        d = check_number(L, -1, what, key, min, max, integer, operation);
+    else if (t != LUA_TNIL)
         raise_param(L, operation, "%s.%s: expected %s, got %s", what, key,
                     integer ? "an integer" : "a number", lua_typename(L, t));
-    }
     lua_pop(L, 1);
     return d;
 }
@@ -780,6 +807,8 @@ static void read_rate_limit(lua_State *L, int idx, acmpca_client_options *o,
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const acmpca_operation_info *op = NULL;
+        if (lua_type(L, -2) == LUA_TSTRING && has_nul(L, -2))
+            raise_param(L, operation, "%s: a key contains a NUL byte", w);
         if (lua_type(L, -2) != LUA_TSTRING ||
             !(op = acmpca_model_operation_find(lua_tostring(L, -2))))
             raise_param(L, operation, "%s: %s%s%s is not an operation", w,
@@ -838,6 +867,9 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
         opt_number(L, idx, w, "connect_timeout", 0, 0, 86400, 0, operation));
     o->read_timeout_ms = seconds_to_ms(
         opt_number(L, idx, w, "read_timeout", 0, 0, 86400, 0, operation));
+    /* Seconds for a whole call, retries and back-off included (absent: no deadline). */
+    o->total_timeout_ms = seconds_to_ms(
+        opt_number(L, idx, w, "total_timeout", 0, 0.001, 86400, 0, operation));
     o->max_attempts = (int)opt_number(L, idx, w, "max_attempts", 0, 1, 100, 1, operation);
     /* Bytes; a bigger body fails with ResponseParserError (0 / absent: 16 MiB). */
     o->max_response_bytes = (size_t)opt_number(L, idx, w, "max_response_bytes", 0, 1,
@@ -853,10 +885,6 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
         o->use_dualstack = opt_bool(L, idx, w, "use_dualstack", 0, operation) ? ACMPCA_ENABLED
                                                                               : ACMPCA_DISABLED;
     lua_pop(L, 1);
-    if (o->retry_mode && strcmp(o->retry_mode, "standard") != 0 &&
-        strcmp(o->retry_mode, "adaptive") != 0)
-        raise_param(L, operation, "config.retry_mode: expected \"standard\" or \"adaptive\", "
-                    "got \"%s\"", o->retry_mode);
 
     t = raw_field(L, idx, "credentials");
     if (t == LUA_TTABLE) {
@@ -1042,6 +1070,8 @@ static int client_wait(lua_State *L)
 
     lua_settop(L, 4);
     c = check_client(L, 1, NULL);
+    if (lua_type(L, 2) == LUA_TSTRING && has_nul(L, 2))
+        return raise_param(L, NULL, "waiter: contains a NUL byte");
     if (lua_type(L, 2) != LUA_TSTRING || !(w = acmpca_waiter_find(lua_tostring(L, 2)))) {
         return raise_param(L, NULL, "waiter: unknown waiter %s%s%s; expected one of: %s",
                            lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
@@ -1071,6 +1101,8 @@ static int client_wait(lua_State *L)
 
 typedef struct lpages {
     acmpca_paginator *p;                /* NULL once closed */
+    const lclient *owner;               /* the client p points into; compared, never followed
+                                           unless it is still the uservalue */
     const acmpca_operation_info *op;
     char resume[1024];                  /* resume token kept past close ("" when none) */
     int done;
@@ -1109,10 +1141,14 @@ static int pages_call(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    /* The client is the paginator's uservalue: closed clients must not be used. */
+    /*
+     * The client is the paginator's uservalue, which keeps it alive; p points
+     * into it, so it must be that very client (debug.setuservalue could swap
+     * it) and still open.
+     */
     get_uservalue(L, 1);
     lc = (lclient *)luaL_testudata(L, -1, CLIENT_MT);
-    if (!lc || !lc->c)
+    if (!lc || lc != pg->owner || !lc->c)
         return raise_code(L, CODE_CLOSED, pg->op->name, "the client is closed");
     lua_pop(L, 1);
     s = scratch_new(L);
@@ -1165,6 +1201,8 @@ static int client_paginate(lua_State *L)
 
     lua_settop(L, 4);
     c = check_client(L, 1, NULL);
+    if (lua_type(L, 2) == LUA_TSTRING && has_nul(L, 2))
+        return raise_param(L, NULL, "operation: contains a NUL byte");
     if (lua_type(L, 2) != LUA_TSTRING || !(info = acmpca_paginator_find(lua_tostring(L, 2)))) {
         return raise_param(L, NULL, "operation: %s%s%s cannot be paginated; expected one of: %s",
                            lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
@@ -1188,6 +1226,7 @@ static int client_paginate(lua_State *L)
     pg = (lpages *)lua_newuserdatauv(L, sizeof(*pg), 1);
     memset(pg, 0, sizeof(*pg));
     pg->op = op;
+    pg->owner = (const lclient *)lua_touserdata(L, 1);
     set_metatable(L, PAGES_MT);
     lua_pushvalue(L, 1);
     set_uservalue(L, -2);
@@ -1314,6 +1353,8 @@ static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
 static const acmpca_operation_info *check_operation(lua_State *L, int idx)
 {
     const acmpca_operation_info *op = NULL;
+    if (lua_type(L, idx) == LUA_TSTRING && has_nul(L, idx))
+        raise_param(L, NULL, "operation: contains a NUL byte");
     if (lua_type(L, idx) == LUA_TSTRING)
         op = acmpca_model_operation_find(lua_tostring(L, idx));
     if (!op) {
@@ -1404,9 +1445,13 @@ static int client_build_request(lua_State *L)
 /*
  * Convert the headers table at idx ({ name = value }, a value may be a list
  * of values for a repeated header) into a GC-owned acmpca_header array. The
- * strings stay anchored in a table left on the stack.
+ * strings stay anchored in a table left on the stack. NUL bytes are refused
+ * (the core takes C strings); so are CR and LF in headers to be `sent`,
+ * here rather than in the core because only the binding knows the names
+ * (the core can only number them, and a Lua table has no order).
  */
-static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, const char *operation)
+static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, int sent,
+                                    const char *operation)
 {
     acmpca_header *h;
     size_t n = 0, i = 0;
@@ -1435,9 +1480,16 @@ static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, const 
         if (lua_type(L, -2) != LUA_TSTRING)
             raise_param(L, operation, "headers: expected string names, got a %s name",
                         luaL_typename(L, -2));
+        if (has_nul(L, -2) || (sent && strpbrk(lua_tostring(L, -2), "\r\n")))
+            raise_param(L, operation, "headers: a name contains %s",
+                        has_nul(L, -2) ? "a NUL byte" : "CR or LF");
         if (vt == LUA_TTABLE) {
             /* A repeated header: join its values as HTTP allows. */
-            int j, m = (int)lua_rawlen(L, -1), parts = 0;
+            int j, m, parts = 0;
+            if (lua_rawlen(L, -1) > 1000)
+                raise_param(L, operation, "headers.%s: more than 1000 values",
+                            lua_tostring(L, -2));
+            m = (int)lua_rawlen(L, -1);
             luaL_checkstack(L, 2 * m + 2, NULL);
             for (j = 1; j <= m; j++) {
                 lua_rawgeti(L, -1 - parts, j);
@@ -1460,6 +1512,12 @@ static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, const 
             raise_param(L, operation, "headers.%s: expected a string, got %s",
                         lua_tostring(L, -2), lua_typename(L, vt));
         }
+        if (has_nul(L, -1))
+            raise_param(L, operation, "headers.%s: the value contains a NUL byte",
+                        lua_tostring(L, -2));
+        if (sent && strpbrk(lua_tostring(L, -1), "\r\n"))
+            raise_param(L, operation, "headers.%s: the value contains CR or LF",
+                        lua_tostring(L, -2));
         lua_pushvalue(L, -2);
         lua_rawseti(L, anchor, (int)(2 * i + 1));
         lua_pushvalue(L, -1);
@@ -1509,11 +1567,11 @@ static int l_parse_response(lua_State *L)
     if (lua_type(L, 2) != LUA_TNUMBER)
         return raise_param(L, op->name, "status: expected an integer, got %s",
                            luaL_typename(L, 2));
-    status = (lua_Integer)lua_tonumber(L, 2);
+    status = (lua_Integer)check_number(L, 2, NULL, "status", 100, 599, 1, op->name);
     if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
         return raise_param(L, op->name, "body: expected a string, got %s", luaL_typename(L, 4));
     body = lua_isnil(L, 4) ? "" : lua_tolstring(L, 4, &len);
-    h = check_headers(L, 3, &n, op->name);
+    h = check_headers(L, 3, &n, 0, op->name);
     s = scratch_new(L);
     if (acmpca_parse_response(op->name, (int)status, h, n, body, len, &s->out) != 0)
         return raise_last(L, op->name);
@@ -1601,7 +1659,7 @@ static int l_sign(lua_State *L)
     if (opt_bool(L, 1, "request", "unsigned_token", 0, NULL))
         in.flags |= ACMPCA_SIGN_UNSIGNED_TOKEN;
     raw_field(L, 1, "headers");
-    in.headers = check_headers(L, -1, &in.header_count, NULL);
+    in.headers = check_headers(L, -1, &in.header_count, 1, NULL);
     s = scratch_new(L);
     if (acmpca_sign(&s->sig, &in, NULL) != 0)
         return raise_last(L, NULL);
@@ -1855,11 +1913,47 @@ static int client_request_certificate(lua_State *L)
 
 /* ---- the module --------------------------------------------------------- */
 
+/*
+ * The registry's GLOBAL_KEY userdata holds whether this lua_State holds one
+ * acmpca_global_init(); its __gc gives it back exactly once (the core counts
+ * the states of a process, so closing one leaves the others working).
+ */
 static int global_gc(lua_State *L)
 {
-    (void)L;
-    acmpca_global_cleanup();
+    int *initialised = (int *)luaL_testudata(L, 1, GLOBAL_MT);
+    if (initialised && *initialised) {
+        *initialised = 0;
+        acmpca_global_cleanup();
+    }
     return 0;
+}
+
+/* One acmpca_global_init() per lua_State, however often the module is loaded. */
+static void global_acquire(lua_State *L)
+{
+    static const luaL_Reg global_meta[] = {
+        {"__gc", global_gc},
+        {NULL, NULL},
+    };
+    int *initialised;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, GLOBAL_KEY);
+    initialised = (int *)luaL_testudata(L, -1, GLOBAL_MT);
+    lua_pop(L, 1);
+    if (!initialised) {
+        /* Armed before the init, so the state's close releases what it took. */
+        initialised = (int *)lua_newuserdatauv(L, sizeof(*initialised), 0);
+        *initialised = 0;
+        if (luaL_newmetatable(L, GLOBAL_MT))
+            luaL_setfuncs(L, global_meta, 0);
+        lua_setmetatable(L, -2);
+        lua_setfield(L, LUA_REGISTRYINDEX, GLOBAL_KEY);
+    }
+    if (!*initialised) {
+        if (acmpca_global_init() != 0)
+            luaL_error(L, "acmpca: %s", acmpca_error_last()->message);
+        *initialised = 1;
+    }
 }
 
 /* __index of acmpca.errors: a misspelt code is a bug, not a silent nil. */
@@ -1917,10 +2011,6 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"__gc", scratch_gc},
         {NULL, NULL},
     };
-    static const luaL_Reg global_meta[] = {
-        {"__gc", global_gc},
-        {NULL, NULL},
-    };
     static const luaL_Reg functions[] = {
         {"new", l_new},
         {"build_request", l_build_request},
@@ -1939,13 +2029,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     if (acmpca_version_number() != ACMPCA_VERSION_NUMBER)
         return luaL_error(L, "acmpca: built for libacmpca %s but loaded %s", ACMPCA_VERSION,
                           acmpca_version());
-    /* libcurl's global state, released when this Lua state closes. */
-    if (acmpca_global_init() != 0)
-        return luaL_error(L, "acmpca: %s", acmpca_error_last()->message);
-    lua_newuserdatauv(L, 1, 0);
-    new_metatable(L, GLOBAL_MT, global_meta);
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, GLOBAL_KEY);
+    global_acquire(L);
 
     new_metatable(L, SCRATCH_MT, scratch_meta);
     new_metatable(L, ERROR_MT, error_meta);

@@ -265,22 +265,6 @@ acmpca_credentials_provider *acmpca_client_credentials_provider(acmpca_client *c
 
 /* ---- requests ------------------------------------------------------------ */
 
-void acmpca_http_request_free(acmpca_http_request *req)
-{
-    size_t i;
-    if (!req)
-        return;
-    for (i = 0; i < req->header_count; i++) {
-        free((char *)req->headers[i].name);
-        acmpca__free_secret((char *)req->headers[i].value);
-    }
-    free(req->headers);
-    free(req->method);
-    free(req->url);
-    free(req->body);
-    free(req);
-}
-
 static int add_header(acmpca_http_request *req, const char *name, const char *value)
 {
     acmpca_header *h = realloc(req->headers, (req->header_count + 1) * sizeof(*h));

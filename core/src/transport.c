@@ -591,6 +591,22 @@ fail:
     return err;
 }
 
+void acmpca_http_request_free(acmpca_http_request *req)
+{
+    size_t i;
+    if (!req)
+        return;
+    for (i = 0; i < req->header_count; i++) {
+        free((char *)req->headers[i].name);
+        acmpca__free_secret((char *)req->headers[i].value);
+    }
+    free(req->headers);
+    free(req->method);
+    free(req->url);
+    free(req->body);
+    free(req);
+}
+
 void acmpca__http_response_clear(acmpca_http_response *resp)
 {
     size_t i;

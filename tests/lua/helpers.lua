@@ -262,7 +262,8 @@ end
 
 -- Run `code` in a fresh interpreter (the one under test, with the module
 -- under test, under ACMPCA_LUA_WRAPPER when set) whose environment holds
--- only PATH, the loopback proxy bypass, the test endpoints, what `env` gives
+-- only PATH, the loopback proxy bypass, the test endpoints, a sanitizer
+-- runtime's LD_PRELOAD and options when set, what `env` gives
 -- (a value false removes a default) and these defaults: HOME=`env.HOME` or a
 -- temporary directory, AWS_EC2_METADATA_DISABLED=true, AWS_CONFIG_FILE and
 -- AWS_SHARED_CREDENTIALS_FILE=/nonexistent. For what the AWS_* variables
@@ -280,6 +281,9 @@ function M.child(env, code)
     ACMPCA_TEST_ENDPOINT = os.getenv("ACMPCA_TEST_ENDPOINT"),
     ACMPCA_TEST_METADATA = os.getenv("ACMPCA_TEST_METADATA"),
     ACMPCA_SOURCE_DIR = os.getenv("ACMPCA_SOURCE_DIR"),
+    -- a sanitizer build's module needs its runtime preloaded (see tests/lua/run.sh)
+    LD_PRELOAD = os.getenv("LD_PRELOAD"), ASAN_OPTIONS = os.getenv("ASAN_OPTIONS"),
+    UBSAN_OPTIONS = os.getenv("UBSAN_OPTIONS"),
   }
   for k, v in pairs(env or {}) do
     if v == false then vars[k] = nil else vars[k] = v end

@@ -308,6 +308,21 @@ row("wrong-content-length", function()
   c:close()
 end)
 
+-- One ~200 KB response header, over libcurl's 100 KB line limit: the answer is
+-- too large (not the machine out of memory), and not retried.
+row("header-over-limit", function()
+  local c = client{ max_attempts = 3 }
+  script('[{"action":"big_header","size":204800},{"action":"ok"}]')
+  local err = fails("ResponseParserError", 1, false, 200, describe_ca, c)
+  contains(err.message, "header line over the 102400-byte limit")
+  assert.are.equal(1, received_count())
+
+  -- A long header under the limit is fine.
+  script('[{"action":"big_header","size":60000}]')
+  succeeds(0, describe_ca, c)
+  c:close()
+end)
+
 -- The error code only in X-Amzn-ErrorType (the body has no __type).
 row("error-type-header-only", function()
   local c = client{ max_attempts = 3 }
@@ -447,6 +462,63 @@ row("never-issue-twice", function()
   assert.is_nil(token_of(list[2]))
   assert.are.equal(CA, list[1].body.CertificateAuthorityArn)
   assert.are.equal(2, issuance_count())
+  c:close()
+end)
+
+-- config.total_timeout: the answer comes after 2 s; read_timeout (10 s) would
+-- wait for it, the 0.5 s deadline does not. Bytes trickling in (every gap
+-- inside read_timeout) are cut the same way. Bounds are loose (a shared
+-- machine) but far from what the answers take.
+row("total-timeout-slow-answer", function()
+  local c = client{ max_attempts = 3, read_timeout = 10, total_timeout = 0.5 }
+  script('[{"action":"ok","delay_ms":2000,"repeat":3}]')
+  local t0 = h.now()
+  local err = fails("ReadTimeoutError", 1, true, nil, describe_ca, c)
+  local took = h.now() - t0
+  contains(err.message, "total_timeout")
+  assert.is_true(took >= 0.45 and took < 1.5, ("took %.2f s"):format(took))
+  assert.are.equal(1, received_count())
+
+  script('[{"action":"trickle","chunk":1,"interval_ms":100,"headers_too":true}]')
+  t0 = h.now()
+  fails("ReadTimeoutError", 1, true, nil, describe_ca, c)
+  took = h.now() - t0
+  assert.is_true(took >= 0.45 and took < 1.5, ("took %.2f s"):format(took))
+  c:close()
+end)
+
+-- The deadline also cuts the connect phase: HTTPS to the plain port, where the
+-- TLS handshake never gets an answer (connect_timeout 10 s).
+row("total-timeout-slow-handshake", function()
+  local url = "https://" .. h.endpoint:gsub("^http://", "")
+  local c = client({ max_attempts = 3, connect_timeout = 10, read_timeout = 10,
+                     total_timeout = 0.5 }, url)
+  script("[]")
+  local t0 = h.now()
+  local err = fails("ReadTimeoutError", 1, true, nil, describe_ca, c)
+  local took = h.now() - t0
+  contains(err.message, "total_timeout")
+  assert.is_true(took >= 0.45 and took < 1.5, ("took %.2f s"):format(took))
+  assert.are.equal(0, received_count())
+  c:close()
+end)
+
+-- Throttled every time, max_attempts 10: the back-off alone would take
+-- minutes; total_timeout (2 s) ends the call early, with fewer attempts,
+-- reporting the last answer or the deadline.
+row("total-timeout-stops-retries", function()
+  local c = client{ max_attempts = 10, total_timeout = 2 }
+  script('[{"action":"throttle","repeat":10}]')
+  local t0 = h.now()
+  local ok, err = pcall(describe_ca, c)
+  local took = h.now() - t0
+  assert.is_false(ok)
+  assert.are.equal(acmpca.Error, getmetatable(err), tostring(err))
+  assert.is_true(err.code == "ThrottlingException" or err.code == "ReadTimeoutError",
+                 tostring(err))
+  assert.is_true(err.attempts >= 1 and err.attempts < 10, tostring(err.attempts))
+  assert.are.equal(err.attempts, received_count())
+  assert.is_true(took < 3.5, ("took %.2f s"):format(took))
   c:close()
 end)
 

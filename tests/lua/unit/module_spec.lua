@@ -104,7 +104,6 @@ describe("acmpca.new", function()
     { { read_timeout = -1 }, "config.read_timeout: -1 is out of range" },
     { { max_attempts = 1.5 }, "config.max_attempts: expected an integer, got 1.5" },
     { { max_attempts = 0 }, "config.max_attempts: 0 is out of range" },
-    { { retry_mode = "eager" }, "config.retry_mode: expected \"standard\" or \"adaptive\"" },
     { { verify_tls = "yes" }, "config.verify_tls: expected a boolean, got string" },
     { { max_response_bytes = 0 }, "config.max_response_bytes: 0 is out of range" },
     { { max_response_bytes = 10.5 }, "config.max_response_bytes: expected an integer, got 10.5" },
@@ -130,6 +129,19 @@ describe("acmpca.new", function()
                           idempotency_tokens = false }
     assert.are.equal("us-east-1", c:region())
     c:close()
+  end)
+
+  it("takes the retry modes the core takes, \"legacy\" too, and lets the core refuse others",
+     function()
+    for _, mode in ipairs{ "standard", "adaptive", "legacy" } do
+      local c = acmpca.new{ region = "us-east-1", endpoint_url = h.CLOSED_PORT_URL,
+                            credentials = h.CREDS, retry_mode = mode }
+      assert.are.equal("us-east-1", c:region())
+      c:close()
+    end
+    local err = h.raises_code("InvalidConfigError", acmpca.new,
+                              { region = "us-east-1", credentials = h.CREDS, retry_mode = "eager" })
+    assert.matches('retry_mode option="eager" is not valid', err.message, 1, true)
   end)
 
   it("refuses a config that is not a table", function()
