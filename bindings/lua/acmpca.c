@@ -26,6 +26,10 @@
  * statics: metatables, the error list and the build_request client cache
  * live in the registry.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE   /* dladdr, RTLD_NODELETE */
+#endif
+#include <dlfcn.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -184,39 +188,6 @@ static scratch *scratch_new(lua_State *L)
 #define CODE_PARAM "ParamValidationError"
 #define CODE_CLOSED "ClientClosedError"
 
-/*
- * The Lua-side name of a client-side code (service errors use the AWS name).
- * The same names as the Python binding's exception classes (botocore's).
- */
-static const char *client_code_name(int code)
-{
-    switch (code) {
-    case ACMPCA_EINVAL:
-    case ACMPCA_EPARAM: return CODE_PARAM;
-    case ACMPCA_ENOMEM: return "MemoryError";
-    case ACMPCA_ENOCREDENTIALS: return "NoCredentialsError";
-    case ACMPCA_ECREDENTIALS: return "CredentialRetrievalError";
-    case ACMPCA_EENDPOINT:
-    case ACMPCA_ECONFIG: return "InvalidConfigError";
-    case ACMPCA_ECONNECT: return "EndpointConnectionError";
-    case ACMPCA_ECONNECT_TIMEOUT: return "ConnectTimeoutError";
-    case ACMPCA_EREAD_TIMEOUT: return "ReadTimeoutError";
-    case ACMPCA_ETLS: return "SSLError";
-    case ACMPCA_ENETWORK: return "ConnectionClosedError";
-    case ACMPCA_ETOOLARGE:
-    case ACMPCA_EBADRESPONSE: return "ResponseParserError";
-    case ACMPCA_EWAITER: return "WaiterError";
-    default: return "GeneralError";  /* ACMPCA_ELIMIT and anything newer */
-    }
-}
-
-/* Every client-side code, for acmpca.errors (names may repeat). */
-static const int client_codes[] = {
-    ACMPCA_EPARAM, ACMPCA_ENOMEM, ACMPCA_ENOCREDENTIALS, ACMPCA_ECREDENTIALS,
-    ACMPCA_EENDPOINT, ACMPCA_ECONFIG, ACMPCA_ECONNECT, ACMPCA_ECONNECT_TIMEOUT,
-    ACMPCA_EREAD_TIMEOUT, ACMPCA_ETLS, ACMPCA_ENETWORK, ACMPCA_ETOOLARGE,
-    ACMPCA_EBADRESPONSE, ACMPCA_EWAITER, ACMPCA_ELIMIT,
-};
 
 static void set_string(lua_State *L, const char *key, const char *value)
 {
@@ -259,10 +230,12 @@ static int raise_last(lua_State *L, const char *operation)
         code = e->aws_code[0] ? e->aws_code
                : e->code == ACMPCA_ESERVICE ? "ServiceError" : acmpca_error_name(e->code);
     else
-        code = client_code_name(e->code);
+        code = acmpca_error_class(e->code); /* the same names in every binding */
     push_error(L, code, e->message[0] ? e->message : acmpca_strerror(e->code),
                e->operation[0] ? e->operation : operation, e->http_status, e->request_id,
                e->retryable, e->attempts);
+    set_string(L, "waiter", e->waiter);
+    set_string(L, "waiter_state", e->waiter_state);
     return lua_error(L);
 }
 
@@ -1972,6 +1945,22 @@ static void new_metatable(lua_State *L, const char *name, const luaL_Reg *method
 
 ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L);
 
+/*
+ * The core gives libcurl wiping allocators that live in this module, and
+ * libcurl keeps them until its last cleanup, which another libcurl user of
+ * the process may run after this module's lua_State closed: so the module
+ * is never unloaded (as CPython never unloads an extension module).
+ */
+static void pin_module(void)
+{
+#if defined(RTLD_NODELETE)
+    static const char anchor; /* any object of this module names its file */
+    Dl_info self;
+    if (dladdr(&anchor, &self) && self.dli_fname)
+        (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
+}
+
 ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
 {
     static const luaL_Reg client_meta[] = {
@@ -2047,6 +2036,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
 
+    pin_module();
     lua_createtable(L, 0, 16);
     luaL_setfuncs(L, functions, 0);
     lua_pushliteral(L, ACMPCA_VERSION);
@@ -2065,8 +2055,8 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     lua_pushliteral(L, "ServiceError");
     lua_pushliteral(L, "ServiceError");
     lua_rawset(L, -3);
-    for (i = 0; i < sizeof(client_codes) / sizeof(client_codes[0]); i++) {
-        lua_pushstring(L, client_code_name(client_codes[i]));
+    for (code = ACMPCA_EINVAL; code >= ACMPCA_ECRYPTO; code--) {
+        lua_pushstring(L, acmpca_error_class(code));
         lua_pushvalue(L, -1);
         lua_rawset(L, -3);
     }

@@ -47,7 +47,8 @@ describe("the acmpca module", function()
       "ParamValidationError", "ClientClosedError", "ServiceError", "NoCredentialsError",
       "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "SSLError",
       "ResponseParserError", "WaiterError", "InvalidConfigError", "CredentialRetrievalError",
-      "ConnectionClosedError", "MemoryError", "GeneralError", "CertificateMismatchException",
+      "ConnectionClosedError", "MemoryError", "GeneralError", "CryptoError",
+      "CertificateMismatchException",
       "ConcurrentModificationException", "InvalidArgsException", "InvalidArnException",
       "InvalidNextTokenException", "InvalidPolicyException", "InvalidRequestException",
       "InvalidStateException", "InvalidTagException", "LimitExceededException",
@@ -63,7 +64,7 @@ describe("the acmpca module", function()
       assert.are.equal(k, v)
       n = n + 1
     end
-    assert.are.equal(37, n)
+    assert.are.equal(38, n)
     assert.has_error(function() return e.ResourceNotFound end)
   end)
 
