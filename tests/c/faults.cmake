@@ -11,10 +11,24 @@ set(FAULT_ROWS
   total-timeout-slow-answer total-timeout-slow-handshake total-timeout-stops-retries)
 
 acmpca_test(test_faults)
+target_sources(test_faults PRIVATE socket_driver.c)
 target_link_libraries(test_faults PRIVATE PkgConfig::CURL Threads::Threads)
 foreach(row ${FAULT_ROWS})
   add_test(NAME faults/${row}
            COMMAND ${WITH_SERVER} fault -- $<TARGET_FILE:test_faults> ${row})
   set_tests_properties(faults/${row} PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
+endforeach()
+
+# The same rows through a second driver of the call machine: plain sockets, no
+# libcurl (socket_driver.c). Same outcomes and attempt counts prove the machine
+# decides everything. It speaks plain HTTP only, so the TLS rows are libcurl's.
+set(FAULT_ROWS_TLS tls-self-signed total-timeout-slow-handshake)
+foreach(row ${FAULT_ROWS})
+  if(NOT row IN_LIST FAULT_ROWS_TLS)
+    add_test(NAME faults-socket-driver/${row}
+             COMMAND ${WITH_SERVER} fault -- $<TARGET_FILE:test_faults> --socket-driver ${row})
+    set_tests_properties(faults-socket-driver/${row}
+                         PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
+  endif()
 endforeach()
 add_test(NAME faults/rows-registered COMMAND test_faults --check-rows ${FAULT_ROWS})

@@ -23,6 +23,7 @@
 #include "socket_driver.h"
 
 #define MAX_HEADERS 100
+#define MAX_LINE 102400   /* as libcurl's CURL_MAX_HTTP_HEADER */
 
 typedef struct answer {
     int status;
@@ -37,7 +38,7 @@ typedef struct conn {
     int fd;
     const acmpca_step *step;
     int64_t deadline;    /* monotonic ms; 0: none */
-    char buf[16384];
+    char buf[MAX_LINE + 2];
     size_t len, pos;     /* unread bytes are buf[pos..len) */
     int code;            /* the failure kind, when a function returns -1 */
     int eof;             /* the server closed the connection cleanly */
@@ -160,7 +161,8 @@ static int fill(conn *c)
         c->pos = 0;
     }
     if (c->len == sizeof(c->buf))
-        return failed(c, ACMPCA_ETOOLARGE, "a response line over 16 KiB from");
+        return failed(c, ACMPCA_ETOOLARGE, "a response header line over the 102400-byte "
+                                           "limit from");
     for (;;) {
         if (wait_for(c, POLLIN, c->step->read_timeout_ms, ACMPCA_EREAD_TIMEOUT,
                      "read timeout: no data from") != 0)

@@ -26,6 +26,11 @@
 
 #include "acmpca.h"
 #include "check.h"
+#include "socket_driver.h"
+
+/* 1: every call goes through the plain-socket driver of the call machine
+ * (socket_driver.c) instead of the library's libcurl driver. */
+static int use_socket_driver;
 
 #define CA_ARN "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-ca"
 #define DESCRIBE_IN "{\"CertificateAuthorityArn\":\"" CA_ARN "\"}"
@@ -224,7 +229,8 @@ static int call(acmpca_client *c, const char *op, const char *json, cJSON **out,
     REQUIRE(info != NULL);
     if (json)
         REQUIRE(in != NULL);
-    rc = acmpca_call_ex(c, info->id, in, &res, &meta);
+    rc = use_socket_driver ? socket_driver_call(c, op, in, &res, &meta)
+                           : acmpca_call_ex(c, info->id, in, &res, &meta);
     cJSON_Delete(in);
     if (retries)
         *retries = rc == 0 && meta ? meta->retry_attempts : -1;
@@ -996,7 +1002,9 @@ static void *quota_worker(void *arg)
 {
     quota_job *j = arg;
     cJSON *in = cJSON_Parse(DESCRIBE_IN), *out = NULL;
-    j->rc = acmpca_call(j->c, "DescribeCertificateAuthority", in, &out);
+    j->rc = use_socket_driver
+                ? socket_driver_call(j->c, "DescribeCertificateAuthority", in, &out, NULL)
+                : acmpca_call(j->c, "DescribeCertificateAuthority", in, &out);
     j->attempts = acmpca_error_last()->attempts;
     cJSON_Delete(in);
     cJSON_Delete(out);
@@ -1086,9 +1094,16 @@ static const row rows[] = {
 
 int main(int argc, char **argv)
 {
-    const char *which = argc > 1 ? argv[1] : "all";
+    const char *which;
     size_t i;
     int ran = 0;
+
+    if (argc > 1 && strcmp(argv[1], "--socket-driver") == 0) {
+        use_socket_driver = 1;
+        argc--;
+        argv++;
+    }
+    which = argc > 1 ? argv[1] : "all";
 
     if (strcmp(which, "--list") == 0) {
         for (i = 0; i < ROW_COUNT; i++)
