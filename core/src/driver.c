@@ -44,6 +44,7 @@ int acmpca__machine_run(acmpca_machine *m, acmpca_wait_progress_fn progress, voi
                                   s.waiter, s.attempt);
                 acmpca__error_annotate(acmpca_waiter_find(s.waiter)->operation, s.attempt, 0);
                 acmpca__error_set_waiter(s.waiter, "cancelled");
+                acmpca__error_set_stage("waiter");
                 return ACMPCA_ECANCELLED;
             }
             sleep_ms(s.sleep_ms);

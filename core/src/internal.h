@@ -42,6 +42,8 @@ int acmpca__error_set_service(int code, const char *aws_code, const char *messag
 void acmpca__error_annotate(const char *operation, int attempts, int retryable);
 /* Name the waiter behind the current failure and what ended it. */
 void acmpca__error_set_waiter(const char *waiter, const char *state);
+/* Where the current failure happened (a static string; see acmpca_error.stage). */
+void acmpca__error_set_stage(const char *stage);
 /* Attach the HTTP status of the response behind the current failure. */
 void acmpca__error_set_http_status(int http_status);
 /* Attach the request id of the response behind the current failure (NULL: none). */

@@ -112,6 +112,7 @@ static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *c
         if ((err = acmpca__prepare_request(client, op, input, &m->req)) != 0 ||
             (err = split_url(&m->url, m->req->url)) != 0) {
             acmpca__error_annotate(op->name, 0, 0);
+            acmpca__error_set_stage("validate");
             acmpca_machine_free(m);
             return err;
         }
@@ -305,6 +306,7 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
     if (m->deadline_ms && (left = m->deadline_ms - acmpca__now_ms()) <= 0) {
         acmpca__error_set(ACMPCA_EREAD_TIMEOUT, "total_timeout_ms (%ld ms) passed before "
                           "attempt %d", m->client->total_timeout_ms, m->attempt);
+        acmpca__error_set_stage("send");
         return fail(m, s);
     }
     if (m->blocking_credentials)
@@ -314,11 +316,16 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
     if (err == ACMPCA__EPENDING)
         return fetch_step(m, s, left);
     acmpca__fetch_log_clear(&m->fetch);
-    if (!err)
-        err = acmpca__sign_request(m->client, m->req, creds);
-    acmpca_credentials_free(creds);
-    if (err)
+    if (err) {
+        acmpca__error_set_stage("credentials");
         return fail(m, s);
+    }
+    err = acmpca__sign_request(m->client, m->req, creds);
+    acmpca_credentials_free(creds);
+    if (err) {
+        acmpca__error_set_stage("sign");
+        return fail(m, s);
+    }
     acmpca__log_request(m->client, m->op, m->req, m->attempt);
     send_to(m, s, m->req, &m->url, &m->client->transport_options, left);
     m->state = ST_SENT;
@@ -419,6 +426,8 @@ static acmpca_step_kind waiter_next(acmpca_machine *m, acmpca_step *s)
         s->kind = ACMPCA_STEP_DONE;
         return s->kind;
     case ACMPCA_WAITER_FAILURE:
+        acmpca__error_set_stage("waiter");
+        /* fall through */
     case ACMPCA_WAITER_UNEXPECTED:
         cJSON_Delete(out);
         acmpca__error_save(&m->error); /* as it is: the inner call annotated it */
@@ -436,6 +445,7 @@ static acmpca_step_kind waiter_next(acmpca_machine *m, acmpca_step *s)
                           m->poll);
         acmpca__error_annotate(m->waiter->operation, m->poll, 0);
         acmpca__error_set_waiter(m->waiter->name, "max_attempts");
+        acmpca__error_set_stage("waiter");
         acmpca__error_save(&m->error);
         m->state = ST_FAILED;
         return fail(m, s);
@@ -490,8 +500,10 @@ int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp)
     m->answer = acmpca__parse_response(m->op, m->resp.status, m->resp.headers,
                                        m->resp.header_count, m->resp.body.ptr, m->resp.body.len,
                                        &m->result);
-    if (m->answer)
+    if (m->answer) {
+        acmpca__error_set_stage("response");
         acmpca__error_save(&m->error);
+    }
     m->state = ST_ANSWERED;
     return 0;
 }
@@ -544,6 +556,7 @@ int acmpca__machine_take_failure(acmpca_machine *m)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_transport_error: no SEND step "
                                  "is waiting for an answer");
     acmpca__http_response_clear(&m->resp);
+    acmpca__error_set_stage("send");
     acmpca__error_save(&m->error);
     m->answer = m->error.pub.code;
     m->state = ST_ANSWERED;

@@ -61,6 +61,7 @@ static void test_machine__bad_input_fails_before_any_step(void)
     CHECK(m == NULL);
     CHECK_CONTAINS(acmpca_error_last()->message, "CertificateArn");
     CHECK_STR(acmpca_error_last()->operation, "GetCertificate");
+    CHECK_STR(acmpca_error_last()->stage, "validate");
     CHECK_INT(acmpca_machine_new_call(&m, c, "NoSuchOperation", in), ACMPCA_EINVAL);
     CHECK_INT(acmpca_machine_new_waiter(&m, c, "no_such_waiter", in, 0, 0), ACMPCA_EINVAL);
     CHECK_INT(acmpca_machine_new_waiter(&m, c, "certificate_issued", in, 0, 0), ACMPCA_EPARAM);
@@ -178,6 +179,7 @@ static void test_machine__retries_sleep_and_reuse_the_token(void)
     CHECK_INT(acmpca_error_last()->code, ACMPCA_EREAD_TIMEOUT);
     CHECK_INT(acmpca_error_last()->attempts, 3);
     CHECK_CONTAINS(acmpca_error_last()->message, "silence");
+    CHECK_STR(acmpca_error_last()->stage, "send");
     acmpca_error_clear();
     CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_FAILED); /* and stays so */
     CHECK_INT(acmpca_error_last()->code, ACMPCA_EREAD_TIMEOUT);
@@ -194,6 +196,7 @@ static void test_machine__retries_sleep_and_reuse_the_token(void)
     }
     CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_FAILED);
     CHECK_INT(acmpca_error_last()->code, ACMPCA_E_LIMIT_EXCEEDED);
+    CHECK_STR(acmpca_error_last()->stage, "response");
     acmpca_machine_free(m);
     acmpca_client_free(c);
 }
@@ -260,6 +263,7 @@ static void test_machine__waiter_polls_with_sleep_steps(void)
     CHECK_INT(socket_driver_run(m), ACMPCA_EWAITER);
     CHECK_STR(acmpca_error_last()->waiter, "CertificateIssued");
     CHECK_STR(acmpca_error_last()->waiter_state, "max_attempts");
+    CHECK_STR(acmpca_error_last()->stage, "waiter");
     CHECK_INT(acmpca_error_last()->attempts, 2);
     CHECK_INT(fault_received_count(), 2);
     acmpca_machine_free(m);
@@ -438,6 +442,7 @@ static void test_machine__credentials_are_fetched_by_steps(void)
     CHECK_INT(fetches, 3);  /* the container provider's 3 attempts */
     CHECK_INT(pauses, 2);
     CHECK_CONTAINS(acmpca_error_last()->message, "container");
+    CHECK_STR(acmpca_error_last()->stage, "credentials");
     acmpca_machine_free(m);
     acmpca_client_free(c);
 }

@@ -136,6 +136,9 @@ typedef struct acmpca_error {
     const char *waiter;      /* ACMPCA_EWAITER / ACMPCA_ECANCELLED: the waiter's name */
     const char *waiter_state; /* what ended it: the matched failure ("AuditReportStatus=FAILED",
                                  "AccessDeniedException"), "max_attempts" or "cancelled" */
+    const char *stage;       /* where a call failed: "validate" (the input), "credentials",
+                                "sign", "send" (no complete answer), "response" (the
+                                service's error or a bad answer), "waiter"; "" otherwise */
 } acmpca_error;
 
 /* The last failure on this thread; code ACMPCA_OK if none. Never NULL. */
