@@ -61,6 +61,39 @@ static int make_credentials(acmpca_client *c, const acmpca_client_options *o)
     return acmpca_credentials_provider_default_ex(&c->credentials, &co);
 }
 
+int acmpca__split_url(acmpca_url_parts *m, const char *url)
+{
+    const char *p = strstr(url, "://"), *host, *end, *colon;
+    size_t n;
+
+    if (!p || (size_t)(p - url) >= sizeof(m->scheme))
+        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s has no scheme", url);
+    memcpy(m->scheme, url, (size_t)(p - url));
+    m->scheme[p - url] = '\0';
+    host = p + 3;
+    end = host + strcspn(host, "/?");
+    if (*host == '[') { /* an IPv6 literal keeps its brackets out of the host name */
+        colon = memchr(host, ']', (size_t)(end - host));
+        if (!colon)
+            return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad IPv6 host", url);
+        n = (size_t)(colon - host - 1);
+        host++;
+        colon = colon[1] == ':' ? colon + 1 : NULL;
+    } else {
+        colon = memchr(host, ':', (size_t)(end - host));
+        n = (size_t)((colon ? colon : end) - host);
+    }
+    if (n == 0 || n >= sizeof(m->host) || strlen(end) + 2 > sizeof(m->path))
+        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad host or path", url);
+    memcpy(m->host, host, n);
+    m->host[n] = '\0';
+    m->port = colon ? atoi(colon + 1) : strcmp(m->scheme, "https") == 0 ? 443 : 80;
+    if (m->port <= 0 || m->port > 65535)
+        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad port", url);
+    snprintf(m->path, sizeof(m->path), "%s%s", *end == '/' ? "" : "/", end);
+    return 0;
+}
+
 int acmpca_client_options_init(acmpca_client_options *opts, unsigned version)
 {
     if (!opts)
@@ -180,6 +213,8 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
     if ((err = acmpca__buf_printf(&ua, "%s/", c->endpoint)) != 0)
         goto fail;
     c->url = acmpca__buf_detach(&ua);
+    if (c->url && (err = acmpca__split_url(&c->url_parts, c->url)) != 0)
+        goto fail;
     /* A custom endpoint without a region still needs one to sign with. */
     c->signing_region = acmpca__strdup(c->config.region ? c->config.region : "us-east-1");
     if (!c->url || !c->signing_region) {

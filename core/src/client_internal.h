@@ -12,10 +12,22 @@
 #include "retry.h"
 #include "transport.h"
 
+/* The parts of a URL a socket driver needs. */
+typedef struct acmpca_url_parts {
+    char scheme[8];
+    char host[256];
+    char path[1024];
+    int port;
+} acmpca_url_parts;
+
+/* Split "scheme://host[:port]/path?query"; ACMPCA_EENDPOINT when it cannot be. */
+int acmpca__split_url(acmpca_url_parts *out, const char *url);
+
 struct acmpca_client {
     acmpca_config config;
     char *endpoint;          /* base URL without a trailing slash */
     char *url;               /* endpoint + "/" */
+    acmpca_url_parts url_parts;  /* of url, for SEND steps */
     char *signing_region;
     acmpca_credentials_provider *credentials;
     acmpca_sign_cache *sign_cache;

@@ -29,14 +29,6 @@ typedef enum machine_state {
     ST_FAILED
 } machine_state;
 
-/* The parts of a URL a socket driver needs. */
-typedef struct url_parts {
-    char scheme[8];
-    char host[256];
-    char path[1024];
-    int port;
-} url_parts;
-
 struct acmpca_machine {
     machine_kind kind;
     machine_state state;
@@ -48,11 +40,11 @@ struct acmpca_machine {
     acmpca_http_response resp;    /* the last answer */
     int answer;                   /* ST_ANSWERED: 0 or the attempt's error code */
     cJSON *result;
-    acmpca_error_state error;     /* ST_FAILED: restored on every later look */
-    url_parts url;                /* of the service request */
+    acmpca_error_state *error;    /* the last failure (allocated on the first one):
+                                     restored on every later look */
     acmpca__fetch_log fetch;      /* a credentials refresh by steps */
     int blocking_credentials;     /* the blocking driver: providers do their own I/O */
-    url_parts fetch_url;          /* of its pending exchange */
+    acmpca_url_parts *fetch_url;  /* of its pending exchange (allocated when needed) */
     /* KIND_WAITER */
     const acmpca_waiter_info *waiter;
     cJSON *input;
@@ -62,39 +54,6 @@ struct acmpca_machine {
     /* KIND_PAGE */
     acmpca_paginator *pager;
 };
-
-static int split_url(url_parts *m, const char *url)
-{
-    const char *p = strstr(url, "://"), *host, *end, *colon;
-    size_t n;
-
-    if (!p || (size_t)(p - url) >= sizeof(m->scheme))
-        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s has no scheme", url);
-    memcpy(m->scheme, url, (size_t)(p - url));
-    m->scheme[p - url] = '\0';
-    host = p + 3;
-    end = host + strcspn(host, "/?");
-    if (*host == '[') { /* an IPv6 literal keeps its brackets out of the host name */
-        colon = memchr(host, ']', (size_t)(end - host));
-        if (!colon)
-            return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad IPv6 host", url);
-        n = (size_t)(colon - host - 1);
-        host++;
-        colon = colon[1] == ':' ? colon + 1 : NULL;
-    } else {
-        colon = memchr(host, ':', (size_t)(end - host));
-        n = (size_t)((colon ? colon : end) - host);
-    }
-    if (n == 0 || n >= sizeof(m->host) || strlen(end) + 2 > sizeof(m->path))
-        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad host or path", url);
-    memcpy(m->host, host, n);
-    m->host[n] = '\0';
-    m->port = colon ? atoi(colon + 1) : strcmp(m->scheme, "https") == 0 ? 443 : 80;
-    if (m->port <= 0 || m->port > 65535)
-        return acmpca__error_set(ACMPCA_EENDPOINT, "endpoint URL %s: bad port", url);
-    snprintf(m->path, sizeof(m->path), "%s%s", *end == '/' ? "" : "/", end);
-    return 0;
-}
 
 static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *client,
                        const acmpca_operation_info *op, const cJSON *input)
@@ -109,8 +68,7 @@ static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *c
     m->client = client;
     m->op = op;
     if (kind != KIND_WAITER) {
-        if ((err = acmpca__prepare_request(client, op, input, &m->req)) != 0 ||
-            (err = split_url(&m->url, m->req->url)) != 0) {
+        if ((err = acmpca__prepare_request(client, op, input, &m->req)) != 0) {
             acmpca__error_annotate(op->name, 0, 0);
             acmpca__error_set_stage("validate");
             acmpca_machine_free(m);
@@ -206,6 +164,8 @@ void acmpca_machine_free(acmpca_machine *m)
     acmpca__http_response_clear(&m->resp);
     cJSON_Delete(m->result);
     cJSON_Delete(m->input);
+    free(m->fetch_url);
+    free(m->error);
     free(m);
 }
 
@@ -223,6 +183,20 @@ void acmpca__machine_block_on_credentials(acmpca_machine *m)
 
 /* ---- steps ----------------------------------------------------------------- */
 
+/* Keep this thread's last error in the machine (the driver may call from
+ * another thread, or into the library in between). */
+static void save_error(acmpca_machine *m)
+{
+    if (m->error || (m->error = malloc(sizeof(*m->error))) != NULL)
+        acmpca__error_save(m->error);
+}
+
+static void restore_error(acmpca_machine *m)
+{
+    if (m->error)
+        acmpca__error_restore(m->error);
+}
+
 static acmpca_step_kind fail(acmpca_machine *m, acmpca_step *s)
 {
     if (m->state != ST_FAILED) {
@@ -234,10 +208,10 @@ static acmpca_step_kind fail(acmpca_machine *m, acmpca_step *s)
             snprintf(note, sizeof(note), " (gave up after %d attempts)", m->attempt);
             acmpca__error_append(note);
         }
-        acmpca__error_save(&m->error);
+        save_error(m);
         m->state = ST_FAILED;
     } else {
-        acmpca__error_restore(&m->error);
+        restore_error(m);
     }
     s->kind = ACMPCA_STEP_FAILED;
     return s->kind;
@@ -257,7 +231,7 @@ static acmpca_step_kind sleep_step(acmpca_step *s, double seconds, acmpca_sleep_
 
 /* A SEND step: the request, where it goes and what bounds it. */
 static acmpca_step_kind send_to(acmpca_machine *m, acmpca_step *s, const acmpca_http_request *req,
-                                const url_parts *u, const acmpca_transport_options *t,
+                                const acmpca_url_parts *u, const acmpca_transport_options *t,
                                 int64_t left)
 {
     s->kind = ACMPCA_STEP_SEND;
@@ -289,9 +263,13 @@ static acmpca_step_kind fetch_step(acmpca_machine *m, acmpca_step *s, int64_t le
         acmpca__fetch_log_paused(&m->fetch);
         return sleep_step(s, (double)pause_ms / 1000.0, ACMPCA_SLEEP_CREDENTIALS, m->attempt);
     }
-    if (split_url(&m->fetch_url, req->url) != 0)
+    if ((!m->fetch_url && !(m->fetch_url = malloc(sizeof(*m->fetch_url)))) ||
+        acmpca__split_url(m->fetch_url, req->url) != 0) {
+        if (!m->fetch_url)
+            acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         return fail(m, s);
-    send_to(m, s, req, &m->fetch_url, t, left);
+    }
+    send_to(m, s, req, m->fetch_url, t, left);
     s->credentials = 1;
     m->state = ST_FETCH_SENT;
     return s->kind;
@@ -327,7 +305,7 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
         return fail(m, s);
     }
     acmpca__log_request(m->client, m->op, m->req, m->attempt);
-    send_to(m, s, m->req, &m->url, &m->client->transport_options, left);
+    send_to(m, s, m->req, &m->client->url_parts, &m->client->transport_options, left);
     m->state = ST_SENT;
     return s->kind;
 }
@@ -380,7 +358,7 @@ static acmpca_step_kind call_next(acmpca_machine *m, acmpca_step *s)
         return fail(m, s);
     case ST_ANSWERED:
         if (m->answer) {
-            acmpca__error_restore(&m->error);
+            restore_error(m);
             return after_failure(m, s);
         }
         acmpca__retry_record(m->client->retry, 0);
@@ -430,7 +408,7 @@ static acmpca_step_kind waiter_next(acmpca_machine *m, acmpca_step *s)
         /* fall through */
     case ACMPCA_WAITER_UNEXPECTED:
         cJSON_Delete(out);
-        acmpca__error_save(&m->error); /* as it is: the inner call annotated it */
+        save_error(m); /* as it is: the inner call annotated it */
         m->state = ST_FAILED;
         return fail(m, s);
     case ACMPCA_WAITER_RETRY:
@@ -446,7 +424,7 @@ static acmpca_step_kind waiter_next(acmpca_machine *m, acmpca_step *s)
         acmpca__error_annotate(m->waiter->operation, m->poll, 0);
         acmpca__error_set_waiter(m->waiter->name, "max_attempts");
         acmpca__error_set_stage("waiter");
-        acmpca__error_save(&m->error);
+        save_error(m);
         m->state = ST_FAILED;
         return fail(m, s);
     }
@@ -502,7 +480,7 @@ int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp)
                                        &m->result);
     if (m->answer) {
         acmpca__error_set_stage("response");
-        acmpca__error_save(&m->error);
+        save_error(m);
     }
     m->state = ST_ANSWERED;
     return 0;
@@ -557,8 +535,8 @@ int acmpca__machine_take_failure(acmpca_machine *m)
                                  "is waiting for an answer");
     acmpca__http_response_clear(&m->resp);
     acmpca__error_set_stage("send");
-    acmpca__error_save(&m->error);
-    m->answer = m->error.pub.code;
+    save_error(m);
+    m->answer = acmpca_error_last()->code;
     m->state = ST_ANSWERED;
     return 0;
 }
@@ -596,8 +574,8 @@ int acmpca_machine_result(acmpca_machine *m, cJSON **out, acmpca_response_meta *
     if (!m)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_result: machine must not be NULL");
     if (m->state == ST_FAILED) {
-        acmpca__error_restore(&m->error);
-        err = m->error.pub.code;
+        restore_error(m);
+        err = acmpca_error_last()->code;
     } else if (m->state != ST_DONE) {
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_result: the machine is not "
                                  "done");

@@ -2,6 +2,7 @@
  * util.c - small shared helpers: growable buffer, strings, secrets, base64,
  * hex, and library-wide init/version.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero (glibc) */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -59,7 +60,9 @@ void acmpca__global_on_cleanup(void (*fn)(void))
 static void wiping_free(void *p)
 {
     if (p) {
-        OPENSSL_cleanse(p, malloc_usable_size(p));
+        /* explicit_bzero is memset that is never optimised away: on every free of
+         * libcurl's it costs a fraction of OPENSSL_cleanse's byte loop. */
+        explicit_bzero(p, malloc_usable_size(p));
         free(p);
     }
 }
