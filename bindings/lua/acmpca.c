@@ -234,6 +234,7 @@ static int raise_last(lua_State *L, const char *operation)
     push_error(L, code, e->message[0] ? e->message : acmpca_strerror(e->code),
                e->operation[0] ? e->operation : operation, e->http_status, e->request_id,
                e->retryable, e->attempts);
+    set_string(L, "class", acmpca_error_class(e->code));
     set_string(L, "waiter", e->waiter);
     set_string(L, "waiter_state", e->waiter_state);
     return lua_error(L);
@@ -247,6 +248,7 @@ static int raise_code(lua_State *L, const char *code, const char *operation, con
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
     push_error(L, code, lua_tostring(L, -1), operation, 0, NULL, 0, 0);
+    set_string(L, "class", code); /* the binding's own errors are their own class */
     return lua_error(L);
 }
 

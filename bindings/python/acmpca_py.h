@@ -142,6 +142,8 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
                                 const acmpca_response_meta *meta);
 /* Raise ParamValidationError("<path>: <message>"). Returns NULL. */
 PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...);
+/* Raise `cls` (one of ours) with a formatted message, also set as .message. Returns NULL. */
+PyObject *acmpy_raise_as(PyObject *cls, const char *fmt, ...);
 
 /*
  * The core's log_fn, and the record of a waiter's pause. They log to the
@@ -159,6 +161,8 @@ int acmpy_log_enabled(void *userdata);
  * acmpy_wait_ctx) as its progress callback, called without the GIL.
  */
 #define ACMPY_CORE_PAUSE 1e-9
+/* The longest pause between a waiter's attempts (WaiterConfig.Delay, wait_delay). */
+#define ACMPY_MAX_WAIT_DELAY_S 3600.0
 typedef struct acmpy_wait_ctx {
     double delay_s;            /* the real pause between attempts */
 } acmpy_wait_ctx;
@@ -197,6 +201,18 @@ PyObject *acmpy_datetime_from_epoch(double ts);
 int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, double *out);
 /* ResponseMetadata from the core's metadata (NULL: all empty). */
 PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *meta);
+/*
+ * Numbers bound for C integers and doubles, range-checked before the
+ * conversion: an int in [lo, hi], or an int or float in [lo, hi] (lo
+ * excluded when lo_open; NaN never passes). Anything else, a bool or a value
+ * out of range raises `cls` naming `what` and the accepted range. 0 or -1.
+ */
+int acmpy_int_arg(PyObject *cls, PyObject *v, const char *what, long long lo, long long hi,
+                  long long *out);
+int acmpy_number_arg(PyObject *cls, PyObject *v, const char *what, const char *kind, double lo,
+                     int lo_open, double hi, double *out);
+/* repr(v) for a message; never fails for want of a repr (an int past the digit limit). */
+PyObject *acmpy_shown(PyObject *v);
 /* Borrowed UTF-8 of a str, refusing NUL characters; NULL with an error set. */
 const char *acmpy_utf8(acmpy_state *st, PyObject *v, const char *what);
 /* Like acmpy_utf8 but None gives NULL without an error (check PyErr_Occurred). */

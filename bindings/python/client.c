@@ -9,6 +9,7 @@
  * client until the last one returns.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acmpca_py.h"
@@ -86,45 +87,37 @@ static PyObject *pick(PyObject *arg, PyObject *config, const char *name)
 
 static int config_error(acmpy_state *st, const char *fmt, PyObject *v)
 {
-    PyErr_Format(st->InvalidConfigError, fmt, v);
+    acmpy_raise_as(st->InvalidConfigError, fmt, v);
     return -1;
 }
 
+/*
+ * The numeric options are checked twice: here, that the Python value fits
+ * the C field (a long of milliseconds, an int); then by the core, against
+ * its limits for every binding. Its messages name its fields, so
+ * raise_option_error() puts the Python names back.
+ */
+
+/* Seconds (int or float, more than 0: None is the default) to milliseconds in a long. */
 static int seconds_ms(acmpy_state *st, PyObject *v, const char *name, long *out)
 {
-    double s;
+    double s, most = 1e9;
     if (!v)
         return 0;
-    if (PyBool_Check(v) || !(PyLong_Check(v) || PyFloat_Check(v))) {
-        PyErr_Format(st->InvalidConfigError, "%s: expected a number of seconds, got %R", name, v);
+    if (most > (double)(LONG_MAX / 1000 - 1))
+        most = (double)(LONG_MAX / 1000 - 1); /* a 32-bit long */
+    if (acmpy_number_arg(st->InvalidConfigError, v, name, "a number of seconds", 0, 1, most,
+                         &s) < 0)
         return -1;
-    }
-    s = PyFloat_AsDouble(v);
-    if (PyErr_Occurred())
-        return -1;
-    if (!(s > 0) || s > 86400.0 * 365) {
-        PyErr_Format(st->InvalidConfigError, "%s: expected a positive number of seconds, got %R",
-                     name, v);
-        return -1;
-    }
     *out = (long)ceil(s * 1000.0);
     return 0;
 }
 
-static int positive_int(acmpy_state *st, PyObject *v, const char *name, long min, int *out)
+static int int_option(acmpy_state *st, PyObject *v, const char *name, int min, int max, int *out)
 {
-    long n;
-    if (PyBool_Check(v) || !PyLong_Check(v)) {
-        PyErr_Format(st->InvalidConfigError, "%s: expected an int, got %R", name, v);
+    long long n;
+    if (acmpy_int_arg(st->InvalidConfigError, v, name, min, max, &n) < 0)
         return -1;
-    }
-    n = PyLong_AsLong(v);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    if (n < min || n > 1000000) {
-        PyErr_Format(st->InvalidConfigError, "%s: %ld is out of range", name, n);
-        return -1;
-    }
     *out = (int)n;
     return 0;
 }
@@ -153,19 +146,20 @@ static int read_retries(acmpy_state *st, opts_holder *h, PyObject *v)
     if (!PyDict_Check(v))
         return config_error(st, "retries: expected a dict, got %R", v);
     while (PyDict_Next(v, &pos, &key, &value)) {
-        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-        if (!k)
+        if (!PyUnicode_Check(key))
             return config_error(st, "retries: unknown key %R", key);
-        if (strcmp(k, "max_attempts") == 0) {
-            if (positive_int(st, value, "retries['max_attempts']", 0, &n) < 0)
+        /* Compared whole: "mode\0x" is an unknown key, not "mode". */
+        if (PyUnicode_CompareWithASCIIString(key, "max_attempts") == 0) {
+            /* Retries after the first attempt: n + 1 attempts in all. */
+            if (int_option(st, value, "retries['max_attempts']", 0, INT_MAX - 1, &n) < 0)
                 return -1;
             if (!PyDict_GetItemString(v, "total_max_attempts"))
                 h->o.max_attempts = n + 1;
-        } else if (strcmp(k, "total_max_attempts") == 0) {
-            if (positive_int(st, value, "retries['total_max_attempts']", 1, &n) < 0)
+        } else if (PyUnicode_CompareWithASCIIString(key, "total_max_attempts") == 0) {
+            if (int_option(st, value, "retries['total_max_attempts']", 1, INT_MAX, &n) < 0)
                 return -1;
             h->o.max_attempts = n;
-        } else if (strcmp(k, "mode") == 0) {
+        } else if (PyUnicode_CompareWithASCIIString(key, "mode") == 0) {
             const char *mode = keep_utf8(st, h, value, "retries['mode']");
             if (!mode)
                 return -1;
@@ -182,6 +176,11 @@ static int read_retries(acmpy_state *st, opts_holder *h, PyObject *v)
     }
     return 0;
 }
+
+#define MIN_RATE 0.001
+#define MIN_RATE_TEXT "0.001"
+#define MAX_RATE 1e6
+#define MAX_RATE_TEXT "1000000"
 
 /* True for the built-in preset; {"IssueCertificate": 10.0, ...} for overrides. */
 static int read_rate_limit(acmpy_state *st, opts_holder *h, PyObject *v)
@@ -205,17 +204,23 @@ static int read_rate_limit(acmpy_state *st, opts_holder *h, PyObject *v)
     }
     while (PyDict_Next(v, &pos, &key, &value)) {
         const char *op = keep_utf8(st, h, key, "rate_limit key");
+        char what[96];
         double rps;
         if (!op)
             return -1;
         if (!acmpca_model_operation_find(op))
             return config_error(st, "rate_limit: unknown operation %R", key);
-        if (PyBool_Check(value) || !(PyLong_Check(value) || PyFloat_Check(value)))
-            return config_error(st, "rate_limit: expected requests per second, got %R", value);
-        rps = PyFloat_AsDouble(value);
-        if (!(rps >= 0))
-            return config_error(st, "rate_limit: expected requests per second >= 0, got %R",
-                                value);
+        snprintf(what, sizeof(what), "rate_limit['%s']", op);
+        if (acmpy_number_arg(st->InvalidConfigError, value, what, "requests per second", 0, 0,
+                             MAX_RATE, &rps) < 0)
+            return -1;
+        /* The pause before a call is 1/rate: a tiny rate would be an endless sleep. */
+        if (rps > 0 && rps < MIN_RATE) {
+            acmpy_raise_as(st->InvalidConfigError, "%s: expected 0 (no limit) or from %s to %s "
+                           "requests per second, got %R", what, MIN_RATE_TEXT, MAX_RATE_TEXT,
+                           value);
+            return -1;
+        }
         h->limits[i].operation = op;
         h->limits[i].requests_per_second = rps;
         i++;
@@ -227,6 +232,34 @@ static int read_rate_limit(acmpy_state *st, opts_holder *h, PyObject *v)
 }
 
 /* ---- the Client type ----------------------------------------------------------------- */
+
+/*
+ * The core names its option ("options.user_agent_suffix: ..."); the user
+ * set the Python one, so the message names that instead.
+ */
+static void raise_option_error(acmpy_state *st, const char *message)
+{
+    static const struct {
+        const char *core, *python;
+    } names[] = {{"options.user_agent_suffix", "user_agent_extra"},
+                 {"options.connect_timeout_ms", "connect_timeout"},
+                 {"options.read_timeout_ms", "read_timeout"},
+                 {"options.total_timeout_ms", "total_timeout"},
+                 {"options.max_attempts", "retries (attempts in all)"},
+                 {"options.pool_size", "max_pool_connections"},
+                 {"options.use_fips", "use_fips_endpoint"},
+                 {"options.use_dualstack", "use_dualstack_endpoint"}};
+    size_t i, n;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        n = strlen(names[i].core);
+        if (strncmp(message, names[i].core, n) == 0 && message[n] == ':') {
+            acmpy_raise_as(st->InvalidConfigError, "%s%s", names[i].python, message + n);
+            return;
+        }
+    }
+    acmpy_raise_as(st->InvalidConfigError, "%s", message);
+}
 
 static PyObject *make_meta(acmpy_state *st, acmpca_client *c, PyObject *config)
 {
@@ -248,13 +281,13 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
                              "verify", "config", "connect_timeout", "read_timeout", "retries",
                              "max_pool_connections", "use_fips_endpoint",
                              "use_dualstack_endpoint", "rate_limit", "user_agent_extra",
-                             "max_response_bytes", NULL};
+                             "max_response_bytes", "total_timeout", NULL};
     acmpy_client *self = (acmpy_client *)op;
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
-    PyObject *a[17] = {NULL};
+    PyObject *a[18] = {NULL};
     PyObject *region = NULL, *connect = NULL, *read = NULL, *retries = NULL, *pool = NULL,
              *fips = NULL, *dual = NULL, *rate = NULL, *ua = NULL, *proxies = NULL,
-             *maxbytes = NULL;
+             *maxbytes = NULL, *total = NULL;
     PyObject *config, *verify;
     opts_holder h;
     acmpca_client *c = NULL;
@@ -262,13 +295,20 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
 
     if (!st)
         return -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOO$OOOOOOOOO:Client", kwlist, &a[0],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOO$OOOOOOOOOO:Client", kwlist, &a[0],
                                      &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8],
                                      &a[9], &a[10], &a[11], &a[12], &a[13], &a[14], &a[15],
-                                     &a[16]))
+                                     &a[16], &a[17]))
         return -1;
-    if (self->inflight) {
-        PyErr_SetString(st->GeneralError, "cannot re-initialise a client while calls run");
+    /*
+     * Waiters, paginators and page iterators reach the core client through
+     * this object (and a page iterator keeps a core paginator pointing at
+     * it): swapping the core client under them would leave them on freed
+     * memory. A client is initialised once; closing it is final.
+     */
+    if (self->client || self->closed) {
+        PyErr_SetString(st->GeneralError, "Client.__init__: this client is already initialised "
+                                          "(or closed); make a new Client instead");
         return -1;
     }
     memset(&h, 0, sizeof(h));
@@ -288,6 +328,7 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
     rate = pick(a[14], config, "rate_limit");
     ua = pick(a[15], config, "user_agent_extra");
     maxbytes = pick(a[16], config, "max_response_bytes");
+    total = pick(a[17], config, "total_timeout");
     proxies = pick(NULL, config, "proxies");
     if (PyErr_Occurred())
         goto done;
@@ -324,30 +365,24 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
     }
     if (seconds_ms(st, connect, "connect_timeout", &h.o.connect_timeout_ms) < 0 ||
         seconds_ms(st, read, "read_timeout", &h.o.read_timeout_ms) < 0 ||
+        seconds_ms(st, total, "total_timeout", &h.o.total_timeout_ms) < 0 ||
         read_retries(st, &h, retries) < 0 ||
         tristate(st, fips, "use_fips_endpoint", &h.o.use_fips) < 0 ||
         tristate(st, dual, "use_dualstack_endpoint", &h.o.use_dualstack) < 0 ||
         read_rate_limit(st, &h, rate) < 0)
         goto done;
     if (pool) {
-        if (positive_int(st, pool, "max_pool_connections", 1, &n) < 0)
+        if (int_option(st, pool, "max_pool_connections", 1, INT_MAX, &n) < 0)
             goto done;
         h.o.pool_size = n;
     }
     if (maxbytes) {
-        long long nb;
-        if (PyBool_Check(maxbytes) || !PyLong_Check(maxbytes)) {
-            PyErr_Format(st->InvalidConfigError,
-                         "max_response_bytes: expected an int, got %R", maxbytes);
+        long long nb, most = (unsigned long long)SIZE_MAX / 2 > (unsigned long long)LLONG_MAX
+                                 ? LLONG_MAX
+                                 : (long long)(SIZE_MAX / 2);
+        if (acmpy_int_arg(st->InvalidConfigError, maxbytes, "max_response_bytes", 1, most,
+                          &nb) < 0)
             goto done;
-        }
-        nb = PyLong_AsLongLong(maxbytes);
-        if (nb == -1 && PyErr_Occurred())
-            goto done;
-        if (nb < 1 || (unsigned long long)nb > (unsigned long long)SIZE_MAX / 2) {
-            PyErr_Format(st->InvalidConfigError, "max_response_bytes: %lld is out of range", nb);
-            goto done;
-        }
         h.o.max_response_bytes = (size_t)nb;
     }
     h.o.log_fn = acmpy_log_line;
@@ -356,13 +391,11 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
     if (acmpca_client_new(&c, &h.o) != 0) {
         const acmpca_error *e = acmpca_error_last();
         if (e->code == ACMPCA_EINVAL)
-            PyErr_SetString(st->InvalidConfigError, e->message);
+            raise_option_error(st, e->message);
         else
             acmpy_raise_last(st, NULL, NULL);
         goto done;
     }
-    if (self->client)
-        client_free_core(self);
     self->client = c;
     self->closed = 0;
     Py_XSETREF(self->meta, make_meta(st, c, config));
@@ -379,15 +412,34 @@ done:
     Py_XDECREF(ua);
     Py_XDECREF(proxies);
     Py_XDECREF(maxbytes);
+    Py_XDECREF(total);
     Py_XDECREF(h.keep);
     PyMem_Free(h.limits);
     return rc;
+}
+
+/*
+ * A GC type: client.meta holds the config, and a config (or anything it
+ * reaches: a waiter, a page iterator, a callback) may hold the client.
+ */
+static int client_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(((acmpy_client *)op)->meta);
+    return 0;
+}
+
+static int client_clear(PyObject *op)
+{
+    Py_CLEAR(((acmpy_client *)op)->meta);
+    return 0;
 }
 
 static void client_dealloc(PyObject *op)
 {
     acmpy_client *self = (acmpy_client *)op;
     PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
     if (self->weakreflist)
         PyObject_ClearWeakRefs(op);
     /* A running call holds a reference, so none runs here. */
@@ -591,17 +643,20 @@ static const char client_doc[] =
     "       verify=None, config=None, *, connect_timeout=None, read_timeout=None,\n"
     "       retries=None, max_pool_connections=None, use_fips_endpoint=None,\n"
     "       use_dualstack_endpoint=None, rate_limit=None, user_agent_extra=None,\n"
-    "       max_response_bytes=None)\n"
+    "       max_response_bytes=None, total_timeout=None)\n"
     "--\n\n"
     "An AWS Private CA client, a drop-in for boto3.client('acm-pca', ...).\n\n"
     "Anything not given resolves as boto3 does: AWS_REGION / AWS_DEFAULT_REGION, the\n"
     "AWS_ENDPOINT_URL* variables, the credential chain (environment, profile files,\n"
     "SSO, process, container, instance metadata). `verify` is a bool or a CA bundle\n"
     "path. `max_response_bytes` (acmpca only) caps a response body (default 16 MiB;\n"
-    "larger answers raise ResponseParserError). `config` is an acmpca.Config or a\n"
+    "larger answers raise ResponseParserError). `total_timeout` (acmpca only) bounds a\n"
+    "whole call in seconds, retries and their pauses included (default None: no bound;\n"
+    "past it, ReadTimeoutError). `config` is an acmpca.Config or a\n"
     "botocore.config.Config; the keyword-only\n"
     "arguments override it. No I/O happens here. One client may be shared by threads;\n"
-    "close() it, or use it as a context manager.\n\n"
+    "close() it, or use it as a context manager. A client is initialised once: calling\n"
+    "__init__ again raises GeneralError.\n\n"
     "Each API operation is a method named as in boto3 (issue_certificate, ...), taking\n"
     "the API member names as keyword arguments and returning a dict shaped like\n"
     "boto3's, with ResponseMetadata. credentials_source() names the provider that\n"
@@ -611,6 +666,8 @@ static PyType_Slot client_slots[] = {
     {Py_tp_init, client_init},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_dealloc, client_dealloc},
+    {Py_tp_traverse, client_traverse},
+    {Py_tp_clear, client_clear},
     {Py_tp_repr, client_repr},
     {Py_tp_methods, client_methods},
     {Py_tp_getset, client_getset},
@@ -619,8 +676,8 @@ static PyType_Slot client_slots[] = {
     {0, NULL}};
 
 static PyType_Spec client_spec = {
-    "acmpca.Client", sizeof(acmpy_client), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    client_slots};
+    "acmpca.Client", sizeof(acmpy_client), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, client_slots};
 
 /* ---- the operation methods ---------------------------------------------------------------- */
 
@@ -702,10 +759,22 @@ static PyObject *operation_get(PyObject *self, PyObject *obj, PyObject *type)
     return PyMethod_New(self, obj);
 }
 
+/*
+ * The descriptors sit in Client's dict and hold their own type, which holds
+ * the module, which holds Client: a cycle only the GC can see. Their other
+ * members are str, which never join a cycle, so there is nothing to clear.
+ */
+static int operation_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(op));
+    return 0;
+}
+
 static void operation_dealloc(PyObject *op)
 {
     acmpy_operation *d = (acmpy_operation *)op;
     PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
     Py_XDECREF(d->name);
     Py_XDECREF(d->qualname);
     Py_XDECREF(d->doc);
@@ -739,6 +808,7 @@ static PyGetSetDef operation_getset[] = {
 
 static PyType_Slot operation_slots[] = {
     {Py_tp_dealloc, operation_dealloc},
+    {Py_tp_traverse, operation_traverse},
     {Py_tp_repr, operation_repr},
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_descr_get, operation_get},
@@ -749,7 +819,7 @@ static PyType_Slot operation_slots[] = {
 static PyType_Spec operation_spec = {
     "acmpca.OperationMethod", sizeof(acmpy_operation), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR |
-        Py_TPFLAGS_DISALLOW_INSTANTIATION,
+        Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_HAVE_GC,
     operation_slots};
 
 static const char *py_type_name(const acmpca_shape *shape)
@@ -834,10 +904,12 @@ int acmpy_client_setup(PyObject *module, acmpy_state *st)
         return -1;
     for (i = 0; i < acmpca_model_operation_count(); i++) {
         const acmpca_operation_info *op = acmpca_model_operation(i);
-        acmpy_operation *d = PyObject_New(acmpy_operation, st->operation_type);
+        acmpy_operation *d = PyObject_GC_New(acmpy_operation, st->operation_type);
         int rc;
         if (!d)
             return -1;
+        d->name = d->qualname = d->doc = d->operation = NULL;
+        PyObject_GC_Track(d);
         d->op = op;
         d->vectorcall = operation_vectorcall;
         d->name = PyUnicode_InternFromString(op->snake_name);

@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acmpca_py.h"
@@ -146,6 +147,75 @@ const char *acmpy_utf8_or_none(acmpy_state *st, PyObject *v, const char *what)
     return acmpy_utf8(st, v, what);
 }
 
+PyObject *acmpy_shown(PyObject *v)
+{
+    PyObject *r = PyObject_Repr(v);
+    if (!r) {
+        PyErr_Clear();
+        r = PyUnicode_FromFormat("an %.100s too large to show", Py_TYPE(v)->tp_name);
+    }
+    return r;
+}
+
+static int out_of_range(PyObject *cls, const char *what, const char *kind, const char *range,
+                        PyObject *v)
+{
+    PyObject *got;
+    PyErr_Clear(); /* an OverflowError from the conversion: replaced by the named error */
+    if ((got = acmpy_shown(v))) {
+        acmpy_raise_as(cls, "%s: expected %s %s, got %U", what, kind, range, got);
+        Py_DECREF(got);
+    }
+    return -1;
+}
+
+int acmpy_int_arg(PyObject *cls, PyObject *v, const char *what, long long lo, long long hi,
+                  long long *out)
+{
+    char range[80];
+    int overflow = 0;
+    long long n;
+
+    if (!PyBool_Check(v) && PyLong_Check(v)) {
+        n = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (!(n == -1 && PyErr_Occurred()) && !overflow && n >= lo && n <= hi) {
+            *out = n;
+            return 0;
+        }
+    }
+    snprintf(range, sizeof(range), "from %lld to %lld", lo, hi);
+    return out_of_range(cls, what, "an int", range, v);
+}
+
+int acmpy_number_arg(PyObject *cls, PyObject *v, const char *what, const char *kind, double lo,
+                     int lo_open, double hi, double *out)
+{
+    char *los, *his, range[128];
+    double d;
+
+    if (!PyBool_Check(v) && (PyLong_Check(v) || PyFloat_Check(v))) {
+        /* An int past a double's range raises OverflowError: out of range too. */
+        d = PyFloat_AsDouble(v);
+        if (!(d == -1.0 && PyErr_Occurred()) && (lo_open ? d > lo : d >= lo) && d <= hi) {
+            *out = d;
+            return 0;
+        }
+    }
+    /* Python's formatting, not printf's: it ignores the C locale's decimal comma. */
+    los = PyOS_double_to_string(lo, 'g', 15, 0, NULL);
+    his = PyOS_double_to_string(hi, 'g', 15, 0, NULL);
+    if (los && his)
+        snprintf(range, sizeof(range), lo_open ? "greater than %s and at most %s" : "from %s to %s",
+                 los, his);
+    PyMem_Free(los);
+    PyMem_Free(his);
+    if (!los || !his) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return out_of_range(cls, what, kind, range, v);
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -276,8 +346,17 @@ int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, doub
         return -1;
     }
     if (PyLong_Check(v) || PyFloat_Check(v)) {
+        int sign = 0;
         *out = PyFloat_AsDouble(v);
-        return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+        if (*out == -1.0 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                return -1;
+            /* Past a double: an infinity, which every caller's range check refuses. */
+            PyErr_Clear();
+            (void)PyLong_AsLongLongAndOverflow(v, &sign);
+            *out = sign < 0 ? -INFINITY : INFINITY;
+        }
+        return 0;
     }
     if (PyDateTime_Check(v))
         return datetime_epoch(st, v, out);
@@ -376,7 +455,7 @@ static cJSON *object_json(conv *cv, const acmpca_shape *shape, PyObject *v)
 {
     PyObject *items = NULL, *key, *value;
     cJSON *obj = cJSON_CreateObject(), *item;
-    Py_ssize_t pos = 0, i = 0, n = 0;
+    Py_ssize_t pos = 0, i = 0, n = 0, len;
     int is_dict = PyDict_Check(v);
 
     if (!obj)
@@ -408,8 +487,13 @@ static cJSON *object_json(conv *cv, const acmpca_shape *shape, PyObject *v)
             conv_error(cv, "keys must be str, got %s", Py_TYPE(key)->tp_name);
             goto fail;
         }
-        if (!(name = PyUnicode_AsUTF8(key))) {
+        if (!(name = PyUnicode_AsUTF8AndSize(key, &len))) {
             conv_error(cv, "key not encodable as UTF-8 text");
+            goto fail;
+        }
+        if ((size_t)len != strlen(name)) {
+            /* The C side would see the key cut at the NUL: another member. */
+            conv_error(cv, "key %R contains a NUL character", key);
             goto fail;
         }
         if (shape && shape->type == ACMPCA_SHAPE_STRUCTURE) {
@@ -566,11 +650,18 @@ int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *c
         return -1;
     }
     for (i = 0; i < n; i++) {
-        const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, i));
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        Py_ssize_t len;
+        const char *name = PyUnicode_AsUTF8AndSize(key, &len);
         const acmpca_member *m;
         int skipped_here = 0;
         if (!name)
             goto fail;
+        if ((size_t)len != strlen(name)) {
+            /* f(**{"A\0B": 1}) passes such a name; cut at the NUL it would name "A". */
+            acmpy_raise_param(st, "%R: an argument name must not contain a NUL character", key);
+            goto fail;
+        }
         for (j = 0; skip && skip[j]; j++) {
             if (strcmp(skip[j], name) == 0) {
                 skipped[j] = args[i];

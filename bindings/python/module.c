@@ -483,21 +483,36 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     return NULL;
 }
 
-PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...)
+static PyObject *raise_with_message(PyObject *cls, const char *fmt, va_list ap)
 {
     PyObject *msg, *exc;
-    va_list ap;
 
-    va_start(ap, fmt);
     msg = PyUnicode_FromFormatV(fmt, ap);
-    va_end(ap);
     if (!msg)
         return NULL;
-    exc = PyObject_CallOneArg(st->ParamValidationError, msg);
+    exc = PyObject_CallOneArg(cls, msg);
     if (exc && PyObject_SetAttrString(exc, "message", msg) == 0)
-        PyErr_SetObject(st->ParamValidationError, exc);
+        PyErr_SetObject(cls, exc);
     Py_XDECREF(exc);
     Py_DECREF(msg);
+    return NULL;
+}
+
+PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    raise_with_message(st->ParamValidationError, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+PyObject *acmpy_raise_as(PyObject *cls, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    raise_with_message(cls, fmt, ap);
+    va_end(ap);
     return NULL;
 }
 

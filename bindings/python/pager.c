@@ -44,19 +44,26 @@ typedef struct acmpy_pages {
 
 /* ---- shared ------------------------------------------------------------------ */
 
-static int config_int(acmpy_state *st, PyObject *v, const char *what, long min, long *out)
+static int config_int(acmpy_state *st, PyObject *v, const char *what, long min, int *out)
 {
-    if (PyBool_Check(v) || !PyLong_Check(v)) {
-        acmpy_raise_param(st, "%s: expected int, got %s", what, Py_TYPE(v)->tp_name);
+    long long n;
+    if (acmpy_int_arg(st->ParamValidationError, v, what, min, INT_MAX, &n) < 0)
         return -1;
-    }
-    *out = PyLong_AsLong(v);
-    if (*out == -1 && PyErr_Occurred())
-        return -1;
-    if (*out < min || *out > 0x7fffffffL) {
-        acmpy_raise_param(st, "%s: %ld is out of range", what, *out);
-        return -1;
-    }
+    *out = (int)n;
+    return 0;
+}
+
+/*
+ * Waiters, paginators and page iterators hold a counted reference to their
+ * Client (the core client lives as long as it, and close() is checked by
+ * acmpy_client_begin before each use). They are GC types, as the Client is,
+ * so a cycle through one of them (a page iterator kept on the client's
+ * config) is collected.
+ */
+static int holder_traverse(PyObject *op, acmpy_client *client, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(client);
     return 0;
 }
 
@@ -65,6 +72,23 @@ static void generic_dealloc(PyObject *op)
     PyTypeObject *tp = Py_TYPE(op);
     tp->tp_free(op);
     Py_DECREF(tp);
+}
+
+/* A str key equal to `name` as a whole (an embedded NUL makes it another key). */
+static int is_key(PyObject *key, const char *name)
+{
+    return PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, name) == 0;
+}
+
+/* The client of a holder whose reference the GC may have cleared; NULL with an error set. */
+static acmpca_client *holder_begin(PyObject *op, acmpy_client *client)
+{
+    if (!client) {
+        acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+        PyErr_SetString(st->GeneralError, "the client is closed");
+        return NULL;
+    }
+    return acmpy_client_begin(client);
 }
 
 /* ---- waiters ------------------------------------------------------------------- */
@@ -95,17 +119,30 @@ PyObject *acmpy_client_get_waiter(acmpy_client *self, PyObject *name)
         PyErr_Format(PyExc_ValueError, "Waiter does not exist: %s", s);
         return NULL;
     }
-    if (!(w = PyObject_New(acmpy_waiter, st->waiter_type)))
+    if (!(w = PyObject_GC_New(acmpy_waiter, st->waiter_type)))
         return NULL;
     w->client = (acmpy_client *)Py_NewRef(self);
     w->info = info;
     w->op = acmpca_model_operation_find(info->operation);
+    PyObject_GC_Track(w);
     return (PyObject *)w;
+}
+
+static int waiter_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    return holder_traverse(op, ((acmpy_waiter *)op)->client, visit, arg);
+}
+
+static int waiter_clear(PyObject *op)
+{
+    Py_CLEAR(((acmpy_waiter *)op)->client);
+    return 0;
 }
 
 static void waiter_dealloc(PyObject *op)
 {
-    Py_XDECREF(((acmpy_waiter *)op)->client);
+    PyObject_GC_UnTrack(op);
+    waiter_clear(op);
     generic_dealloc(op);
 }
 
@@ -113,7 +150,6 @@ static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int
 {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    long n;
 
     if (!cfg)
         return 0;
@@ -122,27 +158,18 @@ static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int
         return -1;
     }
     while (PyDict_Next(cfg, &pos, &key, &value)) {
-        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-        if (k && strcmp(k, "Delay") == 0) {
-            if (PyBool_Check(value) || !(PyLong_Check(value) || PyFloat_Check(value))) {
-                acmpy_raise_param(st, "WaiterConfig.Delay: expected a number, got %s",
-                                  Py_TYPE(value)->tp_name);
-                return -1;
-            }
-            *delay = PyFloat_AsDouble(value);
-            if (!(*delay >= 0) || *delay > 3600) {
-                acmpy_raise_param(st, "WaiterConfig.Delay: %R is out of range", value);
-                return -1;
-            }
+        /* Keys compared whole: "Delay\0x" is an unknown key, not Delay. */
+        if (is_key(key, "Delay")) {
             /* botocore: 0 means no pause. */
-        } else if (k && strcmp(k, "MaxAttempts") == 0) {
-            if (config_int(st, value, "WaiterConfig.MaxAttempts", 1, &n) < 0)
+            if (acmpy_number_arg(st->ParamValidationError, value, "WaiterConfig.Delay",
+                                 "a number of seconds", 0, 0, ACMPY_MAX_WAIT_DELAY_S, delay) < 0)
                 return -1;
-            *attempts = (int)n;
+        } else if (is_key(key, "MaxAttempts")) {
+            if (config_int(st, value, "WaiterConfig.MaxAttempts", 1, attempts) < 0)
+                return -1;
         } else {
-            if (!PyErr_Occurred())
-                acmpy_raise_param(st, "WaiterConfig.%S: unknown key; expected Delay or "
-                                      "MaxAttempts", key);
+            acmpy_raise_param(st, "WaiterConfig[%R]: unknown key; expected Delay or "
+                                  "MaxAttempts", key);
             return -1;
         }
     }
@@ -215,6 +242,7 @@ static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nar
     acmpy_waiter *w = (acmpy_waiter *)op;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
     PyObject *skipped[1];
+    acmpy_client *client;
     acmpca_client *c;
     cJSON *in = NULL;
     double delay = -1;
@@ -228,10 +256,12 @@ static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nar
     if (acmpy_kwargs_to_json(st, w->op->input, args, kwnames, skip, skipped, &in) < 0)
         return NULL;
     if (read_waiter_config(st, skipped[0], &delay, &attempts) < 0 ||
-        !(c = acmpy_client_begin(w->client))) {
+        !(c = holder_begin(op, w->client))) {
         cJSON_Delete(in);
         return NULL;
     }
+    /* Ours until the end: Python code runs meanwhile (log handlers, signal handlers). */
+    client = (acmpy_client *)Py_NewRef(w->client);
     ctx.delay_s = delay >= 0 ? delay : w->info->delay_s;
     acmpy_log_prepare(st);
     Py_BEGIN_ALLOW_THREADS
@@ -240,7 +270,8 @@ static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nar
     Py_END_ALLOW_THREADS
     if (rc != 0)
         acmpy_raise_last(st, w->op->name, acmpca_client_endpoint(c));
-    acmpy_client_end(w->client);
+    acmpy_client_end(client);
+    Py_DECREF(client);
     cJSON_Delete(in);
     if (rc != 0)
         return NULL;
@@ -287,6 +318,8 @@ static PyGetSetDef waiter_getset[] = {
 
 static PyType_Slot waiter_slots[] = {
     {Py_tp_dealloc, waiter_dealloc},
+    {Py_tp_traverse, waiter_traverse},
+    {Py_tp_clear, waiter_clear},
     {Py_tp_repr, waiter_repr},
     {Py_tp_methods, waiter_methods},
     {Py_tp_getset, waiter_getset},
@@ -294,7 +327,9 @@ static PyType_Slot waiter_slots[] = {
     {0, NULL}};
 
 static PyType_Spec waiter_spec = {"acmpca.Waiter", sizeof(acmpy_waiter), 0,
-                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, waiter_slots};
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+                                      Py_TPFLAGS_HAVE_GC,
+                                  waiter_slots};
 
 /* ---- paginators ------------------------------------------------------------------ */
 
@@ -329,17 +364,30 @@ PyObject *acmpy_client_get_paginator(acmpy_client *self, PyObject *name)
             PyErr_Format(PyExc_ValueError, "Operation cannot be paginated: %S", name);
         return NULL;
     }
-    if (!(p = PyObject_New(acmpy_paginator, st->paginator_type)))
+    if (!(p = PyObject_GC_New(acmpy_paginator, st->paginator_type)))
         return NULL;
     p->client = (acmpy_client *)Py_NewRef(self);
     p->info = info;
     p->op = acmpca_model_operation_find(info->operation);
+    PyObject_GC_Track(p);
     return (PyObject *)p;
+}
+
+static int paginator_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    return holder_traverse(op, ((acmpy_paginator *)op)->client, visit, arg);
+}
+
+static int paginator_clear(PyObject *op)
+{
+    Py_CLEAR(((acmpy_paginator *)op)->client);
+    return 0;
 }
 
 static void paginator_dealloc(PyObject *op)
 {
-    Py_XDECREF(((acmpy_paginator *)op)->client);
+    PyObject_GC_UnTrack(op);
+    paginator_clear(op);
     generic_dealloc(op);
 }
 
@@ -347,7 +395,6 @@ static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *p
 {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    long n;
 
     if (!cfg)
         return 0;
@@ -356,20 +403,17 @@ static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *p
         return -1;
     }
     while (PyDict_Next(cfg, &pos, &key, &value)) {
-        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-        if (k && strcmp(k, "MaxItems") == 0) {
+        if (is_key(key, "MaxItems")) {
             if (value == Py_None)
                 continue;
-            if (config_int(st, value, "PaginationConfig.MaxItems", 1, &n) < 0)
+            if (config_int(st, value, "PaginationConfig.MaxItems", 1, &pg->max_items) < 0)
                 return -1;
-            pg->max_items = (int)n;
-        } else if (k && strcmp(k, "PageSize") == 0) {
+        } else if (is_key(key, "PageSize")) {
             if (value == Py_None)
                 continue;
-            if (config_int(st, value, "PaginationConfig.PageSize", 1, &n) < 0)
+            if (config_int(st, value, "PaginationConfig.PageSize", 1, &pg->page_size) < 0)
                 return -1;
-            pg->page_size = (int)n;
-        } else if (k && strcmp(k, "StartingToken") == 0) {
+        } else if (is_key(key, "StartingToken")) {
             const char *tok;
             if (value == Py_None)
                 continue;
@@ -389,9 +433,8 @@ static int read_pagination_config(acmpy_state *st, PyObject *cfg, acmpy_pages *p
                 return -1;
             }
         } else {
-            if (!PyErr_Occurred())
-                acmpy_raise_param(st, "PaginationConfig.%S: unknown key; expected MaxItems, "
-                                      "PageSize or StartingToken", key);
+            acmpy_raise_param(st, "PaginationConfig[%R]: unknown key; expected MaxItems, "
+                                  "PageSize or StartingToken", key);
             return -1;
         }
     }
@@ -411,7 +454,11 @@ static PyObject *paginator_paginate(PyObject *op, PyObject *const *args, Py_ssiz
         PyErr_SetString(PyExc_TypeError, "paginate() only accepts keyword arguments.");
         return NULL;
     }
-    if (!(pg = PyObject_New(acmpy_pages, st->page_iterator_type)))
+    if (!p->client) {
+        PyErr_SetString(st->GeneralError, "the client is closed");
+        return NULL;
+    }
+    if (!(pg = PyObject_GC_New(acmpy_pages, st->page_iterator_type)))
         return NULL;
     pg->client = (acmpy_client *)Py_NewRef(p->client);
     pg->info = p->info;
@@ -422,6 +469,7 @@ static PyObject *paginator_paginate(PyObject *op, PyObject *const *args, Py_ssiz
     pg->p = NULL;
     pg->busy = 0;
     pg->resume_token = Py_NewRef(Py_None);
+    PyObject_GC_Track(pg);
     if (acmpy_kwargs_to_json(st, p->op->input, args, kwnames, skip, skipped, &pg->input) < 0 ||
         read_pagination_config(st, skipped[0], pg) < 0) {
         Py_DECREF(pg);
@@ -446,25 +494,44 @@ static PyMethodDef paginator_methods[] = {
 
 static PyType_Slot paginator_slots[] = {
     {Py_tp_dealloc, paginator_dealloc},
+    {Py_tp_traverse, paginator_traverse},
+    {Py_tp_clear, paginator_clear},
     {Py_tp_repr, paginator_repr},
     {Py_tp_methods, paginator_methods},
     {Py_tp_doc, (void *)"A paginator from client.get_paginator(name); call paginate(**kwargs)."},
     {0, NULL}};
 
 static PyType_Spec paginator_spec = {"acmpca.Paginator", sizeof(acmpy_paginator), 0,
-                                     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+                                         Py_TPFLAGS_HAVE_GC,
                                      paginator_slots};
 
 /* ---- page iterators ---------------------------------------------------------------- */
 
+/* resume_token is a str or None: never part of a cycle, kept until the end. */
+static int pages_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    return holder_traverse(op, ((acmpy_pages *)op)->client, visit, arg);
+}
+
+static int pages_clear(PyObject *op)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    /* The core paginator points at the client's core client: it goes first. */
+    acmpca_paginator_free(pg->p);
+    pg->p = NULL;
+    Py_CLEAR(pg->client);
+    return 0;
+}
+
 static void pages_dealloc(PyObject *op)
 {
     acmpy_pages *pg = (acmpy_pages *)op;
-    acmpca_paginator_free(pg->p);
+    PyObject_GC_UnTrack(op);
+    pages_clear(op);
     cJSON_Delete(pg->input);
     PyMem_Free(pg->starting_token);
     Py_XDECREF(pg->resume_token);
-    Py_XDECREF(pg->client);
     generic_dealloc(op);
 }
 
@@ -503,14 +570,22 @@ static PyObject *pages_next(PyObject *op)
 {
     acmpy_pages *pg = (acmpy_pages *)op;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    acmpy_client *client;
     acmpca_client *c;
     acmpca_response_meta *meta = NULL;
     cJSON *page = NULL;
     PyObject *out = NULL, *md;
     int rc;
 
-    if (pages_busy(pg) || !(c = acmpy_client_begin(pg->client)))
+    /*
+     * pg->p points at the core client, which stays the same for the
+     * Client's life (it is never re-initialised) and is freed only by a
+     * close() or the Client's end: the first fails acmpy_client_begin here,
+     * the second cannot come before ours, as we hold the Client.
+     */
+    if (pages_busy(pg) || !(c = holder_begin(op, pg->client)))
         return NULL;
+    client = (acmpy_client *)Py_NewRef(pg->client);
     if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
                                        pg->max_items, pg->starting_token) != 0) {
         acmpy_raise_last(st, pg->op->name, NULL);
@@ -539,7 +614,8 @@ static PyObject *pages_next(PyObject *op)
         Py_DECREF(md);
     }
 done:
-    acmpy_client_end(pg->client);
+    acmpy_client_end(client);
+    Py_DECREF(client);
     cJSON_Delete(page);
     acmpca_response_meta_free(meta);
     return out;
@@ -615,6 +691,8 @@ static PyGetSetDef pages_getset[] = {
 
 static PyType_Slot pages_slots[] = {
     {Py_tp_dealloc, pages_dealloc},
+    {Py_tp_traverse, pages_traverse},
+    {Py_tp_clear, pages_clear},
     {Py_tp_repr, pages_repr},
     {Py_tp_iter, pages_iter},
     {Py_tp_iternext, pages_next},
@@ -626,7 +704,8 @@ static PyType_Slot pages_slots[] = {
     {0, NULL}};
 
 static PyType_Spec pages_spec = {"acmpca.PageIterator", sizeof(acmpy_pages), 0,
-                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+                                     Py_TPFLAGS_HAVE_GC,
                                  pages_slots};
 
 int acmpy_pager_setup(PyObject *module, acmpy_state *st)

@@ -309,6 +309,7 @@ PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, P
     PyObject *arn, *csr_obj = NULL, *key_type = NULL, *alg = NULL, *tmpl = NULL;
     PyObject *days = NULL, *delay = NULL, *attempts = NULL, *csr_pem = NULL, *out = NULL;
     acmpca_client *c;
+    long long n;
     int rc;
 
     if (!st)
@@ -335,31 +336,18 @@ PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, P
             goto done;
     }
     if (days && days != Py_None) {
-        long n = PyBool_Check(days) || !PyLong_Check(days) ? -1 : PyLong_AsLong(days);
-        if (n < 1 || n > 36500) {
-            if (!PyErr_Occurred())
-                acmpy_raise_param(st, "validity_days: expected an int from 1 to 36500, got %R",
-                                  days);
+        if (acmpy_int_arg(st->ParamValidationError, days, "validity_days", 1, 36500, &n) < 0)
             goto done;
-        }
         r.validity_days = (int)n;
     }
-    if (delay && delay != Py_None) {
-        if (PyBool_Check(delay) || !(PyLong_Check(delay) || PyFloat_Check(delay)) ||
-            !((r.wait_delay_s = PyFloat_AsDouble(delay)) > 0)) {
-            if (!PyErr_Occurred())
-                acmpy_raise_param(st, "wait_delay: expected a positive number, got %R", delay);
-            goto done;
-        }
-    }
+    if (delay && delay != Py_None &&
+        acmpy_number_arg(st->ParamValidationError, delay, "wait_delay", "a number of seconds", 0,
+                         1, ACMPY_MAX_WAIT_DELAY_S, &r.wait_delay_s) < 0)
+        goto done;
     if (attempts && attempts != Py_None) {
-        long n = PyBool_Check(attempts) || !PyLong_Check(attempts) ? -1 : PyLong_AsLong(attempts);
-        if (n < 1 || n > 100000) {
-            if (!PyErr_Occurred())
-                acmpy_raise_param(st, "wait_max_attempts: expected a positive int, got %R",
-                                  attempts);
+        if (acmpy_int_arg(st->ParamValidationError, attempts, "wait_max_attempts", 1, 100000,
+                          &n) < 0)
             goto done;
-        }
         r.wait_max_attempts = (int)n;
     }
     if (!(c = acmpy_client_begin(self)))

@@ -7,6 +7,38 @@
 
 #include "acmpca_py.h"
 
+/* 9999-12-31T23:59:59Z, the last second X-Amz-Date can write. */
+#define MAX_TIMESTAMP 253402300799.0
+
+/*
+ * A header name (`name` NULL) or the value of header `name`, as UTF-8 without
+ * CR, LF or NUL: the signed headers go on the wire as they are, so one with a
+ * line break would smuggle in a header the signature never covered.
+ */
+static int header_text(acmpy_state *st, PyObject *v, PyObject *name, const char **out)
+{
+    Py_ssize_t len;
+    const char *s;
+
+    if (!PyUnicode_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "headers: expected str names and values, got %.100s",
+                     Py_TYPE(v)->tp_name);
+        return -1;
+    }
+    if (!(s = PyUnicode_AsUTF8AndSize(v, &len)))
+        return -1;
+    if (memchr(s, '\r', (size_t)len) || memchr(s, '\n', (size_t)len) ||
+        memchr(s, '\0', (size_t)len)) {
+        if (name)
+            acmpy_raise_param(st, "headers[%R]: the value must not contain CR, LF or NUL", name);
+        else
+            acmpy_raise_param(st, "headers: the name %R must not contain CR, LF or NUL", v);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
 /* Headers from a mapping or an iterable of (name, value) pairs. */
 static int read_headers(acmpy_state *st, PyObject *v, acmpca_header **out, size_t *count,
                         PyObject **keep)
@@ -42,8 +74,9 @@ static int read_headers(acmpy_state *st, PyObject *v, acmpca_header **out, size_
                             "headers: expected a dict or a list of (name, value) pairs");
             return -1;
         }
-        if (!((*out)[i].name = acmpy_utf8(st, PyTuple_GET_ITEM(pair, 0), "header name")) ||
-            !((*out)[i].value = acmpy_utf8(st, PyTuple_GET_ITEM(pair, 1), "header value")))
+        if (header_text(st, PyTuple_GET_ITEM(pair, 0), NULL, &(*out)[i].name) < 0 ||
+            header_text(st, PyTuple_GET_ITEM(pair, 1), PyTuple_GET_ITEM(pair, 0),
+                        &(*out)[i].value) < 0)
             return -1;
     }
     *count = (size_t)n;
@@ -95,6 +128,17 @@ static PyObject *sign_request(PyObject *module, PyObject *args, PyObject *kwargs
     } else {
         if (acmpy_epoch_from_object(st, ts, "timestamp", &when) < 0)
             return NULL;
+        /* X-Amz-Date has four year digits; past them (or NaN) the cast is undefined.
+         * 0 is the core's "no timestamp". */
+        if (!(when >= 1 && when < MAX_TIMESTAMP + 1)) {
+            PyObject *got = acmpy_shown(ts);
+            if (got)
+                acmpy_raise_param(st, "timestamp: expected a time from 1970 to 9999 (seconds "
+                                  "since the epoch from 1 to %lld), got %U",
+                                  (long long)MAX_TIMESTAMP, got);
+            Py_XDECREF(got);
+            return NULL;
+        }
         in.timestamp = (int64_t)when;
     }
     if (read_headers(st, headers, &hdrs, &in.header_count, &keep) < 0)

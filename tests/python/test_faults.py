@@ -239,6 +239,56 @@ def test_body_over_size_cap(fault, how):
         assert describe(c)["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
+@pytest.mark.smoke
+def test_response__header_over_the_line_limit_is_a_parser_error(fault):
+    # One 200 KB header line, over libcurl's limit: the answer is refused as too large,
+    # as a body over the cap is, not reported as the process running out of memory.
+    fault.script([{"action": "big_header", "size": 200 * 1024}, {"action": "ok"}])
+    with fclient(fault, 3) as c, pytest.raises(acmpca.Error) as ei:
+        describe(c)
+    assert not isinstance(ei.value, MemoryError)
+    assert type(ei.value) is acmpca.ResponseParserError, repr(ei.value)
+    check_failure(ei.value, 1, False, 200)
+    assert len(fault.received()) == 1
+
+
+def test_total_timeout__bounds_a_slow_answer(fault):
+    # read_timeout alone would wait the 2 s out; the call's deadline ends it at 0.5 s.
+    fault.script([{"action": "ok", "delay_ms": 2000, "repeat": 3}])
+    with fclient(fault, 3, read_timeout=10, total_timeout=0.5) as c:
+        t0 = time.monotonic()
+        with pytest.raises(acmpca.ReadTimeoutError) as ei:
+            describe(c)
+        took = time.monotonic() - t0
+    assert isinstance(ei.value, TimeoutError)
+    assert 0.4 < took < 1.5
+    assert len(fault.received()) == 1
+
+
+def test_total_timeout__stops_the_retries(fault):
+    # Twenty throttled answers, each 200 ms late, with twenty attempts allowed: the
+    # 1 s deadline (from Config) ends the call after a few, with the last error.
+    fault.script([{"action": "throttle", "delay_ms": 200, "repeat": 20}])
+    with fclient(fault, 20, config=acmpca.Config(total_timeout=1.0)) as c:
+        t0 = time.monotonic()
+        with pytest.raises((acmpca.ClientError, acmpca.ReadTimeoutError)) as ei:
+            describe(c)
+        took = time.monotonic() - t0
+    e = ei.value
+    assert isinstance(e, acmpca.ReadTimeoutError) or e.code == "ThrottlingException"
+    assert took < 2.0
+    assert 1 <= len(fault.received()) <= 5
+    assert e.attempts == len(fault.received())
+
+
+def test_total_timeout__none_means_no_deadline(fault):
+    fault.script([{"action": "ok", "delay_ms": 600}])
+    with fclient(fault, 1, total_timeout=None, read_timeout=5) as c:
+        assert retries_of(describe(c)) == 0
+    assert "total_timeout=2.5" in repr(acmpca.Config(total_timeout=2.5))
+    assert acmpca.Config(total_timeout=1).merge(acmpca.Config()).total_timeout == 1
+
+
 def test_max_response_bytes_is_validated():
     for bad in (0, -1, "1024", True, 1.5):
         with pytest.raises(acmpca.InvalidConfigError):

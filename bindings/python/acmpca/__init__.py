@@ -41,6 +41,15 @@ class Config:
     max_response_bytes
         acmpca only: the largest response body accepted (default 16 MiB); a larger one
         raises ResponseParserError without being retried.
+    total_timeout
+        acmpca only: seconds (int or float) for a whole call, every attempt and the
+        pauses between retries included; past it the call raises ReadTimeoutError (or the
+        last attempt's error when the next pause alone would pass it). None (the
+        default): no bound beyond connect_timeout and read_timeout per attempt.
+
+    Numbers are checked when the client is made: a value out of range (zero or negative
+    timeouts, NaN, values past the library's limits) raises InvalidConfigError naming the
+    setting and the accepted range.
 
     The other botocore.config.Config keywords are accepted so that existing code runs,
     and ignored, except proxies, which the client refuses (use HTTPS_PROXY / NO_PROXY).
@@ -49,7 +58,7 @@ class Config:
 
     _OPTIONS = ("region_name", "connect_timeout", "read_timeout", "retries",
                 "max_pool_connections", "use_fips_endpoint", "use_dualstack_endpoint",
-                "user_agent_extra", "rate_limit", "max_response_bytes")
+                "user_agent_extra", "rate_limit", "max_response_bytes", "total_timeout")
     _IGNORED = ("signature_version", "user_agent", "user_agent_appid", "parameter_validation",
                 "proxies", "proxies_config", "s3", "inject_host_prefix",
                 "endpoint_discovery_enabled", "client_cert", "tcp_keepalive", "defaults_mode",

@@ -442,7 +442,9 @@ class Client:
         rate_limit: bool | Mapping[str, float] | None = ...,
         user_agent_extra: str | None = ...,
         max_response_bytes: int | None = ...,
-    ) -> None: ...
+        total_timeout: float | None = ...,
+    ) -> None:
+        """Raises GeneralError when called again on an initialised (or closed) client."""
     def close(self) -> None: ...
     def credentials_source(self) -> str:
         """The provider that supplied the credentials (botocore's Credentials.method):
@@ -551,6 +553,8 @@ class Config:
     user_agent_extra: str | None
     rate_limit: bool | Mapping[str, float] | None
     max_response_bytes: int | None
+    total_timeout: float | None
+    """Seconds for a whole call, retries and their pauses included; None: no bound."""
     def __init__(
         self,
         *,
@@ -564,6 +568,7 @@ class Config:
         user_agent_extra: str | None = ...,
         rate_limit: bool | Mapping[str, float] | None = ...,
         max_response_bytes: int | None = ...,
+        total_timeout: float | None = ...,
         **ignored_botocore_options: Any,
     ) -> None: ...
     def merge(self, other_config: Any) -> Config: ...
