@@ -254,13 +254,19 @@ static int raise_code(lua_State *L, const char *code, const char *operation, con
 
 #define raise_param(L, op, ...) raise_code((L), CODE_PARAM, (op), __VA_ARGS__)
 
+/* "Code: message", and " (gave up after N attempts)" when the call was retried. */
 static int error_tostring(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "code");
     lua_getfield(L, 1, "message");
-    lua_pushfstring(L, "%s: %s", lua_isstring(L, -2) ? lua_tostring(L, -2) : "Error",
-                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    lua_getfield(L, 1, "attempts");
+    lua_pushfstring(L, "%s: %s", lua_isstring(L, -3) ? lua_tostring(L, -3) : "Error",
+                    lua_isstring(L, -2) ? lua_tostring(L, -2) : "");
+    if (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) > 1) {
+        lua_pushfstring(L, " (gave up after %d attempts)", (int)lua_tonumber(L, -2));
+        lua_concat(L, 2);
+    }
     return 1;
 }
 

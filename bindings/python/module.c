@@ -290,26 +290,30 @@ fail:
 
 /* ---- raising ------------------------------------------------------------------ */
 
+/* The class for a client-side code: the core names it, the same in every binding. */
 static PyObject *class_for(acmpy_state *st, int code)
 {
-    switch (code) {
-    case ACMPCA_EPARAM: return st->ParamValidationError;
-    case ACMPCA_ENOCREDENTIALS: return st->NoCredentialsError;
-    case ACMPCA_ECREDENTIALS: return st->CredentialRetrievalError;
-    case ACMPCA_EENDPOINT:
-    case ACMPCA_ECONFIG: return st->InvalidConfigError;
-    case ACMPCA_ECONNECT: return st->EndpointConnectionError;
-    case ACMPCA_ECONNECT_TIMEOUT: return st->ConnectTimeoutError;
-    case ACMPCA_EREAD_TIMEOUT: return st->ReadTimeoutError;
-    case ACMPCA_ETLS: return st->SSLError;
-    case ACMPCA_ENETWORK: return st->ConnectionClosedError;
-    case ACMPCA_ETOOLARGE:
-    case ACMPCA_EBADRESPONSE: return st->ResponseParserError;
-    case ACMPCA_EWAITER:
-    case ACMPCA_ECANCELLED: return st->WaiterError;
-    case ACMPCA_ECRYPTO: return st->CryptoError;
-    default: return st->GeneralError;
-    }
+    const struct { const char *name; PyObject *cls; } classes[] = {
+        {"ParamValidationError", st->ParamValidationError},
+        {"NoCredentialsError", st->NoCredentialsError},
+        {"CredentialRetrievalError", st->CredentialRetrievalError},
+        {"InvalidConfigError", st->InvalidConfigError},
+        {"EndpointConnectionError", st->EndpointConnectionError},
+        {"ConnectTimeoutError", st->ConnectTimeoutError},
+        {"ReadTimeoutError", st->ReadTimeoutError},
+        {"SSLError", st->SSLError},
+        {"ConnectionClosedError", st->ConnectionClosedError},
+        {"ResponseParserError", st->ResponseParserError},
+        {"WaiterError", st->WaiterError},
+        {"CryptoError", st->CryptoError},
+        {"MemoryError", PyExc_MemoryError},
+    };
+    const char *name = acmpca_error_class(code);
+    size_t i;
+    for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(name, classes[i].name) == 0)
+            return classes[i].cls;
+    return st->GeneralError;
 }
 
 static PyObject *text(const char *s)
@@ -322,20 +326,6 @@ static PyObject *str_or_none(const char *s)
     if (!s || !*s)
         Py_RETURN_NONE;
     return text(s);
-}
-
-/* The core appends " (gave up after N attempts)"; botocore keeps that out of Message. */
-static Py_ssize_t message_len(const char *msg, int attempts)
-{
-    char note[64];
-    size_t n = strlen(msg), k;
-    if (attempts > 1) {
-        snprintf(note, sizeof(note), " (gave up after %d attempts)", attempts);
-        k = strlen(note);
-        if (n >= k && strcmp(msg + n - k, note) == 0)
-            n -= k;
-    }
-    return (Py_ssize_t)n;
 }
 
 /*
@@ -369,7 +359,7 @@ static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const cha
 
     cls = code == ACMPCA_ESERVICE ? st->ClientError
                                   : st->service_errors[ACMPCA_ESERVICE_FIRST - code];
-    message = PyUnicode_DecodeUTF8(e->message, message_len(e->message, e->attempts), "replace");
+    message = text(e->message);
     response = Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
                              message, "ResponseMetadata", error_metadata(st, e, meta));
     /* botocore also puts a modelled exception's members at the top: its "message". */
@@ -399,25 +389,6 @@ static PyObject *waiter_last_response(acmpy_state *st, const acmpca_error *e)
                          text(e->message), "ResponseMetadata", error_metadata(st, e, NULL));
 }
 
-static const char *waiter_name_in(const char *msg, char *buf, size_t cap)
-{
-    /* "waiter NAME gave up ..." / "waiter NAME failed: ..." / "waiter failed: NAME: ..." */
-    const char *p = NULL;
-    size_t n;
-    if (strncmp(msg, "waiter failed: ", 15) == 0)
-        p = msg + 15;
-    else if (strncmp(msg, "waiter ", 7) == 0)
-        p = msg + 7;
-    if (!p)
-        return NULL;
-    n = strcspn(p, " :");
-    if (n == 0 || n >= cap)
-        return NULL;
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    return buf;
-}
-
 PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint)
 {
     return acmpy_raise_last_meta(st, operation, endpoint, NULL);
@@ -427,7 +398,7 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
                                 const acmpca_response_meta *meta)
 {
     const acmpca_error *e = acmpca_error_last();
-    PyObject *cls, *exc = NULL, *msg;
+    PyObject *cls, *exc = NULL, *msg, *shown;
     const char *op = e->operation[0] ? e->operation : operation;
     int code = e->code;
 
@@ -449,13 +420,18 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     if (ACMPCA_IS_SERVICE_ERROR(code))
         return raise_service(st, e, op, meta);
     cls = class_for(st, code);
-    if (e->message[0])
-        msg = PyUnicode_DecodeUTF8(e->message, (Py_ssize_t)strlen(e->message), "replace");
-    else
-        msg = PyUnicode_FromString(acmpca_strerror(code));
-    if (!msg)
+    msg = text(e->message[0] ? e->message : acmpca_strerror(code));
+    /* str(exc) says how many attempts a retried call made; .message is the detail. */
+    shown = !msg ? NULL
+            : e->attempts > 1 ? PyUnicode_FromFormat("%U (gave up after %d attempts)", msg,
+                                                     e->attempts)
+                              : Py_NewRef(msg);
+    if (!shown) {
+        Py_XDECREF(msg);
         return NULL;
-    exc = PyObject_CallOneArg(cls, msg);
+    }
+    exc = PyObject_CallOneArg(cls, shown);
+    Py_DECREF(shown);
     if (exc && (PyObject_SetAttrString(exc, "message", msg) < 0 ||
                 set_attr(exc, "code", str_or_none(e->aws_code)) < 0 ||
                 set_attr(exc, "operation_name", str_or_none(op)) < 0 ||
@@ -469,9 +445,8 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
         set_attr(exc, "endpoint_url", PyUnicode_FromString(endpoint)) < 0)
         Py_CLEAR(exc);
     if (exc && (code == ACMPCA_EWAITER || code == ACMPCA_ECANCELLED)) {
-        char name[64];
-        const char *wname = waiter_name_in(e->message, name, sizeof(name));
-        if (set_attr(exc, "name", str_or_none(wname)) < 0 ||
+        if (set_attr(exc, "name", str_or_none(e->waiter)) < 0 ||
+            set_attr(exc, "state", str_or_none(e->waiter_state)) < 0 ||
             PyObject_SetAttrString(exc, "reason", msg) < 0 ||
             set_attr(exc, "last_response", waiter_last_response(st, e)) < 0)
             Py_CLEAR(exc);

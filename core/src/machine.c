@@ -201,13 +201,9 @@ static acmpca_step_kind fail(acmpca_machine *m, acmpca_step *s)
 {
     if (m->state != ST_FAILED) {
         const acmpca_error *e = acmpca_error_last();
+        /* The attempt count is data (acmpca_error.attempts), not text in the message. */
         acmpca__error_annotate(m->op->name, m->attempt,
                                acmpca__is_retryable(e->code, e->http_status, e->aws_code));
-        if (m->attempt > 1) {
-            char note[64];
-            snprintf(note, sizeof(note), " (gave up after %d attempts)", m->attempt);
-            acmpca__error_append(note);
-        }
         save_error(m);
         m->state = ST_FAILED;
     } else {

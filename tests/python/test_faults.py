@@ -46,7 +46,9 @@ def check_failure(exc, attempts, retryable, http_status):
         # botocore's wording, only when retrying gave up on a retryable error.
         assert ("(reached max retries: %d)" % (attempts - 1) in str(exc)) is bool(retryable)
     elif attempts > 1:
-        assert "(gave up after %d attempts)" % attempts in exc.message
+        # The count is data (exc.attempts); str() adds it, .message stays the detail.
+        assert "(gave up after %d attempts)" % attempts in str(exc)
+        assert "gave up" not in exc.message
     else:
         assert "gave up" not in str(exc) and "max retries" not in str(exc)
 
