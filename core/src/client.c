@@ -488,30 +488,12 @@ static void clean_error_code(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-/* Text between <tag> and </tag> in an XML error body (no nesting needed). */
-static void xml_field(char *dst, size_t cap, const char *body, size_t len, const char *tag)
+/* The text of <tag> in an XML error body into dst (cut to fit; "" if none). */
+static void xml_field(char *dst, size_t cap, const char *xml, const char *tag)
 {
-    char open[64], close[64];
-    const char *end = body + len, *p, *q;
-    size_t n;
-
-    dst[0] = '\0';
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    for (p = body; p + strlen(open) <= end; p++) {
-        if (memcmp(p, open, strlen(open)) != 0)
-            continue;
-        p += strlen(open);
-        for (q = p; q + strlen(close) <= end; q++) {
-            if (memcmp(q, close, strlen(close)) == 0) {
-                n = (size_t)(q - p) < cap - 1 ? (size_t)(q - p) : cap - 1;
-                memcpy(dst, p, n);
-                dst[n] = '\0';
-                return;
-            }
-        }
-        return;
-    }
+    char *v = acmpca__xml_text(xml, NULL, tag);
+    snprintf(dst, cap, "%s", v ? v : "");
+    free(v);
 }
 
 static int parse_error(const acmpca_operation_info *op, int status, const acmpca_header *headers,
@@ -542,14 +524,15 @@ static int parse_error(const acmpca_operation_info *op, int status, const acmpca
             snprintf(message, sizeof(message), "%s", m->valuestring);
     } else if (len && memchr(body, '<', len < 64 ? len : 64) && !code[0]) {
         /* Query-protocol style <ErrorResponse>, as some front ends answer. */
-        char xml_code[128];
-        xml_field(xml_code, sizeof(xml_code), body, len, "Code");
+        char xml_code[128], *xml = acmpca__strndup(body, len);
+        xml_field(xml_code, sizeof(xml_code), xml ? xml : "", "Code");
         if (xml_code[0]) {
             clean_error_code(code, sizeof(code), xml_code);
-            xml_field(message, sizeof(message), body, len, "Message");
+            xml_field(message, sizeof(message), xml, "Message");
             if (!request_id[0])
-                xml_field(request_id, sizeof(request_id), body, len, "RequestId");
+                xml_field(request_id, sizeof(request_id), xml, "RequestId");
         }
+        free(xml);
     }
     cJSON_Delete(doc);
 

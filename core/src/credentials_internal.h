@@ -144,8 +144,6 @@ int acmpca__sts_url(char **out, const char *region, int use_fips);
 int acmpca__sso_portal_url(char **out, const char *region);
 /* 1 when a container FULL_URI may be used (loopback, ECS or EKS pod identity hosts). */
 int acmpca__container_url_allowed(const char *url);
-/* Entity-decoded text of the first <tag> after the first <scope> (NULL: anywhere); NULL if none. */
-char *acmpca__xml_text(const char *xml, const char *scope, const char *tag);
 /* Lowercase hex SHA-1 of a string, as the SSO token cache names its files. */
 int acmpca__sha1_hex(char out[41], const char *text);
 

@@ -93,8 +93,13 @@ const char *acmpca__getenv(const char *name);
 char *acmpca__base64_encode(const unsigned char *data, size_t len);
 /* Decode standard base64 (whitespace ignored); NULL if invalid. Caller frees. */
 unsigned char *acmpca__base64_decode(const char *text, size_t *out_len);
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian calendar). */
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian calendar), and back. */
 int64_t acmpca__days_from_civil(int64_t year, int month, int day);
+void acmpca__civil_from_days(int64_t days, int *year, int *month, int *day);
+/* Entity-decoded text of the first <tag> after the first <scope> (NULL:
+ * anywhere) in NUL-terminated XML; NULL if none. Caller frees; built in a
+ * secret buffer (it may be a secret key or a session token). */
+char *acmpca__xml_text(const char *xml, const char *scope, const char *tag);
 /*
  * Have `fn` run at the acmpca_global_cleanup() that ends the library's use
  * (the 1 -> 0 transition), once however often it is registered: a subsystem

@@ -380,17 +380,11 @@ static char *put_digits(char *p, int v, int width)
 /* "20150830T123600Z" and "20150830" for `t` seconds since the epoch (UTC). */
 static void format_dates(int64_t t, char amz_date[17], char short_date[9])
 {
-    /* Howard Hinnant's civil_from_days; t is validated to be in 0..9999 AD. */
-    int64_t days = t / 86400, secs = t % 86400;
-    int64_t z = days + 719468, era = z / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    int y = (int)(yoe + era * 400 + (m <= 2));
+    int64_t secs = t % 86400; /* t is validated to be in 0..9999 AD */
+    int y, m, d;
     char *p = amz_date;
+
+    acmpca__civil_from_days(t / 86400, &y, &m, &d);
 
     p = put_digits(p, y, 4);
     p = put_digits(p, m, 2);

@@ -401,3 +401,80 @@ int64_t acmpca__days_from_civil(int64_t y, int m, int d)
     doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
+
+/* ---- text formats ------------------------------------------------------------ */
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+char *acmpca__xml_text(const char *xml, const char *scope, const char *tag)
+{
+    char open_tag[80], close_tag[80];
+    const char *b, *e, *p;
+    acmpca_buf out = {0};
+
+    out.secret = 1;     /* it may be the secret key or the session token */
+    if (scope) {
+        snprintf(open_tag, sizeof(open_tag), "<%s>", scope);
+        if (!(xml = strstr(xml, open_tag)))
+            return NULL;
+    }
+    snprintf(open_tag, sizeof(open_tag), "<%s>", tag);
+    snprintf(close_tag, sizeof(close_tag), "</%s>", tag);
+    if (!(b = strstr(xml, open_tag)))
+        return NULL;
+    b += strlen(open_tag);
+    if (!(e = strstr(b, close_tag)))
+        return NULL;
+    for (p = b; p < e; p++) {
+        char c = *p;
+        if (c == '&') {
+            const char *semi = memchr(p, ';', (size_t)(e - p));
+            size_t n = semi ? (size_t)(semi - p - 1) : 0;
+            unsigned long cp = 0;
+            if (n == 3 && memcmp(p + 1, "amp", 3) == 0) c = '&';
+            else if (n == 2 && memcmp(p + 1, "lt", 2) == 0) c = '<';
+            else if (n == 2 && memcmp(p + 1, "gt", 2) == 0) c = '>';
+            else if (n == 4 && memcmp(p + 1, "quot", 4) == 0) c = '"';
+            else if (n == 4 && memcmp(p + 1, "apos", 4) == 0) c = '\'';
+            else if (n >= 2 && p[1] == '#') {
+                size_t i = 2;
+                int base = 10, d;
+                if (p[2] == 'x' || p[2] == 'X') {
+                    base = 16;
+                    i = 3;
+                }
+                for (; i <= n && (d = hex_digit(p[i])) >= 0 && d < base && cp < 0x110000; i++)
+                    cp = cp * (unsigned long)base + (unsigned long)d;
+                if (i <= n || cp == 0 || cp >= 0x80)
+                    cp = '?';   /* only ASCII is expected in these fields */
+                c = (char)cp;
+            } else {
+                semi = NULL;  /* not an entity: keep the '&' */
+            }
+            if (semi)
+                p = semi;
+        }
+        if (acmpca__buf_append(&out, &c, 1) != 0) {
+            acmpca__buf_free_secret(&out);
+            return NULL;
+        }
+    }
+    return acmpca__buf_detach(&out);
+}
+
+void acmpca__civil_from_days(int64_t days, int *year, int *month, int *day)
+{
+    /* Howard Hinnant's civil_from_days, the inverse of acmpca__days_from_civil. */
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (int)(yoe + era * 400 + (*month <= 2));
+}
