@@ -4,7 +4,8 @@
  * (what to send, whether and when to retry, when to give up) and does no I/O;
  * the driver reports what happened to each SEND step.
  *
- * A call runs   START -> [SLEEP rate limit] -> [SLEEP adaptive] -> SEND -> answer
+ * A call runs   START -> [SLEEP rate limit] -> [SLEEP adaptive]
+ *               -> [SEND / SLEEP credential exchanges] -> SEND -> answer
  *               -> DONE | FAILED | [SLEEP back-off] -> START ...
  * A waiter runs one inner call per poll and sleeps between polls; a page is
  * a call whose result the paginator trims and remembers.
@@ -103,11 +104,15 @@ int acmpca_machine_new_waiter(acmpca_machine **out, acmpca_client *client, const
     if (!out || !client)
         return acmpca__error_set(ACMPCA_EINVAL, "out and client: must not be NULL");
     *out = NULL;
-    if (!w)
-        return acmpca__error_set(ACMPCA_EINVAL,
-                                 "waiter: unknown waiter \"%s\"; expected one of: "
-                                 "certificate_issued, certificate_authority_csr_created, "
-                                 "audit_report_created", waiter ? waiter : "(null)");
+    if (!w) {
+        char names[256] = "";
+        size_t i, n = 0;
+        for (i = 0; acmpca_waiter_at(i) && n < sizeof(names); i++)
+            n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+                                  acmpca_waiter_at(i)->snake_name);
+        return acmpca__error_set(ACMPCA_EINVAL, "waiter: unknown waiter \"%s\"; expected one "
+                                 "of: %s", waiter ? waiter : "(null)", names);
+    }
     if ((err = new_machine(&m, KIND_WAITER, client, acmpca_model_operation_find(w->operation),
                            NULL)) != 0)
         return err;
