@@ -23,7 +23,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_MODEL = os.path.join(ROOT, "..", "shared", "reference", "acm-pca", "service-2.json")
+DEFAULT_MODEL = os.path.join(ROOT, "core", "model", "service-2.json")
 QUOTAS = os.path.join(ROOT, "tools", "quotas.json")
 COMMON_H = os.path.join(ROOT, "core", "include", "acmpca", "common.h")
 OUT_OPERATIONS_H = os.path.join(ROOT, "core", "include", "acmpca", "operations.h")

@@ -22,10 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CORPUS = os.path.join(HERE, "corpus")
 SIGV4 = os.path.join(ROOT, "tests", "fixtures", "sigv4", "v4")
-MODEL_CANDIDATES = [
-    os.path.join(ROOT, "..", "shared", "reference", "acm-pca", "service-2.json"),
-    "/work/shared/reference/acm-pca/service-2.json",
-]
+MODEL_CANDIDATES = [os.path.join(ROOT, "core", "model", "service-2.json")]
 
 OPERATIONS = [
     "CreateCertificateAuthority", "CreateCertificateAuthorityAuditReport", "CreatePermission",
