@@ -284,14 +284,14 @@ static void test_machine__pages_move_the_paginator(void)
     acmpca_client *c = new_client(1, NULL, 0);
     acmpca_paginator *p = NULL;
     acmpca_machine *m = NULL;
-    cJSON *page = NULL, *doc, *list;
+    cJSON *page = NULL, *doc, *list, *in;
     acmpca_step s;
 
     fault_script("[{\"action\":\"ok\",\"body\":{\"Tags\":[{\"Key\":\"a\"}],\"NextToken\":\"t2\"}},"
                  "{\"action\":\"ok\",\"body\":{\"Tags\":[{\"Key\":\"b\"}]}}]");
-    REQUIRE(acmpca_paginator_new(&p, c, "ListTags",
-                                 cJSON_Parse("{\"CertificateAuthorityArn\":\"" CA_ARN "\"}"), 0,
-                                 0, NULL) == 0);
+    in = cJSON_Parse("{\"CertificateAuthorityArn\":\"" CA_ARN "\"}");
+    REQUIRE(acmpca_paginator_new(&p, c, "ListTags", in, 0, 0, NULL) == 0);
+    cJSON_Delete(in); /* the paginator keeps a copy */
     REQUIRE(acmpca_machine_new_page(&m, p) == 0);
     CHECK_INT(socket_driver_run(m), 0);
     CHECK_INT(acmpca_machine_result(m, &page, NULL), 0);
