@@ -243,6 +243,38 @@ void acmpca__transport_free(acmpca_transport *t)
     free(t);
 }
 
+static size_t on_body(char *data, size_t size, size_t n, void *userp);
+static size_t on_header(char *data, size_t size, size_t n, void *userp);
+
+/* The options every transfer of this transport shares, set once per handle. */
+static void set_fixed_options(acmpca_transport *t, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->opts.max_response_bytes);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->opts.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->opts.verify_tls ? 2L : 0L);
+    if (t->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_bundle);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (t->opts.no_proxy)
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t);
+}
+
+/*
+ * An idle handle, or a new one with the fixed options set. A handle goes
+ * back to the pool only after a successful transfer, and keeps its options:
+ * each send sets just what differs per request (no curl_easy_reset, which
+ * would cost a reset and ~15 options on every call).
+ */
 static int take_handle(acmpca_transport *t, handle *h)
 {
     int found = 0;
@@ -252,16 +284,15 @@ static int take_handle(acmpca_transport *t, handle *h)
         found = 1;
     }
     pthread_mutex_unlock(&t->lock);
-    if (found) {
-        curl_easy_reset(h->easy); /* drops the options; the multi keeps the connections */
+    if (found)
         return 0;
-    }
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
     if (!h->multi || !h->easy) {
         handle_free(h);
         return acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
     }
+    set_fixed_options(t, h->easy);
     return 0;
 }
 
@@ -537,34 +568,19 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
         list = grown;
     }
 
+    /* What differs per request; the rest was set when the handle was made. */
     curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-    if (strcmp(req->method, "GET") != 0) {
+    if (strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->opts.max_response_bytes);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->opts.verify_tls ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->opts.verify_tls ? 2L : 0L);
-    if (t->ca_bundle)
-        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_bundle);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (t->opts.no_proxy)
-        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t);
 
     rc = perform(&h, &x);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -578,6 +594,12 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     resp->status = (int)status;
     if (!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0)
         goto fail;
+    /* The handle keeps its options, but none may point at this call's memory. */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
     acmpca__buf_free_secret(&line);
     free_header_list(list);
     give_back(t, &h);
