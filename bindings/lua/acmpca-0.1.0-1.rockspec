@@ -70,5 +70,7 @@ build = {
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
       libraries = { "curl", "crypto", "cjson", "pthread", "m" },
     },
+    -- The non-blocking client for OpenResty (cosockets over the module's call machine).
+    ["resty.acmpca"] = "bindings/lua/resty/acmpca.lua",
   },
 }

@@ -10,13 +10,16 @@
  *   local source = c:credentials_source()   -- "environment", "imds", ...: never the keys
  *
  * plus the PKI helpers of acmpca/pki.h: generate_key, make_csr,
- * normalize_csr, normalize_serial, parse_certificate.
+ * normalize_csr, normalize_serial, parse_certificate; and the call machine
+ * (c:machine, c:waiter_machine, pages:machine) for drivers that do their own
+ * I/O, such as resty/acmpca.lua on OpenResty's cosockets.
  *
  * Values cross between Lua tables and the core's cJSON by walking the core's
  * read-only model (acmpca/model.h): an empty table becomes [] or {} as the
  * shape says, integer members come back as Lua integers on 5.4, blobs are
- * PEM strings, timestamps numbers. Failures are raised as error objects
- * (tables with the acmpca.Error metatable).
+ * PEM strings, timestamps numbers; ngx.null / cjson.null are absent.
+ * Failures are raised as error objects (tables with the acmpca.Error
+ * metatable); a machine returns them instead.
  *
  * Memory: every malloc'd object a call needs (cJSON trees, response
  * metadata, a built request, a signature, a PKI result) hangs off a
@@ -112,6 +115,21 @@ static int has_nul(lua_State *L, int idx)
     return memchr(s, '\0', len) != NULL;
 }
 
+/*
+ * Whether the value at idx is ngx.null / cjson.null (a NULL light userdata):
+ * JSON's null, which every input treats as absent, as it means in JSON.
+ */
+static int is_null(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
+}
+
+/* The type name of the value at idx for a message ("null" for ngx.null). */
+static const char *type_name(lua_State *L, int idx)
+{
+    return is_null(L, idx) ? "null" : luaL_typename(L, idx);
+}
+
 /* lua_pushinteger where Lua has integers and the value is one, else a float. */
 static void push_whole(lua_State *L, double d)
 {
@@ -128,11 +146,13 @@ static void push_whole(lua_State *L, double d)
 
 #define CLIENT_MT "acmpca.Client"
 #define PAGES_MT "acmpca.Pages"
+#define MACHINE_MT "acmpca.Machine"
 #define ERROR_MT "acmpca.Error"
 #define SCRATCH_MT "acmpca.Scratch"
 #define GLOBAL_MT "acmpca.Global"
 #define GLOBAL_KEY "acmpca.global"
 #define CACHE_KEY "acmpca.client_cache"
+#define WARNED_KEY "acmpca.warned_blocking_in_nginx"
 
 /* How many clients build_request keeps (by config) before starting afresh. */
 #define CACHE_MAX 32
@@ -220,8 +240,8 @@ static void push_error(lua_State *L, const char *code, const char *message,
     set_metatable(L, ERROR_MT);
 }
 
-/* Raise the core's last error on this thread as an error object. */
-static int raise_last(lua_State *L, const char *operation)
+/* Push the core's last error on this thread as an error object. */
+static void push_last_error(lua_State *L, const char *operation)
 {
     const acmpca_error *e = acmpca_error_last();
     const char *code;
@@ -237,6 +257,12 @@ static int raise_last(lua_State *L, const char *operation)
     set_string(L, "class", acmpca_error_class(e->code));
     set_string(L, "waiter", e->waiter);
     set_string(L, "waiter_state", e->waiter_state);
+}
+
+/* Raise the core's last error on this thread as an error object. */
+static int raise_last(lua_State *L, const char *operation)
+{
+    push_last_error(L, operation);
     return lua_error(L);
 }
 
@@ -261,9 +287,11 @@ static int error_tostring(lua_State *L)
     lua_getfield(L, 1, "code");
     lua_getfield(L, 1, "message");
     lua_getfield(L, 1, "attempts");
+    lua_getfield(L, 1, "waiter");
+    lua_insert(L, -4); /* under code, message, attempts: a waiter's message counts its own */
     lua_pushfstring(L, "%s: %s", lua_isstring(L, -3) ? lua_tostring(L, -3) : "Error",
                     lua_isstring(L, -2) ? lua_tostring(L, -2) : "");
-    if (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) > 1) {
+    if (lua_isnil(L, -5) && lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) > 1) {
         lua_pushfstring(L, " (gave up after %d attempts)", (int)lua_tonumber(L, -2));
         lua_concat(L, 2);
     }
@@ -365,7 +393,7 @@ static cJSON *json_new(conv *cv, int idx, const acmpca_shape *shape)
         case ACMPCA_SHAPE_MAP:
         case ACMPCA_SHAPE_LIST:
             if (t != LUA_TTABLE)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
             item = shape->type == ACMPCA_SHAPE_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
             break;
         case ACMPCA_SHAPE_STRING:
@@ -373,7 +401,7 @@ static cJSON *json_new(conv *cv, int idx, const acmpca_shape *shape)
             size_t len;
             const char *s;
             if (t != LUA_TSTRING)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
             s = lua_tolstring(L, idx, &len);
             if (strlen(s) != len)
                 conv_error(cv, "%s contains a NUL byte",
@@ -385,7 +413,7 @@ static cJSON *json_new(conv *cv, int idx, const acmpca_shape *shape)
         case ACMPCA_SHAPE_LONG:
         case ACMPCA_SHAPE_TIMESTAMP:
             if (t != LUA_TNUMBER)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
             /* The core range-checks and rejects fractions and NaN with the path. */
             if (lua_isinteger(L, idx))
                 item = cJSON_CreateNumber((double)lua_tointeger(L, idx));
@@ -394,7 +422,7 @@ static cJSON *json_new(conv *cv, int idx, const acmpca_shape *shape)
             break;
         case ACMPCA_SHAPE_BOOLEAN:
             if (t != LUA_TBOOLEAN)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), lua_typename(L, t));
+                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
             item = cJSON_CreateBool(lua_toboolean(L, idx));
             break;
         }
@@ -461,13 +489,18 @@ static void json_fill(conv *cv, int idx, const acmpca_shape *shape, cJSON *item)
         }
         return;
     }
-    /* A structure or a map. */
+    /* A structure or a map; a null member is an absent one. */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const char *key = string_key(cv, shape);
         const acmpca_shape *cs;
         const char *name = key;
         int added;
+
+        if (is_null(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
 
         if (shape->type == ACMPCA_SHAPE_STRUCTURE) {
             const acmpca_member *m = acmpca_model_member(shape, key);
@@ -506,7 +539,7 @@ static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *o
     cv.operation = op->name;
     cv.n = 0;
     idx = lua_absindex(L, idx);
-    if (lua_isnoneornil(L, idx))
+    if (lua_isnoneornil(L, idx) || is_null(L, idx))
         return;
     if (!lua_istable(L, idx))
         conv_error(&cv, "expected a table of parameters, got %s", luaL_typename(L, idx));
@@ -646,6 +679,10 @@ static void check_keys(lua_State *L, int idx, const char *what, const char *cons
     idx = lua_absindex(L, idx);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
+        if (is_null(L, -1)) {  /* absent, whatever its name */
+            lua_pop(L, 1);
+            continue;
+        }
         if (lua_type(L, -2) != LUA_TSTRING)
             raise_param(L, operation, "%s: expected string keys, got a %s key", what,
                         luaL_typename(L, -2));
@@ -661,12 +698,16 @@ static void check_keys(lua_State *L, int idx, const char *what, const char *cons
     }
 }
 
-/* Raw field of the table at idx (nil when absent), pushed. Returns its type. */
+/* Raw field of the table at idx (nil when absent or null), pushed. Returns its type. */
 static int raw_field(lua_State *L, int idx, const char *key)
 {
     idx = lua_absindex(L, idx);
     lua_pushstring(L, key);
     lua_rawget(L, idx);
+    if (is_null(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
     return lua_type(L, -1);
 }
 
@@ -830,7 +871,7 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
     const char *w = "config";
     int t;
 
-    if (lua_isnoneornil(L, idx)) {
+    if (lua_isnoneornil(L, idx) || is_null(L, idx)) {
         lua_pushnil(L);
         return;
     }
@@ -1014,6 +1055,45 @@ static int client_credentials_source(lua_State *L)
     return 2;
 }
 
+/*
+ * Inside nginx (OpenResty's Lua module), a blocking call stalls the whole
+ * worker: every request it serves waits. Where cosockets exist, the first
+ * blocking call of the lua_State logs one warning pointing to resty.acmpca
+ * (the registry remembers it was given). Outside nginx this costs one global
+ * lookup.
+ */
+static void warn_if_blocking_nginx(lua_State *L)
+{
+    static const char *const cosocket_phases[] = {
+        "rewrite", "access", "content", "timer", "ssl_cert", "ssl_session_fetch",
+        "ssl_client_hello", NULL,
+    };
+    int top = lua_gettop(L);
+
+    lua_getfield(L, LUA_REGISTRYINDEX, WARNED_KEY);
+    if (lua_toboolean(L, -1))
+        goto done;
+    lua_getglobal(L, "ngx");
+    if (!lua_istable(L, -1))
+        goto done;
+    lua_getfield(L, -1, "get_phase");
+    if (!lua_isfunction(L, -1) || lua_pcall(L, 0, 1, 0) != LUA_OK ||
+        lua_type(L, -1) != LUA_TSTRING || !in_list(cosocket_phases, lua_tostring(L, -1)))
+        goto done;
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, WARNED_KEY);
+    lua_getfield(L, top + 2, "log");
+    lua_getfield(L, top + 2, "WARN");
+    lua_pushfstring(L, "acmpca: a blocking call in the %s phase holds this nginx worker "
+                    "(every request it serves waits until the call ends); use "
+                    "require \"resty.acmpca\" there, which runs the same calls on "
+                    "cosockets (warned once per worker)", lua_tostring(L, top + 3));
+    if (lua_isfunction(L, -3))
+        (void)lua_pcall(L, 2, 0, 0);
+done:
+    lua_settop(L, top);
+}
+
 /* c:<operation>(params) -> result, meta. Upvalue 1: the operation id. */
 static int client_call(lua_State *L)
 {
@@ -1026,6 +1106,7 @@ static int client_call(lua_State *L)
     c = check_client(L, 1, op->name);
     s = scratch_new(L);
     params_to_json(L, 2, op, s);
+    warn_if_blocking_nginx(L);
     if (acmpca_call_ex(c, id, s->in, &s->out, &s->meta) != 0)
         return raise_last(L, op->name);
     push_json(L, s->out, op->output);
@@ -1039,38 +1120,52 @@ static int client_call(lua_State *L)
 static const char *const wait_keys[] = {"delay", "max_attempts", NULL};
 static const char *const paginate_keys[] = {"page_size", "max_items", "starting_token", NULL};
 
+/*
+ * The waiter (argument 2) and its options (argument 4: { delay = s,
+ * max_attempts = n }) of c:wait and c:waiter_machine, checked.
+ */
+static const acmpca_operation_info *check_waiter(lua_State *L, const acmpca_waiter_info **w,
+                                                 double *delay, int *attempts)
+{
+    const acmpca_operation_info *op;
+
+    *delay = 0;
+    *attempts = 0;
+    if (lua_type(L, 2) == LUA_TSTRING && has_nul(L, 2))
+        raise_param(L, NULL, "waiter: contains a NUL byte");
+    if (lua_type(L, 2) != LUA_TSTRING || !(*w = acmpca_waiter_find(lua_tostring(L, 2)))) {
+        raise_param(L, NULL, "waiter: unknown waiter %s%s%s; expected one of: %s",
+                    lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
+                    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : luaL_typename(L, 2),
+                    lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_known(L, 0));
+    }
+    op = acmpca_model_operation_find((*w)->operation);
+    if (!lua_isnil(L, 4) && !is_null(L, 4)) {
+        if (!lua_istable(L, 4))
+            raise_param(L, op->name, "options: expected a table, got %s", luaL_typename(L, 4));
+        check_keys(L, 4, "options", wait_keys, op->name);
+        *delay = opt_number(L, 4, "options", "delay", 0, 0.001, 3600, 0, op->name);
+        *attempts = (int)opt_number(L, 4, "options", "max_attempts", 0, 1, 100000, 1, op->name);
+    }
+    return op;
+}
+
 /* c:wait(name, params, { delay = s, max_attempts = n }) -> the last response. */
 static int client_wait(lua_State *L)
 {
     const acmpca_waiter_info *w;
     const acmpca_operation_info *op;
-    double delay = 0;
-    int attempts = 0;
+    double delay;
+    int attempts;
     acmpca_client *c;
     scratch *s;
 
     lua_settop(L, 4);
     c = check_client(L, 1, NULL);
-    if (lua_type(L, 2) == LUA_TSTRING && has_nul(L, 2))
-        return raise_param(L, NULL, "waiter: contains a NUL byte");
-    if (lua_type(L, 2) != LUA_TSTRING || !(w = acmpca_waiter_find(lua_tostring(L, 2)))) {
-        return raise_param(L, NULL, "waiter: unknown waiter %s%s%s; expected one of: %s",
-                           lua_type(L, 2) == LUA_TSTRING ? "\"" : "(a ",
-                           lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
-                                                         : luaL_typename(L, 2),
-                           lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_known(L, 0));
-    }
-    op = acmpca_model_operation_find(w->operation);
-    if (!lua_isnil(L, 4)) {
-        if (!lua_istable(L, 4))
-            return raise_param(L, op->name, "options: expected a table, got %s",
-                               luaL_typename(L, 4));
-        check_keys(L, 4, "options", wait_keys, op->name);
-        delay = opt_number(L, 4, "options", "delay", 0, 0.001, 3600, 0, op->name);
-        attempts = (int)opt_number(L, 4, "options", "max_attempts", 0, 1, 100000, 1, op->name);
-    }
+    op = check_waiter(L, &w, &delay, &attempts);
     s = scratch_new(L);
     params_to_json(L, 3, op, s);
+    warn_if_blocking_nginx(L);
     if (acmpca_wait(c, w->name, s->in, delay, attempts, &s->out) != 0)
         return raise_last(L, op->name);
     push_json(L, s->out, op->output);
@@ -1132,6 +1227,7 @@ static int pages_call(lua_State *L)
     if (!lc || lc != pg->owner || !lc->c)
         return raise_code(L, CODE_CLOSED, pg->op->name, "the client is closed");
     lua_pop(L, 1);
+    warn_if_blocking_nginx(L);
     s = scratch_new(L);
     if (acmpca_paginator_next(pg->p, &s->out) != 0)
         return raise_last(L, pg->op->name);
@@ -1145,6 +1241,8 @@ static int pages_call(lua_State *L)
     return 1;
 }
 
+static int pages_machine(lua_State *L);
+
 static int pages_index(lua_State *L)
 {
     lpages *pg = (lpages *)luaL_checkudata(L, 1, PAGES_MT);
@@ -1157,6 +1255,8 @@ static int pages_index(lua_State *L)
             lua_pushnil(L);
     } else if (strcmp(key, "close") == 0) {
         lua_pushcfunction(L, pages_gc);
+    } else if (strcmp(key, "machine") == 0) {
+        lua_pushcfunction(L, pages_machine);
     } else if (strcmp(key, "operation") == 0) {
         lua_pushstring(L, pg->op->snake_name);
     } else {
@@ -1192,7 +1292,7 @@ static int client_paginate(lua_State *L)
                            lua_type(L, 2) == LUA_TSTRING ? "\"" : ")", push_known(L, 1));
     }
     op = acmpca_model_operation_find(info->operation);
-    if (!lua_isnil(L, 4)) {
+    if (!lua_isnil(L, 4) && !is_null(L, 4)) {
         if (!lua_istable(L, 4))
             return raise_param(L, op->name, "options: expected a table, got %s",
                                luaL_typename(L, 4));
@@ -1294,7 +1394,7 @@ static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
     read_config(L, idx, &o, operation);
     lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
     cache = lua_gettop(L);
-    if (lua_isnoneornil(L, idx))
+    if (lua_isnoneornil(L, idx) || is_null(L, idx))
         lua_pushliteral(L, "");
     else
         push_config_key(L, idx);
@@ -1576,6 +1676,356 @@ static int l_parse_response(lua_State *L)
     return 2;
 }
 
+/* Argument idx as a NUL-free string (owned by the caller's stack), or raise. */
+static const char *check_text(lua_State *L, int idx, const char *what, const char *operation)
+{
+    size_t len;
+    const char *s;
+    if (lua_type(L, idx) != LUA_TSTRING)
+        raise_param(L, operation, "%s: expected a string, got %s", what, luaL_typename(L, idx));
+    s = lua_tolstring(L, idx, &len);
+    if (strlen(s) != len)
+        raise_param(L, operation, "%s: contains a NUL byte", what);
+    return s;
+}
+
+/* ---- machines: the core's call machine, for a driver written in Lua ----- */
+
+/*
+ * A machine runs one call, one waiter run or one paginator page without doing
+ * I/O (acmpca/machine.h): resty/acmpca.lua drives it over cosockets. It
+ * points into its client (and a page machine into its paginator), so it keeps
+ * them as its uservalue and checks before each step that they are still the
+ * ones it was made from and still open.
+ */
+typedef struct lmachine {
+    acmpca_machine *m;                 /* NULL once closed */
+    const void *owner;                 /* the lclient, or the lpages of a page machine */
+    const acmpca_paginator *pager;     /* a page machine's paginator, else NULL */
+    const acmpca_operation_info *op;
+} lmachine;
+
+static void machine_close(lmachine *lm)
+{
+    acmpca_machine_free(lm->m);
+    lm->m = NULL;
+}
+
+static int machine_gc(lua_State *L)
+{
+    lmachine *lm = (lmachine *)luaL_testudata(L, 1, MACHINE_MT);
+    if (lm)
+        machine_close(lm);
+    return 0;
+}
+
+static lmachine *check_machine(lua_State *L)
+{
+    lmachine *lm = (lmachine *)luaL_testudata(L, 1, MACHINE_MT);
+    if (!lm)
+        raise_param(L, NULL, "self: expected an acmpca machine (call it as m:next()), got %s",
+                    luaL_typename(L, 1));
+    return lm;
+}
+
+/*
+ * Whether what the machine points into is alive: the client open (and, for a
+ * page, its paginator not closed). Leaves the stack as it was.
+ */
+static int machine_usable(lua_State *L, lmachine *lm)
+{
+    const lclient *lc;
+    int top = lua_gettop(L), ok = 0;
+
+    if (!lm->m)
+        return 0;
+    get_uservalue(L, 1);
+    if (lm->pager) {
+        lpages *pg = (lpages *)luaL_testudata(L, -1, PAGES_MT);
+        if (!pg || pg != lm->owner || pg->p != lm->pager)
+            goto done;
+        get_uservalue(L, -1);
+        lc = (const lclient *)luaL_testudata(L, -1, CLIENT_MT);
+        ok = lc && lc == pg->owner && lc->c;
+    } else {
+        lc = (const lclient *)luaL_testudata(L, -1, CLIENT_MT);
+        ok = lc && lc == lm->owner && lc->c;
+    }
+done:
+    lua_settop(L, top);
+    return ok;
+}
+
+/* A new machine userdata for `op`, anchoring the value at `anchor` (client or pages). */
+static lmachine *push_new_machine(lua_State *L, int anchor, const acmpca_operation_info *op)
+{
+    lmachine *lm;
+    anchor = lua_absindex(L, anchor);
+    lm = (lmachine *)lua_newuserdatauv(L, sizeof(*lm), 1);
+    memset(lm, 0, sizeof(*lm));
+    lm->owner = lua_touserdata(L, anchor);
+    lm->op = op;
+    set_metatable(L, MACHINE_MT);
+    lua_pushvalue(L, anchor);
+    set_uservalue(L, -2);
+    return lm;
+}
+
+/* c:machine(operation, params) -> a machine for one call (bad params raise, as calls do). */
+static int client_machine(lua_State *L)
+{
+    const acmpca_operation_info *op;
+    acmpca_client *c;
+    lmachine *lm;
+    scratch *s;
+
+    lua_settop(L, 3);
+    op = check_operation(L, 2);
+    c = check_client(L, 1, op->name);
+    s = scratch_new(L);
+    params_to_json(L, 3, op, s);
+    lm = push_new_machine(L, 1, op);
+    if (acmpca_machine_new_call(&lm->m, c, op->name, s->in) != 0)
+        return raise_last(L, op->name);
+    scratch_release(s);  /* the machine copied the input */
+    return 1;
+}
+
+/* c:waiter_machine(name, params, { delay, max_attempts }) -> a machine for a waiter run. */
+static int client_waiter_machine(lua_State *L)
+{
+    const acmpca_waiter_info *w;
+    const acmpca_operation_info *op;
+    double delay;
+    int attempts;
+    acmpca_client *c;
+    lmachine *lm;
+    scratch *s;
+
+    lua_settop(L, 4);
+    c = check_client(L, 1, NULL);
+    op = check_waiter(L, &w, &delay, &attempts);
+    s = scratch_new(L);
+    params_to_json(L, 3, op, s);
+    lm = push_new_machine(L, 1, op);
+    if (acmpca_machine_new_waiter(&lm->m, c, w->name, s->in, delay, attempts) != 0)
+        return raise_last(L, op->name);
+    scratch_release(s);
+    return 1;
+}
+
+/* pages:machine() -> a machine for the next page of a paginator (c:paginate). */
+static int pages_machine(lua_State *L)
+{
+    lpages *pg = (lpages *)luaL_checkudata(L, 1, PAGES_MT);
+    lclient *lc;
+    lmachine *lm;
+
+    lua_settop(L, 1);
+    get_uservalue(L, 1);
+    lc = (lclient *)luaL_testudata(L, -1, CLIENT_MT);
+    if (!pg->p || !lc || lc != pg->owner || !lc->c)
+        return raise_code(L, CODE_CLOSED, pg->op->name, "the client is closed");
+    lua_pop(L, 1);
+    lm = push_new_machine(L, 1, pg->op);
+    lm->pager = pg->p;
+    if (acmpca_machine_new_page(&lm->m, pg->p) != 0)
+        return raise_last(L, pg->op->name);
+    return 1;
+}
+
+static void set_integer(lua_State *L, const char *key, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, key);
+}
+
+static void set_boolean(lua_State *L, const char *key, int v)
+{
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, key);
+}
+
+/* The SEND step as a table; every field copied (the step's pointers are borrowed). */
+static void push_send_step(lua_State *L, const acmpca_step *s)
+{
+    const acmpca_http_request *r = s->request;
+    lua_createtable(L, 0, 20);
+    set_string(L, "method", r->method);
+    set_string(L, "url", r->url);
+    set_string(L, "scheme", s->scheme);
+    set_string(L, "host", s->host);
+    set_integer(L, "port", s->port);
+    set_string(L, "path", s->path);
+    push_headers(L, r->headers, r->header_count);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, r->body ? r->body : "", r->body_len);
+    lua_setfield(L, -2, "body");
+    set_integer(L, "connect_timeout_ms", s->connect_timeout_ms);
+    set_integer(L, "read_timeout_ms", s->read_timeout_ms);
+    set_integer(L, "deadline_ms", s->deadline_ms);
+    set_integer(L, "max_response_bytes", (lua_Integer)s->max_response_bytes);
+    set_boolean(L, "insecure_skip_tls_verify", s->insecure_skip_tls_verify);
+    set_string(L, "ca_bundle", s->ca_bundle);
+    set_integer(L, "attempt", s->attempt);
+    set_boolean(L, "credentials", s->credentials);
+    set_boolean(L, "no_proxy", s->no_proxy);
+}
+
+static const char *sleep_reason(acmpca_sleep_reason r)
+{
+    switch (r) {
+    case ACMPCA_SLEEP_RATE_LIMIT: return "rate_limit";
+    case ACMPCA_SLEEP_ADAPTIVE: return "adaptive";
+    case ACMPCA_SLEEP_BACKOFF: return "backoff";
+    case ACMPCA_SLEEP_WAITER: return "waiter";
+    case ACMPCA_SLEEP_CREDENTIALS: return "credentials";
+    }
+    return "other";
+}
+
+/*
+ * m:next() -> what to do:
+ *   "send", step        send step (a table), then m:response(...) or m:transport_error(...)
+ *   "sleep", ms, reason[, waiter]   wait, then ask again
+ *   "done", result, meta            the result (nil: a paginator has no more pages)
+ *   "failed", err                   the error object a blocking call would raise
+ * Outcomes are never raised: a driver returns them.
+ */
+static int machine_next(lua_State *L)
+{
+    lmachine *lm = check_machine(L);
+    acmpca_step step;
+    scratch *s;
+
+    lua_settop(L, 1);
+    if (!machine_usable(L, lm)) {
+        lua_pushliteral(L, "failed");
+        push_error(L, CODE_CLOSED, lm->m ? "the client is closed" : "the machine is closed",
+                   lm->op->name, 0, NULL, 0, 0);
+        set_string(L, "class", CODE_CLOSED);
+        return 2;
+    }
+    switch (acmpca_machine_next(lm->m, &step)) {
+    case ACMPCA_STEP_SEND:
+        lua_pushliteral(L, "send");
+        push_send_step(L, &step);
+        return 2;
+    case ACMPCA_STEP_SLEEP:
+        lua_pushliteral(L, "sleep");
+        lua_pushinteger(L, step.sleep_ms);
+        lua_pushstring(L, sleep_reason(step.sleep_reason));
+        if (step.waiter)
+            lua_pushstring(L, step.waiter);
+        else
+            lua_pushnil(L);
+        return 4;
+    case ACMPCA_STEP_DONE:
+        s = scratch_new(L);
+        if (acmpca_machine_result(lm->m, &s->out, &s->meta) != 0)
+            break;  /* a page the paginator refused: FAILED with its error */
+        lua_pushliteral(L, "done");
+        if (s->out)
+            push_json(L, s->out, lm->op->output);
+        else
+            lua_pushnil(L);
+        if (s->meta)
+            push_meta(L, s->meta);
+        else
+            lua_pushnil(L);
+        scratch_release(s);
+        return 3;
+    case ACMPCA_STEP_FAILED:
+    default:
+        break;
+    }
+    lua_pushliteral(L, "failed");
+    push_last_error(L, lm->op->name);
+    return 2;
+}
+
+/*
+ * m:response(status, headers, body): the answer to the last SEND step
+ * (headers { name = value }; body a string). A machine whose client was
+ * closed meanwhile ignores it (its next step says so).
+ */
+static int machine_response(lua_State *L)
+{
+    lmachine *lm = check_machine(L);
+    const acmpca_header *h;
+    const char *body = "";
+    size_t n, len = 0;
+    lua_Integer status;
+
+    lua_settop(L, 4);
+    if (lua_type(L, 2) != LUA_TNUMBER)
+        return raise_param(L, lm->op->name, "status: expected an integer, got %s",
+                           luaL_typename(L, 2));
+    status = (lua_Integer)check_number(L, 2, NULL, "status", 100, 999, 1, lm->op->name);
+    if (lua_type(L, 4) == LUA_TSTRING)
+        body = lua_tolstring(L, 4, &len);
+    else if (!lua_isnil(L, 4))
+        return raise_param(L, lm->op->name, "body: expected a string, got %s",
+                           luaL_typename(L, 4));
+    h = check_headers(L, 3, &n, 0, lm->op->name);
+    if (!machine_usable(L, lm))
+        return 0;
+    if (acmpca_machine_response(lm->m, (int)status, h, n, body, len) != 0)
+        return raise_last(L, lm->op->name);
+    return 0;
+}
+
+static const char *const transport_kinds[] = {
+    "connect", "connect_timeout", "read_timeout", "tls", "network", "too_large", NULL,
+};
+
+/*
+ * m:transport_error(kind, status, detail): the last SEND step got no complete
+ * answer. kind is one of transport_kinds; status the status line's code if
+ * one arrived (else nil or 0); detail text for the message.
+ */
+static int machine_transport_error(lua_State *L)
+{
+    static const int codes[] = {ACMPCA_ECONNECT, ACMPCA_ECONNECT_TIMEOUT, ACMPCA_EREAD_TIMEOUT,
+                                ACMPCA_ETLS, ACMPCA_ENETWORK, ACMPCA_ETOOLARGE};
+    lmachine *lm = check_machine(L);
+    const char *kind, *detail = NULL;
+    int i, status = 0;
+
+    lua_settop(L, 4);
+    kind = check_text(L, 2, "kind", lm->op->name);
+    for (i = 0; transport_kinds[i] && strcmp(transport_kinds[i], kind) != 0; i++)
+        ;
+    if (!transport_kinds[i])
+        return raise_param(L, lm->op->name, "kind: unknown transport error \"%s\"; expected "
+                           "one of: %s", kind, push_list(L, transport_kinds));
+    if (lua_type(L, 3) == LUA_TNUMBER)
+        status = (int)check_number(L, 3, NULL, "status", 0, 999, 1, lm->op->name);
+    else if (!lua_isnil(L, 3))
+        return raise_param(L, lm->op->name, "status: expected an integer, got %s",
+                           luaL_typename(L, 3));
+    if (!lua_isnil(L, 4))
+        detail = check_text(L, 4, "detail", lm->op->name);
+    if (!machine_usable(L, lm))
+        return 0;
+    if (acmpca_machine_transport_error(lm->m, codes[i], status, detail) != 0)
+        return raise_last(L, lm->op->name);
+    return 0;
+}
+
+static int machine_m_close(lua_State *L)
+{
+    machine_close(check_machine(L));
+    return 0;
+}
+
+static int machine_tostring(lua_State *L)
+{
+    lmachine *lm = (lmachine *)luaL_checkudata(L, 1, MACHINE_MT);
+    lua_pushfstring(L, "acmpca.Machine (%s%s)", lm->op->snake_name, lm->m ? "" : ", closed");
+    return 1;
+}
+
 /* ---- the public signer -------------------------------------------------- */
 
 static const char *const sign_keys[] = {
@@ -1669,19 +2119,6 @@ static const char *const request_keys[] = {
     "wait_max_attempts", SUBJECT_KEYS, NULL,
 };
 
-/* Argument idx as a NUL-free string (owned by the caller's stack), or raise. */
-static const char *check_text(lua_State *L, int idx, const char *what, const char *operation)
-{
-    size_t len;
-    const char *s;
-    if (lua_type(L, idx) != LUA_TSTRING)
-        raise_param(L, operation, "%s: expected a string, got %s", what, luaL_typename(L, idx));
-    s = lua_tolstring(L, idx, &len);
-    if (strlen(s) != len)
-        raise_param(L, operation, "%s: contains a NUL byte", what);
-    return s;
-}
-
 /*
  * options.<key>: a list of strings, as an array of pointers into it. The
  * array is a userdata left on the stack (nil when the option is absent) that
@@ -1746,7 +2183,7 @@ static void read_subject(lua_State *L, int idx, acmpca_csr_options *o, const cha
 /* Argument idx: nil, or a table with only `keys`. Returns whether it is a table. */
 static int check_options(lua_State *L, int idx, const char *const *keys, const char *operation)
 {
-    if (lua_isnil(L, idx))
+    if (lua_isnil(L, idx) || is_null(L, idx))
         return 0;
     if (!lua_istable(L, idx))
         raise_param(L, operation, "options: expected a table, got %s", luaL_typename(L, idx));
@@ -1871,6 +2308,7 @@ static int client_request_certificate(lua_State *L)
     if (csr && acmpca_pki_normalize_csr(&s->text, csr, csr_len) != 0)
         return raise_last(L, op);
     r.csr_pem = s->text;
+    warn_if_blocking_nginx(L);
     if (acmpca_request_certificate(c, &r, &s->cert) != 0)
         return raise_last(L, op);
     {
@@ -1989,6 +2427,23 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"credentials_source", client_credentials_source},
         {"request_certificate", client_request_certificate},
         {"issue_and_wait", client_request_certificate},
+        {"machine", client_machine},
+        {"waiter_machine", client_waiter_machine},
+        {NULL, NULL},
+    };
+    static const luaL_Reg machine_meta[] = {
+        {"__gc", machine_gc},
+#if LUA_VERSION_NUM >= 504
+        {"__close", machine_gc},
+#endif
+        {"__tostring", machine_tostring},
+        {NULL, NULL},
+    };
+    static const luaL_Reg machine_methods[] = {
+        {"next", machine_next},
+        {"response", machine_response},
+        {"transport_error", machine_transport_error},
+        {"close", machine_m_close},
         {NULL, NULL},
     };
     static const luaL_Reg pages_meta[] = {
@@ -2031,6 +2486,10 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     new_metatable(L, SCRATCH_MT, scratch_meta);
     new_metatable(L, ERROR_MT, error_meta);
     new_metatable(L, PAGES_MT, pages_meta);
+    new_metatable(L, MACHINE_MT, machine_meta);
+    lua_createtable(L, 0, 4);
+    luaL_setfuncs(L, machine_methods, 0);
+    lua_setfield(L, -2, "__index");
     new_metatable(L, CLIENT_MT, client_meta);
     lua_createtable(L, 0, (int)acmpca_model_operation_count() + 8);
     luaL_setfuncs(L, client_methods, 0);
@@ -2040,7 +2499,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         lua_setfield(L, -2, acmpca_model_operation(i)->snake_name);
     }
     lua_setfield(L, -2, "__index");
-    lua_pop(L, 4);
+    lua_pop(L, 5);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
 

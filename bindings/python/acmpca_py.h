@@ -7,6 +7,7 @@
  *   convert.c  Python <-> cJSON by walking the core's model
  *   client.c   the Client type and the 23 operation methods
  *   pager.c    waiters and paginators
+ *   machine.c  the call machine for drivers written in Python (acmpca.aio)
  *   pki.c      key/CSR/serial/certificate helpers and request_certificate
  *   sign.c     acmpca.sign_request
  */
@@ -51,6 +52,9 @@ static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject 
  * the ones AWS and the usual local endpoints send. Others are decoded.
  */
 #define ACMPY_HEADER_NAME_COUNT 10
+
+/* The interned str of a machine step's kind and sleep reason (machine.c). */
+#define ACMPY_STEP_STRING_COUNT 9
 extern const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT];
 
 /* A slot of the table from a model member to its name as an interned str. */
@@ -65,6 +69,9 @@ typedef struct acmpy_state {
     PyTypeObject *waiter_type;
     PyTypeObject *paginator_type;
     PyTypeObject *page_iterator_type;
+    PyTypeObject *machine_type;
+    PyTypeObject *step_type;           /* a struct sequence: what a machine wants done */
+    PyObject *step_strings[ACMPY_STEP_STRING_COUNT];
 
     /* Exception classes. */
     PyObject *Error;
@@ -116,6 +123,21 @@ typedef struct acmpy_client {
     int closed;
     PyObject *weakreflist;
 } acmpy_client;
+
+/* What a machine runs (acmpca._Machine). */
+enum { ACMPY_MACHINE_CALL, ACMPY_MACHINE_WAITER, ACMPY_MACHINE_PAGE };
+
+typedef struct acmpy_machine {
+    PyObject_HEAD
+    acmpca_machine *m;           /* NULL once closed */
+    acmpy_client *client;        /* counted; a call in flight on it while m lives */
+    PyObject *pages;             /* a page machine's PageIterator, busy while m lives */
+    const acmpca_operation_info *op;
+    int kind;
+    int begun;                   /* acmpy_client_end is owed */
+    int token_seen;
+    PyObject *token;             /* the IdempotencyToken sent, or NULL */
+} acmpy_machine;
 
 /* ---- module.c ----------------------------------------------------------- */
 
@@ -233,6 +255,24 @@ PyObject *acmpy_client_get_waiter(acmpy_client *self, PyObject *name);
 PyObject *acmpy_client_get_paginator(acmpy_client *self, PyObject *name);
 PyObject *acmpy_client_can_paginate(acmpy_client *self, PyObject *name);
 PyObject *acmpy_waiter_names(void);
+/* A page machine ended: the PageIterator may be iterated again. */
+void acmpy_pages_release(PyObject *pages);
+/*
+ * A page (caller-owned cJSON, not taken) as the PageIterator yields it, with
+ * its ResponseMetadata, after moving the resume token on; None past the end.
+ */
+PyObject *acmpy_pages_page(PyObject *pages, const cJSON *page, const acmpca_response_meta *meta);
+
+/* ---- machine.c ------------------------------------------------------------- */
+
+int acmpy_machine_setup(PyObject *module, acmpy_state *st);
+/*
+ * A machine object for `client` (NULL: closed), counting as a call on it, with
+ * no core machine yet: the caller makes one into ->m (the object frees it).
+ * *core is the core client to make it for. NULL with an error set.
+ */
+acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject *pages,
+                                 const acmpca_operation_info *op, int kind, acmpca_client **core);
 
 /* ---- pki.c ----------------------------------------------------------------- */
 

@@ -585,7 +585,54 @@ static PyObject *client_credentials_source(PyObject *op, PyObject *unused)
     return out;
 }
 
+/*
+ * _machine(operation, **kwargs): the call as a machine for a driver of one's
+ * own (acmpca.aio), converted and validated exactly as the method does.
+ */
+static PyObject *client_machine(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames)
+{
+    acmpy_client *self = (acmpy_client *)op;
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
+    const acmpca_operation_info *info;
+    acmpy_machine *m;
+    acmpca_client *c;
+    cJSON *in = NULL;
+    const char *name;
+
+    if (!st)
+        return NULL;
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError, "_machine(operation_name, **kwargs): no operation");
+        return NULL;
+    }
+    if (!(name = acmpy_utf8(st, args[0], "operation_name")))
+        return NULL;
+    if (!(info = acmpca_model_operation_find(name))) {
+        PyErr_Format(PyExc_ValueError, "unknown operation %R", args[0]);
+        return NULL;
+    }
+    if (nargs > 1) {
+        PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", info->snake_name);
+        return NULL;
+    }
+    if (!(m = acmpy_machine_new(st, self, NULL, info, ACMPY_MACHINE_CALL, &c)))
+        return NULL;
+    if (acmpy_kwargs_to_json(st, info->input, args + nargs, kwnames, NULL, NULL, &in) < 0)
+        Py_CLEAR(m);
+    else if (acmpca_machine_new_call(&m->m, c, info->name, in) != 0) {
+        acmpy_raise_last(st, info->name, acmpca_client_endpoint(c));
+        Py_CLEAR(m);
+    }
+    cJSON_Delete(in);
+    return (PyObject *)m;
+}
+
 static PyMethodDef client_methods[] = {
+    {"_machine", (PyCFunction)(void (*)(void))client_machine, METH_FASTCALL | METH_KEYWORDS,
+     "_machine(operation_name, **kwargs) -> _Machine\n\nThe call as a call machine, for a "
+     "driver of your own (acmpca.aio is one):\nthe arguments are converted and validated as "
+     "the method does, before any step."},
     {"credentials_source", client_credentials_source, METH_NOARGS,
      "credentials_source() -> str\n\nThe name of the provider that supplies this client's "
      "credentials, for debugging: 'static' (keys passed to the client), 'environment',\n"

@@ -423,9 +423,9 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     msg = text(e->message[0] ? e->message : acmpca_strerror(code));
     /* str(exc) says how many attempts a retried call made; .message is the detail. */
     shown = !msg ? NULL
-            : e->attempts > 1 ? PyUnicode_FromFormat("%U (gave up after %d attempts)", msg,
-                                                     e->attempts)
-                              : Py_NewRef(msg);
+            : e->attempts > 1 && !e->waiter[0]  /* a waiter's message counts its own */
+                ? PyUnicode_FromFormat("%U (gave up after %d attempts)", msg, e->attempts)
+                : Py_NewRef(msg);
     if (!shown) {
         Py_XDECREF(msg);
         return NULL;
@@ -782,7 +782,7 @@ static int module_exec(PyObject *module)
     if (acmpy_member_names_init(st) < 0)
         return -1;
     if (make_exceptions(module, st) < 0 || acmpy_client_setup(module, st) < 0 ||
-        acmpy_pager_setup(module, st) < 0)
+        acmpy_pager_setup(module, st) < 0 || acmpy_machine_setup(module, st) < 0)
         return -1;
     if (PyModule_AddFunctions(module, acmpy_pki_functions) < 0 ||
         PyModule_AddFunctions(module, acmpy_sign_functions) < 0)
@@ -804,6 +804,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->waiter_type);
     Py_VISIT(st->paginator_type);
     Py_VISIT(st->page_iterator_type);
+    Py_VISIT(st->machine_type);
+    Py_VISIT(st->step_type);
     Py_VISIT(st->Error);
     Py_VISIT(st->ClientError);
     Py_VISIT(st->ParamValidationError);
@@ -838,6 +840,10 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->waiter_type);
     Py_CLEAR(st->paginator_type);
     Py_CLEAR(st->page_iterator_type);
+    Py_CLEAR(st->machine_type);
+    Py_CLEAR(st->step_type);
+    for (i = 0; i < ACMPY_STEP_STRING_COUNT; i++)
+        Py_CLEAR(st->step_strings[i]);
     Py_CLEAR(st->Error);
     Py_CLEAR(st->ClientError);
     Py_CLEAR(st->ParamValidationError);

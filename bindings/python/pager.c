@@ -235,28 +235,46 @@ int acmpy_wait_progress(void *userdata, const char *waiter, int attempt, double 
     }
 }
 
+/* wait()'s arguments: the input and WaiterConfig (delay -1: the model's). */
+static int waiter_args(acmpy_state *st, acmpy_waiter *w, const char *method,
+                       PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, cJSON **in,
+                       double *delay, int *attempts)
+{
+    static const char *const skip[] = {"WaiterConfig", NULL};
+    PyObject *skipped[1];
+
+    *in = NULL;
+    *delay = -1;
+    *attempts = 0;
+    if (nargs) {
+        PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", method);
+        return -1;
+    }
+    if (acmpy_kwargs_to_json(st, w->op->input, args, kwnames, skip, skipped, in) < 0)
+        return -1;
+    if (read_waiter_config(st, skipped[0], delay, attempts) < 0) {
+        cJSON_Delete(*in);
+        *in = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
-    static const char *const skip[] = {"WaiterConfig", NULL};
     acmpy_waiter *w = (acmpy_waiter *)op;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
-    PyObject *skipped[1];
     acmpy_client *client;
     acmpca_client *c;
     cJSON *in = NULL;
-    double delay = -1;
-    int attempts = 0, rc;
+    double delay;
+    int attempts, rc;
     acmpy_wait_ctx ctx;
 
-    if (nargs) {
-        PyErr_SetString(PyExc_TypeError, "wait() only accepts keyword arguments.");
+    if (waiter_args(st, w, "wait", args, nargs, kwnames, &in, &delay, &attempts) < 0)
         return NULL;
-    }
-    if (acmpy_kwargs_to_json(st, w->op->input, args, kwnames, skip, skipped, &in) < 0)
-        return NULL;
-    if (read_waiter_config(st, skipped[0], &delay, &attempts) < 0 ||
-        !(c = holder_begin(op, w->client))) {
+    if (!(c = holder_begin(op, w->client))) {
         cJSON_Delete(in);
         return NULL;
     }
@@ -276,6 +294,33 @@ static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nar
     if (rc != 0)
         return NULL;
     Py_RETURN_NONE;
+}
+
+/* _machine(**kwargs): wait()'s run as a call machine (see machine.c). */
+static PyObject *waiter_machine(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames)
+{
+    acmpy_waiter *w = (acmpy_waiter *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    acmpy_machine *m;
+    acmpca_client *c;
+    cJSON *in = NULL;
+    double delay;
+    int attempts;
+
+    if (waiter_args(st, w, "wait", args, nargs, kwnames, &in, &delay, &attempts) < 0)
+        return NULL;
+    if ((m = acmpy_machine_new(st, w->client, NULL, w->op, ACMPY_MACHINE_WAITER, &c))) {
+        /* The core takes 0 for the model's delay; WaiterConfig Delay 0 means no pause. */
+        if (acmpca_machine_new_waiter(&m->m, c, w->info->name, in,
+                                      delay < 0 ? 0 : delay == 0 ? ACMPY_CORE_PAUSE : delay,
+                                      attempts) != 0) {
+            acmpy_raise_last(st, w->op->name, acmpca_client_endpoint(c));
+            Py_CLEAR(m);
+        }
+    }
+    cJSON_Delete(in);
+    return (PyObject *)m;
 }
 
 static PyObject *waiter_get_name(PyObject *op, void *unused)
@@ -309,6 +354,9 @@ static PyMethodDef waiter_methods[] = {
      "own exception for an error no acceptor expects. Ctrl-C stops the wait at once\n"
      "(the pauses run Python's signal handlers): KeyboardInterrupt, or whatever\n"
      "another signal handler raised, propagates."},
+    {"_machine", (PyCFunction)(void (*)(void))waiter_machine, METH_FASTCALL | METH_KEYWORDS,
+     "_machine(**kwargs, WaiterConfig=...) -> _Machine\n\nwait() as a call machine, for a "
+     "driver of your own (acmpca.aio is one)."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef waiter_getset[] = {
@@ -538,7 +586,8 @@ static void pages_dealloc(PyObject *op)
 static int pages_busy(acmpy_pages *pg)
 {
     if (pg->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "this page iterator is in use by another thread");
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this page iterator is in use by another thread or task");
         return 1;
     }
     return 0;
@@ -566,6 +615,61 @@ static int update_resume_token(acmpy_pages *pg)
     return 0;
 }
 
+PyObject *acmpy_pages_page(PyObject *op, const cJSON *page, const acmpca_response_meta *meta)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *out, *md;
+
+    if (update_resume_token(pg) < 0)
+        return NULL;
+    if (!page)
+        Py_RETURN_NONE;
+    if (!(out = acmpy_from_json(st, pg->op->output, page)))
+        return NULL;
+    /* Each page carries its answer's ResponseMetadata, as boto3's do. */
+    if (!(md = acmpy_response_metadata(st, meta))) {
+        Py_CLEAR(out);
+    } else {
+        if (PyDict_Check(out) && PyDict_SetItem(out, st->str_ResponseMetadata, md) < 0)
+            Py_CLEAR(out);
+        Py_DECREF(md);
+    }
+    return out;
+}
+
+void acmpy_pages_release(PyObject *op)
+{
+    ((acmpy_pages *)op)->busy = 0;
+}
+
+/*
+ * _machine(): the next page as a call machine (see machine.c). The iterator
+ * is busy until the machine is closed: neither a second page nor a restart
+ * can pull the core paginator from under it.
+ */
+static PyObject *pages_machine(PyObject *op, PyObject *unused)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    acmpy_machine *m;
+    acmpca_client *c;
+
+    (void)unused;
+    if (pages_busy(pg) ||
+        !(m = acmpy_machine_new(st, pg->client, op, pg->op, ACMPY_MACHINE_PAGE, &c)))
+        return NULL;
+    if ((!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
+                                        pg->max_items, pg->starting_token) != 0) ||
+        acmpca_machine_new_page(&m->m, pg->p) != 0) {
+        acmpy_raise_last(st, pg->op->name, NULL);
+        Py_DECREF(m);
+        return NULL;
+    }
+    pg->busy = 1;
+    return (PyObject *)m;
+}
+
 static PyObject *pages_next(PyObject *op)
 {
     acmpy_pages *pg = (acmpy_pages *)op;
@@ -574,7 +678,7 @@ static PyObject *pages_next(PyObject *op)
     acmpca_client *c;
     acmpca_response_meta *meta = NULL;
     cJSON *page = NULL;
-    PyObject *out = NULL, *md;
+    PyObject *out = NULL;
     int rc;
 
     /*
@@ -601,18 +705,9 @@ static PyObject *pages_next(PyObject *op)
         acmpy_raise_last_meta(st, pg->op->name, acmpca_client_endpoint(c), meta);
         goto done;
     }
-    if (update_resume_token(pg) < 0 || !page)
-        goto done;  /* NULL without an error: the end of the iteration */
-    if (!(out = acmpy_from_json(st, pg->op->output, page)))
-        goto done;
-    /* Each page carries its answer's ResponseMetadata, as boto3's do. */
-    if (!(md = acmpy_response_metadata(st, meta))) {
-        Py_CLEAR(out);
-    } else {
-        if (PyDict_Check(out) && PyDict_SetItem(out, st->str_ResponseMetadata, md) < 0)
-            Py_CLEAR(out);
-        Py_DECREF(md);
-    }
+    out = acmpy_pages_page(op, page, meta);
+    if (out == Py_None)
+        Py_CLEAR(out);  /* NULL without an error: the end of the iteration */
 done:
     acmpy_client_end(client);
     Py_DECREF(client);
@@ -671,6 +766,9 @@ static PyMethodDef pages_methods[] = {
     {"build_full_result", pages_build_full_result, METH_NOARGS,
      "build_full_result() -> dict\n\nEvery page's result items in one list under the result "
      "key, plus NextToken when MaxItems stopped early: as boto3's."},
+    {"_machine", pages_machine, METH_NOARGS,
+     "_machine() -> _Machine\n\nThe next page as a call machine, for a driver of your own "
+     "(acmpca.aio is one);\nits result() is the page, or None past the last one."},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pages_members[] = {

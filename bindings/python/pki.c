@@ -260,6 +260,8 @@ static PyObject *pki_parse_certificate(PyObject *module, PyObject *pem_obj)
     return out;
 }
 
+static PyObject *pki_request_plan(PyObject *module, PyObject *args, PyObject *kwargs);
+
 PyMethodDef acmpy_pki_functions[] = {
     {"generate_key", (PyCFunction)(void (*)(void))pki_generate_key, METH_VARARGS | METH_KEYWORDS,
      "generate_key(key_type='EC_prime256v1') -> str\n\n"
@@ -283,6 +285,9 @@ PyMethodDef acmpy_pki_functions[] = {
      "parse_certificate(pem) -> dict\n\n"
      "Subject, Issuer, Serial, NotBefore and NotAfter (aware datetimes),\n"
      "SubjectAlternativeNames [{'Type', 'Value'}], IsCA and KeyAlgorithm of a PEM certificate."},
+    {"_request_plan", (PyCFunction)(void (*)(void))pki_request_plan, METH_VARARGS | METH_KEYWORDS,
+     "_request_plan(certificate_authority_arn, **kwargs) -> dict\n\nrequest_certificate()'s "
+     "arguments checked and its key and CSR made, for acmpca.aio. Not a stable API."},
     {NULL, NULL, 0, NULL}};
 
 /* ---- client.request_certificate ------------------------------------------------------ */
@@ -294,62 +299,78 @@ static PyObject *str_or_none(const char *s)
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
 }
 
-PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs)
+/*
+ * request_certificate()'s arguments, parsed and checked once for the blocking
+ * client and for acmpca.aio (_request_plan): into `r`, borrowing from `s`
+ * and *csr_pem (release both).
+ */
+static int request_args(acmpy_state *st, PyObject *args, PyObject *kwargs,
+                        acmpca_certificate_request *r, subject_args *s, PyObject **csr_pem)
 {
     static char *kwlist[] = {"certificate_authority_arn", "csr", "key_type", "common_name",
                              "organization", "organizational_unit", "country", "state",
                              "locality", "dns_names", "ip_addresses", "emails", "uris",
                              "signing_algorithm", "template_arn", "validity_days",
                              "wait_delay", "wait_max_attempts", NULL};
+    PyObject *arn, *csr_obj = NULL, *key_type = NULL, *alg = NULL, *tmpl = NULL;
+    PyObject *days = NULL, *delay = NULL, *attempts = NULL;
+    long long n;
+
+    memset(r, 0, sizeof(*r));
+    memset(s, 0, sizeof(*s));
+    *csr_pem = NULL;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwargs, "O|$OOOOOOOOOOOOOOOOO:request_certificate", kwlist, &arn, &csr_obj,
+            &key_type, &s->common_name, &s->organization, &s->organizational_unit, &s->country,
+            &s->state, &s->locality, &s->dns_names, &s->ip_addresses, &s->emails, &s->uris, &alg,
+            &tmpl, &days, &delay, &attempts))
+        return -1;
+    if (!(r->certificate_authority_arn = acmpy_utf8(st, arn, "certificate_authority_arn")) ||
+        (key_type && key_type != Py_None && !(r->key_type = acmpy_utf8(st, key_type, "key_type"))) ||
+        (alg && alg != Py_None && !(r->signing_algorithm = acmpy_utf8(st, alg, "signing_algorithm"))) ||
+        (tmpl && tmpl != Py_None && !(r->template_arn = acmpy_utf8(st, tmpl, "template_arn"))) ||
+        subject_fill(st, s, &r->subject) < 0)
+        return -1;
+    if (csr_obj && csr_obj != Py_None) {
+        /* Any CSR form (DER bytes too) becomes PEM before the core sees it. */
+        if (!(*csr_pem = normalize_csr(st, csr_obj)))
+            return -1;
+        if (!(r->csr_pem = acmpy_utf8(st, *csr_pem, "csr")))
+            return -1;
+    }
+    if (days && days != Py_None) {
+        if (acmpy_int_arg(st->ParamValidationError, days, "validity_days", 1, 36500, &n) < 0)
+            return -1;
+        r->validity_days = (int)n;
+    }
+    if (delay && delay != Py_None &&
+        acmpy_number_arg(st->ParamValidationError, delay, "wait_delay", "a number of seconds", 0,
+                         1, ACMPY_MAX_WAIT_DELAY_S, &r->wait_delay_s) < 0)
+        return -1;
+    if (attempts && attempts != Py_None) {
+        if (acmpy_int_arg(st->ParamValidationError, attempts, "wait_max_attempts", 1, 100000,
+                          &n) < 0)
+            return -1;
+        r->wait_max_attempts = (int)n;
+    }
+    return 0;
+}
+
+PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs)
+{
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
     acmpca_certificate_request r;
     acmpca_issued_certificate *cert = NULL;
     acmpy_wait_ctx ctx;
     subject_args s;
-    PyObject *arn, *csr_obj = NULL, *key_type = NULL, *alg = NULL, *tmpl = NULL;
-    PyObject *days = NULL, *delay = NULL, *attempts = NULL, *csr_pem = NULL, *out = NULL;
+    PyObject *csr_pem = NULL, *out = NULL;
     acmpca_client *c;
-    long long n;
     int rc;
 
     if (!st)
         return NULL;
-    memset(&r, 0, sizeof(r));
-    memset(&s, 0, sizeof(s));
-    if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O|$OOOOOOOOOOOOOOOOO:request_certificate", kwlist, &arn, &csr_obj,
-            &key_type, &s.common_name, &s.organization, &s.organizational_unit, &s.country,
-            &s.state, &s.locality, &s.dns_names, &s.ip_addresses, &s.emails, &s.uris, &alg,
-            &tmpl, &days, &delay, &attempts))
-        return NULL;
-    if (!(r.certificate_authority_arn = acmpy_utf8(st, arn, "certificate_authority_arn")) ||
-        (key_type && key_type != Py_None && !(r.key_type = acmpy_utf8(st, key_type, "key_type"))) ||
-        (alg && alg != Py_None && !(r.signing_algorithm = acmpy_utf8(st, alg, "signing_algorithm"))) ||
-        (tmpl && tmpl != Py_None && !(r.template_arn = acmpy_utf8(st, tmpl, "template_arn"))) ||
-        subject_fill(st, &s, &r.subject) < 0)
+    if (request_args(st, args, kwargs, &r, &s, &csr_pem) < 0)
         goto done;
-    if (csr_obj && csr_obj != Py_None) {
-        /* Any CSR form (DER bytes too) becomes PEM before the core sees it. */
-        if (!(csr_pem = normalize_csr(st, csr_obj)))
-            goto done;
-        if (!(r.csr_pem = acmpy_utf8(st, csr_pem, "csr")))
-            goto done;
-    }
-    if (days && days != Py_None) {
-        if (acmpy_int_arg(st->ParamValidationError, days, "validity_days", 1, 36500, &n) < 0)
-            goto done;
-        r.validity_days = (int)n;
-    }
-    if (delay && delay != Py_None &&
-        acmpy_number_arg(st->ParamValidationError, delay, "wait_delay", "a number of seconds", 0,
-                         1, ACMPY_MAX_WAIT_DELAY_S, &r.wait_delay_s) < 0)
-        goto done;
-    if (attempts && attempts != Py_None) {
-        if (acmpy_int_arg(st->ParamValidationError, attempts, "wait_max_attempts", 1, 100000,
-                          &n) < 0)
-            goto done;
-        r.wait_max_attempts = (int)n;
-    }
     if (!(c = acmpy_client_begin(self)))
         goto done;
     /* The binding pauses between polls (see acmpy_wait_progress), so Ctrl-C works. */
@@ -373,6 +394,60 @@ PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, P
     acmpy_client_end(self);
 done:
     acmpca_issued_certificate_free(cert);
+    subject_release(&s);
+    Py_XDECREF(csr_pem);
+    return out;
+}
+
+/*
+ * _request_plan(certificate_authority_arn, **request_certificate's kwargs):
+ * the local half of request_certificate for acmpca.aio, which makes the
+ * calls itself: the arguments checked as the blocking method checks them, the
+ * key and CSR made (or the CSR given, as PEM), the defaults filled in.
+ */
+static PyObject *pki_request_plan(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    acmpy_state *st = module_state(module);
+    acmpca_certificate_request r;
+    subject_args s;
+    PyObject *csr_pem = NULL, *out = NULL;
+    char *key = NULL, *csr = NULL;
+    int rc = 0;
+
+    if (request_args(st, args, kwargs, &r, &s, &csr_pem) < 0)
+        goto done;
+    if (!r.csr_pem) {
+        acmpca_csr_options o = r.subject;
+        Py_BEGIN_ALLOW_THREADS
+        rc = acmpca_pki_generate_key(&key, r.key_type ? r.key_type : "EC_prime256v1");
+        o.private_key_pem = key;
+        if (rc == 0)
+            rc = acmpca_pki_make_csr(&csr, &o);
+        Py_END_ALLOW_THREADS
+        if (rc != 0) {
+            acmpy_raise_last(st, NULL, NULL);
+            goto done;
+        }
+    }
+    out = Py_BuildValue("{sssNsNsNsNsisNsN}", "CertificateAuthorityArn",
+                        r.certificate_authority_arn, "Csr",
+                        csr ? str_or_none(csr) : Py_NewRef(csr_pem), "PrivateKey",
+                        str_or_none(key), "SigningAlgorithm", str_or_none(r.signing_algorithm),
+                        "TemplateArn", str_or_none(r.template_arn), "ValidityDays",
+                        r.validity_days ? r.validity_days : 365, "WaitDelay",
+                        r.wait_delay_s > 0 ? PyFloat_FromDouble(r.wait_delay_s)
+                                           : Py_NewRef(Py_None),
+                        "WaitMaxAttempts",
+                        r.wait_max_attempts ? PyLong_FromLong(r.wait_max_attempts)
+                                            : Py_NewRef(Py_None));
+done:
+    if (key) { /* the private key's only other copy is the str handed out */
+        volatile char *p = key;
+        while (*p)
+            *p++ = 0;
+    }
+    acmpca_free(key);
+    acmpca_free(csr);
     subject_release(&s);
     Py_XDECREF(csr_pem);
     return out;

@@ -85,5 +85,6 @@ def happen(scenario, fault):
 def test_error_classes__same_class_and_code_as_every_binding(row, fault):
     exc = happen(row["scenario"], fault)
     assert isinstance(exc, getattr(acmpca, row["class"])), (type(exc), row)
+    assert str(exc).count("gave up") <= 1, str(exc)  # the attempt count is said once at most
     if "code" in row:
         assert exc.response["Error"]["Code"] == row["code"]

@@ -12,8 +12,9 @@ A drop-in for boto3's acm-pca client::
 
 The calls, the conversions and the error mapping live in the C extension
 acmpca._acmpca; this package only re-exports it and adds client(), Config
-and set_stream_logger(). Debug records of each request and response (secrets
-redacted) go to logging.getLogger("acmpca").
+and set_stream_logger(). The asyncio client, with the same surface, is
+acmpca.aio (import acmpca.aio). Debug records of each request and response
+(secrets redacted) go to logging.getLogger("acmpca").
 """
 from . import _acmpca
 from ._acmpca import *  # noqa: F401,F403  (Client, the exceptions, the PKI helpers, sign_request)

@@ -1,0 +1,602 @@
+-- resty.acmpca: AWS Private CA for OpenResty without blocking the worker.
+--
+--   local acmpca = require "resty.acmpca"
+--   local c, err = acmpca.new{ region = "us-east-1" }
+--   local res, err = c:get_certificate{ CertificateAuthorityArn = ca, CertificateArn = arn }
+--   local last, err = c:wait("certificate_issued", params, { delay = 1 })
+--   for page, err in c:paginate("list_certificate_authorities", {}) do ... end
+--
+-- Every call runs the core's call machine (acmpca/machine.h through the C
+-- module's c:machine, c:waiter_machine and pages:machine): the core decides
+-- what to send, whether and when to retry, the waiter's acceptors and the
+-- paginator's tokens; this file only moves bytes on ngx.socket.tcp and waits
+-- with ngx.sleep. Credentials that must be fetched (IMDS, container, STS)
+-- come as SEND steps too, so nothing here blocks the worker.
+--
+-- Methods return `res, err` (OpenResty's convention) and never raise for a
+-- service, network or validation error: err is the error object the
+-- blocking module raises (code, message, status, request_id, operation,
+-- retryable, attempts, class; tostring(err) is readable).
+local core = require "acmpca"
+
+local ngx = ngx
+local tcp = ngx.socket.tcp
+local ngx_sleep = ngx.sleep
+local ngx_now = ngx.now
+local update_time = ngx.update_time
+local get_phase = ngx.get_phase
+local ipairs, pairs, pcall, type, tonumber, tostring = ipairs, pairs, pcall, type, tonumber,
+                                                      tostring
+local setmetatable, getmetatable = setmetatable, getmetatable
+local concat = table.concat
+local semaphore = require "ngx.semaphore"
+local find, sub, lower, gmatch, match = string.find, string.sub, string.lower, string.gmatch,
+                                        string.match
+
+local _M = {
+  version = core.version,
+  Error = core.Error,
+  errors = core.errors,
+  operations = core.operations,
+  waiters = core.waiters,
+}
+
+-- The longest response head read before giving up (as libcurl's header line limit).
+local MAX_HEAD = 102400
+-- Pooled connections found closed by the server are replaced at most this often per send.
+local MAX_STALE = 4
+
+-- Options of this module; everything else goes to the C client (acmpca.new).
+local RESTY_OPTIONS = {
+  timeout = true, keepalive = true, keepalive_timeout = true, keepalive_pool = true,
+  ssl_verify = true,
+}
+
+-- Phases where ngx.socket.tcp and ngx.sleep exist (ngx_lua's documentation).
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
+  ssl_session_fetch = true, ssl_client_hello = true, preread = true,
+}
+
+local function new_error(code, message)
+  return setmetatable({ code = code, class = code, message = message, retryable = false,
+                        attempts = 0 }, core.Error)
+end
+
+-- A raised value from the C module as an error object (a memory error may be a string).
+local function as_error(e)
+  if type(e) == "table" and getmetatable(e) == core.Error then return e end
+  return new_error("GeneralError", tostring(e))
+end
+
+-- Absent: nil, or ngx.null / cjson.null (the same NULL light userdata).
+local function is_null(v)
+  return v == nil or v == ngx.null
+end
+
+local function number_option(opts, key, lo, hi)
+  local v = opts[key]
+  if is_null(v) then return nil end
+  if type(v) ~= "number" or v ~= v or v < lo or v > hi then
+    return nil, new_error("ParamValidationError",
+                          ("config.%s: expected a number from %g to %g, got %s")
+                            :format(key, lo, hi, tostring(v)))
+  end
+  return v
+end
+
+-- ---- HTTP/1.1 over a cosocket ------------------------------------------------
+
+local function now_ms()
+  update_time()
+  return ngx_now() * 1000
+end
+
+-- Where a step goes, for messages: "https://host:443/".
+local function where(s)
+  return s.scheme .. "://" .. s.host .. ":" .. s.port .. s.path
+end
+
+-- The timeout for the next socket operation: `ms`, cut to what the deadline leaves.
+-- Returns the timeout and whether the deadline is what bounds it.
+local function bound(ms, deadline)
+  if not deadline then return ms, false end
+  local left = deadline - now_ms()
+  if left < ms then return left > 1 and left or 1, true end
+  return ms, false
+end
+
+-- The failure of a socket operation as (kind, detail).
+local function failure(err, by_deadline, s, default_kind, what)
+  if err == "timeout" then
+    if by_deadline then
+      return "read_timeout", "total_timeout_ms passed while waiting for " .. where(s)
+    end
+    if default_kind == "connect" then
+      return "connect_timeout", "connect timeout on " .. where(s)
+    end
+    return "read_timeout", "read timeout: no data from " .. where(s)
+  end
+  return default_kind, what .. " " .. where(s) .. " (" .. tostring(err) .. ")"
+end
+
+-- The request line, the step's signed headers, framing and the body, as one table for send().
+local function request_bytes(self, s)
+  local t, n = { s.method, " ", s.path, " HTTP/1.1\r\n" }, 4
+  for name, value in pairs(s.headers) do
+    t[n + 1], t[n + 2], t[n + 3], t[n + 4] = name, ": ", value, "\r\n"
+    n = n + 4
+  end
+  t[n + 1] = "User-Agent: "
+  t[n + 2] = self.user_agent
+  t[n + 3] = "\r\nContent-Length: "
+  t[n + 4] = #s.body
+  t[n + 5] = self.keepalive and "\r\n\r\n" or "\r\nConnection: close\r\n\r\n"
+  t[n + 6] = s.body
+  return t
+end
+
+-- The head ("HTTP/1.1 200 OK\r\nName: value...") as status, minor version, headers.
+local function parse_head(head)
+  local minor, status = match(head, "^HTTP/1%.(%d) (%d%d%d)")
+  if not status then return nil end
+  local headers = {}
+  for name, value in gmatch(head, "\r\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
+    if find(value, "[ \t]$") then value = match(value, "^(.-)[ \t]+$") end
+    local prev = headers[name]
+    headers[name] = prev and (prev .. ", " .. value) or value
+  end
+  return tonumber(status), minor, headers
+end
+
+-- The value of a header in a lowercased head; `name` is a lowercase Lua pattern.
+local function head_value(lhead, name)
+  return match(lhead, "\r\n" .. name .. ":[ \t]*([^\r\n]*)")
+end
+
+-- Set the read timeout for the next socket operation; returns whether the deadline bounds it.
+local function arm(sock, s, deadline)
+  local to, by_deadline = bound(s.read_timeout_ms, deadline)
+  sock:settimeout(to)
+  return by_deadline
+end
+
+-- nil, kind, detail for a read that failed with `err`.
+local function lost(err, by_deadline, s, what)
+  return nil, failure(err, by_deadline, s, "network", what)
+end
+
+local function too_large(s)
+  return nil, "too_large",
+         ("response is larger than the %d-byte limit"):format(s.max_response_bytes)
+end
+
+-- One CRLF-terminated line of at most `max` bytes from a receiveuntil("\r\n") reader.
+local function bounded_line(reader, sock, s, deadline, max)
+  local by_deadline = arm(sock, s, deadline)
+  local line, err = reader(max)
+  if not line then return lost(err, by_deadline, s, "connection lost reading from") end
+  -- The reader gives nil once the line ended; anything else means the line is longer.
+  if reader(1) ~= nil then
+    return nil, "network", "a line over " .. max .. " bytes from " .. where(s)
+  end
+  return line
+end
+
+local function read_chunked(sock, s, deadline)
+  local parts, total, limit = {}, 0, s.max_response_bytes
+  local reader = sock:receiveuntil("\r\n")
+  while true do
+    local line, kind, detail = bounded_line(reader, sock, s, deadline, 64)
+    if not line then return nil, kind, detail end
+    local size = tonumber(match(line, "^%x+"), 16)
+    if not size then return nil, "network", "a bad chunk size line from " .. where(s) end
+    if size == 0 then
+      repeat -- trailers (none expected) up to the empty line
+        line, kind, detail = bounded_line(reader, sock, s, deadline, 1024)
+        if not line then return nil, kind, detail end
+      until line == ""
+      return concat(parts)
+    end
+    total = total + size
+    if total > limit then return too_large(s) end
+    local by_deadline = arm(sock, s, deadline)
+    local data, err = sock:receive(size + 2)
+    if not data then return lost(err, by_deadline, s, "connection closed early by") end
+    parts[#parts + 1] = sub(data, 1, size)
+  end
+end
+
+-- The body after the head: Content-Length, chunked, or until the server closes.
+-- Returns body, reusable (the connection may carry another request), or nil, kind, detail.
+local function read_body(sock, s, deadline, status, lhead)
+  if status == 204 or status == 304 or status < 200 then return "", true end
+  local te = head_value(lhead, "transfer%-encoding")
+  if te and find(te, "chunked", 1, true) then
+    local body, kind, detail = read_chunked(sock, s, deadline)
+    if not body then return nil, kind, detail end
+    return body, true
+  end
+  local cl = head_value(lhead, "content%-length")
+  if cl then
+    local n = tonumber(cl)
+    if not n or n < 0 or n % 1 ~= 0 then
+      return nil, "network", "a bad Content-Length from " .. where(s)
+    end
+    if n > s.max_response_bytes then return too_large(s) end
+    if n == 0 then return "", true end
+    local by_deadline = arm(sock, s, deadline)
+    local data, err = sock:receive(n)
+    if not data then return lost(err, by_deadline, s, "connection closed early by") end
+    return data, true
+  end
+  -- No framing: the body ends when the server closes; the connection cannot be reused.
+  local parts, total = {}, 0
+  while true do
+    local by_deadline = arm(sock, s, deadline)
+    local data, err = sock:receiveany(65536)
+    if not data then
+      if err == "closed" then return concat(parts), false end
+      return lost(err, by_deadline, s, "connection lost reading from")
+    end
+    total = total + #data
+    if total > s.max_response_bytes then return too_large(s) end
+    parts[#parts + 1] = data
+  end
+end
+
+--[[
+lua-resty-core's sslhandshake (0.1.25 as today's) raises "assertion failed!"
+instead of returning the error when a handshake that completed at once
+failed verification: the reason is still in the cosocket, read here as
+resty.core would have (nil when its internals differ).
+]]
+local function lost_tls_error(sock)
+  local ok, msg = pcall(function()
+    local ffi = require "ffi"
+    local base = require "resty.core.base"
+    local errmsg, code = base.get_errmsg_ptr(), ffi.new("int[1]")
+    local rc = ffi.C.ngx_http_lua_ffi_socket_tcp_get_sslhandshake_result(
+      base.get_request(), sock[1], ffi.new("void *[1]"), errmsg, code)
+    if rc == base.FFI_ERROR and errmsg[0] ~= nil then
+      return (code[0] ~= 0 and (code[0] .. ": ") or "") .. ffi.string(errmsg[0])
+    end
+  end)
+  return ok and msg or nil
+end
+
+-- One try of one exchange. Returns status, headers, body; or nil, kind, status, detail;
+-- or false when a pooled connection turned out closed before answering (try again).
+local function exchange(self, s, deadline)
+  local https = s.scheme == "https"
+  local verify = not s.insecure_skip_tls_verify
+  -- A pool per destination and verification policy: a connection verified under
+  -- one policy is never handed to a request that wants another.
+  local pool = s.scheme .. "://" .. s.host .. ":" .. s.port .. (verify and "" or "#noverify")
+  local sock = tcp()
+  local to, by_deadline = bound(s.connect_timeout_ms, deadline)
+  sock:settimeouts(to, to, to)
+  -- nginx wants an IPv6 literal in brackets.
+  local host = find(s.host, ":", 1, true) and ("[" .. s.host .. "]") or s.host
+  local ok, err = sock:connect(host, s.port, { pool = pool })
+  if not ok then
+    local kind, detail = failure(err, by_deadline, s, "connect", "could not connect to")
+    return nil, kind, nil, detail
+  end
+  local reused = sock:getreusedtimes() > 0
+  if https and not reused then
+    -- Certificate and host name checked against lua_ssl_trusted_certificate.
+    local called, res, herr = pcall(sock.sslhandshake, sock, nil, s.host, verify)
+    if not called or not res then
+      if not called then herr = lost_tls_error(sock) or "the certificate was refused" end
+      sock:close()
+      if herr == "timeout" then
+        local kind, detail = failure(herr, by_deadline, s, "connect", "TLS handshake with")
+        return nil, kind, nil, detail
+      end
+      return nil, "tls", nil, "TLS handshake with " .. where(s) .. " failed: " .. tostring(herr)
+    end
+  end
+
+  to, by_deadline = bound(s.read_timeout_ms, deadline)
+  sock:settimeout(to)
+  local sent
+  sent, err = sock:send(request_bytes(self, s))
+  if not sent then
+    sock:close()
+    if reused and err ~= "timeout" then return false end
+    local kind, detail = failure(err, by_deadline, s, "network", "connection lost sending to")
+    return nil, kind, nil, detail
+  end
+
+  local status, minor, headers, head
+  repeat -- past any 1xx interim answer
+    to, by_deadline = bound(s.read_timeout_ms, deadline)
+    sock:settimeout(to)
+    local reader = sock:receiveuntil("\r\n\r\n")
+    local partial
+    head, err, partial = reader(MAX_HEAD)
+    if not head then
+      sock:close()
+      if reused and err ~= "timeout" and (partial == nil or partial == "") then return false end
+      local kind, detail = failure(err, by_deadline, s, "network",
+                                   err == "closed" and "connection closed early by"
+                                   or "connection reset by")
+      return nil, kind, tonumber(match(partial or "", "^HTTP/1%.%d (%d%d%d)")), detail
+    end
+    if #head >= MAX_HEAD and reader(1) ~= nil then
+      sock:close()
+      return nil, "too_large", tonumber(match(head, "^HTTP/1%.%d (%d%d%d)")),
+             ("a response head over the %d-byte limit from %s"):format(MAX_HEAD, where(s))
+    end
+    if find(head, "\0", 1, true) then
+      sock:close()
+      return nil, "network", nil, "a NUL byte in the response head from " .. where(s)
+    end
+    status, minor, headers = parse_head(head)
+    if not status then
+      sock:close()
+      return nil, "network", nil, "no HTTP status line from " .. where(s)
+    end
+  until status >= 200 or status == 101
+
+  local lhead = lower(head)
+  local body, reusable, detail = read_body(sock, s, deadline, status, lhead)
+  if not body then
+    sock:close()
+    return nil, reusable, status, detail
+  end
+  local conn = head_value(lhead, "connection") or ""
+  if self.keepalive and reusable and
+     ((minor == "1" and not find(conn, "close", 1, true)) or find(conn, "keep-alive", 1, true)) then
+    sock:setkeepalive(self.keepalive_timeout_ms, self.keepalive_pool)
+  else
+    sock:close()
+  end
+  return status, headers, body
+end
+
+-- One exchange with its retries on stale pooled connections, as a list:
+-- { status, headers, body } or { false, kind, status, detail }.
+local function roundtrip(self, s)
+  local deadline = s.deadline_ms > 0 and now_ms() + s.deadline_ms or nil
+  for _ = 1, MAX_STALE do
+    local status, a, b, c = exchange(self, s, deadline)
+    if status then return { status, a, b } end
+    if status == nil then return { false, a, b, c } end
+  end
+  return { false, "network", nil, "every pooled connection to " .. where(s) ..
+                                  " was closed by the server" }
+end
+
+-- What identifies a credentials request: two machines asking the same get one answer.
+local function request_key(s)
+  local names = {}
+  for name in pairs(s.headers) do names[#names + 1] = name end
+  table.sort(names)
+  local t = { s.method, s.url, s.body }
+  for _, name in ipairs(names) do t[#t + 1] = name .. ":" .. s.headers[name] end
+  return concat(t, "\n")
+end
+
+--[[
+A credentials exchange (IMDS, container, STS) that another call of this
+worker already has in flight is not sent again: the call waits for that
+answer and reports the same to its machine, so many calls on a cold (or
+expiring) client cost one fetch.
+]]
+local inflight = {}
+
+local function credentials_roundtrip(self, s)
+  local key = request_key(s)
+  local flight = inflight[key]
+  local now = now_ms()
+  -- A flight past its time lost its caller (a request aborted mid-fetch): not waited for.
+  if flight and flight.until_ms > now then
+    flight.waiting = flight.waiting + 1
+    if flight.sema:wait((flight.until_ms - now) / 1000) and flight.answer then
+      return flight.answer
+    end
+    return { false, "read_timeout", nil, "waiting for another call's fetch from " .. where(s) }
+  end
+  flight = { sema = semaphore.new(), waiting = 0,
+             until_ms = now + s.connect_timeout_ms + s.read_timeout_ms + 1000 }
+  inflight[key] = flight
+  local ok, answer = pcall(roundtrip, self, s)
+  if inflight[key] == flight then inflight[key] = nil end
+  flight.answer = ok and answer or nil
+  if flight.waiting > 0 then flight.sema:post(flight.waiting) end
+  if not ok then error(answer, 0) end
+  return answer
+end
+
+-- One SEND step: the answer or the failure goes to the machine.
+local function send(self, m, s)
+  local r = s.credentials and credentials_roundtrip(self, s) or roundtrip(self, s)
+  if r[1] then return m:response(r[1], r[2], r[3]) end
+  return m:transport_error(r[2], r[3], r[4])
+end
+
+-- Run a machine to its end: result, meta or nil, err.
+local function drive(self, m)
+  local phase = get_phase()
+  if not COSOCKET_PHASES[phase] then
+    m:close()
+    return nil, new_error("GeneralError",
+      ("resty.acmpca: no cosockets in the %s phase; call from rewrite, access, content " ..
+       "or a timer (ngx.timer.at)"):format(phase))
+  end
+  while true do
+    local kind, a, b = m:next()
+    if kind == "send" then
+      send(self, m, a)
+    elseif kind == "sleep" then
+      ngx_sleep(a / 1000)
+    elseif kind == "done" then
+      m:close()
+      return a, b
+    else
+      m:close()
+      return nil, a
+    end
+  end
+end
+
+-- ---- the client ----------------------------------------------------------------
+
+local Client = {}
+local client_mt = { __index = Client }
+
+--[[
+acmpca.new(options) -> client, err. Options: every option of the blocking
+module (region, endpoint_url, profile, credentials, connect_timeout,
+read_timeout, total_timeout, max_attempts, retry_mode, verify_tls,
+use_fips, use_dualstack, user_agent_suffix, rate_limit, max_response_bytes,
+idempotency_tokens; seconds as there), plus:
+  timeout            seconds: connect_timeout and read_timeout when those are not given
+  ssl_verify         the same as verify_tls (OpenResty's name)
+  keepalive          false: one connection per request (default true)
+  keepalive_timeout  seconds an idle pooled connection is kept (default 60)
+  keepalive_pool     connections kept per host and worker (default 30)
+ca_bundle is refused: cosockets verify against lua_ssl_trusted_certificate.
+]]
+function _M.new(opts)
+  if opts ~= nil and not is_null(opts) and type(opts) ~= "table" then
+    return nil, new_error("ParamValidationError",
+                          "config: expected a table, got " .. type(opts))
+  end
+  opts = (opts ~= nil and not is_null(opts)) and opts or {}
+  local conf = {}
+  for k, v in pairs(opts) do
+    if not RESTY_OPTIONS[k] then conf[k] = v end
+  end
+  if not is_null(opts.ca_bundle) then
+    return nil, new_error("ParamValidationError",
+      "config.ca_bundle: cosockets verify against nginx's lua_ssl_trusted_certificate; " ..
+      "set that directive instead")
+  end
+  local timeout, err = number_option(opts, "timeout", 0.001, 86400)
+  if err then return nil, err end
+  if timeout then
+    if is_null(conf.connect_timeout) then conf.connect_timeout = timeout end
+    if is_null(conf.read_timeout) then conf.read_timeout = timeout end
+  end
+  if not is_null(opts.ssl_verify) then
+    if type(opts.ssl_verify) ~= "boolean" then
+      return nil, new_error("ParamValidationError",
+                            "config.ssl_verify: expected a boolean, got " .. type(opts.ssl_verify))
+    end
+    if not is_null(opts.verify_tls) and opts.verify_tls ~= opts.ssl_verify then
+      return nil, new_error("ParamValidationError",
+                            "config.ssl_verify: contradicts config.verify_tls")
+    end
+    conf.verify_tls = opts.ssl_verify
+  end
+  local ka_timeout, ka_pool
+  -- Not 0: ngx_lua would keep such a connection forever (keepalive = false disables).
+  ka_timeout, err = number_option(opts, "keepalive_timeout", 0.001, 86400)
+  if err then return nil, err end
+  ka_pool, err = number_option(opts, "keepalive_pool", 1, 100000)
+  if err then return nil, err end
+  local keepalive = opts.keepalive
+  if is_null(keepalive) then
+    keepalive = true
+  elseif type(keepalive) ~= "boolean" then
+    return nil, new_error("ParamValidationError",
+                          "config.keepalive: expected a boolean, got " .. type(keepalive))
+  end
+
+  local ok, c = pcall(core.new, conf)
+  if not ok then return nil, as_error(c) end
+  local suffix = type(conf.user_agent_suffix) == "string" and (" " .. conf.user_agent_suffix) or ""
+  return setmetatable({
+    core = c,
+    keepalive = keepalive,
+    keepalive_timeout_ms = (ka_timeout or 60) * 1000,
+    keepalive_pool = ka_pool and math.floor(ka_pool) or 30,
+    user_agent = "acmpca/" .. core.version .. " resty" .. suffix,
+  }, client_mt)
+end
+
+-- c:call(operation, params) -> result, meta or nil, err (operation in either spelling).
+function Client:call(operation, params)
+  local ok, m = pcall(self.core.machine, self.core, operation, params)
+  if not ok then return nil, as_error(m) end
+  return drive(self, m)
+end
+
+-- c:<operation>(params) for every operation, as the blocking module names them.
+for _, name in ipairs(core.operations) do
+  Client[name] = function(self, params)
+    return self:call(name, params)
+  end
+end
+
+-- c:wait(name, params, { delay = s, max_attempts = n }) -> the last response or nil, err.
+function Client:wait(name, params, opts)
+  local ok, m = pcall(self.core.waiter_machine, self.core, name, params, opts)
+  if not ok then return nil, as_error(m) end
+  local res, err = drive(self, m)
+  if res == nil then return nil, err end
+  return res
+end
+
+--[[
+c:paginate(operation, params, { page_size, max_items, starting_token }) for a
+generic for:
+
+  for page, err in c:paginate("list_certificate_authorities", {}) do
+    if not page then return nil, err end   -- page is false when a page failed
+    ...
+  end
+
+A failure ends the loop after one (false, err); pages.resume_token resumes.
+]]
+local pages_mt = {}
+
+function pages_mt.__call(self)
+  if self.finished then return nil end
+  if self.err then
+    self.finished = true
+    return false, self.err
+  end
+  local ok, m = pcall(self.pages.machine, self.pages)
+  if not ok then
+    self.finished = true
+    return false, as_error(m)
+  end
+  local page, err = drive(self.client, m)
+  if page == nil then
+    self.finished = true
+    if err then return false, err end
+    return nil
+  end
+  return page
+end
+
+function pages_mt.__index(self, key)
+  if key == "resume_token" then
+    return self.pages and self.pages.resume_token
+  end
+end
+
+function Client:paginate(operation, params, opts)
+  local ok, pages = pcall(self.core.paginate, self.core, operation, params, opts)
+  return setmetatable({ client = self, pages = ok and pages or nil,
+                        err = not ok and as_error(pages) or nil }, pages_mt)
+end
+
+-- c:close(): the C client's resources now (a machine in flight then fails).
+function Client:close()
+  self.core:close()
+end
+
+function Client:endpoint()
+  return self.core:endpoint()
+end
+
+function Client:region()
+  return self.core:region()
+end
+
+return _M
