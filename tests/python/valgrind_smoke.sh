@@ -20,6 +20,9 @@ cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "valgrind_smoke: valgrind is not installed" >&2; exit 2; }
 (cd / && python3 -c 'import acmpca') || { echo "valgrind_smoke: pip install . first" >&2; exit 2; }
 
+# The interpreter itself: `python3` may be a launcher script (pyenv's shim is
+# bash), and valgrind would then check the launcher instead of Python.
+python=$(python3 -c 'import sys; print(sys.executable)')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 xml="$work/memcheck.xml"
@@ -28,10 +31,10 @@ set +e
 # shellcheck disable=SC2016  # expanded by the inner shell, where with_server.py set it
 python3 tests/fixtures/with_server.py moto -- bash -c '
     export ACMPCA_TEST_MOTO_ENDPOINT=$ACMPCA_TEST_ENDPOINT PYTHONMALLOC=malloc
-    xml=$1; shift
+    xml=$1 python=$2; shift 2
     exec valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \
         --errors-for-leak-kinds=definite --num-callers=50 --xml=yes --xml-file="$xml" \
-        python3 -m pytest tests/python -m smoke -q -p no:cacheprovider "$@"' _ "$xml" "$@"
+        "$python" -m pytest tests/python -m smoke -q -p no:cacheprovider "$@"' _ "$xml" "$python" "$@"
 status=$?
 set -e
 if [ $status -ne 0 ]; then
