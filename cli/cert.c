@@ -1,0 +1,743 @@
+/*
+ * cert.c - `acmpca issue`, `acmpca renew` and `acmpca revoke`: a certificate
+ * for a host in one command, kept renewed, revoked when the host goes.
+ *
+ * `issue` leaves a state file CERT.acmpca (JSON) next to the certificate:
+ * the CA, the certificate ARN and what was asked for (names, key type,
+ * validity, template, where the chain files went), so `renew` and `revoke`
+ * need no more than the certificate's path.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* What to ask the CA for. */
+typedef struct request {
+    const char *ca, *cn, *key_type, *template_arn, *signing_algorithm, *csr_pem, *reuse_key_pem;
+    cli_list dns, ip, uri, email;
+    int days;
+} request;
+
+/* Where the results go (NULL: not written). */
+typedef struct paths {
+    const char *key, *cert, *chain, *fullchain;
+} paths;
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s", a, a[0] && a[strlen(a) - 1] != '/' ? "/" : "", b);
+    return s;
+}
+
+static char *state_path(const char *cert)
+{
+    size_t n = strlen(cert) + sizeof(".acmpca");
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s.acmpca", cert);
+    return s;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return path && lstat(path, &st) == 0;
+}
+
+/* An absolute path for the state file, so renew works from any directory. */
+static char *absolute(const char *path)
+{
+    char cwd[4096];
+    if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+        return strdup(path);
+    return join(cwd, path);
+}
+
+/*
+ * Some CAs answer GetCertificate with a chain that stops below the root
+ * (moto gives only the issuer). Complete it from the issuing CA's own
+ * certificate and chain so chain.pem verifies with the root as anchor; when
+ * that call is not allowed, keep what the service gave.
+ */
+static char *complete_chain(acmpca_client *c, const char *ca, const char *chain)
+{
+    cJSON *in = cJSON_CreateObject(), *out = NULL;
+    char *full = NULL, *ca_full = NULL;
+
+    if (cli_chain_has_root(chain) || !in ||
+        !cJSON_AddStringToObject(in, "CertificateAuthorityArn", ca) ||
+        acmpca_call(c, "GetCertificateAuthorityCertificate", in, &out) != 0 ||
+        !cli_str(out, "Certificate")) {
+        acmpca_error_clear();
+        goto done;
+    }
+    ca_full = cli_concat_pem(cli_str(out, "Certificate"),
+                             cli_str(out, "CertificateChain") ? cli_str(out, "CertificateChain")
+                                                              : "");
+    if (!ca_full)
+        goto done;
+    /* Only when the service's chain is the start of the issuer's own chain. */
+    if (cli_chain_extends(chain, ca_full)) {
+        full = ca_full;
+        ca_full = NULL;
+    }
+done:
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    free(ca_full);
+    return full ? full : strdup(chain);
+}
+
+/* Key + CSR (or the given CSR, or a CSR from the kept key) -> issued, waited for, fetched. */
+static int obtain(acmpca_client *c, const request *r, acmpca_issued_certificate **out)
+{
+    acmpca_certificate_request q;
+    acmpca_csr_options subject;
+    cli_progress progress;
+    char *csr = NULL, *chain;
+    int rc = CLI_OK;
+
+    memset(&q, 0, sizeof(q));
+    memset(&subject, 0, sizeof(subject));
+    subject.common_name = r->cn;
+    subject.dns_names = r->dns.v;
+    subject.dns_count = r->dns.n;
+    subject.ip_addresses = r->ip.v;
+    subject.ip_count = r->ip.n;
+    subject.uris = r->uri.v;
+    subject.uri_count = r->uri.n;
+    subject.emails = r->email.v;
+    subject.email_count = r->email.n;
+    if (r->reuse_key_pem) {
+        subject.private_key_pem = r->reuse_key_pem;
+        if (acmpca_pki_make_csr(&csr, &subject) != 0)
+            return cli_fail("making a CSR with the existing key");
+    }
+    q.certificate_authority_arn = r->ca;
+    q.csr_pem = csr ? csr : r->csr_pem;
+    q.key_type = r->key_type;
+    q.subject = subject;
+    q.subject.private_key_pem = NULL;
+    q.template_arn = r->template_arn;
+    q.signing_algorithm = r->signing_algorithm;
+    q.validity_days = r->days;
+    q.wait_progress = cli_on_progress;
+    q.wait_progress_userdata = &progress;
+    cli_progress_start(&progress, "the certificate");
+    if (acmpca_request_certificate(c, &q, out) != 0) {
+        rc = cli_fail("issuing the certificate");
+        goto done;
+    }
+    if ((chain = complete_chain(c, r->ca, (*out)->certificate_chain_pem)) != NULL) {
+        free((*out)->certificate_chain_pem);
+        (*out)->certificate_chain_pem = chain;
+    }
+done:
+    acmpca_free(csr);
+    return rc;
+}
+
+static cJSON *string_list(const cli_list *l)
+{
+    return cJSON_CreateStringArray(l->v, (int)l->n);
+}
+
+/* The state file's JSON for what was issued. */
+static cJSON *state_json(const request *r, const paths *p, const char *certificate_arn)
+{
+    cJSON *s = cJSON_CreateObject();
+    char *key = p->key ? absolute(p->key) : NULL;
+    char *chain = p->chain ? absolute(p->chain) : NULL;
+    char *fullchain = p->fullchain ? absolute(p->fullchain) : NULL;
+
+    cJSON_AddNumberToObject(s, "Version", 1);
+    cJSON_AddStringToObject(s, "CertificateAuthorityArn", r->ca);
+    cJSON_AddStringToObject(s, "CertificateArn", certificate_arn);
+    if (r->key_type)
+        cJSON_AddStringToObject(s, "KeyType", r->key_type);
+    if (r->cn)
+        cJSON_AddStringToObject(s, "CommonName", r->cn);
+    cJSON_AddItemToObject(s, "DnsNames", string_list(&r->dns));
+    cJSON_AddItemToObject(s, "IpAddresses", string_list(&r->ip));
+    cJSON_AddItemToObject(s, "Uris", string_list(&r->uri));
+    cJSON_AddItemToObject(s, "Emails", string_list(&r->email));
+    if (r->days)
+        cJSON_AddNumberToObject(s, "ValidityDays", r->days);
+    if (r->template_arn)
+        cJSON_AddStringToObject(s, "TemplateArn", r->template_arn);
+    if (r->signing_algorithm)
+        cJSON_AddStringToObject(s, "SigningAlgorithm", r->signing_algorithm);
+    if (key)
+        cJSON_AddStringToObject(s, "Key", key);
+    if (chain)
+        cJSON_AddStringToObject(s, "Chain", chain);
+    if (fullchain)
+        cJSON_AddStringToObject(s, "FullChain", fullchain);
+    free(key);
+    free(chain);
+    free(fullchain);
+    return s;
+}
+
+/* Write key (when new), certificate, chains and the state file, all or nothing. */
+static int install(const paths *p, const acmpca_issued_certificate *cert, const char *key_pem,
+                   const cJSON *state)
+{
+    cli_writes w = {0};
+    char *fullchain = cli_concat_pem(cert->certificate_pem, cert->certificate_chain_pem);
+    char *spath = state_path(p->cert), *stext = cli_json_text(state);
+    int rc = CLI_OK;
+
+    if (!fullchain || !spath || !stext) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((key_pem && (rc = cli_stage(&w, p->key, key_pem, 0600)) != CLI_OK) ||
+        (rc = cli_stage(&w, p->cert, cert->certificate_pem, 0644)) != CLI_OK ||
+        (p->chain && (rc = cli_stage(&w, p->chain, cert->certificate_chain_pem, 0644)) != CLI_OK) ||
+        (p->fullchain && (rc = cli_stage(&w, p->fullchain, fullchain, 0644)) != CLI_OK))
+        goto done;
+    {
+        size_t n = strlen(stext);
+        char *with_nl = malloc(n + 2);
+        if (!with_nl) {
+            rc = cli_error(CLI_SERVICE, "out of memory");
+            goto done;
+        }
+        snprintf(with_nl, n + 2, "%s\n", stext);
+        rc = cli_stage(&w, spath, with_nl, 0644);
+        free(with_nl);
+        if (rc != CLI_OK)
+            goto done;
+    }
+    rc = cli_commit(&w);
+done:
+    cli_writes_free(&w);
+    free(fullchain);
+    free(spath);
+    free(stext);
+    return rc;
+}
+
+/* "issued CN=www.example.test, serial 7a:..., not after 2026-...Z -> cert.pem" */
+static void summary(const char *verb, const char *pem, const char *path)
+{
+    cJSON *info = NULL;
+    char when[32] = "?";
+    if (acmpca_pki_parse_certificate(&info, pem) == 0)
+        cli_time_text(cJSON_GetNumberValue(cJSON_GetObjectItem(info, "NotAfter")), when,
+                      sizeof(when));
+    printf("%s %s, serial %s, not after %s -> %s\n", verb,
+           info && cli_str(info, "Subject") ? cli_str(info, "Subject") : "?",
+           info && cli_str(info, "Serial") ? cli_str(info, "Serial") : "?", when, path);
+    fflush(stdout);
+    cJSON_Delete(info);
+}
+
+static int parse_days(const char *cmd, const char *text, int *out)
+{
+    char *end;
+    long v;
+    if (!text)
+        return CLI_OK;
+    v = strtol(text, &end, 10);
+    if (!*text || *end || v < 1 || v > 36500)
+        return cli_usage(cmd, "--days: expected a number of days from 1 to 36500, got \"%s\"",
+                         text);
+    *out = (int)v;
+    return CLI_OK;
+}
+
+int cli_cmd_issue(int argc, char **argv)
+{
+    const char *key_type = NULL, *days = NULL, *csr_file = NULL, *out_dir = NULL;
+    int force = 0, rc, i;
+    request r;
+    paths p;
+    char *key_path = NULL, *cert_path = NULL, *chain_path = NULL, *full_path = NULL;
+    char *csr = NULL, *spath = NULL;
+    acmpca_client *client = NULL;
+    acmpca_issued_certificate *issued = NULL;
+    cJSON *state = NULL;
+
+    memset(&r, 0, sizeof(r));
+    memset(&p, 0, sizeof(p));
+    {
+        const cli_opt opts[] = {
+            {"--ca", CLI_STR, &r.ca},           {"--cn", CLI_STR, &r.cn},
+            {"--dns", CLI_LIST, &r.dns},        {"--ip", CLI_LIST, &r.ip},
+            {"--uri", CLI_LIST, &r.uri},        {"--email", CLI_LIST, &r.email},
+            {"--key-type", CLI_STR, &key_type}, {"--days", CLI_STR, &days},
+            {"--template", CLI_STR, &r.template_arn},
+            {"--signing-algorithm", CLI_STR, &r.signing_algorithm},
+            {"--csr", CLI_STR, &csr_file},      {"--out", CLI_STR, &out_dir},
+            {"--cert", CLI_STR, &p.cert},       {"--key", CLI_STR, &p.key},
+            {"--chain", CLI_STR, &p.chain},     {"--fullchain", CLI_STR, &p.fullchain},
+            {"--force", CLI_FLAG, &force},      {NULL, CLI_FLAG, NULL}};
+        if ((rc = cli_parse("issue", argc, argv, opts, NULL, 0, NULL)) != CLI_OK)
+            goto done;
+    }
+    if (!r.ca) {
+        rc = cli_usage("issue", "--ca ARN is required");
+        goto done;
+    }
+    if (!r.cn && !csr_file) {
+        rc = cli_usage("issue", "--cn NAME is required (or --csr FILE)");
+        goto done;
+    }
+    if (csr_file && (r.cn || key_type || r.dns.n || r.ip.n || r.uri.n || r.email.n)) {
+        rc = cli_usage("issue", "--csr brings its own key and names: --cn, --dns, --ip, --uri, "
+                                "--email and --key-type cannot be added to it");
+        goto done;
+    }
+    if (out_dir && (p.cert || p.key || p.chain || p.fullchain)) {
+        rc = cli_usage("issue", "give either --out DIR or --cert/--key/--chain/--fullchain");
+        goto done;
+    }
+    if (!out_dir && !p.cert) {
+        rc = cli_usage("issue", "where to? give --out DIR, or --cert FILE and --key FILE");
+        goto done;
+    }
+    if (!out_dir && !p.key && !csr_file) {
+        rc = cli_usage("issue", "--key FILE is required: where the new private key goes");
+        goto done;
+    }
+    if (p.key && cli_key_algorithm(p.key)) {
+        rc = cli_usage("issue", "--key is the private key's file; for its type use --key-type %s",
+                       p.key);
+        goto done;
+    }
+    if (csr_file && p.key) {
+        rc = cli_usage("issue", "--key: with --csr no key is made");
+        goto done;
+    }
+    if ((rc = parse_days("issue", days, &r.days)) != CLI_OK)
+        goto done;
+    r.key_type = cli_key_algorithm(key_type ? key_type : "ec256");
+    if (!r.key_type) {
+        rc = cli_usage("issue", "--key-type: expected ec256, ec384, rsa2048, rsa3072 or "
+                                "rsa4096, got \"%s\"", key_type);
+        goto done;
+    }
+    if (csr_file)
+        r.key_type = NULL;
+
+    if (out_dir) {
+        if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
+            rc = cli_error(CLI_SERVICE, "cannot create %s: %s", out_dir, strerror(errno));
+            goto done;
+        }
+        if (!csr_file)
+            p.key = key_path = join(out_dir, "key.pem");
+        p.cert = cert_path = join(out_dir, "cert.pem");
+        p.chain = chain_path = join(out_dir, "chain.pem");
+        p.fullchain = full_path = join(out_dir, "fullchain.pem");
+        if ((!csr_file && !key_path) || !cert_path || !chain_path || !full_path) {
+            rc = cli_error(CLI_SERVICE, "out of memory");
+            goto done;
+        }
+    }
+    if (!force) {
+        const char *check[] = {p.key, p.cert, p.chain, p.fullchain};
+        for (i = 0; i < 4; i++)
+            if (exists(check[i])) {
+                rc = cli_usage("issue", "%s exists: renew it with acmpca renew, or replace it "
+                                        "with --force", check[i]);
+                goto done;
+            }
+    }
+    if (csr_file && !(csr = cli_read_file(csr_file, &rc)))
+        goto done;
+    r.csr_pem = csr;
+
+    if ((rc = cli_client(&client)) != CLI_OK || (rc = obtain(client, &r, &issued)) != CLI_OK)
+        goto done;
+    if ((rc = cli_verify(issued->certificate_pem, issued->certificate_chain_pem,
+                         issued->private_key_pem)) != CLI_OK)
+        goto done;
+    if (!(state = state_json(&r, &p, issued->certificate_arn))) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((rc = install(&p, issued, issued->private_key_pem, state)) != CLI_OK)
+        goto done;
+    summary("issued", issued->certificate_pem, p.cert);
+done:
+    acmpca_issued_certificate_free(issued);
+    acmpca_client_free(client);
+    cJSON_Delete(state);
+    free(key_path);
+    free(cert_path);
+    free(chain_path);
+    free(full_path);
+    free(csr);
+    free(spath);
+    cli_list_free(&r.dns);
+    cli_list_free(&r.ip);
+    cli_list_free(&r.uri);
+    cli_list_free(&r.email);
+    return rc;
+}
+
+/* ---- renew ----------------------------------------------------------------- */
+
+typedef struct renew_args {
+    const char *cert, *key, *before, *hook, *ca, *days, *chain, *fullchain, *interval;
+    int reuse_key, force, daemon;
+} renew_args;
+
+/* The state file next to `cert` (NULL when there is none); *rc set on a bad one. */
+static cJSON *read_state(const char *cert, int *rc)
+{
+    char *path = state_path(cert), *text = NULL;
+    cJSON *state = NULL;
+
+    *rc = CLI_OK;
+    if (!path) {
+        *rc = cli_error(CLI_SERVICE, "out of memory");
+        return NULL;
+    }
+    if (exists(path) && (text = cli_read_file(path, rc)) != NULL &&
+        (!(state = cJSON_Parse(text)) || !cJSON_IsObject(state))) {
+        *rc = cli_error(CLI_USAGE, "%s: not a state file written by acmpca issue", path);
+        cJSON_Delete(state);
+        state = NULL;
+    }
+    free(text);
+    free(path);
+    return state;
+}
+
+/* A state file's string list as a cli_list (pointers into the JSON). */
+static void list_from(cli_list *l, const cJSON *state, const char *key)
+{
+    const cJSON *el, *arr = cJSON_GetObjectItemCaseSensitive(state, key);
+    cJSON_ArrayForEach(el, arr) {
+        const char **v;
+        if (!cJSON_IsString(el) || !(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
+            continue;
+        l->v = v;
+        l->v[l->n++] = el->valuestring;
+    }
+}
+
+/* The names of the certificate itself, when there is no state file. */
+static void names_from_cert(request *r, const cJSON *info)
+{
+    const cJSON *el;
+    cJSON_ArrayForEach(el, cJSON_GetObjectItem(info, "SubjectAlternativeNames")) {
+        const char *type = cli_str(el, "Type"), *value = cli_str(el, "Value");
+        cli_list *l = !type || !value            ? NULL
+                      : strcmp(type, "DNS") == 0 ? &r->dns
+                      : strcmp(type, "IP") == 0  ? &r->ip
+                      : strcmp(type, "URI") == 0 ? &r->uri
+                                                 : &r->email;
+        const char **v;
+        if (l && (v = realloc(l->v, (l->n + 1) * sizeof(*v))) != NULL) {
+            l->v = v;
+            l->v[l->n++] = value;
+        }
+    }
+}
+
+static int run_hook(const char *cmd, const char *cert, const char *key, const char *arn)
+{
+    pid_t pid, r;
+    int status = 0;
+
+    fflush(stdout);
+    fflush(stderr);
+    if ((pid = fork()) < 0)
+        return cli_error(CLI_SERVICE, "post-hook: cannot start: %s", strerror(errno));
+    if (pid == 0) {
+        setenv("ACMPCA_CERT", cert, 1);
+        setenv("ACMPCA_KEY", key, 1);
+        setenv("ACMPCA_CERTIFICATE_ARN", arn, 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return cli_error(CLI_SERVICE, "post-hook failed (%s %d) after the certificate was renewed",
+                         r >= 0 && WIFSIGNALED(status) ? "signal" : "exit status",
+                         r >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    return CLI_OK;
+}
+
+static int renew_once(acmpca_client *client, const renew_args *a, double before)
+{
+    char *pem = NULL, *key_pem = NULL, *cn = NULL, when[32], from[32];
+    cJSON *state = NULL, *info = NULL, *new_state = NULL;
+    acmpca_issued_certificate *issued = NULL;
+    request r;
+    paths p;
+    double not_after, not_before;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    memset(&p, 0, sizeof(p));
+    if (!(pem = cli_read_file(a->cert, &rc)))
+        goto done;
+    if (acmpca_pki_parse_certificate(&info, pem) != 0) {
+        rc = cli_fail(a->cert);
+        goto done;
+    }
+    state = read_state(a->cert, &rc);
+    if (rc != CLI_OK)
+        goto done;
+    not_after = cJSON_GetNumberValue(cJSON_GetObjectItem(info, "NotAfter"));
+    not_before = cJSON_GetNumberValue(cJSON_GetObjectItem(info, "NotBefore"));
+    cli_time_text(not_after, when, sizeof(when));
+    cli_time_text(not_after - before, from, sizeof(from));
+    if (!a->force && (double)time(NULL) < not_after - before) {
+        printf("not due: %s expires %s, renewal from %s\n", a->cert, when, from);
+        fflush(stdout);
+        rc = CLI_NOT_DUE;
+        goto done;
+    }
+
+    r.ca = a->ca ? a->ca : cli_str(state, "CertificateAuthorityArn");
+    if (!r.ca) {
+        rc = cli_usage("renew", "which CA? give --ca ARN (%s has no state file from acmpca "
+                                "issue)", a->cert);
+        goto done;
+    }
+    if (state) {
+        r.cn = cli_str(state, "CommonName");
+        list_from(&r.dns, state, "DnsNames");
+        list_from(&r.ip, state, "IpAddresses");
+        list_from(&r.uri, state, "Uris");
+        list_from(&r.email, state, "Emails");
+        r.template_arn = cli_str(state, "TemplateArn");
+        r.signing_algorithm = cli_str(state, "SigningAlgorithm");
+        r.days = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(state, "ValidityDays"));
+        r.key_type = cli_str(state, "KeyType");
+    } else {
+        r.cn = cn = cli_common_name(pem);
+        names_from_cert(&r, info);
+    }
+    if (r.cn && !r.cn[0])
+        r.cn = NULL;
+    if (!r.key_type)
+        r.key_type = cli_str(info, "KeyAlgorithm");
+    if (r.days <= 0)
+        r.days = (int)((not_after - not_before + 43200) / 86400);
+    if ((rc = parse_days("renew", a->days, &r.days)) != CLI_OK)
+        goto done;
+    p.key = a->key ? a->key : cli_str(state, "Key");
+    if (!p.key) {
+        rc = cli_usage("renew", "--key FILE is required (%s has no state file naming it)",
+                       a->cert);
+        goto done;
+    }
+    p.cert = a->cert;
+    p.chain = a->chain ? a->chain : cli_str(state, "Chain");
+    p.fullchain = a->fullchain ? a->fullchain : cli_str(state, "FullChain");
+    if (a->reuse_key && !(r.reuse_key_pem = key_pem = cli_read_file(p.key, &rc)))
+        goto done;
+    if ((rc = obtain(client, &r, &issued)) != CLI_OK)
+        goto done;
+    if ((rc = cli_verify(issued->certificate_pem, issued->certificate_chain_pem,
+                         a->reuse_key ? key_pem : issued->private_key_pem)) != CLI_OK)
+        goto done;
+    if (!(new_state = state_json(&r, &p, issued->certificate_arn))) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((rc = install(&p, issued, a->reuse_key ? NULL : issued->private_key_pem, new_state)) !=
+        CLI_OK)
+        goto done;
+    summary("renewed", issued->certificate_pem, p.cert);
+    if (a->hook)
+        rc = run_hook(a->hook, a->cert, p.key, issued->certificate_arn);
+done:
+    acmpca_issued_certificate_free(issued);
+    if (key_pem) {
+        memset(key_pem, 0, strlen(key_pem));
+        free(key_pem);
+    }
+    free(pem);
+    free(cn);
+    cJSON_Delete(state);
+    cJSON_Delete(new_state);
+    cJSON_Delete(info);
+    cli_list_free(&r.dns);
+    cli_list_free(&r.ip);
+    cli_list_free(&r.uri);
+    cli_list_free(&r.email);
+    return rc;
+}
+
+/* Sleep up to `seconds`, waking for Ctrl-C or SIGTERM. */
+static void pause_for(double seconds)
+{
+    double end = cli_now() + seconds;
+    while (!cli_interrupted && cli_now() < end) {
+        double left = end - cli_now();
+        struct timespec ts = {(time_t)(left > 1 ? 1 : left), 0};
+        if (left < 1)
+            ts.tv_nsec = (long)(left * 1e9);
+        nanosleep(&ts, NULL);
+    }
+}
+
+int cli_cmd_renew(int argc, char **argv)
+{
+    renew_args a;
+    acmpca_client *client = NULL;
+    double before, interval = 12 * 3600;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    {
+        const cli_opt opts[] = {
+            {"--cert", CLI_STR, &a.cert},        {"--key", CLI_STR, &a.key},
+            {"--before", CLI_STR, &a.before},    {"--reuse-key", CLI_FLAG, &a.reuse_key},
+            {"--post-hook", CLI_STR, &a.hook},   {"--ca", CLI_STR, &a.ca},
+            {"--days", CLI_STR, &a.days},        {"--chain", CLI_STR, &a.chain},
+            {"--fullchain", CLI_STR, &a.fullchain}, {"--force", CLI_FLAG, &a.force},
+            {"--daemon", CLI_FLAG, &a.daemon},   {"--interval", CLI_STR, &a.interval},
+            {NULL, CLI_FLAG, NULL}};
+        if ((rc = cli_parse("renew", argc, argv, opts, NULL, 0, NULL)) != CLI_OK)
+            return rc;
+    }
+    if (!a.cert)
+        return cli_usage("renew", "--cert FILE is required");
+    before = cli_duration(a.before ? a.before : "30d");
+    if (before < 0)
+        return cli_usage("renew", "--before: expected a duration such as 30d, 12h or 1y, got "
+                                  "\"%s\"", a.before);
+    if (a.interval && !a.daemon)
+        return cli_usage("renew", "--interval goes with --daemon");
+    if (a.interval && (interval = cli_duration(a.interval)) < 1)
+        return cli_usage("renew", "--interval: expected a duration of 1s or more, got \"%s\"",
+                         a.interval);
+    if ((rc = cli_client(&client)) != CLI_OK)
+        return rc;
+    if (!a.daemon) {
+        rc = renew_once(client, &a, before);
+    } else {
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        while (!cli_interrupted) {
+            char now[32];
+            cli_time_text((double)time(NULL), now, sizeof(now));
+            fprintf(stderr, "acmpca: %s checking %s\n", now, a.cert);
+            rc = renew_once(client, &a, before);
+            if (rc != CLI_OK && rc != CLI_NOT_DUE)
+                fprintf(stderr, "acmpca: %s renewal failed (exit %d); next check as planned\n",
+                        now, rc);
+            /* Jitter spreads a fleet's renewals instead of stampeding the CA. */
+            pause_for(interval * (1 + 0.1 * rand() / (double)RAND_MAX));
+        }
+        rc = CLI_OK;
+    }
+    acmpca_client_free(client);
+    return rc;
+}
+
+/* ---- revoke ---------------------------------------------------------------- */
+
+/* keyCompromise, KEY_COMPROMISE, key-compromise, cACompromise -> the service's name. */
+static const char *revocation_reason(const char *text)
+{
+    const acmpca_operation_info *op = acmpca_model_operation_find("RevokeCertificate");
+    const acmpca_member *m = acmpca_model_member(op->input, "RevocationReason");
+    char want[64], have[64];
+    size_t i, k, n = 0;
+
+    for (k = 0; text[k] && n + 1 < sizeof(want); k++)
+        if (isalnum((unsigned char)text[k]))
+            want[n++] = (char)tolower((unsigned char)text[k]);
+    want[n] = '\0';
+    if (strcmp(want, "cacompromise") == 0) /* RFC 5280's name */
+        return "CERTIFICATE_AUTHORITY_COMPROMISE";
+    for (i = 0; m && i < m->shape->enum_count; i++) {
+        const char *v = m->shape->enum_values[i];
+        for (k = 0, n = 0; v[k] && n + 1 < sizeof(have); k++)
+            if (isalnum((unsigned char)v[k]))
+                have[n++] = (char)tolower((unsigned char)v[k]);
+        have[n] = '\0';
+        if (strcmp(want, have) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+int cli_cmd_revoke(int argc, char **argv)
+{
+    const char *ca = NULL, *cert = NULL, *serial_in = NULL, *reason_in = NULL, *reason;
+    char *pem = NULL, *serial = NULL, *ca_from_arn = NULL;
+    acmpca_client *client = NULL;
+    cJSON *state = NULL, *in = NULL, *out = NULL;
+    int rc;
+    const cli_opt opts[] = {
+        {"--ca", CLI_STR, &ca},          {"--cert", CLI_STR, &cert},
+        {"--serial", CLI_STR, &serial_in}, {"--reason", CLI_STR, &reason_in},
+        {NULL, CLI_FLAG, NULL}};
+
+    if ((rc = cli_parse("revoke", argc, argv, opts, NULL, 0, NULL)) != CLI_OK)
+        return rc;
+    if (!cert == !serial_in)
+        return cli_usage("revoke", "give either --cert FILE or --serial SERIAL");
+    if (!(reason = revocation_reason(reason_in ? reason_in : "unspecified")))
+        return cli_usage("revoke", "--reason: unknown reason \"%s\" (keyCompromise, "
+                                   "superseded, cessationOfOperation, ...)", reason_in);
+    if (cert) {
+        if (!(pem = cli_read_file(cert, &rc)))
+            goto done;
+        state = read_state(cert, &rc);
+        if (rc != CLI_OK)
+            goto done;
+    }
+    if (acmpca_pki_normalize_serial(&serial, pem ? pem : serial_in) != 0) {
+        rc = cli_fail("revoke");
+        goto done;
+    }
+    if (!ca && serial_in && strncmp(serial_in, "arn:", 4) == 0) {
+        /* A certificate ARN is CA-ARN/certificate/SERIAL. */
+        const char *tail = strstr(serial_in, "/certificate/");
+        if (tail && (ca_from_arn = strdup(serial_in)) != NULL)
+            ca_from_arn[tail - serial_in] = '\0';
+    }
+    if (!ca)
+        ca = ca_from_arn ? ca_from_arn : cli_str(state, "CertificateAuthorityArn");
+    if (!ca) {
+        rc = cli_usage("revoke", "which CA? give --ca ARN");
+        goto done;
+    }
+    if (!(in = cJSON_CreateObject()) || !cJSON_AddStringToObject(in, "CertificateAuthorityArn", ca) ||
+        !cJSON_AddStringToObject(in, "CertificateSerial", serial) ||
+        !cJSON_AddStringToObject(in, "RevocationReason", reason)) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((rc = cli_client(&client)) != CLI_OK)
+        goto done;
+    if (acmpca_call(client, "RevokeCertificate", in, &out) != 0) {
+        rc = cli_fail("RevokeCertificate");
+        goto done;
+    }
+    printf("revoked serial %s (%s)\n", serial, reason);
+done:
+    acmpca_client_free(client);
+    cJSON_Delete(state);
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    acmpca_free(serial);
+    free(pem);
+    free(ca_from_arn);
+    return rc;
+}
