@@ -224,7 +224,8 @@ refused 2 "$A" call list-certificate-authorities --query 'a[x'
 ok "call: bad input exits 2 with one line, nothing sent"
 
 # ---- failures from the service, the network and the credentials ----
-refused 1 "$A" call describe-certificate-authority --CertificateAuthorityArn "${SUB%?}0"
+refused 1 "$A" call describe-certificate-authority \
+  --CertificateAuthorityArn "${SUB%/*}/00000000-0000-0000-0000-000000000000"
 grep -q "ResourceNotFoundException" err || fail "service error line: $(cat err)"
 closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 refused 3 "$A" --endpoint-url "http://127.0.0.1:$closed" --max-attempts 1 call list-certificate-authorities
