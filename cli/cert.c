@@ -5,11 +5,14 @@
  * `issue` leaves a state file CERT.acmpca (JSON) next to the certificate:
  * the CA, the certificate ARN and what was asked for (names, key type,
  * validity, template, where the chain files went), so `renew` and `revoke`
- * need no more than the certificate's path.
+ * need no more than the certificate's path. While it runs, it keeps
+ * CERT.acmpca-pending so that a killed run, re-run, gets the same certificate.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "cli.h"
 
@@ -41,13 +46,18 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
-static char *state_path(const char *cert)
+static char *suffixed(const char *path, const char *suffix)
 {
-    size_t n = strlen(cert) + sizeof(".acmpca");
+    size_t n = strlen(path) + strlen(suffix) + 1;
     char *s = malloc(n);
     if (s)
-        snprintf(s, n, "%s.acmpca", cert);
+        snprintf(s, n, "%s%s", path, suffix);
     return s;
+}
+
+static char *state_path(const char *cert)
+{
+    return suffixed(cert, ".acmpca");
 }
 
 static int exists(const char *path)
@@ -100,6 +110,20 @@ done:
     return full ? full : strdup(chain);
 }
 
+static void subject_of(const request *r, acmpca_csr_options *subject)
+{
+    memset(subject, 0, sizeof(*subject));
+    subject->common_name = r->cn;
+    subject->dns_names = r->dns.v;
+    subject->dns_count = r->dns.n;
+    subject->ip_addresses = r->ip.v;
+    subject->ip_count = r->ip.n;
+    subject->uris = r->uri.v;
+    subject->uri_count = r->uri.n;
+    subject->emails = r->email.v;
+    subject->email_count = r->email.n;
+}
+
 /* Key + CSR (or the given CSR, or a CSR from the kept key) -> issued, waited for, fetched. */
 static int obtain(acmpca_client *c, const request *r, acmpca_issued_certificate **out)
 {
@@ -110,16 +134,7 @@ static int obtain(acmpca_client *c, const request *r, acmpca_issued_certificate 
     int rc = CLI_OK;
 
     memset(&q, 0, sizeof(q));
-    memset(&subject, 0, sizeof(subject));
-    subject.common_name = r->cn;
-    subject.dns_names = r->dns.v;
-    subject.dns_count = r->dns.n;
-    subject.ip_addresses = r->ip.v;
-    subject.ip_count = r->ip.n;
-    subject.uris = r->uri.v;
-    subject.uri_count = r->uri.n;
-    subject.emails = r->email.v;
-    subject.email_count = r->email.n;
+    subject_of(r, &subject);
     if (r->reuse_key_pem) {
         subject.private_key_pem = r->reuse_key_pem;
         if (acmpca_pki_make_csr(&csr, &subject) != 0)
@@ -154,7 +169,7 @@ static cJSON *string_list(const cli_list *l)
     return cJSON_CreateStringArray(l->v, (int)l->n);
 }
 
-/* The state file's JSON for what was issued. */
+/* The state file's JSON for what was issued (without an ARN: what is asked for). */
 static cJSON *state_json(const request *r, const paths *p, const char *certificate_arn)
 {
     cJSON *s = cJSON_CreateObject();
@@ -164,7 +179,8 @@ static cJSON *state_json(const request *r, const paths *p, const char *certifica
 
     cJSON_AddNumberToObject(s, "Version", 1);
     cJSON_AddStringToObject(s, "CertificateAuthorityArn", r->ca);
-    cJSON_AddStringToObject(s, "CertificateArn", certificate_arn);
+    if (certificate_arn)
+        cJSON_AddStringToObject(s, "CertificateArn", certificate_arn);
     if (r->key_type)
         cJSON_AddStringToObject(s, "KeyType", r->key_type);
     if (r->cn)
@@ -260,20 +276,391 @@ static int parse_days(const char *cmd, const char *text, int *out)
     return CLI_OK;
 }
 
+/* ---- the pending request ---------------------------------------------------- */
+
+/*
+ * `issue` must survive being killed anywhere without getting a second
+ * certificate. Before IssueCertificate is sent, CERT.acmpca-pending (0600,
+ * created exclusively) records the key, the CSR, the signing algorithm, a
+ * fresh IdempotencyToken and what was asked for; the certificate ARN is added
+ * the moment it arrives. A re-run of the same command sends the same token
+ * (ACM PCA answers it with the same ARN within the token's lifetime) or, once
+ * the ARN is recorded, no IssueCertificate at all. The file goes once the
+ * certificate is installed.
+ */
+#define PENDING_SUFFIX ".acmpca-pending"
+#define PENDING_MAX (1024 * 1024)
+#define TOKEN_LIFETIME_S 300 /* ACM PCA's window for IssueCertificate tokens */
+
+static void wipe_free(char *s, size_t n)
+{
+    if (s) {
+        OPENSSL_cleanse(s, n);
+        free(s);
+    }
+}
+
+static void pending_free(cJSON *doc)
+{
+    char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "PrivateKey"));
+    if (key)
+        OPENSSL_cleanse(key, strlen(key));
+    cJSON_Delete(doc);
+}
+
+/* At least the length of the unformatted JSON text (a character escapes to at most 6). */
+static size_t json_bound(const cJSON *v)
+{
+    const cJSON *el;
+    size_t n = 64 + (v->string ? 6 * strlen(v->string) : 0);
+    if (cJSON_IsString(v))
+        n += 6 * strlen(v->valuestring);
+    cJSON_ArrayForEach(el, v)
+        n += json_bound(el);
+    return n;
+}
+
+/* Write the pending file: created exclusively (`create`), else replaced atomically. */
+static int pending_write(const char *path, cJSON *doc, int create)
+{
+    cli_writes w = {0};
+    size_t cap = json_bound(doc);
+    char *text = malloc(cap);
+    int rc = CLI_OK;
+
+    /* Printed into one buffer: a growing one would leave copies of the key behind. */
+    if (!text || cap > INT_MAX || !cJSON_PrintPreallocated(doc, text, (int)cap, 0)) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((rc = cli_stage(&w, path, text, 0600)) != CLI_OK)
+        goto done;
+    if (!create) {
+        rc = cli_commit(&w);
+    } else if (link(w.f[0].tmp, path) != 0) {
+        /* link(), unlike rename(), never replaces: the whole file appears, or nothing. */
+        int e = errno;
+        rc = e == EEXIST ? cli_error(CLI_SERVICE, "%s appeared meanwhile: is another acmpca "
+                                                  "issue running for these files?", path)
+                         : cli_error(CLI_SERVICE, "cannot create %s: %s", path, strerror(e));
+    }
+done:
+    cli_writes_free(&w);
+    wipe_free(text, cap);
+    return rc;
+}
+
+/*
+ * The pending file's text, or NULL with *rc CLI_OK when there is none. It
+ * holds a private key that a re-run would have certified, so only a regular
+ * file of ours that nobody else may read is taken.
+ */
+static char *read_pending(const char *path, int *rc)
+{
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0;
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    *rc = CLI_OK;
+    if (fd < 0) {
+        if (errno != ENOENT)
+            *rc = cli_error(CLI_USAGE, "cannot read %s: %s (--discard-pending drops it)", path,
+                            strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077) || st.st_size > PENDING_MAX) {
+        *rc = cli_error(CLI_USAGE, "%s: not a pending request of yours (a file of yours with "
+                                   "mode 0600): --discard-pending drops it", path);
+        goto done;
+    }
+    if (!(text = malloc((size_t)st.st_size + 1))) {
+        *rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    while (len < (size_t)st.st_size &&
+           ((n = read(fd, text + len, (size_t)st.st_size - len)) > 0 || (n < 0 && errno == EINTR)))
+        len += n > 0 ? (size_t)n : 0;
+    if (n < 0) {
+        *rc = cli_error(CLI_USAGE, "cannot read %s: %s", path, strerror(errno));
+        wipe_free(text, (size_t)st.st_size + 1);
+        text = NULL;
+        goto done;
+    }
+    text[len] = '\0';
+done:
+    close(fd);
+    return text;
+}
+
+/* The first member that differs between two objects, or NULL. */
+static const char *first_difference(const cJSON *a, const cJSON *b)
+{
+    const cJSON *el;
+    cJSON_ArrayForEach(el, a)
+        if (!cJSON_Compare(el, cJSON_GetObjectItemCaseSensitive(b, el->string), 1))
+            return el->string;
+    cJSON_ArrayForEach(el, b)
+        if (!cJSON_GetObjectItemCaseSensitive(a, el->string))
+            return el->string;
+    return NULL;
+}
+
+/* An earlier run's pending request for these files (*out NULL when there is none). */
+static int pending_load(const char *path, const cJSON *ask, cJSON **out)
+{
+    char *text;
+    const cJSON *asked;
+    const char *differs;
+    cJSON *doc;
+    int rc;
+
+    *out = NULL;
+    if (!(text = read_pending(path, &rc)))
+        return rc;
+    doc = cJSON_Parse(text);
+    wipe_free(text, strlen(text));
+    asked = cJSON_GetObjectItemCaseSensitive(doc, "Request");
+    if (!cJSON_IsObject(asked) || !cli_str(doc, "IdempotencyToken") || !cli_str(doc, "Csr") ||
+        !cli_str(doc, "SigningAlgorithm") ||
+        (!cli_str(asked, "Csr") && !cli_str(doc, "PrivateKey"))) {
+        rc = cli_error(CLI_USAGE, "%s: not a pending request written by acmpca issue: "
+                                  "--discard-pending drops it", path);
+        goto fail;
+    }
+    if ((differs = first_difference(ask, asked)) != NULL) {
+        rc = cli_usage("issue", "%s holds an unfinished issue with other parameters (%s "
+                                "differs): re-run that command, or pass --discard-pending to "
+                                "drop it", path, differs);
+        goto fail;
+    }
+    *out = doc;
+    return CLI_OK;
+fail:
+    pending_free(doc);
+    return rc;
+}
+
+/* The CA's own signing algorithm, for a request that names none (caller frees). */
+static int ca_signing_algorithm(acmpca_client *c, const char *ca, char **out)
+{
+    cJSON *in = cJSON_CreateObject(), *res = NULL;
+    const cJSON *conf;
+    const char *alg;
+    int rc = CLI_OK;
+
+    if (!in || !cJSON_AddStringToObject(in, "CertificateAuthorityArn", ca)) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if (acmpca_call(c, "DescribeCertificateAuthority", in, &res) != 0) {
+        rc = cli_fail("issuing the certificate");
+        goto done;
+    }
+    conf = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(res, "CertificateAuthority"),
+        "CertificateAuthorityConfiguration");
+    if (!(alg = cli_str(conf, "SigningAlgorithm")))
+        rc = cli_error(CLI_SERVICE, "the CA names no signing algorithm: give --signing-algorithm");
+    else if (!(*out = strdup(alg)))
+        rc = cli_error(CLI_SERVICE, "out of memory");
+done:
+    cJSON_Delete(in);
+    cJSON_Delete(res);
+    return rc;
+}
+
+/* A new pending request: key and CSR (or the given CSR), signing algorithm, token. */
+static int pending_new(acmpca_client *c, const request *r, const cJSON *ask, cJSON **out)
+{
+    acmpca_csr_options subject;
+    char *key = NULL, *csr = NULL, *alg = NULL, token[37];
+    cJSON *doc = NULL;
+    int rc = CLI_OK;
+
+    *out = NULL;
+    if ((!r->signing_algorithm && (rc = ca_signing_algorithm(c, r->ca, &alg)) != CLI_OK) ||
+        (rc = cli_uuid4(token)) != CLI_OK)
+        goto done;
+    if (!r->csr_pem) {
+        subject_of(r, &subject);
+        if (acmpca_pki_generate_key(&key, r->key_type) != 0) {
+            rc = cli_fail("making the key");
+            goto done;
+        }
+        subject.private_key_pem = key;
+        if (acmpca_pki_make_csr(&csr, &subject) != 0) {
+            rc = cli_fail("making the CSR");
+            goto done;
+        }
+    }
+    if (!(doc = cJSON_CreateObject()) || !cJSON_AddNumberToObject(doc, "Version", 1) ||
+        !cJSON_AddNumberToObject(doc, "Created", (double)time(NULL)) ||
+        !cJSON_AddItemToObject(doc, "Request", cJSON_Duplicate(ask, 1)) ||
+        !cJSON_AddStringToObject(doc, "IdempotencyToken", token) ||
+        !cJSON_AddStringToObject(doc, "SigningAlgorithm", alg ? alg : r->signing_algorithm) ||
+        !cJSON_AddStringToObject(doc, "Csr", csr ? csr : r->csr_pem) ||
+        (key && !cJSON_AddStringToObject(doc, "PrivateKey", key))) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    *out = doc;
+    doc = NULL;
+done:
+    pending_free(doc);
+    if (key)
+        OPENSSL_cleanse(key, strlen(key));
+    acmpca_free(key);
+    acmpca_free(csr);
+    free(alg);
+    return rc;
+}
+
+/* IssueCertificate's input: the same bytes that matter on every run. */
+static cJSON *issue_input(const request *r, const cJSON *doc)
+{
+    cJSON *in = cJSON_CreateObject(), *validity = cJSON_CreateObject();
+
+    if (!in || !validity || !cJSON_AddItemToObject(in, "Validity", validity)) {
+        cJSON_Delete(validity);
+        cJSON_Delete(in);
+        return NULL;
+    }
+    if (!cJSON_AddStringToObject(in, "CertificateAuthorityArn", r->ca) ||
+        !cJSON_AddStringToObject(in, "Csr", cli_str(doc, "Csr")) ||
+        !cJSON_AddStringToObject(in, "SigningAlgorithm", cli_str(doc, "SigningAlgorithm")) ||
+        (r->template_arn && !cJSON_AddStringToObject(in, "TemplateArn", r->template_arn)) ||
+        !cJSON_AddStringToObject(in, "IdempotencyToken", cli_str(doc, "IdempotencyToken")) ||
+        !cJSON_AddNumberToObject(validity, "Value", r->days ? r->days : 365) ||
+        !cJSON_AddStringToObject(validity, "Type", "DAYS")) {
+        cJSON_Delete(in);
+        return NULL;
+    }
+    return in;
+}
+
+/* Certain that nothing was issued: the input never left, or the one attempt got a 4xx answer. */
+static int surely_not_issued(const acmpca_error *e)
+{
+    return e->code == ACMPCA_EPARAM ||
+           (e->attempts <= 1 && e->http_status >= 400 && e->http_status < 500);
+}
+
+/*
+ * IssueCertificate with the pending token, its ARN recorded at once. `fresh`:
+ * this run wrote the pending file; `note` ends a failure's line.
+ */
+static int pending_issue(acmpca_client *c, const request *r, const char *path, cJSON *doc,
+                         int fresh, const char *note)
+{
+    double age = difftime(time(NULL), (time_t)cJSON_GetNumberValue(
+                                          cJSON_GetObjectItemCaseSensitive(doc, "Created")));
+    cJSON *in = issue_input(r, doc), *out = NULL;
+    const char *arn;
+    int rc = CLI_OK;
+
+    if (!fresh && age > TOKEN_LIFETIME_S)
+        fprintf(stderr, "acmpca: note: %s is %.0f minutes old, past the %d-minute life of its "
+                        "IdempotencyToken: if it was issued then, this issues a second "
+                        "certificate\n", path, age / 60, TOKEN_LIFETIME_S / 60);
+    if (!in) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if (acmpca_call(c, "IssueCertificate", in, &out) != 0) {
+        /* A request refused outright leaves nothing to resume. */
+        if (fresh && surely_not_issued(acmpca_error_last()) && unlink(path) == 0)
+            rc = cli_fail("issuing the certificate");
+        else
+            rc = cli_fail_note("issuing the certificate", note);
+        goto done;
+    }
+    if (!(arn = cli_str(out, "CertificateArn"))) {
+        rc = cli_error(CLI_SERVICE, "issuing the certificate: IssueCertificate returned no "
+                                    "CertificateArn; %s", note);
+        goto done;
+    }
+    if (!cJSON_AddStringToObject(doc, "CertificateArn", arn)) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    rc = pending_write(path, doc, 0);
+done:
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    return rc;
+}
+
+/*
+ * The pending request to the end: issued (unless an earlier run recorded the
+ * ARN), waited for with the CertificateIssued waiter, fetched. The results in
+ * `got` are freed with free().
+ */
+static int pending_finish(acmpca_client *c, const request *r, const char *path, cJSON *doc,
+                          int fresh, acmpca_issued_certificate *got)
+{
+    cJSON *in = NULL, *out = NULL;
+    cli_progress progress;
+    const char *arn, *chain;
+    size_t cap = strlen(path) + 128;
+    char *note = malloc(cap);
+    int rc = CLI_OK;
+
+    if (!note) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    snprintf(note, cap, "%s kept: the same command resumes it, --discard-pending drops it", path);
+    if (!cli_str(doc, "CertificateArn") &&
+        (rc = pending_issue(c, r, path, doc, fresh, note)) != CLI_OK)
+        goto done;
+    arn = cli_str(doc, "CertificateArn");
+    if (!(in = cJSON_CreateObject()) ||
+        !cJSON_AddStringToObject(in, "CertificateAuthorityArn", r->ca) ||
+        !cJSON_AddStringToObject(in, "CertificateArn", arn)) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    cli_progress_start(&progress, "the certificate");
+    if (acmpca_wait_ex(c, "CertificateIssued", in, 0, 0, &out, cli_on_progress, &progress) != 0) {
+        rc = cli_fail_note("issuing the certificate", note);
+        goto done;
+    }
+    if (!cli_str(out, "Certificate")) {
+        rc = cli_error(CLI_SERVICE, "issuing the certificate: GetCertificate returned no "
+                                    "Certificate; %s", note);
+        goto done;
+    }
+    chain = cli_str(out, "CertificateChain");
+    got->certificate_arn = strdup(arn);
+    got->certificate_pem = strdup(cli_str(out, "Certificate"));
+    got->certificate_chain_pem = strdup(chain ? chain : "");
+    if (!got->certificate_arn || !got->certificate_pem || !got->certificate_chain_pem)
+        rc = cli_error(CLI_SERVICE, "out of memory");
+done:
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    free(note);
+    return rc;
+}
+
 int cli_cmd_issue(int argc, char **argv)
 {
-    const char *key_type = NULL, *days = NULL, *csr_file = NULL, *out_dir = NULL;
-    int force = 0, rc, i;
+    const char *key_type = NULL, *days = NULL, *csr_file = NULL, *out_dir = NULL, *key;
+    int force = 0, discard = 0, fresh = 0, rc, i;
     request r;
     paths p;
     char *key_path = NULL, *cert_path = NULL, *chain_path = NULL, *full_path = NULL;
-    char *csr = NULL, *spath = NULL;
+    char *csr = NULL, *csr_pem = NULL, *ppath = NULL, *chain;
     acmpca_client *client = NULL;
-    acmpca_issued_certificate *issued = NULL;
-    cJSON *state = NULL;
+    acmpca_issued_certificate got;
+    cJSON *state = NULL, *ask = NULL, *pending = NULL;
 
     memset(&r, 0, sizeof(r));
     memset(&p, 0, sizeof(p));
+    memset(&got, 0, sizeof(got));
     {
         const cli_opt opts[] = {
             {"--ca", CLI_STR, &r.ca},           {"--cn", CLI_STR, &r.cn},
@@ -285,7 +672,8 @@ int cli_cmd_issue(int argc, char **argv)
             {"--csr", CLI_STR, &csr_file},      {"--out", CLI_STR, &out_dir},
             {"--cert", CLI_STR, &p.cert},       {"--key", CLI_STR, &p.key},
             {"--chain", CLI_STR, &p.chain},     {"--fullchain", CLI_STR, &p.fullchain},
-            {"--force", CLI_FLAG, &force},      {NULL, CLI_FLAG, NULL}};
+            {"--force", CLI_FLAG, &force},
+            {"--discard-pending", CLI_FLAG, &discard}, {NULL, CLI_FLAG, NULL}};
         if ((rc = cli_parse("issue", argc, argv, opts, NULL, 0, NULL)) != CLI_OK)
             goto done;
     }
@@ -358,32 +746,70 @@ int cli_cmd_issue(int argc, char **argv)
                 goto done;
             }
     }
-    if (csr_file && !(csr = cli_read_file(csr_file, &rc)))
-        goto done;
-    r.csr_pem = csr;
+    if (csr_file) {
+        if (!(csr = cli_read_file(csr_file, &rc)))
+            goto done;
+        /* As it is sent, so that a re-run compares what the service saw. */
+        if (acmpca_pki_normalize_csr(&csr_pem, csr, strlen(csr)) != 0) {
+            rc = cli_fail(csr_file);
+            goto done;
+        }
+        r.csr_pem = csr_pem;
+    }
 
-    if ((rc = cli_client(&client)) != CLI_OK || (rc = obtain(client, &r, &issued)) != CLI_OK)
-        goto done;
-    if ((rc = cli_verify(issued->certificate_pem, issued->certificate_chain_pem,
-                         issued->private_key_pem)) != CLI_OK)
-        goto done;
-    if (!(state = state_json(&r, &p, issued->certificate_arn))) {
+    if (!(ppath = suffixed(p.cert, PENDING_SUFFIX)) || !(ask = state_json(&r, &p, NULL)) ||
+        (r.csr_pem && !cJSON_AddStringToObject(ask, "Csr", r.csr_pem))) {
         rc = cli_error(CLI_SERVICE, "out of memory");
         goto done;
     }
-    if ((rc = install(&p, issued, issued->private_key_pem, state)) != CLI_OK)
+    if (discard && unlink(ppath) != 0 && errno != ENOENT) {
+        rc = cli_error(CLI_SERVICE, "cannot remove %s: %s", ppath, strerror(errno));
         goto done;
-    summary("issued", issued->certificate_pem, p.cert);
+    }
+    if ((rc = pending_load(ppath, ask, &pending)) != CLI_OK || (rc = cli_client(&client)) != CLI_OK)
+        goto done;
+    if (!pending) {
+        if ((rc = pending_new(client, &r, ask, &pending)) != CLI_OK ||
+            (rc = pending_write(ppath, pending, 1)) != CLI_OK)
+            goto done;
+        fresh = 1;
+    }
+    if ((rc = pending_finish(client, &r, ppath, pending, fresh, &got)) != CLI_OK)
+        goto done;
+    if ((chain = complete_chain(client, r.ca, got.certificate_chain_pem)) != NULL) {
+        free(got.certificate_chain_pem);
+        got.certificate_chain_pem = chain;
+    }
+    key = cli_str(pending, "PrivateKey");
+    /* A re-run would fetch the same certificate: only starting afresh can help. */
+    if ((rc = cli_verify(got.certificate_pem, got.certificate_chain_pem, key,
+                         "; --discard-pending starts afresh")) != CLI_OK)
+        goto done;
+    if (!(state = state_json(&r, &p, got.certificate_arn))) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((rc = install(&p, &got, key, state)) != CLI_OK)
+        goto done;
+    summary("issued", got.certificate_pem, p.cert);
+    if (unlink(ppath) != 0)
+        rc = cli_error(CLI_SERVICE, "cannot remove %s: %s: remove it before the next acmpca "
+                                    "issue for these files", ppath, strerror(errno));
 done:
-    acmpca_issued_certificate_free(issued);
+    free(got.certificate_arn);
+    free(got.certificate_pem);
+    free(got.certificate_chain_pem);
+    pending_free(pending);
     acmpca_client_free(client);
     cJSON_Delete(state);
+    cJSON_Delete(ask);
     free(key_path);
     free(cert_path);
     free(chain_path);
     free(full_path);
     free(csr);
-    free(spath);
+    acmpca_free(csr_pem);
+    free(ppath);
     cli_list_free(&r.dns);
     cli_list_free(&r.ip);
     cli_list_free(&r.uri);
@@ -551,7 +977,7 @@ static int renew_once(acmpca_client *client, const renew_args *a, double before)
     if ((rc = obtain(client, &r, &issued)) != CLI_OK)
         goto done;
     if ((rc = cli_verify(issued->certificate_pem, issued->certificate_chain_pem,
-                         a->reuse_key ? key_pem : issued->private_key_pem)) != CLI_OK)
+                         a->reuse_key ? key_pem : issued->private_key_pem, NULL)) != CLI_OK)
         goto done;
     if (!(new_state = state_json(&r, &p, issued->certificate_arn))) {
         rc = cli_error(CLI_SERVICE, "out of memory");

@@ -114,12 +114,17 @@ int cli_commit(cli_writes *w);
 /* Remove what is left of the temporary files. */
 void cli_writes_free(cli_writes *w);
 
+/* A random (version 4) UUID, lowercase: 36 characters and a NUL. Prints and
+ * returns an exit code. */
+int cli_uuid4(char out[37]);
+
 /* "30d", "12h", "10y", "90m", "45s", "2w" -> seconds; -1 if not a duration. */
 double cli_duration(const char *text);
 
 /* Verify `cert` against `chain` (its last certificate the trust anchor) and,
- * if given, that `key` belongs to it. Prints and returns an exit code. */
-int cli_verify(const char *cert, const char *chain, const char *key);
+ * if given, that `key` belongs to it. Prints (ending with `note`, if given,
+ * which starts with its own separator) and returns an exit code. */
+int cli_verify(const char *cert, const char *chain, const char *key, const char *note);
 /* The certificate's subject common name ("" if none; caller frees). */
 char *cli_common_name(const char *pem);
 /* 1 if the last certificate of `chain` is self-signed. */

@@ -15,6 +15,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -117,6 +118,22 @@ void cli_writes_free(cli_writes *w)
     w->n = 0;
 }
 
+int cli_uuid4(char out[37])
+{
+    unsigned char b[16];
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        ERR_clear_error();
+        return cli_error(CLI_SERVICE, "no random bytes for a token");
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+    return CLI_OK;
+}
+
 double cli_duration(const char *text)
 {
     char *end;
@@ -216,7 +233,12 @@ int cli_chain_extends(const char *chain, const char *longer)
     return yes;
 }
 
-int cli_verify(const char *cert_pem, const char *chain_pem, const char *key_pem)
+static int verify_failed(const char *what, const char *detail, const char *note)
+{
+    return cli_error(CLI_SERVICE, "%s%s%s", what, detail, note ? note : "");
+}
+
+int cli_verify(const char *cert_pem, const char *chain_pem, const char *key_pem, const char *note)
 {
     STACK_OF(X509) *leafs = read_certs(cert_pem), *chain = read_certs(chain_pem);
     X509_STORE *store = X509_STORE_new();
@@ -226,7 +248,7 @@ int cli_verify(const char *cert_pem, const char *chain_pem, const char *key_pem)
     int rc = CLI_OK, n = chain ? sk_X509_num(chain) : 0;
 
     if (!leaf || !store || !ctx || !chain) {
-        rc = cli_error(CLI_SERVICE, "verifying the certificate: it cannot be read");
+        rc = verify_failed("verifying the certificate: it cannot be read", "", note);
         goto done;
     }
     if (key_pem) {
@@ -234,7 +256,7 @@ int cli_verify(const char *cert_pem, const char *chain_pem, const char *key_pem)
         key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
         BIO_free(bio);
         if (!key || X509_check_private_key(leaf, key) != 1) {
-            rc = cli_error(CLI_SERVICE, "the certificate does not match the private key");
+            rc = verify_failed("the certificate does not match the private key", "", note);
             goto done;
         }
     }
@@ -245,14 +267,14 @@ int cli_verify(const char *cert_pem, const char *chain_pem, const char *key_pem)
     anchor = sk_X509_pop(chain);
     if (!X509_STORE_add_cert(store, anchor)) {
         X509_free(anchor);
-        rc = cli_error(CLI_SERVICE, "verifying the certificate: bad chain");
+        rc = verify_failed("verifying the certificate: bad chain", "", note);
         goto done;
     }
     X509_free(anchor);
     X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
     if (!X509_STORE_CTX_init(ctx, store, leaf, chain) || X509_verify_cert(ctx) != 1)
-        rc = cli_error(CLI_SERVICE, "the certificate does not verify against its chain: %s",
-                       X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        rc = verify_failed("the certificate does not verify against its chain: ",
+                           X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)), note);
 done:
     ERR_clear_error();
     EVP_PKEY_free(key);

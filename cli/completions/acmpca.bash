@@ -5,7 +5,8 @@
 _acmpca_flags() {
     case $1 in
     issue) echo "--ca --cn --dns --ip --uri --email --key-type --days --template
-                 --signing-algorithm --csr --out --cert --key --chain --fullchain --force" ;;
+                 --signing-algorithm --csr --out --cert --key --chain --fullchain --force
+                 --discard-pending" ;;
     renew) echo "--cert --key --before --reuse-key --post-hook --ca --days --chain --fullchain
                  --force --daemon --interval" ;;
     revoke) echo "--ca --cert --serial --reason" ;;
