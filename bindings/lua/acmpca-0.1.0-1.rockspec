@@ -3,6 +3,11 @@
 -- Lua that runs luarocks (5.4, or LuaJIT 2.1 / OpenResty's).
 --
 --   luarocks make bindings/lua/acmpca-0.1.0-1.rockspec      (from the repository root)
+--   luarocks pack acmpca                                    (a binary .rock of the build)
+--
+-- For OpenResty (the README's Install table has the Debian nginx variant):
+--   luarocks --lua-dir=/usr/local/openresty/luajit --tree=/usr/local/openresty/luajit \
+--            make bindings/lua/acmpca-0.1.0-1.rockspec
 --
 -- The core's sources are listed one by one (the builtin backend takes no
 -- globs): add new files of core/src here when the core gains them.
@@ -10,6 +15,11 @@ rockspec_format = "3.0"
 package = "acmpca"
 version = "0.1.0-1"
 
+-- `luarocks make` builds the checkout it runs in and `luarocks pack acmpca`
+-- packs the installed build, so neither reads `source`. Only a source rock or
+-- an upload fetches it: the project has no public repository yet, so the URL
+-- is a reserved, never-resolving name (a local path would fetch nothing for
+-- anyone else); put the real one here when the repository is published.
 source = {
   url = "git+https://example.invalid/acmpca.git",
   tag = "v0.1.0",
@@ -26,8 +36,12 @@ for non-blocking use with OpenResty cosockets. A binding of the acmpca C SDK.
   labels = { "aws", "acm-pca", "pki", "openresty" },
 }
 
+-- Tested: Lua 5.4, and LuaJIT 2.1 (Debian's luajit2 and an OpenResty-shaped
+-- tree), which luarocks calls 5.1 and so needs the range to start there.
+-- PUC-Rio Lua 5.1 is not supported (no luaL_setfuncs: the module fails to
+-- load); 5.2 and 5.3 have LUA_VERSION_NUM shims but are not tested.
 dependencies = {
-  "lua >= 5.1",
+  "lua >= 5.1, < 5.5",
 }
 
 external_dependencies = {
