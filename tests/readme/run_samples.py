@@ -5,7 +5,18 @@
 
 Python samples need the module installed (pip install .); Lua samples use
 BUILD_DIR/lua54/acmpca.so; C samples are compiled against BUILD_DIR's
-libacmpca. Each sample must exit 0 and print something.
+libacmpca. The samples share one server and run in README order.
+
+Each sample must exit 0 and print what the README says it prints: the
+closing fence is followed by an HTML comment (invisible on GitHub) with one
+regular expression per line, each matching a line of the output, in order:
+
+    ```
+    <!-- expect
+    ^[1-9][0-9]* CAs$
+    -->
+
+A sample without one fails, so a new sample states its output too.
 """
 import os
 import re
@@ -17,7 +28,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def samples(text):
-    return re.findall(r"^```(python|lua|c)\n(.*?)^```", text, flags=re.S | re.M)
+    """(language, code, expected regexes or None) for each sample."""
+    found = re.findall(r"^```(python|lua|c)\n(.*?)^```\n(?:<!-- expect\n(.*?)^-->$)?", text,
+                       flags=re.S | re.M)
+    return [(lang, code, expect.splitlines() if expect else None)
+            for lang, code, expect in found]
+
+
+def unmatched(expected, output):
+    """The first expected regex that no later line of `output` matches, or None."""
+    lines = output.splitlines()
+    at = 0
+    for pattern in expected:
+        while at < len(lines) and not re.search(pattern, lines[at]):
+            at += 1
+        if at == len(lines):
+            return pattern
+        at += 1
+    return None
 
 
 def run(lang, code, build, tmp):
@@ -45,11 +73,18 @@ def main(build):
         found = samples(f.read())
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (lang, code) in enumerate(found, 1):
+        for i, (lang, code, expected) in enumerate(found, 1):
             r = run(lang, code, os.path.abspath(build), tmp)
-            ok = r.returncode == 0 and r.stdout.strip()
-            print("%s README sample %d (%s)" % ("ok  " if ok else "FAIL", i, lang))
-            if not ok:
+            why = None
+            if not expected:
+                why = "no <!-- expect --> block after the sample"
+            elif r.returncode != 0:
+                why = "exit status %d" % r.returncode
+            elif unmatched(expected, r.stdout) is not None:
+                why = "no line (in order) matches %r" % unmatched(expected, r.stdout)
+            print("%s README sample %d (%s)%s" % ("FAIL" if why else "ok  ", i, lang,
+                                                   ": " + why if why else ""))
+            if why:
                 print(r.stdout + r.stderr)
                 failed += 1
             else:
