@@ -39,7 +39,7 @@ static const char help_main[] =
     "  --ca-bundle FILE    PEM bundle to verify the endpoint (else AWS_CA_BUNDLE)\n"
     "  --no-verify-ssl     do not verify the endpoint's TLS certificate (tests only)\n"
     "  --max-attempts N    attempts per call (else AWS_MAX_ATTEMPTS, profile, 3)\n"
-    "  --output json|text  output format of call and ca list/describe (json)\n"
+    "  --output FORMAT    json, text or table: how call and ca list/describe print (json)\n"
     "  --query PATH        print only this part of the result: a.b, a[0].b, a[*].b\n"
     "  --debug             log every request and response to stderr (secrets redacted)\n"
     "  --verbose           show progress while waiting even when stderr is no terminal\n"
@@ -52,7 +52,8 @@ static const char help_main[] =
 
 static const char help_issue[] =
     "usage: acmpca issue --ca ARN --cn NAME [--dns NAME]... [--ip ADDR]... [--uri URI]...\n"
-    "                    [--email ADDR]... [--key-type TYPE] [--days N] [--template ARN]\n"
+    "                    [--email ADDR]... [--key-type TYPE] [--days N | --not-after TIME]\n"
+    "                    [--template ARN]\n"
     "                    [--signing-algorithm ALG] [--csr FILE] (--out DIR | --cert FILE\n"
     "                    [--key FILE] [--chain FILE] [--fullchain FILE]) [--force]\n"
     "                    [--discard-pending]\n"
@@ -73,6 +74,8 @@ static const char help_issue[] =
     "\n"
     "  --key-type   ec256 (default), ec384, rsa2048, rsa3072, rsa4096\n"
     "  --days       validity in days (365)\n"
+    "  --not-after  or the last moment of validity: 2027-06-30T23:59:59Z (UTC), or\n"
+    "               seconds since 1970 (renew then keeps the certificate's lifetime)\n"
     "  --template   template ARN (the service's end-entity default)\n"
     "  --signing-algorithm  e.g. SHA256WITHECDSA (else the CA's own, one more call)\n"
     "  --discard-pending    start afresh: drop an unfinished issue of these files\n"
@@ -86,7 +89,8 @@ static const char help_issue[] =
 static const char help_renew[] =
     "usage: acmpca renew --cert FILE [--key FILE] [--before DURATION] [--reuse-key]\n"
     "                    [--post-hook CMD] [--ca ARN] [--days N] [--chain FILE]\n"
-    "                    [--fullchain FILE] [--force] [--daemon [--interval DURATION]]\n"
+    "                    [--fullchain FILE] [--force] [--discard-pending]\n"
+    "                    [--daemon [--interval DURATION] [--syslog]]\n"
     "\n"
     "Renews the certificate when it expires within --before (30d): a new key (or the\n"
     "same one with --reuse-key), the same names, the CA from the state file written by\n"
@@ -94,14 +98,18 @@ static const char help_renew[] =
     "file's); the files are replaced atomically and then the hook runs\n"
     "once with /bin/sh -c (ACMPCA_CERT, ACMPCA_KEY and ACMPCA_CERTIFICATE_ARN set).\n"
     "Exit code 0: renewed, 5: not due (nothing touched), other: failed.\n"
-    "--daemon checks every --interval (12h, with up to 10% jitter) until stopped.\n"
+    "Like issue, a renewal keeps CERT.acmpca-pending until the files are written: a\n"
+    "killed renewal re-run (due or not) finishes with the same key and token.\n"
+    "--daemon checks every --interval (12h, with up to 10% jitter) until stopped;\n"
+    "with --syslog its messages go to the system log (/dev/log, or the socket in\n"
+    "ACMPCA_SYSLOG_SOCKET; facility daemon) instead of stdout and stderr.\n"
     "Durations: 45s, 30m, 12h, 30d, 2w, 1y.\n"
     "\n"
     "examples:\n"
     "  acmpca renew --cert /etc/tls/www/cert.pem --key /etc/tls/www/key.pem \\\n"
     "               --post-hook 'systemctl reload nginx'\n"
     "  acmpca renew --cert cert.pem --key key.pem --before 400d --reuse-key\n"
-    "  acmpca renew --cert cert.pem --key key.pem --daemon --interval 6h\n";
+    "  acmpca renew --cert cert.pem --key key.pem --daemon --interval 6h --syslog\n";
 
 static const char help_revoke[] =
     "usage: acmpca revoke (--cert FILE | --serial SERIAL) [--ca ARN] [--reason REASON]\n"
@@ -545,7 +553,7 @@ static void print_leaves(const cJSON *v, char *path, size_t len, size_t cap)
     }
 }
 
-int cli_print(const cJSON *result)
+int cli_print(const char *title, const cJSON *result)
 {
     cJSON *picked = NULL;
     const cJSON *v = result, *el;
@@ -558,7 +566,9 @@ int cli_print(const cJSON *result)
                        : cli_error(CLI_SERVICE, "out of memory");
         v = picked;
     }
-    if (strcmp(cli_g.output, "text") == 0) {
+    if (strcmp(cli_g.output, "table") == 0) {
+        cli_print_table(title, v);
+    } else if (strcmp(cli_g.output, "text") == 0) {
         cJSON_ArrayForEach(el, v)
             scalars &= !cJSON_IsArray(el) && !cJSON_IsObject(el);
         if (cJSON_IsArray(v) && scalars) {
@@ -696,8 +706,10 @@ int main(int argc, char **argv)
         rc = CLI_OK;
         goto done;
     }
-    if (strcmp(cli_g.output, "json") != 0 && strcmp(cli_g.output, "text") != 0) {
-        rc = cli_usage(NULL, "--output: expected json or text, got \"%s\"", cli_g.output);
+    if (strcmp(cli_g.output, "json") != 0 && strcmp(cli_g.output, "text") != 0 &&
+        strcmp(cli_g.output, "table") != 0) {
+        rc = cli_usage(NULL, "--output: expected json, text or table, got \"%s\"",
+                       cli_g.output);
         goto done;
     }
     if (max_attempts) {

@@ -258,7 +258,7 @@ static int ca_list(acmpca_client *c)
         goto done;
     }
     if (strcmp(cli_g.output, "text") != 0 || cli_g.query) {
-        rc = cli_print(all);
+        rc = cli_print("ListCertificateAuthorities", all);
         goto done;
     }
     cJSON_ArrayForEach(el, items) {
@@ -332,7 +332,7 @@ int cli_cmd_ca(int argc, char **argv)
                                                           : "UpdateCertificateAuthority",
                  in, &out);
     if (rc == CLI_OK && strcmp(sub, "describe") == 0)
-        rc = cli_print(out);
+        rc = cli_print("DescribeCertificateAuthority", out);
     else if (rc == CLI_OK)
         printf("%s %s\n", strcmp(sub, "disable") == 0   ? "disabled"
                           : strcmp(sub, "enable") == 0  ? "enabled"

@@ -86,8 +86,7 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
     return era * 146097 + (long long)doe - 719468;
 }
 
-/* Seconds since the epoch, or YYYY-MM-DD[THH:MM[:SS]][Z]; -1 on bad text. */
-static int parse_time(const char *text, double *out)
+int cli_parse_time(const char *text, double *out)
 {
     int y, mo, d, h = 0, mi = 0, s = 0, used = 0;
     char *end;
@@ -150,7 +149,7 @@ static int member_value(const acmpca_member *m, const char *text, cJSON **out)
         *out = cJSON_CreateBool(text[0] == 't');
         break;
     case ACMPCA_SHAPE_TIMESTAMP:
-        if (parse_time(text, &num) != 0)
+        if (cli_parse_time(text, &num) != 0)
             return cli_usage("call", "--%s: expected seconds since the epoch or "
                                      "YYYY-MM-DDTHH:MM:SSZ, got \"%s\"", name, text);
         *out = cJSON_CreateNumber(num);
@@ -308,7 +307,7 @@ int cli_cmd_call(int argc, char **argv)
     else if (acmpca_call(client, op->name, in, &out) != 0)
         rc = cli_fail(op->name);
     if (rc == CLI_OK)
-        rc = cli_print(out);
+        rc = cli_print(op->name, out);
 done:
     acmpca_client_free(client);
     cJSON_Delete(in);

@@ -5,8 +5,9 @@
  * `issue` leaves a state file CERT.acmpca (JSON) next to the certificate:
  * the CA, the certificate ARN and what was asked for (names, key type,
  * validity, template, where the chain files went), so `renew` and `revoke`
- * need no more than the certificate's path. While it runs, it keeps
- * CERT.acmpca-pending so that a killed run, re-run, gets the same certificate.
+ * need no more than the certificate's path. While they run, `issue` and
+ * `renew` keep CERT.acmpca-pending so that a killed run, re-run, gets the
+ * same certificate.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
@@ -27,9 +28,10 @@
 
 /* What to ask the CA for. */
 typedef struct request {
-    const char *ca, *cn, *key_type, *template_arn, *signing_algorithm, *csr_pem, *reuse_key_pem;
+    const char *ca, *cn, *key_type, *template_arn, *signing_algorithm, *csr_pem;
     cli_list dns, ip, uri, email;
-    int days;
+    int days;         /* validity in days (0: the default) */
+    double not_after; /* or an end, seconds since the epoch (0: none) */
 } request;
 
 /* Where the results go (NULL: not written). */
@@ -124,46 +126,6 @@ static void subject_of(const request *r, acmpca_csr_options *subject)
     subject->email_count = r->email.n;
 }
 
-/* Key + CSR (or the given CSR, or a CSR from the kept key) -> issued, waited for, fetched. */
-static int obtain(acmpca_client *c, const request *r, acmpca_issued_certificate **out)
-{
-    acmpca_certificate_request q;
-    acmpca_csr_options subject;
-    cli_progress progress;
-    char *csr = NULL, *chain;
-    int rc = CLI_OK;
-
-    memset(&q, 0, sizeof(q));
-    subject_of(r, &subject);
-    if (r->reuse_key_pem) {
-        subject.private_key_pem = r->reuse_key_pem;
-        if (acmpca_pki_make_csr(&csr, &subject) != 0)
-            return cli_fail("making a CSR with the existing key");
-    }
-    q.certificate_authority_arn = r->ca;
-    q.csr_pem = csr ? csr : r->csr_pem;
-    q.key_type = r->key_type;
-    q.subject = subject;
-    q.subject.private_key_pem = NULL;
-    q.template_arn = r->template_arn;
-    q.signing_algorithm = r->signing_algorithm;
-    q.validity_days = r->days;
-    q.wait_progress = cli_on_progress;
-    q.wait_progress_userdata = &progress;
-    cli_progress_start(&progress, "the certificate");
-    if (acmpca_request_certificate(c, &q, out) != 0) {
-        rc = cli_fail("issuing the certificate");
-        goto done;
-    }
-    if ((chain = complete_chain(c, r->ca, (*out)->certificate_chain_pem)) != NULL) {
-        free((*out)->certificate_chain_pem);
-        (*out)->certificate_chain_pem = chain;
-    }
-done:
-    acmpca_free(csr);
-    return rc;
-}
-
 static cJSON *string_list(const cli_list *l)
 {
     return cJSON_CreateStringArray(l->v, (int)l->n);
@@ -191,6 +153,8 @@ static cJSON *state_json(const request *r, const paths *p, const char *certifica
     cJSON_AddItemToObject(s, "Emails", string_list(&r->email));
     if (r->days)
         cJSON_AddNumberToObject(s, "ValidityDays", r->days);
+    if (r->not_after)
+        cJSON_AddNumberToObject(s, "NotAfter", r->not_after);
     if (r->template_arn)
         cJSON_AddStringToObject(s, "TemplateArn", r->template_arn);
     if (r->signing_algorithm)
@@ -409,7 +373,7 @@ static const char *first_difference(const cJSON *a, const cJSON *b)
 }
 
 /* An earlier run's pending request for these files (*out NULL when there is none). */
-static int pending_load(const char *path, const cJSON *ask, cJSON **out)
+static int pending_load(const char *cmd, const char *path, const cJSON *ask, cJSON **out)
 {
     char *text;
     const cJSON *asked;
@@ -425,15 +389,16 @@ static int pending_load(const char *path, const cJSON *ask, cJSON **out)
     asked = cJSON_GetObjectItemCaseSensitive(doc, "Request");
     if (!cJSON_IsObject(asked) || !cli_str(doc, "IdempotencyToken") || !cli_str(doc, "Csr") ||
         !cli_str(doc, "SigningAlgorithm") ||
-        (!cli_str(asked, "Csr") && !cli_str(doc, "PrivateKey"))) {
-        rc = cli_error(CLI_USAGE, "%s: not a pending request written by acmpca issue: "
+        (!cli_str(asked, "Csr") && !cJSON_IsTrue(cJSON_GetObjectItem(asked, "ReuseKey")) &&
+         !cli_str(doc, "PrivateKey"))) {
+        rc = cli_error(CLI_USAGE, "%s: not a pending request written by acmpca: "
                                   "--discard-pending drops it", path);
         goto fail;
     }
     if ((differs = first_difference(ask, asked)) != NULL) {
-        rc = cli_usage("issue", "%s holds an unfinished issue with other parameters (%s "
-                                "differs): re-run that command, or pass --discard-pending to "
-                                "drop it", path, differs);
+        rc = cli_usage(cmd, "%s holds an unfinished %s with other parameters (%s differs): "
+                            "re-run that command, or pass --discard-pending to drop it", path,
+                       cmd, differs);
         goto fail;
     }
     *out = doc;
@@ -533,8 +498,9 @@ static cJSON *issue_input(const request *r, const cJSON *doc)
         !cJSON_AddStringToObject(in, "SigningAlgorithm", cli_str(doc, "SigningAlgorithm")) ||
         (r->template_arn && !cJSON_AddStringToObject(in, "TemplateArn", r->template_arn)) ||
         !cJSON_AddStringToObject(in, "IdempotencyToken", cli_str(doc, "IdempotencyToken")) ||
-        !cJSON_AddNumberToObject(validity, "Value", r->days ? r->days : 365) ||
-        !cJSON_AddStringToObject(validity, "Type", "DAYS")) {
+        !cJSON_AddNumberToObject(validity, "Value",
+                                 r->not_after ? r->not_after : r->days ? r->days : 365) ||
+        !cJSON_AddStringToObject(validity, "Type", r->not_after ? "ABSOLUTE" : "DAYS")) {
         cJSON_Delete(in);
         return NULL;
     }
@@ -648,7 +614,8 @@ done:
 
 int cli_cmd_issue(int argc, char **argv)
 {
-    const char *key_type = NULL, *days = NULL, *csr_file = NULL, *out_dir = NULL, *key;
+    const char *key_type = NULL, *days = NULL, *not_after = NULL, *csr_file = NULL;
+    const char *out_dir = NULL, *key;
     int force = 0, discard = 0, fresh = 0, rc, i;
     request r;
     paths p;
@@ -667,7 +634,7 @@ int cli_cmd_issue(int argc, char **argv)
             {"--dns", CLI_LIST, &r.dns},        {"--ip", CLI_LIST, &r.ip},
             {"--uri", CLI_LIST, &r.uri},        {"--email", CLI_LIST, &r.email},
             {"--key-type", CLI_STR, &key_type}, {"--days", CLI_STR, &days},
-            {"--template", CLI_STR, &r.template_arn},
+            {"--not-after", CLI_STR, &not_after}, {"--template", CLI_STR, &r.template_arn},
             {"--signing-algorithm", CLI_STR, &r.signing_algorithm},
             {"--csr", CLI_STR, &csr_file},      {"--out", CLI_STR, &out_dir},
             {"--cert", CLI_STR, &p.cert},       {"--key", CLI_STR, &p.key},
@@ -713,6 +680,20 @@ int cli_cmd_issue(int argc, char **argv)
     }
     if ((rc = parse_days("issue", days, &r.days)) != CLI_OK)
         goto done;
+    if (not_after && days) {
+        rc = cli_usage("issue", "give either --days N or --not-after TIME");
+        goto done;
+    }
+    if (not_after && (cli_parse_time(not_after, &r.not_after) != 0 ||
+                      r.not_after != (double)(long long)r.not_after)) {
+        rc = cli_usage("issue", "--not-after: expected YYYY-MM-DD[THH:MM[:SS]]Z (UTC) or "
+                                "whole seconds since 1970, got \"%s\"", not_after);
+        goto done;
+    }
+    if (not_after && r.not_after <= (double)time(NULL)) {
+        rc = cli_usage("issue", "--not-after: %s is in the past", not_after);
+        goto done;
+    }
     r.key_type = cli_key_algorithm(key_type ? key_type : "ec256");
     if (!r.key_type) {
         rc = cli_usage("issue", "--key-type: expected ec256, ec384, rsa2048, rsa3072 or "
@@ -766,7 +747,8 @@ int cli_cmd_issue(int argc, char **argv)
         rc = cli_error(CLI_SERVICE, "cannot remove %s: %s", ppath, strerror(errno));
         goto done;
     }
-    if ((rc = pending_load(ppath, ask, &pending)) != CLI_OK || (rc = cli_client(&client)) != CLI_OK)
+    if ((rc = pending_load("issue", ppath, ask, &pending)) != CLI_OK ||
+        (rc = cli_client(&client)) != CLI_OK)
         goto done;
     if (!pending) {
         if ((rc = pending_new(client, &r, ask, &pending)) != CLI_OK ||
@@ -821,7 +803,7 @@ done:
 
 typedef struct renew_args {
     const char *cert, *key, *before, *hook, *ca, *days, *chain, *fullchain, *interval;
-    int reuse_key, force, daemon;
+    int reuse_key, force, daemon, discard, syslog;
 } renew_args;
 
 /* The state file next to `cert` (NULL when there is none); *rc set on a bad one. */
@@ -903,18 +885,27 @@ static int run_hook(const char *cmd, const char *cert, const char *key, const ch
     return CLI_OK;
 }
 
+/*
+ * Renew through a pending request, as `issue` does, so that a renewal killed
+ * anywhere resumes with the same key and token instead of issuing twice: a
+ * pending renewal is finished whether or not the certificate is due.
+ */
 static int renew_once(acmpca_client *client, const renew_args *a, double before)
 {
-    char *pem = NULL, *key_pem = NULL, *cn = NULL, when[32], from[32];
-    cJSON *state = NULL, *info = NULL, *new_state = NULL;
-    acmpca_issued_certificate *issued = NULL;
+    char *pem = NULL, *key_pem = NULL, *cn = NULL, *csr = NULL, *ppath = NULL, *chain;
+    char when[32], from[32];
+    cJSON *state = NULL, *info = NULL, *new_state = NULL, *ask = NULL, *pending = NULL;
+    acmpca_issued_certificate got;
+    acmpca_csr_options subject;
+    const char *key;
     request r;
     paths p;
     double not_after, not_before;
-    int rc;
+    int rc, fresh = 0;
 
     memset(&r, 0, sizeof(r));
     memset(&p, 0, sizeof(p));
+    memset(&got, 0, sizeof(got));
     if (!(pem = cli_read_file(a->cert, &rc)))
         goto done;
     if (acmpca_pki_parse_certificate(&info, pem) != 0) {
@@ -924,11 +915,19 @@ static int renew_once(acmpca_client *client, const renew_args *a, double before)
     state = read_state(a->cert, &rc);
     if (rc != CLI_OK)
         goto done;
+    if (!(ppath = suffixed(a->cert, PENDING_SUFFIX))) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if (a->discard && unlink(ppath) != 0 && errno != ENOENT) {
+        rc = cli_error(CLI_SERVICE, "cannot remove %s: %s", ppath, strerror(errno));
+        goto done;
+    }
     not_after = cJSON_GetNumberValue(cJSON_GetObjectItem(info, "NotAfter"));
     not_before = cJSON_GetNumberValue(cJSON_GetObjectItem(info, "NotBefore"));
     cli_time_text(not_after, when, sizeof(when));
     cli_time_text(not_after - before, from, sizeof(from));
-    if (!a->force && (double)time(NULL) < not_after - before) {
+    if (!a->force && !exists(ppath) && (double)time(NULL) < not_after - before) {
         printf("not due: %s expires %s, renewal from %s\n", a->cert, when, from);
         fflush(stdout);
         rc = CLI_NOT_DUE;
@@ -959,6 +958,7 @@ static int renew_once(acmpca_client *client, const renew_args *a, double before)
         r.cn = NULL;
     if (!r.key_type)
         r.key_type = cli_str(info, "KeyAlgorithm");
+    /* A certificate issued --not-after gets its own lifetime again. */
     if (r.days <= 0)
         r.days = (int)((not_after - not_before + 43200) / 86400);
     if ((rc = parse_days("renew", a->days, &r.days)) != CLI_OK)
@@ -972,31 +972,68 @@ static int renew_once(acmpca_client *client, const renew_args *a, double before)
     p.cert = a->cert;
     p.chain = a->chain ? a->chain : cli_str(state, "Chain");
     p.fullchain = a->fullchain ? a->fullchain : cli_str(state, "FullChain");
-    if (a->reuse_key && !(r.reuse_key_pem = key_pem = cli_read_file(p.key, &rc)))
-        goto done;
-    if ((rc = obtain(client, &r, &issued)) != CLI_OK)
-        goto done;
-    if ((rc = cli_verify(issued->certificate_pem, issued->certificate_chain_pem,
-                         a->reuse_key ? key_pem : issued->private_key_pem, NULL)) != CLI_OK)
-        goto done;
-    if (!(new_state = state_json(&r, &p, issued->certificate_arn))) {
+    if (!(ask = state_json(&r, &p, NULL)) ||
+        (a->reuse_key && !cJSON_AddTrueToObject(ask, "ReuseKey"))) {
         rc = cli_error(CLI_SERVICE, "out of memory");
         goto done;
     }
-    if ((rc = install(&p, issued, a->reuse_key ? NULL : issued->private_key_pem, new_state)) !=
-        CLI_OK)
+    if ((rc = pending_load("renew", ppath, ask, &pending)) != CLI_OK)
         goto done;
-    summary("renewed", issued->certificate_pem, p.cert);
+    if (a->reuse_key && !(key_pem = cli_read_file(p.key, &rc)))
+        goto done;
+    if (!pending) {
+        if (a->reuse_key) {
+            subject_of(&r, &subject);
+            subject.private_key_pem = key_pem;
+            if (acmpca_pki_make_csr(&csr, &subject) != 0) {
+                rc = cli_fail("making a CSR with the existing key");
+                goto done;
+            }
+            r.csr_pem = csr;
+        }
+        if ((rc = pending_new(client, &r, ask, &pending)) != CLI_OK ||
+            (rc = pending_write(ppath, pending, 1)) != CLI_OK)
+            goto done;
+        fresh = 1;
+    }
+    if ((rc = pending_finish(client, &r, ppath, pending, fresh, &got)) != CLI_OK)
+        goto done;
+    if ((chain = complete_chain(client, r.ca, got.certificate_chain_pem)) != NULL) {
+        free(got.certificate_chain_pem);
+        got.certificate_chain_pem = chain;
+    }
+    key = a->reuse_key ? NULL : cli_str(pending, "PrivateKey");
+    if ((rc = cli_verify(got.certificate_pem, got.certificate_chain_pem, key ? key : key_pem,
+                         "; --discard-pending starts afresh")) != CLI_OK)
+        goto done;
+    if (!(new_state = state_json(&r, &p, got.certificate_arn))) {
+        rc = cli_error(CLI_SERVICE, "out of memory");
+        goto done;
+    }
+    if ((rc = install(&p, &got, key, new_state)) != CLI_OK)
+        goto done;
+    summary("renewed", got.certificate_pem, p.cert);
+    if (unlink(ppath) != 0) {
+        rc = cli_error(CLI_SERVICE, "cannot remove %s: %s: remove it before the next renewal",
+                       ppath, strerror(errno));
+        goto done;
+    }
     if (a->hook)
-        rc = run_hook(a->hook, a->cert, p.key, issued->certificate_arn);
+        rc = run_hook(a->hook, a->cert, p.key, got.certificate_arn);
 done:
-    acmpca_issued_certificate_free(issued);
+    free(got.certificate_arn);
+    free(got.certificate_pem);
+    free(got.certificate_chain_pem);
+    pending_free(pending);
     if (key_pem) {
-        memset(key_pem, 0, strlen(key_pem));
+        OPENSSL_cleanse(key_pem, strlen(key_pem));
         free(key_pem);
     }
+    acmpca_free(csr);
+    free(ppath);
     free(pem);
     free(cn);
+    cJSON_Delete(ask);
     cJSON_Delete(state);
     cJSON_Delete(new_state);
     cJSON_Delete(info);
@@ -1036,6 +1073,7 @@ int cli_cmd_renew(int argc, char **argv)
             {"--days", CLI_STR, &a.days},        {"--chain", CLI_STR, &a.chain},
             {"--fullchain", CLI_STR, &a.fullchain}, {"--force", CLI_FLAG, &a.force},
             {"--daemon", CLI_FLAG, &a.daemon},   {"--interval", CLI_STR, &a.interval},
+            {"--discard-pending", CLI_FLAG, &a.discard}, {"--syslog", CLI_FLAG, &a.syslog},
             {NULL, CLI_FLAG, NULL}};
         if ((rc = cli_parse("renew", argc, argv, opts, NULL, 0, NULL)) != CLI_OK)
             return rc;
@@ -1048,11 +1086,18 @@ int cli_cmd_renew(int argc, char **argv)
                                   "\"%s\"", a.before);
     if (a.interval && !a.daemon)
         return cli_usage("renew", "--interval goes with --daemon");
+    if (a.syslog && !a.daemon)
+        return cli_usage("renew", "--syslog goes with --daemon");
     if (a.interval && (interval = cli_duration(a.interval)) < 1)
         return cli_usage("renew", "--interval: expected a duration of 1s or more, got \"%s\"",
                          a.interval);
     if ((rc = cli_client(&client)) != CLI_OK)
         return rc;
+    /* After the client: a bad configuration is still said on the terminal. */
+    if (a.syslog && (rc = cli_syslog_open()) != CLI_OK) {
+        acmpca_client_free(client);
+        return rc;
+    }
     if (!a.daemon) {
         rc = renew_once(client, &a, before);
     } else {
@@ -1060,8 +1105,10 @@ int cli_cmd_renew(int argc, char **argv)
         while (!cli_interrupted) {
             char now[32];
             cli_time_text((double)time(NULL), now, sizeof(now));
-            fprintf(stderr, "acmpca: %s checking %s\n", now, a.cert);
+            /* A routine line: info in the system log, on stderr for a terminal's user. */
+            fprintf(a.syslog ? stdout : stderr, "acmpca: %s checking %s\n", now, a.cert);
             rc = renew_once(client, &a, before);
+            a.discard = 0; /* the pending request of the first check only */
             if (rc != CLI_OK && rc != CLI_NOT_DUE)
                 fprintf(stderr, "acmpca: %s renewal failed (exit %d); next check as planned\n",
                         now, rc);

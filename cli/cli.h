@@ -25,7 +25,7 @@ enum {
 
 typedef struct cli_global {
     const char *region, *profile, *endpoint_url, *ca_bundle, *query;
-    const char *output;   /* "json" or "text" */
+    const char *output;   /* "json", "text" or "table" */
     int no_verify_ssl, debug, verbose, max_attempts;
 } cli_global;
 
@@ -75,8 +75,10 @@ int cli_client(acmpca_client **out);
 
 /* ---- output ---- */
 
-/* Print `result` per --query and --output; returns an exit code. */
-int cli_print(const cJSON *result);
+/* Print `result` per --query and --output (`title` heads a table); returns an exit code. */
+int cli_print(const char *title, const cJSON *result);
+/* `v` as the AWS CLI's --output table draws it, under `title`. */
+void cli_print_table(const char *title, const cJSON *v);
 /* Pretty JSON with 4-space indentation (caller frees). */
 char *cli_json_text(const cJSON *v);
 /* "2026-01-31T12:00:00Z" */
@@ -118,6 +120,9 @@ void cli_writes_free(cli_writes *w);
  * returns an exit code. */
 int cli_uuid4(char out[37]);
 
+/* Seconds since the epoch, or YYYY-MM-DD[THH:MM[:SS]][Z] (UTC) -> seconds; -1 on bad text. */
+int cli_parse_time(const char *text, double *out);
+
 /* "30d", "12h", "10y", "90m", "45s", "2w" -> seconds; -1 if not a duration. */
 double cli_duration(const char *text);
 
@@ -142,6 +147,11 @@ const char *cli_str(const cJSON *obj, const char *key);
 const char *cli_key_algorithm(const char *name);
 /* The CA signing algorithm that goes with a KeyAlgorithm. */
 const char *cli_signing_algorithm(const char *key_algorithm);
+
+/* ---- the system log ---- */
+
+/* From here on, stdout and stderr lines go to the system log (renew --daemon --syslog). */
+int cli_syslog_open(void);
 
 /* ---- commands ---- */
 

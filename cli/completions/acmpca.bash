@@ -4,11 +4,11 @@
 
 _acmpca_flags() {
     case $1 in
-    issue) echo "--ca --cn --dns --ip --uri --email --key-type --days --template
+    issue) echo "--ca --cn --dns --ip --uri --email --key-type --days --not-after --template
                  --signing-algorithm --csr --out --cert --key --chain --fullchain --force
                  --discard-pending" ;;
     renew) echo "--cert --key --before --reuse-key --post-hook --ca --days --chain --fullchain
-                 --force --daemon --interval" ;;
+                 --force --discard-pending --daemon --interval --syslog" ;;
     revoke) echo "--ca --cert --serial --reason" ;;
     create) echo "--cn --org --ou --country --state --locality --key-type --parent --validity
                   --crl-bucket --path-len --tag" ;;
@@ -38,7 +38,7 @@ _acmpca() {
     done
 
     case $prev in
-    --output) COMPREPLY=($(compgen -W "json text" -- "$cur")); return ;;
+    --output) COMPREPLY=($(compgen -W "json text table" -- "$cur")); return ;;
     --key-type) COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
     --reason)
         COMPREPLY=($(compgen -W "unspecified keyCompromise cACompromise affiliationChanged
@@ -48,7 +48,7 @@ _acmpca() {
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --region | --profile | --endpoint-url | --max-attempts | --query | --ca | --cn | --dns | \
-    --ip | --uri | --email | --days | --template | --serial | --before | --post-hook | \
+    --ip | --uri | --email | --days | --not-after | --template | --serial | --before | --post-hook | \
     --interval | --parent | --validity | --tag | --org | --ou | --country | --state | \
     --locality | --crl-bucket | --path-len | --signing-algorithm)
         return ;;

@@ -1,6 +1,6 @@
 #!/bin/sh
-# `acmpca issue` killed on the way and run again gets one certificate, not
-# two, against tests/fixtures/fault_server.py: its IssueCertificate answer
+# `acmpca issue` (and `renew`) killed on the way and run again gets one
+# certificate, not two, against tests/fixtures/fault_server.py: its IssueCertificate answer
 # derives the ARN from the IdempotencyToken, GET /_fault/issuances counts the
 # distinct tokens it saw, and issue_then_drop records an issuance and then
 # hangs up (the client never learns the ARN: a crash after the service issued).
@@ -67,6 +67,10 @@ elif cmd == "tokens":  # the token of every IssueCertificate received
     for r in http("GET", "/_fault/requests")["requests"]:
         if r["operation"] == "IssueCertificate":
             print(r["body"].get("IdempotencyToken", "-"))
+elif cmd == "validity":  # the Validity of every IssueCertificate received
+    for r in http("GET", "/_fault/requests")["requests"]:
+        if r["operation"] == "IssueCertificate":
+            print(json.dumps(r["body"].get("Validity")))
 elif cmd == "field":
     print(pending(args[0]).get(args[1], ""))
 elif cmd == "wait-arn":  # until the running command has recorded the ARN
@@ -213,4 +217,54 @@ one_line
 grep -q "not a pending request of yours" err || fail "a readable pending file: $(cat err)"
 [ -z "$(fault ops | grep -v IssueCertificate)" ] || fail "sent: $(fault ops)"
 ok "a pending file that others may read is refused"
-echo "all acmpca issue re-run checks passed"
+# ---- 9. renew dies after the service issued: the re-run finishes it, due or not ----
+fault reset
+fault script '["issue_then_drop"]'
+before=$(sha256sum www/cert.pem www/key.pem)
+old_key=$(sha256sum < www/key.pem)
+run 3 "$A" --max-attempts 1 renew --cert www/cert.pem --force
+one_line
+grep -q "; www/cert.pem.acmpca-pending kept: the same command resumes it, --discard-pending drops it\$" err ||
+    fail "the failed renewal: $(cat err)"
+[ "$(sha256sum www/cert.pem www/key.pem)" = "$before" ] || fail "a failed renewal touched the files"
+[ "$(fault count)" = 1 ] || fail "issuances after the failed renewal: $(fault count)"
+fault answer www/cert.pem.acmpca-pending issue
+run 0 "$A" --max-attempts 1 renew --cert www/cert.pem --before 1d
+grep -q "^renewed CN=www.example.test, serial " out || fail "the resumed renewal printed: $(cat out) $(cat err)"
+[ "$(fault count)" = 1 ] || fail "issuances after the resumed renewal: $(fault count), expected 1"
+fault tokens > tokens
+[ "$(wc -l < tokens)" -eq 2 ] && [ "$(sort -u tokens | wc -l)" -eq 1 ] || fail "renewal tokens: $(cat tokens)"
+[ ! -e www/cert.pem.acmpca-pending ] || fail "the pending renewal outlived the success"
+[ "$(sha256sum < www/key.pem)" != "$old_key" ] || fail "the renewal kept the old key"
+[ "$(openssl x509 -noout -pubkey -in www/cert.pem)" = "$(openssl pkey -pubout -in www/key.pem)" ] ||
+    fail "the renewed certificate is not for the new key"
+[ "$(mode www/key.pem)" = 600 ] || fail "the renewed key has mode $(mode www/key.pem)"
+ok "renew killed after the service issued: a re-run (not due) finishes it, same token, one issuance"
+
+# ---- 10. the same with --reuse-key: the kept key, one issuance ----
+fault reset
+fault script '["issue_then_drop"]'
+key=$(sha256sum < www/key.pem)
+run 3 "$A" --max-attempts 1 renew --cert www/cert.pem --force --reuse-key
+fault answer www/cert.pem.acmpca-pending issue
+run 2 "$A" --max-attempts 1 renew --cert www/cert.pem --before 1d
+grep -q "holds an unfinished renew with other parameters (ReuseKey differs)" err || fail "$(cat err)"
+run 0 "$A" --max-attempts 1 renew --cert www/cert.pem --before 1d --reuse-key
+[ "$(fault count)" = 1 ] && [ "$(sha256sum < www/key.pem)" = "$key" ] || fail "renew --reuse-key re-run"
+[ "$(openssl x509 -noout -pubkey -in www/cert.pem)" = "$(openssl pkey -pubout -in www/key.pem)" ] ||
+    fail "the renewed certificate is not for the kept key"
+ok "renew --reuse-key resumed: the kept key, one issuance; other parameters refused"
+
+# ---- 11. issue --not-after: an ABSOLUTE validity ending then ----
+fault reset
+fault script '["issue_then_drop"]'
+run 3 issue --not-after 2030-01-02T03:04:05Z --out until
+[ "$(fault validity)" = '{"Value": 1893553445, "Type": "ABSOLUTE"}' ] || fail "Validity sent: $(fault validity)"
+refused() { run "$@"; one_line; }
+refused 2 issue --not-after 2030-01-02 --days 30 --out until2
+refused 2 issue --not-after 2001-01-01 --out until2
+grep -q "^acmpca: issue: --not-after: 2001-01-01 is in the past" err || fail "$(cat err)"
+refused 2 issue --not-after tomorrow --out until2
+ok "issue --not-after sends an ABSOLUTE validity; with --days, past or unreadable: exit 2"
+
+echo "all acmpca issue and renew re-run checks passed"

@@ -56,6 +56,16 @@ run 0 "$A" ca describe "$SUB" --query CertificateAuthority.Status --output text
 run 0 "$A" ca list --output text
 grep -q "^$ROOT	ROOT	ACTIVE	CLI Test Root\$" out || fail "ca list: $(cat out)"
 grep -q "^$SUB	SUBORDINATE	ACTIVE	CLI Test Issuing CA\$" out || fail "ca list: $(cat out)"
+# --output table: boxes as the AWS CLI draws them, nested members one '|' deeper.
+run 0 "$A" ca describe "$SUB" --output table
+head -n 3 out > table.head
+[ "$(sed -n 1p table.head | tr -d -)" = "" ] && sed -n 2p table.head | grep -Eq '^\| +DescribeCertificateAuthority +\|$' &&
+    sed -n 3p table.head | grep -Eq '^\+-+\+$' || fail "table head: $(cat table.head)"
+grep -Eq "^\|\|  Arn +\|  $SUB  \|\|\$" out || fail "table row: $(cat out)"
+grep -Eq '^\|{4}  CommonName +\|  CLI Test Issuing CA +\|{4}$' out || fail "nested table row: $(cat out)"
+run 0 "$A" call list-certificate-authorities --query 'CertificateAuthorities[*].Status' --output table
+grep -Ec '^\|  ACTIVE +\|$' out | grep -qx 2 || fail "table of a list: $(cat out)"
+ok "--output table: a box per object, a column per member, nested boxes inside"
 run 0 "$A" call get-certificate-authority-certificate --CertificateAuthorityArn "$ROOT" \
     --query Certificate --output text
 cp out root.pem
@@ -166,6 +176,40 @@ set -e
 [ "$(grep -c "^not due: www/cert.pem" daemon.out)" -ge 2 ] || fail "renew --daemon: $(cat daemon.out)"
 grep -q "^acmpca: 20[0-9-]*T[0-9:]*Z checking www/cert.pem\$" daemon.err || fail "daemon log: $(cat daemon.err)"
 ok "renew --daemon checks every interval, stops on SIGTERM"
+
+# --syslog: the daemon's lines become records on the log socket, nothing on stdout/stderr.
+cat > syslog_sink.py <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+seen = 0
+with open(sys.argv[2], "w") as out:
+    while seen < 2:
+        record = s.recv(4096).decode()
+        out.write(record + "\n")
+        out.flush()
+        seen += "not due: " in record
+EOF
+python3 syslog_sink.py "$tmp/log.sock" syslog.txt &
+sink=$!
+for _ in $(seq 100); do [ -S "$tmp/log.sock" ] && break; sleep 0.05; done
+ACMPCA_SYSLOG_SOCKET="$tmp/log.sock" "$A" renew --cert www/cert.pem --daemon --interval 1s \
+    --syslog > daemon.out 2> daemon.err &
+daemon=$!
+wait "$sink" || fail "renew --daemon --syslog: no two records: $(cat syslog.txt daemon.err)"
+kill -TERM "$daemon"
+wait "$daemon" || fail "renew --daemon --syslog: exit status $?"
+[ ! -s daemon.out ] && [ ! -s daemon.err ] || fail "--syslog still printed: $(cat daemon.out daemon.err)"
+grep -Eq "^<30>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} acmpca\[$daemon\]: not due: www/cert.pem expires " syslog.txt ||
+    fail "syslog records: $(cat syslog.txt)"
+grep -Eq "^<30>.* acmpca\[$daemon\]: 20[0-9-]*T[0-9:]*Z checking www/cert.pem\$" syslog.txt ||
+    fail "syslog records: $(cat syslog.txt)"
+rm -f "$tmp/log.sock"
+refused 1 env ACMPCA_SYSLOG_SOCKET="$tmp/log.sock" "$A" renew --cert www/cert.pem --daemon --syslog
+grep -q "^acmpca: --syslog: cannot reach the system log at $tmp/log.sock: " err || fail "no log socket: $(cat err)"
+refused 2 "$A" renew --cert www/cert.pem --syslog
+ok "renew --daemon --syslog logs each line as a daemon.info record; no socket: exit 1, one line"
 
 refused 2 "$A" renew --cert www/cert.pem --before soon
 refused 2 "$A" renew --cert www/cert.pem --interval 1h
