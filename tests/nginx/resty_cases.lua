@@ -159,8 +159,18 @@ function M.flow()
       found = found or item.Arn == ca
     end
   end
+  -- Key, CSR, issue, wait and fetch in one call; a bad option is an err, not a raise.
+  local made
+  made, err = c:request_certificate(ca, { common_name = "made.resty.example.test",
+                                          dns_names = { "made.resty.example.test" },
+                                          validity_days = 7, wait_delay = 0.2 })
+  if not made then return fail("request_certificate", err) end
+  local _, bad = c:request_certificate(ca, { common_name = "x", colour = "blue" })
   reply({ ok = true, ca = ca, certificate = leaf.Certificate,
-          chain = leaf.CertificateChain or root, listed = listed, found = found })
+          chain = leaf.CertificateChain or root, listed = listed, found = found,
+          made = { certificate = made.Certificate, chain = made.CertificateChain or root,
+                   key = made.PrivateKey, arn = made.CertificateArn },
+          bad_option = error_doc(bad) })
 end
 
 -- The blocking module inside a handler (what the issue warns about): for contrast.

@@ -827,6 +827,23 @@ def group_walkthrough(ngx, endpoint):
         check(pub_cert == pub_key, row + ": the certificate carries the CSR's key")
         check(ans.get("found") is True and ans.get("listed", 0) >= 1,
               row + ": the paginator listed the new CA (%s CAs)" % ans.get("listed"))
+        made = ans["made"]
+        for name in ("cert", "chain", "key"):
+            with open(os.path.join(tmp, "made." + name), "w") as f:
+                f.write(made["certificate" if name == "cert" else name])
+        made_cert = os.path.join(tmp, "made.cert")
+        check("made.resty.example.test" in openssl("x509", "-noout", "-subject", "-in",
+                                                   made_cert).stdout,
+              row + ": request_certificate: the certificate has the asked name")
+        check(openssl("verify", "-CAfile", os.path.join(tmp, "made.chain"),
+                      made_cert).returncode == 0, row + ": request_certificate: it verifies")
+        check(openssl("x509", "-noout", "-pubkey", "-in", made_cert).stdout ==
+              openssl("pkey", "-pubout", "-in", os.path.join(tmp, "made.key")).stdout,
+              row + ": request_certificate: the certificate is for the key it made")
+        bad = ans.get("bad_option") or {}
+        check(bad.get("code") == "ParamValidationError" and "options.colour" in
+              (bad.get("message") or ""), row + ": request_certificate: an unknown option is "
+              "an err naming it: %s" % bad)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
