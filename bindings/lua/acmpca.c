@@ -171,11 +171,16 @@ typedef struct scratch {
     acmpca_issued_certificate *cert;
 } scratch;
 
+static void explicit_wipe(void *p, size_t n)
+{
+    void *(*volatile wipe)(void *, int, size_t) = memset;  /* not optimised away */
+    wipe(p, 0, n);
+}
+
 static void scratch_release(scratch *s)
 {
     if (s->text) {
-        void *(*volatile wipe)(void *, int, size_t) = memset;  /* not optimised away */
-        wipe(s->text, 0, strlen(s->text));
+        explicit_wipe(s->text, strlen(s->text));
         acmpca_free(s->text);
     }
     acmpca_issued_certificate_free(s->cert);
@@ -1053,6 +1058,131 @@ static int client_credentials_source(lua_State *L)
     else
         lua_pushnil(L);
     return 2;
+}
+
+/*
+ * Sharing fetched credentials between the clients of several processes
+ * (resty.acmpca's lua_shared_dict): the one place where keys reach Lua, and
+ * only when a configuration asks for it.
+ *
+ * c:credentials_expiration() -> when the client's cached credentials expire
+ * (seconds since the epoch), or nil when the next call would fetch (none
+ * cached, or due for a refresh) or they never expire. No key is copied out.
+ */
+static int client_credentials_expiration(lua_State *L)
+{
+    acmpca_credentials *creds = NULL;
+    int64_t expiration = 0;
+
+    lua_settop(L, 1);
+    if (acmpca_credentials_provider_cached(
+            acmpca_client_credentials_provider(check_client(L, 1, NULL)), 0, &creds) == 0)
+        expiration = creds->expiration;
+    acmpca_credentials_free(creds);
+    acmpca_error_clear();
+    if (expiration > 0)
+        push_whole(L, (double)expiration);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+#define SHARED_CREDENTIALS_TAG "acmpca-credentials-1"
+
+static const char *check_text(lua_State *L, int idx, const char *what, const char *operation);
+
+/*
+ * c:export_credentials() -> blob, expiration: the cached, expiring
+ * credentials as one string for c:import_credentials in another process; nil
+ * when there are none to share.
+ */
+static int client_export_credentials(lua_State *L)
+{
+    acmpca_credentials *creds = NULL;
+    acmpca_client *c;
+    int64_t expiration;
+    size_t cap;
+    scratch *s;
+
+    lua_settop(L, 1);
+    c = check_client(L, 1, NULL);
+    s = scratch_new(L); /* holds the text, so that a raise cannot leak it */
+    if (acmpca_credentials_provider_cached(acmpca_client_credentials_provider(c), 0, &creds) != 0 ||
+        creds->expiration <= 0) {
+        acmpca_credentials_free(creds);
+        acmpca_error_clear();
+        lua_pushnil(L);
+        return 1;
+    }
+    expiration = creds->expiration;
+    cap = sizeof(SHARED_CREDENTIALS_TAG) + 24 + strlen(creds->access_key_id) +
+          strlen(creds->secret_access_key) +
+          (creds->session_token ? strlen(creds->session_token) : 0) + 4;
+    if ((s->text = malloc(cap)) != NULL)
+        /* Control characters are refused in credentials: a newline separates safely. */
+        snprintf(s->text, cap, "%s\n%lld\n%s\n%s\n%s", SHARED_CREDENTIALS_TAG,
+                 (long long)expiration, creds->access_key_id, creds->secret_access_key,
+                 creds->session_token ? creds->session_token : "");
+    acmpca_credentials_free(creds);
+    if (!s->text)
+        return luaL_error(L, "acmpca: out of memory");
+    lua_pushstring(L, s->text);
+    push_whole(L, (double)expiration);
+    scratch_release(s);
+    return 2;
+}
+
+/*
+ * c:import_credentials(blob) -> true when the client took them (they expire
+ * later than what it has and need no refresh yet), else false. A blob that
+ * is not one is an error.
+ */
+static int client_import_credentials(lua_State *L)
+{
+    acmpca_credentials_provider *p;
+    acmpca_credentials c;
+    char *copy, *part[5], *save = NULL;
+    const char *blob;
+    size_t len, i;
+    int rc;
+
+    lua_settop(L, 2);
+    p = acmpca_client_credentials_provider(check_client(L, 1, NULL));
+    blob = check_text(L, 2, "blob", NULL);
+    len = strlen(blob);
+    if (!(copy = malloc(len + 1)))
+        return luaL_error(L, "acmpca: out of memory");
+    memcpy(copy, blob, len + 1);
+    for (i = 0; i < 5; i++) {
+        /* strtok_r would merge the empty token field into the next separator. */
+        part[i] = i == 0 ? copy : save;
+        if (!part[i])
+            break;
+        save = strchr(part[i], '\n');
+        if (save)
+            *save++ = '\0';
+    }
+    memset(&c, 0, sizeof(c));
+    if (i == 5 && !save && strcmp(part[0], SHARED_CREDENTIALS_TAG) == 0) {
+        char *end;
+        long long exp = strtoll(part[1], &end, 10);
+        if (*part[1] && !*end && exp > 0) {
+            c.expiration = exp;
+            c.access_key_id = part[2];
+            c.secret_access_key = part[3];
+            c.session_token = *part[4] ? part[4] : NULL;
+        }
+    }
+    rc = c.access_key_id && *c.access_key_id && *c.secret_access_key
+             ? acmpca_credentials_provider_prime(p, 0, &c)
+             : ACMPCA_EINVAL;
+    explicit_wipe(copy, len);
+    free(copy);
+    if (rc == ACMPCA_EINVAL)
+        return raise_param(L, NULL, "blob: expected what c:export_credentials() returned");
+    acmpca_error_clear();
+    lua_pushboolean(L, rc == 0);
+    return 1;
 }
 
 /*
@@ -2425,6 +2555,9 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"endpoint", client_m_endpoint},
         {"region", client_m_region},
         {"credentials_source", client_credentials_source},
+        {"credentials_expiration", client_credentials_expiration},
+        {"export_credentials", client_export_credentials},
+        {"import_credentials", client_import_credentials},
         {"request_certificate", client_request_certificate},
         {"issue_and_wait", client_request_certificate},
         {"machine", client_machine},

@@ -361,6 +361,58 @@ int acmpca_credentials_get(acmpca_credentials_provider *p, int64_t now,
     return provider_get(p, clock_now(p, now), out, why, sizeof(why));
 }
 
+int acmpca_credentials_provider_cached(acmpca_credentials_provider *p, int64_t now,
+                                       acmpca_credentials **out)
+{
+    int rc = ACMPCA_ENOCREDENTIALS;
+
+    if (!out)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_cached: out is NULL");
+    *out = NULL;
+    if (!p)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_cached: provider is NULL");
+    now = clock_now(p, now);
+    provider_after_fork(p);
+    pthread_mutex_lock(&p->lock);
+    if (p->cached && !needs_refresh(p->cached, now))
+        rc = credentials_copy(p->cached, out);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int acmpca_credentials_provider_prime(acmpca_credentials_provider *p, int64_t now,
+                                      const acmpca_credentials *c)
+{
+    acmpca_credentials *copy = NULL;
+    int rc;
+
+    if (!p || !c || !c->access_key_id || !c->secret_access_key)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_prime: provider "
+                                                "and credentials with both keys required");
+    now = clock_now(p, now);
+    /* Only what the cache would serve without a refresh is worth taking. */
+    if (c->expiration == 0 || needs_refresh(c, now))
+        return ACMPCA_ENOCREDENTIALS;
+    if (acmpca__has_ctl_char(c->access_key_id) || acmpca__has_ctl_char(c->secret_access_key) ||
+        (c->session_token && acmpca__has_ctl_char(c->session_token)))
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_prime: a control "
+                                                "character in the credentials");
+    if ((rc = credentials_copy(c, &copy)) != 0)
+        return rc;
+    provider_after_fork(p);
+    pthread_mutex_lock(&p->lock);
+    if (!p->cached || (p->cached->expiration != 0 && p->cached->expiration < c->expiration)) {
+        acmpca_credentials_free(p->cached);
+        p->cached = copy;
+        copy = NULL;
+    } else {
+        rc = ACMPCA_ENOCREDENTIALS;
+    }
+    pthread_mutex_unlock(&p->lock);
+    acmpca_credentials_free(copy);
+    return rc;
+}
+
 /* ---- static ------------------------------------------------------------- */
 
 static int static_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_len)

@@ -79,7 +79,7 @@ function M.call()
   end
   ngx.update_time()
   reply({ ok = res ~= nil, result = res, meta = meta, err = error_doc(err),
-          elapsed = ngx.now() - t0 })
+          elapsed = ngx.now() - t0, worker = ngx.worker.id() })
 end
 
 -- ngx.null where JSON has null: the inputs treat it as absent.

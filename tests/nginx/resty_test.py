@@ -85,7 +85,7 @@ def env_directives(extra):
 
 
 class Nginx:
-    def __init__(self, moddir, fault, dns_port, wrong_ca, env=None):
+    def __init__(self, moddir, fault, dns_port, wrong_ca, env=None, workers=1):
         self.tmp = tempfile.mkdtemp(prefix="acmpca-resty-")
         for d in ("conf", "logs", "tmp"):
             os.makedirs(os.path.join(self.tmp, d))
@@ -99,7 +99,10 @@ class Nginx:
                      "CPATH": os.path.join(moddir, "?.so"), "LPATH": lpath,
                      "FAULT_CA": fault.ca_path, "FAULT_ENDPOINT": fault.endpoint,
                      "WRONG_CA": wrong_ca,
-                     "DNS_PORT": str(dns_port), "ENV": env_directives(env)}.items():
+                     "DNS_PORT": str(dns_port), "ENV": env_directives(env),
+                     # Several workers need a master; reuseport spreads connections over them.
+                     "MASTER": "on" if workers > 1 else "off", "WORKERS": str(workers),
+                     "REUSEPORT": " reuseport" if workers > 1 else ""}.items():
             conf = conf.replace("@%s@" % k, v)
         with open(os.path.join(self.tmp, "conf", "nginx.conf"), "w") as f:
             f.write(conf)
@@ -743,6 +746,41 @@ def group_credentials(make_nginx, fault, env):
         check(st["token_calls"] == 2 and st["calls"] == 2,
               row + ": one more token and credentials request, not five (%r)" % st)
 
+        row = "shared-dict-across-workers"
+        # Two workers, one lua_shared_dict: the worker that did not fetch uses what the
+        # other one fetched (the kernel picks the worker of each new connection).
+        spec = "resty-shared"
+        ngx = make_nginx({"AWS_EC2_METADATA_DISABLED": "false",
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT": base + "/imds/" + spec},
+                         workers=2)
+        fault.script([], default={"action": "ok"})
+        shared = dict(doc, client="shared", options=dict(doc["options"],
+                                                         shared_dict="acmpca_creds"))
+        first = ngx.post("/call", shared)
+        check(first.get("ok") is True, row + ": the first call succeeded (%s)" % first.get("err"))
+        check(stats("imds/" + spec)["calls"] == 1, row + ": the first call fetched")
+        other = None
+        for _ in range(200):
+            ans = ngx.post("/call", shared)
+            if ans.get("worker") != first.get("worker"):
+                other = ans
+                break
+        check(other is not None, row + ": a call reached the other worker")
+        if other:
+            check(other.get("ok") is True, row + ": the other worker's call succeeded")
+            signed_with("ASIAIMDS", row)
+            check(stats("imds/" + spec)["calls"] == 1,
+                  row + ": with the shared credentials, no second fetch (%r)"
+                  % stats("imds/" + spec))
+        ngx.post("/call", dict(doc, client="private"))
+        check(stats("imds/" + spec)["calls"] == 2,
+              row + ": a client without shared_dict fetches its own (%r)" % stats("imds/" + spec))
+        bad = ngx.post("/call", dict(doc, client="bad-dict", options=dict(
+            doc["options"], shared_dict="no_such_dict")))
+        check((bad.get("err") or {}).get("code") == "ParamValidationError" and
+              "config.shared_dict" in (bad.get("err") or {}).get("message", ""),
+              row + ": an unknown dict is refused by name: %s" % bad.get("err"))
+
         row = "container-by-cosocket"
         spec = "resty-container,auth=pod-token"
         ngx = make_nginx({"AWS_CONTAINER_CREDENTIALS_FULL_URI": base + "/container/" + spec +
@@ -882,8 +920,8 @@ def main(argv):
             moto = local_moto.start(port)
             stops.append(moto.stop)
             moto_endpoint = "http://127.0.0.1:%d" % port
-        def make_nginx(extra_env=None):
-            n = Nginx(moddir, server, dns.port, wrong_ca, extra_env)
+        def make_nginx(extra_env=None, workers=1):
+            n = Nginx(moddir, server, dns.port, wrong_ca, extra_env, workers)
             started.append(n)
             return n
 

@@ -49,7 +49,7 @@ local MAX_STALE = 4
 -- Options of this module; everything else goes to the C client (acmpca.new).
 local RESTY_OPTIONS = {
   timeout = true, keepalive = true, keepalive_timeout = true, keepalive_pool = true,
-  ssl_verify = true,
+  ssl_verify = true, shared_dict = true, shared_dict_key = true,
 }
 
 -- Phases where ngx.socket.tcp and ngx.sleep exist (ngx_lua's documentation).
@@ -410,8 +410,29 @@ local function credentials_roundtrip(self, s)
   return answer
 end
 
+--[[
+Credentials shared by the workers through a lua_shared_dict (option
+shared_dict): a client about to fetch takes what another worker fetched, and
+a client that fetched leaves its credentials there until they expire. Only
+expiring credentials (IMDS, container, STS, SSO) are shared.
+]]
+local function adopt_shared(self)
+  if self.core:credentials_expiration() then return end
+  local blob = self.dict:get(self.dict_key)
+  if blob then pcall(self.core.import_credentials, self.core, blob) end
+end
+
+local function publish_shared(self)
+  local blob, expiration = self.core:export_credentials()
+  if blob then
+    local ttl = expiration - ngx_now()
+    if ttl > 0 then self.dict:set(self.dict_key, blob, ttl) end
+  end
+end
+
 -- One SEND step: the answer or the failure goes to the machine.
 local function send(self, m, s)
+  if s.credentials then self.fetched = true end
   local r = s.credentials and credentials_roundtrip(self, s) or roundtrip(self, s)
   if r[1] then return m:response(r[1], r[2], r[3]) end
   return m:transport_error(r[2], r[3], r[4])
@@ -426,17 +447,20 @@ local function drive(self, m)
       ("resty.acmpca: no cosockets in the %s phase; call from rewrite, access, content " ..
        "or a timer (ngx.timer.at)"):format(phase))
   end
+  if self.dict then adopt_shared(self) end
   while true do
     local kind, a, b = m:next()
     if kind == "send" then
       send(self, m, a)
     elseif kind == "sleep" then
       ngx_sleep(a / 1000)
-    elseif kind == "done" then
-      m:close()
-      return a, b
     else
       m:close()
+      if self.fetched then
+        self.fetched = nil
+        if self.dict then publish_shared(self) end
+      end
+      if kind == "done" then return a, b end
       return nil, a
     end
   end
@@ -458,6 +482,10 @@ idempotency_tokens; seconds as there), plus:
   keepalive          false: one connection per request (default true)
   keepalive_timeout  seconds an idle pooled connection is kept (default 60)
   keepalive_pool     connections kept per host and worker (default 30)
+  shared_dict        the name of a lua_shared_dict where fetched credentials are
+                     shared by all workers (default: each worker fetches its own)
+  shared_dict_key    the key in it (default "acmpca:credentials:<profile>"; give
+                     clients with other credential settings their own key)
 ca_bundle is refused: cosockets verify against lua_ssl_trusted_certificate.
 ]]
 function _M.new(opts)
@@ -506,6 +534,29 @@ function _M.new(opts)
                           "config.keepalive: expected a boolean, got " .. type(keepalive))
   end
 
+  local dict, dict_key
+  if not is_null(opts.shared_dict) then
+    dict = type(opts.shared_dict) == "string" and ngx.shared[opts.shared_dict]
+    if not dict then
+      return nil, new_error("ParamValidationError",
+        ("config.shared_dict: expected the name of a lua_shared_dict, got %s"):format(
+          type(opts.shared_dict) == "string" and ("%q (no such dict)"):format(opts.shared_dict)
+          or type(opts.shared_dict)))
+    end
+    dict_key = opts.shared_dict_key
+    if is_null(dict_key) then
+      dict_key = "acmpca:credentials:" .. (type(conf.profile) == "string" and conf.profile
+                                           or "default")
+    elseif type(dict_key) ~= "string" or dict_key == "" then
+      return nil, new_error("ParamValidationError",
+                            "config.shared_dict_key: expected a non-empty string, got " ..
+                            type(dict_key))
+    end
+  elseif not is_null(opts.shared_dict_key) then
+    return nil, new_error("ParamValidationError",
+                          "config.shared_dict_key: goes with config.shared_dict")
+  end
+
   local ok, c = pcall(core.new, conf)
   if not ok then return nil, as_error(c) end
   local suffix = type(conf.user_agent_suffix) == "string" and (" " .. conf.user_agent_suffix) or ""
@@ -514,6 +565,8 @@ function _M.new(opts)
     keepalive = keepalive,
     keepalive_timeout_ms = (ka_timeout or 60) * 1000,
     keepalive_pool = ka_pool and math.floor(ka_pool) or 30,
+    dict = dict or nil,
+    dict_key = dict_key,
     user_agent = "acmpca/" .. core.version .. " resty" .. suffix,
   }, client_mt)
 end

@@ -216,6 +216,21 @@ ACMPCA_API const char *acmpca_credentials_provider_name(const acmpca_credentials
 ACMPCA_API int acmpca_credentials_get(acmpca_credentials_provider *p, int64_t now,
                                       acmpca_credentials **out);
 
+/*
+ * For caches shared between processes (OpenResty's lua_shared_dict): a copy
+ * of the cached credentials if they need no refresh at `now`, without ever
+ * fetching (ACMPCA_ENOCREDENTIALS when there are none) ...
+ */
+ACMPCA_API int acmpca_credentials_provider_cached(acmpca_credentials_provider *p, int64_t now,
+                                                  acmpca_credentials **out);
+/*
+ * ... and credentials found elsewhere put into the cache, when they expire
+ * (expiration != 0), need no refresh at `now` and outlive what is cached;
+ * ACMPCA_ENOCREDENTIALS when they were not taken.
+ */
+ACMPCA_API int acmpca_credentials_provider_prime(acmpca_credentials_provider *p, int64_t now,
+                                                 const acmpca_credentials *c);
+
 #ifdef __cplusplus
 }
 #endif
