@@ -815,6 +815,36 @@ def group_credentials(make_nginx, fault, env):
         check(params.get("Action") == "AssumeRoleWithWebIdentity" and
               params.get("WebIdentityToken") == "eyJ.resty.token",
               row + ": AssumeRoleWithWebIdentity with the token (%r)" % params.get("Action"))
+
+        row = "sso-by-cosocket"
+        # An sso_session profile: the cached token from ~/.aws/sso/cache (named by the
+        # SHA-1 of the session name), GetRoleCredentials from the portal on loopback.
+        spec = "resty-sso"
+        config = os.path.join(tmp, "config")
+        with open(config, "w") as f:
+            f.write("[profile sso]\nsso_session = my-sso\nsso_account_id = 123456789012\n"
+                    "sso_role_name = ReadOnly\n[sso-session my-sso]\n"
+                    "sso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1\n")
+        cache = os.path.join(tmp, "home", ".aws", "sso", "cache")
+        os.makedirs(cache)
+        with open(os.path.join(cache, "0ad374308c5a4e22f723adf10145eafad7c4031c.json"), "w") as f:
+            json.dump({"startUrl": "https://example.awsapps.com/start", "region": "eu-west-1",
+                       "accessToken": "sso-access-token", "expiresAt": "2099-01-01T00:00:00Z"}, f)
+        ngx = make_nginx({"HOME": os.path.join(tmp, "home"), "AWS_CONFIG_FILE": config,
+                          "AWS_ENDPOINT_URL_SSO": base + "/sso/" + spec})
+        fault.script([], default={"action": "ok"})
+        sso_doc = dict(doc, client="sso", options=dict(doc["options"], profile="sso"))
+        ans = ngx.post("/call", sso_doc)
+        if not ans.get("ok"):
+            print("  %s: %s" % (row, (ans.get("err") or {}).get("tostring")))
+        check(ans.get("ok") is True, row + ": the call succeeded with SSO credentials")
+        req = fault.requests()["requests"][-1]["headers"]
+        check("Credential=ASIASSO-123456789012-ReadOnly-1/" in req.get("authorization", ""),
+              row + ": signed with the role's key (%s)" % req.get("authorization", "")[:70])
+        st = stats("sso/" + spec)
+        check(st["calls"] == 1, row + ": one GetRoleCredentials")
+        agent = ((st.get("last") or {}).get("headers") or {}).get("user-agent", "")
+        check(agent.endswith(" resty"), row + ": fetched over a cosocket (User-Agent %r)" % agent)
     finally:
         meta.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
