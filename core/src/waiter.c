@@ -302,8 +302,7 @@ int acmpca__paginator_accept(acmpca_paginator *p, cJSON *out, cJSON **page)
         } else if (next_token) {
             p->resume_token = resume_token(next_token, 0);
         }
-        /* Like botocore, the page handed out does not carry the raw token. */
-        cJSON_DeleteItemFromObjectCaseSensitive(out, p->info->output_token);
+        /* Like botocore, the page keeps the service's token; resume_token resumes. */
         p->done = 1;
         n = keep;
     }
