@@ -10,6 +10,12 @@ JSON body, so one server serves every test and thread without shared state:
     "acmpca-test:big"            HTTP 200 with a 20 MiB JSON body (over the size cap)
     anything else                HTTP 200 {}
 
+Before any marker, every request is checked as the service would check it
+(tests/fixtures/aws_check.py: POST /, X-Amz-Target of a model operation, the
+JSON content type, a valid SigV4 signature by the test credentials) and
+refused with the service's typed error otherwise; ScriptedServer(checked=False)
+is for the tests that deliberately send something else.
+
 It records the last 200 requests it received (headers and body), for tests
 that check what went on the wire. stalled_port() is a listening port whose accept queue
 is full, so connecting to it times out.
@@ -22,6 +28,8 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import aws_check  # tests/fixtures, on sys.path by conftest.py
 
 MARKER = re.compile(r"acmpca-test:(\w+)(?::([\w.]+))?")
 
@@ -56,11 +64,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         server = self.server
+        refusal = None
+        if server.checked:
+            try:
+                aws_check.check_request(self.command, self.path, self.headers, raw)
+            except aws_check.Refusal as r:
+                refusal = r
         with server.lock:
             server.count += 1
             server.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": raw.decode("utf-8", "replace"),
-                                    "target": self.headers.get("X-Amz-Target", "")})
+                                    "target": self.headers.get("X-Amz-Target", ""),
+                                    "refused": refusal and refusal.code})
+        if refusal:
+            return self._send(refusal.status, {"__type": refusal.code,
+                                               "message": refusal.message})
         m = MARKER.search(raw.decode("utf-8", "replace"))
         action, arg = (m.group(1), m.group(2)) if m else ("ok", None)
         if action == "error":
@@ -88,12 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self._send(200, {})
 
+    do_GET = do_PUT = do_DELETE = do_POST
+
 
 class ScriptedServer:
-    def __init__(self):
+    def __init__(self, checked=True):
         self.port = free_port()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         self.httpd.daemon_threads = True
+        self.httpd.checked = checked
         self.httpd.lock = threading.Lock()
         # Bounded: the leak test sends thousands of requests to this same process.
         self.httpd.requests = collections.deque(maxlen=200)

@@ -25,20 +25,28 @@ def rss_bytes():
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
-    pytest.skip("no /proc/self/status")
+    pytest.fail("no VmRSS in /proc/self/status: the leak check needs Linux")
 
 
-def one_round(c):
+def one_round(c, server):
     ok_arn = FAKE_CA_ARN % "leak"
     err_arn = FAKE_CA_ARN % "acmpca-test:error:ResourceNotFoundException"
+    sent_before = server.count
     for i in range(LOCAL_PER_ROUND):
+        # Not pytest.raises: a validator that stopped refusing must fail here,
+        # and the check must cost little next to the call it measures.
         try:
             c.issue_certificate(CertificateAuthorityArn=ok_arn, Csr=b"-----BEGIN x",
                                 SigningAlgorithm="SHA256WITHRSA",
                                 Validity={"Value": "not an int", "Type": "DAYS"},
                                 Tags=[{"Key": "k%d" % i, "Value": "v"}])
-        except acmpca.ParamValidationError:
-            pass
+        except acmpca.ParamValidationError as e:
+            if str(e) != "Validity.Value: expected an integer, got string":
+                raise AssertionError("refused for another reason: %s" % e)
+        else:
+            raise AssertionError("Validity.Value 'not an int' was accepted (call %d)" % i)
+    # Refused before any I/O: nothing of the local path reached the server.
+    assert server.count == sent_before
     for i in range(REAL_PER_ROUND):
         if i % 5 == 0:
             try:
@@ -54,14 +62,14 @@ def one_round(c):
             assert r["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_twenty_thousand_calls_do_not_grow_rss(scripted):
+def test_leak__twenty_thousand_calls_do_not_grow_rss(scripted):
     c = make_client(scripted.endpoint, retries={"total_max_attempts": 1})
-    one_round(c)  # warm-up: connection pool, caches, allocator arenas
+    one_round(c, scripted)  # warm-up: connection pool, caches, allocator arenas
     gc.collect()
     rss0, objects0 = rss_bytes(), len(gc.get_objects())
     samples = []
     for _ in range(ROUNDS - 1):
-        one_round(c)
+        one_round(c, scripted)
         gc.collect()
         samples.append(rss_bytes())
     growth = samples[-1] - rss0

@@ -1,0 +1,221 @@
+/*
+ * test_options.c - client options observed from outside, one case per run:
+ *   user-agent-suffix  the User-Agent tests/fixtures/fault_server.py receives
+ *                      ends with the suffix (and is the plain one without it)
+ *   log-enabled        log_fn gets the request and response lines while
+ *                      log_enabled says yes, none while it says no, and the
+ *                      call is the same either way
+ *   https-proxy        HTTPS_PROXY carries a call to the resolved endpoint:
+ *                      tests/fixtures/recording_proxy.py (ACMPCA_TEST_PROXY)
+ *                      sees a CONNECT to it; NO_PROXY naming a host bypasses the proxy
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "acmpca.h"
+#include "check.h"
+#include "internal.h"
+
+#define CA "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/options"
+#define LIST_TAGS "{\"CertificateAuthorityArn\":\"" CA "\"}"
+
+static size_t collect(char *data, size_t size, size_t n, void *userp)
+{
+    return acmpca__buf_append(userp, data, size * n) == 0 ? size * n : 0;
+}
+
+/* GET (or POST, with `post`) base + path on a loopback server, never through a proxy. */
+static cJSON *control(const char *base, const char *path, int post)
+{
+    char url[256];
+    acmpca_buf body = {0};
+    CURL *h = curl_easy_init();
+    cJSON *doc;
+    REQUIRE(h && base);
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    if (post)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    REQUIRE(curl_easy_perform(h) == CURLE_OK);
+    curl_easy_cleanup(h);
+    doc = cJSON_Parse(body.ptr ? body.ptr : "{}");
+    acmpca__buf_free(&body);
+    REQUIRE(doc != NULL);
+    return doc;
+}
+
+static acmpca_client *new_client(acmpca_client_options *o)
+{
+    acmpca_client *c = NULL;
+    o->region = "us-east-1";
+    o->access_key_id = "testing";
+    o->secret_access_key = "testing";
+    REQUIRE(acmpca_client_new(&c, o) == 0);
+    return c;
+}
+
+static int list_tags(acmpca_client *c)
+{
+    cJSON *in = cJSON_Parse(LIST_TAGS), *out = NULL;
+    int rc = acmpca_call(c, "ListTags", in, &out);
+    cJSON_Delete(out);
+    cJSON_Delete(in);
+    return rc;
+}
+
+/* The User-Agent of the n-th request the fault server received (a copy). */
+static char *received_user_agent(int n)
+{
+    cJSON *doc = control(getenv("ACMPCA_TEST_ENDPOINT"), "/_fault/requests", 0);
+    const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "requests"), n);
+    const cJSON *ua = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "headers"), "user-agent");
+    char *out = cJSON_IsString(ua) ? acmpca__strdup(ua->valuestring) : NULL;
+    cJSON_Delete(doc);
+    return out;
+}
+
+static void user_agent_suffix(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c;
+    char *with, *without;
+    char expected[512];
+    cJSON_Delete(control(getenv("ACMPCA_TEST_ENDPOINT"), "/_fault/reset", 1));
+    o.user_agent_suffix = "inventory-app/2.1 (c test)";
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    o.user_agent_suffix = NULL;
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    with = received_user_agent(0);
+    without = received_user_agent(1);
+    REQUIRE(with && without);
+    CHECK(strncmp(without, "acmpca", 6) == 0);
+    snprintf(expected, sizeof(expected), "%s inventory-app/2.1 (c test)", without);
+    CHECK_STR(with, expected);
+    free(with);
+    free(without);
+}
+
+typedef struct log_state {
+    int enabled, asked, lines, request_lines, response_lines;
+} log_state;
+
+static void on_log(void *userdata, const char *line)
+{
+    log_state *s = userdata;
+    s->lines++;
+    if (strstr(line, "ListTags attempt 1: POST "))
+        s->request_lines++;
+    if (strstr(line, "ListTags response: HTTP 200"))
+        s->response_lines++;
+}
+
+static int log_is_enabled(void *userdata)
+{
+    log_state *s = userdata;
+    s->asked++;
+    return s->enabled;
+}
+
+static void log_enabled(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    log_state s = {0};
+    acmpca_client *c;
+    o.log_fn = on_log;
+    o.log_enabled = log_is_enabled;
+    o.log_userdata = &s;
+    c = new_client(&o);
+    s.enabled = 0;
+    CHECK_INT(list_tags(c), 0);
+    CHECK(s.asked >= 1);
+    CHECK_INT(s.lines, 0);
+    s.enabled = 1;
+    CHECK_INT(list_tags(c), 0);
+    CHECK_INT(s.request_lines, 1);
+    CHECK_INT(s.response_lines, 1);
+    s.enabled = 0;
+    s.lines = 0;
+    CHECK_INT(list_tags(c), 0);
+    CHECK_INT(s.lines, 0);
+    acmpca_client_free(c);
+
+    /* No log_enabled: log_fn alone logs every request. */
+    memset(&s, 0, sizeof(s));
+    o.log_enabled = NULL;
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    CHECK_INT(s.request_lines, 1);
+    CHECK_INT(s.asked, 0);
+    acmpca_client_free(c);
+}
+
+static int proxy_count(const char *proxy, const char **first_line)
+{
+    static char line[256];
+    cJSON *doc = control(proxy, "/_requests", 0);
+    const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "requests"), 0);
+    const cJSON *l = cJSON_GetObjectItem(r, "line");
+    int n = cJSON_GetObjectItem(doc, "count") ? cJSON_GetObjectItem(doc, "count")->valueint : -1;
+    snprintf(line, sizeof(line), "%s", cJSON_IsString(l) ? l->valuestring : "");
+    *first_line = line;
+    cJSON_Delete(doc);
+    return n;
+}
+
+static void https_proxy(void)
+{
+    const char *proxy = getenv("ACMPCA_TEST_PROXY"), *line = NULL;
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c;
+    REQUIRE(proxy);
+    /* The service endpoint resolved from the region, through the proxy only. */
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    setenv("HTTPS_PROXY", proxy, 1);
+    o.use_fips = ACMPCA_ENABLED;
+    o.max_attempts = 1;
+    c = new_client(&o);
+    /* The proxy answers the CONNECT and hangs up: the call fails after it saw it. */
+    CHECK(list_tags(c) != 0);
+    CHECK_INT(proxy_count(proxy, &line), 1);
+    CHECK_STR(line, "CONNECT acm-pca-fips.us-east-1.amazonaws.com:443 HTTP/1.1");
+    acmpca_client_free(c);
+
+    /* NO_PROXY naming the host: no CONNECT, a direct (refused) connection instead. */
+    setenv("NO_PROXY", "127.0.0.1", 1);
+    o.use_fips = ACMPCA_DEFAULT;
+    o.endpoint_url = "https://127.0.0.1:1";
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), ACMPCA_ECONNECT);
+    CHECK_INT(proxy_count(proxy, &line), 1);
+    acmpca_client_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    const char *which = argc > 1 ? argv[1] : "";
+    REQUIRE(acmpca_global_init() == 0);
+    if (strcmp(which, "user-agent-suffix") == 0)
+        user_agent_suffix();
+    else if (strcmp(which, "log-enabled") == 0)
+        log_enabled();
+    else if (strcmp(which, "https-proxy") == 0)
+        https_proxy();
+    else {
+        fprintf(stderr, "usage: test_options user-agent-suffix|log-enabled|https-proxy\n");
+        return 2;
+    }
+    acmpca_global_cleanup();
+    return CHECK_DONE();
+}
