@@ -110,7 +110,7 @@ end
 
 local function c_round(n)
   local out = run(("%s %s %s %d 20"):format(sh_quote(c_bench), sh_quote(ca), sh_quote(cert), n))
-  return assert(tonumber(out:match("cpu_us_per_call ([%d%.]+)")), "C bench failed: " .. out)
+  return assert(tonumber(out:match("\"cpu_us_per_call\":%s*([%d%.]+)")), "C bench failed: " .. out)
 end
 
 local cs, ls, rs = {}, {}, {}
