@@ -5,6 +5,7 @@
  * (machine.c) decides what to send, a driver (driver.c) sends it.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -298,6 +299,23 @@ acmpca_credentials_provider *acmpca_client_credentials_provider(acmpca_client *c
     return c ? c->credentials : NULL;
 }
 
+int acmpca_client_settings_get(const acmpca_client *c, acmpca_client_settings *out)
+{
+    if (!c || !out)
+        return acmpca__error_set(ACMPCA_EINVAL, "client and out: must not be NULL");
+    memset(out, 0, sizeof(*out));
+    out->profile = c->config.profile;
+    out->retry_mode = c->config.adaptive_retries ? "adaptive" : "standard";
+    out->max_attempts = c->config.max_attempts;
+    out->connect_timeout_ms = c->transport_options.connect_timeout_ms;
+    out->read_timeout_ms = c->transport_options.read_timeout_ms;
+    out->total_timeout_ms = c->total_timeout_ms;
+    /* The transport's default for 0 (transport.c). */
+    out->pool_size = c->transport_options.pool_size > 0 ? c->transport_options.pool_size : 4;
+    out->max_response_bytes = c->transport_options.max_response_bytes;
+    return 0;
+}
+
 /* ---- requests ------------------------------------------------------------ */
 
 static int add_header(acmpca_http_request *req, const char *name, const char *value)
@@ -387,16 +405,24 @@ fail:
 
 #define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
 
-/* (Re)sign a prepared request for this attempt, with fresh credentials and time. */
 int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
                          const acmpca_credentials *creds)
 {
+    return acmpca__sign_request_keeping(c, req, creds, UNSIGNED_HEADERS);
+}
+
+/* (Re)sign a prepared request for this attempt, with fresh credentials and time:
+ * the first `keep` headers are the request's own, the rest the last signature. */
+int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
+                                 const acmpca_credentials *creds, size_t keep)
+{
     acmpca_signed *sig = NULL;
     acmpca_sign_input in;
+    acmpca_header *h;
     size_t i;
     int err;
 
-    while (req->header_count > UNSIGNED_HEADERS) {
+    while (req->header_count > keep) {
         req->header_count--;
         free((char *)req->headers[req->header_count].name);
         acmpca__free_secret((char *)req->headers[req->header_count].value);
@@ -416,9 +442,16 @@ int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
     in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
     if ((err = acmpca_sign(&sig, &in, c->sign_cache)) != 0)
         goto fail;
-    for (i = 0; i < sig->header_count; i++)
-        if ((err = add_header(req, sig->headers[i].name, sig->headers[i].value)) != 0)
-            goto fail;
+    if (!(h = realloc(req->headers, (req->header_count + sig->header_count) * sizeof(*h)))) {
+        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto fail;
+    }
+    req->headers = h;
+    /* Take the signer's strings rather than copy them: no more copies of secrets. */
+    for (i = 0; i < sig->header_count; i++) {
+        req->headers[req->header_count++] = sig->headers[i];
+        sig->headers[i].name = sig->headers[i].value = NULL;
+    }
 fail:
     acmpca_signed_free(sig);
     return err;

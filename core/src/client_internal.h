@@ -53,6 +53,10 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
 /* (Re)sign a prepared request for this attempt with `creds` and the current time. */
 int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
                          const acmpca_credentials *creds);
+/* The same, keeping the first `keep` headers (the protocol's two and any added
+ * with acmpca_machine_set_header) and replacing the rest. */
+int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
+                                 const acmpca_credentials *creds, size_t keep);
 /* A raw response -> result (caller-owned) or the typed error. */
 int acmpca__parse_response(const acmpca_operation_info *op, int status,
                            const acmpca_header *headers, size_t header_count, const char *body,

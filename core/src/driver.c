@@ -20,22 +20,39 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* The blocking driver: libcurl for SEND steps, nanosleep for SLEEP steps. */
+/* One step carried out: libcurl for a SEND step, nanosleep for a SLEEP step. */
+int acmpca_machine_perform(acmpca_machine *m, const acmpca_step *step)
+{
+    acmpca_http_response resp;
+
+    if (!m || !step)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_perform: machine and step must "
+                                 "not be NULL");
+    if (step->kind == ACMPCA_STEP_SEND) {
+        memset(&resp, 0, sizeof(resp));
+        /* A credentials exchange answers with secrets; the service never does. */
+        resp.body.secret = step->credentials;
+        if (acmpca__transport_send_ex(acmpca__machine_client(m)->transport, step->request, &resp,
+                                      step->deadline_ms,
+                                      step->credentials ? 0 : ACMPCA__SEND_PUBLIC_RESPONSE) == 0)
+            return acmpca__machine_take_response(m, &resp);
+        return acmpca__machine_take_failure(m);
+    }
+    if (step->kind == ACMPCA_STEP_SLEEP && step->sleep_ms > 0)
+        sleep_ms(step->sleep_ms);
+    return 0;
+}
+
+/* The blocking driver: every step performed until the machine is done or failed. */
 int acmpca__machine_run(acmpca_machine *m, acmpca_wait_progress_fn progress, void *userdata)
 {
-    acmpca_client *c = acmpca__machine_client(m);
-    acmpca_http_response resp;
     acmpca_step s;
 
     acmpca__machine_block_on_credentials(m);
     for (;;) {
         switch (acmpca_machine_next(m, &s)) {
         case ACMPCA_STEP_SEND:
-            memset(&resp, 0, sizeof(resp));
-            if (acmpca__transport_send(c->transport, s.request, &resp, s.deadline_ms) == 0)
-                acmpca__machine_take_response(m, &resp);
-            else
-                acmpca__machine_take_failure(m);
+            acmpca_machine_perform(m, &s);
             break;
         case ACMPCA_STEP_SLEEP:
             if (progress && s.sleep_reason == ACMPCA_SLEEP_WAITER &&
@@ -47,7 +64,7 @@ int acmpca__machine_run(acmpca_machine *m, acmpca_wait_progress_fn progress, voi
                 acmpca__error_set_stage("waiter");
                 return ACMPCA_ECANCELLED;
             }
-            sleep_ms(s.sleep_ms);
+            acmpca_machine_perform(m, &s);
             break;
         case ACMPCA_STEP_DONE:
             return 0;

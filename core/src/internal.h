@@ -64,6 +64,8 @@ typedef struct acmpca_buf {
                      block instead of realloc, and acmpca__buf_free wipes */
 } acmpca_buf;
 
+/* Room for `extra` more bytes at once (a secret buffer then grows no more). */
+int acmpca__buf_reserve(acmpca_buf *b, size_t extra);
 int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len);
 int acmpca__buf_puts(acmpca_buf *b, const char *s);
 /* On a secret buffer, a format that does not fit the spare room at once costs
@@ -107,6 +109,15 @@ char *acmpca__xml_text(const char *xml, const char *scope, const char *tag);
  * runs under the library's global lock and must not call back into it.
  */
 void acmpca__global_on_cleanup(void (*fn)(void));
+/*
+ * Bound the wipe of the blocks libcurl frees on this thread to their first
+ * `n` bytes (0: wipe every byte, the default). Only for a transfer whose
+ * secrets all lie within the first `n` bytes of any libcurl block: one whose
+ * request head (the request line and headers, which libcurl writes at the
+ * start of its buffers) is shorter than `n` and holds every secret, and whose
+ * response holds none. Reset to 0 as soon as the transfer is over.
+ */
+void acmpca__curl_wipe_limit(size_t n);
 /* Lookups the signing-key cache answered (for tests). */
 unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */

@@ -45,6 +45,8 @@ struct acmpca_machine {
                                      restored on every later look */
     acmpca__fetch_log fetch;      /* a credentials refresh by steps */
     int blocking_credentials;     /* the blocking driver: providers do their own I/O */
+    size_t extra_headers;         /* added by acmpca_machine_set_header, after the
+                                     protocol's two: kept when re-signing */
     acmpca_url_parts *fetch_url;  /* of its pending exchange (allocated when needed) */
     /* KIND_WAITER */
     const acmpca_waiter_info *waiter;
@@ -186,6 +188,95 @@ void acmpca__machine_block_on_credentials(acmpca_machine *m)
         m->inner->blocking_credentials = 1;
 }
 
+int acmpca_machine_use_blocking_io(acmpca_machine *m)
+{
+    if (!m)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_use_blocking_io: machine must "
+                                 "not be NULL");
+    acmpca__machine_block_on_credentials(m);
+    return 0;
+}
+
+#define MAX_EXTRA_HEADERS 64
+
+/* Names the protocol and the signer set: a hook must not replace them. */
+static int owned_header(const char *name)
+{
+    static const char *const owned[] = {"authorization", "content-type", "host", "x-amz-target",
+                                        "x-amz-date", "x-amz-security-token",
+                                        "x-amz-content-sha256"};
+    size_t i;
+    for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        if (acmpca__strcaseeq(name, owned[i]))
+            return 1;
+    return 0;
+}
+
+int acmpca_machine_set_header(acmpca_machine *m, const char *name, const char *value)
+{
+    acmpca_http_request *req;
+    acmpca_header *h;
+    char *n = NULL, *v = NULL;
+    size_t i, at;
+    const char *p;
+
+    if (!m || !name || !value)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_set_header: machine, name and "
+                                 "value must not be NULL");
+    if (m->kind == KIND_WAITER || !m->req)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_set_header: only a call or "
+                                 "page machine sends headers of its own");
+    for (p = name; *p; p++) /* RFC 9110 token characters */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            break;
+    if (!*name || *p)
+        return acmpca__error_set(ACMPCA_EINVAL, "header name: expected a non-empty token "
+                                 "(letters, digits, !#$%%&'*+-.^_`|~), got \"%.64s\"", name);
+    if (strpbrk(value, "\r\n"))
+        return acmpca__error_set(ACMPCA_EINVAL, "header %s: the value must not contain CR or "
+                                 "LF", name);
+    if (owned_header(name))
+        return acmpca__error_set(ACMPCA_EINVAL, "header %s: set by the library (protocol or "
+                                 "signature), not by a hook", name);
+    req = m->req;
+    for (i = 2; i < 2 + m->extra_headers; i++)
+        if (acmpca__strcaseeq(req->headers[i].name, name)) {
+            if (!(v = acmpca__strdup(value)))
+                return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            free((char *)req->headers[i].value);
+            req->headers[i].value = v;
+            return 0;
+        }
+    if (m->extra_headers >= MAX_EXTRA_HEADERS)
+        return acmpca__error_set(ACMPCA_EINVAL, "header %s: more than %d added headers", name,
+                                 MAX_EXTRA_HEADERS);
+    if (!(h = realloc(req->headers, (req->header_count + 1) * sizeof(*h))))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    req->headers = h;
+    n = acmpca__strdup(name);
+    v = acmpca__strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    /* Before the last signature's headers, which the next signing replaces. */
+    at = 2 + m->extra_headers;
+    memmove(&req->headers[at + 1], &req->headers[at],
+            (req->header_count - at) * sizeof(*req->headers));
+    req->headers[at].name = n;
+    req->headers[at].value = v;
+    req->header_count++;
+    m->extra_headers++;
+    return 0;
+}
+
+const acmpca_http_request *acmpca_machine_request(const acmpca_machine *m)
+{
+    return m && m->kind != KIND_WAITER ? m->req : NULL;
+}
+
 /* ---- steps ----------------------------------------------------------------- */
 
 /* Keep this thread's last error in the machine (the driver may call from
@@ -299,7 +390,7 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
         acmpca__error_set_stage("credentials");
         return fail(m, s);
     }
-    err = acmpca__sign_request(m->client, m->req, creds);
+    err = acmpca__sign_request_keeping(m->client, m->req, creds, 2 + m->extra_headers);
     acmpca_credentials_free(creds);
     if (err) {
         acmpca__error_set_stage("sign");

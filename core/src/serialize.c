@@ -10,8 +10,9 @@
  * required members after that, so a misspelt name is reported as unknown
  * rather than as the required member it was meant to be.
  *
- * The request body is a new cJSON tree (the caller's input is never touched)
- * printed unformatted, members in input order.
+ * The request body is JSON text written as the input is walked (the caller's
+ * input is never touched), exactly as cJSON would print it unformatted,
+ * members in input order.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -194,10 +195,54 @@ static int check_length(const walk *w, const acmpca_shape *shape, size_t len, co
 }
 
 /*
+ * The JSON text is written straight into `out` as the input is checked,
+ * byte for byte as cJSON_PrintUnformatted prints the same values (no tree
+ * of copies to build, print and free: that cost more than the checking).
+ */
+
+/* A JSON string as cJSON prints one: ", \ and control characters escaped. */
+static int put_string(acmpca_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *run;
+    char esc[6];
+    int rc = acmpca__buf_append(out, "\"", 1);
+
+    while (!rc && *p) {
+        for (run = p; *p > 31 && *p != '"' && *p != '\\'; p++)
+            ;
+        if (p > run)
+            rc = acmpca__buf_append(out, run, (size_t)(p - run));
+        if (rc || !*p)
+            break;
+        esc[0] = '\\';
+        esc[1] = *p == '"' ? '"' : *p == '\\' ? '\\' : *p == '\b' ? 'b' : *p == '\f' ? 'f'
+               : *p == '\n' ? 'n' : *p == '\r' ? 'r' : *p == '\t' ? 't' : 'u';
+        if (esc[1] == 'u') {
+            esc[2] = esc[3] = '0';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+        }
+        rc = acmpca__buf_append(out, esc, esc[1] == 'u' ? 6 : 2);
+        p++;
+    }
+    return rc ? rc : acmpca__buf_append(out, "\"", 1);
+}
+
+/* `"key":` after a comma unless it is the first member. */
+static int put_key(acmpca_buf *out, const char *key, int first)
+{
+    int rc = first ? 0 : acmpca__buf_append(out, ",", 1);
+    if (!rc)
+        rc = put_string(out, key);
+    return rc ? rc : acmpca__buf_append(out, ":", 1);
+}
+
+/*
  * Whole numbers only. cJSON holds numbers as doubles, so a long beyond 2^53
  * has already lost precision when it reaches us; this model has no such value.
  */
-static int ser_integer(const walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **out)
+static int ser_integer(const walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
 {
     double d = v->valuedouble;
     int64_t lo, hi, value;
@@ -230,13 +275,24 @@ static int ser_integer(const walk *w, const acmpca_shape *shape, const cJSON *v,
     if (value > hi)
         return path_error(w, ACMPCA_EPARAM, "value %" PRId64 " is above the maximum %" PRId64,
                           value, hi);
-    /* Raw text: exact digits, never cJSON's "1e+15" style. */
+    /* Exact digits, never cJSON's "1e+15" style. */
     snprintf(text, sizeof(text), "%" PRId64, value);
-    *out = cJSON_CreateRaw(text);
-    return *out ? 0 : oom();
+    return acmpca__buf_puts(out, text) ? oom() : 0;
 }
 
-static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **out);
+/* A timestamp: printed by cJSON itself, whose number format is subtle. */
+static int put_number(acmpca_buf *out, double d)
+{
+    cJSON *n = cJSON_CreateNumber(d);
+    char *text = n ? cJSON_PrintUnformatted(n) : NULL;
+    int rc = text ? acmpca__buf_puts(out, text) : oom();
+
+    cJSON_free(text);
+    cJSON_Delete(n);
+    return rc;
+}
+
+static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out);
 
 static int find_member(const acmpca_shape *shape, const char *key, size_t *index)
 {
@@ -272,19 +328,24 @@ static int unknown_member(walk *w, const acmpca_shape *shape, const char *key)
     return rc;
 }
 
+/* Structures in the model have at most this many members (checked below). */
+#define MAX_MEMBERS 64
+
 /* `v` NULL stands for an empty object (a NULL call input). */
-static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **out)
+static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
 {
-    unsigned char *seen = NULL;
-    cJSON *obj = NULL, *item = NULL;
+    unsigned char seen_here[MAX_MEMBERS], *seen = seen_here;
     const cJSON *child;
     size_t i;
-    int rc = 0;
+    int rc = 0, first = 1;
 
     if (v && !cJSON_IsObject(v))
         return type_error(w, shape, v);
-    obj = cJSON_CreateObject();
-    if (!obj || (shape->member_count && !(seen = calloc(shape->member_count, 1)))) {
+    if (shape->member_count > MAX_MEMBERS &&
+        !(seen = malloc(shape->member_count))) /* never with this model */
+        return oom();
+    memset(seen, 0, shape->member_count);
+    if (acmpca__buf_append(out, "{", 1) != 0) {
         rc = oom();
         goto fail;
     }
@@ -298,15 +359,15 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, cJS
         push_name(w, m->name);
         if (seen[i])
             rc = path_error(w, ACMPCA_EPARAM, "duplicate parameter");
+        else if (put_key(out, m->name, first) != 0)
+            rc = oom();
         else
-            rc = ser_value(w, m->shape, child, &item);
+            rc = ser_value(w, m->shape, child, out);
         pop(w);
         if (rc != 0)
             goto fail;
         seen[i] = 1;
-        /* The key is the model's static string: no copy needed. */
-        cJSON_AddItemToObjectCS(obj, m->name, item);
-        item = NULL;
+        first = 0;
     }
     for (i = 0; i < shape->member_count; i++) {
         if (shape->members[i].required && !seen[i]) {
@@ -316,18 +377,16 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, cJS
             goto fail;
         }
     }
-    free(seen);
-    *out = obj;
-    return 0;
+    if (acmpca__buf_append(out, "}", 1) != 0)
+        rc = oom();
 fail:
-    free(seen);
-    cJSON_Delete(obj);
+    if (seen != seen_here)
+        free(seen);
     return rc;
 }
 
-static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **out)
+static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
 {
-    cJSON *arr = NULL, *item = NULL;
     const cJSON *child;
     size_t i, count = 0;
     int rc;
@@ -338,27 +397,22 @@ static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **
         count++;
     if ((rc = check_length(w, shape, count, "length")) != 0)
         return rc;
-    if (!(arr = cJSON_CreateArray()))
+    if (acmpca__buf_append(out, "[", 1) != 0)
         return oom();
     for (i = 0, child = v->child; child; child = child->next, i++) {
+        if (i && acmpca__buf_append(out, ",", 1) != 0)
+            return oom();
         push_index(w, i);
-        rc = ser_value(w, shape->element, child, &item);
+        rc = ser_value(w, shape->element, child, out);
         pop(w);
         if (rc != 0)
-            goto fail;
-        cJSON_AddItemToArray(arr, item);
-        item = NULL;
+            return rc;
     }
-    *out = arr;
-    return 0;
-fail:
-    cJSON_Delete(arr);
-    return rc;
+    return acmpca__buf_append(out, "]", 1) ? oom() : 0;
 }
 
-static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **out)
+static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
 {
-    cJSON *obj = NULL, *item = NULL;
     const cJSON *child;
     size_t count = 0;
     int rc;
@@ -369,36 +423,27 @@ static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **o
         count++;
     if ((rc = check_length(w, shape, count, "number of entries")) != 0)
         return rc;
-    if (!(obj = cJSON_CreateObject()))
+    if (acmpca__buf_append(out, "{", 1) != 0)
         return oom();
     for (child = v->child; child; child = child->next) {
         const char *key = child->string ? child->string : "";
         push_name(w, key);
         rc = shape->key ? check_length(w, shape->key, utf8_length(key), "key length") : 0;
+        if (rc == 0 && put_key(out, key, child == v->child) != 0)
+            rc = oom();
         if (rc == 0)
-            rc = ser_value(w, shape->element, child, &item);
+            rc = ser_value(w, shape->element, child, out);
         pop(w);
         if (rc != 0)
-            goto fail;
-        if (!cJSON_AddItemToObject(obj, key, item)) {
-            cJSON_Delete(item);
-            rc = oom();
-            goto fail;
-        }
-        item = NULL;
+            return rc;
     }
-    *out = obj;
-    return 0;
-fail:
-    cJSON_Delete(obj);
-    return rc;
+    return acmpca__buf_append(out, "}", 1) ? oom() : 0;
 }
 
-static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON **out)
+static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
 {
     int rc;
 
-    *out = NULL;
     if (w->n > MAX_DEPTH)
         return path_error(w, ACMPCA_EPARAM, "nesting deeper than %d levels", MAX_DEPTH);
     switch (shape->type) {
@@ -414,8 +459,7 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON *
         /* Length in code points, as the service counts characters. */
         if ((rc = check_length(w, shape, utf8_length(v->valuestring), "length")) != 0)
             return rc;
-        *out = cJSON_CreateString(v->valuestring);
-        return *out ? 0 : oom();
+        return put_string(out, v->valuestring) ? oom() : 0;
     case ACMPCA_SHAPE_BLOB: {
         size_t len;
         char *b64;
@@ -427,9 +471,9 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON *
             return rc;
         if (!(b64 = acmpca__base64_encode((const unsigned char *)v->valuestring, len)))
             return ACMPCA_ENOMEM;
-        *out = cJSON_CreateString(b64);
+        rc = put_string(out, b64) ? oom() : 0;
         free(b64);
-        return *out ? 0 : oom();
+        return rc;
     }
     case ACMPCA_SHAPE_INTEGER:
     case ACMPCA_SHAPE_LONG:
@@ -439,8 +483,7 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON *
     case ACMPCA_SHAPE_BOOLEAN:
         if (!cJSON_IsBool(v))
             return type_error(w, shape, v);
-        *out = cJSON_CreateBool(cJSON_IsTrue(v));
-        return *out ? 0 : oom();
+        return acmpca__buf_puts(out, cJSON_IsTrue(v) ? "true" : "false") ? oom() : 0;
     case ACMPCA_SHAPE_TIMESTAMP:
         if (!cJSON_IsNumber(v))
             return type_error(w, shape, v);
@@ -449,8 +492,7 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, cJSON *
             return path_error(w, ACMPCA_EPARAM, "expected %s, got %s",
                               expected_kind(shape->type), fmt_number(text, v->valuedouble));
         }
-        *out = cJSON_CreateNumber(v->valuedouble);
-        return *out ? 0 : oom();
+        return put_number(out, v->valuedouble);
     }
     return path_error(w, ACMPCA_EPARAM, "unsupported shape type");
 }
@@ -486,8 +528,7 @@ static int check_depth(walk *w, const cJSON *v, size_t level)
 int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input, char **body_out)
 {
     walk w;
-    cJSON *tree = NULL;
-    char *printed = NULL;
+    acmpca_buf body = {0};
     int rc;
 
     if (body_out)
@@ -499,16 +540,13 @@ int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input,
         return acmpca__error_set(ACMPCA_EPARAM, "input: expected an object");
     if (input && (rc = check_depth(&w, input, 1)) != 0)
         return rc;
-    if ((rc = ser_value(&w, op->input, input, &tree)) != 0)
+    if ((rc = acmpca__buf_reserve(&body, 256)) != 0 ||
+        (rc = ser_value(&w, op->input, input, &body)) != 0) {
+        acmpca__buf_free(&body);
         return rc;
-    printed = cJSON_PrintUnformatted(tree);
-    cJSON_Delete(tree);
-    if (!printed)
-        return oom();
-    /* Hand back plain malloc memory whatever cJSON's hooks are. */
-    *body_out = acmpca__strdup(printed);
-    cJSON_free(printed);
-    return *body_out ? 0 : ACMPCA_ENOMEM;
+    }
+    *body_out = acmpca__buf_detach(&body);
+    return 0;
 }
 
 /* ---- outputs ---------------------------------------------------------- */

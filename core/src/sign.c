@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* SHA256_Init/Update/Final: deprecated by OpenSSL 3 but cheaper (see sha256_2). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "internal.h"
@@ -168,110 +168,88 @@ static int uri_encode_str(acmpca_buf *b, const char *s)
 /* Crypto primitives */
 
 /*
- * With valid arguments the one-shot OpenSSL calls fail only when OpenSSL
- * cannot allocate or no provider offers SHA-256; keep OpenSSL's reason.
+ * SHA-256 through OpenSSL's low-level calls (see OPENSSL_SUPPRESS_DEPRECATED
+ * above): they run the same SHA-NI/AVX code as EVP with the state on our
+ * stack, where OpenSSL 3's EVP_DigestInit allocates a provider context each
+ * time (six per signature), which cost more than hashing these short inputs.
+ * They cannot fail. Every state that saw a secret is wiped after use.
  */
-static int openssl_fail(const char *what)
+static void sha256_2(unsigned char out[SHA256_DIGEST_LENGTH], const void *a, size_t a_len,
+                     const void *b, size_t b_len)
 {
-    char detail[256] = "";
-    unsigned long e = ERR_get_error();
+    SHA256_CTX c;
 
-    if (e)
-        ERR_error_string_n(e, detail, sizeof(detail));
-    ERR_clear_error();
-    return acmpca__error_set(ACMPCA_ENOMEM, "sign: %s failed%s%s", what,
-                             detail[0] ? ": " : "", detail);
+    SHA256_Init(&c);
+    SHA256_Update(&c, a_len ? a : "", a_len);
+    if (b_len)
+        SHA256_Update(&c, b, b_len);
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof(c));
+}
+
+static void sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    sha256_2(md, data, len, NULL, 0);
+    acmpca__hex(out, md, sizeof(md));
 }
 
 /*
- * SHA-256 fetched once: OpenSSL 3 otherwise looks the algorithm up again on
- * every SHA256()/HMAC() call, which cost more than the hashing itself here.
- * Published with a compare-and-swap; the thread that publishes it registers
- * its release with the library's last acmpca_global_cleanup().
+ * An HMAC-SHA256 key (RFC 2104) as the two hash states after its padded
+ * blocks: hashed once per key, copied for each MAC (the signing key's are
+ * cached with it). As secret as the key itself.
  */
-static _Atomic(EVP_MD *) sha256_fetched;
+typedef struct hmac_key {
+    SHA256_CTX inner, outer;
+} hmac_key;
 
-static void sha256_release(void)
-{
-    EVP_MD_free(atomic_exchange(&sha256_fetched, NULL));
-}
-
-static const EVP_MD *sha256_md(void)
-{
-    EVP_MD *md = atomic_load_explicit(&sha256_fetched, memory_order_acquire), *expected = NULL;
-    if (md)
-        return md;
-    if (!(md = EVP_MD_fetch(NULL, "SHA256", NULL)))
-        return EVP_sha256();
-    if (!atomic_compare_exchange_strong(&sha256_fetched, &expected, md)) {
-        EVP_MD_free(md); /* another thread got there first */
-        md = expected;
-    } else {
-        acmpca__global_on_cleanup(sha256_release);
-    }
-    return md;
-}
-
-/* Hash the concatenation of up to two pieces. */
-static int sha256_2(unsigned char out[SHA256_DIGEST_LENGTH], EVP_MD_CTX *ctx, const void *a,
-                    size_t a_len, const void *b, size_t b_len)
-{
-    unsigned int n = 0;
-    if (!EVP_DigestInit_ex(ctx, sha256_md(), NULL) || !EVP_DigestUpdate(ctx, a, a_len) ||
-        (b_len && !EVP_DigestUpdate(ctx, b, b_len)) || !EVP_DigestFinal_ex(ctx, out, &n))
-        return openssl_fail("SHA-256");
-    return 0;
-}
-
-static int sha256(unsigned char out[SHA256_DIGEST_LENGTH], const void *data, size_t len)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = ctx ? sha256_2(out, ctx, len ? data : "", len, NULL, 0) : openssl_fail("SHA-256");
-    EVP_MD_CTX_free(ctx);
-    return rc;
-}
-
-static int sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    int rc = sha256(md, data, len);
-
-    if (!rc)
-        acmpca__hex(out, md, sizeof(md));
-    return rc;
-}
-
-/* HMAC-SHA256 (RFC 2104) on the prefetched digest; the pads are wiped after. */
-static int hmac_sha256(unsigned char out[SIGN_KEY_LEN], const void *key, size_t key_len,
-                       const void *data, size_t data_len)
+static void hmac_key_init(hmac_key *hk, const void *key, size_t key_len)
 {
     enum { BLOCK = 64 };
-    unsigned char k[BLOCK], ipad[BLOCK], opad[BLOCK], inner[SHA256_DIGEST_LENGTH];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char k[BLOCK], pad[BLOCK];
     size_t i;
-    int rc;
 
-    if (!ctx)
-        return openssl_fail("HMAC-SHA256");
     memset(k, 0, sizeof(k));
     if (key_len > BLOCK)
-        rc = sha256_2(k, ctx, key, key_len, NULL, 0);
+        sha256_2(k, key, key_len, NULL, 0);
     else
-        rc = (memcpy(k, key, key_len), 0);
-    for (i = 0; i < BLOCK; i++) {
-        ipad[i] = (unsigned char)(k[i] ^ 0x36);
-        opad[i] = (unsigned char)(k[i] ^ 0x5c);
-    }
-    if (!rc)
-        rc = sha256_2(inner, ctx, ipad, BLOCK, data, data_len);
-    if (!rc)
-        rc = sha256_2(out, ctx, opad, BLOCK, inner, sizeof(inner));
+        memcpy(k, key, key_len);
+    for (i = 0; i < BLOCK; i++)
+        pad[i] = (unsigned char)(k[i] ^ 0x36);
+    SHA256_Init(&hk->inner);
+    SHA256_Update(&hk->inner, pad, BLOCK);
+    for (i = 0; i < BLOCK; i++)
+        pad[i] = (unsigned char)(k[i] ^ 0x5c);
+    SHA256_Init(&hk->outer);
+    SHA256_Update(&hk->outer, pad, BLOCK);
     OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(ipad, sizeof(ipad));
-    OPENSSL_cleanse(opad, sizeof(opad));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+static void hmac_final(unsigned char out[SIGN_KEY_LEN], const hmac_key *hk, const void *data,
+                       size_t data_len)
+{
+    unsigned char inner[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c = hk->inner;
+
+    SHA256_Update(&c, data, data_len);
+    SHA256_Final(inner, &c);
+    c = hk->outer;
+    SHA256_Update(&c, inner, sizeof(inner));
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof(c));
     OPENSSL_cleanse(inner, sizeof(inner));
-    EVP_MD_CTX_free(ctx);
-    return rc;
+}
+
+static void hmac_sha256(unsigned char out[SIGN_KEY_LEN], const void *key, size_t key_len,
+                        const void *data, size_t data_len)
+{
+    hmac_key hk;
+
+    hmac_key_init(&hk, key, key_len);
+    hmac_final(out, &hk, data, data_len);
+    OPENSSL_cleanse(&hk, sizeof(hk));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -358,15 +336,31 @@ static int parse_url(sign_url *u, const char *url)
 /* The Host header a client sends: the port only when not the scheme's default. */
 static int host_value(acmpca_buf *b, const sign_url *u)
 {
+    char port[8], *p = port + sizeof(port);
+    long v = u->port;   /* 1..65535 (parse_url) */
     int rc = acmpca__buf_append(b, u->host, u->host_len);
 
-    if (!rc && u->port != -1 && u->port != (u->https ? 443 : 80))
-        rc = acmpca__buf_printf(b, ":%ld", u->port);
+    if (!rc && u->port != -1 && u->port != (u->https ? 443 : 80)) {
+        do
+            *--p = (char)('0' + v % 10);
+        while ((v /= 10) > 0);
+        *--p = ':';
+        rc = acmpca__buf_append(b, p, (size_t)(port + sizeof(port) - p));
+    }
     return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Step: dates */
+
+/* Copy `s` without its NUL to `p`; where the copy ends. */
+static char *put_text(char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    memcpy(p, s, n + 1);
+    return p + n;
+}
 
 static char *put_digits(char *p, int v, int width)
 {
@@ -569,14 +563,21 @@ static int canonical_query(acmpca_buf *out, query_params *q)
 /* Step: canonical headers */
 
 typedef struct sign_header {
-    char *name;    /* lowercase */
+    char *name;    /* lowercase, followed by the value (in text, or a block of its own) */
     char *value;   /* trimmed, whitespace runs collapsed; may hold the token */
+    size_t size;   /* of both; 0 when they are in the list's text */
     size_t order;  /* position in the request: duplicates keep their order */
 } sign_header;
 
+#define SIGN_INLINE_HEADERS 8
+
+/* What a request's headers need from the allocator: nothing for the usual
+ * handful but `text`, reserved once for every name and value. */
 typedef struct header_list {
     sign_header *v;
     size_t n, cap;
+    sign_header inline_v[SIGN_INLINE_HEADERS];
+    acmpca_buf text;   /* secret: may hold the token */
 } header_list;
 
 static void header_list_free(header_list *h)
@@ -584,78 +585,75 @@ static void header_list_free(header_list *h)
     size_t i;
 
     for (i = 0; i < h->n; i++) {
-        free(h->v[i].name);
-        acmpca__free_secret(h->v[i].value);
+        if (h->v[i].size) {
+            OPENSSL_cleanse(h->v[i].name, h->v[i].size);
+            free(h->v[i].name);
+        }
     }
-    free(h->v);
+    if (h->v != h->inline_v)
+        free(h->v);
+    acmpca__buf_free_secret(&h->text);
     memset(h, 0, sizeof(*h));
 }
 
-/* Trimmed, with every run of whitespace (folded lines too) as one space. */
-static int canonical_value(acmpca_buf *out, const char *v)
+/* Trimmed, with every run of whitespace (folded lines too) as one space, into
+ * `out` (room for strlen(v) + 1: it never grows). */
+static void canonical_value(char *out, const char *v)
 {
-    int rc = 0, space = 0;
-    const char *run;
+    int space = 0;
 
     while (is_fold_space((unsigned char)*v))
         v++;
-    while (*v && !rc) {
+    for (; *v; v++) {
         if (is_fold_space((unsigned char)*v)) {
             space = 1;
-            v++;
             continue;
         }
-        run = v;
-        while (*v && !is_fold_space((unsigned char)*v))
-            v++;
         if (space)
-            rc = acmpca__buf_puts(out, " ");
-        if (!rc)
-            rc = acmpca__buf_append(out, run, (size_t)(v - run));
+            *out++ = ' ';
         space = 0;
+        *out++ = *v;
     }
-    return rc;
+    *out = '\0';
 }
 
 static int header_list_add(header_list *h, const char *name, const char *value)
 {
-    acmpca_buf v = {0};
-    char *lname = NULL, *cvalue = NULL;
-    size_t i;
-    int rc = 0;
+    size_t nlen = strlen(name), size = nlen + strlen(value) + 2, i;
+    char *block;
 
-    v.secret = 1; /* may be the session token */
     if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 8;
-        sign_header *nv = realloc(h->v, cap * sizeof(*nv));
-        if (!nv) {
-            rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-            goto fail;
-        }
+        size_t cap = h->cap ? h->cap * 2 : SIGN_INLINE_HEADERS;
+        sign_header *nv = h->cap == 0 ? h->inline_v
+                        : h->v == h->inline_v ? malloc(cap * sizeof(*nv))
+                        : realloc(h->v, cap * sizeof(*nv));
+        if (!nv)
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        if (h->v == h->inline_v && nv != h->inline_v)
+            memcpy(nv, h->inline_v, h->n * sizeof(*nv));
         h->v = nv;
         h->cap = cap;
     }
-    if (!(lname = acmpca__strdup(name))) {
-        rc = ACMPCA_ENOMEM;
-        goto fail;
+    /* Name and value together: in the reserved text while it has room (it
+     * never moves then), else in a block of their own. */
+    if (h->text.ptr && h->text.cap - h->text.len > size) {
+        block = h->text.ptr + h->text.len;
+        h->text.len += size;
+        h->v[h->n].size = 0;
+    } else {
+        if (!(block = malloc(size)))
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        h->v[h->n].size = size;
     }
-    for (i = 0; lname[i]; i++)
-        lname[i] = ascii_lower(lname[i]);
-    if ((rc = canonical_value(&v, value)) != 0)
-        goto fail;
-    if (!(cvalue = acmpca__buf_detach(&v))) {
-        rc = ACMPCA_ENOMEM;
-        goto fail;
-    }
-    h->v[h->n].name = lname;
-    h->v[h->n].value = cvalue;
+    for (i = 0; i < nlen; i++)
+        block[i] = ascii_lower(name[i]);
+    block[nlen] = '\0';
+    canonical_value(block + nlen + 1, value);
+    h->v[h->n].name = block;
+    h->v[h->n].value = block + nlen + 1;
     h->v[h->n].order = h->n;
     h->n++;
-    lname = NULL;
-fail:
-    free(lname);
-    acmpca__buf_free_secret(&v);
-    return rc;
+    return 0;
 }
 
 static int sign_header_cmp(const void *a, const void *b)
@@ -671,10 +669,14 @@ static int sign_header_cmp(const void *a, const void *b)
  */
 static int canonical_headers(acmpca_buf *out, acmpca_buf *signed_names, header_list *h)
 {
-    size_t i;
+    size_t i, need = 0;
     int rc = 0;
 
     qsort(h->v, h->n, sizeof(*h->v), sign_header_cmp);
+    for (i = 0; i < h->n; i++)  /* grown once: every growth of a secret buffer is a copy */
+        need += strlen(h->v[i].name) + strlen(h->v[i].value) + 3;
+    if ((rc = acmpca__buf_reserve(out, need)) != 0 || (rc = acmpca__buf_reserve(signed_names, need)) != 0)
+        return rc;
     for (i = 0; i < h->n && !rc; i++) {
         int first = i == 0 || strcmp(h->v[i - 1].name, h->v[i].name) != 0;
         int last = i + 1 == h->n || strcmp(h->v[i + 1].name, h->v[i].name) != 0;
@@ -701,9 +703,12 @@ static int canonical_request(acmpca_buf *out, const char *method, const char *ur
                              const char *payload_hash)
 {
     const char *part[6] = {method, uri, query, headers, signed_names, payload_hash};
-    size_t i;
-    int rc = 0;
+    size_t i, need = 6;
+    int rc;
 
+    for (i = 0; i < 6; i++)
+        need += strlen(part[i]);
+    rc = acmpca__buf_reserve(out, need); /* a secret buffer: grown once */
     for (i = 0; i < 6 && !rc; i++)
         if (!(rc = acmpca__buf_puts(out, part[i])) && i < 5)
             rc = acmpca__buf_puts(out, "\n");
@@ -714,10 +719,13 @@ static int string_to_sign(acmpca_buf *out, const char *amz_date, const char *sco
                           const char *creq, size_t creq_len)
 {
     char hash[2 * SHA256_DIGEST_LENGTH + 1];
-    int rc = sha256_hex(hash, creq, creq_len);
+    int rc;
 
-    if (!rc)
-        rc = acmpca__buf_printf(out, SIGV4_ALGORITHM "\n%s\n%s\n%s", amz_date, scope, hash);
+    sha256_hex(hash, creq, creq_len);
+    if (!(rc = acmpca__buf_puts(out, SIGV4_ALGORITHM "\n")) &&
+        !(rc = acmpca__buf_puts(out, amz_date)) && !(rc = acmpca__buf_puts(out, "\n")) &&
+        !(rc = acmpca__buf_puts(out, scope)) && !(rc = acmpca__buf_puts(out, "\n")))
+        rc = acmpca__buf_puts(out, hash);
     return rc;
 }
 
@@ -732,11 +740,10 @@ static int derive_key(unsigned char key[SIGN_KEY_LEN], const char *secret, const
     k0.secret = 1;
     if ((rc = acmpca__buf_puts(&k0, "AWS4")) != 0 || (rc = acmpca__buf_puts(&k0, secret)) != 0)
         goto fail;
-    if ((rc = hmac_sha256(a, k0.ptr, k0.len, date, strlen(date))) != 0 ||
-        (rc = hmac_sha256(b, a, sizeof(a), region, strlen(region))) != 0 ||
-        (rc = hmac_sha256(a, b, sizeof(b), service, strlen(service))) != 0 ||
-        (rc = hmac_sha256(key, a, sizeof(a), SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR))) != 0)
-        goto fail;
+    hmac_sha256(a, k0.ptr, k0.len, date, strlen(date));
+    hmac_sha256(b, a, sizeof(a), region, strlen(region));
+    hmac_sha256(a, b, sizeof(b), service, strlen(service));
+    hmac_sha256(key, a, sizeof(a), SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR));
 fail:
     OPENSSL_cleanse(a, sizeof(a));
     OPENSSL_cleanse(b, sizeof(b));
@@ -744,15 +751,14 @@ fail:
     return rc;
 }
 
-static int signature_hex(char out[2 * SIGN_KEY_LEN + 1], const unsigned char key[SIGN_KEY_LEN],
-                         const char *sts, size_t sts_len)
+static void signature_hex(char out[2 * SIGN_KEY_LEN + 1], const hmac_key *key, const char *sts,
+                          size_t sts_len)
 {
     unsigned char mac[SIGN_KEY_LEN];
-    int rc = hmac_sha256(mac, key, SIGN_KEY_LEN, sts, sts_len);
 
-    if (!rc)
-        acmpca__hex(out, mac, sizeof(mac));
-    return rc;
+    hmac_final(mac, key, sts, sts_len);
+    acmpca__hex(out, mac, sizeof(mac));
+    OPENSSL_cleanse(mac, sizeof(mac));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -764,7 +770,7 @@ typedef struct cache_slot {
     char date[9];
     char region[SIGN_MAX_SCOPE_PART + 1];
     char service[SIGN_MAX_SCOPE_PART + 1];
-    unsigned char key[SIGN_KEY_LEN];
+    hmac_key key;
 } cache_slot;
 
 struct acmpca_sign_cache {
@@ -838,33 +844,30 @@ static cache_slot *cache_find(acmpca_sign_cache *c, const unsigned char *id, con
  * different keys do not wait on each other; the least recently used slot is
  * wiped and replaced.
  */
-static int signing_key(unsigned char key[SIGN_KEY_LEN], acmpca_sign_cache *c, const char *secret,
-                       const char *date, const char *region, const char *service)
+static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, const char *date,
+                       const char *region, const char *service)
 {
-    unsigned char id[SHA256_DIGEST_LENGTH];
-    cache_slot *s;
+    unsigned char id[SHA256_DIGEST_LENGTH], key[SIGN_KEY_LEN];
+    cache_slot *s = NULL;
     size_t i;
-    int rc;
+    int rc = 0;
 
-    if (!c)
-        return derive_key(key, secret, date, region, service);
-    if ((rc = sha256(id, secret, strlen(secret))) != 0)
-        goto fail;
-    if (pthread_mutex_lock(&c->lock) != 0) {
-        rc = derive_key(key, secret, date, region, service);
-        goto fail;
+    memset(key, 0, sizeof(key));
+    sha256_2(id, secret, strlen(secret), NULL, 0);
+    if (c && pthread_mutex_lock(&c->lock) == 0) {
+        if ((s = cache_find(c, id, date, region, service)) != NULL) {
+            *hk = s->key;
+            s->last_use = ++c->clock;
+            c->hits++;
+        }
+        pthread_mutex_unlock(&c->lock);
     }
-    if ((s = cache_find(c, id, date, region, service)) != NULL) {
-        memcpy(key, s->key, SIGN_KEY_LEN);
-        s->last_use = ++c->clock;
-        c->hits++;
-    }
-    pthread_mutex_unlock(&c->lock);
     if (s)
         goto fail;
     if ((rc = derive_key(key, secret, date, region, service)) != 0)
         goto fail;
-    if (pthread_mutex_lock(&c->lock) != 0)
+    hmac_key_init(hk, key, sizeof(key));
+    if (!c || pthread_mutex_lock(&c->lock) != 0)
         goto fail;
     if (!(s = cache_find(c, id, date, region, service))) {
         s = &c->slot[0];
@@ -877,12 +880,13 @@ static int signing_key(unsigned char key[SIGN_KEY_LEN], acmpca_sign_cache *c, co
         s->date[8] = '\0';
         memcpy(s->region, region, strlen(region) + 1);
         memcpy(s->service, service, strlen(service) + 1);
-        memcpy(s->key, key, SIGN_KEY_LEN);
+        s->key = *hk;
     }
     s->last_use = ++c->clock;
     pthread_mutex_unlock(&c->lock);
 fail:
     OPENSSL_cleanse(id, sizeof(id));
+    OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
 
@@ -1097,16 +1101,17 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
     sign_url u;
     header_list hl = {0};
     query_params qp = {0};
-    acmpca_buf host = {0}, scope = {0}, credential = {0}, uri = {0}, query = {0};
+    acmpca_buf host = {0}, credential = {0}, uri = {0}, query = {0};
+    char scope[2 * SIGN_MAX_SCOPE_PART + 32], *p;
     acmpca_buf headers = {0}, signed_names = {0}, creq = {0}, sts = {0}, auth = {0}, url = {0};
     char amz_date[17], short_date[9], payload[SIGN_MAX_PAYLOAD_ID + 1];
     char expires[16];
     unsigned expires_s;
-    unsigned char key[SIGN_KEY_LEN];
+    hmac_key key;
     int rc, query_mode, sign_token, have_host = 0;
-    size_t i;
+    size_t i, need;
 
-    memset(key, 0, sizeof(key));
+    memset(&key, 0, sizeof(key));
     /* What holds the token, the key or the signature: wiped when grown and freed. */
     query.secret = headers.secret = creq.secret = auth.secret = url.secret = 1;
     if (!out)
@@ -1118,17 +1123,33 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
     sign_token = in->session_token && !(in->flags & ACMPCA_SIGN_UNSIGNED_TOKEN);
     format_dates(in->timestamp, amz_date, short_date);
     expires_s = in->expires_s ? in->expires_s : SIGV4_DEFAULT_EXPIRES;
-    snprintf(expires, sizeof(expires), "%u", expires_s);
+    if (query_mode)
+        snprintf(expires, sizeof(expires), "%u", expires_s);
     if (in->body_sha256_hex)
         snprintf(payload, sizeof(payload), "%s", in->body_sha256_hex);
-    else if ((rc = sha256_hex(payload, in->body, in->body_len)) != 0)
-        goto fail;
-    if ((rc = acmpca__buf_printf(&scope, "%s/%s/%s/" SIGV4_TERMINATOR, short_date, in->region,
-                                 in->service)) != 0 ||
-        (rc = acmpca__buf_printf(&credential, "%s/%s", in->access_key_id, scope.ptr)) != 0)
+    else
+        sha256_hex(payload, in->body, in->body_len);
+    /* date/region/service/aws4_request: region and service are validated short. */
+    p = put_text(scope, short_date);
+    *p++ = '/';
+    p = put_text(p, in->region);
+    *p++ = '/';
+    p = put_text(p, in->service);
+    put_text(p, "/" SIGV4_TERMINATOR);
+    if ((rc = acmpca__buf_puts(&credential, in->access_key_id)) != 0 ||
+        (rc = acmpca__buf_puts(&credential, "/")) != 0 ||
+        (rc = acmpca__buf_puts(&credential, scope)) != 0)
         goto fail;
 
-    /* Headers: the request's, then those the signature covers that we add. */
+    /* Headers: the request's, then those the signature covers that we add,
+     * their text in one reserved block. */
+    need = 128 + sizeof(amz_date) + sizeof(payload) + u.host_len +
+           (in->session_token ? strlen(in->session_token) : 0);
+    for (i = 0; i < in->header_count; i++)
+        need += strlen(in->headers[i].name) + strlen(in->headers[i].value) + 2;
+    hl.text.secret = 1;
+    if ((rc = acmpca__buf_reserve(&hl.text, need)) != 0)
+        goto fail;
     for (i = 0; i < in->header_count; i++) {
         have_host |= acmpca__strcaseeq(in->headers[i].name, "Host");
         if ((rc = header_list_add(&hl, in->headers[i].name, in->headers[i].value)) != 0)
@@ -1171,8 +1192,8 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
                             !(in->flags & ACMPCA_SIGN_NO_PATH_NORMALIZE))) != 0 ||
         (rc = canonical_request(&creq, in->method, uri.ptr, query.ptr, headers.ptr,
                                 signed_names.ptr, payload)) != 0 ||
-        (rc = string_to_sign(&sts, amz_date, scope.ptr, creq.ptr, creq.len)) != 0 ||
-        (rc = signing_key(key, cache, in->secret_access_key, short_date, in->region,
+        (rc = string_to_sign(&sts, amz_date, scope, creq.ptr, creq.len)) != 0 ||
+        (rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
                           in->service)) != 0)
         goto fail;
 
@@ -1180,8 +1201,7 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
         rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = signature_hex(s->signature, key, sts.ptr, sts.len)) != 0)
-        goto fail;
+    signature_hex(s->signature, &key, sts.ptr, sts.len);
     if (!have_host && (rc = add_out_header(s, "Host", host.ptr)) != 0)
         goto fail;
     if (query_mode) {
@@ -1190,9 +1210,13 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
                                 s->signature)) != 0)
             goto fail;
     } else {
-        if ((rc = acmpca__buf_printf(&auth, SIGV4_ALGORITHM " Credential=%s, SignedHeaders=%s, "
-                                     "Signature=%s", credential.ptr, signed_names.ptr,
-                                     s->signature)) != 0 ||
+        if ((rc = acmpca__buf_reserve(&auth, 64 + credential.len + signed_names.len)) != 0 ||
+            (rc = acmpca__buf_puts(&auth, SIGV4_ALGORITHM " Credential=")) != 0 ||
+            (rc = acmpca__buf_puts(&auth, credential.ptr)) != 0 ||
+            (rc = acmpca__buf_puts(&auth, ", SignedHeaders=")) != 0 ||
+            (rc = acmpca__buf_puts(&auth, signed_names.ptr)) != 0 ||
+            (rc = acmpca__buf_puts(&auth, ", Signature=")) != 0 ||
+            (rc = acmpca__buf_puts(&auth, s->signature)) != 0 ||
             (rc = acmpca__buf_puts(&url, in->url)) != 0 ||
             (rc = add_out_header(s, "X-Amz-Date", amz_date)) != 0 ||
             (in->session_token &&
@@ -1212,11 +1236,10 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
     *out = s;
     s = NULL;
 fail:
-    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(&key, sizeof(key));
     header_list_free(&hl);
     query_params_free(&qp);
     acmpca__buf_free(&host);
-    acmpca__buf_free(&scope);
     acmpca__buf_free(&credential);
     acmpca__buf_free(&uri);
     acmpca__buf_free(&query);

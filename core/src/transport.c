@@ -28,6 +28,8 @@
 
 #include "transport.h"
 
+extern char **environ;
+
 #define MAX_RESPONSE_HEADERS 100
 #define MAX_HEADER_LINE 8192
 #define POLL_STEP_MS 100
@@ -52,6 +54,8 @@ struct acmpca_transport {
 typedef struct handle {
     CURLM *multi;  /* holds the connection cache */
     CURL *easy;
+    char *url;     /* the URL and method last set on easy: set again only when they change */
+    char method[16];
 } handle;
 
 typedef struct transfer {
@@ -63,8 +67,11 @@ typedef struct transfer {
     int total_timed_out;
     int multi_failed;      /* the multi interface itself failed */
     int head_done;         /* the blank line ending the current response head arrived */
+    size_t header_cap;     /* room in resp->headers */
     int64_t deadline_ms;   /* 0: none */
-    int64_t last_byte_ms;  /* when the last response byte arrived */
+    int64_t last_byte_ms;  /* when the last response byte arrived (noticed) */
+    int got_bytes;         /* a callback saw bytes since perform() last looked: the
+                              clock is read once per step, not once per callback */
 } transfer;
 
 int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts)
@@ -109,8 +116,10 @@ static void handle_free(handle *h)
 {
     curl_easy_cleanup(h->easy);
     curl_multi_cleanup(h->multi);
+    free(h->url);
     h->easy = NULL;
     h->multi = NULL;
+    h->url = NULL;
 }
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
@@ -286,6 +295,7 @@ static int take_handle(acmpca_transport *t, handle *h)
     pthread_mutex_unlock(&t->lock);
     if (found)
         return 0;
+    memset(h, 0, sizeof(*h));
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
     if (!h->multi || !h->easy) {
@@ -313,7 +323,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
     transfer *x = userp;
     size_t len = size * n;
-    x->last_byte_ms = acmpca__now_ms();
+    x->got_bytes = 1;
     if (x->resp->body.len + len > x->t->opts.max_response_bytes) {
         x->too_large = 1;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
@@ -331,7 +341,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     char *colon, *name = NULL, *value = NULL;
     acmpca_header *grown;
 
-    x->last_byte_ms = acmpca__now_ms();
+    x->got_bytes = 1;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new status line (after a 100 Continue or a redirect): start over. */
         for (i = 0; i < r->header_count; i++) {
@@ -360,19 +370,23 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         vstart++;
     while (vend > vstart && isspace((unsigned char)data[vend - 1]))
         vend--;
+    if (r->header_count == x->header_cap) {
+        /* Room for a typical response at once, not one realloc per header. */
+        size_t cap = x->header_cap ? 2 * x->header_cap : 16;
+        if (!(grown = realloc(r->headers, cap * sizeof(*r->headers))))
+            return 0;
+        r->headers = grown;
+        x->header_cap = cap;
+    }
     name = acmpca__strndup(data, name_len);
     value = acmpca__strndup(data + vstart, vend - vstart);
-    grown = realloc(r->headers, (r->header_count + 1) * sizeof(*r->headers));
-    if (!name || !value || !grown) {
+    if (!name || !value) {
         free(name);
         free(value);
-        if (grown)
-            r->headers = grown;
         return 0;
     }
     for (i = 0; i < name_len; i++)
         name[i] = (char)tolower((unsigned char)name[i]);
-    r->headers = grown;
     r->headers[r->header_count].name = name;
     r->headers[r->header_count].value = value;
     r->header_count++;
@@ -478,6 +492,10 @@ static CURLcode perform(handle *h, transfer *x)
             break;
         /* The deadline covers every phase, a slow connect or TLS handshake included. */
         now = acmpca__now_ms();
+        if (x->got_bytes) {
+            x->last_byte_ms = now;
+            x->got_bytes = 0;
+        }
         if (x->deadline_ms && now >= x->deadline_ms) {
             x->total_timed_out = 1;
             result = CURLE_OPERATION_TIMEDOUT;
@@ -511,78 +529,161 @@ static CURLcode perform(handle *h, transfer *x)
     return result;
 }
 
-/* The list holds the Authorization and X-Amz-Security-Token lines. */
-static void free_header_list(struct curl_slist *list)
+/*
+ * The request's header lines as one libcurl list in one block: the nodes,
+ * then the lines. The lines include Authorization and X-Amz-Security-Token,
+ * so the block is wiped before it is freed (header_list_free); one block is
+ * one allocation and one wipe, where curl_slist_append would make two per
+ * line. *head_len: the bytes of the lines (what they add to the request head).
+ */
+static struct curl_slist *header_list_new(const acmpca_http_request *req, size_t *size,
+                                          size_t *head_len)
 {
-    struct curl_slist *n;
-    for (n = list; n; n = n->next)
-        OPENSSL_cleanse(n->data, strlen(n->data));
-    curl_slist_free_all(list);
+    /* Stop curl from adding headers we did not sign. */
+    static const char *const unsent[] = {"Expect:", "Accept:"};
+    size_t n = req->header_count + 2, i, len, text = 0, nlen, vlen;
+    struct curl_slist *list;
+    char *p;
+
+    for (i = 0; i < req->header_count; i++)
+        text += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3; /* ": " NUL */
+    for (i = 0; i < 2; i++)
+        text += strlen(unsent[i]) + 1;
+    *size = n * sizeof(*list) + text;
+    *head_len = text;
+    if (!(list = malloc(*size))) {
+        acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        return NULL;
+    }
+    p = (char *)(list + n);
+    for (i = 0; i < n; i++) {
+        list[i].data = p;
+        list[i].next = i + 1 < n ? &list[i + 1] : NULL;
+        if (i < req->header_count) {
+            nlen = strlen(req->headers[i].name);
+            vlen = strlen(req->headers[i].value);
+            memcpy(p, req->headers[i].name, nlen);
+            memcpy(p + nlen, ": ", 2);
+            memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
+            p += nlen + 2 + vlen + 1;
+        } else {
+            len = strlen(unsent[i - req->header_count]) + 1;
+            memcpy(p, unsent[i - req->header_count], len);
+            p += len;
+        }
+    }
+    return list;
+}
+
+static void header_list_free(struct curl_slist *list, size_t size)
+{
+    if (list) {
+        OPENSSL_cleanse(list, size);
+        free(list);
+    }
+}
+
+/* Whether libcurl may send through a proxy: one of the variables it reads
+ * is set (one pass over the environment, not a getenv for each). */
+static int proxy_possible(const acmpca_transport *t)
+{
+    static const char *const vars[] = {"http_proxy=", "https_proxy=", "HTTPS_PROXY=",
+                                       "all_proxy=", "ALL_PROXY="};
+    char **e;
+    size_t i, n;
+
+    if (t->opts.no_proxy)
+        return 0;
+    for (e = environ; e && *e; e++) {
+        char c0 = (*e)[0], c1 = c0 ? (*e)[1] : '\0';
+        if (!((c0 == 'h' && c1 == 't') || (c0 == 'H' && c1 == 'T') || (c0 == 'a' && c1 == 'l') ||
+              (c0 == 'A' && c1 == 'L')))
+            continue;
+        for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+            n = strlen(vars[i]);
+            if (strncmp(*e, vars[i], n) == 0 && (*e)[n])
+                return 1;
+        }
+    }
+    return 0;
 }
 
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
                            acmpca_http_response *resp, long limit_ms)
 {
-    handle h = {NULL, NULL};
-    struct curl_slist *list = NULL, *grown;
+    return acmpca__transport_send_ex(t, req, resp, limit_ms, 0);
+}
+
+int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *req,
+                              acmpca_http_response *resp, long limit_ms, int flags)
+{
+    handle h = {NULL, NULL, NULL, ""};
+    struct curl_slist *list = NULL;
+    size_t list_size = 0, head_len = 0;
     transfer x;
     char errbuf[CURL_ERROR_SIZE];
-    acmpca_buf line = {0};
     CURLcode rc;
     CURL *e;
     long status = 0;
-    size_t i;
-    int err = 0;
+    int err = 0, secret_body = resp->body.secret;
 
     memset(resp, 0, sizeof(*resp));
+    resp->body.secret = secret_body; /* the caller said the body may hold secrets */
     memset(&x, 0, sizeof(x));
     x.t = t;
     x.resp = resp;
     x.deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
     errbuf[0] = '\0';
-    line.secret = 1; /* holds "Authorization: ..." and "X-Amz-Security-Token: ..." */
 
     claim_pool(t);
     if ((err = take_handle(t, &h)) != 0)
         goto fail;
     e = h.easy;
-    for (i = 0; i < req->header_count; i++) {
-        line.len = 0;
-        if ((err = acmpca__buf_printf(&line, "%s: %s", req->headers[i].name,
-                                      req->headers[i].value)) != 0)
-            goto fail;
-        grown = curl_slist_append(list, line.ptr);
-        if (!grown) {
-            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-            goto fail;
-        }
-        list = grown;
-    }
-    /* Stop curl from adding headers we did not sign. */
-    for (i = 0; i < 2; i++) {
-        grown = curl_slist_append(list, i == 0 ? "Expect:" : "Accept:");
-        if (!grown) {
-            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-            goto fail;
-        }
-        list = grown;
+    if (!(list = header_list_new(req, &list_size, &head_len))) {
+        err = ACMPCA_ENOMEM;
+        goto fail;
     }
 
-    /* What differs per request; the rest was set when the handle was made. */
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    /* What differs per request; the rest was set when the handle was made.
+     * curl copies the URL and the method: set them only when they change. */
+    if (!h.url || strcmp(h.url, req->url) != 0) {
+        free(h.url);
+        if (!(h.url = acmpca__strdup(req->url))) {
+            err = ACMPCA_ENOMEM;
+            goto fail;
+        }
+        curl_easy_setopt(e, CURLOPT_URL, req->url);
+    }
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    if (!h.method[0] || strcmp(h.method, req->method) != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        if (strlen(req->method) < sizeof(h.method))
+            strcpy(h.method, req->method);
+        else
+            h.method[0] = '\0'; /* a longer one is set every time */
+    }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
 
+    /*
+     * A response that carries no secret lets the wipe of libcurl's blocks stop
+     * after the request head, where libcurl puts every copy of our headers:
+     * the request line and curl's few lines (Host, User-Agent; the margin is
+     * generous) come before them. A proxy may add a Proxy-Authorization line
+     * of any length there too, so then every byte is wiped.
+     */
+    if ((flags & ACMPCA__SEND_PUBLIC_RESPONSE) && !secret_body && !proxy_possible(t))
+        acmpca__curl_wipe_limit(head_len + strlen(req->method) + strlen(req->url) +
+                                strlen(t->user_agent) + 1024);
     rc = perform(&h, &x);
+    acmpca__curl_wipe_limit(0);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (rc == CURLE_FILESIZE_EXCEEDED)
         x.too_large = 1;
@@ -600,14 +701,12 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
     curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-    acmpca__buf_free_secret(&line);
-    free_header_list(list);
+    header_list_free(list, list_size);
     give_back(t, &h);
     return 0;
 
 fail:
-    acmpca__buf_free_secret(&line);
-    free_header_list(list);
+    header_list_free(list, list_size);
     handle_free(&h); /* a failed connection is not worth keeping */
     acmpca__http_response_clear(resp);
     return err;

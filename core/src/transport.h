@@ -33,7 +33,8 @@ void acmpca__transport_free(acmpca_transport *t);
 /* The options the transport was made with (its own copies of the strings). */
 const acmpca_transport_options *acmpca__transport_options(const acmpca_transport *t);
 /*
- * Send `req` and fill `resp` (zero-initialised by the caller; cleared with
+ * Send `req` and fill `resp` (zero-initialised by the caller but for
+ * resp->body.secret, which is kept; cleared with
  * acmpca__http_response_clear in every case). `limit_ms` > 0 bounds the
  * whole exchange (what is left of a call's total_timeout_ms); 0: no bound
  * beyond the connect and read timeouts. Fails with ECONNECT,
@@ -41,6 +42,13 @@ const acmpca_transport_options *acmpca__transport_options(const acmpca_transport
  */
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
                            acmpca_http_response *resp, long limit_ms);
+/* The response is the service's, never credentials: only the request head
+ * holds secrets (see acmpca__curl_wipe_limit). */
+#define ACMPCA__SEND_PUBLIC_RESPONSE 1
+/* acmpca__transport_send with ACMPCA__SEND_* flags (0: the safe default). A
+ * response body the caller marked secret (resp->body.secret) stays secret. */
+int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *req,
+                              acmpca_http_response *resp, long limit_ms, int flags);
 void acmpca__http_response_clear(acmpca_http_response *resp);
 /* Value of a response header (name in lowercase), or NULL. */
 const char *acmpca__http_response_header(const acmpca_http_response *resp, const char *name);

@@ -49,6 +49,18 @@ void acmpca__global_on_cleanup(void (*fn)(void))
     pthread_mutex_unlock(&global_lock);
 }
 
+/*
+ * How many leading bytes of each block libcurl frees on this thread are
+ * wiped; 0 (the default, and outside transfers): all of them. See
+ * acmpca__curl_wipe_limit in internal.h for when a transfer may bound it.
+ */
+static _Thread_local size_t curl_wipe_limit;
+
+void acmpca__curl_wipe_limit(size_t n)
+{
+    curl_wipe_limit = n;
+}
+
 #ifdef __GLIBC__
 /*
  * libcurl copies the request headers, Authorization and X-Amz-Security-Token
@@ -56,13 +68,24 @@ void acmpca__global_on_cleanup(void (*fn)(void))
  * builds, the send buffer) and frees them as they are. These allocators wipe
  * every block libcurl frees or outgrows. glibc tells a block's size
  * (malloc_usable_size), which free() needs; elsewhere curl keeps its own.
+ *
+ * Blocks are wiped whole, except during a transfer that set a limit: then
+ * only their first curl_wipe_limit bytes are, which is where such a
+ * transfer's secrets can be (its request head; its response holds none). What
+ * that saves is the wipe of libcurl's 16 KB download buffer, allocated and
+ * freed by every transfer, which then holds only the service's answer.
  */
 static void wiping_free(void *p)
 {
+    size_t n;
+
     if (p) {
+        n = malloc_usable_size(p);
+        if (curl_wipe_limit && n > curl_wipe_limit)
+            n = curl_wipe_limit;
         /* explicit_bzero is memset that is never optimised away: on every free of
          * libcurl's it costs a fraction of OPENSSL_cleanse's byte loop. */
-        explicit_bzero(p, malloc_usable_size(p));
+        explicit_bzero(p, n);
         free(p);
     }
 }
@@ -154,6 +177,11 @@ static int buf_grow(acmpca_buf *b, size_t extra)
     b->ptr = p;
     b->cap = cap;
     return 0;
+}
+
+int acmpca__buf_reserve(acmpca_buf *b, size_t extra)
+{
+    return buf_grow(b, extra);
 }
 
 int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len)

@@ -67,7 +67,7 @@ if [ $head = 1 ]; then
   tar -C "$root" -cf - tests/mutation | tar -C "$src" -xf -
 else
   # Modification times are kept, so a second run rebuilds only what changed.
-  tar -C "$root" --exclude='./build*' --exclude=./.git --exclude='__pycache__' \
+  tar -C "$root" --exclude='./build*' --exclude=./.git --exclude=./.venv --exclude='__pycache__' \
       --exclude=./.pytest_cache --exclude='*.so' --exclude='*.egg-info' \
       -cf - . | tar -C "$src" -xf -
 fi

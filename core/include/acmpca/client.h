@@ -124,6 +124,24 @@ ACMPCA_API const char *acmpca_client_endpoint(const acmpca_client *client);
 /* The client's credentials provider (borrowed). */
 ACMPCA_API acmpca_credentials_provider *acmpca_client_credentials_provider(acmpca_client *client);
 
+/*
+ * What a client resolved from its options, the environment and the profile
+ * (for display, as botocore's client.meta.config). Strings are borrowed from
+ * the client. Fields are only ever appended.
+ */
+typedef struct acmpca_client_settings {
+    const char *profile;
+    const char *retry_mode;         /* "standard" or "adaptive" */
+    int max_attempts;               /* every attempt, the first included */
+    long connect_timeout_ms;
+    long read_timeout_ms;
+    long total_timeout_ms;          /* 0: none */
+    int pool_size;
+    size_t max_response_bytes;
+} acmpca_client_settings;
+ACMPCA_API int acmpca_client_settings_get(const acmpca_client *client,
+                                          acmpca_client_settings *out);
+
 /* What came back with a response, for callers that want more than the data. */
 typedef struct acmpca_response_meta {
     int http_status;

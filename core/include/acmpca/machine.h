@@ -158,6 +158,39 @@ ACMPCA_API int acmpca_machine_result(acmpca_machine *m, cJSON **out,
 /* Free a machine in any state (NULL is a no-op). Nothing is sent. */
 ACMPCA_API void acmpca_machine_free(acmpca_machine *m);
 
+/*
+ * For a binding that runs hooks of its own between the steps of a call (the
+ * Python binding's event handlers) yet sends with the library's transport,
+ * as acmpca_call does.
+ *
+ * acmpca_machine_use_blocking_io(), before the first step: credential
+ * providers fetch with their own blocking I/O (no credentials SEND steps).
+ * acmpca_machine_perform(): send a SEND step with the client's libcurl
+ * transport and report the answer (or the failure), or sleep a SLEEP step;
+ * other steps are a no-op. Blocks: hold no lock a hook may need.
+ */
+ACMPCA_API int acmpca_machine_use_blocking_io(acmpca_machine *m);
+ACMPCA_API int acmpca_machine_perform(acmpca_machine *m, const acmpca_step *step);
+
+/*
+ * Add a header to every request a call (or page) machine sends from now on,
+ * signed with the others: the next attempt's signature covers it. A second
+ * value for the same name (any case) replaces the first. Refused with
+ * ACMPCA_EINVAL: a waiter machine, an empty name or one with characters a
+ * header name cannot hold, a value with CR, LF or NUL, more than 64 added
+ * headers, and the names the protocol and the signer own (Authorization,
+ * Content-Type, Host, X-Amz-Target, X-Amz-Date, X-Amz-Security-Token,
+ * X-Amz-Content-Sha256).
+ */
+ACMPCA_API int acmpca_machine_set_header(acmpca_machine *m, const char *name,
+                                         const char *value);
+/*
+ * The request of a call (or page) machine (borrowed until the next call on
+ * the machine): unsigned before the first step, then as the last SEND step
+ * sent it. NULL for a waiter.
+ */
+ACMPCA_API const acmpca_http_request *acmpca_machine_request(const acmpca_machine *m);
+
 #ifdef __cplusplus
 }
 #endif

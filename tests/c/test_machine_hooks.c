@@ -1,0 +1,173 @@
+/*
+ * test_machine_hooks.c - what a binding that runs hooks between a call's steps
+ * relies on (the Python binding's client.meta.events): headers added to a
+ * call machine are sent and signed, refused when the signer owns them or
+ * they could split a header; acmpca_machine_perform sends with the library's
+ * transport; acmpca_client_settings_get shows what the client resolved.
+ * Requests go to tests/fixtures/fault_server.py (run under with_server.py).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <strings.h>
+
+#include "acmpca.h"
+#include "fault_control.h"
+
+#define CA_ARN "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/hooks-ca"
+#define GET_IN "{\"CertificateAuthorityArn\":\"" CA_ARN "\",\"CertificateArn\":\"" CA_ARN \
+               "/certificate/0123\"}"
+
+static acmpca_client *new_client(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c = NULL;
+    o.endpoint_url = fault_env("ACMPCA_TEST_ENDPOINT");
+    o.region = "us-east-1";
+    o.access_key_id = "AKIDHOOKSTEST";
+    o.secret_access_key = "hooks-test-secret";
+    o.max_attempts = 2;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    return c;
+}
+
+static acmpca_machine *new_call(acmpca_client *c)
+{
+    cJSON *in = cJSON_Parse(GET_IN);
+    acmpca_machine *m = NULL;
+    REQUIRE(in);
+    REQUIRE(acmpca_machine_new_call(&m, c, "GetCertificate", in) == 0);
+    cJSON_Delete(in);
+    return m;
+}
+
+static const char *header(const acmpca_http_request *r, const char *name)
+{
+    size_t i;
+    for (i = 0; i < r->header_count; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+static size_t count(const acmpca_http_request *r, const char *name)
+{
+    size_t i, n = 0;
+    for (i = 0; i < r->header_count; i++)
+        n += strcasecmp(r->headers[i].name, name) == 0;
+    return n;
+}
+
+/* An added header goes out signed, on every attempt; a second value replaces the first. */
+static void test_machine__added_header_is_sent_and_signed(void)
+{
+    acmpca_client *c = new_client();
+    acmpca_machine *m = new_call(c);
+    acmpca_step s;
+    cJSON *doc, *list, *got;
+    int sends = 0;
+
+    CHECK(acmpca_machine_request(m) != NULL);
+    CHECK(header(acmpca_machine_request(m), "Authorization") == NULL); /* not signed yet */
+    CHECK_INT(acmpca_machine_use_blocking_io(m), 0);
+    CHECK_INT(acmpca_machine_set_header(m, "X-Trace-Id", "first"), 0);
+    CHECK_INT(acmpca_machine_set_header(m, "x-trace-id", "trace-1"), 0);
+    fault_script("[{\"action\":\"throttle\"},{\"action\":\"ok\"}]");
+    for (;;) {
+        acmpca_step_kind k = acmpca_machine_next(m, &s);
+        if (k == ACMPCA_STEP_DONE || k == ACMPCA_STEP_FAILED)
+            break;
+        if (k == ACMPCA_STEP_SEND) {
+            sends++;
+            CHECK_STR(header(s.request, "X-Trace-Id"), "trace-1");
+            CHECK_INT((int)count(s.request, "X-Trace-Id"), 1);
+            CHECK_INT((int)count(s.request, "Authorization"), 1);
+            CHECK_CONTAINS(header(s.request, "Authorization"), "x-trace-id");
+        }
+        CHECK_INT(acmpca_machine_perform(m, &s), 0);
+    }
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_DONE);
+    CHECK_INT(sends, 2);
+    list = fault_received(&doc);
+    CHECK_INT(cJSON_GetArraySize(list), 2);
+    got = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 1), "headers"), "x-trace-id");
+    CHECK(cJSON_IsString(got) && strcmp(got->valuestring, "trace-1") == 0);
+    cJSON_Delete(doc);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+/* What the signer or the protocol sets, and what could split a header, is refused. */
+static void test_machine__added_header_refusals(void)
+{
+    acmpca_client *c = new_client();
+    acmpca_machine *m = new_call(c), *w = NULL;
+    cJSON *in = cJSON_Parse(GET_IN);
+    const char *owned[] = {"Authorization", "host", "X-Amz-Date", "x-amz-security-token",
+                           "Content-Type", "X-Amz-Target", "X-Amz-Content-Sha256"};
+    char name[16];
+    size_t i;
+
+    for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+        CHECK_INT(acmpca_machine_set_header(m, owned[i], "x"), ACMPCA_EINVAL);
+        CHECK_CONTAINS(acmpca_error_last()->message, owned[i]);
+    }
+    CHECK_INT(acmpca_machine_set_header(m, "X-Bad", "a\r\nInjected: 1"), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "CR or LF");
+    CHECK_INT(acmpca_machine_set_header(m, "Bad Name", "x"), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "header name");
+    CHECK_INT(acmpca_machine_set_header(m, "", "x"), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_machine_set_header(m, NULL, "x"), ACMPCA_EINVAL);
+    for (i = 0; i < 64; i++) {
+        snprintf(name, sizeof(name), "X-H%zu", i);
+        CHECK_INT(acmpca_machine_set_header(m, name, "v"), 0);
+    }
+    CHECK_INT(acmpca_machine_set_header(m, "X-One-Too-Many", "v"), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "more than 64");
+    REQUIRE(acmpca_machine_new_waiter(&w, c, "certificate_issued", in, 0, 0) == 0);
+    CHECK_INT(acmpca_machine_set_header(w, "X-Trace", "x"), ACMPCA_EINVAL);
+    CHECK(acmpca_machine_request(w) == NULL);
+    CHECK_INT(acmpca_machine_perform(NULL, NULL), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_machine_use_blocking_io(NULL), ACMPCA_EINVAL);
+    cJSON_Delete(in);
+    acmpca_machine_free(w);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+/* The settings a client resolved, with the defaults filled in. */
+static void test_client__settings_show_the_resolved_values(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client_settings s;
+    acmpca_client *c = NULL;
+
+    o.endpoint_url = "http://127.0.0.1:1";
+    o.region = "us-east-1";
+    o.access_key_id = "AKIDHOOKSTEST";
+    o.secret_access_key = "hooks-test-secret";
+    o.read_timeout_ms = 2500;
+    o.retry_mode = "adaptive";
+    o.max_attempts = 7;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    CHECK_INT(acmpca_client_settings_get(c, &s), 0);
+    CHECK_STR(s.retry_mode, "adaptive");
+    CHECK_INT(s.max_attempts, 7);
+    CHECK_INT(s.connect_timeout_ms, 10000);
+    CHECK_INT(s.read_timeout_ms, 2500);
+    CHECK_INT(s.total_timeout_ms, 0);
+    CHECK_INT(s.pool_size, 4);
+    CHECK(s.max_response_bytes == (size_t)16 << 20);
+    CHECK(s.profile != NULL);
+    CHECK_INT(acmpca_client_settings_get(NULL, &s), ACMPCA_EINVAL);
+    acmpca_client_free(c);
+}
+
+int main(void)
+{
+    acmpca_global_init();
+    test_machine__added_header_is_sent_and_signed();
+    test_machine__added_header_refusals();
+    test_client__settings_show_the_resolved_values();
+    acmpca_global_cleanup();
+    return CHECK_DONE();
+}
