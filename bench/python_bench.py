@@ -18,6 +18,12 @@
 2. Start-up: `import` + client creation, each timed inside fresh interpreter
    subprocesses (the median of N), for acmpca and for boto3.
 
+Both are printed with botocore compatibility off (a process that never
+imports botocore: acmpca's default) and on (`import acmpca.boto3`, which
+imports botocore.exceptions and makes acmpca's exception classes inherit
+botocore's). acmpca's keep-alive CPU figures are measured in a subprocess of
+their own for that reason (this process imports boto3).
+
 Prints the figures and the ratios boto3 / acmpca. Nothing here decides
 whether a test passes; the issue's targets are >= 8x less CPU per call and
 >= 10x faster start-up. Only 127.0.0.1 is contacted.
@@ -55,6 +61,9 @@ STARTS = {
     "acmpca": ("import acmpca",
                "acmpca.client(region_name='us-east-1', endpoint_url='{ep}', "
                "aws_access_key_id='testing', aws_secret_access_key='testing')"),
+    "acmpca+compat": ("import acmpca, acmpca.boto3",
+                      "acmpca.client(region_name='us-east-1', endpoint_url='{ep}', "
+                      "aws_access_key_id='testing', aws_secret_access_key='testing')"),
     "boto3": ("import boto3",
               "boto3.client('acm-pca', region_name='us-east-1', endpoint_url='{ep}', "
               "aws_access_key_id='testing', aws_secret_access_key='testing')"),
@@ -138,6 +147,26 @@ def per_call(client, ca_arn, cert_arn, calls):
     return cpu / calls, wall / calls
 
 
+def per_call_alone(endpoint, ca_arn, cert_arn, calls, rounds, compat):
+    """acmpca's CPU per call (median round) in a fresh interpreter: botocore never
+    imported (compat off), or `import acmpca.boto3` first (compat on)."""
+    code = ("import statistics, sys\n"
+            "sys.path.insert(0, %r)\n"
+            "import acmpca\n%s"
+            "from python_bench import per_call\n"
+            "c = acmpca.client(region_name='us-east-1', endpoint_url=sys.argv[1],\n"
+            "                  aws_access_key_id='testing', aws_secret_access_key='testing')\n"
+            "cpu = [per_call(c, sys.argv[2], sys.argv[3], int(sys.argv[4]))[0]\n"
+            "       for _ in range(int(sys.argv[5]))]\n"
+            "assert ('botocore' in sys.modules) == %r\n"
+            "print(statistics.median(cpu))\n"
+            % (SCRIPT_DIR, "import acmpca.boto3\n" if compat else "", compat))
+    out = subprocess.run([sys.executable, "-c", code, endpoint, ca_arn, cert_arn, str(calls),
+                          str(rounds)], capture_output=True, text=True, env=clean_env(),
+                         check=True, cwd=SCRIPT_DIR)
+    return float(out.stdout.strip())
+
+
 def compare(acmpca, boto3, endpoint, ca_arn, cert_arn, calls, rounds):
     ours = acmpca.client(region_name=REGION, endpoint_url=endpoint, **CREDS)
     theirs = boto3.client("acm-pca", region_name=REGION, endpoint_url=endpoint, **CREDS)
@@ -185,9 +214,13 @@ def main():
         fixture_ca = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/bench"
         ka_cpu, ka_wall = compare(acmpca, boto3, fixture_endpoint, fixture_ca,
                                   fixture_ca + "/in-progress-0", args.calls, args.rounds)
+        alone = {compat: per_call_alone(fixture_endpoint, fixture_ca,
+                                        fixture_ca + "/in-progress-0", args.calls, args.rounds,
+                                        compat) for compat in (False, True)}
         ca_arn, cert_arn = make_certificate(acmpca, endpoint)
         cpu, wall = compare(acmpca, boto3, endpoint, ca_arn, cert_arn, args.calls, args.rounds)
-        start = {name: start_time(name, endpoint, args.starts) for name in ("acmpca", "boto3")}
+        start = {name: start_time(name, endpoint, args.starts)
+                 for name in ("acmpca", "acmpca+compat", "boto3")}
     finally:
         for proc in (moto, fixture):
             proc.kill()
@@ -203,14 +236,18 @@ def main():
         print("%-44s %9.1f %s %9.1f %s %7.1fx" % (label, ours * scale, unit, theirs * scale, unit,
                                                 theirs / ours))
 
-    row("client CPU per call, keep-alive  [main]", ka_cpu["acmpca"], ka_cpu["boto3"])
+    row("client CPU per call, keep-alive, compat off", alone[False], ka_cpu["boto3"])
+    row("client CPU per call, keep-alive, compat on", alone[True], ka_cpu["boto3"])
+    row("client CPU per call, keep-alive, in-process", ka_cpu["acmpca"], ka_cpu["boto3"])
     row("client CPU per call, moto (connect per call)", cpu["acmpca"], cpu["boto3"])
     print("%-44s %11.0f%% %11.0f%%" % ("  of which connection setup (moto - keep-alive)",
                                      100 * (1 - ka_cpu["acmpca"] / cpu["acmpca"]),
                                      100 * (1 - ka_cpu["boto3"] / cpu["boto3"])))
     row("wall time per call, keep-alive", ka_wall["acmpca"], ka_wall["boto3"])
     row("wall time per call, moto (mostly moto's)", wall["acmpca"], wall["boto3"])
-    row("import + client creation (median of %d)" % args.starts, start["acmpca"],
+    row("import + client, compat off (median of %d)" % args.starts, start["acmpca"],
+        start["boto3"], "ms", 1e3)
+    row("import + client, compat on (median of %d)" % args.starts, start["acmpca+compat"],
         start["boto3"], "ms", 1e3)
     print("targets: CPU per call >= 8x less, start-up >= 10x faster")
 

@@ -89,6 +89,11 @@ typedef struct acmpy_state {
     PyObject *WaiterError;
     PyObject *CryptoError;
     PyObject *GeneralError;
+    /* botocore's names for some InvalidConfigError cases, and get_paginator's error. */
+    PyObject *NoRegionError;
+    PyObject *InvalidRegionError;
+    PyObject *ProfileNotFound;
+    PyObject *OperationNotPageableError;
     /* index: ACMPCA_ESERVICE_FIRST - code */
     PyObject *service_errors[ACMPY_SERVICE_ERROR_COUNT];
 
@@ -97,6 +102,7 @@ typedef struct acmpy_state {
     PyObject *simple_namespace;  /* types.SimpleNamespace */
     PyObject *debug_level;       /* int 10 */
     PyObject *str_isEnabledFor;
+    PyObject *str_logging;
     PyObject *str_debug;
     PyObject *str_timestamp;
     PyObject *str_replace;
@@ -118,10 +124,13 @@ typedef struct acmpy_state {
 typedef struct acmpy_client {
     PyObject_HEAD
     acmpca_client *client;       /* NULL once closed and no call is running */
-    PyObject *meta;              /* client.meta */
+    PyObject *meta;              /* client.meta, made on first use (acmpca._meta) */
     int inflight;                /* calls running with the GIL released (GIL-protected) */
     int closed;
     PyObject *weakreflist;
+    PyObject *meta_args;         /* what client.meta is made of (a dict) */
+    int hooked;                  /* an event handler is registered: calls take the
+                                    events path (acmpca._events), else the C one */
 } acmpy_client;
 
 /* What a machine runs (acmpca._Machine). */
@@ -166,6 +175,13 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
 PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...);
 /* Raise `cls` (one of ours) with a formatted message, also set as .message. Returns NULL. */
 PyObject *acmpy_raise_as(PyObject *cls, const char *fmt, ...);
+/*
+ * `cls` (one of ours) as a new reference, to raise: once botocore.exceptions
+ * is imported, our classes are first made to inherit botocore's
+ * (acmpca._compat.enable(), done once). NULL with the exception set when
+ * that was interrupted (a signal handler's exception goes to the caller).
+ */
+PyObject *acmpy_error_class(PyObject *cls);
 
 /*
  * The core's log_fn, and the record of a waiter's pause. They log to the
@@ -199,7 +215,6 @@ void acmpy_log_prepare(acmpy_state *st);
 
 /* ---- convert.c ------------------------------------------------------------ */
 
-int acmpy_convert_init(void);   /* imports the datetime C API */
 /* Fill st->member_names from the model's operation outputs; free it. */
 int acmpy_member_names_init(acmpy_state *st);
 void acmpy_member_names_free(acmpy_state *st);

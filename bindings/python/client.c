@@ -261,44 +261,179 @@ static void raise_option_error(acmpy_state *st, const char *message)
     acmpy_raise_as(st->InvalidConfigError, "%s", message);
 }
 
-static PyObject *make_meta(acmpy_state *st, acmpca_client *c, PyObject *config)
+/*
+ * The constructor's arguments, by name: boto3.client()'s positional order
+ * (service_name ... config), then acmpca's keyword-only ones. `config` names
+ * the Config attribute an argument left None falls back to.
+ */
+enum {
+    A_SERVICE, A_REGION, A_API_VERSION, A_USE_SSL, A_VERIFY, A_ENDPOINT, A_KEY_ID, A_SECRET,
+    A_TOKEN, A_CONFIG, A_POSITIONAL,
+    A_PROFILE = A_POSITIONAL, A_CONNECT, A_READ, A_RETRIES, A_POOL, A_FIPS, A_DUAL, A_RATE, A_UA,
+    A_MAXBYTES, A_TOTAL, A_COUNT
+};
+
+static const struct {
+    const char *name, *config;
+} client_args[A_COUNT] = {
+    [A_SERVICE] = {"service_name", NULL},
+    [A_REGION] = {"region_name", "region_name"},
+    [A_API_VERSION] = {"api_version", NULL},
+    [A_USE_SSL] = {"use_ssl", NULL},
+    [A_VERIFY] = {"verify", NULL},
+    [A_ENDPOINT] = {"endpoint_url", NULL},
+    [A_KEY_ID] = {"aws_access_key_id", NULL},
+    [A_SECRET] = {"aws_secret_access_key", NULL},
+    [A_TOKEN] = {"aws_session_token", NULL},
+    [A_CONFIG] = {"config", NULL},
+    [A_PROFILE] = {"profile_name", NULL},
+    [A_CONNECT] = {"connect_timeout", "connect_timeout"},
+    [A_READ] = {"read_timeout", "read_timeout"},
+    [A_RETRIES] = {"retries", "retries"},
+    [A_POOL] = {"max_pool_connections", "max_pool_connections"},
+    [A_FIPS] = {"use_fips_endpoint", "use_fips_endpoint"},
+    [A_DUAL] = {"use_dualstack_endpoint", "use_dualstack_endpoint"},
+    [A_RATE] = {"rate_limit", "rate_limit"},
+    [A_UA] = {"user_agent_extra", "user_agent_extra"},
+    [A_MAXBYTES] = {"max_response_bytes", "max_response_bytes"},
+    [A_TOTAL] = {"total_timeout", "total_timeout"},
+};
+
+#define API_VERSION "2017-08-22"
+
+/* args and kwds into a[] by name (borrowed; NULL when not given), as a def would. */
+static int parse_client_args(PyObject *args, PyObject *kwds, PyObject *a[A_COUNT])
 {
+    Py_ssize_t i, n = PyTuple_GET_SIZE(args), pos = 0;
+    PyObject *key, *value;
+
+    if (n > A_POSITIONAL) {
+        PyErr_Format(PyExc_TypeError, "Client() takes at most %d positional arguments "
+                     "(%zd given); the order is boto3.client()'s: service_name, region_name, "
+                     "api_version, use_ssl, verify, endpoint_url, aws_access_key_id, "
+                     "aws_secret_access_key, aws_session_token, config", A_POSITIONAL, n);
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        a[i] = PyTuple_GET_ITEM(args, i);
+    while (kwds && PyDict_Next(kwds, &pos, &key, &value)) {
+        int k;
+        for (k = 0; k < A_COUNT; k++)
+            if (PyUnicode_Check(key) &&
+                PyUnicode_CompareWithASCIIString(key, client_args[k].name) == 0)
+                break;
+        if (k == A_COUNT) {
+            PyErr_Format(PyExc_TypeError, "Client() got an unexpected keyword argument %R", key);
+            return -1;
+        }
+        if (a[k]) {
+            PyErr_Format(PyExc_TypeError, "Client() got multiple values for argument '%s'",
+                         client_args[k].name);
+            return -1;
+        }
+        a[k] = value;
+    }
+    return 0;
+}
+
+/* The values of the client's resolved settings that client.meta.config shows. */
+static PyObject *make_meta_args(acmpca_client *c, PyObject *config, PyObject *endpoint_given)
+{
+    acmpca_client_settings s;
     const char *region = acmpca_client_region(c);
-    PyObject *kw = Py_BuildValue("{sNsssssOss}", "region_name",
-                                 region[0] ? PyUnicode_FromString(region) : Py_NewRef(Py_None),
-                                 "endpoint_url", acmpca_client_endpoint(c), "service_name",
-                                 "acm-pca", "config", config ? config : Py_None, "partition",
-                                 "aws");
-    PyObject *meta = kw ? PyObject_Call(st->simple_namespace, st->empty_tuple, kw) : NULL;
-    Py_XDECREF(kw);
-    return meta;
+
+    if (acmpca_client_settings_get(c, &s) != 0)
+        return PyErr_NoMemory();
+    return Py_BuildValue("{sNsssOsOsssssisdsdsNsisn}", "region_name",
+                         region[0] ? PyUnicode_FromString(region) : Py_NewRef(Py_None),
+                         "endpoint_url", acmpca_client_endpoint(c), "config",
+                         config ? config : Py_None, "endpoint_given",
+                         endpoint_given ? endpoint_given : Py_None, "profile_name", s.profile,
+                         "retry_mode", s.retry_mode, "max_attempts", s.max_attempts,
+                         "connect_timeout", (double)s.connect_timeout_ms / 1000.0,
+                         "read_timeout", (double)s.read_timeout_ms / 1000.0, "total_timeout",
+                         s.total_timeout_ms
+                             ? PyFloat_FromDouble((double)s.total_timeout_ms / 1000.0)
+                             : Py_NewRef(Py_None),
+                         "max_pool_connections", s.pool_size, "max_response_bytes",
+                         (Py_ssize_t)s.max_response_bytes);
+}
+
+/*
+ * The Config options acmpca cannot honour as botocore does: refused with the
+ * reason rather than ignored, when they ask for what would not happen.
+ */
+static int refuse_config(acmpy_state *st, PyObject *config)
+{
+    PyObject *v;
+    int set;
+
+    if (!config)
+        return 0;
+    v = pick(NULL, config, "proxies");
+    set = v ? PyObject_IsTrue(v) : 0;
+    Py_XDECREF(v);
+    if (!set) {
+        v = pick(NULL, config, "proxies_config");
+        set = v ? PyObject_IsTrue(v) : 0;
+        Py_XDECREF(v);
+    }
+    if (set < 0 || PyErr_Occurred())
+        return -1;
+    if (set) {
+        PyErr_SetString(st->InvalidConfigError,
+                        "proxies / proxies_config: not supported in Config (the C transport "
+                        "takes its proxy from HTTPS_PROXY / HTTP_PROXY / NO_PROXY); set those "
+                        "environment variables instead");
+        return -1;
+    }
+    return 0;
+}
+
+/* use_ssl=False: botocore's http:// for the resolved endpoint (an explicit one is kept). */
+static int plain_http_endpoint(acmpy_state *st, opts_holder *h, PyObject *use_ssl,
+                               acmpca_client **c)
+{
+    const char *url;
+    PyObject *plain;
+    acmpca_client *again = NULL;
+
+    if (!use_ssl || use_ssl == Py_None || use_ssl == Py_True || h->o.endpoint_url)
+        return 0;
+    url = acmpca_client_endpoint(*c);
+    if (strncmp(url, "https://", 8) != 0)
+        return 0;
+    if (!(plain = PyUnicode_FromFormat("http://%s", url + 8)) ||
+        !(h->o.endpoint_url = keep_utf8(st, h, plain, "endpoint_url"))) {
+        Py_XDECREF(plain);
+        return -1;
+    }
+    Py_DECREF(plain);
+    if (!h->o.region && acmpca_client_region(*c)[0])
+        h->o.region = acmpca_client_region(*c); /* copied by acmpca_client_new below */
+    if (acmpca_client_new(&again, &h->o) != 0) {
+        acmpy_raise_last(st, NULL, NULL);
+        return -1;
+    }
+    acmpca_client_free(*c);
+    *c = again;
+    return 0;
 }
 
 static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"region_name", "endpoint_url", "aws_access_key_id",
-                             "aws_secret_access_key", "aws_session_token", "profile_name",
-                             "verify", "config", "connect_timeout", "read_timeout", "retries",
-                             "max_pool_connections", "use_fips_endpoint",
-                             "use_dualstack_endpoint", "rate_limit", "user_agent_extra",
-                             "max_response_bytes", "total_timeout", NULL};
     acmpy_client *self = (acmpy_client *)op;
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
-    PyObject *a[18] = {NULL};
-    PyObject *region = NULL, *connect = NULL, *read = NULL, *retries = NULL, *pool = NULL,
-             *fips = NULL, *dual = NULL, *rate = NULL, *ua = NULL, *proxies = NULL,
-             *maxbytes = NULL, *total = NULL;
+    PyObject *a[A_COUNT] = {NULL};
+    PyObject *v[A_COUNT] = {NULL}; /* owned: the argument, else the Config's, else NULL */
     PyObject *config, *verify;
     opts_holder h;
     acmpca_client *c = NULL;
-    int rc = -1, n;
+    int rc = -1, n, i;
 
     if (!st)
         return -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOOOOOOO$OOOOOOOOOO:Client", kwlist, &a[0],
-                                     &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8],
-                                     &a[9], &a[10], &a[11], &a[12], &a[13], &a[14], &a[15],
-                                     &a[16], &a[17]))
+    if (parse_client_args(args, kwds, a) < 0)
         return -1;
     /*
      * Waiters, paginators and page iterators reach the core client through
@@ -311,43 +446,60 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
                                           "(or closed); make a new Client instead");
         return -1;
     }
+    if (a[A_SERVICE] && a[A_SERVICE] != Py_None &&
+        (!PyUnicode_Check(a[A_SERVICE]) ||
+         PyUnicode_CompareWithASCIIString(a[A_SERVICE], "acm-pca") != 0)) {
+        PyErr_Format(PyExc_ValueError, "service_name: acmpca only serves 'acm-pca', not %R "
+                     "(positional arguments follow boto3.client(): service_name, region_name, "
+                     "api_version, ...)", a[A_SERVICE]);
+        return -1;
+    }
+    if (a[A_API_VERSION] && a[A_API_VERSION] != Py_None &&
+        (!PyUnicode_Check(a[A_API_VERSION]) ||
+         PyUnicode_CompareWithASCIIString(a[A_API_VERSION], API_VERSION) != 0)) {
+        acmpy_raise_as(st->InvalidConfigError, "api_version: acmpca speaks the ACM PCA API "
+                       "version '" API_VERSION "' only, got %R", a[A_API_VERSION]);
+        return -1;
+    }
+    if (a[A_USE_SSL] && a[A_USE_SSL] != Py_None && !PyBool_Check(a[A_USE_SSL])) {
+        acmpy_raise_as(st->InvalidConfigError, "use_ssl: expected a bool, got %R",
+                       a[A_USE_SSL]);
+        return -1;
+    }
     memset(&h, 0, sizeof(h));
     h.o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
     if (!(h.keep = PyList_New(0)))
         return -1;
-    verify = a[6];
-    config = a[7] && a[7] != Py_None ? a[7] : NULL;
-
-    region = pick(a[0], config, "region_name");
-    connect = pick(a[8], config, "connect_timeout");
-    read = pick(a[9], config, "read_timeout");
-    retries = pick(a[10], config, "retries");
-    pool = pick(a[11], config, "max_pool_connections");
-    fips = pick(a[12], config, "use_fips_endpoint");
-    dual = pick(a[13], config, "use_dualstack_endpoint");
-    rate = pick(a[14], config, "rate_limit");
-    ua = pick(a[15], config, "user_agent_extra");
-    maxbytes = pick(a[16], config, "max_response_bytes");
-    total = pick(a[17], config, "total_timeout");
-    proxies = pick(NULL, config, "proxies");
-    if (PyErr_Occurred())
-        goto done;
-    if (proxies && PyObject_IsTrue(proxies)) {
-        PyErr_SetString(st->InvalidConfigError,
-                        "proxies: not supported in Config; set HTTPS_PROXY / NO_PROXY instead");
-        goto done;
+    verify = a[A_VERIFY];
+    config = a[A_CONFIG] && a[A_CONFIG] != Py_None ? a[A_CONFIG] : NULL;
+    for (i = 0; i < A_COUNT; i++) {
+        if (client_args[i].config)
+            v[i] = pick(a[i], config, client_args[i].config);
+        else if (a[i] && a[i] != Py_None)
+            v[i] = Py_NewRef(a[i]);
     }
-    if ((region && !(h.o.region = keep_utf8(st, &h, region, "region_name"))) ||
-        (a[1] && a[1] != Py_None && !(h.o.endpoint_url = keep_utf8(st, &h, a[1], "endpoint_url"))) ||
-        (a[2] && a[2] != Py_None &&
-         !(h.o.access_key_id = keep_utf8(st, &h, a[2], "aws_access_key_id"))) ||
-        (a[3] && a[3] != Py_None &&
-         !(h.o.secret_access_key = keep_utf8(st, &h, a[3], "aws_secret_access_key"))) ||
-        (a[4] && a[4] != Py_None &&
-         !(h.o.session_token = keep_utf8(st, &h, a[4], "aws_session_token"))) ||
-        (a[5] && a[5] != Py_None && !(h.o.profile = keep_utf8(st, &h, a[5], "profile_name"))) ||
-        (ua && !(h.o.user_agent_suffix = keep_utf8(st, &h, ua, "user_agent_extra"))))
+    if (PyErr_Occurred() || refuse_config(st, config) < 0)
         goto done;
+    {
+        /* The string options, each to its field. */
+        static const struct {
+            int arg;
+            size_t offset;
+        } strings[] = {{A_REGION, offsetof(acmpca_client_options, region)},
+                       {A_ENDPOINT, offsetof(acmpca_client_options, endpoint_url)},
+                       {A_KEY_ID, offsetof(acmpca_client_options, access_key_id)},
+                       {A_SECRET, offsetof(acmpca_client_options, secret_access_key)},
+                       {A_TOKEN, offsetof(acmpca_client_options, session_token)},
+                       {A_PROFILE, offsetof(acmpca_client_options, profile)},
+                       {A_UA, offsetof(acmpca_client_options, user_agent_suffix)}};
+        size_t k;
+        for (k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
+            const char **field = (const char **)((char *)&h.o + strings[k].offset);
+            if (v[strings[k].arg] &&
+                !(*field = keep_utf8(st, &h, v[strings[k].arg], client_args[strings[k].arg].name)))
+                goto done;
+        }
+    }
     if (verify && verify != Py_None) {
         if (PyBool_Check(verify)) {
             h.o.insecure_skip_tls_verify = verify == Py_False;
@@ -363,24 +515,24 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
                 goto done;
         }
     }
-    if (seconds_ms(st, connect, "connect_timeout", &h.o.connect_timeout_ms) < 0 ||
-        seconds_ms(st, read, "read_timeout", &h.o.read_timeout_ms) < 0 ||
-        seconds_ms(st, total, "total_timeout", &h.o.total_timeout_ms) < 0 ||
-        read_retries(st, &h, retries) < 0 ||
-        tristate(st, fips, "use_fips_endpoint", &h.o.use_fips) < 0 ||
-        tristate(st, dual, "use_dualstack_endpoint", &h.o.use_dualstack) < 0 ||
-        read_rate_limit(st, &h, rate) < 0)
+    if (seconds_ms(st, v[A_CONNECT], "connect_timeout", &h.o.connect_timeout_ms) < 0 ||
+        seconds_ms(st, v[A_READ], "read_timeout", &h.o.read_timeout_ms) < 0 ||
+        seconds_ms(st, v[A_TOTAL], "total_timeout", &h.o.total_timeout_ms) < 0 ||
+        read_retries(st, &h, v[A_RETRIES]) < 0 ||
+        tristate(st, v[A_FIPS], "use_fips_endpoint", &h.o.use_fips) < 0 ||
+        tristate(st, v[A_DUAL], "use_dualstack_endpoint", &h.o.use_dualstack) < 0 ||
+        read_rate_limit(st, &h, v[A_RATE]) < 0)
         goto done;
-    if (pool) {
-        if (int_option(st, pool, "max_pool_connections", 1, INT_MAX, &n) < 0)
+    if (v[A_POOL]) {
+        if (int_option(st, v[A_POOL], "max_pool_connections", 1, INT_MAX, &n) < 0)
             goto done;
         h.o.pool_size = n;
     }
-    if (maxbytes) {
+    if (v[A_MAXBYTES]) {
         long long nb, most = (unsigned long long)SIZE_MAX / 2 > (unsigned long long)LLONG_MAX
                                  ? LLONG_MAX
                                  : (long long)(SIZE_MAX / 2);
-        if (acmpy_int_arg(st->InvalidConfigError, maxbytes, "max_response_bytes", 1, most,
+        if (acmpy_int_arg(st->InvalidConfigError, v[A_MAXBYTES], "max_response_bytes", 1, most,
                           &nb) < 0)
             goto done;
         h.o.max_response_bytes = (size_t)nb;
@@ -396,23 +548,20 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
             acmpy_raise_last(st, NULL, NULL);
         goto done;
     }
+    if (plain_http_endpoint(st, &h, v[A_USE_SSL], &c) < 0)
+        goto done;
+    Py_XSETREF(self->meta_args, make_meta_args(c, config, v[A_ENDPOINT]));
+    if (!self->meta_args)
+        goto done;
+    Py_CLEAR(self->meta);
     self->client = c;
+    c = NULL;
     self->closed = 0;
-    Py_XSETREF(self->meta, make_meta(st, c, config));
-    rc = self->meta ? 0 : -1;
+    rc = 0;
 done:
-    Py_XDECREF(region);
-    Py_XDECREF(connect);
-    Py_XDECREF(read);
-    Py_XDECREF(retries);
-    Py_XDECREF(pool);
-    Py_XDECREF(fips);
-    Py_XDECREF(dual);
-    Py_XDECREF(rate);
-    Py_XDECREF(ua);
-    Py_XDECREF(proxies);
-    Py_XDECREF(maxbytes);
-    Py_XDECREF(total);
+    acmpca_client_free(c);
+    for (i = 0; i < A_COUNT; i++)
+        Py_XDECREF(v[i]);
     Py_XDECREF(h.keep);
     PyMem_Free(h.limits);
     return rc;
@@ -426,12 +575,14 @@ static int client_traverse(PyObject *op, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(((acmpy_client *)op)->meta);
+    Py_VISIT(((acmpy_client *)op)->meta_args);
     return 0;
 }
 
 static int client_clear(PyObject *op)
 {
     Py_CLEAR(((acmpy_client *)op)->meta);
+    Py_CLEAR(((acmpy_client *)op)->meta_args);
     return 0;
 }
 
@@ -446,6 +597,7 @@ static void client_dealloc(PyObject *op)
     if (self->client)
         client_free_core(self);
     Py_CLEAR(self->meta);
+    Py_CLEAR(self->meta_args);
     tp->tp_free(op);
     Py_DECREF(tp);
 }
@@ -453,18 +605,16 @@ static void client_dealloc(PyObject *op)
 static PyObject *client_repr(PyObject *op)
 {
     acmpy_client *self = (acmpy_client *)op;
-    PyObject *region, *endpoint, *out = NULL;
-    if (!self->meta)
+    PyObject *region, *endpoint;
+    if (!self->meta_args)
         return PyUnicode_FromString("<acmpca.Client uninitialised>");
     /* Region and endpoint only: never anything about credentials. */
-    region = PyObject_GetAttrString(self->meta, "region_name");
-    endpoint = region ? PyObject_GetAttrString(self->meta, "endpoint_url") : NULL;
-    if (endpoint)
-        out = PyUnicode_FromFormat("<acmpca.Client region=%R endpoint=%R%s>", region, endpoint,
-                                   self->closed ? " closed" : "");
-    Py_XDECREF(region);
-    Py_XDECREF(endpoint);
-    return out;
+    region = PyDict_GetItemString(self->meta_args, "region_name");
+    endpoint = PyDict_GetItemString(self->meta_args, "endpoint_url");
+    if (!region || !endpoint)
+        return PyUnicode_FromString("<acmpca.Client>");
+    return PyUnicode_FromFormat("<acmpca.Client region=%R endpoint=%R%s>", region, endpoint,
+                                self->closed ? " closed" : "");
 }
 
 static PyObject *client_close(PyObject *op, PyObject *unused)
@@ -508,13 +658,33 @@ static PyObject *client_get_exceptions(PyObject *op, void *unused)
     return st ? Py_NewRef(st->exceptions) : NULL;
 }
 
+/* client.meta, made on first use: acmpca._meta is only imported by code that looks. */
 static PyObject *client_get_meta(PyObject *op, void *unused)
 {
     acmpy_client *self = (acmpy_client *)op;
+    PyObject *module, *meta;
     (void)unused;
-    if (!self->meta)
+    if (self->meta)
+        return Py_NewRef(self->meta);
+    if (!self->meta_args)
         Py_RETURN_NONE;
-    return Py_NewRef(self->meta);
+    if (!(module = PyImport_ImportModule("acmpca._meta")))
+        return NULL;
+    meta = PyObject_CallMethod(module, "_client_meta", "OO", op, self->meta_args);
+    Py_DECREF(module);
+    if (meta && !self->meta)
+        self->meta = Py_NewRef(meta);
+    return meta;
+}
+
+/* _set_hooked(bool): the events emitter says whether any handler is registered. */
+static PyObject *client_set_hooked(PyObject *op, PyObject *on)
+{
+    int v = PyObject_IsTrue(on);
+    if (v < 0)
+        return NULL;
+    ((acmpy_client *)op)->hooked = v;
+    Py_RETURN_NONE;
 }
 
 static PyObject *client_get_waiter_names(PyObject *op, void *unused)
@@ -628,6 +798,8 @@ static PyObject *client_machine(PyObject *op, PyObject *const *args, Py_ssize_t 
     return (PyObject *)m;
 }
 
+static PyObject *client_send_hooked(PyObject *op, PyObject *args);
+
 static PyMethodDef client_methods[] = {
     {"_machine", (PyCFunction)(void (*)(void))client_machine, METH_FASTCALL | METH_KEYWORDS,
      "_machine(operation_name, **kwargs) -> _Machine\n\nThe call as a call machine, for a "
@@ -641,6 +813,11 @@ static PyMethodDef client_methods[] = {
      "the credentials first when none are cached, so it raises NoCredentialsError (the\n"
      "message lists every source tried) or CredentialRetrievalError (naming the failing\n"
      "provider) as a call would. Never reveals a key."},
+    {"_set_hooked", client_set_hooked, METH_O,
+     "_set_hooked(bool): whether calls run the event handlers (acmpca._events sets it)."},
+    {"_send_hooked", client_send_hooked, METH_VARARGS,
+     "_send_hooked(operation, params, before_sign, before_send, needs_retry): one call, step "
+     "by step, with hooks between the steps (acmpca._events)."},
     {"close", client_close, METH_NOARGS,
      "close() -> None\n\nFree the client's connections. Later calls raise acmpca.GeneralError; "
      "calls still running on other threads finish first. Closing twice is fine."},
@@ -685,14 +862,18 @@ static PyMemberDef client_members[] = {
     {NULL, 0, 0, 0, NULL}};
 
 static const char client_doc[] =
-    "Client(region_name=None, endpoint_url=None, aws_access_key_id=None,\n"
-    "       aws_secret_access_key=None, aws_session_token=None, profile_name=None,\n"
-    "       verify=None, config=None, *, connect_timeout=None, read_timeout=None,\n"
+    "Client(service_name='acm-pca', region_name=None, api_version=None, use_ssl=True,\n"
+    "       verify=None, endpoint_url=None, aws_access_key_id=None,\n"
+    "       aws_secret_access_key=None, aws_session_token=None, config=None, *,\n"
+    "       profile_name=None, connect_timeout=None, read_timeout=None,\n"
     "       retries=None, max_pool_connections=None, use_fips_endpoint=None,\n"
     "       use_dualstack_endpoint=None, rate_limit=None, user_agent_extra=None,\n"
     "       max_response_bytes=None, total_timeout=None)\n"
     "--\n\n"
     "An AWS Private CA client, a drop-in for boto3.client('acm-pca', ...).\n\n"
+    "The positional arguments are boto3.client()'s, in its order. service_name must be\n"
+    "'acm-pca' (or None) and api_version '2017-08-22' (or None); use_ssl=False sends\n"
+    "plain HTTP to the resolved endpoint (an explicit endpoint_url is used as given).\n"
     "Anything not given resolves as boto3 does: AWS_REGION / AWS_DEFAULT_REGION, the\n"
     "AWS_ENDPOINT_URL* variables, the credential chain (environment, profile files,\n"
     "SSO, process, container, instance metadata). `verify` is a bool or a CA bundle\n"
@@ -707,7 +888,10 @@ static const char client_doc[] =
     "Each API operation is a method named as in boto3 (issue_certificate, ...), taking\n"
     "the API member names as keyword arguments and returning a dict shaped like\n"
     "boto3's, with ResponseMetadata. credentials_source() names the provider that\n"
-    "supplied the credentials.";
+    "supplied the credentials. client.meta (made on first use) is botocore's ClientMeta:\n"
+    "region_name, endpoint_url, partition, config (the resolved settings), service_model,\n"
+    "method_to_api_mapping and events (botocore's event names; while no handler is\n"
+    "registered, calls take the C path unchanged).";
 
 static PyType_Slot client_slots[] = {
     {Py_tp_init, client_init},
@@ -725,6 +909,293 @@ static PyType_Slot client_slots[] = {
 static PyType_Spec client_spec = {
     "acmpca.Client", sizeof(acmpy_client), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, client_slots};
+
+/* ---- the events path (acmpca._events drives it when a handler is registered) ---------------- */
+
+/* (method, url, [(name, value), ...], body) of a request, for the hooks. */
+static PyObject *request_tuple(const acmpca_http_request *r)
+{
+    PyObject *headers = PyList_New((Py_ssize_t)r->header_count), *out;
+    size_t i;
+    if (!headers)
+        return NULL;
+    for (i = 0; i < r->header_count; i++) {
+        PyObject *pair = Py_BuildValue("(ss)", r->headers[i].name, r->headers[i].value);
+        if (!pair) {
+            Py_DECREF(headers);
+            return NULL;
+        }
+        PyList_SET_ITEM(headers, (Py_ssize_t)i, pair);
+    }
+    out = Py_BuildValue("(ssNy#)", r->method, r->url, headers, r->body, (Py_ssize_t)r->body_len);
+    return out;
+}
+
+/* The headers a before-sign hook returned ({name: value} or None) onto the machine. */
+static int apply_headers(acmpy_state *st, acmpca_machine *m, PyObject *add)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    if (!add || add == Py_None)
+        return 0;
+    if (!PyDict_Check(add)) {
+        PyErr_Format(PyExc_TypeError, "request headers: expected a dict, got %R", add);
+        return -1;
+    }
+    while (PyDict_Next(add, &pos, &key, &value)) {
+        const char *k = acmpy_utf8(st, key, "header name"), *v;
+        if (!k || !(v = acmpy_utf8(st, value, "header value")))
+            return -1;
+        if (acmpca_machine_set_header(m, k, v) != 0) {
+            acmpy_raise_as(st->ParamValidationError, "%s", acmpca_error_last()->message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A before-send hook's (status, {name: value}, body) reported as the answer. */
+static int apply_response(acmpy_state *st, acmpca_machine *m, PyObject *r)
+{
+    PyObject *headers = NULL, *key, *value;
+    acmpca_header *h = NULL;
+    Py_ssize_t pos = 0, n = 0, len = 0;
+    const char *body = NULL;
+    int status, rc = -1;
+
+    if (!PyArg_ParseTuple(r, "iO!y#:before-send response", &status, &PyDict_Type, &headers,
+                          &body, &len))
+        return -1;
+    if (PyDict_GET_SIZE(headers) && !(h = PyMem_Calloc((size_t)PyDict_GET_SIZE(headers),
+                                                        sizeof(*h)))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    while (PyDict_Next(headers, &pos, &key, &value)) {
+        if (!(h[n].name = acmpy_utf8(st, key, "header name")) ||
+            !(h[n].value = acmpy_utf8(st, value, "header value")))
+            goto done;
+        n++;
+    }
+    if (acmpca_machine_response(m, status, h, (size_t)n, body, (size_t)len) != 0) {
+        acmpy_raise_as(st->ParamValidationError, "%s", acmpca_error_last()->message);
+        goto done;
+    }
+    rc = 0;
+done:
+    PyMem_Free(h);
+    return rc;
+}
+
+/* The exception a failed call raises, taken (not raised) for a hook or the caller. */
+static PyObject *taken_error(acmpy_state *st, const acmpca_operation_info *op, acmpca_client *c,
+                             const acmpca_response_meta *meta)
+{
+    PyObject *type, *value, *tb;
+    acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && tb)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+/*
+ * _send_hooked(operation, params, before_sign, before_send, needs_retry):
+ * one call as the C path makes it, step by step, calling the hooks (None for
+ * none) between the steps with the GIL held:
+ *   before_sign(attempt, request) -> {name: value} to add, signed, or None
+ *   before_send(attempt, request) -> (answer, headers): answer (status,
+ *       headers, body) is used instead of sending, unless None; headers
+ *       ({name: value} or None) are added to the request, unsigned
+ *   needs_retry(attempt, exception): an attempt failed and will be retried
+ * where request is (method, url, [(name, value)...], body). Returns
+ * (status, headers, parsed, exception): the last answer's status and headers
+ * (None without one), the result (or the error's response), and the
+ * exception to raise (None on success). With validate_only, only checks and
+ * serializes the params as the call would (ParamValidationError) and returns
+ * the unsigned request.
+ */
+static PyObject *client_send_hooked(PyObject *op, PyObject *args)
+{
+    acmpy_client *self = (acmpy_client *)op;
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
+    PyObject *name, *params, *sign_cb, *send_cb, *retry_cb, *kwnames = NULL, *values = NULL;
+    PyObject *result = NULL, *parsed = NULL, *exc = NULL, *md = NULL, *r = NULL;
+    const acmpca_operation_info *info;
+    acmpca_response_meta *meta = NULL;
+    acmpca_machine *m = NULL;
+    acmpca_client *c;
+    acmpca_step s;
+    acmpca_step_kind k;
+    cJSON *in = NULL, *out = NULL;
+    int resign = 1, attempt = 1, validate_only = 0, rc;
+    const char *opname;
+
+    if (!st || !PyArg_ParseTuple(args, "UO!OOO|p:_send_hooked", &name, &PyDict_Type, &params,
+                                 &sign_cb, &send_cb, &retry_cb, &validate_only))
+        return NULL;
+    if (!(opname = acmpy_utf8(st, name, "operation_name")))
+        return NULL;
+    if (!(info = acmpca_model_operation_find(opname))) {
+        PyErr_Format(PyExc_ValueError, "unknown operation %R", name);
+        return NULL;
+    }
+    if (!(c = acmpy_client_begin(self)))
+        return NULL;
+    if (!(kwnames = PyDict_Keys(params)) || !(values = PyDict_Values(params)))
+        goto done;
+    {
+        PyObject *t = PyList_AsTuple(kwnames);
+        Py_SETREF(kwnames, t);
+        if (!kwnames)
+            goto done;
+    }
+    if (acmpy_kwargs_to_json(st, info->input, PySequence_Fast_ITEMS(values), kwnames, NULL, NULL,
+                             &in) < 0)
+        goto done;
+    if (acmpca_machine_new_call(&m, c, info->name, in) != 0 ||
+        acmpca_machine_use_blocking_io(m) != 0) {
+        acmpy_raise_last(st, info->name, NULL);
+        goto done;
+    }
+    if (validate_only) { /* the params are valid: a stubbed answer may be used */
+        result = request_tuple(acmpca_machine_request(m));
+        goto done;
+    }
+    acmpy_log_prepare(st);
+    for (;;) {
+        if (resign && sign_cb != Py_None) {
+            PyObject *req = request_tuple(acmpca_machine_request(m)), *add;
+            if (!req)
+                goto done;
+            add = PyObject_CallFunction(sign_cb, "iN", attempt, req);
+            if (!add || apply_headers(st, m, add) < 0) {
+                Py_XDECREF(add);
+                goto done;
+            }
+            Py_DECREF(add);
+        }
+        resign = 0;
+        Py_BEGIN_ALLOW_THREADS
+        k = acmpca_machine_next(m, &s);
+        Py_END_ALLOW_THREADS
+        if (k == ACMPCA_STEP_DONE || k == ACMPCA_STEP_FAILED)
+            break;
+        if (k == ACMPCA_STEP_SEND && send_cb != Py_None) {
+            PyObject *req = request_tuple(s.request), *answer;
+            if (!req)
+                goto done;
+            answer = PyObject_CallFunction(send_cb, "iN", s.attempt, req);
+            if (!answer)
+                goto done;
+            if (!PyTuple_Check(answer) || PyTuple_GET_SIZE(answer) != 2) {
+                PyErr_SetString(PyExc_TypeError, "before_send: expected (answer, headers)");
+                Py_DECREF(answer);
+                goto done;
+            }
+            /* Headers added now go out unsigned, as botocore's do after signing. */
+            rc = PyTuple_GET_ITEM(answer, 0) != Py_None
+                     ? apply_response(st, m, PyTuple_GET_ITEM(answer, 0))
+                     : apply_headers(st, m, PyTuple_GET_ITEM(answer, 1));
+            if (rc == 0 && PyTuple_GET_ITEM(answer, 0) != Py_None)
+                rc = 1;
+            Py_DECREF(answer);
+            if (rc < 0)
+                goto done;
+            if (rc == 1)
+                continue;
+        }
+        if (k == ACMPCA_STEP_SLEEP && s.sleep_reason == ACMPCA_SLEEP_BACKOFF) {
+            resign = 1;
+            attempt = s.attempt + 1;
+            if (retry_cb != Py_None) {
+                PyObject *e = taken_error(st, info, c, NULL), *ignored;
+                if (!e)
+                    goto done;
+                ignored = PyObject_CallFunction(retry_cb, "iN", s.attempt, e);
+                if (!ignored)
+                    goto done;
+                Py_DECREF(ignored);
+            }
+        }
+        Py_BEGIN_ALLOW_THREADS
+        acmpca_machine_perform(m, &s);
+        Py_END_ALLOW_THREADS
+    }
+    rc = acmpca_machine_result(m, &out, &meta);
+    if (rc != 0) {
+        if (!(exc = taken_error(st, info, c, meta)))
+            goto done;
+        parsed = PyObject_GetAttrString(exc, "response");
+        if (!parsed) {
+            PyErr_Clear();
+            parsed = Py_NewRef(Py_None);
+        }
+    } else {
+        if (!(parsed = acmpy_from_json(st, info->output, out)))
+            goto done;
+        if (!PyDict_Check(parsed)) {
+            Py_SETREF(parsed, PyDict_New());
+            if (!parsed)
+                goto done;
+        }
+        md = acmpy_response_metadata(st, meta);
+        if (!md || PyDict_SetItem(parsed, st->str_ResponseMetadata, md) < 0)
+            goto done;
+    }
+    if (meta && meta->http_status) {
+        PyObject *status = PyLong_FromLong(meta->http_status), *headers = PyDict_New();
+        size_t i;
+        for (i = 0; headers && status && i < meta->header_count; i++) {
+            PyObject *hv = PyUnicode_FromString(meta->headers[i].value);
+            if (!hv || PyDict_SetItemString(headers, meta->headers[i].name, hv) < 0)
+                Py_CLEAR(headers);
+            Py_XDECREF(hv);
+        }
+        if (status && headers)
+            r = PyTuple_Pack(4, status, headers, parsed, exc ? exc : Py_None);
+        Py_XDECREF(status);
+        Py_XDECREF(headers);
+    } else {
+        r = PyTuple_Pack(4, Py_None, Py_None, parsed, exc ? exc : Py_None);
+    }
+    result = r;
+done:
+    acmpy_client_end(self);
+    acmpca_machine_free(m);
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    acmpca_response_meta_free(meta);
+    Py_XDECREF(kwnames);
+    Py_XDECREF(values);
+    Py_XDECREF(parsed);
+    Py_XDECREF(exc);
+    Py_XDECREF(md);
+    return result;
+}
+
+/* A call with a handler registered: acmpca._events._api_call(client, "Op", params). */
+static PyObject *call_with_events(acmpy_client *self, const acmpca_operation_info *op,
+                                  PyObject *const *kwvalues, PyObject *kwnames)
+{
+    PyObject *params = PyDict_New(), *module = NULL, *out = NULL;
+    Py_ssize_t i, n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+
+    if (!params)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (PyDict_SetItem(params, PyTuple_GET_ITEM(kwnames, i), kwvalues[i]) < 0)
+            goto done;
+    if ((module = PyImport_ImportModule("acmpca._events")))
+        out = PyObject_CallMethod(module, "_api_call", "OsO", (PyObject *)self, op->name, params);
+done:
+    Py_XDECREF(module);
+    Py_DECREF(params);
+    return out;
+}
 
 /* ---- the operation methods ---------------------------------------------------------------- */
 
@@ -795,6 +1266,8 @@ static PyObject *operation_vectorcall(PyObject *callable, PyObject *const *args,
         PyErr_Format(PyExc_TypeError, "%U() only accepts keyword arguments.", d->name);
         return NULL;
     }
+    if (((acmpy_client *)args[0])->hooked)
+        return call_with_events((acmpy_client *)args[0], d->op, args + nargs, kwnames);
     return call_operation(st, (acmpy_client *)args[0], d->op, args + nargs, kwnames);
 }
 
@@ -835,10 +1308,16 @@ static PyObject *operation_repr(PyObject *op)
     return PyUnicode_FromFormat("<acmpca operation method %U>", ((acmpy_operation *)op)->qualname);
 }
 
+static PyObject *operation_doc(const acmpca_operation_info *op);
+
+/* Built on first use: the 23 docstrings are a tenth of the extension's import work. */
 static PyObject *operation_get_doc(PyObject *op, void *unused)
 {
+    acmpy_operation *d = (acmpy_operation *)op;
     (void)unused;
-    return Py_NewRef(((acmpy_operation *)op)->doc);
+    if (!d->doc && !(d->doc = operation_doc(d->op)))
+        return NULL;
+    return Py_NewRef(d->doc);
 }
 
 static PyMemberDef operation_members[] = {
@@ -962,8 +1441,7 @@ int acmpy_client_setup(PyObject *module, acmpy_state *st)
         d->name = PyUnicode_InternFromString(op->snake_name);
         d->qualname = PyUnicode_FromFormat("Client.%s", op->snake_name);
         d->operation = PyUnicode_FromString(op->name);
-        d->doc = operation_doc(op);
-        if (!d->name || !d->qualname || !d->operation || !d->doc) {
+        if (!d->name || !d->qualname || !d->operation) {
             Py_DECREF(d);
             return -1;
         }

@@ -33,9 +33,15 @@ typedef struct conv {
     int n;
 } conv;
 
-int acmpy_convert_init(void)
+/*
+ * The datetime C API is imported on the first timestamp met, not at import:
+ * importing datetime is a third of `import acmpca`, and most calls carry no
+ * timestamp. An argument can only be a datetime once datetime is loaded.
+ */
+static int datetime_api(void)
 {
-    PyDateTime_IMPORT;
+    if (!PyDateTimeAPI)
+        PyDateTime_IMPORT;
     return PyDateTimeAPI ? 0 : -1;
 }
 
@@ -258,6 +264,8 @@ PyObject *acmpy_datetime_from_epoch(double ts)
     /* Outside datetime's years 1..9999 the number is returned as it came. */
     if (!isfinite(ts) || ts < -62135596800.0 || ts >= 253402300800.0)
         return PyFloat_FromDouble(ts);
+    if (datetime_api() < 0)
+        return NULL;
     fl = floor(ts);
     secs = (int64_t)fl;
     us = lround((ts - fl) * 1e6);
@@ -358,6 +366,8 @@ int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, doub
         }
         return 0;
     }
+    if (datetime_api() < 0)
+        return -1;
     if (PyDateTime_Check(v))
         return datetime_epoch(st, v, out);
     if (PyDate_Check(v)) {
@@ -584,6 +594,8 @@ static cJSON *to_json(conv *cv, const acmpca_shape *shape, PyObject *v)
             return conv_error(cv, "expected int, got float");
         return number_json(PyFloat_AS_DOUBLE(v));
     }
+    if (type == ACMPCA_SHAPE_TIMESTAMP && datetime_api() < 0)
+        return NULL;
     if (type == ACMPCA_SHAPE_TIMESTAMP && (PyUnicode_Check(v) || PyDate_Check(v))) {
         if (acmpy_epoch_from_object(cv->st, v, "value", &d) < 0)
             return conv_error(cv, "expected %s, got %s %R", expected_kind(shape),

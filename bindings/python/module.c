@@ -2,6 +2,16 @@
  * module.c - the acmpca._acmpca module: multi-phase init, the module state,
  * the exception classes and the mapping of the core's errors onto them, and
  * the glue from the core's debug log to logging.getLogger("acmpca").
+ *
+ * The exception classes carry botocore's names, constructors (keyword
+ * arguments formatted through the class's `fmt`, `kwargs`) and messages
+ * where botocore has a class of the same meaning. They do not start out
+ * inheriting botocore's classes, since importing botocore costs more than the
+ * whole of acmpca's cold start; instead, each raise looks whether
+ * botocore.exceptions is already in sys.modules (any code that writes `except
+ * botocore.exceptions.X` has imported it, as has `import acmpca.boto3`) and,
+ * if so, has acmpca._compat.enable() add botocore's classes to their bases,
+ * once and in place (see there why in place).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,6 +145,120 @@ static PyMethodDef client_error_init_def = {
     "ClientError(error_response, operation_name): as botocore.exceptions.ClientError."};
 static PyMethodDef client_error_reduce_def = {"__reduce__", client_error_reduce, METH_O, NULL};
 
+/* BaseException.__init__(self, *args): what every one of our classes ends in. */
+static int base_init(PyObject *self, PyObject *args)
+{
+    return ((PyTypeObject *)PyExc_BaseException)->tp_init(self, args, NULL);
+}
+
+/*
+ * Error.__init__: a message, as acmpca raises them (Error("text")), or
+ * botocore's form, keywords only (EndpointConnectionError(endpoint_url=u)),
+ * whose message is the class's `fmt` formatted with them, as botocore's
+ * BotoCoreError. `kwargs` holds the keywords either way.
+ */
+static PyObject *error_init(PyObject *unused, PyObject *args, PyObject *kwargs)
+{
+    PyObject *self, *rest = NULL, *fmt = NULL, *msg = NULL, *kw = NULL, *empty = NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    int has_kw = kwargs && PyDict_GET_SIZE(kwargs) > 0;
+    PyObject *out = NULL;
+
+    (void)unused;
+    if (n < 1) {
+        PyErr_SetString(PyExc_TypeError, "__init__: expected self");
+        return NULL;
+    }
+    self = PyTuple_GET_ITEM(args, 0);
+    if (has_kw && n > 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes a message or botocore's keyword arguments, "
+                     "not both", Py_TYPE(self)->tp_name);
+        return NULL;
+    }
+    if (!(kw = kwargs ? PyDict_Copy(kwargs) : PyDict_New()))
+        return NULL;
+    if (n == 1) {
+        /* botocore's form: the message is fmt.format(**kwargs). */
+        if (!(fmt = PyObject_GetAttrString(self, "fmt")) || !(empty = PyTuple_New(0)))
+            goto fail;
+        Py_SETREF(fmt, PyObject_GetAttrString(fmt, "format"));
+        if (!fmt || !(msg = PyObject_Call(fmt, empty, kw)) || !(rest = PyTuple_Pack(1, msg)) ||
+            PyObject_SetAttrString(self, "message", msg) < 0)
+            goto fail;
+    } else if (!(rest = PyTuple_GetSlice(args, 1, n))) {
+        goto fail;
+    }
+    if (base_init(self, rest) < 0 || PyObject_SetAttrString(self, "kwargs", kw) < 0)
+        goto fail;
+    out = Py_NewRef(Py_None);
+fail:
+    Py_XDECREF(rest);
+    Py_XDECREF(fmt);
+    Py_XDECREF(msg);
+    Py_XDECREF(kw);
+    Py_XDECREF(empty);
+    return out;
+}
+
+/*
+ * WaiterError(name, reason, last_response), as botocore's: the message is
+ * "Waiter <name> failed: <reason>", kwargs {"name", "reason"}. A lone
+ * message is still taken as Error's.
+ */
+static PyObject *waiter_error_init(PyObject *unused, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"", "name", "reason", "last_response", NULL};
+    PyObject *self, *name, *reason, *last = Py_None, *msg = NULL, *margs = NULL, *kw = NULL;
+    PyObject *out = NULL;
+
+    if (PyTuple_GET_SIZE(args) == 2 && !(kwargs && PyDict_GET_SIZE(kwargs)))
+        return error_init(unused, args, kwargs);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|O:WaiterError", names, &self, &name,
+                                     &reason, &last))
+        return NULL;
+    if (!(msg = PyUnicode_FromFormat("Waiter %S failed: %S", name, reason)) ||
+        !(margs = PyTuple_Pack(1, msg)) ||
+        !(kw = Py_BuildValue("{sOsO}", "name", name, "reason", reason)))
+        goto fail;
+    if (base_init(self, margs) < 0 || PyObject_SetAttrString(self, "kwargs", kw) < 0 ||
+        PyObject_SetAttrString(self, "message", msg) < 0 ||
+        PyObject_SetAttrString(self, "name", name) < 0 ||
+        PyObject_SetAttrString(self, "reason", reason) < 0 ||
+        PyObject_SetAttrString(self, "last_response", last) < 0)
+        goto fail;
+    out = Py_NewRef(Py_None);
+fail:
+    Py_XDECREF(msg);
+    Py_XDECREF(margs);
+    Py_XDECREF(kw);
+    return out;
+}
+
+/*
+ * Error.__reduce__: BaseException's, (class, args, __dict__), written out so
+ * that botocore's own __reduce__ (from its keyword arguments) never takes
+ * over once botocore's classes are bases of ours.
+ */
+static PyObject *error_reduce(PyObject *unused, PyObject *self)
+{
+    PyObject *args = PyObject_GetAttrString(self, "args"), *dict, *out = NULL;
+    (void)unused;
+    dict = args ? PyObject_GenericGetDict(self, NULL) : NULL;
+    if (dict)
+        out = PyTuple_Pack(3, (PyObject *)Py_TYPE(self), args, dict);
+    Py_XDECREF(args);
+    Py_XDECREF(dict);
+    return out;
+}
+
+static PyMethodDef error_reduce_def = {"__reduce__", error_reduce, METH_O, NULL};
+static PyMethodDef error_init_def = {
+    "__init__", (PyCFunction)(void (*)(void))error_init, METH_VARARGS | METH_KEYWORDS,
+    "Error(message) as acmpca raises it, or botocore's Error(**kwargs), formatting `fmt`."};
+static PyMethodDef waiter_error_init_def = {
+    "__init__", (PyCFunction)(void (*)(void))waiter_error_init, METH_VARARGS | METH_KEYWORDS,
+    "WaiterError(name, reason, last_response): as botocore.exceptions.WaiterError."};
+
 /* A method for a class dict: a builtin function wrapped to bind like a Python one. */
 static int add_method(PyObject *dict, PyMethodDef *def)
 {
@@ -151,25 +275,88 @@ static int add_method(PyObject *dict, PyMethodDef *def)
     return rc;
 }
 
-static PyObject *new_exception(PyObject *module, const char *name, const char *doc,
-                               PyObject *base1, PyObject *base2, PyObject *dict)
+/* `fmt` (may be NULL): botocore's message template for the keyword form. */
+static PyObject *new_exception_fmt(PyObject *module, const char *name, const char *doc,
+                                   PyObject *base1, PyObject *base2, PyObject *dict,
+                                   const char *fmt)
 {
     char qualified[128];
-    PyObject *bases, *cls;
+    PyObject *bases, *cls, *own = NULL;
 
     snprintf(qualified, sizeof(qualified), "acmpca.%s", name);
-    bases = base2 ? PyTuple_Pack(2, base1, base2) : PyTuple_Pack(1, base1);
-    if (!bases)
+    if (fmt && !dict && !(dict = own = PyDict_New()))
         return NULL;
+    if (fmt) {
+        PyObject *f = PyUnicode_FromString(fmt);
+        if (!f || PyDict_SetItemString(dict, "fmt", f) < 0) {
+            Py_XDECREF(f);
+            Py_XDECREF(own);
+            return NULL;
+        }
+        Py_DECREF(f);
+    }
+    bases = base2 ? PyTuple_Pack(2, base1, base2) : PyTuple_Pack(1, base1);
+    if (!bases) {
+        Py_XDECREF(own);
+        return NULL;
+    }
     cls = PyErr_NewExceptionWithDoc(qualified, doc, bases, dict);
     Py_DECREF(bases);
+    Py_XDECREF(own);
     if (cls && PyModule_AddObjectRef(module, name, cls) < 0)
         Py_CLEAR(cls);
     return cls;
 }
 
+static PyObject *new_exception(PyObject *module, const char *name, const char *doc,
+                               PyObject *base1, PyObject *base2, PyObject *dict)
+{
+    return new_exception_fmt(module, name, doc, base1, base2, dict, NULL);
+}
+
 static const char service_doc_fmt[] =
     "The service answered %s. A subclass of ClientError: see its attributes.";
+
+/*
+ * The service errors are made from a spec rather than by type(): PyType_Ready
+ * inherits the slots where type() re-derives every one of them, a tenth of the
+ * cost, and these classes add nothing to ClientError but a name and a doc.
+ * Before Python 3.12 a spec's name must outlive the type: hence static storage
+ * (the same text in every interpreter, so sharing it is harmless).
+ */
+static char service_qualnames[ACMPY_SERVICE_ERROR_COUNT][96];
+
+/*
+ * `qualified` ("acmpca.Name") must outlive the class. One base, one of this
+ * module's classes: the layout, __dict__ and __weakref__ are then the base's,
+ * exactly as type() would make them (with a builtin second base type() would
+ * add a __weakref__ slot that a spec does not: those stay with type()).
+ */
+static PyObject *new_plain_exception(PyObject *module, const char *qualified, const char *doc,
+                                     PyObject *base, const char *fmt)
+{
+    PyType_Slot slots[] = {{Py_tp_doc, (void *)doc}, {0, NULL}};
+    PyType_Spec spec = {qualified, 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, slots};
+    PyObject *cls = PyType_FromSpecWithBases(&spec, base), *f;
+
+    if (cls && fmt) {
+        f = PyUnicode_FromString(fmt);
+        if (!f || PyObject_SetAttrString(cls, "fmt", f) < 0)
+            Py_CLEAR(cls);
+        Py_XDECREF(f);
+    }
+    if (cls && PyModule_AddObjectRef(module, strchr(qualified, '.') + 1, cls) < 0)
+        Py_CLEAR(cls);
+    return cls;
+}
+
+static PyObject *new_service_exception(PyObject *module, size_t i, const char *doc,
+                                       PyObject *base)
+{
+    snprintf(service_qualnames[i], sizeof(service_qualnames[i]), "acmpca.%s",
+             acmpca_error_name(ACMPCA_ESERVICE_FIRST - (int)i));
+    return new_plain_exception(module, service_qualnames[i], doc, base, NULL);
+}
 
 static int make_exceptions(PyObject *module, acmpy_state *st)
 {
@@ -178,16 +365,20 @@ static int make_exceptions(PyObject *module, acmpy_state *st)
     int rc = -1;
 
     /* Defaults so every attribute exists even on an instance a user made. */
-    if (!(dict = Py_BuildValue("{sOsOsOsOsOsOsi}", "message", Py_None, "code", Py_None,
+    if (!(dict = Py_BuildValue("{sOsOsOsOsOsOsisO}", "message", Py_None, "code", Py_None,
                                "operation_name", Py_None, "http_status", Py_None,
-                               "request_id", Py_None, "retryable", Py_False, "attempts", 0)))
-        return -1;
-    st->Error = new_exception(
+                               "request_id", Py_None, "retryable", Py_False, "attempts", 0,
+                               "kwargs", Py_None)) ||
+        add_method(dict, &error_init_def) < 0 || add_method(dict, &error_reduce_def) < 0)
+        goto fail;
+    st->Error = new_exception_fmt(
         module, "Error",
         "Root of every acmpca exception. Attributes: message, code (the AWS error code, or\n"
         "None for client-side errors), operation_name, http_status (None when no response\n"
-        "came back), request_id, retryable and attempts.",
-        PyExc_Exception, NULL, dict);
+        "came back), request_id, retryable and attempts; and botocore's kwargs.\n"
+        "Constructed as Error(message), or as botocore's with keywords only: the message\n"
+        "is then the class's `fmt` formatted with them.",
+        PyExc_Exception, NULL, dict, "An unspecified error occurred");
     Py_CLEAR(dict);
     if (!st->Error)
         goto fail;
@@ -208,56 +399,84 @@ static int make_exceptions(PyObject *module, acmpy_state *st)
     if (!st->ClientError)
         goto fail;
 
-#define EXC(field, name, base1, base2, doc)                                      \
-    if (!(st->field = new_exception(module, name, doc, base1, base2, NULL)))      \
+/* The `fmt` strings are botocore's, for its keyword form of the constructor. */
+#define EXC(field, name, base1, base2, fmt, doc)                                          \
+    if (!(st->field = (base2) ? new_exception_fmt(module, name, doc, base1, base2, NULL, fmt)  \
+                              : new_plain_exception(module, "acmpca." name, doc, base1, fmt))) \
         goto fail;
     EXC(ParamValidationError, "ParamValidationError", st->Error, PyExc_ValueError,
+        "Parameter validation failed:\n{report}",
         "The input does not match the API model (a missing, unknown or mistyped member,\n"
-        "a value out of range). Raised before any I/O; the message names the member.")
+        "a value out of range). Raised before any I/O; the message names the member,\n"
+        "and kwargs[\"report\"] repeats it, as botocore's report.")
     EXC(NoCredentialsError, "NoCredentialsError", st->Error, NULL,
+        "Unable to locate credentials",
         "No credentials were found. Pass aws_access_key_id and aws_secret_access_key,\n"
         "set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or configure a profile.\n"
         "The message lists every source tried.")
     EXC(CredentialRetrievalError, "CredentialRetrievalError", st->Error, NULL,
+        "Error when retrieving credentials from {provider}: {error_msg}",
         "A configured credentials source failed (a credential_process, SSO token,\n"
         "role assumption, container or instance metadata endpoint).")
-    EXC(InvalidConfigError, "InvalidConfigError", st->Error, PyExc_ValueError,
+    EXC(InvalidConfigError, "InvalidConfigError", st->Error, PyExc_ValueError, "{error_msg}",
         "The client's configuration is unusable: no region, a bad endpoint URL, FIPS\n"
         "with a custom endpoint, a bad value in Config or in the shared config file.")
+    EXC(NoRegionError, "NoRegionError", st->InvalidConfigError, NULL,
+        "You must specify a region.",
+        "No region was given (region_name, AWS_REGION, AWS_DEFAULT_REGION, the profile).\n"
+        "An InvalidConfigError, named as botocore's.")
+    EXC(InvalidRegionError, "InvalidRegionError", st->InvalidConfigError, NULL,
+        "Provided region_name '{region_name}' doesn't match a supported format.",
+        "The region is not a valid host label. An InvalidConfigError, named as botocore's.")
+    EXC(ProfileNotFound, "ProfileNotFound", st->InvalidConfigError, NULL,
+        "The config profile ({profile}) could not be found",
+        "The named profile is in neither the config nor the credentials file. An\n"
+        "InvalidConfigError, named as botocore's.")
     EXC(EndpointConnectionError, "EndpointConnectionError", st->Error,
-        PyExc_ConnectionError,
+        PyExc_ConnectionError, "Could not connect to the endpoint URL: \"{endpoint_url}\"",
         "Could not connect to the endpoint (refused, DNS failure, unreachable).\n"
         "`endpoint_url` names it.")
     EXC(ConnectTimeoutError, "ConnectTimeoutError", st->EndpointConnectionError,
-        PyExc_TimeoutError,
+        PyExc_TimeoutError, "Connect timeout on endpoint URL: \"{endpoint_url}\"",
         "Connecting to the endpoint took longer than Config(connect_timeout=...).")
     EXC(ReadTimeoutError, "ReadTimeoutError", st->Error, PyExc_TimeoutError,
+        "Read timeout on endpoint URL: \"{endpoint_url}\"",
         "The endpoint did not answer within Config(read_timeout=...).")
     EXC(SSLError, "SSLError", st->EndpointConnectionError, NULL,
+        "SSL validation failed for {endpoint_url} {error}",
         "The TLS handshake or the server certificate check failed. Pass verify=<CA\n"
         "bundle path> for a private CA, or verify=False to skip the check.")
     EXC(ConnectionClosedError, "ConnectionClosedError", st->EndpointConnectionError, NULL,
+        "Connection was closed before we received a valid response from endpoint URL: "
+        "\"{endpoint_url}\".",
         "The connection broke during the exchange (reset, response cut short).")
-    EXC(ResponseParserError, "ResponseParserError", st->Error, NULL,
+    EXC(ResponseParserError, "ResponseParserError", st->Error, NULL, "{error_msg}",
         "A success response could not be read: not JSON, not the expected shape, or\n"
         "larger than the response size cap.")
-    EXC(CryptoError, "CryptoError", st->Error, NULL,
+    EXC(CryptoError, "CryptoError", st->Error, NULL, "{error_msg}",
         "OpenSSL failed to make a key or to sign a CSR (an unsupported key type in this\n"
         "OpenSSL build, a FIPS provider refusing the algorithm). The message has\n"
         "OpenSSL's reason.")
-    EXC(GeneralError, "GeneralError", st->Error, NULL,
+    EXC(GeneralError, "GeneralError", st->Error, NULL, "{error_msg}",
         "Any other client-side failure: a closed client, a local limit, a bad argument\n"
         "to a library function.")
+    EXC(OperationNotPageableError, "OperationNotPageableError", st->Error, PyExc_ValueError,
+        "Operation cannot be paginated: {operation_name}",
+        "get_paginator() of an operation that has no paginator, as botocore's (also a\n"
+        "ValueError, what acmpca raised before).")
 #undef EXC
-    if (!(dict = Py_BuildValue("{sOsOsO}", "name", Py_None, "reason", Py_None,
-                               "last_response", Py_None)))
+    if (!(dict = Py_BuildValue("{sOsOsOsO}", "name", Py_None, "reason", Py_None,
+                               "last_response", Py_None, "state", Py_None)) ||
+        add_method(dict, &waiter_error_init_def) < 0)
         goto fail;
-    st->WaiterError = new_exception(
+    st->WaiterError = new_exception_fmt(
         module, "WaiterError",
-        "A waiter reached a failure state or gave up after its attempts. Attributes:\n"
-        "name (the waiter), reason, last_response (the error answer that stopped it,\n"
-        "or None).",
-        st->Error, NULL, dict);
+        "A waiter reached a failure state, met an error no acceptor expects, or gave up\n"
+        "after its attempts: WaiterError(name, reason, last_response), as botocore's, with\n"
+        "its message \"Waiter <name> failed: <reason>\" and reasons. last_response is the\n"
+        "last poll's answer (its output, or the error's response); the error that ended\n"
+        "the wait, if any, is __cause__.",
+        st->Error, NULL, dict, "Waiter {name} failed: {reason}");
     Py_CLEAR(dict);
     if (!st->WaiterError)
         goto fail;
@@ -270,8 +489,7 @@ static int make_exceptions(PyObject *module, acmpy_state *st)
         const char *name = acmpca_error_name(ACMPCA_ESERVICE_FIRST - (int)i);
         char doc[256];
         snprintf(doc, sizeof(doc), service_doc_fmt, name);
-        if (!(st->service_errors[i] =
-                  new_exception(module, name, doc, st->ClientError, NULL, NULL)) ||
+        if (!(st->service_errors[i] = new_service_exception(module, i, doc, st->ClientError)) ||
             PyDict_SetItemString(ns_kwargs, name, st->service_errors[i]) < 0)
             goto fail;
     }
@@ -316,6 +534,52 @@ static PyObject *class_for(acmpy_state *st, int code)
     return st->GeneralError;
 }
 
+/*
+ * botocore names three InvalidConfigError cases apart. The core reports them
+ * with fixed texts of its own (the endpoint rules' errors, the profile
+ * check), recognised here until acmpca_error carries a reason of its own.
+ */
+static PyObject *refine_config_class(acmpy_state *st, const acmpca_error *e, PyObject *cls)
+{
+    if (e->code == ACMPCA_EENDPOINT &&
+        strcmp(e->message, "Invalid Configuration: Missing Region") == 0)
+        return st->NoRegionError;
+    if (e->code == ACMPCA_EENDPOINT && strncmp(e->message, "Invalid region:", 15) == 0)
+        return st->InvalidRegionError;
+    if (e->code == ACMPCA_ECONFIG && strncmp(e->message, "profile \"", 9) == 0 &&
+        strstr(e->message, "\" not found in "))
+        return st->ProfileNotFound;
+    return cls;
+}
+
+PyObject *acmpy_error_class(PyObject *cls)
+{
+    PyObject *name = PyUnicode_InternFromString("botocore.exceptions"), *loaded, *compat, *r;
+
+    /* Not imported: nothing can catch botocore's classes, and importing it costs ~30 ms. */
+    loaded = name ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (!loaded) {
+        PyErr_Clear();
+        return Py_NewRef(cls);
+    }
+    Py_DECREF(loaded);
+    compat = PyImport_ImportModule("acmpca._compat");
+    r = compat ? PyObject_CallMethod(compat, "enable", NULL) : NULL;
+    Py_XDECREF(compat);
+    /* What interrupted it (a signal handler's exception, Ctrl-C) is raised instead. */
+    if (!r)
+        return NULL;
+    Py_DECREF(r);
+    return Py_NewRef(cls);
+}
+
+/* Raise `exc` (an instance), as its own type. */
+static void set_raised(PyObject *exc)
+{
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+}
+
 static PyObject *text(const char *s)
 {
     return PyUnicode_DecodeUTF8(s ? s : "", s ? (Py_ssize_t)strlen(s) : 0, "replace");
@@ -351,6 +615,16 @@ static PyObject *error_metadata(acmpy_state *st, const acmpca_error *e,
     return md;
 }
 
+/* Whether some operation of the model lists the error: botocore's service-wide error shapes. */
+static int is_modelled_error(int code)
+{
+    size_t i;
+    for (i = 0; i < acmpca_model_operation_count(); i++)
+        if (acmpca_model_operation_has_error(acmpca_model_operation(i), code))
+            return 1;
+    return 0;
+}
+
 static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const char *operation,
                                const acmpca_response_meta *meta)
 {
@@ -362,22 +636,47 @@ static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const cha
     message = text(e->message);
     response = Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
                              message, "ResponseMetadata", error_metadata(st, e, meta));
-    /* botocore also puts a modelled exception's members at the top: its "message". */
-    if (response && code != ACMPCA_ESERVICE &&
+    /*
+     * botocore also puts the members of an error shape of the service model at
+     * the top: its "message". Common codes (AccessDenied, Throttling) have none.
+     */
+    if (response && code != ACMPCA_ESERVICE && is_modelled_error(code) &&
         PyDict_SetItemString(response, "message", dict_get_path(response, "Error", "Message")) < 0)
         Py_CLEAR(response);
     op = PyUnicode_FromString(operation ? operation : "");
-    if (response && op)
+    if (response && op && (cls = acmpy_error_class(cls))) {
         exc = PyObject_CallFunctionObjArgs(cls, response, op, NULL);
+        Py_DECREF(cls);
+    }
     if (exc && (set_attr(exc, "retryable", PyBool_FromLong(e->retryable)) < 0 ||
                 set_attr(exc, "attempts", PyLong_FromLong(e->attempts)) < 0))
         Py_CLEAR(exc);
     if (exc)
-        PyErr_SetObject(cls, exc);
+        set_raised(exc);
     Py_XDECREF(exc);
     Py_XDECREF(response);
     Py_XDECREF(op);
     return NULL;
+}
+
+/*
+ * botocore's reason for a waiter the core ran (request_certificate) and
+ * stopped: its acceptor explanations, from the state the core names.
+ */
+static PyObject *waiter_reason(const acmpca_error *e, PyObject *msg)
+{
+    const char *state = e->waiter_state ? e->waiter_state : "", *eq = strchr(state, '=');
+
+    if (strcmp(state, "max_attempts") == 0)
+        return PyUnicode_FromString("Max attempts exceeded");
+    if (eq)
+        return PyUnicode_FromFormat("Waiter encountered a terminal failure state: For "
+                                    "expression \"%.*s\" we matched expected path: \"%s\"",
+                                    (int)(eq - state), state, eq + 1);
+    if (*state && strcmp(state, "cancelled") != 0)
+        return PyUnicode_FromFormat("Waiter encountered a terminal failure state: Matched "
+                                    "expected service error code: %s", state);
+    return Py_NewRef(msg);
 }
 
 /* last_response of a WaiterError: the error answer that stopped the waiter, if any. */
@@ -387,6 +686,21 @@ static PyObject *waiter_last_response(acmpy_state *st, const acmpca_error *e)
         Py_RETURN_NONE;
     return Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
                          text(e->message), "ResponseMetadata", error_metadata(st, e, NULL));
+}
+
+/* botocore's kwargs of a client-side error (a new dict). */
+static PyObject *botocore_kwargs(acmpy_state *st, PyObject *cls, PyObject *msg,
+                                 const char *endpoint)
+{
+    if (PyObject_IsSubclass(cls, st->ParamValidationError) == 1)
+        return Py_BuildValue("{sO}", "report", msg);
+    if (PyObject_IsSubclass(cls, st->EndpointConnectionError) == 1 ||
+        PyObject_IsSubclass(cls, st->ReadTimeoutError) == 1)
+        return Py_BuildValue("{sssO}", "endpoint_url", endpoint ? endpoint : "", "error", msg);
+    if (PyObject_IsSubclass(cls, st->NoRegionError) == 1 ||
+        PyObject_IsSubclass(cls, st->NoCredentialsError) == 1)
+        return PyDict_New();
+    return Py_BuildValue("{sO}", "error_msg", msg);
 }
 
 PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint)
@@ -400,7 +714,7 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     const acmpca_error *e = acmpca_error_last();
     PyObject *cls, *exc = NULL, *msg, *shown;
     const char *op = e->operation[0] ? e->operation : operation;
-    int code = e->code;
+    int code = e->code, waiter;
 
     /*
      * A waiter stopped by its progress hook (pager.c) because a signal
@@ -420,7 +734,12 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     if (ACMPCA_IS_SERVICE_ERROR(code))
         return raise_service(st, e, op, meta);
     cls = class_for(st, code);
+    if (cls == st->InvalidConfigError)
+        cls = refine_config_class(st, e, cls);
+    if (!(cls = acmpy_error_class(cls)))
+        return NULL;
     msg = text(e->message[0] ? e->message : acmpca_strerror(code));
+    waiter = code == ACMPCA_EWAITER || code == ACMPCA_ECANCELLED;
     /* str(exc) says how many attempts a retried call made; .message is the detail. */
     shown = !msg ? NULL
             : e->attempts > 1 && !e->waiter[0]  /* a waiter's message counts its own */
@@ -428,10 +747,24 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
                 : Py_NewRef(msg);
     if (!shown) {
         Py_XDECREF(msg);
+        Py_DECREF(cls);
         return NULL;
     }
-    exc = PyObject_CallOneArg(cls, shown);
+    if (waiter) {
+        /* botocore's WaiterError(name, reason, last_response). */
+        PyObject *name = str_or_none(e->waiter), *reason = waiter_reason(e, msg);
+        PyObject *last = waiter_last_response(st, e);
+        exc = name && reason && last
+                  ? PyObject_CallFunctionObjArgs(cls, name, reason, last, NULL) : NULL;
+        Py_XDECREF(name);
+        Py_XDECREF(reason);
+        Py_XDECREF(last);
+    } else {
+        exc = PyObject_CallOneArg(cls, shown);
+    }
     Py_DECREF(shown);
+    if (exc && !waiter && set_attr(exc, "kwargs", botocore_kwargs(st, cls, msg, endpoint)) < 0)
+        Py_CLEAR(exc);
     if (exc && (PyObject_SetAttrString(exc, "message", msg) < 0 ||
                 set_attr(exc, "code", str_or_none(e->aws_code)) < 0 ||
                 set_attr(exc, "operation_name", str_or_none(op)) < 0 ||
@@ -444,18 +777,36 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     if (exc && endpoint && PyObject_IsSubclass(cls, st->EndpointConnectionError) == 1 &&
         set_attr(exc, "endpoint_url", PyUnicode_FromString(endpoint)) < 0)
         Py_CLEAR(exc);
-    if (exc && (code == ACMPCA_EWAITER || code == ACMPCA_ECANCELLED)) {
-        if (set_attr(exc, "name", str_or_none(e->waiter)) < 0 ||
-            set_attr(exc, "state", str_or_none(e->waiter_state)) < 0 ||
-            PyObject_SetAttrString(exc, "reason", msg) < 0 ||
-            set_attr(exc, "last_response", waiter_last_response(st, e)) < 0)
-            Py_CLEAR(exc);
-    }
+    if (exc && waiter && set_attr(exc, "state", str_or_none(e->waiter_state)) < 0)
+        Py_CLEAR(exc);
     if (exc)
-        PyErr_SetObject(cls, exc);
+        set_raised(exc);
     Py_XDECREF(exc);
     Py_DECREF(msg);
+    Py_DECREF(cls);
     return NULL;
+}
+
+/*
+ * botocore's kwargs for a message raised by the binding itself: the one
+ * field of the class's fmt ("report", "error_msg") holds it. A new dict.
+ */
+static PyObject *message_kwargs(PyObject *cls, PyObject *msg)
+{
+    PyObject *fmt = PyObject_GetAttrString(cls, "fmt"), *out = NULL;
+    const char *f = fmt && PyUnicode_Check(fmt) ? PyUnicode_AsUTF8(fmt) : NULL;
+    const char *open = f ? strchr(f, '{') : NULL, *close = open ? strchr(open, '}') : NULL;
+
+    PyErr_Clear();
+    if (close && !strchr(close, '{')) {
+        PyObject *key = PyUnicode_FromStringAndSize(open + 1, close - open - 1);
+        out = key ? Py_BuildValue("{OO}", key, msg) : NULL;
+        Py_XDECREF(key);
+    } else {
+        out = PyDict_New();
+    }
+    Py_XDECREF(fmt);
+    return out;
 }
 
 static PyObject *raise_with_message(PyObject *cls, const char *fmt, va_list ap)
@@ -465,10 +816,17 @@ static PyObject *raise_with_message(PyObject *cls, const char *fmt, va_list ap)
     msg = PyUnicode_FromFormatV(fmt, ap);
     if (!msg)
         return NULL;
-    exc = PyObject_CallOneArg(cls, msg);
-    if (exc && PyObject_SetAttrString(exc, "message", msg) == 0)
-        PyErr_SetObject(cls, exc);
-    Py_XDECREF(exc);
+    if ((cls = acmpy_error_class(cls))) {
+        exc = PyObject_CallOneArg(cls, msg);
+        if (exc && PyObject_IsSubclass(cls, PyExc_Exception) == 1 &&
+            PyObject_HasAttrString(cls, "fmt") &&
+            set_attr(exc, "kwargs", message_kwargs(cls, msg)) < 0)
+            Py_CLEAR(exc);
+        Py_DECREF(cls);
+        if (exc && PyObject_SetAttrString(exc, "message", msg) == 0)
+            set_raised(exc);
+        Py_XDECREF(exc);
+    }
     Py_DECREF(msg);
     return NULL;
 }
@@ -502,18 +860,16 @@ void acmpy_log_prepare(acmpy_state *st)
 
     tls_logger = NULL;
     if (!st->logger) {
-        /* Nobody can have configured logging before importing it: skip it until then. */
-        PyObject *name = PyUnicode_FromString("logging"), *logging;
-        if (!name) {
-            PyErr_Clear();
-            return;
-        }
-        logging = PyImport_GetModule(name);
-        Py_DECREF(name);
+        /*
+         * Nobody can have configured logging before importing it: skip it until
+         * then. A plain sys.modules lookup: this runs on every call until then.
+         */
+        PyObject *logging = PyDict_GetItemWithError(PyImport_GetModuleDict(), st->str_logging);
         if (!logging) {
             PyErr_Clear();
             return;
         }
+        Py_INCREF(logging);
         st->logger = PyObject_CallMethod(logging, "getLogger", "s", "acmpca");
         Py_DECREF(logging);
         if (!st->logger) {
@@ -743,7 +1099,7 @@ static PyObject *intern(const char *s)
 static int module_exec(PyObject *module)
 {
     acmpy_state *st = acmpy_state_from_module(module);
-    PyObject *types;
+    PyObject *impl;
     size_t i;
 
     if (acmpca_version_number() != ACMPCA_VERSION_NUMBER) {
@@ -757,9 +1113,8 @@ static int module_exec(PyObject *module)
         PyErr_SetString(PyExc_ImportError, acmpca_error_last()->message);
         return -1;
     }
-    if (acmpy_convert_init() < 0)
-        return -1;
-    if (!(st->str_isEnabledFor = intern("isEnabledFor")) || !(st->str_debug = intern("debug")) ||
+    if (!(st->str_isEnabledFor = intern("isEnabledFor")) ||
+        !(st->str_logging = intern("logging")) || !(st->str_debug = intern("debug")) ||
         !(st->str_timestamp = intern("timestamp")) || !(st->str_replace = intern("replace")) ||
         !(st->str_tzinfo = intern("tzinfo")) || !(st->str_read = intern("read")) ||
         !(st->str_fromisoformat = intern("fromisoformat")) ||
@@ -773,12 +1128,12 @@ static int module_exec(PyObject *module)
     for (i = 0; i < ACMPY_HEADER_NAME_COUNT; i++)
         if (!(st->header_names[i] = intern(acmpy_header_names[i])))
             return -1;
-    if (!(types = PyImport_ImportModule("types")))
+    /* types.SimpleNamespace is defined as this, and importing types costs more. */
+    if (!(impl = PySys_GetObject("implementation"))) {
+        PyErr_SetString(PyExc_ImportError, "acmpca: sys.implementation is missing");
         return -1;
-    st->simple_namespace = PyObject_GetAttrString(types, "SimpleNamespace");
-    Py_DECREF(types);
-    if (!st->simple_namespace)
-        return -1;
+    }
+    st->simple_namespace = Py_NewRef((PyObject *)Py_TYPE(impl));
     if (acmpy_member_names_init(st) < 0)
         return -1;
     if (make_exceptions(module, st) < 0 || acmpy_client_setup(module, st) < 0 ||
@@ -821,6 +1176,10 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->WaiterError);
     Py_VISIT(st->CryptoError);
     Py_VISIT(st->GeneralError);
+    Py_VISIT(st->NoRegionError);
+    Py_VISIT(st->InvalidRegionError);
+    Py_VISIT(st->ProfileNotFound);
+    Py_VISIT(st->OperationNotPageableError);
     for (i = 0; i < ACMPY_SERVICE_ERROR_COUNT; i++)
         Py_VISIT(st->service_errors[i]);
     Py_VISIT(st->exceptions);
@@ -859,6 +1218,10 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->WaiterError);
     Py_CLEAR(st->CryptoError);
     Py_CLEAR(st->GeneralError);
+    Py_CLEAR(st->NoRegionError);
+    Py_CLEAR(st->InvalidRegionError);
+    Py_CLEAR(st->ProfileNotFound);
+    Py_CLEAR(st->OperationNotPageableError);
     for (i = 0; i < ACMPY_SERVICE_ERROR_COUNT; i++)
         Py_CLEAR(st->service_errors[i]);
     Py_CLEAR(st->exceptions);
@@ -866,6 +1229,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->simple_namespace);
     Py_CLEAR(st->debug_level);
     Py_CLEAR(st->str_isEnabledFor);
+    Py_CLEAR(st->str_logging);
     Py_CLEAR(st->str_debug);
     Py_CLEAR(st->str_timestamp);
     Py_CLEAR(st->str_replace);

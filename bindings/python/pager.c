@@ -6,11 +6,21 @@
  * "StartingToken"}, PageIterator.build_full_result() and .resume_token.
  * Pages carry their answer's ResponseMetadata; resume tokens are botocore's
  * own format (the core reads and writes it), so they pass between the two.
+ *
+ * wait() runs botocore's Waiter.wait loop (acmpca._compat.wait) over the
+ * client's own operation method, so that it ends as botocore's does: a
+ * WaiterError with botocore's reasons and last_response, on a failure
+ * acceptor, on an error no acceptor expects and after MaxAttempts. The
+ * acceptors are the core's generated table (model_data.h, compiled into this
+ * extension), shown as waiter.config.acceptors. PageIterator.search() and
+ * result_keys are botocore's, over jmespath when it is installed.
  */
 #include <string.h>
 #include <time.h>
 
 #include "acmpca_py.h"
+#include "client_internal.h" /* the paginator's request / accept steps, for hooked pages */
+#include "model_data.h"
 
 #include <structmember.h>
 
@@ -260,40 +270,72 @@ static int waiter_args(acmpy_state *st, acmpy_waiter *w, const char *method,
     return 0;
 }
 
+/*
+ * _prepare(**kwargs) -> (kwargs, delay, max_attempts): wait()'s arguments
+ * checked (WaiterConfig here; the input by the first poll, before any I/O)
+ * and the model's values filled in.
+ */
+static PyObject *waiter_prepare(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames)
+{
+    acmpy_waiter *w = (acmpy_waiter *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *kwargs, *cfg = NULL, *out = NULL;
+    double delay = -1;
+    int attempts = 0;
+    Py_ssize_t i;
+
+    if (nargs) {
+        PyErr_SetString(PyExc_TypeError, "wait() only accepts keyword arguments.");
+        return NULL;
+    }
+    if (!w->client) {
+        PyErr_SetString(st->GeneralError, "the client is closed");
+        return NULL;
+    }
+    if (!(kwargs = PyDict_New()))
+        return NULL;
+    for (i = 0; kwnames && i < PyTuple_GET_SIZE(kwnames); i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        if (is_key(key, "WaiterConfig"))
+            cfg = args[i];
+        else if (PyDict_SetItem(kwargs, key, args[i]) < 0)
+            goto fail;
+    }
+    if (read_waiter_config(st, cfg, &delay, &attempts) < 0)
+        goto fail;
+    out = Py_BuildValue("(Odi)", kwargs, delay >= 0 ? delay : w->info->delay_s,
+                        attempts > 0 ? attempts : w->info->max_attempts);
+fail:
+    Py_DECREF(kwargs);
+    return out;
+}
+
+/* A function of acmpca._compat (new reference). */
+static PyObject *compat_function(const char *name)
+{
+    PyObject *compat = PyImport_ImportModule("acmpca._compat"), *fn;
+    fn = compat ? PyObject_GetAttrString(compat, name) : NULL;
+    Py_XDECREF(compat);
+    return fn;
+}
+
 static PyObject *waiter_wait(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
     acmpy_waiter *w = (acmpy_waiter *)op;
-    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
-    acmpy_client *client;
-    acmpca_client *c;
-    cJSON *in = NULL;
-    double delay;
-    int attempts, rc;
-    acmpy_wait_ctx ctx;
+    PyObject *prepared, *method = NULL, *run = NULL, *out = NULL;
 
-    if (waiter_args(st, w, "wait", args, nargs, kwnames, &in, &delay, &attempts) < 0)
+    if (!(prepared = waiter_prepare(op, args, nargs, kwnames)))
         return NULL;
-    if (!(c = holder_begin(op, w->client))) {
-        cJSON_Delete(in);
-        return NULL;
-    }
-    /* Ours until the end: Python code runs meanwhile (log handlers, signal handlers). */
-    client = (acmpy_client *)Py_NewRef(w->client);
-    ctx.delay_s = delay >= 0 ? delay : w->info->delay_s;
-    acmpy_log_prepare(st);
-    Py_BEGIN_ALLOW_THREADS
-    rc = acmpca_wait_ex(c, w->info->name, in, ACMPY_CORE_PAUSE, attempts, NULL,
-                        acmpy_wait_progress, &ctx);
-    Py_END_ALLOW_THREADS
-    if (rc != 0)
-        acmpy_raise_last(st, w->op->name, acmpca_client_endpoint(c));
-    acmpy_client_end(client);
-    Py_DECREF(client);
-    cJSON_Delete(in);
-    if (rc != 0)
-        return NULL;
-    Py_RETURN_NONE;
+    /* The client's own method: a poll is a call, as botocore's waiters make them. */
+    if ((method = PyObject_GetAttrString((PyObject *)w->client, w->op->snake_name)) &&
+        (run = compat_function("wait")))
+        out = PyObject_CallFunction(run, "OOO", op, method, prepared);
+    Py_XDECREF(method);
+    Py_XDECREF(run);
+    Py_DECREF(prepared);
+    return out;
 }
 
 /* _machine(**kwargs): wait()'s run as a call machine (see machine.c). */
@@ -329,16 +371,56 @@ static PyObject *waiter_get_name(PyObject *op, void *unused)
     return PyUnicode_FromString(((acmpy_waiter *)op)->info->name);
 }
 
+/* The model's acceptors, as botocore's AcceptorConfig attributes (state, matcher, ...). */
+static PyObject *waiter_acceptors(acmpy_state *st, const acmpca_waiter_info *info)
+{
+    static const char *const states[] = {"success", "retry", "failure"};
+    const acmpca__waiter *w = NULL;
+    PyObject *list;
+    size_t i;
+
+    for (i = 0; i < acmpca__waiter_count && !w; i++)
+        if (strcmp(acmpca__waiters[i].info.name, info->name) == 0)
+            w = &acmpca__waiters[i];
+    if (!(list = PyList_New(0)))
+        return NULL;
+    for (i = 0; w && i < w->acceptor_count; i++) {
+        const acmpca__acceptor *a = &w->acceptors[i];
+        int path = a->matcher == ACMPCA__MATCH_PATH;
+        /* botocore's error matcher with "expected": false is the core's NULL. */
+        PyObject *kw = Py_BuildValue(
+            "{sssssNsN}", "state", states[a->state], "matcher", path ? "path" : "error",
+            "expected", a->expected ? PyUnicode_FromString(a->expected) : Py_NewRef(Py_False),
+            "argument", a->argument ? PyUnicode_FromString(a->argument) : Py_NewRef(Py_None));
+        PyObject *ns = kw ? PyObject_Call(st->simple_namespace, st->empty_tuple, kw) : NULL;
+        Py_XDECREF(kw);
+        if (!ns || PyList_Append(list, ns) < 0) {
+            Py_XDECREF(ns);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(ns);
+    }
+    return list;
+}
+
 static PyObject *waiter_get_config(PyObject *op, void *unused)
 {
     const acmpca_waiter_info *info = ((acmpy_waiter *)op)->info;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
-    PyObject *kw = Py_BuildValue("{sdsiss}", "delay", info->delay_s, "max_attempts",
-                                 info->max_attempts, "operation", info->operation);
+    PyObject *kw = Py_BuildValue("{sdsisssN}", "delay", info->delay_s, "max_attempts",
+                                 info->max_attempts, "operation", info->operation, "acceptors",
+                                 waiter_acceptors(st, info));
     PyObject *out = kw ? PyObject_Call(st->simple_namespace, st->empty_tuple, kw) : NULL;
     (void)unused;
     Py_XDECREF(kw);
     return out;
+}
+
+static PyObject *waiter_get_method_name(PyObject *op, void *unused)
+{
+    (void)unused;
+    return PyUnicode_FromString(((acmpy_waiter *)op)->op->snake_name);
 }
 
 static PyObject *waiter_repr(PyObject *op)
@@ -349,11 +431,16 @@ static PyObject *waiter_repr(PyObject *op)
 static PyMethodDef waiter_methods[] = {
     {"wait", (PyCFunction)(void (*)(void))waiter_wait, METH_FASTCALL | METH_KEYWORDS,
      "wait(**kwargs, WaiterConfig={'Delay': s, 'MaxAttempts': n}) -> None\n\n"
-     "Call the waiter's operation with the keyword arguments until it succeeds. Raises\n"
-     "acmpca.WaiterError on a failure state or after MaxAttempts, and the operation's\n"
-     "own exception for an error no acceptor expects. Ctrl-C stops the wait at once\n"
-     "(the pauses run Python's signal handlers): KeyboardInterrupt, or whatever\n"
-     "another signal handler raised, propagates."},
+     "Call the waiter's operation with the keyword arguments until it succeeds, as\n"
+     "botocore's waiters do. Raises acmpca.WaiterError(name, reason, last_response)\n"
+     "with botocore's reasons on a failure state, on a service error no acceptor\n"
+     "expects (the error is its __cause__) and after MaxAttempts (\"Max attempts\n"
+     "exceeded\"); errors that are not the service's (connection, validation)\n"
+     "propagate as they are. Ctrl-C stops the wait at once: KeyboardInterrupt, or\n"
+     "whatever another signal handler raised, propagates."},
+    {"_prepare", (PyCFunction)(void (*)(void))waiter_prepare, METH_FASTCALL | METH_KEYWORDS,
+     "_prepare(**kwargs) -> (kwargs, delay, max_attempts)\n\nwait()'s arguments checked, "
+     "WaiterConfig taken out and the model's values filled in (for acmpca.aio)."},
     {"_machine", (PyCFunction)(void (*)(void))waiter_machine, METH_FASTCALL | METH_KEYWORDS,
      "_machine(**kwargs, WaiterConfig=...) -> _Machine\n\nwait() as a call machine, for a "
      "driver of your own (acmpca.aio is one)."},
@@ -361,7 +448,11 @@ static PyMethodDef waiter_methods[] = {
 
 static PyGetSetDef waiter_getset[] = {
     {"name", waiter_get_name, NULL, "The waiter's model name, e.g. 'CertificateIssued'.", NULL},
-    {"config", waiter_get_config, NULL, "The model's delay, max_attempts and operation.", NULL},
+    {"config", waiter_get_config, NULL,
+     "The model's delay, max_attempts, operation and acceptors (state, matcher, expected,\n"
+     "argument: botocore's SingleWaiterConfig names).", NULL},
+    {"_method_name", waiter_get_method_name, NULL,
+     "The client method each poll calls, e.g. 'get_certificate'.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot waiter_slots[] = {
@@ -408,8 +499,17 @@ PyObject *acmpy_client_get_paginator(acmpy_client *self, PyObject *name)
     if (!st)
         return NULL;
     if (!(info = find_paginator(st, name))) {
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_ValueError, "Operation cannot be paginated: %S", name);
+        /* botocore's OperationNotPageableError(operation_name=...): also a ValueError. */
+        PyObject *cls, *kw, *exc = NULL;
+        if (PyErr_Occurred() || !(cls = acmpy_error_class(st->OperationNotPageableError)))
+            return NULL;
+        if ((kw = Py_BuildValue("{sO}", "operation_name", name)))
+            exc = PyObject_Call(cls, st->empty_tuple, kw);
+        if (exc)
+            PyErr_SetObject(cls, exc);
+        Py_XDECREF(exc);
+        Py_XDECREF(kw);
+        Py_DECREF(cls);
         return NULL;
     }
     if (!(p = PyObject_GC_New(acmpy_paginator, st->paginator_type)))
@@ -526,6 +626,27 @@ static PyObject *paginator_paginate(PyObject *op, PyObject *const *args, Py_ssiz
     return (PyObject *)pg;
 }
 
+/* result_keys, as botocore's: [jmespath.compile(key)], or a key object without jmespath. */
+static PyObject *result_keys(const acmpca_paginator_info *info)
+{
+    PyObject *fn = compat_function("result_keys"), *out;
+    out = fn ? PyObject_CallFunction(fn, "s", info->result_key) : NULL;
+    Py_XDECREF(fn);
+    return out;
+}
+
+static PyObject *paginator_get_result_keys(PyObject *op, void *unused)
+{
+    (void)unused;
+    return result_keys(((acmpy_paginator *)op)->info);
+}
+
+static PyGetSetDef paginator_getset[] = {
+    {"result_keys", paginator_get_result_keys, NULL,
+     "botocore's result_keys: the expressions of the members that hold each page's items.",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
 static PyObject *paginator_repr(PyObject *op)
 {
     const acmpca_operation_info *o = ((acmpy_paginator *)op)->op;
@@ -546,6 +667,7 @@ static PyType_Slot paginator_slots[] = {
     {Py_tp_clear, paginator_clear},
     {Py_tp_repr, paginator_repr},
     {Py_tp_methods, paginator_methods},
+    {Py_tp_getset, paginator_getset},
     {Py_tp_doc, (void *)"A paginator from client.get_paginator(name); call paginate(**kwargs)."},
     {0, NULL}};
 
@@ -670,6 +792,61 @@ static PyObject *pages_machine(PyObject *op, PyObject *unused)
     return (PyObject *)m;
 }
 
+/*
+ * A page when event handlers are registered: the core paginator says what
+ * to ask, the page is fetched through the operation's method (so handlers
+ * and a Stubber see it as a call, as botocore's paginators are calls), and
+ * the answer, back in its wire form, goes to the paginator to be trimmed
+ * and counted as any other.
+ */
+static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
+{
+    const cJSON *input;
+    cJSON *raw = NULL, *page = NULL;
+    PyObject *kwargs = NULL, *method = NULL, *parsed = NULL, *wire = NULL, *out = NULL;
+    PyObject *empty = NULL, *events = NULL, *md;
+    const char *text;
+    int done;
+
+    if (acmpca__paginator_request(pg->p, &input, &done) != 0) {
+        acmpy_raise_last(st, pg->op->name, NULL);
+        return NULL;
+    }
+    if (done)
+        return acmpy_pages_page(op, NULL, NULL);
+    if (!(kwargs = acmpy_from_json(st, pg->op->input, input)) ||
+        !(method = PyObject_GetAttrString(pg->client, pg->op->snake_name)) ||
+        !(empty = PyTuple_New(0)) || !(parsed = PyObject_Call(method, empty, kwargs)) ||
+        !(events = PyImport_ImportModule("acmpca._events")) ||
+        !(wire = PyObject_CallMethod(events, "_wire_json", "O", parsed)) ||
+        !(text = PyUnicode_AsUTF8(wire)))
+        goto done;
+    if (!(raw = cJSON_Parse(text))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (acmpca__paginator_accept(pg->p, raw, &page) != 0) {
+        acmpy_raise_last(st, pg->op->name, NULL);
+        goto done;
+    }
+    /* The page carries the call's ResponseMetadata, or none when the call had none. */
+    out = acmpy_pages_page(op, page, NULL);
+    md = PyDict_Check(parsed) ? PyDict_GetItem(parsed, st->str_ResponseMetadata) : NULL;
+    if (out && out != Py_None &&
+        (md ? PyDict_SetItem(out, st->str_ResponseMetadata, md)
+            : PyDict_DelItem(out, st->str_ResponseMetadata)) < 0)
+        Py_CLEAR(out);
+done:
+    cJSON_Delete(page);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(method);
+    Py_XDECREF(empty);
+    Py_XDECREF(parsed);
+    Py_XDECREF(events);
+    Py_XDECREF(wire);
+    return out;
+}
+
 static PyObject *pages_next(PyObject *op)
 {
     acmpy_pages *pg = (acmpy_pages *)op;
@@ -693,6 +870,14 @@ static PyObject *pages_next(PyObject *op)
     if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
                                        pg->max_items, pg->starting_token) != 0) {
         acmpy_raise_last(st, pg->op->name, NULL);
+        goto done;
+    }
+    if (client->hooked) {
+        pg->busy = 1;
+        out = hooked_page(st, pg, op);
+        pg->busy = 0;
+        if (out == Py_None)
+            Py_CLEAR(out);
         goto done;
     }
     acmpy_log_prepare(st);
@@ -757,6 +942,15 @@ fail_nopage:
     return NULL;
 }
 
+/* search(expression): botocore's, a generator over the pages (acmpca._compat.search). */
+static PyObject *pages_search(PyObject *op, PyObject *expression)
+{
+    PyObject *fn = compat_function("search"), *out;
+    out = fn ? PyObject_CallFunctionObjArgs(fn, op, expression, NULL) : NULL;
+    Py_XDECREF(fn);
+    return out;
+}
+
 static PyObject *pages_repr(PyObject *op)
 {
     return PyUnicode_FromFormat("<acmpca.PageIterator %s>", ((acmpy_pages *)op)->op->snake_name);
@@ -766,6 +960,10 @@ static PyMethodDef pages_methods[] = {
     {"build_full_result", pages_build_full_result, METH_NOARGS,
      "build_full_result() -> dict\n\nEvery page's result items in one list under the result "
      "key, plus NextToken when MaxItems stopped early: as boto3's."},
+    {"search", pages_search, METH_O,
+     "search(expression) -> iterator\n\nApply a JMESPath expression to each page, as "
+     "botocore's: a list result\nis yielded item by item, anything else as it is. Needs the "
+     "jmespath package."},
     {"_machine", pages_machine, METH_NOARGS,
      "_machine() -> _Machine\n\nThe next page as a call machine, for a driver of your own "
      "(acmpca.aio is one);\nits result() is the page, or None past the last one."},
@@ -783,8 +981,26 @@ static PyObject *pages_get_result_key(PyObject *op, void *unused)
     return PyUnicode_FromString(((acmpy_pages *)op)->info->result_key);
 }
 
+static PyObject *pages_get_result_keys(PyObject *op, void *unused)
+{
+    (void)unused;
+    return result_keys(((acmpy_pages *)op)->info);
+}
+
+static PyObject *pages_get_non_aggregate_part(PyObject *op, void *unused)
+{
+    (void)op;
+    (void)unused;
+    return PyDict_New(); /* ACM PCA's paginators have no non_aggregate_keys */
+}
+
 static PyGetSetDef pages_getset[] = {
     {"result_key", pages_get_result_key, NULL, "The member holding each page's items.", NULL},
+    {"result_keys", pages_get_result_keys, NULL,
+     "botocore's result_keys: [jmespath.compile(result_key)] (a plain key object with\n"
+     "the same `expression` and `search()` when jmespath is not installed).", NULL},
+    {"non_aggregate_part", pages_get_non_aggregate_part, NULL,
+     "botocore's non_aggregate_part: always {} for ACM PCA.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot pages_slots[] = {

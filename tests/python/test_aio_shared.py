@@ -54,7 +54,8 @@ SHARED = {
         "test_blob_forms", "test_wire_values", "test_result_shapes"],
     test_waiters_paginators: [
         "test_certificate_issued_after_request_in_progress", "test_waiter_gives_up",
-        "test_waiter_failure_acceptor", "test_waiter_unexpected_error_is_raised_as_is",
+        "test_waiter_failure_acceptor",
+        "test_waiter_unexpected_error_is_a_waiter_error_caused_by_it",
         "test_audit_report_created", "test_csr_created_on_moto", "test_waiter_arguments",
         "permissions_ca", "test_pages", "test_max_items_and_starting_token",
         "test_build_full_result", "test_resume_tokens_match_boto3",

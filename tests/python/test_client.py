@@ -31,7 +31,8 @@ def test_client_factory_accepts_the_service_name(scripted):
                             **CREDS),
               acmpca.client(service_name="acm-pca", region_name="eu-west-1",
                             endpoint_url=scripted.endpoint, **CREDS),
-              acmpca.Client("eu-west-1", scripted.endpoint, "testing", "testing")):
+              acmpca.Client("acm-pca", "eu-west-1", None, None, None, scripted.endpoint,
+                            "testing", "testing")):
         assert c.meta.region_name == "eu-west-1"
         assert c.meta.endpoint_url == scripted.endpoint
         assert c.meta.service_name == "acm-pca"
@@ -83,7 +84,7 @@ def test_config_object_and_keywords(scripted):
     cfg = acmpca.Config(connect_timeout=2, read_timeout=0.3, retries={"max_attempts": 0},
                         max_pool_connections=2, user_agent_extra="tests/1.0")
     c = make_client(scripted.endpoint, config=cfg)
-    assert c.meta.config is cfg
+    assert c.meta.config.read_timeout == 0.3 and c.meta.config.max_pool_connections == 2
     t = time.monotonic()
     with pytest.raises(acmpca.ReadTimeoutError) as info:
         c.get_policy(ResourceArn=FAKE_CA_ARN % "acmpca-test:stall:4")

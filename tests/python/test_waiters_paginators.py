@@ -47,7 +47,9 @@ def test_waiter_gives_up(fixture_client):
             WaiterConfig={"Delay": 0.01, "MaxAttempts": 3})
     e = info.value
     assert e.name == "CertificateIssued"
-    assert "3 attempts" in e.reason and e.last_response is None
+    # botocore's reason; last_response is the last poll's answer (issue 14).
+    assert e.reason.startswith("Max attempts exceeded")
+    assert e.last_response["Error"]["Code"] == "RequestInProgressException"
 
 
 def test_waiter_failure_acceptor(fixture_client):
@@ -62,12 +64,14 @@ def test_waiter_failure_acceptor(fixture_client):
     assert e.name == "CertificateIssued"
 
 
-def test_waiter_unexpected_error_is_raised_as_is(fixture_client):
+def test_waiter_unexpected_error_is_a_waiter_error_caused_by_it(fixture_client):
+    # As botocore (issue 14): a WaiterError whose __cause__ is the service's error.
     ca = FAKE_CA_ARN % unique("w")
-    with pytest.raises(acmpca.ResourceNotFoundException):
+    with pytest.raises(acmpca.WaiterError) as info:
         fixture_client.get_waiter("certificate_issued").wait(
             CertificateAuthorityArn=ca, CertificateArn=ca + "/certificate/unknown",
             WaiterConfig={"Delay": 0.01})
+    assert isinstance(info.value.__cause__, acmpca.ResourceNotFoundException)
 
 
 def test_audit_report_created(fixture_client):

@@ -12,16 +12,20 @@ A drop-in for boto3's acm-pca client::
 
 The calls, the conversions and the error mapping live in the C extension
 acmpca._acmpca; this package only re-exports it and adds client(), Config
-and set_stream_logger(). The asyncio client, with the same surface, is
-acmpca.aio (import acmpca.aio). Debug records of each request and response
-(secrets redacted) go to logging.getLogger("acmpca").
+and set_stream_logger(). What boto3 code bases also use loads on first use
+only: client.meta (acmpca._meta, acmpca._events), acmpca.Session,
+acmpca.stub.Stubber and acmpca.testing (moto's server on loopback). The
+asyncio client, with the same surface, is acmpca.aio (import acmpca.aio).
+Debug records of each request and response (secrets redacted) go to
+logging.getLogger("acmpca").
 """
 from . import _acmpca
 from ._acmpca import *  # noqa: F401,F403  (Client, the exceptions, the PKI helpers, sign_request)
 from ._acmpca import Client, __version__  # noqa: F401
 
 __all__ = sorted([name for name in dir(_acmpca) if not name.startswith("_")]
-                 + ["client", "Config", "set_stream_logger"])
+                 + ["client", "Config", "set_stream_logger", "Session", "StubResponseError",
+                    "StubAssertionError", "UnStubbedResponseError"])
 
 
 class Config:
@@ -52,9 +56,15 @@ class Config:
     timeouts, NaN, values past the library's limits) raises InvalidConfigError naming the
     setting and the accepted range.
 
-    The other botocore.config.Config keywords are accepted so that existing code runs,
-    and ignored, except proxies, which the client refuses (use HTTPS_PROXY / NO_PROXY).
+    The other botocore.config.Config keywords are accepted so that existing code runs:
+    tcp_keepalive (the transport always turns TCP keep-alive on), parameter_validation
+    (False is accepted but validation stays on: the core validates while it serializes,
+    at no measurable cost), signature_version and the rest (no effect). proxies and
+    proxies_config are refused (InvalidConfigError): the C transport takes its proxy from
+    HTTPS_PROXY / HTTP_PROXY / NO_PROXY, so a Config proxy would silently not be used.
     A botocore.config.Config may be passed to acmpca.client() directly as well.
+    client.meta.config is a Config with the settings the client resolved (retries,
+    timeouts, pool size) over the ones given.
     """
 
     _OPTIONS = ("region_name", "connect_timeout", "read_timeout", "retries",
@@ -92,20 +102,27 @@ class Config:
 
 
 def client(*args, **kwargs):
-    """client(region_name=None, endpoint_url=None, aws_access_key_id=None,
-    aws_secret_access_key=None, aws_session_token=None, profile_name=None, verify=None,
-    config=None) -> Client
+    """client(service_name="acm-pca", region_name=None, api_version=None, use_ssl=True,
+    verify=None, endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
+    aws_session_token=None, config=None, *, profile_name=None, ...) -> Client
 
-    A new acmpca.Client (see its documentation). A leading "acm-pca" service name, as in
-    boto3.client("acm-pca", ...), is accepted and skipped.
+    A new acmpca.Client, with boto3.client()'s arguments in boto3's order (see Client).
+    service_name must be "acm-pca" (or None); api_version "2017-08-22" (or None).
     """
-    service = kwargs.pop("service_name", None)
-    if args and service is None and (args[0] == "acm-pca" or "region_name" in kwargs):
-        # boto3.client(service_name, region_name=...): the first argument names a service.
-        service, args = args[0], args[1:]
-    if service not in (None, "acm-pca"):
-        raise ValueError("acmpca only serves 'acm-pca', not %r" % (service,))
     return Client(*args, **kwargs)
+
+
+_LAZY = {"Session": "_session", "StubResponseError": "stub", "StubAssertionError": "stub",
+         "UnStubbedResponseError": "stub"}
+
+
+def __getattr__(name):
+    # Session and the Stubber's errors load their module on first use only.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
+    raise AttributeError("module 'acmpca' has no attribute %r" % (name,))
 
 
 def set_stream_logger(name="acmpca", level=None, format_string=None):

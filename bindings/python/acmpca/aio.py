@@ -55,11 +55,9 @@ milliseconds; EC keys, the default, well under one).
 """
 import asyncio
 import base64
-import ipaddress
 import os
 import ssl
 import sys
-import urllib.parse
 from collections import deque, namedtuple
 
 from . import ResponseParserError, _acmpca
@@ -117,6 +115,8 @@ _Proxy = namedtuple("_Proxy", "url host port authorization")
 def _bypassed(host, no_proxy):
     """NO_PROXY as libcurl reads it: "*", host names matching themselves and their
     subdomains (a leading dot changes nothing), IP addresses and CIDR ranges."""
+    import ipaddress  # only with a proxy configured: kept out of `import acmpca.aio`
+
     host = host.lower().strip("[]")
     try:
         address = ipaddress.ip_address(host)
@@ -154,6 +154,8 @@ def _proxy_for(step):
     url = url or env.get("all_proxy") or env.get("ALL_PROXY")
     if not url or _bypassed(step.host, env.get("no_proxy") or env.get("NO_PROXY") or ""):
         return None
+    import urllib.parse  # only with a proxy configured: kept out of `import acmpca.aio`
+
     parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
     if parts.scheme != "http" or not parts.hostname:
         raise _TransportFailure("connect", 0, "proxy %s for %s: acmpca.aio speaks to http:// "
@@ -825,10 +827,15 @@ class Waiter:
         """wait(**kwargs, WaiterConfig={'Delay': s, 'MaxAttempts': n}) -> None
 
         Call the waiter's operation until it succeeds, pausing with asyncio.sleep
-        between polls (cancel the task to stop). Raises acmpca.WaiterError on a
-        failure state or after MaxAttempts, and the operation's own exception for
-        an error no acceptor expects."""
-        await _run(self._client._driver, self._waiter._machine(*args, **kwargs))
+        between polls (cancel the task to stop). Ends as the blocking waiter and
+        botocore's do: acmpca.WaiterError(name, reason, last_response) on a failure
+        state, on a service error no acceptor expects (its __cause__) and after
+        MaxAttempts; errors that are not the service's propagate as they are."""
+        from . import _compat
+
+        prepared = self._waiter._prepare(*args, **kwargs)
+        await _compat.wait_async(self._waiter, getattr(self._client, self._waiter._method_name),
+                                 prepared)
 
     def __repr__(self):
         return "<acmpca.aio.Waiter %s>" % self._waiter.name
@@ -860,6 +867,18 @@ class PageIterator:
                             doc="The StartingToken to go on where MaxItems stopped, or None.")
     result_key = property(lambda self: self._pages.result_key,
                           doc="The member holding each page's items.")
+    result_keys = property(lambda self: self._pages.result_keys,
+                           doc="botocore's result_keys (jmespath expressions).")
+    non_aggregate_part = property(lambda self: self._pages.non_aggregate_part,
+                                  doc="botocore's non_aggregate_part: {} for ACM PCA.")
+
+    def search(self, expression):
+        """search(expression) -> async iterator: each page searched with a JMESPath
+        expression, list results item by item (botocore's, as aiobotocore's
+        `async for item in pages.search(...)`). Needs the jmespath package."""
+        from . import _compat
+
+        return _compat.search_async(self, expression)
 
     def __aiter__(self):
         iter(self._pages)  # starts over
@@ -902,6 +921,9 @@ class Paginator:
     def paginate(self, *args, **kwargs):
         return PageIterator(self._client, self._paginator.paginate(*args, **kwargs))
 
+    result_keys = property(lambda self: self._paginator.result_keys,
+                           doc="botocore's result_keys (jmespath expressions).")
+
     def __repr__(self):
         return repr(self._paginator).replace("<acmpca.", "<acmpca.aio.")
 
@@ -931,7 +953,7 @@ class Client:
         return self
 
     def _setup(self, sync, kwargs):
-        config = sync.meta.config
+        config = sync.meta._config_given
         pool = kwargs.get("max_pool_connections")
         if pool is None:
             pool = getattr(config, "max_pool_connections", None)
@@ -1027,7 +1049,9 @@ class Client:
 
 
 def _parser_error(message, operation):
-    e = ResponseParserError(message)
+    from ._compat import error_class
+
+    e = error_class(ResponseParserError)(message)
     e.message = message
     e.operation_name = operation
     return e
