@@ -365,6 +365,43 @@ static PyObject *waiter_machine(PyObject *op, PyObject *const *args, Py_ssize_t 
     return (PyObject *)m;
 }
 
+/*
+ * _match(response): the index in config.acceptors of the first acceptor that
+ * matches a poll's response (a service error's included), or -1. The core
+ * decides, as for every other waiter: acmpca._compat only words the outcome.
+ */
+static PyObject *waiter_match(PyObject *op, PyObject *response)
+{
+    acmpy_waiter *w = (acmpy_waiter *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *error, *code, *answer;
+    const char *error_code = NULL;
+    cJSON *out = NULL;
+    int i;
+
+    if (!PyDict_Check(response))
+        return PyErr_Format(PyExc_TypeError, "response: expected a dict, got %s",
+                            Py_TYPE(response)->tp_name);
+    error = PyDict_GetItemString(response, "Error");
+    code = error && PyDict_Check(error) ? PyDict_GetItemString(error, "Code") : NULL;
+    if (code) {
+        if (!(error_code = PyUnicode_AsUTF8(code)))
+            return NULL;
+    } else {
+        if (!(answer = PyDict_Copy(response)))
+            return NULL;
+        if (PyDict_DelItem(answer, st->str_ResponseMetadata) < 0)
+            PyErr_Clear();
+        i = acmpy_to_json(st, w->op->output, answer, "response", &out);
+        Py_DECREF(answer);
+        if (i < 0)
+            return NULL;
+    }
+    i = acmpca__waiter_match(w->info, error_code, out);
+    cJSON_Delete(out);
+    return PyLong_FromLong(i);
+}
+
 static PyObject *waiter_get_name(PyObject *op, void *unused)
 {
     (void)unused;
@@ -438,6 +475,8 @@ static PyMethodDef waiter_methods[] = {
      "exceeded\"); errors that are not the service's (connection, validation)\n"
      "propagate as they are. Ctrl-C stops the wait at once: KeyboardInterrupt, or\n"
      "whatever another signal handler raised, propagates."},
+    {"_match", waiter_match, METH_O,
+     "_match(response): the index of the acceptor the core matches, or -1 (acmpca._compat)."},
     {"_prepare", (PyCFunction)(void (*)(void))waiter_prepare, METH_FASTCALL | METH_KEYWORDS,
      "_prepare(**kwargs) -> (kwargs, delay, max_attempts)\n\nwait()'s arguments checked, "
      "WaiterConfig taken out and the model's values filled in (for acmpca.aio)."},

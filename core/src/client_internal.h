@@ -97,6 +97,9 @@ typedef enum acmpca_waiter_outcome {
 } acmpca_waiter_outcome;
 acmpca_waiter_outcome acmpca__waiter_evaluate(const acmpca_waiter_info *w, int err,
                                               const cJSON *out);
+/* waiter.c: the index of the first acceptor matching a poll, or -1 (error_code: the
+ * service's error name, "" for another failure, NULL for an answer `out`). */
+int acmpca__waiter_match(const acmpca_waiter_info *w, const char *error_code, const cJSON *out);
 /* waiter.c: the input of the paginator's next request (borrowed), or NULL
  * with the error recorded; *done is 1 when there is no next page. */
 int acmpca__paginator_request(acmpca_paginator *p, const cJSON **input, int *done);

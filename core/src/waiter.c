@@ -36,22 +36,32 @@ const acmpca_waiter_info *acmpca_waiter_find(const char *name)
     return w ? &w->info : NULL;
 }
 
-static int acceptor_matches(const acmpca__acceptor *a, int err, const cJSON *out)
+/* error_code: the service's error name, "" for a failure without one, NULL for an answer. */
+static int acceptor_matches(const acmpca__acceptor *a, const char *error_code, const cJSON *out)
 {
     const cJSON *v;
 
     if (a->matcher == ACMPCA__MATCH_ERROR) {
         if (!a->expected)
-            return err == 0;
-        /* Only a service's answer carries an AWS code; the parser has recoded
-         * codes an operation does not model, so compare the name, as botocore. */
-        return ACMPCA_IS_SERVICE_ERROR(err) &&
-               strcmp(acmpca_error_last()->aws_code, a->expected) == 0;
+            return error_code == NULL;
+        return error_code && strcmp(error_code, a->expected) == 0;
     }
-    if (err)
+    if (error_code)
         return 0;
     v = cJSON_GetObjectItemCaseSensitive(out, a->argument);
     return cJSON_IsString(v) && strcmp(v->valuestring, a->expected) == 0;
+}
+
+int acmpca__waiter_match(const acmpca_waiter_info *info, const char *error_code,
+                         const cJSON *out)
+{
+    const acmpca__waiter *w = info ? find_waiter(info->name) : NULL;
+    size_t i;
+
+    for (i = 0; w && i < w->acceptor_count; i++)
+        if (acceptor_matches(&w->acceptors[i], error_code, out))
+            return (int)i;
+    return -1;
 }
 
 /* Turn the poll's outcome into the waiter's failure, as the error to report. */
@@ -79,23 +89,24 @@ acmpca_waiter_outcome acmpca__waiter_evaluate(const acmpca_waiter_info *info, in
                                               const cJSON *out)
 {
     const acmpca__waiter *w = info ? find_waiter(info->name) : NULL;
-    size_t i;
+    /* Only a service's answer carries an AWS code; the parser has recoded codes an
+     * operation does not model, so the name is what is compared, as botocore does. */
+    const char *code = err == 0 ? NULL
+                       : ACMPCA_IS_SERVICE_ERROR(err) ? acmpca_error_last()->aws_code : "";
+    int i = acmpca__waiter_match(info, code, out);
 
-    for (i = 0; w && i < w->acceptor_count; i++) {
-        const acmpca__acceptor *a = &w->acceptors[i];
-        if (!acceptor_matches(a, err, out))
-            continue;
-        switch (a->state) {
-        case ACMPCA__ACCEPT_SUCCESS:
-            return ACMPCA_WAITER_SUCCESS;
-        case ACMPCA__ACCEPT_RETRY:
-            return ACMPCA_WAITER_RETRY;
-        case ACMPCA__ACCEPT_FAILURE:
-            record_failure(info, a);
-            return ACMPCA_WAITER_FAILURE;
-        }
+    if (i < 0)
+        return err ? ACMPCA_WAITER_UNEXPECTED : ACMPCA_WAITER_RETRY;
+    switch (w->acceptors[i].state) {
+    case ACMPCA__ACCEPT_SUCCESS:
+        return ACMPCA_WAITER_SUCCESS;
+    case ACMPCA__ACCEPT_FAILURE:
+        record_failure(info, &w->acceptors[i]);
+        return ACMPCA_WAITER_FAILURE;
+    case ACMPCA__ACCEPT_RETRY:
+    default:
+        return ACMPCA_WAITER_RETRY;
     }
-    return err ? ACMPCA_WAITER_UNEXPECTED : ACMPCA_WAITER_RETRY;
 }
 
 /* ---- paginators ---------------------------------------------------------- */

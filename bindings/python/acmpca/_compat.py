@@ -109,29 +109,12 @@ def _is_error(response):
     return isinstance(error, dict) and "Code" in error
 
 
-def _matches(acceptor, response):
-    """botocore's matchers, for the forms the core's model generator lets through:
-    a top-level output member equal to a string, and error codes."""
-    if acceptor.matcher == "path":
-        if _is_error(response):
-            return False
-        value = response
-        for part in acceptor.argument.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value == acceptor.expected
-    expected = acceptor.expected
-    if expected is True:
-        return "Error" in response and "Code" in response["Error"]
-    if expected is False:
-        return "Error" not in response
-    return response.get("Error", {}).get("Code", "") == expected
-
-
 class _Waiting:
     """One wait() run: told each poll's answer, it says whether the wait is over
     (True), goes on (False), or raises WaiterError, with botocore's reasons."""
 
     def __init__(self, waiter, max_attempts):
+        self.waiter = waiter
         self.name = waiter.name
         self.acceptors = waiter.config.acceptors
         self.max_attempts = max_attempts
@@ -150,12 +133,14 @@ class _Waiting:
 
     def done(self, response, error):
         self.attempts += 1
-        acceptor = None
-        for acceptor in self.acceptors:
-            if _matches(acceptor, response):
-                self.last_matched = acceptor
-                self.state = acceptor.state
-                break
+        # The core matches (the acceptors are its table); botocore's loop explains an
+        # unmatched poll with the last acceptor, so that one stands in then.
+        index = self.waiter._match(response)
+        acceptor = self.acceptors[index] if index >= 0 else (
+            self.acceptors[-1] if self.acceptors else None)
+        if index >= 0:
+            self.last_matched = acceptor
+            self.state = acceptor.state
         else:
             if _is_error(response):
                 self._fail("An error occurred (%s): %s" % (
