@@ -39,6 +39,23 @@ static const char *str(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+
+/* An acmpca_wait_progress_fn that records its calls; stops the waiter at `stop_at`. */
+typedef struct progress_log {
+    int calls, last_attempt, stop_at;
+    double last_delay;
+} progress_log;
+
+static int record_progress(void *userdata, const char *waiter, int attempt, double delay_s)
+{
+    progress_log *log = userdata;
+    CHECK_STR(waiter, "AuditReportCreated");
+    log->calls++;
+    log->last_attempt = attempt;
+    log->last_delay = delay_s;
+    return log->stop_at && attempt >= log->stop_at;
+}
+
 static void audit_reports(void)
 {
     cJSON *out = NULL, *in, *last = NULL;
@@ -54,9 +71,16 @@ static void audit_reports(void)
              str(out, "AuditReportId"));
     cJSON_Delete(out);
 
-    /* The fixture answers IN_PROGRESS twice, then SUCCESS. */
+    /* The fixture answers IN_PROGRESS twice, then SUCCESS: two pauses, each told first. */
     in = cJSON_Parse(buf);
-    CHECK_INT(acmpca_wait(client, "AuditReportCreated", in, 0.05, 5, &last), 0);
+    {
+        progress_log log = {0, 0, 0, 0};
+        CHECK_INT(acmpca_wait_ex(client, "AuditReportCreated", in, 0.05, 5, &last,
+                                 record_progress, &log), 0);
+        CHECK_INT(log.calls, 2);
+        CHECK_INT(log.last_attempt, 2);
+        CHECK(log.last_delay > 0.049 && log.last_delay < 0.051);
+    }
     CHECK_STR(str(last, "AuditReportStatus"), "SUCCESS");
     CHECK(cJSON_IsNumber(cJSON_GetObjectItem(last, "CreatedAt")));
     cJSON_Delete(last);
@@ -86,6 +110,24 @@ static void audit_reports(void)
     CHECK_INT(acmpca_wait(client, "AuditReportCreated", in, 0.01, 2, NULL), ACMPCA_EWAITER);
     CHECK_STR(acmpca_error_last()->message, "waiter AuditReportCreated gave up after 2 attempts");
     cJSON_Delete(in);
+
+    /* A progress callback that says stop ends the wait at once: ACMPCA_ECANCELLED. */
+    CHECK_INT(run("CreateCertificateAuthorityAuditReport",
+                  "{\"CertificateAuthorityArn\":\"" CA "a3\",\"S3BucketName\":\"bucket\","
+                  "\"AuditReportResponseFormat\":\"JSON\"}", &out), 0);
+    snprintf(buf, sizeof(buf), "{\"CertificateAuthorityArn\":\"" CA "a3\",\"AuditReportId\":\"%s\"}",
+             str(out, "AuditReportId"));
+    cJSON_Delete(out);
+    in = cJSON_Parse(buf);
+    {
+        progress_log log = {0, 0, 1, 0};
+        CHECK_INT(acmpca_wait_ex(client, "AuditReportCreated", in, 0.01, 5, NULL,
+                                 record_progress, &log), ACMPCA_ECANCELLED);
+        CHECK_INT(log.calls, 1);
+        CHECK_STR(acmpca_error_last()->waiter, "AuditReportCreated");
+        CHECK_STR(acmpca_error_last()->waiter_state, "cancelled");
+    }
+    cJSON_Delete(in);
 }
 
 static void permissions(void)
@@ -112,7 +154,17 @@ static void permissions(void)
     /* Two per page: two pages, three permissions. */
     in = cJSON_Parse("{\"CertificateAuthorityArn\":\"" CA "p1\"}");
     REQUIRE(acmpca_paginator_new(&p, client, "list_permissions", in, 2, 0, NULL) == 0);
-    while ((rc = acmpca_paginator_next(p, &page)) == 0 && page) {
+    for (;;) {
+        acmpca_response_meta *meta = NULL;
+        if ((rc = acmpca_paginator_next_ex(p, &page, &meta)) != 0 || !page) {
+            acmpca_response_meta_free(meta);
+            break;
+        }
+        /* Each page comes with its own answer's metadata. */
+        REQUIRE(meta != NULL);
+        CHECK_INT(meta->http_status, 200);
+        CHECK(meta->request_id[0] != '\0');
+        acmpca_response_meta_free(meta);
         pages++;
         items += cJSON_GetArraySize(cJSON_GetObjectItem(page, "Permissions"));
         cJSON_Delete(page);

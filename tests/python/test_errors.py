@@ -1,15 +1,42 @@
 """Every exception class, each reached from a real server answer (moto, the
 fixture server's scripted ARNs, the scripted server of _servers.py) or a real
 client-side failure on loopback."""
+import json
 import os
 import pickle
+import re
 
 import pytest
 
 import acmpca
 from conftest import FAKE_CA_ARN, make_client
 
-MODEL = acmpca._acmpca._model()
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def aws_model():
+    """Operations and shapes as AWS's service model states them (core/model, vendored
+    from botocore), not as the module under test read them."""
+    with open(os.path.join(ROOT, "core", "model", "service-2.json")) as f:
+        doc = json.load(f)
+    shapes = {}
+    for name, s in doc["shapes"].items():
+        shape = {k: s[k] for k in ("type", "min", "max") if k in s}
+        if s["type"] == "structure":
+            required = set(s.get("required", []))
+            shape["members"] = [{"name": m, "shape": v["shape"], "required": m in required}
+                                for m, v in s.get("members", {}).items()]
+        elif s["type"] == "list":
+            shape["element"] = s["member"]["shape"]
+        shapes[name] = shape
+    operations = [{"name": name, "input": op["input"]["shape"],
+                   "snake_name": re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(),
+                   "errors": [e["shape"] for e in op.get("errors", [])]}
+                  for name, op in doc["operations"].items()]
+    return {"operations": operations, "shapes": shapes}
+
+
+MODEL = aws_model()
 SHAPES = MODEL["shapes"]
 OPS = {op["name"]: op for op in MODEL["operations"]}
 COMMON = ("AccessDeniedException", "ThrottlingException", "ValidationException")
