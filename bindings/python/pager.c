@@ -526,6 +526,11 @@ PyObject *acmpy_client_can_paginate(acmpy_client *self, PyObject *name)
     info = find_paginator(st, name);
     if (!info && PyErr_Occurred())
         return NULL;
+    /* botocore's: False for an operation that does not page, KeyError for no operation. */
+    if (!info && !acmpca_model_operation_find(PyUnicode_AsUTF8(name))) {
+        PyErr_SetObject(PyExc_KeyError, name);
+        return NULL;
+    }
     return PyBool_FromLong(info != NULL);
 }
 

@@ -113,6 +113,15 @@ def test_boto3_paginators__not_pageable_raises_botocores_error(fixture_client):
     assert isinstance(ours.value, ValueError)  # what acmpca raised before
 
 
+def test_boto3_paginators__can_paginate_as_botocores(fixture_client):
+    b = boto3.client("acm-pca", region_name=REGION, **CREDS)
+    for c in (b, fixture_client):
+        assert c.can_paginate("list_tags") is True
+        assert c.can_paginate("get_certificate") is False
+        with pytest.raises(KeyError):
+            c.can_paginate("no_such_operation")
+
+
 def test_boto3_paginators__search_without_jmespath_names_the_package(fixture_endpoint,
                                                                      permissions_ca):
     code = textwrap.dedent("""
