@@ -1833,12 +1833,15 @@ typedef struct lmachine {
     const void *owner;                 /* the lclient, or the lpages of a page machine */
     const acmpca_paginator *pager;     /* a page machine's paginator, else NULL */
     const acmpca_operation_info *op;
+    scratch s;                         /* the input, then the result, while converted:
+                                          no scratch userdata per call */
 } lmachine;
 
 static void machine_close(lmachine *lm)
 {
     acmpca_machine_free(lm->m);
     lm->m = NULL;
+    scratch_release(&lm->s);
 }
 
 static int machine_gc(lua_State *L)
@@ -1907,17 +1910,15 @@ static int client_machine(lua_State *L)
     const acmpca_operation_info *op;
     acmpca_client *c;
     lmachine *lm;
-    scratch *s;
 
     lua_settop(L, 3);
     op = check_operation(L, 2);
     c = check_client(L, 1, op->name);
-    s = scratch_new(L);
-    params_to_json(L, 3, op, s);
-    lm = push_new_machine(L, 1, op);
-    if (acmpca_machine_new_call(&lm->m, c, op->name, s->in) != 0)
+    lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
+    params_to_json(L, 3, op, &lm->s);
+    if (acmpca_machine_new_call(&lm->m, c, op->name, lm->s.in) != 0)
         return raise_last(L, op->name);
-    scratch_release(s);  /* the machine copied the input */
+    scratch_release(&lm->s);  /* the machine copied the input */
     return 1;
 }
 
@@ -1930,17 +1931,15 @@ static int client_waiter_machine(lua_State *L)
     int attempts;
     acmpca_client *c;
     lmachine *lm;
-    scratch *s;
 
     lua_settop(L, 4);
     c = check_client(L, 1, NULL);
     op = check_waiter(L, &w, &delay, &attempts);
-    s = scratch_new(L);
-    params_to_json(L, 3, op, s);
     lm = push_new_machine(L, 1, op);
-    if (acmpca_machine_new_waiter(&lm->m, c, w->name, s->in, delay, attempts) != 0)
+    params_to_json(L, 3, op, &lm->s);
+    if (acmpca_machine_new_waiter(&lm->m, c, w->name, lm->s.in, delay, attempts) != 0)
         return raise_last(L, op->name);
-    scratch_release(s);
+    scratch_release(&lm->s);
     return 1;
 }
 
@@ -2002,6 +2001,119 @@ static void push_send_step(lua_State *L, const acmpca_step *s)
     set_boolean(L, "no_proxy", s->no_proxy);
 }
 
+/*
+ * The request of a SEND step as the bytes to write on the connection: the
+ * request line, every header in the core's order, Content-Length, the
+ * driver's `tail` (its own header lines, each ending in CRLF), the blank
+ * line and the body. One string a cosocket sends as is, instead of a
+ * headers table the driver walks with pairs() and concatenates per call.
+ */
+static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size_t tail_len)
+{
+    const acmpca_http_request *r = s->request;
+    char small[4096], length[48], *buf = small, *p;
+    size_t n, i, k;
+
+    k = (size_t)snprintf(length, sizeof(length), "Content-Length: %lu\r\n\r\n",
+                         (unsigned long)r->body_len);
+    n = strlen(r->method) + 1 + strlen(s->path) + 11 + k + tail_len + r->body_len;
+    for (i = 0; i < r->header_count; i++)
+        n += strlen(r->headers[i].name) + 2 +
+             (r->headers[i].value ? strlen(r->headers[i].value) : 0) + 2;
+    if (n > sizeof(small))
+        buf = (char *)lua_newuserdatauv(L, n, 0);  /* GC-owned: nothing leaks on a raise */
+#define PUT(src, len) (memcpy(p, (src), (len)), p += (len))
+    p = buf;
+    PUT(r->method, strlen(r->method));
+    PUT(" ", 1);
+    PUT(s->path, strlen(s->path));
+    PUT(" HTTP/1.1\r\n", 11);
+    for (i = 0; i < r->header_count; i++) {
+        PUT(r->headers[i].name, strlen(r->headers[i].name));
+        PUT(": ", 2);
+        if (r->headers[i].value)
+            PUT(r->headers[i].value, strlen(r->headers[i].value));
+        PUT("\r\n", 2);
+    }
+    PUT(length, k - 2);             /* its CRLF, and the blank line after the tail */
+    PUT(tail, tail_len);
+    PUT("\r\n", 2);
+    if (r->body_len)
+        PUT(r->body, r->body_len);
+#undef PUT
+    lua_pushlstring(L, buf, n);
+    if (buf != small)
+        lua_remove(L, -2);
+}
+
+/*
+ * The fields of m:next_wire's SEND step, in the order of its upvalues: the
+ * key strings are made once, so filling a step costs no string hashing and,
+ * when the driver hands back its table, no allocation.
+ */
+static const char *const wire_keys[] = {
+    "wire", "pool", "scheme", "host", "port", "path", "connect_timeout_ms", "read_timeout_ms",
+    "deadline_ms", "max_response_bytes", "insecure_skip_tls_verify", "credentials", NULL,
+};
+
+/* t[wire_keys[k - 1]] = the value on top (popped); t is an absolute index. */
+static void set_wire_field(lua_State *L, int t, int k)
+{
+    lua_pushvalue(L, lua_upvalueindex(k));
+    lua_insert(L, -2);
+    lua_rawset(L, t);
+}
+
+/*
+ * The SEND step of m:next_wire: what a driver on cosockets reads per
+ * request, with the request as `wire` and `pool` naming the keep-alive pool
+ * (destination and verification policy), in the table at `into` (0: a new
+ * one). A credentials step is a new table with the full step as m:next
+ * gives it (method, url, headers, body: how a driver recognises the same
+ * fetch already in flight) plus wire and pool.
+ */
+static void push_wire_step(lua_State *L, const acmpca_step *s, const char *tail,
+                           size_t tail_len, int into)
+{
+    int t;
+
+    if (s->credentials) {
+        push_send_step(L, s);
+        t = lua_gettop(L);
+    } else {
+        if (into)
+            lua_pushvalue(L, into);
+        else
+            lua_createtable(L, 0, 12);
+        t = lua_gettop(L);
+        lua_pushstring(L, s->scheme);
+        set_wire_field(L, t, 3);
+        lua_pushstring(L, s->host);
+        set_wire_field(L, t, 4);
+        lua_pushinteger(L, s->port);
+        set_wire_field(L, t, 5);
+        lua_pushstring(L, s->path);
+        set_wire_field(L, t, 6);
+        lua_pushinteger(L, s->connect_timeout_ms);
+        set_wire_field(L, t, 7);
+        lua_pushinteger(L, s->read_timeout_ms);
+        set_wire_field(L, t, 8);
+        lua_pushinteger(L, s->deadline_ms);
+        set_wire_field(L, t, 9);
+        lua_pushinteger(L, (lua_Integer)s->max_response_bytes);
+        set_wire_field(L, t, 10);
+        lua_pushboolean(L, s->insecure_skip_tls_verify);
+        set_wire_field(L, t, 11);
+        lua_pushboolean(L, 0);
+        set_wire_field(L, t, 12);
+    }
+    lua_pushfstring(L, "%s://%s:%d%s", s->scheme, s->host, s->port,
+                    s->insecure_skip_tls_verify ? "#noverify" : "");
+    set_wire_field(L, t, 2);
+    push_wire(L, s, tail, tail_len);
+    set_wire_field(L, t, 1);
+}
+
 static const char *sleep_reason(acmpca_sleep_reason r)
 {
     switch (r) {
@@ -2022,13 +2134,24 @@ static const char *sleep_reason(acmpca_sleep_reason r)
  *   "failed", err                   the error object a blocking call would raise
  * Outcomes are never raised: a driver returns them.
  */
-static int machine_next(lua_State *L)
+static int machine_step(lua_State *L, int wire)
 {
     lmachine *lm = check_machine(L);
+    const char *tail = NULL;
+    size_t tail_len = 0;
     acmpca_step step;
     scratch *s;
 
-    lua_settop(L, 1);
+    lua_settop(L, 3);
+    if (wire && !lua_isnil(L, 2)) {
+        if (lua_type(L, 2) != LUA_TSTRING)
+            return raise_param(L, lm->op->name, "tail: expected a string, got %s",
+                               luaL_typename(L, 2));
+        tail = lua_tolstring(L, 2, &tail_len);
+    }
+    if (wire && !lua_isnil(L, 3) && !lua_istable(L, 3))
+        return raise_param(L, lm->op->name, "into: expected a table, got %s",
+                           luaL_typename(L, 3));
     if (!machine_usable(L, lm)) {
         lua_pushliteral(L, "failed");
         push_error(L, CODE_CLOSED, lm->m ? "the client is closed" : "the machine is closed",
@@ -2039,7 +2162,10 @@ static int machine_next(lua_State *L)
     switch (acmpca_machine_next(lm->m, &step)) {
     case ACMPCA_STEP_SEND:
         lua_pushliteral(L, "send");
-        push_send_step(L, &step);
+        if (wire)
+            push_wire_step(L, &step, tail ? tail : "", tail_len, lua_istable(L, 3) ? 3 : 0);
+        else
+            push_send_step(L, &step);
         return 2;
     case ACMPCA_STEP_SLEEP:
         lua_pushliteral(L, "sleep");
@@ -2051,7 +2177,7 @@ static int machine_next(lua_State *L)
             lua_pushnil(L);
         return 4;
     case ACMPCA_STEP_DONE:
-        s = scratch_new(L);
+        s = &lm->s;  /* released below, or by close/__gc if converting raises */
         if (acmpca_machine_result(lm->m, &s->out, &s->meta) != 0)
             break;  /* a page the paginator refused: FAILED with its error */
         lua_pushliteral(L, "done");
@@ -2074,14 +2200,216 @@ static int machine_next(lua_State *L)
     return 2;
 }
 
+static int machine_next(lua_State *L)
+{
+    return machine_step(L, 0);
+}
+
+/*
+ * m:next_wire([tail[, into]]) -> as m:next(), but a SEND step is the table
+ * a cosocket driver needs: wire (the request's bytes, with `tail` - header
+ * lines of the driver's own such as "User-Agent: x\r\n" - before the blank
+ * line), pool, scheme, host, port, path, connect_timeout_ms, read_timeout_ms,
+ * deadline_ms, max_response_bytes, insecure_skip_tls_verify, credentials;
+ * filled into the table `into` when given (a driver may reuse one per call).
+ * Registered with wire_keys as upvalues.
+ */
+static int machine_next_wire(lua_State *L)
+{
+    return machine_step(L, 1);
+}
+
+/*
+ * Response heads as a cosocket reads them: the status line and the header
+ * lines up to (not including) the blank line. A header is what follows a
+ * CRLF as `name:[ \t]*value`, the name one or more bytes other than ':',
+ * CR and LF, the value up to the next CR or LF without its trailing blanks.
+ */
+typedef struct head_field {
+    size_t name, name_len, value, value_len;   /* offsets into the head */
+} head_field;
+
+/* The next header line at or after *pos; 0 when there is none. */
+static int next_head_field(const char *h, size_t len, size_t *pos, head_field *f)
+{
+    const char *crlf;
+    size_t i;
+
+    while (*pos + 2 <= len && (crlf = memchr(h + *pos, '\r', len - *pos - 1)) != NULL) {
+        i = (size_t)(crlf - h) + 1;
+        *pos = i;
+        if (h[i] != '\n')
+            continue;
+        f->name = ++i;
+        while (i < len && h[i] != ':' && h[i] != '\r' && h[i] != '\n')
+            i++;
+        if (i == f->name || i == len || h[i] != ':')
+            continue;
+        f->name_len = i - f->name;
+        for (i++; i < len && (h[i] == ' ' || h[i] == '\t'); i++)
+            ;
+        f->value = i;
+        if ((crlf = memchr(h + i, '\r', len - i)) != NULL)
+            len = (size_t)(crlf - h);  /* only this line is read from here on */
+        if ((crlf = memchr(h + i, '\n', len - i)) != NULL)
+            len = (size_t)(crlf - h);
+        *pos = i = len;
+        while (i > f->value && (h[i - 1] == ' ' || h[i - 1] == '\t'))
+            i--;
+        f->value_len = i - f->value;
+        return 1;
+    }
+    *pos = len;
+    return 0;
+}
+
+static int ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Whether h[at..at+n) is `word` in any case (word in lowercase). */
+static int span_is(const char *h, size_t at, size_t n, const char *word)
+{
+    size_t i;
+    if (strlen(word) != n)
+        return 0;
+    for (i = 0; i < n && ascii_lower((unsigned char)h[at + i]) == word[i]; i++)
+        ;
+    return i == n;
+}
+
+/* Whether h[at..at+n) contains `word` in any case (word in lowercase). */
+static int span_has(const char *h, size_t at, size_t n, const char *word)
+{
+    size_t w = strlen(word), i;
+    for (i = 0; i + w <= n; i++)
+        if (span_is(h, at + i, w, word))
+            return 1;
+    return 0;
+}
+
+/*
+ * m:parse_head(head) -> status, length, chunked, keep_alive, or nil, problem:
+ * what a driver needs to read the body that follows a response head. length
+ * is Content-Length (nil: none; false: not a number of bytes); chunked,
+ * whether Transfer-Encoding names chunked; keep_alive, whether the server
+ * lets the connection carry another request (HTTP/1.1 unless "Connection:
+ * close", HTTP/1.0 only with "Connection: keep-alive"). The first of a
+ * repeated header counts. problem: a NUL byte, or no "HTTP/1.x NNN" status
+ * line. Never raises for what a server sent.
+ */
+static int machine_parse_head(lua_State *L)
+{
+    size_t len, pos = 0, i;
+    const char *h;
+    head_field f, cl = {0, 0, 0, 0}, te = {0, 0, 0, 0}, conn = {0, 0, 0, 0};
+    int has_cl = 0, has_te = 0, has_conn = 0, minor, keep_alive;
+    double length = 0;
+
+    check_machine(L);
+    h = luaL_checklstring(L, 2, &len);
+    if (memchr(h, '\0', len)) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "a NUL byte in the response head");
+        return 2;
+    }
+    if (len < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' || h[8] != ' ' ||
+        h[9] < '0' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9') {
+        lua_pushnil(L);
+        lua_pushliteral(L, "no HTTP status line");
+        return 2;
+    }
+    minor = h[7] - '0';
+    while (next_head_field(h, len, &pos, &f)) {
+        if (!has_cl && span_is(h, f.name, f.name_len, "content-length"))
+            cl = f, has_cl = 1;
+        else if (!has_te && span_is(h, f.name, f.name_len, "transfer-encoding"))
+            te = f, has_te = 1;
+        else if (!has_conn && span_is(h, f.name, f.name_len, "connection"))
+            conn = f, has_conn = 1;
+    }
+    lua_pushinteger(L, (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0'));
+    if (!has_cl) {
+        lua_pushnil(L);
+    } else {
+        for (i = 0; i < cl.value_len && h[cl.value + i] >= '0' && h[cl.value + i] <= '9'; i++)
+            length = length * 10 + (h[cl.value + i] - '0');
+        if (i == 0 || i != cl.value_len)
+            lua_pushboolean(L, 0);
+        else if (length < 9007199254740992.0)  /* 2^53 */
+            lua_pushinteger(L, (lua_Integer)length);
+        else
+            lua_pushnumber(L, length);  /* absurd lengths stay absurd, never wrap */
+    }
+    lua_pushboolean(L, has_te && span_has(h, te.value, te.value_len, "chunked"));
+    keep_alive = (minor == 1 && !(has_conn && span_has(h, conn.value, conn.value_len, "close")))
+                 || (has_conn && span_has(h, conn.value, conn.value_len, "keep-alive"));
+    lua_pushboolean(L, keep_alive);
+    return 4;
+}
+
+/* Room for a typical response head without allocating (m:response's stack). */
+#define HEAD_FIELDS 32
+#define HEAD_TEXT 2048
+
+/* Field f of head h as out[n], NUL-terminated in text (a copy of h). */
+static void put_head_field(acmpca_header *out, size_t n, char *text, const head_field *f)
+{
+    text[f->name + f->name_len] = '\0';
+    text[f->value + f->value_len] = '\0';
+    out[n].name = text + f->name;
+    out[n].value = text + f->value;
+}
+
+/*
+ * The header lines of a response head (a string, as m:parse_head reads it)
+ * as an acmpca_header array: each header as sent, a repeated one repeated,
+ * as the core's own transport reports them. Names and values are copied,
+ * NUL-terminated, into `text` (HEAD_TEXT bytes) with `small` (HEAD_FIELDS)
+ * as the array when they fit; else into a GC-owned block left on the stack.
+ */
+static acmpca_header *head_headers(lua_State *L, int idx, size_t *count, const char *operation,
+                                   acmpca_header *small, char *text)
+{
+    size_t len, pos = 0, n = 0;
+    const char *h = lua_tolstring(L, idx, &len);
+    acmpca_header *out;
+    head_field f;
+
+    if (memchr(h, '\0', len))
+        raise_param(L, operation, "headers: the head contains a NUL byte");
+    if (len < HEAD_TEXT) {
+        memcpy(text, h, len);
+        while (n < HEAD_FIELDS && next_head_field(h, len, &pos, &f))
+            put_head_field(small, n++, text, &f);
+        if (n < HEAD_FIELDS || !next_head_field(h, len, &pos, &f)) {
+            *count = n;
+            return small;
+        }
+    }
+    for (n = 0, pos = 0; next_head_field(h, len, &pos, &f); n++)
+        ;
+    out = (acmpca_header *)lua_newuserdatauv(L, n * sizeof(*out) + len + 1, 0);
+    text = (char *)(out + n);
+    memcpy(text, h, len);
+    for (n = 0, pos = 0; next_head_field(h, len, &pos, &f); n++)
+        put_head_field(out, n, text, &f);
+    *count = n;
+    return out;
+}
+
 /*
  * m:response(status, headers, body): the answer to the last SEND step
- * (headers { name = value }; body a string). A machine whose client was
+ * (headers { name = value } or the response head as a string, the way
+ * m:parse_head reads it; body a string). A machine whose client was
  * closed meanwhile ignores it (its next step says so).
  */
 static int machine_response(lua_State *L)
 {
     lmachine *lm = check_machine(L);
+    acmpca_header small[HEAD_FIELDS];
+    char text[HEAD_TEXT];
     const acmpca_header *h;
     const char *body = "";
     size_t n, len = 0;
@@ -2097,7 +2425,10 @@ static int machine_response(lua_State *L)
     else if (!lua_isnil(L, 4))
         return raise_param(L, lm->op->name, "body: expected a string, got %s",
                            luaL_typename(L, 4));
-    h = check_headers(L, 3, &n, 0, lm->op->name);
+    if (lua_type(L, 3) == LUA_TSTRING)
+        h = head_headers(L, 3, &n, lm->op->name, small, text);
+    else
+        h = check_headers(L, 3, &n, 0, lm->op->name);
     if (!machine_usable(L, lm))
         return 0;
     if (acmpca_machine_response(lm->m, (int)status, h, n, body, len) != 0)
@@ -2574,6 +2905,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     };
     static const luaL_Reg machine_methods[] = {
         {"next", machine_next},
+        {"parse_head", machine_parse_head},
         {"response", machine_response},
         {"transport_error", machine_transport_error},
         {"close", machine_m_close},
@@ -2622,6 +2954,10 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     new_metatable(L, MACHINE_MT, machine_meta);
     lua_createtable(L, 0, 4);
     luaL_setfuncs(L, machine_methods, 0);
+    for (i = 0; wire_keys[i]; i++)
+        lua_pushstring(L, wire_keys[i]);
+    lua_pushcclosure(L, machine_next_wire, (int)i);
+    lua_setfield(L, -2, "next_wire");
     lua_setfield(L, -2, "__index");
     new_metatable(L, CLIENT_MT, client_meta);
     lua_createtable(L, 0, (int)acmpca_model_operation_count() + 8);

@@ -30,8 +30,7 @@ local ipairs, pairs, pcall, type, tonumber, tostring = ipairs, pairs, pcall, typ
 local setmetatable, getmetatable = setmetatable, getmetatable
 local concat = table.concat
 local semaphore = require "ngx.semaphore"
-local find, sub, lower, gmatch, match = string.find, string.sub, string.lower, string.gmatch,
-                                        string.match
+local find, sub, match = string.find, string.sub, string.match
 
 local _M = {
   version = core.version,
@@ -120,42 +119,10 @@ local function failure(err, by_deadline, s, default_kind, what)
   return default_kind, what .. " " .. where(s) .. " (" .. tostring(err) .. ")"
 end
 
--- The request line, the step's signed headers, framing and the body, as one table for send().
-local function request_bytes(self, s)
-  local t, n = { s.method, " ", s.path, " HTTP/1.1\r\n" }, 4
-  for name, value in pairs(s.headers) do
-    t[n + 1], t[n + 2], t[n + 3], t[n + 4] = name, ": ", value, "\r\n"
-    n = n + 4
-  end
-  t[n + 1] = "User-Agent: "
-  t[n + 2] = self.user_agent
-  t[n + 3] = "\r\nContent-Length: "
-  t[n + 4] = #s.body
-  t[n + 5] = self.keepalive and "\r\n\r\n" or "\r\nConnection: close\r\n\r\n"
-  t[n + 6] = s.body
-  return t
-end
-
--- The head ("HTTP/1.1 200 OK\r\nName: value...") as status, minor version, headers.
-local function parse_head(head)
-  local minor, status = match(head, "^HTTP/1%.(%d) (%d%d%d)")
-  if not status then return nil end
-  local headers = {}
-  for name, value in gmatch(head, "\r\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
-    if find(value, "[ \t]$") then value = match(value, "^(.-)[ \t]+$") end
-    local prev = headers[name]
-    headers[name] = prev and (prev .. ", " .. value) or value
-  end
-  return tonumber(status), minor, headers
-end
-
--- The value of a header in a lowercased head; `name` is a lowercase Lua pattern.
-local function head_value(lhead, name)
-  return match(lhead, "\r\n" .. name .. ":[ \t]*([^\r\n]*)")
-end
-
 -- Set the read timeout for the next socket operation; returns whether the deadline bounds it.
+-- Without a deadline the read timeout set before connecting still holds.
 local function arm(sock, s, deadline)
+  if not deadline then return false end
   local to, by_deadline = bound(s.read_timeout_ms, deadline)
   sock:settimeout(to)
   return by_deadline
@@ -207,26 +174,22 @@ local function read_chunked(sock, s, deadline)
   end
 end
 
--- The body after the head: Content-Length, chunked, or until the server closes.
--- Returns body, reusable (the connection may carry another request), or nil, kind, detail.
-local function read_body(sock, s, deadline, status, lhead)
+-- The body after the head (length and chunked as m:parse_head reads them):
+-- Content-Length, chunked, or until the server closes. Returns body, reusable
+-- (the connection may carry another request), or nil, kind, detail.
+local function read_body(sock, s, deadline, status, length, chunked)
   if status == 204 or status == 304 or status < 200 then return "", true end
-  local te = head_value(lhead, "transfer%-encoding")
-  if te and find(te, "chunked", 1, true) then
+  if chunked then
     local body, kind, detail = read_chunked(sock, s, deadline)
     if not body then return nil, kind, detail end
     return body, true
   end
-  local cl = head_value(lhead, "content%-length")
-  if cl then
-    local n = tonumber(cl)
-    if not n or n < 0 or n % 1 ~= 0 then
-      return nil, "network", "a bad Content-Length from " .. where(s)
-    end
-    if n > s.max_response_bytes then return too_large(s) end
-    if n == 0 then return "", true end
+  if length ~= nil then
+    if not length then return nil, "network", "a bad Content-Length from " .. where(s) end
+    if length > s.max_response_bytes then return too_large(s) end
+    if length == 0 then return "", true end
     local by_deadline = arm(sock, s, deadline)
-    local data, err = sock:receive(n)
+    local data, err = sock:receive(length)
     if not data then return lost(err, by_deadline, s, "connection closed early by") end
     return data, true
   end
@@ -265,20 +228,37 @@ local function lost_tls_error(sock)
   return ok and msg or nil
 end
 
--- One try of one exchange. Returns status, headers, body; or nil, kind, status, detail;
--- or false when a pooled connection turned out closed before answering (try again).
-local function exchange(self, s, deadline)
+-- The options of connect() for a pool, made once per client and pool.
+local function connect_options(self, pool)
+  local opts = self.connect_options[pool]
+  if not opts then
+    opts = { pool = pool }
+    self.connect_options[pool] = opts
+  end
+  return opts
+end
+
+--[[
+One try of one exchange of a SEND step from m:next_wire (s.wire: the bytes
+to send; s.pool: a pool per destination and verification policy, so a
+connection verified under one policy is never handed to a request that wants
+another). Returns status, head, body; or nil, kind, status, detail; or false
+when a pooled connection turned out closed before answering (try again).
+The head is handed to the machine as read: m:parse_head and m:response read
+it in C, cheaper than Lua patterns over every header of every answer.
+]]
+local function exchange(self, m, s, deadline)
   local https = s.scheme == "https"
-  local verify = not s.insecure_skip_tls_verify
-  -- A pool per destination and verification policy: a connection verified under
-  -- one policy is never handed to a request that wants another.
-  local pool = s.scheme .. "://" .. s.host .. ":" .. s.port .. (verify and "" or "#noverify")
   local sock = tcp()
-  local to, by_deadline = bound(s.connect_timeout_ms, deadline)
-  sock:settimeouts(to, to, to)
+  local cto, by_deadline = bound(s.connect_timeout_ms, deadline)
+  local rto = s.read_timeout_ms
+  -- The handshake runs under the connect timeout and a deadline shrinks each timeout,
+  -- so those set the read timeout again later; plain HTTP sets every timeout once.
+  local rearm = https or deadline
+  if rearm then sock:settimeouts(cto, cto, cto) else sock:settimeouts(cto, rto, rto) end
   -- nginx wants an IPv6 literal in brackets.
   local host = find(s.host, ":", 1, true) and ("[" .. s.host .. "]") or s.host
-  local ok, err = sock:connect(host, s.port, { pool = pool })
+  local ok, err = sock:connect(host, s.port, connect_options(self, s.pool))
   if not ok then
     local kind, detail = failure(err, by_deadline, s, "connect", "could not connect to")
     return nil, kind, nil, detail
@@ -286,7 +266,8 @@ local function exchange(self, s, deadline)
   local reused = sock:getreusedtimes() > 0
   if https and not reused then
     -- Certificate and host name checked against lua_ssl_trusted_certificate.
-    local called, res, herr = pcall(sock.sslhandshake, sock, nil, s.host, verify)
+    local called, res, herr = pcall(sock.sslhandshake, sock, nil, s.host,
+                                    not s.insecure_skip_tls_verify)
     if not called or not res then
       if not called then herr = lost_tls_error(sock) or "the certificate was refused" end
       sock:close()
@@ -298,10 +279,15 @@ local function exchange(self, s, deadline)
     end
   end
 
-  to, by_deadline = bound(s.read_timeout_ms, deadline)
-  sock:settimeout(to)
+  if rearm then
+    local to
+    to, by_deadline = bound(rto, deadline)
+    sock:settimeout(to)
+  else
+    by_deadline = false
+  end
   local sent
-  sent, err = sock:send(request_bytes(self, s))
+  sent, err = sock:send(s.wire)
   if not sent then
     sock:close()
     if reused and err ~= "timeout" then return false end
@@ -309,10 +295,9 @@ local function exchange(self, s, deadline)
     return nil, kind, nil, detail
   end
 
-  local status, minor, headers, head
+  local status, length, chunked, keep_alive, head
   repeat -- past any 1xx interim answer
-    to, by_deadline = bound(s.read_timeout_ms, deadline)
-    sock:settimeout(to)
+    by_deadline = arm(sock, s, deadline)
     local reader = sock:receiveuntil("\r\n\r\n")
     local partial
     head, err, partial = reader(MAX_HEAD)
@@ -329,44 +314,37 @@ local function exchange(self, s, deadline)
       return nil, "too_large", tonumber(match(head, "^HTTP/1%.%d (%d%d%d)")),
              ("a response head over the %d-byte limit from %s"):format(MAX_HEAD, where(s))
     end
-    if find(head, "\0", 1, true) then
-      sock:close()
-      return nil, "network", nil, "a NUL byte in the response head from " .. where(s)
-    end
-    status, minor, headers = parse_head(head)
+    status, length, chunked, keep_alive = m:parse_head(head)
     if not status then
       sock:close()
-      return nil, "network", nil, "no HTTP status line from " .. where(s)
+      return nil, "network", nil, length .. " from " .. where(s)
     end
   until status >= 200 or status == 101
 
-  local lhead = lower(head)
-  local body, reusable, detail = read_body(sock, s, deadline, status, lhead)
+  local body, reusable, detail = read_body(sock, s, deadline, status, length, chunked)
   if not body then
     sock:close()
     return nil, reusable, status, detail
   end
-  local conn = head_value(lhead, "connection") or ""
-  if self.keepalive and reusable and
-     ((minor == "1" and not find(conn, "close", 1, true)) or find(conn, "keep-alive", 1, true)) then
+  if self.keepalive and reusable and keep_alive then
     sock:setkeepalive(self.keepalive_timeout_ms, self.keepalive_pool)
   else
     sock:close()
   end
-  return status, headers, body
+  return status, head, body
 end
 
--- One exchange with its retries on stale pooled connections, as a list:
--- { status, headers, body } or { false, kind, status, detail }.
-local function roundtrip(self, s)
+-- One exchange with its retries on stale pooled connections:
+-- status, head, body or nil, kind, status, detail.
+local function roundtrip(self, m, s)
   local deadline = s.deadline_ms > 0 and now_ms() + s.deadline_ms or nil
   for _ = 1, MAX_STALE do
-    local status, a, b, c = exchange(self, s, deadline)
-    if status then return { status, a, b } end
-    if status == nil then return { false, a, b, c } end
+    local status, a, b, c = exchange(self, m, s, deadline)
+    if status then return status, a, b end
+    if status == nil then return nil, a, b, c end
   end
-  return { false, "network", nil, "every pooled connection to " .. where(s) ..
-                                  " was closed by the server" }
+  return nil, "network", nil, "every pooled connection to " .. where(s) ..
+                              " was closed by the server"
 end
 
 -- What identifies a credentials request: two machines asking the same get one answer.
@@ -387,27 +365,31 @@ expiring) client cost one fetch.
 ]]
 local inflight = {}
 
-local function credentials_roundtrip(self, s)
+-- As roundtrip; the answer is kept as a list { status, head, body } or
+-- { nil, kind, status, detail } for the calls waiting on the same fetch.
+local function credentials_roundtrip(self, m, s)
   local key = request_key(s)
   local flight = inflight[key]
   local now = now_ms()
+  local answer
   -- A flight past its time lost its caller (a request aborted mid-fetch): not waited for.
   if flight and flight.until_ms > now then
     flight.waiting = flight.waiting + 1
-    if flight.sema:wait((flight.until_ms - now) / 1000) and flight.answer then
-      return flight.answer
+    answer = flight.sema:wait((flight.until_ms - now) / 1000) and flight.answer
+    if not answer then
+      return nil, "read_timeout", nil, "waiting for another call's fetch from " .. where(s)
     end
-    return { false, "read_timeout", nil, "waiting for another call's fetch from " .. where(s) }
+    return answer[1], answer[2], answer[3], answer[4]
   end
   flight = { sema = semaphore.new(), waiting = 0,
              until_ms = now + s.connect_timeout_ms + s.read_timeout_ms + 1000 }
   inflight[key] = flight
-  local ok, answer = pcall(roundtrip, self, s)
+  local ok, a, b, c, d = pcall(roundtrip, self, m, s)
   if inflight[key] == flight then inflight[key] = nil end
-  flight.answer = ok and answer or nil
+  flight.answer = ok and { a, b, c, d } or nil
   if flight.waiting > 0 then flight.sema:post(flight.waiting) end
-  if not ok then error(answer, 0) end
-  return answer
+  if not ok then error(a, 0) end
+  return a, b, c, d
 end
 
 --[[
@@ -432,10 +414,15 @@ end
 
 -- One SEND step: the answer or the failure goes to the machine.
 local function send(self, m, s)
-  if s.credentials then self.fetched = true end
-  local r = s.credentials and credentials_roundtrip(self, s) or roundtrip(self, s)
-  if r[1] then return m:response(r[1], r[2], r[3]) end
-  return m:transport_error(r[2], r[3], r[4])
+  local status, a, b, c
+  if s.credentials then
+    self.fetched = true
+    status, a, b, c = credentials_roundtrip(self, m, s)
+  else
+    status, a, b, c = roundtrip(self, m, s)
+  end
+  if status then return m:response(status, a, b) end
+  return m:transport_error(a, b, c)
 end
 
 -- Run a machine to its end: result, meta or nil, err.
@@ -448,14 +435,21 @@ local function drive(self, m)
        "or a timer (ngx.timer.at)"):format(phase))
   end
   if self.dict then adopt_shared(self) end
+  local tail = self.tail
+  -- A step table of an earlier call, refilled by each step of this one.
+  local spare = self.spare_steps
+  local n = #spare
+  local into = n > 0 and spare[n] or {}
+  if n > 0 then spare[n] = nil end
   while true do
-    local kind, a, b = m:next()
+    local kind, a, b = m:next_wire(tail, into)
     if kind == "send" then
       send(self, m, a)
     elseif kind == "sleep" then
       ngx_sleep(a / 1000)
     else
       m:close()
+      spare[#spare + 1] = into
       if self.fetched then
         self.fetched = nil
         if self.dict then publish_shared(self) end
@@ -567,7 +561,12 @@ function _M.new(opts)
     keepalive_pool = ka_pool and math.floor(ka_pool) or 30,
     dict = dict or nil,
     dict_key = dict_key,
-    user_agent = "acmpca/" .. core.version .. " resty" .. suffix,
+    -- The header lines this module adds to every request the machine signs.
+    tail = "User-Agent: acmpca/" .. core.version .. " resty" .. suffix .. "\r\n" ..
+           (keepalive and "" or "Connection: close\r\n"),
+    connect_options = {},
+    -- As many as calls of this client were ever in flight at once in this worker.
+    spare_steps = {},
   }, client_mt)
 end
 

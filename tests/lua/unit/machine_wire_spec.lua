@@ -1,0 +1,165 @@
+-- The cosocket driver's side of the call machine (what resty.acmpca uses per
+-- request): m:next_wire gives the request as the bytes to send, m:parse_head
+-- reads what a response head says about its body and connection, and
+-- m:response takes that head as read instead of a headers table.
+local h = require "helpers"
+local acmpca = h.acmpca
+
+local ARN = h.CA_ARN
+local CERT = { CertificateAuthorityArn = ARN, CertificateArn = ARN .. "/certificate/abc" }
+local OK_BODY = '{"Certificate":"C","CertificateChain":"D"}'
+
+local function client(extra)
+  local config = { region = "us-east-1", endpoint_url = "http://127.0.0.1:1",
+                   credentials = h.CREDS, max_attempts = 3 }
+  for k, v in pairs(extra or {}) do config[k] = v end
+  return acmpca.new(config)
+end
+
+-- The head of a 200 answer with `extra` header lines before the request id.
+local function head(extra)
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n" .. (extra or "") ..
+         "x-amzn-RequestId:   req-7  \t\r\nContent-Length: " .. #OK_BODY
+end
+
+-- Split a request's bytes into request line, { name = value }, and body.
+local function split(wire)
+  local top, body = wire:match("^(.-)\r\n\r\n(.*)$")
+  local line = top:match("^[^\r\n]*")
+  local headers = {}
+  for name, value in top:gmatch("\r\n([^:\r\n]+): ([^\r\n]*)") do headers[name] = value end
+  return line, headers, body
+end
+
+describe("m:next_wire", function()
+  it("gives the signed request as bytes: request line, headers, tail, body", function()
+    local m = client():machine("get_certificate", CERT)
+    local kind, s = m:next_wire("User-Agent: test-agent\r\nConnection: close\r\n")
+    assert.are.equal("send", kind)
+    local line, headers, body = split(s.wire)
+    assert.are.equal("POST / HTTP/1.1", line)
+    assert.are.equal("ACMPrivateCA.GetCertificate", headers["X-Amz-Target"])
+    assert.matches("^AWS4%-HMAC%-SHA256 Credential=", headers.Authorization)
+    assert.are.equal("127.0.0.1:1", headers.Host)
+    assert.are.equal("test-agent", headers["User-Agent"])
+    assert.are.equal("close", headers.Connection)
+    assert.are.equal(tostring(#body), headers["Content-Length"])
+    assert.matches('"CertificateArn":"' .. ARN:gsub("%p", "%%%0") .. '/certificate/abc"', body)
+  end)
+
+  it("says where and within what bounds, with a pool per destination and policy", function()
+    local s = select(2, client{ connect_timeout = 2, read_timeout = 3, total_timeout = 9 }
+                         :machine("get_certificate", CERT):next_wire())
+    assert.are.equal("http", s.scheme)
+    assert.are.equal("127.0.0.1", s.host)
+    assert.are.equal(1, s.port)
+    assert.are.equal("/", s.path)
+    assert.are.equal("http://127.0.0.1:1", s.pool)
+    assert.are.equal(2000, s.connect_timeout_ms)
+    assert.are.equal(3000, s.read_timeout_ms)
+    assert.is_true(s.deadline_ms > 8000 and s.deadline_ms <= 9000)
+    assert.are.equal(16777216, s.max_response_bytes)
+    assert.is_false(s.insecure_skip_tls_verify)
+    assert.is_false(s.credentials)
+    assert.matches("\r\n\r\n{", s.wire)   -- no tail: the body follows the headers
+
+    s = select(2, client{ endpoint_url = "https://127.0.0.1:8443", verify_tls = false }
+                    :machine("get_certificate", CERT):next_wire())
+    assert.are.equal("https://127.0.0.1:8443#noverify", s.pool)
+    assert.is_true(s.insecure_skip_tls_verify)
+  end)
+
+  it("fills the table it is given, so a driver can reuse one per call", function()
+    local c = client()
+    local into = { port = "stale", path = "stale" }
+    local _, s = c:machine("get_certificate", CERT):next_wire(nil, into)
+    assert.are.equal(into, s)
+    assert.are.equal(1, s.port)
+    assert.are.equal("/", s.path)
+    local first = s.wire
+    local m = c:machine("get_certificate", { CertificateAuthorityArn = ARN,
+                                              CertificateArn = ARN .. "/certificate/def" })
+    _, s = m:next_wire(nil, into)
+    assert.are.equal(into, s)
+    assert.matches("/certificate/def", s.wire)
+    assert.are_not.equal(first, s.wire)
+  end)
+
+  it("refuses a tail that is not a string and an `into` that is not a table", function()
+    local m = client():machine("get_certificate", CERT)
+    local err = h.raises_code("ParamValidationError", m.next_wire, m, 42)
+    assert.matches("tail: expected a string, got number", err.message)
+    err = h.raises_code("ParamValidationError", m.next_wire, m, nil, "t")
+    assert.matches("into: expected a table, got string", err.message)
+  end)
+end)
+
+describe("m:parse_head", function()
+  local m = client():machine("get_certificate", CERT)
+
+  it("reads the status, the body's framing and whether the connection stays open", function()
+    assert.are.same({ 200, #OK_BODY, false, true }, { m:parse_head(head()) })
+    assert.are.same({ 404, 12, false, false },
+                    { m:parse_head("HTTP/1.1 404 Not Found\r\ncontent-length: 12 \r\n" ..
+                                   "CONNECTION: Close") })
+    assert.are.same({ 200, nil, true, true },
+                    { m:parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked") })
+  end)
+
+  it("keeps an HTTP/1.0 connection only when the server says keep-alive", function()
+    assert.is_false(select(4, m:parse_head("HTTP/1.0 200 OK\r\nContent-Length: 0")))
+    assert.is_true(select(4, m:parse_head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive")))
+  end)
+
+  it("takes the first of a repeated header and only whole header names", function()
+    assert.are.equal(5, select(2, m:parse_head(
+      "HTTP/1.1 200 OK\r\nX-Content-Length: 9\r\nContent-Length: 5\r\nContent-Length: 7")))
+  end)
+
+  it("reports a Content-Length that is not a number of bytes as false", function()
+    for _, v in ipairs({ "-1", "1.5", "0x10", "", "12abc" }) do
+      assert.is_false(select(2, m:parse_head("HTTP/1.1 200 OK\r\nContent-Length: " .. v)), v)
+    end
+  end)
+
+  it("returns nil and the problem for a NUL byte or a missing status line", function()
+    assert.are.same({ nil, "a NUL byte in the response head" },
+                    { m:parse_head("HTTP/1.1 200 OK\r\nX: a\0b") })
+    assert.are.same({ nil, "no HTTP status line" }, { m:parse_head("SSH-2.0-OpenSSH\r\n") })
+    assert.are.same({ nil, "no HTTP status line" }, { m:parse_head("HTTP/2 200") })
+  end)
+end)
+
+describe("m:response with the response head", function()
+  it("passes the head's headers to the machine, values trimmed", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    m:response(200, head(), OK_BODY)
+    local kind, res, meta = m:next_wire()
+    assert.are.equal("done", kind)
+    assert.are.same({ Certificate = "C", CertificateChain = "D" }, res)
+    assert.are.equal("req-7", meta.request_id)
+  end)
+
+  it("reads every header of a long head (past the room kept on the C stack)", function()
+    for _, filler in ipairs({ ("X-Filler: y\r\n"):rep(40), "X-Big: " .. ("z"):rep(5000) .. "\r\n" }) do
+      local m = client():machine("get_certificate", CERT)
+      m:next_wire()
+      m:response(400, "HTTP/1.1 400 Bad Request\r\n" .. filler ..
+                      "X-Amzn-ErrorType: ResourceNotFoundException:http://internal\r\n" ..
+                      "x-amzn-RequestId: req-9", "{}")
+      local kind, err = m:next_wire()
+      assert.are.equal("failed", kind)
+      assert.are.equal("ResourceNotFoundException", err.code)
+      assert.are.equal("req-9", err.request_id)
+    end
+  end)
+
+  it("refuses a head with a NUL byte", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    local err = h.raises_code("ParamValidationError", m.response, m, 200, head("X: a\0b\r\n"),
+                              OK_BODY)
+    assert.matches("NUL byte", err.message)
+  end)
+end)
