@@ -337,7 +337,11 @@ static PyObject *new_plain_exception(PyObject *module, const char *qualified, co
 {
     PyType_Slot slots[] = {{Py_tp_doc, (void *)doc}, {0, NULL}};
     PyType_Spec spec = {qualified, 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, slots};
-    PyObject *cls = PyType_FromSpecWithBases(&spec, base), *f;
+    /* A tuple: Python 3.9 takes no single class here. */
+    PyObject *bases = PyTuple_Pack(1, base), *f;
+    PyObject *cls = bases ? PyType_FromSpecWithBases(&spec, bases) : NULL;
+
+    Py_XDECREF(bases);
 
     if (cls && fmt) {
         f = PyUnicode_FromString(fmt);
