@@ -5,7 +5,7 @@
 
 PASS_REGULAR_EXPRESSION and SKIP_REGULAR_EXPRESSION make ctest judge by the
 output alone (a test that prints "ok" and then crashes passes); WILL_FAIL
-inverts the exit status. Checks what ctest itself registered, so entries
+inverts the exit status; SKIP_RETURN_CODE lets a suite report itself skipped. Checks what ctest itself registered, so entries
 from every CMake file count. A test that must check its output runs under
 tests/c/expect_output.py instead.
 """
@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN = {"PASS_REGULAR_EXPRESSION", "SKIP_REGULAR_EXPRESSION", "WILL_FAIL"}
+FORBIDDEN = {"PASS_REGULAR_EXPRESSION", "SKIP_REGULAR_EXPRESSION", "SKIP_RETURN_CODE", "WILL_FAIL"}
 
 
 def main(argv):

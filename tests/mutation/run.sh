@@ -82,7 +82,7 @@ done
 if [ ! -f "$build/CMakeCache.txt" ]; then
   echo "== configuring $build"
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACMPCA_EXAMPLES=OFF \
-        -DACMPCA_BENCH=OFF -DACMPCA_CLI=OFF >"$work/configure.log" 2>&1 ||
+        -DACMPCA_BENCH=OFF >"$work/configure.log" 2>&1 ||
     { cat "$work/configure.log"; exit 2; }
 else
   cmake "$build" >"$work/configure.log" 2>&1 || { cat "$work/configure.log"; exit 2; }
