@@ -213,6 +213,9 @@ int cli_exit_code(int code, const char *aws_code)
     case ACMPCA_EPARAM:
     case ACMPCA_ECONFIG:
     case ACMPCA_EENDPOINT:
+    case ACMPCA_ENOREGION:
+    case ACMPCA_EREGION:
+    case ACMPCA_EPROFILE:
     case ACMPCA_ELIMIT:
         return CLI_USAGE;
     case ACMPCA_ENOCREDENTIALS:

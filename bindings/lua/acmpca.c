@@ -2991,7 +2991,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     lua_pushliteral(L, "ServiceError");
     lua_pushliteral(L, "ServiceError");
     lua_rawset(L, -3);
-    for (code = ACMPCA_EINVAL; code >= ACMPCA_ECRYPTO; code--) {
+    for (code = ACMPCA_EINVAL; code >= ACMPCA_EPROFILE; code--) {
         lua_pushstring(L, acmpca_error_class(code));
         lua_pushvalue(L, -1);
         lua_rawset(L, -3);

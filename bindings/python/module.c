@@ -520,6 +520,9 @@ static PyObject *class_for(acmpy_state *st, int code)
         {"NoCredentialsError", st->NoCredentialsError},
         {"CredentialRetrievalError", st->CredentialRetrievalError},
         {"InvalidConfigError", st->InvalidConfigError},
+        {"NoRegionError", st->NoRegionError},
+        {"InvalidRegionError", st->InvalidRegionError},
+        {"ProfileNotFound", st->ProfileNotFound},
         {"EndpointConnectionError", st->EndpointConnectionError},
         {"ConnectTimeoutError", st->ConnectTimeoutError},
         {"ReadTimeoutError", st->ReadTimeoutError},
@@ -536,24 +539,6 @@ static PyObject *class_for(acmpy_state *st, int code)
         if (strcmp(name, classes[i].name) == 0)
             return classes[i].cls;
     return st->GeneralError;
-}
-
-/*
- * botocore names three InvalidConfigError cases apart. The core reports them
- * with fixed texts of its own (the endpoint rules' errors, the profile
- * check), recognised here until acmpca_error carries a reason of its own.
- */
-static PyObject *refine_config_class(acmpy_state *st, const acmpca_error *e, PyObject *cls)
-{
-    if (e->code == ACMPCA_EENDPOINT &&
-        strcmp(e->message, "Invalid Configuration: Missing Region") == 0)
-        return st->NoRegionError;
-    if (e->code == ACMPCA_EENDPOINT && strncmp(e->message, "Invalid region:", 15) == 0)
-        return st->InvalidRegionError;
-    if (e->code == ACMPCA_ECONFIG && strncmp(e->message, "profile \"", 9) == 0 &&
-        strstr(e->message, "\" not found in "))
-        return st->ProfileNotFound;
-    return cls;
 }
 
 PyObject *acmpy_error_class(PyObject *cls)
@@ -738,8 +723,6 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
     if (ACMPCA_IS_SERVICE_ERROR(code))
         return raise_service(st, e, op, meta);
     cls = class_for(st, code);
-    if (cls == st->InvalidConfigError)
-        cls = refine_config_class(st, e, cls);
     if (!(cls = acmpy_error_class(cls)))
         return NULL;
     msg = text(e->message[0] ? e->message : acmpca_strerror(code));

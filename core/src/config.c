@@ -700,7 +700,7 @@ int acmpca__config_resolve(acmpca_config *out, const acmpca_client_options *opts
     if (named && strcmp(v, "default") != 0 &&
         !acmpca__ini_has_profile(out->config_file, v) &&
         !acmpca__ini_has_profile(out->credentials_file, v)) {
-        rc = acmpca__error_set(ACMPCA_ECONFIG, "profile \"%s\" not found in %s or %s", v,
+        rc = acmpca__error_set(ACMPCA_EPROFILE, "profile \"%s\" not found in %s or %s", v,
                                out->config_path, out->credentials_path);
         goto fail;
     }

@@ -46,7 +46,7 @@ typedef struct acmpca_config {
  * Resolve, in order: option -> environment -> profile in the config file.
  * Fails with ACMPCA_ECONFIG for an unreadable file or a bad boolean value.
  * A named profile (option or AWS_PROFILE, not "default") that exists in
- * neither file fails with ACMPCA_ECONFIG.
+ * neither file fails with ACMPCA_EPROFILE.
  */
 int acmpca__config_resolve(acmpca_config *out, const acmpca_client_options *opts);
 /* A key of the resolved profile from the config file, or NULL. */

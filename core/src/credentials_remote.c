@@ -192,7 +192,7 @@ int acmpca__sts_url(char **out, const char *region, int use_fips)
         rc = acmpca__buf_puts(&b, use_fips ? "https://sts-fips.us-east-1.amazonaws.com"
                                            : "https://sts.amazonaws.com");
     else if (!valid_region(region))
-        return acmpca__error_set(ACMPCA_ECONFIG, "region \"%.64s\" is not valid", region);
+        return acmpca__error_set(ACMPCA_EREGION, "region \"%.64s\" is not valid", region);
     else
         rc = acmpca__buf_printf(&b, "https://sts%s.%s.%s", use_fips ? "-fips" : "", region,
                                 dns_suffix(region));
@@ -210,7 +210,7 @@ int acmpca__sso_portal_url(char **out, const char *region)
 
     *out = NULL;
     if (!region || !valid_region(region))
-        return acmpca__error_set(ACMPCA_ECONFIG, "sso_region \"%.64s\" is not valid",
+        return acmpca__error_set(ACMPCA_EREGION, "sso_region \"%.64s\" is not valid",
                                  region ? region : "");
     if ((rc = acmpca__buf_printf(&b, "https://portal.sso.%s.%s", region, dns_suffix(region))) ||
         !(*out = acmpca__buf_detach(&b))) {
@@ -785,7 +785,7 @@ static int sts_resolve(const char *provider, const acmpca__cred_opts *o,
     if ((custom = configured_endpoint(pf, o->profile, "AWS_ENDPOINT_URL_STS", "sts")) != NULL)
         rc = (st->url = acmpca__strdup(custom)) ? 0 : ACMPCA_ENOMEM;
     else if ((rc = acmpca__sts_url(&st->url, region, fips)) != 0 && rc != ACMPCA_ENOMEM)
-        rc = fail_as(ACMPCA_ECONFIG, provider);
+        rc = fail_as(rc, provider); /* ACMPCA_EREGION, as botocore's STS client raises */
     if (rc == 0 && !(st->region = acmpca__strdup(
                          region && strcmp(region, "aws-global") != 0 ? region : "us-east-1")))
         rc = ACMPCA_ENOMEM;
@@ -1556,7 +1556,7 @@ static int sso_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_
     if ((custom = configured_endpoint(&pf, o->profile, "AWS_ENDPOINT_URL_SSO", "sso")) != NULL)
         rc = (portal = acmpca__strdup(custom)) ? 0 : ACMPCA_ENOMEM;
     else if ((rc = acmpca__sso_portal_url(&portal, c.region)) != 0 && rc != ACMPCA_ENOMEM)
-        rc = fail_as(ACMPCA_ECONFIG, SSO_NAME);
+        rc = fail_as(rc, SSO_NAME); /* ACMPCA_EREGION */
     if (rc || (rc = join_url(&url, portal, "federation/credentials?account_id=")) != 0 ||
         (rc = url_encode(&url, c.account_id)) != 0 ||
         (rc = acmpca__buf_puts(&url, "&role_name=")) != 0 ||

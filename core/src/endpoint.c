@@ -189,11 +189,11 @@ int acmpca_endpoint_resolve(char **out, const acmpca_endpoint_params *params)
     }
 
     if (!params->region) {
-        rc = acmpca__error_set(ACMPCA_EENDPOINT, "%s", "Invalid Configuration: Missing Region");
+        rc = acmpca__error_set(ACMPCA_ENOREGION, "%s", "Invalid Configuration: Missing Region");
         goto done;
     }
     if (!is_valid_host_label(params->region)) {
-        rc = acmpca__error_set(ACMPCA_EENDPOINT, "%s",
+        rc = acmpca__error_set(ACMPCA_EREGION, "%s",
                                "Invalid region: region was not a valid DNS name.");
         goto done;
     }

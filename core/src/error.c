@@ -196,6 +196,9 @@ const char *acmpca_error_class(int code)
     case ACMPCA_ECREDENTIALS: return "CredentialRetrievalError";
     case ACMPCA_EENDPOINT:
     case ACMPCA_ECONFIG: return "InvalidConfigError";
+    case ACMPCA_ENOREGION: return "NoRegionError";
+    case ACMPCA_EREGION: return "InvalidRegionError";
+    case ACMPCA_EPROFILE: return "ProfileNotFound";
     case ACMPCA_ECONNECT: return "EndpointConnectionError";
     case ACMPCA_ECONNECT_TIMEOUT: return "ConnectTimeoutError";
     case ACMPCA_EREAD_TIMEOUT: return "ReadTimeoutError";
@@ -235,6 +238,9 @@ const char *acmpca_strerror(int code)
     case ACMPCA_ELIMIT: return "local limit exceeded";
     case ACMPCA_ECANCELLED: return "cancelled by the caller";
     case ACMPCA_ECRYPTO: return "cryptographic operation failed";
+    case ACMPCA_ENOREGION: return "no region configured";
+    case ACMPCA_EREGION: return "invalid region";
+    case ACMPCA_EPROFILE: return "profile not found";
     case ACMPCA_ESERVICE: return "service error";
     default:
         if (code < ACMPCA_ESERVICE && code >= ACMPCA_ESERVICE_LAST)

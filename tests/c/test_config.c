@@ -420,7 +420,7 @@ static void test_resolve_missing_profile(void)
 
     use_files();
     o.profile = "nope";
-    CHECK_INT(resolve(&cfg, &o), ACMPCA_ECONFIG);
+    CHECK_INT(resolve(&cfg, &o), ACMPCA_EPROFILE);
     snprintf(expected, sizeof(expected), "profile \"nope\" not found in %s or %s", cfg_path,
              cred_path);
     CHECK_STR(acmpca_error_last()->message, expected);
@@ -428,12 +428,12 @@ static void test_resolve_missing_profile(void)
 
     o.profile = NULL;
     setenv("AWS_PROFILE", "nope-env", 1);
-    CHECK_INT(resolve(&cfg, &o), ACMPCA_ECONFIG);
+    CHECK_INT(resolve(&cfg, &o), ACMPCA_EPROFILE);
     CHECK_CONTAINS(acmpca_error_last()->message, "profile \"nope-env\" not found in ");
 
     /* "[plain]" style sections are not profiles in the config file. */
     setenv("AWS_PROFILE", "local", 1);
-    CHECK_INT(resolve(&cfg, &o), ACMPCA_ECONFIG);
+    CHECK_INT(resolve(&cfg, &o), ACMPCA_EPROFILE);
 
     /* "default" may be missing, even when named. */
     clear_env();

@@ -307,7 +307,7 @@ static void test_urls(void)
     check_url("us-gov-west-1", 1, "https://sts-fips.us-gov-west-1.amazonaws.com");
     check_url(NULL, 0, "https://sts.amazonaws.com");
     check_url("aws-global", 0, "https://sts.amazonaws.com");
-    CHECK_INT(acmpca__sts_url(&url, "evil.com/x#", 0), ACMPCA_ECONFIG);
+    CHECK_INT(acmpca__sts_url(&url, "evil.com/x#", 0), ACMPCA_EREGION);
     CHECK(url == NULL);
     CHECK_STR(acmpca_error_last()->message, "region \"evil.com/x#\" is not valid");
 

@@ -147,11 +147,57 @@ static void names(void)
     CHECK_STR(acmpca_error_class(ACMPCA_ECANCELLED), "WaiterError");
     CHECK_STR(acmpca_error_class(ACMPCA_ECRYPTO), "CryptoError");
     CHECK_STR(acmpca_error_class(ACMPCA_ELIMIT), "GeneralError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ECONFIG), "InvalidConfigError");
+    CHECK_STR(acmpca_error_class(ACMPCA_ENOREGION), "NoRegionError");
+    CHECK_STR(acmpca_error_class(ACMPCA_EREGION), "InvalidRegionError");
+    CHECK_STR(acmpca_error_class(ACMPCA_EPROFILE), "ProfileNotFound");
     CHECK_STR(acmpca_error_class(12345), "GeneralError");
     for (code = ACMPCA_ESERVICE; code >= ACMPCA_ESERVICE_LAST; code--)
         CHECK_STR(acmpca_error_class(code), "ClientError");
-    for (code = ACMPCA_OK - 1; code >= ACMPCA_ECRYPTO; code--)
+    for (code = ACMPCA_OK - 1; code >= ACMPCA_EPROFILE; code--) {
         CHECK(strcmp(acmpca_error_class(code), "GeneralError") != 0 || code == ACMPCA_ELIMIT);
+        CHECK(strcmp(acmpca_strerror(code), "unknown error") != 0);
+    }
+}
+
+/*
+ * The three configuration errors botocore names apart come from the core as
+ * codes of their own, so a binding picks the class from the code alone.
+ */
+static void config_classes(void)
+{
+    const acmpca_error *e = acmpca_error_last();
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c = NULL;
+
+    o.access_key_id = "AKIDEXAMPLE";
+    o.secret_access_key = "EXAMPLEKEY";
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    unsetenv("AWS_PROFILE");
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ENOREGION);
+    CHECK(c == NULL);
+    CHECK_INT(e->code, ACMPCA_ENOREGION);
+    CHECK_STR(acmpca_error_class(e->code), "NoRegionError");
+    CHECK_STR(e->message, "Invalid Configuration: Missing Region");
+
+    o.region = "us east 1";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EREGION);
+    CHECK_STR(acmpca_error_class(e->code), "InvalidRegionError");
+    CHECK_STR(e->message, "Invalid region: region was not a valid DNS name.");
+
+    o.region = "us-east-1";
+    o.profile = "ghost";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EPROFILE);
+    CHECK_STR(acmpca_error_class(e->code), "ProfileNotFound");
+    CHECK_CONTAINS(e->message, "profile \"ghost\" not found in ");
+
+    /* Other configuration errors keep their own class. */
+    o.profile = NULL;
+    o.retry_mode = "eager";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ECONFIG);
+    CHECK_STR(acmpca_error_class(e->code), "InvalidConfigError");
+    CHECK(c == NULL);
 }
 
 /* A loopback port with nothing listening. */
@@ -255,9 +301,14 @@ static void client_side(void)
     acmpca_http_request_free(NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     REQUIRE(acmpca_global_init() == 0);
+    if (argc > 1 && strcmp(argv[1], "--config-classes") == 0) {
+        config_classes();
+        acmpca_global_cleanup();
+        return CHECK_DONE();
+    }
     CHECK_STR(acmpca_version(), ACMPCA_VERSION);
     CHECK_INT(acmpca_version_number(), ACMPCA_VERSION_NUMBER);
     success_bodies();

@@ -120,6 +120,11 @@ refused 2 "$A" issue --cn x --out x
 refused 2 "$A" issue --ca "$SUB" --cn x --key-type dsa1024 --out x
 refused 2 "$A" issue --ca "$SUB" --cn x --days 0 --out x
 refused 2 "$A" issue --ca "$SUB" --cn x --out x --cert y
+# The configuration errors botocore names apart: usage (2), named in the one line.
+refused 2 "$A" --profile ghost ca list
+grep -q "(ProfileNotFound: profile not found)" err || fail "missing profile: $(cat err)"
+refused 2 env -u AWS_ENDPOINT_URL "$A" --region "us east 1" ca list
+grep -q "(InvalidRegionError: invalid region)" err || fail "bad region: $(cat err)"
 refused 2 "$A" issue --ca "$SUB" --cn x --cert x.pem --key ec256
 ok "issue: bad flags exit 2 with one line"
 

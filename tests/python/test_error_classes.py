@@ -45,10 +45,30 @@ def no_credentials(fault):
     return acmpca.NoCredentialsError("raised in the child")
 
 
+def bad_config(scenario):
+    """A client made with no region, a region that is no host label, or a profile in
+    neither file (no region or profile from the environment)."""
+    saved = {k: os.environ.pop(k) for k in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+             if k in os.environ}
+    kwargs = {"aws_access_key_id": "AKIDCLASSES", "aws_secret_access_key": "s",
+              "region_name": {"no-region": None, "invalid-region": "us east 1"}.get(
+                  scenario, "us-east-1")}
+    if scenario == "profile-not-found":
+        kwargs["profile_name"] = "ghost"
+    try:
+        with pytest.raises(acmpca.Error) as info:
+            acmpca.client("acm-pca", **kwargs)
+    finally:
+        os.environ.update(saved)
+    return info.value
+
+
 def happen(scenario, fault):
     """Make the scenario happen; the exception it raised."""
     if scenario == "no-credentials":
         return no_credentials(fault)
+    if scenario in ("no-region", "invalid-region", "profile-not-found"):
+        return bad_config(scenario)
     scripts = {
         "read-timeout": [{"action": "stall", "seconds": 5}],
         "connection-reset": [{"action": "reset_before"}],

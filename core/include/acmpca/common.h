@@ -85,6 +85,9 @@ typedef enum acmpca_error_code {
     ACMPCA_ELIMIT = -16,           /* a local limit (file size, depth) */
     ACMPCA_ECANCELLED = -17,       /* the caller stopped it (a waiter's progress callback) */
     ACMPCA_ECRYPTO = -18,          /* OpenSSL failed (key generation, signing a CSR) */
+    ACMPCA_ENOREGION = -19,        /* no region configured (and no endpoint URL) */
+    ACMPCA_EREGION = -20,          /* the region is not a valid host label */
+    ACMPCA_EPROFILE = -21,         /* a named profile in neither the config nor credentials file */
 
     /* Service errors. */
     ACMPCA_ESERVICE = -100,                       /* any other AWS code */
@@ -151,8 +154,10 @@ ACMPCA_API const char *acmpca_strerror(int code);
  * The class of error a binding raises for `code`, the same in every binding
  * (botocore's names): "ParamValidationError", "EndpointConnectionError",
  * "ReadTimeoutError", "WaiterError", ... "ClientError" for any service error
- * (whose own name is acmpca_error_name / acmpca_error.aws_code), "" for
- * ACMPCA_OK, "GeneralError" for anything else. Never NULL.
+ * (whose own name is acmpca_error_name / acmpca_error.aws_code), "NoRegionError",
+ * "InvalidRegionError" and "ProfileNotFound" for the three configuration
+ * errors botocore names apart, "" for ACMPCA_OK, "GeneralError" for anything
+ * else. Never NULL.
  */
 ACMPCA_API const char *acmpca_error_class(int code);
 /* "ResourceNotFoundException" for a service code, "" otherwise. */

@@ -21,7 +21,9 @@ typedef struct acmpca_endpoint_params {
 /*
  * Resolve the endpoint URL. On success *out is a caller-owned string
  * (free()). On failure returns ACMPCA_EENDPOINT with the rule's message, e.g.
- * "Invalid Configuration: FIPS and custom endpoint are not supported".
+ * "Invalid Configuration: FIPS and custom endpoint are not supported";
+ * ACMPCA_ENOREGION when neither a region nor an endpoint is given, and
+ * ACMPCA_EREGION for a region that is not a valid host label.
  */
 ACMPCA_API int acmpca_endpoint_resolve(char **out, const acmpca_endpoint_params *params);
 

@@ -27,6 +27,16 @@ local function client(extra, endpoint)
   return acmpca.new(config)
 end
 
+-- acmpca.new{<fields> credentials} in a clean child: the class and code it raised.
+local function new_in_child(fields)
+  local got = h.child({}, ([[
+    local ok, err = pcall(acmpca.new, { %s credentials = { access_key_id = "A", secret_access_key = "s" } })
+    emit("class", err.class)
+    emit("code", err.code)
+  ]]):format(fields))
+  return { class = got.class, code = got.code }
+end
+
 -- How each scenario happens from Lua; returns the error object it raised.
 local scenarios = {
   ["invalid-input"] = function()
@@ -86,6 +96,12 @@ local scenarios = {
       emit("code", err.code)
     ]])
     return { class = got.class, code = got.code }
+  end,
+  -- In a child with no region and no endpoint anywhere (environment, config file).
+  ["no-region"] = function() return new_in_child("") end,
+  ["invalid-region"] = function() return new_in_child('region = "us east 1", ') end,
+  ["profile-not-found"] = function()
+    return h.raises(function() client{ profile = "ghost" } end)
   end,
 }
 

@@ -48,6 +48,7 @@ describe("the acmpca module", function()
       "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "SSLError",
       "ResponseParserError", "WaiterError", "InvalidConfigError", "CredentialRetrievalError",
       "ConnectionClosedError", "MemoryError", "GeneralError", "CryptoError",
+      "NoRegionError", "InvalidRegionError", "ProfileNotFound",
       "CertificateMismatchException",
       "ConcurrentModificationException", "InvalidArgsException", "InvalidArnException",
       "InvalidNextTokenException", "InvalidPolicyException", "InvalidRequestException",
@@ -150,8 +151,8 @@ describe("acmpca.new", function()
     assert.are.equal("config: expected a table, got string", err.message)
   end)
 
-  it("reports a missing profile from the core as InvalidConfigError", function()
-    local err = h.raises_code("InvalidConfigError", acmpca.new,
+  it("reports a missing profile from the core as ProfileNotFound", function()
+    local err = h.raises_code("ProfileNotFound", acmpca.new,
                               { profile = "nothere", credentials = h.CREDS })
     assert.matches('profile "nothere" not found', err.message)
   end)
