@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
@@ -32,8 +33,11 @@
 #define MAX_ATTEMPTS_LIMIT 100L
 #define TIMEOUT_LIMIT_MS 86400000L  /* a day */
 #define POOL_SIZE_LIMIT 1000L
-/* Version 1 of acmpca_client_options ended before total_timeout_ms. */
+/* Version 1 of acmpca_client_options ended before total_timeout_ms, 2 before https_proxy. */
 #define OPTIONS_V1_SIZE offsetof(acmpca_client_options, total_timeout_ms)
+#define OPTIONS_V2_SIZE offsetof(acmpca_client_options, https_proxy)
+#define OPTIONS_SIZE(version) \
+    ((version) == 1 ? OPTIONS_V1_SIZE : (version) == 2 ? OPTIONS_V2_SIZE : sizeof(acmpca_client_options))
 
 
 /* ---- creation ------------------------------------------------------------ */
@@ -102,7 +106,7 @@ int acmpca_client_options_init(acmpca_client_options *opts, unsigned version)
     if (version < 1 || version > ACMPCA_CLIENT_OPTIONS_VERSION)
         return acmpca__error_set(ACMPCA_EINVAL, "version: expected 1 to %d, got %u",
                                  ACMPCA_CLIENT_OPTIONS_VERSION, version);
-    memset(opts, 0, version == 1 ? OPTIONS_V1_SIZE : sizeof(*opts));
+    memset(opts, 0, OPTIONS_SIZE(version));
     opts->version = version;
     if (version == 1) { /* the old meanings: see read_options */
         opts->use_fips = opts->use_dualstack = -1;
@@ -129,6 +133,40 @@ static int tristate_ok(int v)
 }
 
 /*
+ * A proxy URL: http:// or https://, a host, nothing curl would read another
+ * way. The URL itself is never quoted back: it may hold a password.
+ */
+static int check_proxy(const char *field, const char *url)
+{
+    const char *host;
+
+    if (!url)
+        return 0;
+    if (strncmp(url, "http://", 7) == 0)
+        host = url + 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        host = url + 8;
+    else
+        return acmpca__error_set(ACMPCA_EINVAL, "options.%s: expected an http:// or https:// "
+                                 "proxy URL", field);
+    if (!*host || *host == '/' || *host == ':' || strpbrk(url, " \t") ||
+        acmpca__has_ctl_char(url))
+        return acmpca__error_set(ACMPCA_EINVAL, "options.%s: expected an http:// or https:// "
+                                 "proxy URL with a host and no spaces or control characters",
+                                 field);
+    return 0;
+}
+
+/* A file the proxy's TLS needs: unreadable is said now, not at the first call. */
+static int check_readable(const char *field, const char *path)
+{
+    if (path && access(path, R_OK) != 0)
+        return acmpca__error_set(ACMPCA_ECONFIG, "options.%s: cannot read \"%s\"", field,
+                                 path);
+    return 0;
+}
+
+/*
  * Copy the caller's options (any version, NULL for all defaults) into the
  * current layout, translating version 1's meanings: verify_tls and
  * idempotency_tokens were "1 = on" in the slots that now say insecure_/disable_,
@@ -147,7 +185,7 @@ static int read_options(acmpca_client_options *o, const acmpca_client_options *i
                                  "options.version: expected 1 to %d, got %u (initialise "
                                  "with ACMPCA_CLIENT_OPTIONS_INIT)",
                                  ACMPCA_CLIENT_OPTIONS_VERSION, in->version);
-    memcpy(o, in, in->version == 1 ? OPTIONS_V1_SIZE : sizeof(*o));
+    memcpy(o, in, OPTIONS_SIZE(in->version));
     if (in->version == 1) {
         o->insecure_skip_tls_verify = in->insecure_skip_tls_verify == 0;
         o->disable_idempotency_tokens = in->disable_idempotency_tokens == 0;
@@ -175,7 +213,33 @@ static int read_options(acmpca_client_options *o, const acmpca_client_options *i
     if (o->user_agent_suffix && acmpca__has_ctl_char(o->user_agent_suffix))
         return acmpca__error_set(ACMPCA_EINVAL, "options.user_agent_suffix: must not contain "
                                  "CR, LF or other control characters");
+    if ((err = check_proxy("https_proxy", o->https_proxy)) != 0 ||
+        (err = check_proxy("http_proxy", o->http_proxy)) != 0 ||
+        (err = check_readable("proxy_ca_bundle", o->proxy_ca_bundle)) != 0 ||
+        (err = check_readable("proxy_client_cert", o->proxy_client_cert)) != 0 ||
+        (err = check_readable("proxy_client_key", o->proxy_client_key)) != 0)
+        return err;
     o->version = ACMPCA_CLIENT_OPTIONS_VERSION;
+    return 0;
+}
+
+/* The explicit proxy for the endpoint's scheme, kept by the client for its transport. */
+static int copy_proxy(acmpca_client *c, const acmpca_client_options *o,
+                      acmpca_transport_options *t)
+{
+    const char *proxy = strcmp(c->url_parts.scheme, "http") == 0 ? o->http_proxy
+                                                                 : o->https_proxy;
+
+    if ((proxy && !(c->proxy = acmpca__strdup(proxy))) ||
+        (o->proxy_ca_bundle && !(c->proxy_ca_bundle = acmpca__strdup(o->proxy_ca_bundle))) ||
+        (o->proxy_client_cert &&
+         !(c->proxy_client_cert = acmpca__strdup(o->proxy_client_cert))) ||
+        (o->proxy_client_key && !(c->proxy_client_key = acmpca__strdup(o->proxy_client_key))))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory copying the proxy options");
+    t->proxy = c->proxy;
+    t->proxy_ca_bundle = c->proxy_ca_bundle;
+    t->proxy_client_cert = c->proxy_client_cert;
+    t->proxy_client_key = c->proxy_client_key;
     return 0;
 }
 
@@ -243,6 +307,8 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
                                                     : DEFAULT_MAX_RESPONSE_BYTES;
     t.pool_size = opts->pool_size;
     t.user_agent = ua.ptr;
+    if ((err = copy_proxy(c, opts, &t)) != 0)
+        goto fail;
     c->transport_options = t; /* what SEND steps tell other drivers */
     c->transport_options.user_agent = NULL;
     if ((err = acmpca__transport_new(&c->transport, &t)) != 0 ||
@@ -281,6 +347,10 @@ void acmpca_client_free(acmpca_client *c)
     free(c->endpoint);
     free(c->url);
     free(c->signing_region);
+    acmpca__free_secret(c->proxy); /* may hold the proxy's password */
+    free(c->proxy_ca_bundle);
+    free(c->proxy_client_cert);
+    free(c->proxy_client_key);
     free(c);
 }
 

@@ -41,6 +41,10 @@ struct acmpca_client {
     int idempotency_tokens;
     long total_timeout_ms;           /* 0: no deadline for a whole call */
     _Atomic int64_t clock_offset_s;  /* server time - our time, learnt from skew errors */
+    char *proxy;                     /* the explicit proxy for the endpoint's scheme, or NULL */
+    char *proxy_ca_bundle;           /* these four outlive the transport that borrows them */
+    char *proxy_client_cert;
+    char *proxy_client_key;
 };
 
 /* The operation by either name, or NULL with ACMPCA_EINVAL recorded. */

@@ -48,6 +48,7 @@ struct acmpca_machine {
     size_t extra_headers;         /* added by acmpca_machine_set_header, after the
                                      protocol's two: kept when re-signing */
     acmpca_url_parts *fetch_url;  /* of its pending exchange (allocated when needed) */
+    const char *proxy;            /* the last SEND step's explicit proxy (the client's) */
     /* KIND_WAITER */
     const acmpca_waiter_info *waiter;
     cJSON *input;
@@ -277,6 +278,13 @@ const acmpca_http_request *acmpca_machine_request(const acmpca_machine *m)
     return m && m->kind != KIND_WAITER ? m->req : NULL;
 }
 
+const char *acmpca_machine_proxy(const acmpca_machine *m)
+{
+    while (m && m->kind == KIND_WAITER)
+        m = m->inner;
+    return m ? m->proxy : NULL;
+}
+
 /* ---- steps ----------------------------------------------------------------- */
 
 /* Keep this thread's last error in the machine (the driver may call from
@@ -339,6 +347,7 @@ static acmpca_step_kind send_to(acmpca_machine *m, acmpca_step *s, const acmpca_
     s->insecure_skip_tls_verify = !t->verify_tls;
     s->ca_bundle = t->ca_bundle;
     s->no_proxy = t->no_proxy;
+    m->proxy = t->no_proxy ? NULL : t->proxy;
     s->attempt = m->attempt;
     return s->kind;
 }

@@ -255,6 +255,20 @@ void acmpca__transport_free(acmpca_transport *t)
 static size_t on_body(char *data, size_t size, size_t n, void *userp);
 static size_t on_header(char *data, size_t size, size_t n, void *userp);
 
+/* The explicit proxy (client options) and what its TLS needs. */
+static void set_proxy_options(const acmpca_transport *t, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_PROXY, t->opts.proxy);
+    curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, t->opts.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, t->opts.verify_tls ? 2L : 0L);
+    if (t->opts.proxy_ca_bundle)
+        curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, t->opts.proxy_ca_bundle);
+    if (t->opts.proxy_client_cert)
+        curl_easy_setopt(e, CURLOPT_PROXY_SSLCERT, t->opts.proxy_client_cert);
+    if (t->opts.proxy_client_key)
+        curl_easy_setopt(e, CURLOPT_PROXY_SSLKEY, t->opts.proxy_client_key);
+}
+
 /* The options every transfer of this transport shares, set once per handle. */
 static void set_fixed_options(acmpca_transport *t, CURL *e)
 {
@@ -272,6 +286,8 @@ static void set_fixed_options(acmpca_transport *t, CURL *e)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (t->opts.no_proxy)
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    else if (t->opts.proxy) /* libcurl still reads NO_PROXY for it */
+        set_proxy_options(t, e);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
@@ -594,6 +610,8 @@ static int proxy_possible(const acmpca_transport *t)
 
     if (t->opts.no_proxy)
         return 0;
+    if (t->opts.proxy)
+        return 1;
     for (e = environ; e && *e; e++) {
         char c0 = (*e)[0], c1 = c0 ? (*e)[1] : '\0';
         if (!((c0 == 'h' && c1 == 't') || (c0 == 'H' && c1 == 'T') || (c0 == 'a' && c1 == 'l') ||

@@ -19,6 +19,12 @@ typedef struct acmpca_transport_options {
     const char *user_agent;
     int no_proxy;               /* never use a proxy (credential endpoints on
                                    loopback/link-local): ignores http_proxy & co */
+    /* An explicit proxy (NULL: libcurl reads http_proxy & co) and its TLS
+     * files; borrowed, not copied: the creator keeps them alive. */
+    const char *proxy;
+    const char *proxy_ca_bundle;
+    const char *proxy_client_cert;
+    const char *proxy_client_key;
 } acmpca_transport_options;
 
 typedef struct acmpca_http_response {

@@ -8,7 +8,13 @@
  *   https-proxy        HTTPS_PROXY carries a call to the resolved endpoint:
  *                      tests/fixtures/recording_proxy.py (ACMPCA_TEST_PROXY)
  *                      sees a CONNECT to it; NO_PROXY naming a host bypasses the proxy
+ *   explicit-proxy     options.http_proxy / https_proxy carry calls to the fault
+ *                      server through recording_proxy.py --forward (absolute-form
+ *                      for http, CONNECT for https), NO_PROXY still bypasses it,
+ *                      bad proxy options are refused before any I/O, and a
+ *                      version-2 struct is read without the proxy fields
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +208,99 @@ static void https_proxy(void)
     acmpca_client_free(c);
 }
 
+/* The n-th request line the recording proxy saw, or "". */
+static const char *proxy_line(const char *proxy, int n)
+{
+    static char line[256];
+    cJSON *doc = control(proxy, "/_requests", 0);
+    const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "requests"), n);
+    const cJSON *l = cJSON_GetObjectItem(r, "line");
+    snprintf(line, sizeof(line), "%s", cJSON_IsString(l) ? l->valuestring : "");
+    cJSON_Delete(doc);
+    return line;
+}
+
+static void explicit_proxy(void)
+{
+    const char *proxy = getenv("ACMPCA_TEST_PROXY"), *endpoint = getenv("ACMPCA_TEST_ENDPOINT");
+    const char *tls = getenv("ACMPCA_TEST_FAULT_TLS_ENDPOINT"), *line;
+    static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"};
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT, v2;
+    acmpca_client *c = NULL;
+    char want[256];
+    size_t i;
+
+    REQUIRE(proxy && endpoint && tls && getenv("ACMPCA_TEST_FAULT_CA"));
+    for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+
+    /* http endpoint: http_proxy, as an absolute-form request the proxy forwards. */
+    o.endpoint_url = endpoint;
+    o.http_proxy = proxy;
+    o.https_proxy = "http://127.0.0.1:1"; /* for https endpoints only */
+    o.max_attempts = 1;
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    CHECK_INT(proxy_count(proxy, &line), 1);
+    snprintf(want, sizeof(want), "POST %s/ HTTP/1.1", endpoint);
+    CHECK_STR(line, want);
+
+    /* https endpoint: https_proxy, a CONNECT the proxy tunnels; TLS still verified. */
+    o.endpoint_url = tls;
+    o.ca_bundle = getenv("ACMPCA_TEST_FAULT_CA");
+    o.https_proxy = proxy;
+    o.http_proxy = "http://127.0.0.1:1";
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    CHECK_INT(proxy_count(proxy, &line), 2);
+    snprintf(want, sizeof(want), "CONNECT %s:443 HTTP/1.1", tls + 8);
+    if (strchr(tls + 8, ':'))
+        snprintf(want, sizeof(want), "CONNECT %s HTTP/1.1", tls + 8);
+    CHECK_STR(proxy_line(proxy, 1), want);
+
+    /* NO_PROXY still applies to an explicit proxy. */
+    setenv("NO_PROXY", "127.0.0.1", 1);
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    CHECK_INT(proxy_count(proxy, &line), 2);
+    unsetenv("NO_PROXY");
+
+    /* Bad proxy options: refused at creation, naming the field, never the URL. */
+    o.https_proxy = "socks5://user:hunter2@127.0.0.1:1080";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
+    CHECK_STR(acmpca_error_last()->message,
+              "options.https_proxy: expected an http:// or https:// proxy URL");
+    o.https_proxy = NULL;
+    o.http_proxy = "http://user:hunter2@ 127.0.0.1:1";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "options.http_proxy: ");
+    CHECK(strstr(acmpca_error_last()->message, "hunter2") == NULL);
+    o.http_proxy = "http://";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
+    o.http_proxy = NULL;
+    o.proxy_ca_bundle = "/nonexistent/proxy-ca.pem";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ECONFIG);
+    CHECK_STR(acmpca_error_last()->message,
+              "options.proxy_ca_bundle: cannot read \"/nonexistent/proxy-ca.pem\"");
+    CHECK(c == NULL);
+    CHECK_INT(proxy_count(proxy, &line), 2);
+
+    /* A version-2 struct ends before the proxy fields: what follows is not read. */
+    memset(&v2, 0xA5, sizeof(v2));
+    memset(&v2, 0, offsetof(acmpca_client_options, https_proxy));
+    v2.version = 2;
+    v2.endpoint_url = endpoint;
+    v2.max_attempts = 1;
+    c = new_client(&v2);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    CHECK_INT(proxy_count(proxy, &line), 2);
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "";
@@ -212,8 +311,11 @@ int main(int argc, char **argv)
         log_enabled();
     else if (strcmp(which, "https-proxy") == 0)
         https_proxy();
+    else if (strcmp(which, "explicit-proxy") == 0)
+        explicit_proxy();
     else {
-        fprintf(stderr, "usage: test_options user-agent-suffix|log-enabled|https-proxy\n");
+        fprintf(stderr, "usage: test_options user-agent-suffix|log-enabled|https-proxy|"
+                        "explicit-proxy\n");
         return 2;
     }
     acmpca_global_cleanup();

@@ -91,6 +91,18 @@ typedef struct acmpca_client_options {
     long total_timeout_ms;          /* deadline for a whole call, retries and back-off
                                        included; 0: none (each attempt still has the
                                        connect and read timeouts) */
+    /* Version 3. */
+    const char *https_proxy;        /* proxy for an https:// endpoint, "http://host:port" or
+                                       "https://host:port" (user:password@ allowed, never
+                                       logged); NULL: https_proxy / HTTPS_PROXY / ALL_PROXY
+                                       as libcurl reads them. NO_PROXY still applies; the
+                                       credential sources' own requests (IMDS, container,
+                                       STS, SSO) never use it */
+    const char *http_proxy;         /* the same for an http:// endpoint (http_proxy) */
+    const char *proxy_ca_bundle;    /* PEM file to verify an https:// proxy; NULL: the
+                                       system store */
+    const char *proxy_client_cert;  /* PEM client certificate for an https:// proxy */
+    const char *proxy_client_key;   /* its PEM key; NULL: in proxy_client_cert */
 } acmpca_client_options;
 
 /*
@@ -99,10 +111,11 @@ typedef struct acmpca_client_options {
  * environment" in use_fips/use_dualstack; such structs are still read with
  * their old meaning.
  */
-#define ACMPCA_CLIENT_OPTIONS_VERSION 2
+#define ACMPCA_CLIENT_OPTIONS_VERSION 3
 #define ACMPCA_CLIENT_OPTIONS_INIT \
     { ACMPCA_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, \
-      0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0 }
+      0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0, \
+      NULL, NULL, NULL, NULL, NULL }
 
 /* Fill `opts` with the defaults of `version` (for FFI callers); EINVAL for an unknown one. */
 ACMPCA_API int acmpca_client_options_init(acmpca_client_options *opts, unsigned version);

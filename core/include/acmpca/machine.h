@@ -190,6 +190,17 @@ ACMPCA_API int acmpca_machine_set_header(acmpca_machine *m, const char *name,
  * sent it. NULL for a waiter.
  */
 ACMPCA_API const acmpca_http_request *acmpca_machine_request(const acmpca_machine *m);
+/*
+ * The proxy the last SEND step goes through: the client's explicit one for
+ * the endpoint's scheme (acmpca_client_options https_proxy / http_proxy),
+ * borrowed for the machine's life; it may hold a password, so never log it.
+ * NULL when there is none (the driver may then read the proxy variables)
+ * and always for a step with no_proxy. A driver still skips it for a host
+ * that NO_PROXY lists, as libcurl does. A function rather than a field of
+ * acmpca_step: acmpca_machine_next clears the whole step, so a new field
+ * would overrun the step of a driver built against an older header.
+ */
+ACMPCA_API const char *acmpca_machine_proxy(const acmpca_machine *m);
 
 #ifdef __cplusplus
 }
