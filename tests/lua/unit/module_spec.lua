@@ -65,7 +65,7 @@ describe("the acmpca module", function()
       assert.are.equal(k, v)
       n = n + 1
     end
-    assert.are.equal(38, n)
+    assert.are.equal(41, n)
     assert.has_error(function() return e.ResourceNotFound end)
   end)
 
