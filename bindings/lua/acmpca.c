@@ -629,7 +629,10 @@ static const char *const config_keys[] = {
     "region", "endpoint_url", "profile", "credentials", "connect_timeout", "read_timeout",
     "max_attempts", "retry_mode", "verify_tls", "ca_bundle", "use_fips", "use_dualstack",
     "user_agent_suffix", "rate_limit", "max_response_bytes", "idempotency_tokens",
-    "total_timeout", NULL,
+    "total_timeout", "proxy", NULL,
+};
+static const char *const proxy_keys[] = {
+    "https", "http", "ca_bundle", "client_cert", "client_key", NULL,
 };
 static const char *const credential_keys[] = {
     "access_key_id", "secret_access_key", "session_token", NULL,
@@ -929,6 +932,26 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
                     lua_typename(L, t));
     }
     lua_pop(L, 1);  /* the credentials table stays referenced by the config */
+
+    /* proxy = "http://host:port" (either scheme's endpoint) or {https=, http=, ca_bundle=,
+     * client_cert=, client_key=}; the core checks the URLs without quoting them. */
+    t = raw_field(L, idx, "proxy");
+    if (t == LUA_TSTRING) {
+        o->https_proxy = o->http_proxy = opt_string(L, idx, w, "proxy", operation);
+    } else if (t == LUA_TTABLE) {
+        int p = lua_gettop(L);
+        const char *pw = "config.proxy";
+        check_keys(L, p, pw, proxy_keys, operation);
+        o->https_proxy = opt_string(L, p, pw, "https", operation);
+        o->http_proxy = opt_string(L, p, pw, "http", operation);
+        o->proxy_ca_bundle = opt_string(L, p, pw, "ca_bundle", operation);
+        o->proxy_client_cert = opt_string(L, p, pw, "client_cert", operation);
+        o->proxy_client_key = opt_string(L, p, pw, "client_key", operation);
+    } else if (t != LUA_TNIL) {
+        raise_param(L, operation, "config.proxy: expected a URL string or a table, got %s",
+                    lua_typename(L, t));
+    }
+    lua_pop(L, 1);  /* the proxy table stays referenced by the config */
     read_rate_limit(L, idx, o, operation);
 }
 

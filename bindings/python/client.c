@@ -248,7 +248,12 @@ static void raise_option_error(acmpy_state *st, const char *message)
                  {"options.max_attempts", "retries (attempts in all)"},
                  {"options.pool_size", "max_pool_connections"},
                  {"options.use_fips", "use_fips_endpoint"},
-                 {"options.use_dualstack", "use_dualstack_endpoint"}};
+                 {"options.use_dualstack", "use_dualstack_endpoint"},
+                 {"options.https_proxy", "proxies['https']"},
+                 {"options.http_proxy", "proxies['http']"},
+                 {"options.proxy_ca_bundle", "proxies_config['proxy_ca_bundle']"},
+                 {"options.proxy_client_cert", "proxies_config['proxy_client_cert']"},
+                 {"options.proxy_client_key", "proxies_config['proxy_client_cert'] (key)"}};
     size_t i, n;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -359,35 +364,110 @@ static PyObject *make_meta_args(acmpca_client *c, PyObject *config, PyObject *en
                          (Py_ssize_t)s.max_response_bytes);
 }
 
-/*
- * The Config options acmpca cannot honour as botocore does: refused with the
- * reason rather than ignored, when they ask for what would not happen.
- */
-static int refuse_config(acmpy_state *st, PyObject *config)
+/* A str value of a proxies / proxies_config dict; its text is never quoted back. */
+static int proxy_string(acmpy_state *st, opts_holder *h, PyObject *value, const char *dict,
+                        PyObject *key, const char **out)
 {
-    PyObject *v;
-    int set;
-
-    if (!config)
-        return 0;
-    v = pick(NULL, config, "proxies");
-    set = v ? PyObject_IsTrue(v) : 0;
-    Py_XDECREF(v);
-    if (!set) {
-        v = pick(NULL, config, "proxies_config");
-        set = v ? PyObject_IsTrue(v) : 0;
-        Py_XDECREF(v);
-    }
-    if (set < 0 || PyErr_Occurred())
+    if (!PyUnicode_Check(value)) {
+        acmpy_raise_as(st->InvalidConfigError, "%s[%R]: expected a str, got %.100s", dict, key,
+                       Py_TYPE(value)->tp_name);
         return -1;
-    if (set) {
-        PyErr_SetString(st->InvalidConfigError,
-                        "proxies / proxies_config: not supported in Config (the C transport "
-                        "takes its proxy from HTTPS_PROXY / HTTP_PROXY / NO_PROXY); set those "
-                        "environment variables instead");
+    }
+    return (*out = keep_utf8(st, h, value, dict)) ? 0 : -1;
+}
+
+/* `name` of config as a dict, or NULL (None or unset); -1 for anything else. */
+static int config_dict(acmpy_state *st, PyObject *config, const char *name, const char *shape,
+                       PyObject **out)
+{
+    *out = pick(NULL, config, name);
+    if (PyErr_Occurred())
+        return -1;
+    if (*out && !PyDict_Check(*out)) {
+        acmpy_raise_as(st->InvalidConfigError, "%s: expected a dict %s, got %.100s", name, shape,
+                       Py_TYPE(*out)->tp_name);
+        Py_CLEAR(*out);
         return -1;
     }
     return 0;
+}
+
+/*
+ * botocore's Config(proxies={"https": url, "http": url}, proxies_config={
+ * "proxy_ca_bundle": path, "proxy_client_cert": path or (cert, key),
+ * "proxy_use_forwarding_for_https": False}) into the core's proxy options.
+ * A URL is never quoted back: it may hold the proxy's password.
+ */
+static int read_proxies(acmpy_state *st, opts_holder *h, PyObject *config)
+{
+    PyObject *proxies = NULL, *pc = NULL, *key, *value;
+    Py_ssize_t pos = 0;
+    int rc = -1;
+
+    if (!config)
+        return 0;
+    if (config_dict(st, config, "proxies", "{\"https\": url, \"http\": url}", &proxies) < 0 ||
+        config_dict(st, config, "proxies_config", "of proxy_ca_bundle, proxy_client_cert, "
+                    "proxy_use_forwarding_for_https", &pc) < 0)
+        goto done;
+    while (proxies && PyDict_Next(proxies, &pos, &key, &value)) {
+        int https = PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, "https") == 0;
+        if (!https && !(PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, "http") == 0)) {
+            acmpy_raise_as(st->InvalidConfigError, "proxies: unknown key %R (expected \"https\" "
+                           "or \"http\", the endpoint's scheme)", key);
+            goto done;
+        }
+        if (value != Py_None &&
+            proxy_string(st, h, value, "proxies", key, https ? &h->o.https_proxy
+                                                              : &h->o.http_proxy) < 0)
+            goto done;
+    }
+    pos = 0;
+    while (pc && PyDict_Next(pc, &pos, &key, &value)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : "";
+        if (!k)
+            goto done;
+        if (value == Py_None)
+            continue;
+        if (strcmp(k, "proxy_ca_bundle") == 0) {
+            if (proxy_string(st, h, value, "proxies_config", key, &h->o.proxy_ca_bundle) < 0)
+                goto done;
+        } else if (strcmp(k, "proxy_client_cert") == 0) {
+            /* botocore: a path, or a (certificate, key) pair. */
+            if (PyTuple_Check(value) && PyTuple_GET_SIZE(value) == 2) {
+                if (proxy_string(st, h, PyTuple_GET_ITEM(value, 0), "proxies_config", key,
+                                 &h->o.proxy_client_cert) < 0 ||
+                    proxy_string(st, h, PyTuple_GET_ITEM(value, 1), "proxies_config", key,
+                                 &h->o.proxy_client_key) < 0)
+                    goto done;
+            } else if (proxy_string(st, h, value, "proxies_config", key,
+                                    &h->o.proxy_client_cert) < 0) {
+                goto done;
+            }
+        } else if (strcmp(k, "proxy_use_forwarding_for_https") == 0) {
+            if (!PyBool_Check(value)) {
+                acmpy_raise_as(st->InvalidConfigError, "proxies_config[%R]: expected a bool, "
+                               "got %.100s", key, Py_TYPE(value)->tp_name);
+                goto done;
+            }
+            if (value == Py_True) {
+                acmpy_raise_as(st->InvalidConfigError, "proxies_config[%R]: True is not "
+                               "supported: https always goes through the proxy by CONNECT",
+                               key);
+                goto done;
+            }
+        } else {
+            acmpy_raise_as(st->InvalidConfigError, "proxies_config: unknown key %R (expected "
+                           "proxy_ca_bundle, proxy_client_cert or "
+                           "proxy_use_forwarding_for_https)", key);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    Py_XDECREF(proxies);
+    Py_XDECREF(pc);
+    return rc;
 }
 
 /* use_ssl=False: botocore's http:// for the resolved endpoint (an explicit one is kept). */
@@ -478,7 +558,7 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
         else if (a[i] && a[i] != Py_None)
             v[i] = Py_NewRef(a[i]);
     }
-    if (PyErr_Occurred() || refuse_config(st, config) < 0)
+    if (PyErr_Occurred() || read_proxies(st, &h, config) < 0)
         goto done;
     {
         /* The string options, each to its field. */

@@ -462,6 +462,20 @@ static PyObject *machine_result(PyObject *op, PyObject *unused)
     return result;
 }
 
+/*
+ * A method, not a _Step field: a step's repr shows every field, and the URL
+ * may hold the proxy's password.
+ */
+static PyObject *machine_proxy(PyObject *op, PyObject *unused)
+{
+    acmpy_machine *self = (acmpy_machine *)op;
+    const char *proxy = self->m ? acmpca_machine_proxy(self->m) : NULL;
+    (void)unused;
+    if (!proxy)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(proxy);
+}
+
 static PyObject *machine_close(PyObject *op, PyObject *unused)
 {
     (void)unused;
@@ -542,6 +556,10 @@ static PyMethodDef machine_methods[] = {
      "result() -> dict | None\n\nAfter 'done': what the blocking method returns (a call's "
      "dict with\nResponseMetadata; a waiter's last response; a page, or None past the last "
      "one).\nAfter 'failed': raises what the blocking method raises."},
+    {"proxy", machine_proxy, METH_NOARGS,
+     "proxy() -> str | None\n\nThe client's explicit proxy (Config(proxies=...)) for the last "
+     "'send' step,\nNone when it has none or the step must not use one (step.no_proxy); "
+     "NO_PROXY\nstill applies. The URL may hold a password: never show it."},
     {"close", machine_close, METH_NOARGS,
      "close() -> None\n\nFree the machine (nothing is sent); idempotent."},
     {NULL, NULL, 0, NULL}};

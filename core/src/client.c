@@ -138,7 +138,7 @@ static int tristate_ok(int v)
  */
 static int check_proxy(const char *field, const char *url)
 {
-    const char *host;
+    const char *host, *at, *end;
 
     if (!url)
         return 0;
@@ -149,8 +149,11 @@ static int check_proxy(const char *field, const char *url)
     else
         return acmpca__error_set(ACMPCA_EINVAL, "options.%s: expected an http:// or https:// "
                                  "proxy URL", field);
-    if (!*host || *host == '/' || *host == ':' || strpbrk(url, " \t") ||
-        acmpca__has_ctl_char(url))
+    /* The host follows any "user:password@" of the authority. */
+    for (at = host, end = host + strcspn(host, "/?#"); at < end; at++)
+        if (*at == '@')
+            host = at + 1;
+    if (!*host || strchr("/?#:", *host) || strpbrk(url, " \t") || acmpca__has_ctl_char(url))
         return acmpca__error_set(ACMPCA_EINVAL, "options.%s: expected an http:// or https:// "
                                  "proxy URL with a host and no spaces or control characters",
                                  field);
@@ -161,7 +164,7 @@ static int check_proxy(const char *field, const char *url)
 static int check_readable(const char *field, const char *path)
 {
     if (path && access(path, R_OK) != 0)
-        return acmpca__error_set(ACMPCA_ECONFIG, "options.%s: cannot read \"%s\"", field,
+        return acmpca__error_set(ACMPCA_EINVAL, "options.%s: cannot read \"%s\"", field,
                                  path);
     return 0;
 }

@@ -283,7 +283,7 @@ static void explicit_proxy(void)
     CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
     o.http_proxy = NULL;
     o.proxy_ca_bundle = "/nonexistent/proxy-ca.pem";
-    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ECONFIG);
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EINVAL);
     CHECK_STR(acmpca_error_last()->message,
               "options.proxy_ca_bundle: cannot read \"/nonexistent/proxy-ca.pem\"");
     CHECK(c == NULL);

@@ -586,6 +586,11 @@ def group_errors(ngx, fault, env):
                              "op": "list_tags", "params": {}})
     check("lua_ssl_trusted_certificate" in ((ans.get("err") or {}).get("message") or ""),
           row + ": ca_bundle points to lua_ssl_trusted_certificate")
+    ans = ngx.post("/call", {"options": options(ep, proxy="http://127.0.0.1:1"),
+                             "op": "list_tags", "params": {}})
+    check(ans.get("stage") == "new" and "config.proxy: not supported by resty.acmpca" in
+          ((ans.get("err") or {}).get("message") or ""), row + ": proxy refused, not ignored")
+    check(fault.count() == 0, row + ": nothing sent")
 
     row = "waiter-and-paginator"
     fault.script([{"action": "error", "code": "RequestInProgressException"},

@@ -75,15 +75,6 @@ def test_client__keyword_only_options_still_work(scripted):
     assert (c.meta.config.read_timeout, c.meta.config.max_pool_connections) == (4, 3)
 
 
-def test_config__proxies_are_refused_with_the_reason(scripted):
-    for cfg in (acmpca.Config(proxies={"https": "http://proxy:3128"}),
-                acmpca.Config(proxies_config={"proxy_ca_bundle": "/x.pem"}),
-                botocore_config.Config(proxies={"https": "http://proxy:3128"})):
-        with pytest.raises(acmpca.InvalidConfigError, match="HTTPS_PROXY"):
-            acmpca.client("acm-pca", REGION, endpoint_url=scripted.endpoint, config=cfg,
-                          **CREDS)
-
-
 def test_config__accepted_botocore_options(scripted):
     cfg = acmpca.Config(tcp_keepalive=True, parameter_validation=False, user_agent_extra="a/1",
                         connect_timeout=2, read_timeout=3, max_pool_connections=5,

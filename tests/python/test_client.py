@@ -101,8 +101,8 @@ def test_config_object_and_keywords(scripted):
     assert "read_timeout=0.3" in repr(cfg)
     with pytest.raises(TypeError):
         acmpca.Config(read_timout=1)
-    with pytest.raises(acmpca.InvalidConfigError, match="proxies"):
-        make_client(scripted.endpoint, config=acmpca.Config(proxies={"https": "http://p:1"}))
+    with pytest.raises(acmpca.InvalidConfigError, match="proxies: unknown key 'ftp'"):
+        make_client(scripted.endpoint, config=acmpca.Config(proxies={"ftp": "http://p:1"}))
 
 
 def test_botocore_config_is_duck_typed(scripted):

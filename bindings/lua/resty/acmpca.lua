@@ -497,6 +497,12 @@ function _M.new(opts)
       "config.ca_bundle: cosockets verify against nginx's lua_ssl_trusted_certificate; " ..
       "set that directive instead")
   end
+  if not is_null(opts.proxy) then
+    -- Cosockets connect straight to the endpoint; a proxy would silently go unused.
+    return nil, new_error("ParamValidationError",
+      "config.proxy: not supported by resty.acmpca (cosockets connect straight to the " ..
+      "endpoint); use the blocking acmpca module for a proxied endpoint")
+  end
   local timeout, err = number_option(opts, "timeout", 0.001, 86400)
   if err then return nil, err end
   if timeout then

@@ -51,6 +51,16 @@ class Config:
         pauses between retries included; past it the call raises ReadTimeoutError (or the
         last attempt's error when the next pause alone would pass it). None (the
         default): no bound beyond connect_timeout and read_timeout per attempt.
+    proxies
+        {"https": url, "http": url}: the proxy for the endpoint's scheme
+        ("http://[user:password@]host:port" or https://), instead of HTTPS_PROXY /
+        HTTP_PROXY; NO_PROXY still applies, and the instance and container metadata
+        endpoints never go through it. acmpca.aio honours it too (http:// proxies).
+    proxies_config
+        {"proxy_ca_bundle": path, "proxy_client_cert": path or (cert, key)} for an
+        https:// proxy; "proxy_use_forwarding_for_https" may only be False (https goes
+        through the proxy by CONNECT). Other keys, or values that are not str, raise
+        InvalidConfigError naming the key. Proxy passwords never show in repr().
 
     Numbers are checked when the client is made: a value out of range (zero or negative
     timeouts, NaN, values past the library's limits) raises InvalidConfigError naming the
@@ -69,9 +79,10 @@ class Config:
 
     _OPTIONS = ("region_name", "connect_timeout", "read_timeout", "retries",
                 "max_pool_connections", "use_fips_endpoint", "use_dualstack_endpoint",
-                "user_agent_extra", "rate_limit", "max_response_bytes", "total_timeout")
+                "user_agent_extra", "rate_limit", "max_response_bytes", "total_timeout",
+                "proxies", "proxies_config")
     _IGNORED = ("signature_version", "user_agent", "user_agent_appid", "parameter_validation",
-                "proxies", "proxies_config", "s3", "inject_host_prefix",
+                "s3", "inject_host_prefix",
                 "endpoint_discovery_enabled", "client_cert", "tcp_keepalive", "defaults_mode",
                 "ignore_configured_endpoint_urls", "request_min_compression_size_in_bytes",
                 "disable_request_compression", "request_checksum_calculation",
@@ -96,9 +107,23 @@ class Config:
         return merged
 
     def __repr__(self):
-        set_ = ["%s=%r" % (n, getattr(self, n)) for n in self._OPTIONS + self._IGNORED
-                if getattr(self, n) is not None]
+        set_ = ["%s=%r" % (n, _hide_proxy_passwords(getattr(self, n)) if n == "proxies"
+                           else getattr(self, n))
+                for n in self._OPTIONS + self._IGNORED if getattr(self, n) is not None]
         return "acmpca.Config(%s)" % ", ".join(set_)
+
+
+def _hide_proxy_passwords(proxies):
+    """proxies with "user:password@" in each URL shown as "***@"."""
+    if not isinstance(proxies, dict):
+        return proxies
+    shown = {}
+    for key, url in proxies.items():
+        if isinstance(url, str) and "@" in url:
+            scheme, sep, rest = url.rpartition("://")
+            url = scheme + sep + "***@" + rest.rpartition("@")[2]
+        shown[key] = url
+    return shown
 
 
 def client(*args, **kwargs):

@@ -46,9 +46,10 @@ per request instead of a wait_for per read; the size caps are enforced as the
 bytes arrive; and a pooled connection the server closed is known to be dead
 without reading from it.
 
-Proxies are read from the environment as libcurl reads them (https_proxy,
-http_proxy, all_proxy, no_proxy; http:// proxies, CONNECT for https), and never
-used for the instance and container metadata endpoints. Not covered: https://
+Proxies: Config(proxies=...) when given (machine.proxy()), else the
+environment as libcurl reads it (https_proxy, http_proxy, all_proxy); no_proxy
+applies to both; http:// proxies, CONNECT for https; never for the instance and
+container metadata endpoints. Not covered: https://
 and SOCKS proxies; credential_process runs its program synchronously;
 request_certificate() makes its key on the loop (an RSA key takes tens of
 milliseconds; EC keys, the default, well under one).
@@ -139,15 +140,18 @@ def _bypassed(host, no_proxy):
     return False
 
 
-def _proxy_for(step):
-    """The proxy a request goes through, or None: https_proxy / HTTPS_PROXY for https,
+def _proxy_for(step, explicit=None):
+    """The proxy a request goes through, or None: `explicit` (the client's
+    Config(proxies), from machine.proxy()), else https_proxy / HTTPS_PROXY for https,
     http_proxy (lower case only, as libcurl) for http, else all_proxy / ALL_PROXY;
     never for NO_PROXY hosts, nor for a step that must not (the instance and
     container metadata endpoints: a proxy there would see their tokens)."""
     if step.no_proxy:
         return None
     env = os.environ
-    if step.scheme == "https":
+    if explicit:
+        url = explicit
+    elif step.scheme == "https":
         url = env.get("https_proxy") or env.get("HTTPS_PROXY")
     else:
         url = env.get("http_proxy")
@@ -597,10 +601,10 @@ class _Driver:
         self.main = None
         self.loop = loop
 
-    def host(self, step):
+    def host(self, step, explicit=None):
         """The pool for a step's destination (raises _TransportFailure for a proxy
-        setting acmpca.aio cannot use)."""
-        proxy = _proxy_for(step)
+        setting acmpca.aio cannot use); `explicit`: the client's proxy, if any."""
+        proxy = _proxy_for(step, explicit)
         key = (step.scheme, step.host, step.port, proxy)
         host = self.hosts.get(key)
         if host is None:
@@ -769,7 +773,7 @@ async def _run(driver, m):
             kind = step.kind
             if kind == _SEND:
                 try:
-                    host = driver.host(step)
+                    host = driver.host(step, m.proxy())
                 except _TransportFailure as e:
                     m.transport_error(e.kind, e.status, e.detail)
                     continue

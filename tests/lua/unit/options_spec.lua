@@ -77,6 +77,21 @@ describe("HTTPS_PROXY", function()
   end)
 end)
 
+describe("proxy", function()
+  it("refuses a bad value before any I/O, naming it and never showing a password", function()
+    local err = h.raises_code("ParamValidationError", client, { proxy = 8080 })
+    assert.are.equal("config.proxy: expected a URL string or a table, got number", err.message)
+    err = h.raises_code("ParamValidationError", client, { proxy = { ftp = "http://h:1" } })
+    assert.matches("config.proxy.ftp: unknown option", err.message, 1, true)
+    err = h.raises_code("ParamValidationError", client, { proxy = { https = true } })
+    assert.are.equal("config.proxy.https: expected a string, got boolean", err.message)
+    err = h.raises_code("ParamValidationError", client,
+                        { proxy = "socks5://user:hunter2@127.0.0.1:1080" })
+    assert.matches("https_proxy: expected an http:// or https:// proxy URL", err.message, 1, true)
+    assert.is_nil(tostring(err):find("hunter2", 1, true))
+  end)
+end)
+
 -- The sleeps the machines of `n` back-to-back calls of `op` ask for (0: none).
 local function sleeps(c, op, params, n)
   local out = {}

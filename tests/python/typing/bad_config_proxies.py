@@ -1,4 +1,4 @@
-"""Config(proxies=...): the client refuses it (its proxy comes from HTTPS_PROXY)."""
+"""Config(proxies=...): keyed by the endpoint's scheme, "https" or "http" only."""
 import acmpca
 
-config = acmpca.Config(proxies={"https": "http://proxy.example:3128"})  # E: refused at run time
+config = acmpca.Config(proxies={"ftp": "http://proxy.example:3128"})  # E: not a scheme

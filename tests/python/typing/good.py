@@ -41,6 +41,9 @@ def make_client() -> acmpca.Client:
         rate_limit={"IssueCertificate": 25.0},
         max_response_bytes=1 << 20,
         total_timeout=120,
+        proxies={"https": "http://proxy.example:3128"},
+        proxies_config={"proxy_ca_bundle": "/etc/proxy-ca.pem",
+                        "proxy_client_cert": ("/etc/c.pem", "/etc/c.key")},
     )
     pca = acmpca.client("acm-pca", REGION, "2017-08-22", True, True, None,
                         config=config.merge(acmpca.Config(region_name=REGION)))
