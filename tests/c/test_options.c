@@ -261,6 +261,22 @@ static void explicit_proxy(void)
         snprintf(want, sizeof(want), "CONNECT %s HTTP/1.1", tls + 8);
     CHECK_STR(proxy_line(proxy, 1), want);
 
+    /* A non-blocking driver learns the proxy from the machine, not from the step. */
+    {
+        cJSON *in = cJSON_Parse(LIST_TAGS);
+        acmpca_machine *m = NULL;
+        acmpca_step step;
+        c = new_client(&o);
+        CHECK(acmpca_machine_proxy(NULL) == NULL);
+        REQUIRE(acmpca_machine_new_call(&m, c, "ListTags", in) == 0);
+        CHECK(acmpca_machine_proxy(m) == NULL); /* nothing sent yet */
+        CHECK_INT(acmpca_machine_next(m, &step), ACMPCA_STEP_SEND);
+        CHECK_STR(acmpca_machine_proxy(m), proxy);
+        acmpca_machine_free(m);
+        acmpca_client_free(c);
+        cJSON_Delete(in);
+    }
+
     /* NO_PROXY still applies to an explicit proxy. */
     setenv("NO_PROXY", "127.0.0.1", 1);
     c = new_client(&o);
