@@ -411,8 +411,9 @@ static int read_proxies(acmpy_state *st, opts_holder *h, PyObject *config)
                     "proxy_use_forwarding_for_https", &pc) < 0)
         goto done;
     while (proxies && PyDict_Next(proxies, &pos, &key, &value)) {
-        int https = PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, "https") == 0;
-        if (!https && !(PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, "http") == 0)) {
+        int str = PyUnicode_Check(key);
+        int https = str && PyUnicode_CompareWithASCIIString(key, "https") == 0;
+        if (!https && !(str && PyUnicode_CompareWithASCIIString(key, "http") == 0)) {
             acmpy_raise_as(st->InvalidConfigError, "proxies: unknown key %R (expected \"https\" "
                            "or \"http\", the endpoint's scheme)", key);
             goto done;

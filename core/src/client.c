@@ -36,8 +36,10 @@
 /* Version 1 of acmpca_client_options ended before total_timeout_ms, 2 before https_proxy. */
 #define OPTIONS_V1_SIZE offsetof(acmpca_client_options, total_timeout_ms)
 #define OPTIONS_V2_SIZE offsetof(acmpca_client_options, https_proxy)
-#define OPTIONS_SIZE(version) \
-    ((version) == 1 ? OPTIONS_V1_SIZE : (version) == 2 ? OPTIONS_V2_SIZE : sizeof(acmpca_client_options))
+#define OPTIONS_SIZE(version)                               \
+    ((version) == 1   ? OPTIONS_V1_SIZE                     \
+     : (version) == 2 ? OPTIONS_V2_SIZE                     \
+                      : sizeof(acmpca_client_options))
 
 
 /* ---- creation ------------------------------------------------------------ */

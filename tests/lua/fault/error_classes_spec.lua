@@ -30,7 +30,8 @@ end
 -- acmpca.new{<fields> credentials} in a clean child: the class and code it raised.
 local function new_in_child(fields)
   local got = h.child({}, ([[
-    local ok, err = pcall(acmpca.new, { %s credentials = { access_key_id = "A", secret_access_key = "s" } })
+    local ok, err = pcall(acmpca.new, { %s
+      credentials = { access_key_id = "A", secret_access_key = "s" } })
     emit("class", err.class)
     emit("code", err.code)
   ]]):format(fields))
