@@ -424,20 +424,17 @@ static int in_flight(const acmpca__fetch_log *log)
 /*
  * `log` (a machine refreshing by steps) owns the refresh of `p` until it ends
  * or the machine lets go (acmpca__fetch_log_clear). Without room to remember
- * it, the refresh runs unowned: correct, only not shared.
+ * it, only the lease ends it.
  */
 static void claim(acmpca_credentials_provider *p, acmpca__fetch_log *log)
 {
     size_t i;
-    for (i = 0; i < log->owned; i++)
-        if (log->owns[i] == p)
-            break;
-    if (i == log->owned) {
-        if (log->owned == ACMPCA__FETCH_OWNS_MAX)
-            return;
+    for (i = 0; i < log->owned && log->owns[i] != p; i++)
+        ;
+    if (i == log->owned && log->owned < ACMPCA__FETCH_OWNS_MAX)
         log->owns[log->owned++] = acmpca_credentials_provider_ref(p);
-    }
     p->step_owner = log;
+    p->step_lease_ms = acmpca__now_ms() + lease_ms(log);
 }
 
 /* A machine's turn to wait: a short SLEEP step, growing to 50 ms. */
@@ -523,13 +520,13 @@ static int provider_get(acmpca_credentials_provider *p, int64_t now,
             pthread_cond_timedwait(&p->fetched, &p->lock, &until);
         }
     }
+    /* While it runs, `fetching` holds the others; a machine's refresh that
+     * goes on over more steps is then held by its ownership (claim()). */
     p->fetching = 1;
-    if (log) {
+    if (log)
         log->waiting_on = NULL;
-        claim(p, log);
-    } else {
+    if (p->step_owner != log)
         p->step_owner = NULL; /* a machine's refresh whose lease ran out */
-    }
     pthread_mutex_unlock(&p->lock);
 
     rc = provider_fetch(p, now, &fresh, why, why_len);
@@ -539,8 +536,7 @@ static int provider_get(acmpca_credentials_provider *p, int64_t now,
     pthread_cond_broadcast(&p->fetched);
     if (in_flight(log)) {
         /* Not over: the machine comes back with the answer (or after its sleep). */
-        if (p->step_owner == log)
-            p->step_lease_ms = acmpca__now_ms() + lease_ms(log);
+        claim(p, log);
         pthread_mutex_unlock(&p->lock);
         acmpca_credentials_free(fresh);
         return rc ? rc : pending();
@@ -548,8 +544,10 @@ static int provider_get(acmpca_credentials_provider *p, int64_t now,
     if (log && p->step_owner == log)
         p->step_owner = NULL;
     p->generation++;
+    if (rc == 0)
+        rc = share(&fresh);
     p->last_rc = rc;
-    if (rc == 0 && (rc = share(&fresh)) == 0) {
+    if (rc == 0) {
         acmpca__credentials_release(p->cached);
         p->cached = fresh;
         *out = share_ref(fresh);
