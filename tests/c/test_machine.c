@@ -9,6 +9,8 @@
 #include "socket_driver.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define CA_ARN "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-ca"
 #define GET_IN "{\"CertificateAuthorityArn\":\"" CA_ARN "\",\"CertificateArn\":\"" CA_ARN \
@@ -636,6 +638,37 @@ static void test_machine__advisory_refresh_does_not_hold_others(void)
     acmpca_client_free(c);
 }
 
+/* A child forked while a machine of the parent fetches: its own machines do not wait for it. */
+static void test_machine__fork_child_does_not_wait_for_the_parents_refresh(void)
+{
+    acmpca_client *c;
+    acmpca_machine *owner;
+    acmpca_step s;
+    pid_t child;
+    int status = 0;
+
+    fault_script("[]");
+    c = imds_client("fork");
+    owner = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(owner, &s), ACMPCA_STEP_SEND); /* the token, unanswered */
+    child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        acmpca_machine *m = new_call(c, "GetCertificate", GET_IN);
+        int first = acmpca_machine_next(m, &s), fetches, pauses;
+        char auth[512] = "";
+        alarm(20);
+        _exit(first == ACMPCA_STEP_SEND && s.credentials &&
+              (socket_driver_send(m, &s), run_counting(m, &fetches, &pauses, auth,
+                                                       sizeof(auth))) == 0 ? 0 : 3);
+    }
+    while (waitpid(child, &status, 0) < 0)
+        ;
+    CHECK_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+    acmpca_machine_free(owner);
+    acmpca_client_free(c);
+}
+
 typedef struct thread_call {
     acmpca_client *client;
     int code;
@@ -687,6 +720,7 @@ int main(int argc, char **argv)
         test_machine__freed_owner_hands_the_refresh_over();
         test_machine__waiters_share_the_failed_refresh();
         test_machine__advisory_refresh_does_not_hold_others();
+        test_machine__fork_child_does_not_wait_for_the_parents_refresh();
         test_machine__refreshes_from_threads_are_one_fetch();
         acmpca_global_cleanup();
         return CHECK_DONE();
