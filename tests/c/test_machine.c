@@ -580,6 +580,45 @@ static void test_machine__freed_owner_hands_the_refresh_over(void)
     acmpca_client_free(c);
 }
 
+/*
+ * The machine fetching is abandoned, never freed (a killed request whose
+ * machine waits for the GC): once its exchange's timeouts and a grace second
+ * have passed, the next machine takes over. Bounded: a machine still sleeping
+ * after 400 sleep steps (20 s or more) counts as hung.
+ */
+static void test_machine__abandoned_owner_loses_its_lease(void)
+{
+    acmpca_client *c;
+    acmpca_machine *owner, *other;
+    acmpca_step s;
+    acmpca_step_kind k;
+    int sleeps = 0, fetches = 0;
+
+    fault_script("[]");
+    c = imds_client("abandoned");
+    owner = new_call(c, "GetCertificate", GET_IN);
+    other = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(owner, &s), ACMPCA_STEP_SEND); /* never sent, never freed */
+    while ((k = acmpca_machine_next(other, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        if (k == ACMPCA_STEP_SEND) {
+            fetches += s.credentials;
+            socket_driver_send(other, &s);
+        } else if (++sleeps > 400) {
+            break;
+        } else {
+            struct timespec ts = {0, s.sleep_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    CHECK_INT(k, ACMPCA_STEP_DONE);
+    CHECK(sleeps > 0 && sleeps <= 400);
+    CHECK_INT(fetches, 3);
+    CHECK_INT(metadata_count("imds/abandoned", "calls"), 1);
+    acmpca_machine_free(other);
+    acmpca_machine_free(owner);
+    acmpca_client_free(c);
+}
+
 /* The refresh fails: the machines that waited for it fail with the same error, no hang. */
 static void test_machine__waiters_share_the_failed_refresh(void)
 {
@@ -718,6 +757,7 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--coalescing") == 0) {
         test_machine__concurrent_refreshes_are_one_fetch();
         test_machine__freed_owner_hands_the_refresh_over();
+        test_machine__abandoned_owner_loses_its_lease();
         test_machine__waiters_share_the_failed_refresh();
         test_machine__advisory_refresh_does_not_hold_others();
         test_machine__fork_child_does_not_wait_for_the_parents_refresh();
