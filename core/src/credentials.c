@@ -262,6 +262,8 @@ static void provider_destroy(acmpca_credentials_provider *p)
         acmpca_credentials_provider_unref(p->members[i]);
     free(p->members);
     acmpca__credentials_release(p->cached);
+    if (p->last_error) /* as a fetch log's errors: a provider's message may quote its source */
+        OPENSSL_cleanse(p->last_error, sizeof(*p->last_error));
     free(p->last_error);
     pthread_cond_destroy(&p->fetched);
     pthread_mutex_destroy(&p->lock);
