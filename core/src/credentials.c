@@ -38,6 +38,19 @@ extern char **environ;
 
 #define WHY_LEN 512
 
+/* One exchange (or pause) of a refresh by steps. */
+struct acmpca__fetch_entry {
+    acmpca_http_request *req;          /* NULL: a pause */
+    acmpca_transport_options opts;     /* ca_bundle owned */
+    long pause_ms;
+    int answered;
+    acmpca_http_response resp;         /* the answer, when answered and err == 0 */
+    int err;
+    acmpca_error_state *error;         /* the failure, when err != 0 */
+};
+
+static int pending(void);
+
 /* The log of the refresh running by steps on this thread, if any. */
 static _Thread_local acmpca__fetch_log *tls_fetch_log;
 
@@ -55,17 +68,50 @@ struct acmpca_credentials_provider {
     int64_t (*now)(void *userdata);        /* the clock when asked with now == 0 */
     void *now_userdata;
 
-    pthread_mutex_t lock;                  /* guards the two fields below */
+    pthread_mutex_t lock;                  /* guards the fields below */
     pthread_cond_t fetched;                /* signalled when a fetch ends */
     int fetching;                          /* one thread fetches at a time */
-    acmpca_credentials *cached;
+    acmpca_credentials *cached;            /* a shared entry (see share()) */
     /*
-     * The process the lock and `fetching` belong to (-pid while being reset).
-     * A child forked while another thread held the lock or was fetching
-     * inherits them in that state, with no thread left to release them.
+     * A refresh by steps (a call machine's, see acmpca__credentials_get_logged)
+     * lasts over many calls from its driver; other machines wait for it with
+     * SLEEP steps instead of fetching too. The owner renews its lease at every
+     * step: one that stops coming back (a cancelled task, a killed request)
+     * loses it, and the next machine takes over.
      */
-    atomic_long owner_pid;
+    acmpca__fetch_log *step_owner;
+    int64_t step_lease_ms;                 /* acmpca__now_ms() time the lease ends */
+    unsigned long generation;              /* counts the refreshes that ended... */
+    int last_rc;                           /* ...how the last one ended... */
+    acmpca_error_state *last_error;        /* ...its error (allocated on the first failure) */
+    char last_why[WHY_LEN];
+    /*
+     * The fork generation (see fork_gen) the lock and `fetching` belong to
+     * (with RESETTING while being reset). A child forked while another thread
+     * held the lock or was fetching inherits them in that state, with no
+     * thread left to release them.
+     */
+    atomic_ulong owner_gen;
 };
+
+/*
+ * Bumped in the child of every fork(), so that a provider notices a fork with
+ * one load instead of a getpid() system call per call (glibc no longer caches
+ * the pid).
+ */
+static atomic_ulong fork_gen;
+static pthread_once_t fork_gen_once = PTHREAD_ONCE_INIT;
+#define RESETTING (~(~0UL >> 1))
+
+static void fork_gen_child(void)
+{
+    atomic_fetch_add_explicit(&fork_gen, 1, memory_order_relaxed);
+}
+
+static void fork_gen_register(void)
+{
+    pthread_atfork(NULL, NULL, fork_gen_child);
+}
 
 /* ---- credentials ------------------------------------------------------- */
 
@@ -112,6 +158,45 @@ static int credentials_copy(const acmpca_credentials *c, acmpca_credentials **ou
                                   c->session_token, c->expiration, c->provider);
 }
 
+/*
+ * A cache entry is shared, not copied, by the calls that sign with it: the
+ * credentials and a count of their users. The last user wipes and frees it
+ * (acmpca_credentials_free wipes the strings; the entry starts with them).
+ */
+typedef struct shared_credentials {
+    acmpca_credentials c;
+    atomic_long users;
+} shared_credentials;
+
+/* Move `fresh` into a shared entry (one user: the cache). */
+static int share(acmpca_credentials **fresh)
+{
+    shared_credentials *s = malloc(sizeof(*s));
+    if (!s) {
+        acmpca_credentials_free(*fresh);
+        *fresh = NULL;
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    s->c = **fresh;
+    free(*fresh); /* the strings now belong to the entry */
+    atomic_init(&s->users, 1);
+    *fresh = &s->c;
+    return 0;
+}
+
+static acmpca_credentials *share_ref(acmpca_credentials *c)
+{
+    atomic_fetch_add_explicit(&((shared_credentials *)c)->users, 1, memory_order_relaxed);
+    return c;
+}
+
+void acmpca__credentials_release(const acmpca_credentials *c)
+{
+    shared_credentials *s = (shared_credentials *)c;
+    if (s && atomic_fetch_sub_explicit(&s->users, 1, memory_order_acq_rel) == 1)
+        acmpca_credentials_free(&s->c);
+}
+
 /* ---- the provider object ----------------------------------------------- */
 
 static int provider_alloc(acmpca_credentials_provider **out, const char *name)
@@ -137,7 +222,8 @@ static int provider_alloc(acmpca_credentials_provider **out, const char *name)
         return acmpca__error_set(ACMPCA_ENOMEM, "pthread_cond_init failed");
     }
     atomic_init(&p->refs, 1);
-    atomic_init(&p->owner_pid, (long)getpid());
+    pthread_once(&fork_gen_once, fork_gen_register);
+    atomic_init(&p->owner_gen, atomic_load_explicit(&fork_gen, memory_order_relaxed));
     *out = p;
     return 0;
 }
@@ -145,20 +231,23 @@ static int provider_alloc(acmpca_credentials_provider **out, const char *name)
 /* In a forked child, start the lock and the refresh state afresh (once: the first thread does). */
 static void provider_after_fork(acmpca_credentials_provider *p)
 {
-    long me = (long)getpid(), owner = atomic_load(&p->owner_pid);
+    unsigned long me = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+    unsigned long owner = atomic_load_explicit(&p->owner_gen, memory_order_acquire);
 
     while (owner != me) {
-        if (owner != -me && atomic_compare_exchange_weak(&p->owner_pid, &owner, -me)) {
+        if (owner != (me | RESETTING) &&
+            atomic_compare_exchange_weak(&p->owner_gen, &owner, me | RESETTING)) {
             /* The inherited lock may be held by a thread that does not exist here. */
             pthread_mutex_init(&p->lock, NULL);
             pthread_cond_init(&p->fetched, NULL);
             p->fetching = 0;
-            atomic_store(&p->owner_pid, me);
+            p->step_owner = NULL; /* a machine of the parent: none here drives it */
+            atomic_store(&p->owner_gen, me);
             return;
         }
-        if (owner == -me) {
+        if (owner == (me | RESETTING)) {
             sched_yield();
-            owner = atomic_load(&p->owner_pid);
+            owner = atomic_load(&p->owner_gen);
         }
     }
 }
@@ -172,7 +261,10 @@ static void provider_destroy(acmpca_credentials_provider *p)
     for (i = 0; i < p->member_count; i++)
         acmpca_credentials_provider_unref(p->members[i]);
     free(p->members);
-    acmpca_credentials_free(p->cached);
+    acmpca__credentials_release(p->cached);
+    if (p->last_error) /* as a fetch log's errors: a provider's message may quote its source */
+        OPENSSL_cleanse(p->last_error, sizeof(*p->last_error));
+    free(p->last_error);
     pthread_cond_destroy(&p->fetched);
     pthread_mutex_destroy(&p->lock);
     free(p->name);
@@ -301,34 +393,142 @@ static int provider_fetch(acmpca_credentials_provider *p, int64_t now,
     return 0;
 }
 
+/* How long the machine refreshing by steps may stay away before another takes over. */
+#define LEASE_GRACE_MS 1000
+
+static int64_t lease_ms(const acmpca__fetch_log *log)
+{
+    const acmpca__fetch_entry *e;
+    int64_t ms = 10000;
+    if (log->wait_ms)
+        return log->wait_ms + LEASE_GRACE_MS;
+    if (log->pending && log->count) {
+        e = &log->entries[log->count - 1];
+        ms = e->req ? e->opts.connect_timeout_ms + e->opts.read_timeout_ms : e->pause_ms;
+        if (ms <= 0)
+            ms = 10000;
+    }
+    return ms + LEASE_GRACE_MS;
+}
+
+/* Another machine refreshes `p` by steps and has not lost its lease. */
+static int stepping_other(const acmpca_credentials_provider *p, const acmpca__fetch_log *log)
+{
+    return p->step_owner && p->step_owner != log && acmpca__now_ms() < p->step_lease_ms;
+}
+
+/* A refresh by steps is in flight: `log` waits for an exchange, or for another machine. */
+static int in_flight(const acmpca__fetch_log *log)
+{
+    return log && (log->pending || log->wait_ms);
+}
+
+/*
+ * `log` (a machine refreshing by steps) owns the refresh of `p` until it ends
+ * or the machine lets go (acmpca__fetch_log_clear). Without room to remember
+ * it, only the lease ends it.
+ */
+static void claim(acmpca_credentials_provider *p, acmpca__fetch_log *log)
+{
+    size_t i;
+    for (i = 0; i < log->owned && log->owns[i] != p; i++)
+        ;
+    if (i == log->owned && log->owned < ACMPCA__FETCH_OWNS_MAX)
+        log->owns[log->owned++] = acmpca_credentials_provider_ref(p);
+    p->step_owner = log;
+    p->step_lease_ms = acmpca__now_ms() + lease_ms(log);
+}
+
+/* A machine's turn to wait: a short SLEEP step, growing to 50 ms. */
+static int wait_for_other(acmpca_credentials_provider *p, acmpca__fetch_log *log)
+{
+    if (log->waiting_on != p) {
+        log->waiting_on = p;
+        log->wait_gen = p->generation;
+        log->waits = 0;
+    }
+    log->wait_ms = log->waits < 4 ? 5L << log->waits : 50;
+    log->waits++;
+    return acmpca__error_set(ACMPCA__EWAIT, "fetching credentials: another call is fetching "
+                             "them");
+}
+
 /*
  * The cache. Credentials are served while they have more than
- * REFRESH_BEFORE_S left; then one thread fetches while the others wait (or,
+ * REFRESH_BEFORE_S left; then one caller fetches while the others wait (or,
  * when the old credentials are still good for a while, use those). A failed
  * refresh keeps the old credentials while they have more than
- * KEEP_ON_FAILURE_S left.
+ * KEEP_ON_FAILURE_S left. *out is a shared entry (acmpca__credentials_release).
+ *
+ * Callers are threads (which block while another fetches) and call machines
+ * refreshing by steps (tls_fetch_log; they never block: they are told to
+ * sleep and ask again). A machine waiting for another's refresh by steps
+ * gets its outcome: the new credentials, or the same error.
  */
 static int provider_get(acmpca_credentials_provider *p, int64_t now,
                         acmpca_credentials **out, char *why, size_t why_len)
 {
+    acmpca__fetch_log *log = tls_fetch_log;
     acmpca_credentials *fresh = NULL;
-    int rc;
+    int rc, busy;
 
     why[0] = '\0';
+    *out = NULL;
     provider_after_fork(p);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         acmpca_credentials *c = p->cached;
-        if (c && (!needs_refresh(c, now) || (p->fetching && still_usable(c, now)))) {
-            rc = credentials_copy(c, out);
+        busy = p->fetching || stepping_other(p, log);
+        if (c && (!needs_refresh(c, now) || (busy && still_usable(c, now)))) {
+            *out = share_ref(c);
+            pthread_mutex_unlock(&p->lock);
+            return 0;
+        }
+        if (log && log->waiting_on == p && log->wait_gen != p->generation) {
+            /* The refresh this machine waited for has ended. */
+            log->waiting_on = NULL;
+            if (c && (p->last_rc == 0 || still_usable(c, now))) {
+                *out = share_ref(c);
+                pthread_mutex_unlock(&p->lock);
+                return 0;
+            }
+            if (p->last_rc != 0 && p->last_error) {
+                acmpca__error_restore(p->last_error);
+                snprintf(why, why_len, "%s", p->last_why);
+                rc = p->last_rc;
+                pthread_mutex_unlock(&p->lock);
+                return rc;
+            }
+        }
+        if (!busy)
+            break;
+        if (log) {
+            rc = wait_for_other(p, log);
             pthread_mutex_unlock(&p->lock);
             return rc;
         }
-        if (!p->fetching)
-            break;
-        pthread_cond_wait(&p->fetched, &p->lock);
+        if (p->fetching) {
+            pthread_cond_wait(&p->fetched, &p->lock);
+        } else {
+            /* A machine's refresh: its end is signalled too, but its lease
+             * runs out without a signal. */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 20 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->fetched, &p->lock, &until);
+        }
     }
+    /* While it runs, `fetching` holds the others; a machine's refresh that
+     * goes on over more steps is then held by its ownership (claim()). */
     p->fetching = 1;
+    if (log)
+        log->waiting_on = NULL;
+    if (p->step_owner != log)
+        p->step_owner = NULL; /* a machine's refresh whose lease ran out */
     pthread_mutex_unlock(&p->lock);
 
     rc = provider_fetch(p, now, &fresh, why, why_len);
@@ -336,15 +536,44 @@ static int provider_get(acmpca_credentials_provider *p, int64_t now,
     pthread_mutex_lock(&p->lock);
     p->fetching = 0;
     pthread_cond_broadcast(&p->fetched);
+    if (in_flight(log)) {
+        /* Not over: the machine comes back with the answer (or after its sleep). */
+        claim(p, log);
+        pthread_mutex_unlock(&p->lock);
+        acmpca_credentials_free(fresh);
+        return rc ? rc : pending();
+    }
+    if (log && p->step_owner == log)
+        p->step_owner = NULL;
+    p->generation++;
+    if (rc == 0)
+        rc = share(&fresh);
+    p->last_rc = rc;
     if (rc == 0) {
-        acmpca_credentials_free(p->cached);
+        acmpca__credentials_release(p->cached);
         p->cached = fresh;
-        rc = credentials_copy(fresh, out);
-    } else if (p->cached && still_usable(p->cached, now)) {
-        /* The failure stays readable in acmpca_error_last() for debugging. */
-        rc = credentials_copy(p->cached, out);
+        *out = share_ref(fresh);
+    } else {
+        if (p->last_error || (p->last_error = malloc(sizeof(*p->last_error))) != NULL)
+            acmpca__error_save(p->last_error);
+        snprintf(p->last_why, sizeof(p->last_why), "%s", why);
+        if (p->cached && still_usable(p->cached, now)) {
+            /* The failure stays readable in acmpca_error_last() for debugging. */
+            *out = share_ref(p->cached);
+            rc = 0;
+        }
     }
     pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int acmpca__credentials_get_shared(acmpca_credentials_provider *p,
+                                   const acmpca_credentials **out)
+{
+    char why[WHY_LEN];
+    acmpca_credentials *c = NULL;
+    int rc = provider_get(p, clock_now(p, 0), &c, why, sizeof(why));
+    *out = c;
     return rc;
 }
 
@@ -352,13 +581,19 @@ int acmpca_credentials_get(acmpca_credentials_provider *p, int64_t now,
                            acmpca_credentials **out)
 {
     char why[WHY_LEN];
+    acmpca_credentials *shared = NULL;
+    int rc;
 
     if (!out)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_get: out is NULL");
     *out = NULL;
     if (!p)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_get: provider is NULL");
-    return provider_get(p, clock_now(p, now), out, why, sizeof(why));
+    if ((rc = provider_get(p, clock_now(p, now), &shared, why, sizeof(why))) == 0) {
+        rc = credentials_copy(shared, out);
+        acmpca__credentials_release(shared);
+    }
+    return rc;
 }
 
 int acmpca_credentials_provider_cached(acmpca_credentials_provider *p, int64_t now,
@@ -397,19 +632,19 @@ int acmpca_credentials_provider_prime(acmpca_credentials_provider *p, int64_t no
         (c->session_token && acmpca__has_ctl_char(c->session_token)))
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_credentials_provider_prime: a control "
                                                 "character in the credentials");
-    if ((rc = credentials_copy(c, &copy)) != 0)
+    if ((rc = credentials_copy(c, &copy)) != 0 || (rc = share(&copy)) != 0)
         return rc;
     provider_after_fork(p);
     pthread_mutex_lock(&p->lock);
     if (!p->cached || (p->cached->expiration != 0 && p->cached->expiration < c->expiration)) {
-        acmpca_credentials_free(p->cached);
+        acmpca__credentials_release(p->cached);
         p->cached = copy;
         copy = NULL;
     } else {
         rc = ACMPCA_ENOCREDENTIALS;
     }
     pthread_mutex_unlock(&p->lock);
-    acmpca_credentials_free(copy);
+    acmpca__credentials_release(copy);
     return rc;
 }
 
@@ -643,10 +878,14 @@ static int chain_fetch(acmpca_credentials_provider *chain, int64_t now,
 
     for (i = 0; i < chain->member_count; i++) {
         acmpca_credentials_provider *m = chain->members[i];
-        rc = provider_get(m, now, out, member_why, sizeof(member_why));
-        if (rc == 0)
+        acmpca_credentials *shared = NULL;
+        rc = provider_get(m, now, &shared, member_why, sizeof(member_why));
+        if (rc == 0) {
+            rc = credentials_copy(shared, out);
+            acmpca__credentials_release(shared);
             goto done;
-        if (tls_fetch_log && tls_fetch_log->pending)
+        }
+        if (in_flight(tls_fetch_log))
             goto done; /* the member waits for an exchange: the next ones must not answer */
         if (rc != ACMPCA_ENOCREDENTIALS) {
             /* Built-in providers already start their messages with their name. */
@@ -1357,15 +1596,6 @@ int acmpca_credentials_provider_process(acmpca_credentials_provider **out, const
 
 #define FETCH_LOG_MAX 32   /* exchanges in one refresh; IMDSv2 with retries needs ~10 */
 
-struct acmpca__fetch_entry {
-    acmpca_http_request *req;          /* NULL: a pause */
-    acmpca_transport_options opts;     /* ca_bundle owned */
-    long pause_ms;
-    int answered;
-    acmpca_http_response resp;         /* the answer, when answered and err == 0 */
-    int err;
-    acmpca_error_state *error;         /* the failure, when err != 0 */
-};
 
 static void entry_clear(acmpca__fetch_entry *e)
 {
@@ -1378,12 +1608,33 @@ static void entry_clear(acmpca__fetch_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-void acmpca__fetch_log_clear(acmpca__fetch_log *log)
+static void entries_clear(acmpca__fetch_log *log)
 {
     size_t i;
     for (i = 0; i < log->count; i++)
         entry_clear(&log->entries[i]);
     free(log->entries);
+    log->entries = NULL;
+    log->count = log->cap = log->cursor = 0;
+    log->pending = 0;
+}
+
+void acmpca__fetch_log_clear(acmpca__fetch_log *log)
+{
+    size_t i;
+    /* A refresh this machine still owns is given up: the next machine takes over. */
+    for (i = 0; i < log->owned; i++) {
+        acmpca_credentials_provider *p = log->owns[i];
+        provider_after_fork(p);
+        pthread_mutex_lock(&p->lock);
+        if (p->step_owner == log) {
+            p->step_owner = NULL;
+            pthread_cond_broadcast(&p->fetched);
+        }
+        pthread_mutex_unlock(&p->lock);
+        acmpca_credentials_provider_unref(p);
+    }
+    entries_clear(log);
     memset(log, 0, sizeof(*log));
 }
 
@@ -1529,23 +1780,34 @@ int acmpca__fetch_pause(long ms)
 }
 
 int acmpca__credentials_get_logged(acmpca_credentials_provider *p, acmpca__fetch_log *log,
-                                   acmpca_credentials **out)
+                                   const acmpca_credentials **out)
 {
     acmpca__fetch_log *outer = tls_fetch_log;
+    acmpca_credentials *c = NULL;
+    char why[WHY_LEN];
     int rc;
 
+    *out = NULL;
     if (log->pending)
         return acmpca__error_set(ACMPCA_EINVAL, "fetching credentials: the pending exchange "
                                  "has no outcome yet");
     log->cursor = 0;
+    log->wait_ms = 0;
     tls_fetch_log = log;
-    rc = acmpca_credentials_get(p, 0, out);
+    rc = provider_get(p, clock_now(p, 0), &c, why, sizeof(why));
     tls_fetch_log = outer;
     if (log->pending) {
-        acmpca_credentials_free(*out);
-        *out = NULL;
+        acmpca__credentials_release(c);
         return pending();
     }
+    if (log->wait_ms) {
+        /* Its refresh is another machine's now: what this one sent is of no more use. */
+        acmpca__credentials_release(c);
+        entries_clear(log);
+        return acmpca__error_set(ACMPCA__EWAIT, "fetching credentials: another call is "
+                                 "fetching them");
+    }
+    *out = c;
     return rc;
 }
 

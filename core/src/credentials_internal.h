@@ -105,6 +105,8 @@ void acmpca__free_argv(char **argv);
  * Zero-initialise; nothing is allocated until an exchange is recorded.
  */
 #define ACMPCA__EPENDING (-999)   /* private: the refresh waits for an exchange */
+#define ACMPCA__EWAIT (-998)      /* private: another machine refreshes; sleep wait_ms */
+#define ACMPCA__FETCH_OWNS_MAX 16 /* providers one refresh may own (a chain and its nesting) */
 
 typedef struct acmpca__fetch_entry acmpca__fetch_entry;
 typedef struct acmpca__fetch_log {
@@ -112,13 +114,35 @@ typedef struct acmpca__fetch_log {
     size_t count, cap;
     size_t cursor;    /* the exchange a replay asks for next */
     int pending;      /* the last entry waits for its outcome */
+    /*
+     * One refresh for many machines: the providers whose refresh this machine
+     * owns (referenced; given up by acmpca__fetch_log_clear), and the one it
+     * waits for while another machine refreshes it.
+     */
+    acmpca_credentials_provider *owns[ACMPCA__FETCH_OWNS_MAX];
+    size_t owned;
+    acmpca_credentials_provider *waiting_on;
+    unsigned long wait_gen;  /* the refresh count of waiting_on when the wait began */
+    int waits;
+    long wait_ms;     /* ACMPCA__EWAIT: sleep this long, then ask again */
 } acmpca__fetch_log;
 
+/* Empties the log and gives up any refresh it owns (another machine takes over). */
 void acmpca__fetch_log_clear(acmpca__fetch_log *log);
-/* Credentials without blocking on HTTP: 0 with *out, ACMPCA__EPENDING with an
- * exchange to carry out (acmpca__fetch_log_pending), or the refresh's error. */
+/*
+ * Credentials without blocking on HTTP: 0 with *out (a shared entry, see
+ * acmpca__credentials_release), ACMPCA__EPENDING with an exchange to carry
+ * out (acmpca__fetch_log_pending), ACMPCA__EWAIT while another machine
+ * refreshes them (sleep log->wait_ms), or the refresh's error (the same for
+ * the machines that waited for it).
+ */
 int acmpca__credentials_get_logged(acmpca_credentials_provider *p, acmpca__fetch_log *log,
-                                   acmpca_credentials **out);
+                                   const acmpca_credentials **out);
+/* The same for a thread that may block: it waits while another fetches. */
+int acmpca__credentials_get_shared(acmpca_credentials_provider *p,
+                                   const acmpca_credentials **out);
+/* Done signing with credentials of the two above (NULL: a no-op). */
+void acmpca__credentials_release(const acmpca_credentials *c);
 /* The pending exchange: a request and the transport options it needs, or
  * NULL and *pause_ms > 0 for a pause between two attempts. */
 const acmpca_http_request *acmpca__fetch_log_pending(const acmpca__fetch_log *log,

@@ -378,7 +378,7 @@ static acmpca_step_kind fetch_step(acmpca_machine *m, acmpca_step *s, int64_t le
 
 static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
 {
-    acmpca_credentials *creds = NULL;
+    const acmpca_credentials *creds = NULL;
     int64_t left = 0;
     int err;
 
@@ -389,18 +389,21 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
         return fail(m, s);
     }
     if (m->blocking_credentials)
-        err = acmpca_credentials_get(m->client->credentials, 0, &creds);
+        err = acmpca__credentials_get_shared(m->client->credentials, &creds);
     else
         err = acmpca__credentials_get_logged(m->client->credentials, &m->fetch, &creds);
     if (err == ACMPCA__EPENDING)
         return fetch_step(m, s, left);
+    if (err == ACMPCA__EWAIT) /* another machine fetches them: ask again shortly */
+        return sleep_step(s, (double)m->fetch.wait_ms / 1000.0, ACMPCA_SLEEP_CREDENTIALS,
+                          m->attempt);
     acmpca__fetch_log_clear(&m->fetch);
     if (err) {
         acmpca__error_set_stage("credentials");
         return fail(m, s);
     }
     err = acmpca__sign_request_keeping(m->client, m->req, creds, 2 + m->extra_headers);
-    acmpca_credentials_free(creds);
+    acmpca__credentials_release(creds);
     if (err) {
         acmpca__error_set_stage("sign");
         return fail(m, s);

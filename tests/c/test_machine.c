@@ -8,6 +8,10 @@
 #include "fault_control.h"
 #include "socket_driver.h"
 
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #define CA_ARN "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-ca"
 #define GET_IN "{\"CertificateAuthorityArn\":\"" CA_ARN "\",\"CertificateArn\":\"" CA_ARN \
                "/certificate/0123\"}"
@@ -447,11 +451,317 @@ static void test_machine__credentials_are_fetched_by_steps(void)
     acmpca_client_free(c);
 }
 
+/* ---- one refresh for many machines --------------------------------------------- */
+
+/* A counter of the metadata fixture for one (kind, spec): "calls" or "token_calls". */
+static int metadata_count(const char *kind_spec, const char *field)
+{
+    CURL *h = curl_easy_init();
+    char url[512], *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    cJSON *doc;
+    int n;
+
+    REQUIRE(h != NULL && out != NULL);
+    snprintf(url, sizeof(url), "%s/_stats/%s", fault_env("ACMPCA_TEST_METADATA"), kind_spec);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fault_sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    REQUIRE(curl_easy_perform(h) == CURLE_OK);
+    curl_easy_cleanup(h);
+    fclose(out);
+    doc = cJSON_Parse(text);
+    REQUIRE(cJSON_IsNumber(cJSON_GetObjectItem(doc, field)));
+    n = cJSON_GetObjectItem(doc, field)->valueint;
+    cJSON_Delete(doc);
+    free(text);
+    return n;
+}
+
+#define MANY 6
+
+/*
+ * Drive `n` machines of one client as an event loop would: each takes one
+ * step in turn (sleeps cost nothing here: the machines are only asked again).
+ * Returns how many credentials SEND steps and credentials SLEEP steps they
+ * took; codes[i] is machine i's outcome.
+ */
+static void run_interleaved(acmpca_machine **ms, int n, int *codes, int *fetches, int *waits)
+{
+    acmpca_step s;
+    int i, left = n, done[MANY] = {0};
+
+    *fetches = *waits = 0;
+    while (left > 0) {
+        for (i = 0; i < n; i++) {
+            acmpca_step_kind k;
+            if (done[i])
+                continue;
+            k = acmpca_machine_next(ms[i], &s);
+            if (k == ACMPCA_STEP_SEND) {
+                *fetches += s.credentials;
+                socket_driver_send(ms[i], &s);
+            } else if (k == ACMPCA_STEP_SLEEP) {
+                *waits += s.sleep_reason == ACMPCA_SLEEP_CREDENTIALS;
+                CHECK(s.sleep_ms >= 1 && s.sleep_ms <= 1000); /* short, bounded */
+            } else {
+                codes[i] = k == ACMPCA_STEP_DONE ? 0 : acmpca_error_last()->code;
+                done[i] = 1;
+                left--;
+            }
+        }
+    }
+}
+
+static acmpca_client *imds_client(const char *spec)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s/imds/%s", fault_env("ACMPCA_TEST_METADATA"), spec);
+    return chain_client("AWS_EC2_METADATA_SERVICE_ENDPOINT", url);
+}
+
+/* Many machines on one cold client: one token, role and credentials exchange in all. */
+static void test_machine__concurrent_refreshes_are_one_fetch(void)
+{
+    acmpca_client *c;
+    acmpca_machine *ms[MANY];
+    int codes[MANY], i, fetches, waits;
+
+    fault_script("[]");
+    c = imds_client("coalesce");
+    for (i = 0; i < MANY; i++)
+        ms[i] = new_call(c, "GetCertificate", GET_IN);
+    run_interleaved(ms, MANY, codes, &fetches, &waits);
+    for (i = 0; i < MANY; i++) {
+        CHECK_INT(codes[i], 0);
+        acmpca_machine_free(ms[i]);
+    }
+    CHECK_INT(fetches, 3);  /* token, role name, credentials: by the first machine only */
+    CHECK(waits >= MANY - 1); /* the others slept while it fetched */
+    CHECK_INT(metadata_count("imds/coalesce", "token_calls"), 1);
+    CHECK_INT(metadata_count("imds/coalesce", "calls"), 1);
+    CHECK_INT(fault_received_count(), MANY); /* and every call was sent, signed */
+    acmpca_client_free(c);
+}
+
+/* The machine fetching is freed mid-refresh (a cancelled task): another one takes over. */
+static void test_machine__freed_owner_hands_the_refresh_over(void)
+{
+    acmpca_client *c;
+    acmpca_machine *owner, *other;
+    acmpca_step s;
+    int fetches, pauses;
+    char auth[512] = "";
+
+    fault_script("[]");
+    c = imds_client("handover");
+    owner = new_call(c, "GetCertificate", GET_IN);
+    other = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(owner, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(s.credentials, 1);
+    socket_driver_send(owner, &s);                  /* the token */
+    CHECK_INT(acmpca_machine_next(owner, &s), ACMPCA_STEP_SEND); /* the role: never answered */
+    CHECK_INT(acmpca_machine_next(other, &s), ACMPCA_STEP_SLEEP);
+    CHECK_INT(s.sleep_reason, ACMPCA_SLEEP_CREDENTIALS);
+    acmpca_machine_free(owner);
+    /* At once, not when the lease runs out: freeing gave the refresh up. */
+    CHECK_INT(acmpca_machine_next(other, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(s.credentials, 1);
+    socket_driver_send(other, &s);
+    CHECK_INT(run_counting(other, &fetches, &pauses, auth, sizeof(auth)), 0);
+    CHECK_INT(fetches, 2); /* the refresh from its start: token (above), role, credentials */
+    CHECK_CONTAINS(auth, "Credential=ASIAIMDS1/");
+    CHECK_INT(metadata_count("imds/handover", "token_calls"), 2);
+    CHECK_INT(metadata_count("imds/handover", "calls"), 1);
+    acmpca_machine_free(other);
+    acmpca_client_free(c);
+}
+
+/*
+ * The machine fetching is abandoned, never freed (a killed request whose
+ * machine waits for the GC): once its exchange's timeouts and a grace second
+ * have passed, the next machine takes over. Bounded: a machine still sleeping
+ * after 400 sleep steps (20 s or more) counts as hung.
+ */
+static void test_machine__abandoned_owner_loses_its_lease(void)
+{
+    acmpca_client *c;
+    acmpca_machine *owner, *other;
+    acmpca_step s;
+    acmpca_step_kind k;
+    int sleeps = 0, fetches = 0;
+
+    fault_script("[]");
+    c = imds_client("abandoned");
+    owner = new_call(c, "GetCertificate", GET_IN);
+    other = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(owner, &s), ACMPCA_STEP_SEND); /* never sent, never freed */
+    while ((k = acmpca_machine_next(other, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        if (k == ACMPCA_STEP_SEND) {
+            fetches += s.credentials;
+            socket_driver_send(other, &s);
+        } else if (++sleeps > 400) {
+            break;
+        } else {
+            struct timespec ts = {0, s.sleep_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    CHECK_INT(k, ACMPCA_STEP_DONE);
+    CHECK(sleeps > 0 && sleeps <= 400);
+    CHECK_INT(fetches, 3);
+    CHECK_INT(metadata_count("imds/abandoned", "calls"), 1);
+    acmpca_machine_free(other);
+    acmpca_machine_free(owner);
+    acmpca_client_free(c);
+}
+
+/* The refresh fails: the machines that waited for it fail with the same error, no hang. */
+static void test_machine__waiters_share_the_failed_refresh(void)
+{
+    char url[512], first[1024];
+    acmpca_client *c;
+    acmpca_machine *ms[MANY];
+    int codes[MANY], i, fetches, waits;
+
+    fault_script("[]");
+    snprintf(url, sizeof(url), "%s/container/status=500,coalesce", fault_env("ACMPCA_TEST_METADATA"));
+    c = chain_client("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+    for (i = 0; i < MANY; i++)
+        ms[i] = new_call(c, "GetCertificate", GET_IN);
+    run_interleaved(ms, MANY, codes, &fetches, &waits);
+    CHECK_INT(fetches, 3); /* the first machine's 3 attempts; nobody else's */
+    CHECK_INT(metadata_count("container/status=500,coalesce", "calls"), 3);
+    acmpca_machine_result(ms[0], NULL, NULL);
+    snprintf(first, sizeof(first), "%s", acmpca_error_last()->message);
+    CHECK_CONTAINS(first, "container");
+    for (i = 0; i < MANY; i++) {
+        CHECK_INT(codes[i], codes[0]);
+        CHECK(codes[i] != 0);
+        CHECK_INT(acmpca_machine_result(ms[i], NULL, NULL), codes[0]);
+        CHECK_STR(acmpca_error_last()->message, first);
+        CHECK_STR(acmpca_error_last()->stage, "credentials");
+        acmpca_machine_free(ms[i]);
+    }
+    CHECK_INT(fault_received_count(), 0);
+    acmpca_client_free(c);
+}
+
+/* Credentials due for refresh but still good: one machine refreshes, the others send at once. */
+static void test_machine__advisory_refresh_does_not_hold_others(void)
+{
+    acmpca_client *c;
+    acmpca_machine *m, *refresher, *other;
+    acmpca_step s;
+    int fetches, pauses;
+    char auth[512] = "";
+
+    fault_script("[]");
+    c = imds_client("ttl=700,advisory"); /* inside the 15-minute refresh window, > 10 left */
+    m = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(run_counting(m, &fetches, &pauses, auth, sizeof(auth)), 0);
+    acmpca_machine_free(m);
+    refresher = new_call(c, "GetCertificate", GET_IN);
+    other = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(refresher, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(s.credentials, 1); /* it refreshes... */
+    CHECK_INT(acmpca_machine_next(other, &s), ACMPCA_STEP_SEND);
+    CHECK_INT(s.credentials, 0); /* ...the other signs with the cached ones, no sleep */
+    socket_driver_send(other, &s);
+    CHECK_INT(acmpca_machine_next(other, &s), ACMPCA_STEP_DONE);
+    acmpca_machine_free(other);
+    acmpca_machine_free(refresher);
+    acmpca_client_free(c);
+}
+
+/* A child forked while a machine of the parent fetches: its own machines do not wait for it. */
+static void test_machine__fork_child_does_not_wait_for_the_parents_refresh(void)
+{
+    acmpca_client *c;
+    acmpca_machine *owner;
+    acmpca_step s;
+    pid_t child;
+    int status = 0;
+
+    fault_script("[]");
+    c = imds_client("fork");
+    owner = new_call(c, "GetCertificate", GET_IN);
+    CHECK_INT(acmpca_machine_next(owner, &s), ACMPCA_STEP_SEND); /* the token, unanswered */
+    child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        acmpca_machine *m = new_call(c, "GetCertificate", GET_IN);
+        int first = acmpca_machine_next(m, &s), fetches, pauses;
+        char auth[512] = "";
+        alarm(20);
+        _exit(first == ACMPCA_STEP_SEND && s.credentials &&
+              (socket_driver_send(m, &s), run_counting(m, &fetches, &pauses, auth,
+                                                       sizeof(auth))) == 0 ? 0 : 3);
+    }
+    while (waitpid(child, &status, 0) < 0)
+        ;
+    CHECK_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+    acmpca_machine_free(owner);
+    acmpca_client_free(c);
+}
+
+typedef struct thread_call {
+    acmpca_client *client;
+    int code;
+} thread_call;
+
+static void *run_one(void *arg)
+{
+    thread_call *t = arg;
+    acmpca_machine *m = new_call(t->client, "GetCertificate", GET_IN);
+    t->code = socket_driver_run(m);
+    acmpca_machine_free(m);
+    return NULL;
+}
+
+/* The same from several threads, one machine each (the TSan build runs this). */
+static void test_machine__refreshes_from_threads_are_one_fetch(void)
+{
+    pthread_t th[4];
+    thread_call tc[4];
+    acmpca_client *c;
+    int i;
+
+    fault_script("[]");
+    c = imds_client("delay=50,threads");
+    for (i = 0; i < 4; i++) {
+        tc[i].client = c;
+        tc[i].code = -1;
+        REQUIRE(pthread_create(&th[i], NULL, run_one, &tc[i]) == 0);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(tc[i].code, 0);
+    }
+    CHECK_INT(metadata_count("imds/delay=50,threads", "token_calls"), 1);
+    CHECK_INT(metadata_count("imds/delay=50,threads", "calls"), 1);
+    acmpca_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     acmpca_global_init();
     if (argc > 1 && strcmp(argv[1], "--credentials") == 0) {
         test_machine__credentials_are_fetched_by_steps();
+        acmpca_global_cleanup();
+        return CHECK_DONE();
+    }
+    if (argc > 1 && strcmp(argv[1], "--coalescing") == 0) {
+        test_machine__concurrent_refreshes_are_one_fetch();
+        test_machine__freed_owner_hands_the_refresh_over();
+        test_machine__abandoned_owner_loses_its_lease();
+        test_machine__waiters_share_the_failed_refresh();
+        test_machine__advisory_refresh_does_not_hold_others();
+        test_machine__fork_child_does_not_wait_for_the_parents_refresh();
+        test_machine__refreshes_from_threads_are_one_fetch();
         acmpca_global_cleanup();
         return CHECK_DONE();
     }

@@ -58,6 +58,12 @@ function M.call()
   local doc = request()
   local c, err = client(doc)
   if not c then return reply({ ok = false, stage = "new", err = error_doc(err) }) end
+  if doc.abandon_after then
+    -- A call killed mid-way (as nginx ends a request): its machine is never closed.
+    local th = ngx.thread.spawn(function() return c:call(doc.op, doc.params) end)
+    ngx.sleep(doc.abandon_after)
+    ngx.thread.kill(th)
+  end
   ngx.update_time()
   local t0 = ngx.now()
   local res, meta, pages

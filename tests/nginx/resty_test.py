@@ -751,6 +751,18 @@ def group_credentials(make_nginx, fault, env):
         check(st["token_calls"] == 2 and st["calls"] == 2,
               row + ": one more token and credentials request, not five (%r)" % st)
 
+        row = "killed-call-hands-its-fetch-over"
+        # A call killed while it fetches the credentials (its machine is left to the GC):
+        # the next call on that client takes the fetch over once its lease runs out.
+        spec = "resty-killed,delay=300"
+        ngx = make_nginx({"AWS_EC2_METADATA_DISABLED": "false",
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT": base + "/imds/" + spec})
+        fault.script([], default={"action": "ok"})
+        ans = ngx.post("/call", dict(doc, client="killed", abandon_after=0.1))
+        check(ans.get("ok") is True, row + ": the next call succeeded (%s)" % ans.get("err"))
+        st = stats("imds/" + spec)
+        check(st["calls"] == 1, row + ": the credentials were fetched once (%r)" % st)
+
         row = "shared-dict-across-workers"
         # Two workers, one lua_shared_dict: the worker that did not fetch uses what the
         # other one fetched (the kernel picks the worker of each new connection).

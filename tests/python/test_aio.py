@@ -562,6 +562,51 @@ def test_aio__instance_metadata_credentials_are_fetched_without_blocking_the_loo
     assert scripted.requests[-1]["headers"].get("x-amz-security-token")
 
 
+def test_aio__concurrent_calls_on_a_cold_client_fetch_credentials_once(
+        monkeypatch, metadata, scripted):  # noqa: F811
+    """50 calls at once on a client with no credentials yet: the core lets one of them
+    fetch (token, role, credentials) while the others sleep, then all sign with them."""
+    spec = "imds/delay=20,aio-many-%d" % time.monotonic_ns()
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", metadata + "/" + spec)
+
+    async def main():
+        async with acmpca.aio.client(region_name=REGION, endpoint_url=scripted.endpoint) as pca:
+            return await asyncio.gather(*(pca.list_tags(CertificateAuthorityArn=CA)
+                                          for _ in range(50)))
+
+    outs = run(main)
+    assert [o["ResponseMetadata"]["HTTPStatusCode"] for o in outs] == [200] * 50
+    s = stats(metadata, spec)
+    assert (s["token_calls"], s["calls"]) == (1, 1)
+    assert all(r["headers"].get("x-amz-security-token") == "TOKENASIAIMDS1"
+               for r in scripted.requests[-50:])
+
+
+def test_aio__cancelled_call_hands_its_credentials_fetch_over(
+        monkeypatch, metadata, scripted):  # noqa: F811
+    """The call fetching credentials is cancelled mid-fetch: a call waiting for that
+    fetch takes it over instead of waiting forever."""
+    spec = "imds/delay=300,aio-cancel-%d" % time.monotonic_ns()
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", metadata + "/" + spec)
+
+    async def main():
+        async with acmpca.aio.client(region_name=REGION, endpoint_url=scripted.endpoint) as pca:
+            owner = asyncio.ensure_future(pca.list_tags(CertificateAuthorityArn=CA))
+            await asyncio.sleep(0.1)  # the owner waits for its token
+            other = asyncio.ensure_future(pca.list_tags(CertificateAuthorityArn=CA))
+            await asyncio.sleep(0.05)
+            owner.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await owner
+            return await asyncio.wait_for(other, 30)
+
+    out = run(main)
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert stats(metadata, spec)["calls"] == 1  # the credentials, fetched by the other call
+
+
 # ---- uvloop: the same driver on another loop ----------------------------------------------------
 
 @pytest.mark.parametrize("flavour", ["asyncio", "uvloop"])

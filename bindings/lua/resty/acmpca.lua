@@ -11,7 +11,9 @@
 -- what to send, whether and when to retry, the waiter's acceptors and the
 -- paginator's tokens; this file only moves bytes on ngx.socket.tcp and waits
 -- with ngx.sleep. Credentials that must be fetched (IMDS, container, STS)
--- come as SEND steps too, so nothing here blocks the worker.
+-- come as SEND steps too, so nothing here blocks the worker; calls of one
+-- client that need them at once share one fetch (the core makes the others
+-- sleep), and option shared_dict shares them between workers.
 --
 -- Methods return `res, err` (OpenResty's convention) and never raise for a
 -- service, network or validation error: err is the error object the
@@ -29,7 +31,6 @@ local ipairs, pairs, pcall, type, tonumber, tostring = ipairs, pairs, pcall, typ
                                                       tostring
 local setmetatable, getmetatable = setmetatable, getmetatable
 local concat = table.concat
-local semaphore = require "ngx.semaphore"
 local find, sub, match = string.find, string.sub, string.match
 
 local _M = {
@@ -347,51 +348,6 @@ local function roundtrip(self, m, s)
                               " was closed by the server"
 end
 
--- What identifies a credentials request: two machines asking the same get one answer.
-local function request_key(s)
-  local names = {}
-  for name in pairs(s.headers) do names[#names + 1] = name end
-  table.sort(names)
-  local t = { s.method, s.url, s.body }
-  for _, name in ipairs(names) do t[#t + 1] = name .. ":" .. s.headers[name] end
-  return concat(t, "\n")
-end
-
---[[
-A credentials exchange (IMDS, container, STS) that another call of this
-worker already has in flight is not sent again: the call waits for that
-answer and reports the same to its machine, so many calls on a cold (or
-expiring) client cost one fetch.
-]]
-local inflight = {}
-
--- As roundtrip; the answer is kept as a list { status, head, body } or
--- { nil, kind, status, detail } for the calls waiting on the same fetch.
-local function credentials_roundtrip(self, m, s)
-  local key = request_key(s)
-  local flight = inflight[key]
-  local now = now_ms()
-  local answer
-  -- A flight past its time lost its caller (a request aborted mid-fetch): not waited for.
-  if flight and flight.until_ms > now then
-    flight.waiting = flight.waiting + 1
-    answer = flight.sema:wait((flight.until_ms - now) / 1000) and flight.answer
-    if not answer then
-      return nil, "read_timeout", nil, "waiting for another call's fetch from " .. where(s)
-    end
-    return answer[1], answer[2], answer[3], answer[4]
-  end
-  flight = { sema = semaphore.new(), waiting = 0,
-             until_ms = now + s.connect_timeout_ms + s.read_timeout_ms + 1000 }
-  inflight[key] = flight
-  local ok, a, b, c, d = pcall(roundtrip, self, m, s)
-  if inflight[key] == flight then inflight[key] = nil end
-  flight.answer = ok and { a, b, c, d } or nil
-  if flight.waiting > 0 then flight.sema:post(flight.waiting) end
-  if not ok then error(a, 0) end
-  return a, b, c, d
-end
-
 --[[
 Credentials shared by the workers through a lua_shared_dict (option
 shared_dict): a client about to fetch takes what another worker fetched, and
@@ -413,14 +369,11 @@ local function publish_shared(self)
 end
 
 -- One SEND step: the answer or the failure goes to the machine.
+-- Calls of one client that need credentials at once share one fetch: the core
+-- sends one call's exchanges and gives the others sleep steps meanwhile.
 local function send(self, m, s)
-  local status, a, b, c
-  if s.credentials then
-    self.fetched = true
-    status, a, b, c = credentials_roundtrip(self, m, s)
-  else
-    status, a, b, c = roundtrip(self, m, s)
-  end
+  if s.credentials then self.fetched = true end
+  local status, a, b, c = roundtrip(self, m, s)
   if status then return m:response(status, a, b) end
   return m:transport_error(a, b, c)
 end

@@ -41,6 +41,13 @@
  * container, STS, SSO) must refresh, their HTTP exchanges are SEND steps of
  * the machine too (step.credentials is 1), so a non-blocking driver never
  * blocks on them; only credential_process (a program to run) blocks.
+ * Machines of one client share one refresh: the first that needs it sends
+ * its exchanges, the others get SLEEP steps (ACMPCA_SLEEP_CREDENTIALS, 5 to
+ * 50 ms) and then sign with its credentials, or fail with its error. Freeing
+ * the fetching machine hands the refresh over to the next one; a machine
+ * that stops being driven loses it once its exchange's timeouts (plus a
+ * second) have passed. While the cached credentials are still good (the
+ * advisory window) nobody waits.
  */
 #ifndef ACMPCA_MACHINE_H
 #define ACMPCA_MACHINE_H
@@ -69,7 +76,8 @@ typedef enum acmpca_sleep_reason {
     ACMPCA_SLEEP_ADAPTIVE = 2,    /* adaptive retry mode's send rate */
     ACMPCA_SLEEP_BACKOFF = 3,     /* before retrying a failed attempt */
     ACMPCA_SLEEP_WAITER = 4,      /* a waiter's delay between two polls */
-    ACMPCA_SLEEP_CREDENTIALS = 5  /* between two attempts to fetch credentials */
+    ACMPCA_SLEEP_CREDENTIALS = 5  /* between two attempts to fetch credentials, or
+                                     while another machine fetches them */
 } acmpca_sleep_reason;
 
 /* What to do next. Filled by acmpca_machine_next; pointers are borrowed until
