@@ -54,7 +54,7 @@ static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject 
 #define ACMPY_HEADER_NAME_COUNT 10
 
 /* The interned str of a machine step's kind and sleep reason (machine.c). */
-#define ACMPY_STEP_STRING_COUNT 9
+#define ACMPY_STEP_STRING_COUNT 10
 extern const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT];
 
 /* A slot of the table from a model member to its name as an interned str. */
@@ -171,6 +171,12 @@ PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *e
  */
 PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const char *endpoint,
                                 const acmpca_response_meta *meta);
+/*
+ * The exception acmpy_raise_last_meta would raise, returned instead (a new
+ * reference, for a hook to see); NULL with an error set when making it failed.
+ */
+PyObject *acmpy_error_taken(acmpy_state *st, const char *operation, const char *endpoint,
+                           const acmpca_response_meta *meta);
 /* Raise ParamValidationError("<path>: <message>"). Returns NULL. */
 PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...);
 /* Raise `cls` (one of ours) with a formatted message, also set as .message. Returns NULL. */

@@ -859,6 +859,9 @@ static PyGetSetDef client_getset[] = {
 
 static PyMemberDef client_members[] = {
     {"__weaklistoffset__", T_PYSSIZET, offsetof(acmpy_client, weakreflist), READONLY, NULL},
+    /* Read by acmpca.aio on each call: an attribute, no Python-level call. */
+    {"_hooked", T_INT, offsetof(acmpy_client, hooked), READONLY,
+     "Nonzero while an event handler is registered (calls take the events path)."},
     {NULL, 0, 0, 0, NULL}};
 
 static const char client_doc[] =
@@ -987,20 +990,6 @@ done:
     return rc;
 }
 
-/* The exception a failed call raises, taken (not raised) for a hook or the caller. */
-static PyObject *taken_error(acmpy_state *st, const acmpca_operation_info *op, acmpca_client *c,
-                             const acmpca_response_meta *meta)
-{
-    PyObject *type, *value, *tb;
-    acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (value && tb)
-        PyException_SetTraceback(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    return value;
-}
 
 /*
  * _send_hooked(operation, params, before_sign, before_send, needs_retry):
@@ -1011,12 +1000,13 @@ static PyObject *taken_error(acmpy_state *st, const acmpca_operation_info *op, a
  *       headers, body) is used instead of sending, unless None; headers
  *       ({name: value} or None) are added to the request, unsigned
  *   needs_retry(attempt, exception): an attempt failed and will be retried
- * where request is (method, url, [(name, value)...], body). Returns
- * (status, headers, parsed, exception): the last answer's status and headers
- * (None without one), the result (or the error's response), and the
- * exception to raise (None on success). With validate_only, only checks and
- * serializes the params as the call would (ParamValidationError) and returns
- * the unsigned request.
+ * where request is (method, url, [(name, value)...], body); before_sign runs
+ * before every signature (each attempt, and the retry after a clock-skew
+ * correction). Returns (status, headers, parsed, exception, body): the last
+ * answer's status, headers and body (None without one), the result (or the
+ * error's response), and the exception to raise (None on success). With
+ * validate_only, only checks and serializes the params as the call would
+ * (ParamValidationError) and returns the unsigned request.
  */
 static PyObject *client_send_hooked(PyObject *op, PyObject *args)
 {
@@ -1031,7 +1021,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
     acmpca_step s;
     acmpca_step_kind k;
     cJSON *in = NULL, *out = NULL;
-    int resign = 1, attempt = 1, validate_only = 0, rc;
+    int validate_only = 0, rc;
     const char *opname;
 
     if (!st || !PyArg_ParseTuple(args, "UO!OOO|p:_send_hooked", &name, &PyDict_Type, &params,
@@ -1065,25 +1055,29 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
         result = request_tuple(acmpca_machine_request(m));
         goto done;
     }
+    if (sign_cb != Py_None && acmpca_machine_stop_before_signing(m) != 0) {
+        acmpy_raise_last(st, info->name, NULL);
+        goto done;
+    }
     acmpy_log_prepare(st);
     for (;;) {
-        if (resign && sign_cb != Py_None) {
-            PyObject *req = request_tuple(acmpca_machine_request(m)), *add;
-            if (!req)
-                goto done;
-            add = PyObject_CallFunction(sign_cb, "iN", attempt, req);
-            if (!add || apply_headers(st, m, add) < 0) {
-                Py_XDECREF(add);
-                goto done;
-            }
-            Py_DECREF(add);
-        }
-        resign = 0;
         Py_BEGIN_ALLOW_THREADS
         k = acmpca_machine_next(m, &s);
         Py_END_ALLOW_THREADS
         if (k == ACMPCA_STEP_DONE || k == ACMPCA_STEP_FAILED)
             break;
+        if (k == ACMPCA_STEP_SIGN) { /* every signature: each attempt, a clock-skew retry too */
+            PyObject *req = request_tuple(s.request), *add;
+            if (!req)
+                goto done;
+            add = PyObject_CallFunction(sign_cb, "iN", s.attempt, req);
+            if (!add || apply_headers(st, m, add) < 0) {
+                Py_XDECREF(add);
+                goto done;
+            }
+            Py_DECREF(add);
+            continue;
+        }
         if (k == ACMPCA_STEP_SEND && send_cb != Py_None) {
             PyObject *req = request_tuple(s.request), *answer;
             if (!req)
@@ -1108,18 +1102,16 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
             if (rc == 1)
                 continue;
         }
-        if (k == ACMPCA_STEP_SLEEP && s.sleep_reason == ACMPCA_SLEEP_BACKOFF) {
-            resign = 1;
-            attempt = s.attempt + 1;
-            if (retry_cb != Py_None) {
-                PyObject *e = taken_error(st, info, c, NULL), *ignored;
-                if (!e)
-                    goto done;
-                ignored = PyObject_CallFunction(retry_cb, "iN", s.attempt, e);
-                if (!ignored)
-                    goto done;
-                Py_DECREF(ignored);
-            }
+        if (k == ACMPCA_STEP_SLEEP && s.sleep_reason == ACMPCA_SLEEP_BACKOFF &&
+            retry_cb != Py_None) {
+            PyObject *e = acmpy_error_taken(st, info->name, acmpca_client_endpoint(c), NULL);
+            PyObject *ignored;
+            if (!e)
+                goto done;
+            ignored = PyObject_CallFunction(retry_cb, "iN", s.attempt, e);
+            if (!ignored)
+                goto done;
+            Py_DECREF(ignored);
         }
         Py_BEGIN_ALLOW_THREADS
         acmpca_machine_perform(m, &s);
@@ -1127,7 +1119,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
     }
     rc = acmpca_machine_result(m, &out, &meta);
     if (rc != 0) {
-        if (!(exc = taken_error(st, info, c, meta)))
+        if (!(exc = acmpy_error_taken(st, info->name, acmpca_client_endpoint(c), meta)))
             goto done;
         parsed = PyObject_GetAttrString(exc, "response");
         if (!parsed) {
@@ -1155,12 +1147,16 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
                 Py_CLEAR(headers);
             Py_XDECREF(hv);
         }
-        if (status && headers)
-            r = PyTuple_Pack(4, status, headers, parsed, exc ? exc : Py_None);
+        size_t len = 0;
+        const char *body = acmpca_machine_response_body(m, &len);
+        PyObject *content = PyBytes_FromStringAndSize(body ? body : "", (Py_ssize_t)len);
+        if (status && headers && content)
+            r = PyTuple_Pack(5, status, headers, parsed, exc ? exc : Py_None, content);
         Py_XDECREF(status);
         Py_XDECREF(headers);
+        Py_XDECREF(content);
     } else {
-        r = PyTuple_Pack(4, Py_None, Py_None, parsed, exc ? exc : Py_None);
+        r = PyTuple_Pack(5, Py_None, Py_None, parsed, exc ? exc : Py_None, Py_None);
     }
     result = r;
 done:

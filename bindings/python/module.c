@@ -835,6 +835,20 @@ static PyObject *raise_with_message(PyObject *cls, const char *fmt, va_list ap)
     return NULL;
 }
 
+PyObject *acmpy_error_taken(acmpy_state *st, const char *operation, const char *endpoint,
+                           const acmpca_response_meta *meta)
+{
+    PyObject *type, *value, *tb;
+    acmpy_raise_last_meta(st, operation, endpoint, meta);
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && tb)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
 PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...)
 {
     va_list ap;
@@ -1087,12 +1101,51 @@ fail:
     return out;
 }
 
+/* ---- _endpoints(): the partitions and where acm-pca is offered (acmpca.Session) ----- */
+
+static PyObject *module_endpoints(PyObject *module, PyObject *unused)
+{
+    PyObject *partitions = PyList_New(0), *regions = NULL, *out = NULL, *v;
+    const acmpca_region_info *r = acmpca_endpoint_regions(NULL);
+    size_t i, n = 0;
+    const char *name;
+
+    (void)module;
+    (void)unused;
+    if (!partitions)
+        return NULL;
+    for (i = 0; (name = acmpca_endpoint_partition(i)) != NULL; i++) {
+        if (!(v = PyUnicode_FromString(name)) || PyList_Append(partitions, v) < 0) {
+            Py_XDECREF(v);
+            goto fail;
+        }
+        Py_DECREF(v);
+    }
+    r = acmpca_endpoint_regions(&n);
+    if (!(regions = PyList_New((Py_ssize_t)n)))
+        goto fail;
+    for (i = 0; i < n; i++) {
+        if (!(v = Py_BuildValue("(ssO)", r[i].partition, r[i].region,
+                                r[i].non_regional ? Py_True : Py_False)))
+            goto fail;
+        PyList_SET_ITEM(regions, (Py_ssize_t)i, v);
+    }
+    out = PyTuple_Pack(2, partitions, regions);
+fail:
+    Py_DECREF(partitions);
+    Py_XDECREF(regions);
+    return out;
+}
+
 /* ---- module ---------------------------------------------------------------------- */
 
 static PyMethodDef module_functions[] = {
     {"_model", module_model, METH_NOARGS,
      "_model() -> dict\n--\n\nThe core's API model as Python data: operations, shapes, waiters and "
      "paginators. For tools and tests; not a stable API."},
+    {"_endpoints", module_endpoints, METH_NOARGS,
+     "_endpoints() -> (partitions, [(partition, region, non_regional), ...])\n--\n\nThe "
+     "core's partitions and where acm-pca is offered (acmpca.Session)."},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *intern(const char *s)

@@ -859,7 +859,7 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
     if (done)
         return acmpy_pages_page(op, NULL, NULL);
     if (!(kwargs = acmpy_from_json(st, pg->op->input, input)) ||
-        !(method = PyObject_GetAttrString(pg->client, pg->op->snake_name)) ||
+        !(method = PyObject_GetAttrString((PyObject *)pg->client, pg->op->snake_name)) ||
         !(empty = PyTuple_New(0)) || !(parsed = PyObject_Call(method, empty, kwargs)) ||
         !(events = PyImport_ImportModule("acmpca._events")) ||
         !(wire = PyObject_CallMethod(events, "_wire_json", "O", parsed)) ||
