@@ -183,6 +183,7 @@ static int capture_token(acmpy_machine *self, const acmpca_step *s)
 }
 
 acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject *pages,
+                                 const acmpy_page_hooks *page_hooks,
                                  const acmpca_operation_info *op, int kind, acmpca_client **core)
 {
     acmpy_machine *self;
@@ -202,6 +203,7 @@ acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject
     self->client = (acmpy_client *)Py_NewRef(client);
     Py_XINCREF(pages);
     self->pages = pages;
+    self->page_hooks = page_hooks;
     self->op = op;
     self->kind = kind;
     self->begun = 1;
@@ -218,7 +220,7 @@ static void machine_close_core(acmpy_machine *self)
     acmpca_machine_free(self->m);
     self->m = NULL;
     if (self->pages) {
-        acmpy_pages_release(self->pages);
+        self->page_hooks->release(self->pages);
         Py_CLEAR(self->pages);
     }
     if (self->begun) {
@@ -462,7 +464,7 @@ static PyObject *machine_result(PyObject *op, PyObject *unused)
         else
             acmpy_raise_last_meta(st, self->op->name, endpoint, meta);
     } else if (self->kind == ACMPY_MACHINE_PAGE) {
-        result = acmpy_pages_page(self->pages, out, meta);
+        result = self->page_hooks->page(self->pages, out, meta);
     } else {
         /* A waiter's: its last response (request_certificate wants the certificate). */
         result = call_result(st, self->op, out, meta);
