@@ -789,15 +789,14 @@ static PyObject *pages_machine(PyObject *op, PyObject *unused)
  * to ask, the page is fetched through the operation's method (so handlers
  * and a Stubber see it as a call, as botocore's paginators are calls), and
  * the answer, back in its wire form, goes to the paginator to be trimmed
- * and counted as any other.
+ * and counted as any other. Two halves, so that acmpca.aio can await the
+ * call in between.
  */
-static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
+
+/* The keyword arguments of the page's call, or None past the last page. */
+static PyObject *hooked_request(acmpy_state *st, acmpy_pages *pg, PyObject *op)
 {
     const cJSON *input;
-    cJSON *raw = NULL, *page = NULL;
-    PyObject *kwargs = NULL, *method = NULL, *parsed = NULL, *wire = NULL, *out = NULL;
-    PyObject *empty = NULL, *events = NULL, *md;
-    const char *text;
     int done;
 
     if (acmpca__paginator_request(pg->p, &input, &done) != 0) {
@@ -806,10 +805,17 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
     }
     if (done)
         return pages_page(op, NULL, NULL);
-    if (!(kwargs = acmpy_from_json(st, pg->op->input, input)) ||
-        !(method = PyObject_GetAttrString((PyObject *)pg->client, pg->op->snake_name)) ||
-        !(empty = PyTuple_New(0)) || !(parsed = PyObject_Call(method, empty, kwargs)) ||
-        !(events = PyImport_ImportModule("acmpca._events")) ||
+    return acmpy_from_json(st, pg->op->input, input);
+}
+
+/* The page from the call's result (`parsed`, a dict with ResponseMetadata). */
+static PyObject *hooked_accept(acmpy_state *st, acmpy_pages *pg, PyObject *op, PyObject *parsed)
+{
+    cJSON *raw = NULL, *page = NULL;
+    PyObject *wire = NULL, *out = NULL, *events = NULL, *md;
+    const char *text;
+
+    if (!(events = PyImport_ImportModule("acmpca._events")) ||
         !(wire = PyObject_CallMethod(events, "_wire_json", "O", parsed)) ||
         !(text = PyUnicode_AsUTF8(wire)))
         goto done;
@@ -830,13 +836,75 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
         Py_CLEAR(out);
 done:
     cJSON_Delete(page);
-    Py_XDECREF(kwargs);
-    Py_XDECREF(method);
-    Py_XDECREF(empty);
-    Py_XDECREF(parsed);
     Py_XDECREF(events);
     Py_XDECREF(wire);
     return out;
+}
+
+static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
+{
+    PyObject *kwargs, *method = NULL, *empty = NULL, *parsed = NULL, *out = NULL;
+
+    if (!(kwargs = hooked_request(st, pg, op)) || kwargs == Py_None)
+        return kwargs;
+    if ((method = PyObject_GetAttrString((PyObject *)pg->client, pg->op->snake_name)) &&
+        (empty = PyTuple_New(0)) && (parsed = PyObject_Call(method, empty, kwargs)))
+        out = hooked_accept(st, pg, op, parsed);
+    Py_DECREF(kwargs);
+    Py_XDECREF(method);
+    Py_XDECREF(empty);
+    Py_XDECREF(parsed);
+    return out;
+}
+
+/* Make the core paginator on first use: 0, or -1 with an error set. */
+static int pages_ready(acmpy_state *st, acmpy_pages *pg, acmpca_client *c)
+{
+    if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
+                                       pg->max_items, pg->starting_token) != 0) {
+        acmpy_raise_last(st, pg->op->name, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * _hooked_request() / _hooked_accept(parsed): the two halves of a hooked page
+ * for acmpca.aio, which awaits the call in between. The iterator is busy from
+ * a request to its accept; _hooked_accept(None) lets it go after a failed call.
+ */
+static PyObject *pages_hooked_request(PyObject *op, PyObject *unused)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    acmpy_client *client;
+    acmpca_client *c;
+    PyObject *out = NULL;
+
+    (void)unused;
+    if (pages_busy(pg) || !(c = holder_begin(op, pg->client)))
+        return NULL;
+    client = (acmpy_client *)Py_NewRef(pg->client);
+    if (pages_ready(st, pg, c) == 0 && (out = hooked_request(st, pg, op)) && out != Py_None)
+        pg->busy = 1;
+    acmpy_client_end(client);
+    Py_DECREF(client);
+    return out;
+}
+
+static PyObject *pages_hooked_accept(PyObject *op, PyObject *parsed)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+
+    if (!pg->busy || !pg->p) {
+        PyErr_SetString(st->GeneralError, "_hooked_accept: no page was requested");
+        return NULL;
+    }
+    pg->busy = 0;
+    if (parsed == Py_None)
+        Py_RETURN_NONE;
+    return hooked_accept(st, pg, op, parsed);
 }
 
 static PyObject *pages_next(PyObject *op)
@@ -859,11 +927,8 @@ static PyObject *pages_next(PyObject *op)
     if (pages_busy(pg) || !(c = holder_begin(op, pg->client)))
         return NULL;
     client = (acmpy_client *)Py_NewRef(pg->client);
-    if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
-                                       pg->max_items, pg->starting_token) != 0) {
-        acmpy_raise_last(st, pg->op->name, NULL);
+    if (pages_ready(st, pg, c) < 0)
         goto done;
-    }
     if (client->hooked) {
         pg->busy = 1;
         out = hooked_page(st, pg, op);
@@ -959,6 +1024,12 @@ static PyMethodDef pages_methods[] = {
     {"_machine", pages_machine, METH_NOARGS,
      "_machine() -> _Machine\n\nThe next page as a call machine, for a driver of your own "
      "(acmpca.aio is one);\nits result() is the page, or None past the last one."},
+    {"_hooked_request", pages_hooked_request, METH_NOARGS,
+     "_hooked_request() -> dict | None\n\nWith event handlers registered: the next page's "
+     "call arguments (the iterator\nis busy until _hooked_accept), or None past the last page."},
+    {"_hooked_accept", pages_hooked_accept, METH_O,
+     "_hooked_accept(parsed) -> dict\n\nThe page from the result of the call "
+     "_hooked_request() asked for; None after\nthe call failed (frees the iterator)."},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pages_members[] = {

@@ -204,6 +204,20 @@ def test_events__before_sign_fires_again_after_clock_skew(fault):
     assert "x-attempt" in retry["authorization"]
 
 
+def test_events__paginator_pages_are_calls(moto_endpoint):
+    """Each page a paginator fetches is a call the handlers see, as botocore's."""
+    seen = []
+    for c in both(moto_endpoint):
+        calls = []
+        c.meta.events.register("before-call.acm-pca.ListCertificateAuthorities",
+                               lambda params, **kw: calls.append(json.loads(params["body"])))
+        pages = list(c.get_paginator("list_certificate_authorities").paginate(
+            PaginationConfig={"PageSize": 1, "MaxItems": 2}))
+        seen.append((calls, [sorted(p) for p in pages]))
+    assert seen[0] == seen[1]
+    assert seen[1][0] and seen[1][0][0]["MaxResults"] == 1
+
+
 def test_events__needs_retry_observes_every_attempt(scripted):
     seen = []
     for c in both(scripted.endpoint, config={"retries": {"total_max_attempts": 3,

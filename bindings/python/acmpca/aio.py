@@ -945,9 +945,10 @@ class PageIterator:
     starting over (as the blocking PageIterator), or
     `await it.build_full_result()`."""
 
-    def __init__(self, client, pages):
+    def __init__(self, client, pages, method_name):
         self._client = client
         self._pages = pages
+        self._method_name = method_name
 
     resume_token = property(lambda self: self._pages.resume_token,
                             doc="The StartingToken to go on where MaxItems stopped, or None.")
@@ -971,10 +972,30 @@ class PageIterator:
         return self
 
     async def __anext__(self):
-        page = await _run(self._client._driver, self._pages._machine())
+        if self._client._sync._hooked:
+            page = await self._hooked_page()
+        else:
+            page = await _run(self._client._driver, self._pages._machine())
         if page is None:
             raise StopAsyncIteration
         return page
+
+    async def _hooked_page(self):
+        # With event handlers, a page is a call of the client's method (handlers and the
+        # Stubber see it), as the blocking PageIterator's and botocore's pages are.
+        kwargs = self._pages._hooked_request()
+        if kwargs is None:
+            return None
+        name = self._method_name
+        if not name.islower():  # get_paginator("ListPermissions") works too
+            api = self._client.meta.method_to_api_mapping
+            name = next((k for k, v in api.items() if v == name), name)
+        try:
+            parsed = await getattr(self._client, name)(**kwargs)
+        except BaseException:
+            self._pages._hooked_accept(None)
+            raise
+        return self._pages._hooked_accept(parsed)
 
     async def build_full_result(self):
         """Every page's items in one list under the result key, plus NextToken when
@@ -1000,12 +1021,14 @@ class Paginator:
     """A paginator from Client.get_paginator(name): paginate(**kwargs) returns an
     async iterator of pages (no I/O until iterated; bad arguments raise at once)."""
 
-    def __init__(self, client, paginator):
+    def __init__(self, client, paginator, method_name):
         self._client = client
         self._paginator = paginator
+        self._method_name = method_name
 
     def paginate(self, *args, **kwargs):
-        return PageIterator(self._client, self._paginator.paginate(*args, **kwargs))
+        return PageIterator(self._client, self._paginator.paginate(*args, **kwargs),
+                            self._method_name)
 
     result_keys = property(lambda self: self._paginator.result_keys,
                            doc="botocore's result_keys (jmespath expressions).")
@@ -1064,7 +1087,7 @@ class Client:
         return Waiter(self, self._sync.get_waiter(waiter_name))
 
     def get_paginator(self, operation_name):
-        return Paginator(self, self._sync.get_paginator(operation_name))
+        return Paginator(self, self._sync.get_paginator(operation_name), operation_name)
 
     def can_paginate(self, operation_name):
         return self._sync.can_paginate(operation_name)
