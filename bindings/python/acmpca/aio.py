@@ -824,9 +824,9 @@ async def _run(driver, m, hooks=None):
         driver._bind(loop)
     deadline = loop.time() + driver.total_timeout if driver.total_timeout else None
     held = None  # the _Host whose slot this call holds
-    if hooks is not None and hooks.sign:
-        m._stop_before_signing()
     try:
+        if hooks is not None and hooks.sign:
+            m._stop_before_signing()
         while True:
             if held is None:
                 main = driver.main_host()
