@@ -171,23 +171,30 @@ def scratch_dir():
     return path
 
 
-def main():
-    # setuptools wants source paths relative to the project root.
-    os.chdir(ROOT)
+def extension_args():
+    """The extension's sources and build settings (paths relative to ROOT); also read by
+    tools/check_python_layers.py, which compiles the binding's files alike."""
     include_dirs, library_dirs, libraries, extra_compile, extra_link = library_flags()
-
-    sources = sorted(glob.glob(os.path.join("core", "src", "*.c")))
-    sources += sorted(glob.glob(os.path.join("bindings", "python", "*.c")))
-
-    extension = Extension(
-        "acmpca._acmpca",
-        sources=sources,
+    sources = sorted(glob.glob(os.path.join(ROOT, "core", "src", "*.c")))
+    sources += sorted(glob.glob(os.path.join(ROOT, "bindings", "python", "*.c")))
+    return dict(
+        sources=[os.path.relpath(s, ROOT) for s in sources],
         include_dirs=[os.path.join("core", "include"), os.path.join("core", "src")] + include_dirs,
         library_dirs=library_dirs,
         libraries=libraries,
         define_macros=[("ACMPCA_BUILDING", None), ("_POSIX_C_SOURCE", "200809L")],
         extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden"] + extra_compile,
         extra_link_args=extra_link,
+    )
+
+
+def main():
+    # setuptools wants source paths relative to the project root.
+    os.chdir(ROOT)
+
+    extension = Extension(
+        "acmpca._acmpca",
+        **extension_args(),
         depends=sorted(glob.glob(os.path.join("core", "include", "**", "*.h"), recursive=True)
                        + glob.glob(os.path.join("core", "src", "*.h"))
                        + glob.glob(os.path.join("bindings", "python", "*.h"))),

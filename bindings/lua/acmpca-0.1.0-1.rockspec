@@ -68,6 +68,7 @@ build = {
         "core/src/model_data.c",
         "core/src/operations.c",
         "core/src/pki.c",
+        "core/src/region_data.c",
         "core/src/retry.c",
         "core/src/serialize.c",
         "core/src/sign.c",

@@ -3,13 +3,20 @@
  * the module state, the object layouts shared between files, and the
  * helpers each layer exports to the others.
  *
- *   module.c   module init, state, exception classes, error raising, logging
+ * The files are layers, each calling only the ones listed before it
+ * (tools/check_layers.py checks the objects; a callback handed down, as a
+ * page machine's acmpy_page_hooks, is how a lower file reaches a higher one):
+ *
+ *   base.c     module identity and state lookup, raising our classes with a
+ *              message, logging, waiter pauses, a Client's calls in flight
  *   convert.c  Python <-> cJSON by walking the core's model
- *   client.c   the Client type and the 23 operation methods
- *   pager.c    waiters and paginators
+ *   errors.c   the core's errors as exceptions
  *   machine.c  the call machine for drivers written in Python (acmpca.aio)
  *   pki.c      key/CSR/serial/certificate helpers and request_certificate
  *   sign.c     acmpca.sign_request
+ *   pager.c    waiters and paginators
+ *   client.c   the Client type and the 23 operation methods
+ *   module.c   module init: state, exception classes, each type's setup
  */
 #ifndef ACMPCA_PY_H
 #define ACMPCA_PY_H
@@ -54,7 +61,7 @@ static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject 
 #define ACMPY_HEADER_NAME_COUNT 10
 
 /* The interned str of a machine step's kind and sleep reason (machine.c). */
-#define ACMPY_STEP_STRING_COUNT 9
+#define ACMPY_STEP_STRING_COUNT 10
 extern const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT];
 
 /* A slot of the table from a model member to its name as an interned str. */
@@ -133,6 +140,17 @@ typedef struct acmpy_client {
                                     events path (acmpca._events), else the C one */
 } acmpy_client;
 
+/*
+ * What a page machine calls on its PageIterator (pager.c's functions, handed
+ * down at creation so that machine.c never calls up into pager.c).
+ */
+typedef struct acmpy_page_hooks {
+    /* The page (caller-owned cJSON, not taken) as the iterator yields it; None past the end. */
+    PyObject *(*page)(PyObject *pages, const cJSON *page, const acmpca_response_meta *meta);
+    /* The page machine ended: the iterator may be iterated again. */
+    void (*release)(PyObject *pages);
+} acmpy_page_hooks;
+
 /* What a machine runs (acmpca._Machine). */
 enum { ACMPY_MACHINE_CALL, ACMPY_MACHINE_WAITER, ACMPY_MACHINE_PAGE };
 
@@ -141,6 +159,7 @@ typedef struct acmpy_machine {
     acmpca_machine *m;           /* NULL once closed */
     acmpy_client *client;        /* counted; a call in flight on it while m lives */
     PyObject *pages;             /* a page machine's PageIterator, busy while m lives */
+    const acmpy_page_hooks *page_hooks; /* with pages */
     const acmpca_operation_info *op;
     int kind;
     int begun;                   /* acmpy_client_end is owed */
@@ -148,29 +167,21 @@ typedef struct acmpy_machine {
     PyObject *token;             /* the IdempotencyToken sent, or NULL */
 } acmpy_machine;
 
-/* ---- module.c ----------------------------------------------------------- */
+/* ---- base.c: the bottom layer, calling no other file of the binding ---------- */
 
+/* The module's identity (module.c fills in its functions and slots at PyInit). */
 extern PyModuleDef acmpy_module_def;
 
 /* The module state from any of our heap types (or a subclass of one). */
 acmpy_state *acmpy_state_from_type(PyTypeObject *tp);
 acmpy_state *acmpy_state_from_module(PyObject *module);
 
-/*
- * Raise the exception for the thread's last core error (read it right
- * after the failing call, on the same thread). `operation` names the
- * operation when the error does not; `endpoint` (may be NULL) goes on
- * connection errors. Returns NULL.
- */
-PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint);
-/*
- * The same, for a call that returned response metadata (may be NULL): a
- * service error's response["ResponseMetadata"] then carries the answer's
- * headers, as botocore's does. A waiter cancelled by its progress hook
- * keeps the exception that stopped it (KeyboardInterrupt) as it is.
- */
-PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const char *endpoint,
-                                const acmpca_response_meta *meta);
+/* setattr(obj, name, value), taking `value` (NULL: -1, the error already set). */
+int acmpy_set_attr(PyObject *obj, const char *name, PyObject *value);
+/* d[a][b] (b may be NULL), borrowed; NULL when a level is missing or not a dict. */
+PyObject *acmpy_dict_get_path(PyObject *d, const char *a, const char *b);
+/* Raise `exc` (an instance) as its own type. */
+void acmpy_set_raised(PyObject *exc);
 /* Raise ParamValidationError("<path>: <message>"). Returns NULL. */
 PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...);
 /* Raise `cls` (one of ours) with a formatted message, also set as .message. Returns NULL. */
@@ -213,7 +224,14 @@ int acmpy_wait_progress(void *userdata, const char *waiter, int attempt, double 
  */
 void acmpy_log_prepare(acmpy_state *st);
 
-/* ---- convert.c ------------------------------------------------------------ */
+/* The core client of a live Client, or NULL with an error set (closed). */
+acmpca_client *acmpy_client_begin(acmpy_client *self);
+/* Pair of acmpy_client_begin after the blocking call; frees a client closed meanwhile. */
+void acmpy_client_end(acmpy_client *self);
+/* Free the core client now (close() with no call in flight, dealloc). */
+void acmpy_client_drop_core(acmpy_client *self);
+
+/* ---- convert.c: Python <-> cJSON (above base.c) ------------------------------ */
 
 /* Fill st->member_names from the model's operation outputs; free it. */
 int acmpy_member_names_init(acmpy_state *st);
@@ -255,47 +273,64 @@ const char *acmpy_utf8(acmpy_state *st, PyObject *v, const char *what);
 /* Like acmpy_utf8 but None gives NULL without an error (check PyErr_Occurred). */
 const char *acmpy_utf8_or_none(acmpy_state *st, PyObject *v, const char *what);
 
-/* ---- client.c -------------------------------------------------------------- */
+/* ---- errors.c: the core's errors as exceptions (above convert.c) ------------ */
 
-int acmpy_client_setup(PyObject *module, acmpy_state *st);
-/* The core client of a live Client, or NULL with an error set (closed). */
-acmpca_client *acmpy_client_begin(acmpy_client *self);
-/* Pair of acmpy_client_begin after the blocking call; frees a client closed meanwhile. */
-void acmpy_client_end(acmpy_client *self);
+/*
+ * Raise the exception for the thread's last core error (read it right
+ * after the failing call, on the same thread). `operation` names the
+ * operation when the error does not; `endpoint` (may be NULL) goes on
+ * connection errors. Returns NULL.
+ */
+PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint);
+/*
+ * The same, for a call that returned response metadata (may be NULL): a
+ * service error's response["ResponseMetadata"] then carries the answer's
+ * headers, as botocore's does. A waiter cancelled by its progress hook
+ * keeps the exception that stopped it (KeyboardInterrupt) as it is.
+ */
+PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const char *endpoint,
+                                const acmpca_response_meta *meta);
+/*
+ * The exception acmpy_raise_last_meta would raise, returned instead (a new
+ * reference, for a hook to see); NULL with an error set when making it failed.
+ */
+PyObject *acmpy_error_taken(acmpy_state *st, const char *operation, const char *endpoint,
+                           const acmpca_response_meta *meta);
 
-/* ---- pager.c --------------------------------------------------------------- */
+/* ---- machine.c: acmpca._Machine (above errors.c) ----------------------------- */
+
+int acmpy_machine_setup(PyObject *module, acmpy_state *st);
+/*
+ * A machine object for `client` (NULL: closed), counting as a call on it, with
+ * no core machine yet: the caller makes one into ->m (the object frees it).
+ * *core is the core client to make it for. A page machine gets its
+ * PageIterator and the hooks to call on it. NULL with an error set.
+ */
+acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject *pages,
+                                 const acmpy_page_hooks *page_hooks,
+                                 const acmpca_operation_info *op, int kind, acmpca_client **core);
+
+/* ---- pki.c: key, CSR and certificate helpers (above errors.c) ---------------- */
+
+extern PyMethodDef acmpy_pki_functions[];
+PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs);
+
+/* ---- sign.c: acmpca.sign_request (above errors.c) ----------------------------- */
+
+extern PyMethodDef acmpy_sign_functions[];
+
+/* ---- pager.c: waiters and paginators (above machine.c) ----------------------- */
 
 int acmpy_pager_setup(PyObject *module, acmpy_state *st);
 PyObject *acmpy_client_get_waiter(acmpy_client *self, PyObject *name);
 PyObject *acmpy_client_get_paginator(acmpy_client *self, PyObject *name);
 PyObject *acmpy_client_can_paginate(acmpy_client *self, PyObject *name);
 PyObject *acmpy_waiter_names(void);
-/* A page machine ended: the PageIterator may be iterated again. */
-void acmpy_pages_release(PyObject *pages);
-/*
- * A page (caller-owned cJSON, not taken) as the PageIterator yields it, with
- * its ResponseMetadata, after moving the resume token on; None past the end.
- */
-PyObject *acmpy_pages_page(PyObject *pages, const cJSON *page, const acmpca_response_meta *meta);
 
-/* ---- machine.c ------------------------------------------------------------- */
+/* ---- client.c: the Client type (above pager.c, pki.c, machine.c) ------------- */
 
-int acmpy_machine_setup(PyObject *module, acmpy_state *st);
-/*
- * A machine object for `client` (NULL: closed), counting as a call on it, with
- * no core machine yet: the caller makes one into ->m (the object frees it).
- * *core is the core client to make it for. NULL with an error set.
- */
-acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject *pages,
-                                 const acmpca_operation_info *op, int kind, acmpca_client **core);
+int acmpy_client_setup(PyObject *module, acmpy_state *st);
 
-/* ---- pki.c ----------------------------------------------------------------- */
-
-extern PyMethodDef acmpy_pki_functions[];
-PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs);
-
-/* ---- sign.c ---------------------------------------------------------------- */
-
-extern PyMethodDef acmpy_sign_functions[];
+/* ---- module.c: init, on top; declares nothing for the others ----------------- */
 
 #endif

@@ -16,34 +16,6 @@
 
 #include <structmember.h>
 
-/* ---- begin / end of a blocking call ------------------------------------------ */
-
-static void client_free_core(acmpy_client *self)
-{
-    acmpca_client *c = self->client;
-    self->client = NULL;
-    acmpca_client_free(c);
-}
-
-acmpca_client *acmpy_client_begin(acmpy_client *self)
-{
-    if (self->closed || !self->client) {
-        acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
-        if (st)
-            PyErr_SetString(st->GeneralError, self->closed ? "the client is closed"
-                                                           : "the client is not initialised");
-        return NULL;
-    }
-    self->inflight++;
-    return self->client;
-}
-
-void acmpy_client_end(acmpy_client *self)
-{
-    if (--self->inflight == 0 && self->closed && self->client)
-        client_free_core(self);
-}
-
 /* ---- options ------------------------------------------------------------------ */
 
 typedef struct opts_holder {
@@ -268,76 +240,189 @@ static void raise_option_error(acmpy_state *st, const char *message)
 
 /*
  * The constructor's arguments, by name: boto3.client()'s positional order
- * (service_name ... config), then acmpca's keyword-only ones. `config` names
- * the Config attribute an argument left None falls back to.
+ * (service_name ... config), then acmpca's keyword-only ones. Each field is
+ * named as the argument is.
  */
-enum {
-    A_SERVICE, A_REGION, A_API_VERSION, A_USE_SSL, A_VERIFY, A_ENDPOINT, A_KEY_ID, A_SECRET,
-    A_TOKEN, A_CONFIG, A_POSITIONAL,
-    A_PROFILE = A_POSITIONAL, A_CONNECT, A_READ, A_RETRIES, A_POOL, A_FIPS, A_DUAL, A_RATE, A_UA,
-    A_MAXBYTES, A_TOTAL, A_COUNT
-};
+typedef struct client_args {
+    PyObject *service_name, *region_name, *api_version, *use_ssl, *verify, *endpoint_url,
+        *aws_access_key_id, *aws_secret_access_key, *aws_session_token, *config;
+    PyObject *profile_name, *connect_timeout, *read_timeout, *retries, *max_pool_connections,
+        *use_fips_endpoint, *use_dualstack_endpoint, *rate_limit, *user_agent_extra,
+        *max_response_bytes, *total_timeout;
+} client_args;
 
+#define CLIENT_POSITIONAL 10 /* service_name ... config */
+
+/* Each argument's field, and the Config attribute an argument left None falls back to. */
+#define ARG(field, config) {#field, offsetof(client_args, field), config}
 static const struct {
-    const char *name, *config;
-} client_args[A_COUNT] = {
-    [A_SERVICE] = {"service_name", NULL},
-    [A_REGION] = {"region_name", "region_name"},
-    [A_API_VERSION] = {"api_version", NULL},
-    [A_USE_SSL] = {"use_ssl", NULL},
-    [A_VERIFY] = {"verify", NULL},
-    [A_ENDPOINT] = {"endpoint_url", NULL},
-    [A_KEY_ID] = {"aws_access_key_id", NULL},
-    [A_SECRET] = {"aws_secret_access_key", NULL},
-    [A_TOKEN] = {"aws_session_token", NULL},
-    [A_CONFIG] = {"config", NULL},
-    [A_PROFILE] = {"profile_name", NULL},
-    [A_CONNECT] = {"connect_timeout", "connect_timeout"},
-    [A_READ] = {"read_timeout", "read_timeout"},
-    [A_RETRIES] = {"retries", "retries"},
-    [A_POOL] = {"max_pool_connections", "max_pool_connections"},
-    [A_FIPS] = {"use_fips_endpoint", "use_fips_endpoint"},
-    [A_DUAL] = {"use_dualstack_endpoint", "use_dualstack_endpoint"},
-    [A_RATE] = {"rate_limit", "rate_limit"},
-    [A_UA] = {"user_agent_extra", "user_agent_extra"},
-    [A_MAXBYTES] = {"max_response_bytes", "max_response_bytes"},
-    [A_TOTAL] = {"total_timeout", "total_timeout"},
+    const char *name;
+    size_t offset;
+    const char *config;
+} client_arg_table[] = {
+    ARG(service_name, NULL),
+    ARG(region_name, "region_name"),
+    ARG(api_version, NULL),
+    ARG(use_ssl, NULL),
+    ARG(verify, NULL),
+    ARG(endpoint_url, NULL),
+    ARG(aws_access_key_id, NULL),
+    ARG(aws_secret_access_key, NULL),
+    ARG(aws_session_token, NULL),
+    ARG(config, NULL),
+    ARG(profile_name, NULL),
+    ARG(connect_timeout, "connect_timeout"),
+    ARG(read_timeout, "read_timeout"),
+    ARG(retries, "retries"),
+    ARG(max_pool_connections, "max_pool_connections"),
+    ARG(use_fips_endpoint, "use_fips_endpoint"),
+    ARG(use_dualstack_endpoint, "use_dualstack_endpoint"),
+    ARG(rate_limit, "rate_limit"),
+    ARG(user_agent_extra, "user_agent_extra"),
+    ARG(max_response_bytes, "max_response_bytes"),
+    ARG(total_timeout, "total_timeout"),
 };
+#undef ARG
+#define CLIENT_ARG_COUNT (sizeof(client_arg_table) / sizeof(client_arg_table[0]))
+
+static PyObject **client_arg(client_args *a, size_t i)
+{
+    return (PyObject **)((char *)a + client_arg_table[i].offset);
+}
 
 #define API_VERSION "2017-08-22"
 
-/* args and kwds into a[] by name (borrowed; NULL when not given), as a def would. */
-static int parse_client_args(PyObject *args, PyObject *kwds, PyObject *a[A_COUNT])
+/* args and kwds into *given by name (borrowed; NULL when not given), as a def would. */
+static int parse_client_args(PyObject *args, PyObject *kwds, client_args *given)
 {
     Py_ssize_t i, n = PyTuple_GET_SIZE(args), pos = 0;
     PyObject *key, *value;
+    size_t k;
 
-    if (n > A_POSITIONAL) {
+    memset(given, 0, sizeof(*given));
+    if (n > CLIENT_POSITIONAL) {
         PyErr_Format(PyExc_TypeError, "Client() takes at most %d positional arguments "
                      "(%zd given); the order is boto3.client()'s: service_name, region_name, "
                      "api_version, use_ssl, verify, endpoint_url, aws_access_key_id, "
-                     "aws_secret_access_key, aws_session_token, config", A_POSITIONAL, n);
+                     "aws_secret_access_key, aws_session_token, config", CLIENT_POSITIONAL, n);
         return -1;
     }
     for (i = 0; i < n; i++)
-        a[i] = PyTuple_GET_ITEM(args, i);
+        *client_arg(given, (size_t)i) = PyTuple_GET_ITEM(args, i);
     while (kwds && PyDict_Next(kwds, &pos, &key, &value)) {
-        int k;
-        for (k = 0; k < A_COUNT; k++)
+        for (k = 0; k < CLIENT_ARG_COUNT; k++)
             if (PyUnicode_Check(key) &&
-                PyUnicode_CompareWithASCIIString(key, client_args[k].name) == 0)
+                PyUnicode_CompareWithASCIIString(key, client_arg_table[k].name) == 0)
                 break;
-        if (k == A_COUNT) {
+        if (k == CLIENT_ARG_COUNT) {
             PyErr_Format(PyExc_TypeError, "Client() got an unexpected keyword argument %R", key);
             return -1;
         }
-        if (a[k]) {
+        if (*client_arg(given, k)) {
             PyErr_Format(PyExc_TypeError, "Client() got multiple values for argument '%s'",
-                         client_args[k].name);
+                         client_arg_table[k].name);
             return -1;
         }
-        a[k] = value;
+        *client_arg(given, k) = value;
     }
+    return 0;
+}
+
+/*
+ * The value of each setting, read once (owned; NULL for the default): the
+ * argument unless None, else the Config's attribute of the same meaning.
+ */
+static int read_settings(client_args *given, client_args *out)
+{
+    PyObject *config = given->config && given->config != Py_None ? given->config : NULL;
+    size_t k;
+
+    memset(out, 0, sizeof(*out));
+    for (k = 0; k < CLIENT_ARG_COUNT; k++) {
+        PyObject *arg = *client_arg(given, k);
+        if (client_arg_table[k].config)
+            *client_arg(out, k) = pick(arg, config, client_arg_table[k].config);
+        else if (arg && arg != Py_None)
+            *client_arg(out, k) = Py_NewRef(arg);
+    }
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static void settings_clear(client_args *s)
+{
+    size_t k;
+    for (k = 0; k < CLIENT_ARG_COUNT; k++)
+        Py_CLEAR(*client_arg(s, k));
+}
+
+static int str_option(acmpy_state *st, opts_holder *h, PyObject *v, const char *name,
+                      const char **out)
+{
+    if (v && !(*out = keep_utf8(st, h, v, name)))
+        return -1;
+    return 0;
+}
+
+/* verify: False switches TLS verification off; a path (str or os.PathLike) is a CA bundle. */
+static int verify_option(acmpy_state *st, opts_holder *h, PyObject *verify)
+{
+    PyObject *path;
+
+    if (!verify)
+        return 0;
+    if (PyBool_Check(verify)) {
+        h->o.insecure_skip_tls_verify = verify == Py_False;
+        return 0;
+    }
+    if (!(path = PyOS_FSPath(verify)))
+        return -1;
+    h->o.ca_bundle = PyUnicode_Check(path) ? keep_utf8(st, h, path, "verify") : NULL;
+    if (!h->o.ca_bundle && !PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "verify: expected a bool or a CA bundle path");
+    Py_DECREF(path);
+    return h->o.ca_bundle ? 0 : -1;
+}
+
+/* The core's options from the settings (strings borrowed from objects h->keep holds). */
+static int client_options(acmpy_state *st, const client_args *s, opts_holder *h)
+{
+    int n;
+
+    if (str_option(st, h, s->region_name, "region_name", &h->o.region) < 0 ||
+        str_option(st, h, s->endpoint_url, "endpoint_url", &h->o.endpoint_url) < 0 ||
+        str_option(st, h, s->aws_access_key_id, "aws_access_key_id", &h->o.access_key_id) < 0 ||
+        str_option(st, h, s->aws_secret_access_key, "aws_secret_access_key",
+                   &h->o.secret_access_key) < 0 ||
+        str_option(st, h, s->aws_session_token, "aws_session_token", &h->o.session_token) < 0 ||
+        str_option(st, h, s->profile_name, "profile_name", &h->o.profile) < 0 ||
+        str_option(st, h, s->user_agent_extra, "user_agent_extra", &h->o.user_agent_suffix) < 0 ||
+        verify_option(st, h, s->verify) < 0)
+        return -1;
+    if (seconds_ms(st, s->connect_timeout, "connect_timeout", &h->o.connect_timeout_ms) < 0 ||
+        seconds_ms(st, s->read_timeout, "read_timeout", &h->o.read_timeout_ms) < 0 ||
+        seconds_ms(st, s->total_timeout, "total_timeout", &h->o.total_timeout_ms) < 0 ||
+        read_retries(st, h, s->retries) < 0 ||
+        tristate(st, s->use_fips_endpoint, "use_fips_endpoint", &h->o.use_fips) < 0 ||
+        tristate(st, s->use_dualstack_endpoint, "use_dualstack_endpoint",
+                 &h->o.use_dualstack) < 0 ||
+        read_rate_limit(st, h, s->rate_limit) < 0)
+        return -1;
+    if (s->max_pool_connections) {
+        if (int_option(st, s->max_pool_connections, "max_pool_connections", 1, INT_MAX, &n) < 0)
+            return -1;
+        h->o.pool_size = n;
+    }
+    if (s->max_response_bytes) {
+        long long nb, most = (unsigned long long)SIZE_MAX / 2 > (unsigned long long)LLONG_MAX
+                                 ? LLONG_MAX
+                                 : (long long)(SIZE_MAX / 2);
+        if (acmpy_int_arg(st->InvalidConfigError, s->max_response_bytes, "max_response_bytes",
+                          1, most, &nb) < 0)
+            return -1;
+        h->o.max_response_bytes = (size_t)nb;
+    }
+    h->o.log_fn = acmpy_log_line;
+    h->o.log_enabled = acmpy_log_enabled;
     return 0;
 }
 
@@ -501,20 +586,43 @@ static int plain_http_endpoint(acmpy_state *st, opts_holder *h, PyObject *use_ss
     return 0;
 }
 
+/* The arguments that only the constructor reads: refused with the reason. */
+static int check_given(acmpy_state *st, const client_args *a)
+{
+    if (a->service_name && a->service_name != Py_None &&
+        (!PyUnicode_Check(a->service_name) ||
+         PyUnicode_CompareWithASCIIString(a->service_name, "acm-pca") != 0)) {
+        PyErr_Format(PyExc_ValueError, "service_name: acmpca only serves 'acm-pca', not %R "
+                     "(positional arguments follow boto3.client(): service_name, region_name, "
+                     "api_version, ...)", a->service_name);
+        return -1;
+    }
+    if (a->api_version && a->api_version != Py_None &&
+        (!PyUnicode_Check(a->api_version) ||
+         PyUnicode_CompareWithASCIIString(a->api_version, API_VERSION) != 0)) {
+        acmpy_raise_as(st->InvalidConfigError, "api_version: acmpca speaks the ACM PCA API "
+                       "version '" API_VERSION "' only, got %R", a->api_version);
+        return -1;
+    }
+    if (a->use_ssl && a->use_ssl != Py_None && !PyBool_Check(a->use_ssl)) {
+        acmpy_raise_as(st->InvalidConfigError, "use_ssl: expected a bool, got %R", a->use_ssl);
+        return -1;
+    }
+    return 0;
+}
+
 static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
     acmpy_client *self = (acmpy_client *)op;
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
-    PyObject *a[A_COUNT] = {NULL};
-    PyObject *v[A_COUNT] = {NULL}; /* owned: the argument, else the Config's, else NULL */
-    PyObject *config, *verify;
+    client_args given, s; /* as called (borrowed); each setting's value (owned) */
     opts_holder h;
     acmpca_client *c = NULL;
-    int rc = -1, n, i;
+    int rc = -1;
 
     if (!st)
         return -1;
-    if (parse_client_args(args, kwds, a) < 0)
+    if (parse_client_args(args, kwds, &given) < 0)
         return -1;
     /*
      * Waiters, paginators and page iterators reach the core client through
@@ -527,100 +635,15 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
                                           "(or closed); make a new Client instead");
         return -1;
     }
-    if (a[A_SERVICE] && a[A_SERVICE] != Py_None &&
-        (!PyUnicode_Check(a[A_SERVICE]) ||
-         PyUnicode_CompareWithASCIIString(a[A_SERVICE], "acm-pca") != 0)) {
-        PyErr_Format(PyExc_ValueError, "service_name: acmpca only serves 'acm-pca', not %R "
-                     "(positional arguments follow boto3.client(): service_name, region_name, "
-                     "api_version, ...)", a[A_SERVICE]);
+    if (check_given(st, &given) < 0)
         return -1;
-    }
-    if (a[A_API_VERSION] && a[A_API_VERSION] != Py_None &&
-        (!PyUnicode_Check(a[A_API_VERSION]) ||
-         PyUnicode_CompareWithASCIIString(a[A_API_VERSION], API_VERSION) != 0)) {
-        acmpy_raise_as(st->InvalidConfigError, "api_version: acmpca speaks the ACM PCA API "
-                       "version '" API_VERSION "' only, got %R", a[A_API_VERSION]);
-        return -1;
-    }
-    if (a[A_USE_SSL] && a[A_USE_SSL] != Py_None && !PyBool_Check(a[A_USE_SSL])) {
-        acmpy_raise_as(st->InvalidConfigError, "use_ssl: expected a bool, got %R",
-                       a[A_USE_SSL]);
-        return -1;
-    }
     memset(&h, 0, sizeof(h));
     h.o = (acmpca_client_options)ACMPCA_CLIENT_OPTIONS_INIT;
     if (!(h.keep = PyList_New(0)))
         return -1;
-    verify = a[A_VERIFY];
-    config = a[A_CONFIG] && a[A_CONFIG] != Py_None ? a[A_CONFIG] : NULL;
-    for (i = 0; i < A_COUNT; i++) {
-        if (client_args[i].config)
-            v[i] = pick(a[i], config, client_args[i].config);
-        else if (a[i] && a[i] != Py_None)
-            v[i] = Py_NewRef(a[i]);
-    }
-    if (PyErr_Occurred() || read_proxies(st, &h, config) < 0)
+    if (read_settings(&given, &s) < 0 || read_proxies(st, &h, s.config) < 0 ||
+        client_options(st, &s, &h) < 0)
         goto done;
-    {
-        /* The string options, each to its field. */
-        static const struct {
-            int arg;
-            size_t offset;
-        } strings[] = {{A_REGION, offsetof(acmpca_client_options, region)},
-                       {A_ENDPOINT, offsetof(acmpca_client_options, endpoint_url)},
-                       {A_KEY_ID, offsetof(acmpca_client_options, access_key_id)},
-                       {A_SECRET, offsetof(acmpca_client_options, secret_access_key)},
-                       {A_TOKEN, offsetof(acmpca_client_options, session_token)},
-                       {A_PROFILE, offsetof(acmpca_client_options, profile)},
-                       {A_UA, offsetof(acmpca_client_options, user_agent_suffix)}};
-        size_t k;
-        for (k = 0; k < sizeof(strings) / sizeof(strings[0]); k++) {
-            const char **field = (const char **)((char *)&h.o + strings[k].offset);
-            if (v[strings[k].arg] &&
-                !(*field = keep_utf8(st, &h, v[strings[k].arg], client_args[strings[k].arg].name)))
-                goto done;
-        }
-    }
-    if (verify && verify != Py_None) {
-        if (PyBool_Check(verify)) {
-            h.o.insecure_skip_tls_verify = verify == Py_False;
-        } else {
-            PyObject *path = PyOS_FSPath(verify);
-            if (!path)
-                goto done;
-            h.o.ca_bundle = PyUnicode_Check(path) ? keep_utf8(st, &h, path, "verify") : NULL;
-            if (!h.o.ca_bundle && !PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "verify: expected a bool or a CA bundle path");
-            Py_DECREF(path);
-            if (!h.o.ca_bundle)
-                goto done;
-        }
-    }
-    if (seconds_ms(st, v[A_CONNECT], "connect_timeout", &h.o.connect_timeout_ms) < 0 ||
-        seconds_ms(st, v[A_READ], "read_timeout", &h.o.read_timeout_ms) < 0 ||
-        seconds_ms(st, v[A_TOTAL], "total_timeout", &h.o.total_timeout_ms) < 0 ||
-        read_retries(st, &h, v[A_RETRIES]) < 0 ||
-        tristate(st, v[A_FIPS], "use_fips_endpoint", &h.o.use_fips) < 0 ||
-        tristate(st, v[A_DUAL], "use_dualstack_endpoint", &h.o.use_dualstack) < 0 ||
-        read_rate_limit(st, &h, v[A_RATE]) < 0)
-        goto done;
-    if (v[A_POOL]) {
-        if (int_option(st, v[A_POOL], "max_pool_connections", 1, INT_MAX, &n) < 0)
-            goto done;
-        h.o.pool_size = n;
-    }
-    if (v[A_MAXBYTES]) {
-        long long nb, most = (unsigned long long)SIZE_MAX / 2 > (unsigned long long)LLONG_MAX
-                                 ? LLONG_MAX
-                                 : (long long)(SIZE_MAX / 2);
-        if (acmpy_int_arg(st->InvalidConfigError, v[A_MAXBYTES], "max_response_bytes", 1, most,
-                          &nb) < 0)
-            goto done;
-        h.o.max_response_bytes = (size_t)nb;
-    }
-    h.o.log_fn = acmpy_log_line;
-    h.o.log_enabled = acmpy_log_enabled;
-
     if (acmpca_client_new(&c, &h.o) != 0) {
         const acmpca_error *e = acmpca_error_last();
         if (e->code == ACMPCA_EINVAL)
@@ -629,9 +652,9 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
             acmpy_raise_last(st, NULL, NULL);
         goto done;
     }
-    if (plain_http_endpoint(st, &h, v[A_USE_SSL], &c) < 0)
+    if (plain_http_endpoint(st, &h, s.use_ssl, &c) < 0)
         goto done;
-    Py_XSETREF(self->meta_args, make_meta_args(c, config, v[A_ENDPOINT]));
+    Py_XSETREF(self->meta_args, make_meta_args(c, s.config, s.endpoint_url));
     if (!self->meta_args)
         goto done;
     Py_CLEAR(self->meta);
@@ -641,8 +664,7 @@ static int client_init(PyObject *op, PyObject *args, PyObject *kwds)
     rc = 0;
 done:
     acmpca_client_free(c);
-    for (i = 0; i < A_COUNT; i++)
-        Py_XDECREF(v[i]);
+    settings_clear(&s);
     Py_XDECREF(h.keep);
     PyMem_Free(h.limits);
     return rc;
@@ -676,7 +698,7 @@ static void client_dealloc(PyObject *op)
         PyObject_ClearWeakRefs(op);
     /* A running call holds a reference, so none runs here. */
     if (self->client)
-        client_free_core(self);
+        acmpy_client_drop_core(self);
     Py_CLEAR(self->meta);
     Py_CLEAR(self->meta_args);
     tp->tp_free(op);
@@ -705,7 +727,7 @@ static PyObject *client_close(PyObject *op, PyObject *unused)
     self->closed = 1;
     /* With calls running on other threads, the last of them frees the core client. */
     if (self->inflight == 0 && self->client)
-        client_free_core(self);
+        acmpy_client_drop_core(self);
     Py_RETURN_NONE;
 }
 
@@ -867,7 +889,7 @@ static PyObject *client_machine(PyObject *op, PyObject *const *args, Py_ssize_t 
         PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", info->snake_name);
         return NULL;
     }
-    if (!(m = acmpy_machine_new(st, self, NULL, info, ACMPY_MACHINE_CALL, &c)))
+    if (!(m = acmpy_machine_new(st, self, NULL, NULL, info, ACMPY_MACHINE_CALL, &c)))
         return NULL;
     if (acmpy_kwargs_to_json(st, info->input, args + nargs, kwnames, NULL, NULL, &in) < 0)
         Py_CLEAR(m);
@@ -940,6 +962,9 @@ static PyGetSetDef client_getset[] = {
 
 static PyMemberDef client_members[] = {
     {"__weaklistoffset__", T_PYSSIZET, offsetof(acmpy_client, weakreflist), READONLY, NULL},
+    /* Read by acmpca.aio on each call: an attribute, no Python-level call. */
+    {"_hooked", T_INT, offsetof(acmpy_client, hooked), READONLY,
+     "Nonzero while an event handler is registered (calls take the events path)."},
     {NULL, 0, 0, 0, NULL}};
 
 static const char client_doc[] =
@@ -1068,20 +1093,6 @@ done:
     return rc;
 }
 
-/* The exception a failed call raises, taken (not raised) for a hook or the caller. */
-static PyObject *taken_error(acmpy_state *st, const acmpca_operation_info *op, acmpca_client *c,
-                             const acmpca_response_meta *meta)
-{
-    PyObject *type, *value, *tb;
-    acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (value && tb)
-        PyException_SetTraceback(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    return value;
-}
 
 /*
  * _send_hooked(operation, params, before_sign, before_send, needs_retry):
@@ -1092,12 +1103,13 @@ static PyObject *taken_error(acmpy_state *st, const acmpca_operation_info *op, a
  *       headers, body) is used instead of sending, unless None; headers
  *       ({name: value} or None) are added to the request, unsigned
  *   needs_retry(attempt, exception): an attempt failed and will be retried
- * where request is (method, url, [(name, value)...], body). Returns
- * (status, headers, parsed, exception): the last answer's status and headers
- * (None without one), the result (or the error's response), and the
- * exception to raise (None on success). With validate_only, only checks and
- * serializes the params as the call would (ParamValidationError) and returns
- * the unsigned request.
+ * where request is (method, url, [(name, value)...], body); before_sign runs
+ * before every signature (each attempt, and the retry after a clock-skew
+ * correction). Returns (status, headers, parsed, exception, body): the last
+ * answer's status, headers and body (None without one), the result (or the
+ * error's response), and the exception to raise (None on success). With
+ * validate_only, only checks and serializes the params as the call would
+ * (ParamValidationError) and returns the unsigned request.
  */
 static PyObject *client_send_hooked(PyObject *op, PyObject *args)
 {
@@ -1112,7 +1124,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
     acmpca_step s;
     acmpca_step_kind k;
     cJSON *in = NULL, *out = NULL;
-    int resign = 1, attempt = 1, validate_only = 0, rc;
+    int validate_only = 0, rc;
     const char *opname;
 
     if (!st || !PyArg_ParseTuple(args, "UO!OOO|p:_send_hooked", &name, &PyDict_Type, &params,
@@ -1146,25 +1158,29 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
         result = request_tuple(acmpca_machine_request(m));
         goto done;
     }
+    if (sign_cb != Py_None && acmpca_machine_stop_before_signing(m) != 0) {
+        acmpy_raise_last(st, info->name, NULL);
+        goto done;
+    }
     acmpy_log_prepare(st);
     for (;;) {
-        if (resign && sign_cb != Py_None) {
-            PyObject *req = request_tuple(acmpca_machine_request(m)), *add;
-            if (!req)
-                goto done;
-            add = PyObject_CallFunction(sign_cb, "iN", attempt, req);
-            if (!add || apply_headers(st, m, add) < 0) {
-                Py_XDECREF(add);
-                goto done;
-            }
-            Py_DECREF(add);
-        }
-        resign = 0;
         Py_BEGIN_ALLOW_THREADS
         k = acmpca_machine_next(m, &s);
         Py_END_ALLOW_THREADS
         if (k == ACMPCA_STEP_DONE || k == ACMPCA_STEP_FAILED)
             break;
+        if (k == ACMPCA_STEP_SIGN) { /* every signature: each attempt, a clock-skew retry too */
+            PyObject *req = request_tuple(s.request), *add;
+            if (!req)
+                goto done;
+            add = PyObject_CallFunction(sign_cb, "iN", s.attempt, req);
+            if (!add || apply_headers(st, m, add) < 0) {
+                Py_XDECREF(add);
+                goto done;
+            }
+            Py_DECREF(add);
+            continue;
+        }
         if (k == ACMPCA_STEP_SEND && send_cb != Py_None) {
             PyObject *req = request_tuple(s.request), *answer;
             if (!req)
@@ -1189,18 +1205,16 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
             if (rc == 1)
                 continue;
         }
-        if (k == ACMPCA_STEP_SLEEP && s.sleep_reason == ACMPCA_SLEEP_BACKOFF) {
-            resign = 1;
-            attempt = s.attempt + 1;
-            if (retry_cb != Py_None) {
-                PyObject *e = taken_error(st, info, c, NULL), *ignored;
-                if (!e)
-                    goto done;
-                ignored = PyObject_CallFunction(retry_cb, "iN", s.attempt, e);
-                if (!ignored)
-                    goto done;
-                Py_DECREF(ignored);
-            }
+        if (k == ACMPCA_STEP_SLEEP && s.sleep_reason == ACMPCA_SLEEP_BACKOFF &&
+            retry_cb != Py_None) {
+            PyObject *e = acmpy_error_taken(st, info->name, acmpca_client_endpoint(c), NULL);
+            PyObject *ignored;
+            if (!e)
+                goto done;
+            ignored = PyObject_CallFunction(retry_cb, "iN", s.attempt, e);
+            if (!ignored)
+                goto done;
+            Py_DECREF(ignored);
         }
         Py_BEGIN_ALLOW_THREADS
         acmpca_machine_perform(m, &s);
@@ -1208,7 +1222,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
     }
     rc = acmpca_machine_result(m, &out, &meta);
     if (rc != 0) {
-        if (!(exc = taken_error(st, info, c, meta)))
+        if (!(exc = acmpy_error_taken(st, info->name, acmpca_client_endpoint(c), meta)))
             goto done;
         parsed = PyObject_GetAttrString(exc, "response");
         if (!parsed) {
@@ -1236,12 +1250,16 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
                 Py_CLEAR(headers);
             Py_XDECREF(hv);
         }
-        if (status && headers)
-            r = PyTuple_Pack(4, status, headers, parsed, exc ? exc : Py_None);
+        size_t len = 0;
+        const char *body = acmpca_machine_response_body(m, &len);
+        PyObject *content = PyBytes_FromStringAndSize(body ? body : "", (Py_ssize_t)len);
+        if (status && headers && content)
+            r = PyTuple_Pack(5, status, headers, parsed, exc ? exc : Py_None, content);
         Py_XDECREF(status);
         Py_XDECREF(headers);
+        Py_XDECREF(content);
     } else {
-        r = PyTuple_Pack(4, Py_None, Py_None, parsed, exc ? exc : Py_None);
+        r = PyTuple_Pack(5, Py_None, Py_None, parsed, exc ? exc : Py_None, Py_None);
     }
     result = r;
 done:

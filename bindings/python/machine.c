@@ -24,11 +24,11 @@
 
 enum {
     STR_SEND, STR_SLEEP, STR_DONE, STR_FAILED,
-    STR_RATE_LIMIT, STR_ADAPTIVE, STR_BACKOFF, STR_WAITER, STR_CREDENTIALS
+    STR_RATE_LIMIT, STR_ADAPTIVE, STR_BACKOFF, STR_WAITER, STR_CREDENTIALS, STR_SIGN
 };
 static const char *const step_strings[ACMPY_STEP_STRING_COUNT] = {
     "send", "sleep", "done", "failed",
-    "rate_limit", "adaptive", "backoff", "waiter", "credentials"};
+    "rate_limit", "adaptive", "backoff", "waiter", "credentials", "sign"};
 
 /* ---- acmpca._Step ------------------------------------------------------------ */
 
@@ -39,15 +39,16 @@ enum {
 };
 
 static PyStructSequence_Field step_fields[] = {
-    {"kind", "'send', 'sleep', 'done' or 'failed'"},
-    {"method", "send: the HTTP method"},
-    {"url", "send: the whole URL"},
+    {"kind", "'send', 'sleep', 'done' or 'failed'; 'sign' after _stop_before_signing()"},
+    {"method", "send, sign: the HTTP method"},
+    {"url", "send, sign: the whole URL"},
     {"scheme", "send: 'https' or 'http'"},
     {"host", "send: the host to connect to and to name in TLS (SNI)"},
     {"port", "send: the port"},
     {"path", "send: path and query, as the request line wants them"},
-    {"headers", "send: every header to send (signed), a list of (name, value)"},
-    {"body", "send: the body, bytes"},
+    {"headers", "send: every header to send (signed), a list of (name, value); sign: the "
+                "headers so far (with the last attempt's signature)"},
+    {"body", "send, sign: the body, bytes"},
     {"head", "send: the HTTP/1.1 request line and headers (Host and Content-Length "
              "included), each line ending in CRLF; add any header of the driver's own, "
              "a blank line and the body"},
@@ -59,7 +60,7 @@ static PyStructSequence_Field step_fields[] = {
     {"ca_bundle", "send: the CA bundle path, or None for the system store"},
     {"credentials", "send: True when the request fetches credentials, not ACM PCA"},
     {"no_proxy", "send: True when the request must never go through a proxy"},
-    {"attempt", "send: the attempt (1 first); sleep: the attempt or poll that ended"},
+    {"attempt", "send, sign: the attempt (1 first); sleep: the attempt or poll that ended"},
     {"sleep", "sleep: seconds to wait before calling next() again"},
     {"reason", "sleep: 'rate_limit', 'adaptive', 'backoff', 'waiter' or 'credentials'"},
     {"waiter", "sleep: the waiter's name when reason is 'waiter'"},
@@ -182,6 +183,7 @@ static int capture_token(acmpy_machine *self, const acmpca_step *s)
 }
 
 acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject *pages,
+                                 const acmpy_page_hooks *page_hooks,
                                  const acmpca_operation_info *op, int kind, acmpca_client **core)
 {
     acmpy_machine *self;
@@ -201,6 +203,7 @@ acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject
     self->client = (acmpy_client *)Py_NewRef(client);
     Py_XINCREF(pages);
     self->pages = pages;
+    self->page_hooks = page_hooks;
     self->op = op;
     self->kind = kind;
     self->begun = 1;
@@ -217,7 +220,7 @@ static void machine_close_core(acmpy_machine *self)
     acmpca_machine_free(self->m);
     self->m = NULL;
     if (self->pages) {
-        acmpy_pages_release(self->pages);
+        self->page_hooks->release(self->pages);
         Py_CLEAR(self->pages);
     }
     if (self->begun) {
@@ -298,6 +301,15 @@ static PyObject *machine_next(PyObject *op, PyObject *unused)
             SET(F_WAITER, str_or_none(s.waiter));
             acmpy_log_wait(s.waiter ? s.waiter : "", s.attempt, (double)s.sleep_ms / 1000.0);
         }
+        break;
+    case ACMPCA_STEP_SIGN:
+        SET(F_KIND, Py_NewRef(st->step_strings[STR_SIGN]));
+        SET(F_METHOD, str_or_none(s.request->method));
+        SET(F_URL, str_or_none(s.request->url));
+        SET(F_HEADERS, request_headers(s.request));
+        SET(F_BODY, PyBytes_FromStringAndSize(s.request->body ? s.request->body : "",
+                                              (Py_ssize_t)s.request->body_len));
+        SET(F_ATTEMPT, PyLong_FromLong(s.attempt));
         break;
     case ACMPCA_STEP_DONE:
         SET(F_KIND, Py_NewRef(st->step_strings[STR_DONE]));
@@ -452,7 +464,7 @@ static PyObject *machine_result(PyObject *op, PyObject *unused)
         else
             acmpy_raise_last_meta(st, self->op->name, endpoint, meta);
     } else if (self->kind == ACMPY_MACHINE_PAGE) {
-        result = acmpy_pages_page(self->pages, out, meta);
+        result = self->page_hooks->page(self->pages, out, meta);
     } else {
         /* A waiter's: its last response (request_certificate wants the certificate). */
         result = call_result(st, self->op, out, meta);
@@ -474,6 +486,49 @@ static PyObject *machine_proxy(PyObject *op, PyObject *unused)
     if (!proxy)
         Py_RETURN_NONE;
     return PyUnicode_FromString(proxy);
+}
+
+/* ---- for event hooks (acmpca._events through acmpca.aio) ---------------------------- */
+
+static PyObject *machine_stop_before_signing(PyObject *op, PyObject *unused)
+{
+    acmpy_machine *self = (acmpy_machine *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    (void)unused;
+    if (!live(self))
+        return NULL;
+    if (acmpca_machine_stop_before_signing(self->m) != 0)
+        return acmpy_raise_last(st, self->op->name, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *machine_set_header(PyObject *op, PyObject *args)
+{
+    acmpy_machine *self = (acmpy_machine *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    PyObject *name_obj, *value_obj;
+    const char *name, *value;
+
+    if (!PyArg_ParseTuple(args, "OO:_set_header", &name_obj, &value_obj) || !live(self) ||
+        !(name = acmpy_utf8(st, name_obj, "header name")) ||
+        !(value = acmpy_utf8(st, value_obj, "header value")))
+        return NULL;
+    if (acmpca_machine_set_header(self->m, name, value) != 0)
+        return acmpy_raise_as(st->ParamValidationError, "%s", acmpca_error_last()->message);
+    Py_RETURN_NONE;
+}
+
+/* Valid right after next() returned a back-off sleep: the thread's last error is still the
+ * failed attempt's (nothing called into the library in between). */
+static PyObject *machine_attempt_error(PyObject *op, PyObject *unused)
+{
+    acmpy_machine *self = (acmpy_machine *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    (void)unused;
+    if (!live(self))
+        return NULL;
+    return acmpy_error_taken(st, self->op->name, acmpca_client_endpoint(self->client->client),
+                             NULL);
 }
 
 static PyObject *machine_close(PyObject *op, PyObject *unused)
@@ -562,6 +617,17 @@ static PyMethodDef machine_methods[] = {
      "NO_PROXY\nstill applies. The URL may hold a password: never show it."},
     {"close", machine_close, METH_NOARGS,
      "close() -> None\n\nFree the machine (nothing is sent); idempotent."},
+    {"_stop_before_signing", machine_stop_before_signing, METH_NOARGS,
+     "_stop_before_signing() -> None\n\nFrom now on next() returns a 'sign' step before each "
+     "signature (every\nattempt, a clock-skew retry too): add headers with _set_header(), then "
+     "call next()."},
+    {"_set_header", machine_set_header, METH_VARARGS,
+     "_set_header(name, value) -> None\n\nAdd a header to this request and the later attempts "
+     "(signed from the next\nsignature on). ParamValidationError for a header the signer "
+     "owns or a value with CR or LF."},
+    {"_attempt_error", machine_attempt_error, METH_NOARGS,
+     "_attempt_error() -> exception\n\nRight after next() returned a 'backoff' sleep: the "
+     "exception of the attempt\nthat failed (not raised)."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef machine_getset[] = {

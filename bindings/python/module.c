@@ -1,7 +1,8 @@
 /*
- * module.c - the acmpca._acmpca module: multi-phase init, the module state,
- * the exception classes and the mapping of the core's errors onto them, and
- * the glue from the core's debug log to logging.getLogger("acmpca").
+ * module.c - the acmpca._acmpca module, the top layer of the binding:
+ * multi-phase init (the module state, the exception classes, every type set
+ * up by its own file), and the module functions _model() and _endpoints().
+ * Raising lives below: base.c (our messages) and errors.c (the core's errors).
  *
  * The exception classes carry botocore's names, constructors (keyword
  * arguments formatted through the class's `fmt`, `kwargs`) and messages
@@ -13,43 +14,10 @@
  * if so, has acmpca._compat.enable() add botocore's classes to their bases,
  * once and in place (see there why in place).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "acmpca_py.h"
-
-/* ---- state ---------------------------------------------------------------- */
-
-acmpy_state *acmpy_state_from_module(PyObject *module)
-{
-    return (acmpy_state *)PyModule_GetState(module);
-}
-
-acmpy_state *acmpy_state_from_type(PyTypeObject *tp)
-{
-    PyObject *module;
-#if PY_VERSION_HEX >= 0x030B0000
-    module = PyType_GetModuleByDef(tp, &acmpy_module_def);
-#else
-    PyObject *mro = tp->tp_mro;
-    Py_ssize_t i;
-    module = NULL;
-    for (i = 0; mro && i < PyTuple_GET_SIZE(mro) && !module; i++) {
-        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-        if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE))
-            continue;
-        module = PyType_GetModule(base);
-        if (!module)
-            PyErr_Clear();
-        else if (PyModule_GetDef(module) != &acmpy_module_def)
-            module = NULL;
-    }
-    if (!module)
-        PyErr_SetString(PyExc_TypeError, "not an acmpca type");
-#endif
-    return module ? (acmpy_state *)PyModule_GetState(module) : NULL;
-}
 
 /* ---- exception classes ---------------------------------------------------- */
 
@@ -57,24 +25,6 @@ acmpy_state *acmpy_state_from_type(PyTypeObject *tp)
  * ClientError(error_response, operation_name), as botocore's: the message is
  * "An error occurred (Code) when calling the Op operation: Message".
  */
-static PyObject *dict_get_path(PyObject *d, const char *a, const char *b)
-{
-    PyObject *v = PyDict_Check(d) ? PyDict_GetItemString(d, a) : NULL;
-    if (v && b)
-        v = PyDict_Check(v) ? PyDict_GetItemString(v, b) : NULL;
-    return v; /* borrowed */
-}
-
-static int set_attr(PyObject *obj, const char *name, PyObject *value)
-{
-    int rc;
-    if (!value)
-        return -1;
-    rc = PyObject_SetAttrString(obj, name, value);
-    Py_DECREF(value);
-    return rc;
-}
-
 static PyObject *client_error_init(PyObject *unused, PyObject *args)
 {
     PyObject *self, *response, *operation, *code, *message, *status, *rid, *retries, *maxed;
@@ -85,12 +35,12 @@ static PyObject *client_error_init(PyObject *unused, PyObject *args)
     (void)unused;
     if (!PyArg_ParseTuple(args, "OOO:ClientError", &self, &response, &operation))
         return NULL;
-    code = dict_get_path(response, "Error", "Code");
-    message = dict_get_path(response, "Error", "Message");
-    status = dict_get_path(response, "ResponseMetadata", "HTTPStatusCode");
-    rid = dict_get_path(response, "ResponseMetadata", "RequestId");
-    retries = dict_get_path(response, "ResponseMetadata", "RetryAttempts");
-    maxed = dict_get_path(response, "ResponseMetadata", "MaxAttemptsReached");
+    code = acmpy_dict_get_path(response, "Error", "Code");
+    message = acmpy_dict_get_path(response, "Error", "Message");
+    status = acmpy_dict_get_path(response, "ResponseMetadata", "HTTPStatusCode");
+    rid = acmpy_dict_get_path(response, "ResponseMetadata", "RequestId");
+    retries = acmpy_dict_get_path(response, "ResponseMetadata", "RetryAttempts");
+    maxed = acmpy_dict_get_path(response, "ResponseMetadata", "MaxAttemptsReached");
     /* botocore names the retries only when MaxAttemptsReached says it gave up. */
     if (maxed && (reached = PyObject_IsTrue(maxed)) < 0)
         return NULL;
@@ -510,411 +460,6 @@ fail:
     return rc;
 }
 
-/* ---- raising ------------------------------------------------------------------ */
-
-/* The class for a client-side code: the core names it, the same in every binding. */
-static PyObject *class_for(acmpy_state *st, int code)
-{
-    const struct { const char *name; PyObject *cls; } classes[] = {
-        {"ParamValidationError", st->ParamValidationError},
-        {"NoCredentialsError", st->NoCredentialsError},
-        {"CredentialRetrievalError", st->CredentialRetrievalError},
-        {"InvalidConfigError", st->InvalidConfigError},
-        {"NoRegionError", st->NoRegionError},
-        {"InvalidRegionError", st->InvalidRegionError},
-        {"ProfileNotFound", st->ProfileNotFound},
-        {"EndpointConnectionError", st->EndpointConnectionError},
-        {"ConnectTimeoutError", st->ConnectTimeoutError},
-        {"ReadTimeoutError", st->ReadTimeoutError},
-        {"SSLError", st->SSLError},
-        {"ConnectionClosedError", st->ConnectionClosedError},
-        {"ResponseParserError", st->ResponseParserError},
-        {"WaiterError", st->WaiterError},
-        {"CryptoError", st->CryptoError},
-        {"MemoryError", PyExc_MemoryError},
-    };
-    const char *name = acmpca_error_class(code);
-    size_t i;
-    for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-        if (strcmp(name, classes[i].name) == 0)
-            return classes[i].cls;
-    return st->GeneralError;
-}
-
-PyObject *acmpy_error_class(PyObject *cls)
-{
-    PyObject *name = PyUnicode_InternFromString("botocore.exceptions"), *loaded, *compat, *r;
-
-    /* Not imported: nothing can catch botocore's classes, and importing it costs ~30 ms. */
-    loaded = name ? PyImport_GetModule(name) : NULL;
-    Py_XDECREF(name);
-    if (!loaded) {
-        PyErr_Clear();
-        return Py_NewRef(cls);
-    }
-    Py_DECREF(loaded);
-    compat = PyImport_ImportModule("acmpca._compat");
-    r = compat ? PyObject_CallMethod(compat, "enable", NULL) : NULL;
-    Py_XDECREF(compat);
-    /* What interrupted it (a signal handler's exception, Ctrl-C) is raised instead. */
-    if (!r)
-        return NULL;
-    Py_DECREF(r);
-    return Py_NewRef(cls);
-}
-
-/* Raise `exc` (an instance), as its own type. */
-static void set_raised(PyObject *exc)
-{
-    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-}
-
-static PyObject *text(const char *s)
-{
-    return PyUnicode_DecodeUTF8(s ? s : "", s ? (Py_ssize_t)strlen(s) : 0, "replace");
-}
-
-static PyObject *str_or_none(const char *s)
-{
-    if (!s || !*s)
-        Py_RETURN_NONE;
-    return text(s);
-}
-
-/*
- * botocore's ResponseMetadata of an error: from the answer's metadata when
- * the core handed it over, else from the error alone (no headers). Like
- * botocore, MaxAttemptsReached when retrying gave up on a retryable error.
- */
-static PyObject *error_metadata(acmpy_state *st, const acmpca_error *e,
-                                const acmpca_response_meta *meta)
-{
-    int retries = e->attempts > 1 ? e->attempts - 1 : 0;
-    PyObject *md;
-
-    if (meta)
-        md = acmpy_response_metadata(st, meta);
-    else
-        md = Py_BuildValue("{sNsisNsi}", "RequestId", text(e->request_id), "HTTPStatusCode",
-                           e->http_status, "HTTPHeaders", PyDict_New(), "RetryAttempts",
-                           retries);
-    if (md && retries > 0 && e->retryable &&
-        PyDict_SetItemString(md, "MaxAttemptsReached", Py_True) < 0)
-        Py_CLEAR(md);
-    return md;
-}
-
-/* Whether some operation of the model lists the error: botocore's service-wide error shapes. */
-static int is_modelled_error(int code)
-{
-    size_t i;
-    for (i = 0; i < acmpca_model_operation_count(); i++)
-        if (acmpca_model_operation_has_error(acmpca_model_operation(i), code))
-            return 1;
-    return 0;
-}
-
-static PyObject *raise_service(acmpy_state *st, const acmpca_error *e, const char *operation,
-                               const acmpca_response_meta *meta)
-{
-    PyObject *cls, *response = NULL, *exc = NULL, *op = NULL, *message;
-    int code = e->code;
-
-    cls = code == ACMPCA_ESERVICE ? st->ClientError
-                                  : st->service_errors[ACMPCA_ESERVICE_FIRST - code];
-    message = text(e->message);
-    response = Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
-                             message, "ResponseMetadata", error_metadata(st, e, meta));
-    /*
-     * botocore also puts the members of an error shape of the service model at
-     * the top: its "message". Common codes (AccessDenied, Throttling) have none.
-     */
-    if (response && code != ACMPCA_ESERVICE && is_modelled_error(code) &&
-        PyDict_SetItemString(response, "message", dict_get_path(response, "Error", "Message")) < 0)
-        Py_CLEAR(response);
-    op = PyUnicode_FromString(operation ? operation : "");
-    if (response && op && (cls = acmpy_error_class(cls))) {
-        exc = PyObject_CallFunctionObjArgs(cls, response, op, NULL);
-        Py_DECREF(cls);
-    }
-    if (exc && (set_attr(exc, "retryable", PyBool_FromLong(e->retryable)) < 0 ||
-                set_attr(exc, "attempts", PyLong_FromLong(e->attempts)) < 0))
-        Py_CLEAR(exc);
-    if (exc)
-        set_raised(exc);
-    Py_XDECREF(exc);
-    Py_XDECREF(response);
-    Py_XDECREF(op);
-    return NULL;
-}
-
-/*
- * botocore's reason for a waiter the core ran (request_certificate) and
- * stopped: its acceptor explanations, from the state the core names.
- */
-static PyObject *waiter_reason(const acmpca_error *e, PyObject *msg)
-{
-    const char *state = e->waiter_state ? e->waiter_state : "", *eq = strchr(state, '=');
-
-    if (strcmp(state, "max_attempts") == 0)
-        return PyUnicode_FromString("Max attempts exceeded");
-    if (eq)
-        return PyUnicode_FromFormat("Waiter encountered a terminal failure state: For "
-                                    "expression \"%.*s\" we matched expected path: \"%s\"",
-                                    (int)(eq - state), state, eq + 1);
-    if (*state && strcmp(state, "cancelled") != 0)
-        return PyUnicode_FromFormat("Waiter encountered a terminal failure state: Matched "
-                                    "expected service error code: %s", state);
-    return Py_NewRef(msg);
-}
-
-/* last_response of a WaiterError: the error answer that stopped the waiter, if any. */
-static PyObject *waiter_last_response(acmpy_state *st, const acmpca_error *e)
-{
-    if (!e->aws_code[0])
-        Py_RETURN_NONE;
-    return Py_BuildValue("{s{sNsN}sN}", "Error", "Code", text(e->aws_code), "Message",
-                         text(e->message), "ResponseMetadata", error_metadata(st, e, NULL));
-}
-
-/* botocore's kwargs of a client-side error (a new dict). */
-static PyObject *botocore_kwargs(acmpy_state *st, PyObject *cls, PyObject *msg,
-                                 const char *endpoint)
-{
-    if (PyObject_IsSubclass(cls, st->ParamValidationError) == 1)
-        return Py_BuildValue("{sO}", "report", msg);
-    if (PyObject_IsSubclass(cls, st->EndpointConnectionError) == 1 ||
-        PyObject_IsSubclass(cls, st->ReadTimeoutError) == 1)
-        return Py_BuildValue("{sssO}", "endpoint_url", endpoint ? endpoint : "", "error", msg);
-    if (PyObject_IsSubclass(cls, st->NoRegionError) == 1 ||
-        PyObject_IsSubclass(cls, st->NoCredentialsError) == 1)
-        return PyDict_New();
-    return Py_BuildValue("{sO}", "error_msg", msg);
-}
-
-PyObject *acmpy_raise_last(acmpy_state *st, const char *operation, const char *endpoint)
-{
-    return acmpy_raise_last_meta(st, operation, endpoint, NULL);
-}
-
-PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const char *endpoint,
-                                const acmpca_response_meta *meta)
-{
-    const acmpca_error *e = acmpca_error_last();
-    PyObject *cls, *exc = NULL, *msg, *shown;
-    const char *op = e->operation[0] ? e->operation : operation;
-    int code = e->code, waiter;
-
-    /*
-     * A waiter stopped by its progress hook (pager.c) because a signal
-     * handler raised (Ctrl-C): that exception is still pending, and is the
-     * one to see.
-     */
-    if (code == ACMPCA_ECANCELLED && PyErr_Occurred())
-        return NULL;
-    if (code == ACMPCA_ENOMEM) {
-        PyErr_SetString(PyExc_MemoryError, e->message[0] ? e->message : "out of memory");
-        return NULL;
-    }
-    if (code == ACMPCA_OK) {
-        PyErr_SetString(st->GeneralError, "the call failed without an error detail");
-        return NULL;
-    }
-    if (ACMPCA_IS_SERVICE_ERROR(code))
-        return raise_service(st, e, op, meta);
-    cls = class_for(st, code);
-    if (!(cls = acmpy_error_class(cls)))
-        return NULL;
-    msg = text(e->message[0] ? e->message : acmpca_strerror(code));
-    waiter = code == ACMPCA_EWAITER || code == ACMPCA_ECANCELLED;
-    /* str(exc) says how many attempts a retried call made; .message is the detail. */
-    shown = !msg ? NULL
-            : e->attempts > 1 && !e->waiter[0]  /* a waiter's message counts its own */
-                ? PyUnicode_FromFormat("%U (gave up after %d attempts)", msg, e->attempts)
-                : Py_NewRef(msg);
-    if (!shown) {
-        Py_XDECREF(msg);
-        Py_DECREF(cls);
-        return NULL;
-    }
-    if (waiter) {
-        /* botocore's WaiterError(name, reason, last_response). */
-        PyObject *name = str_or_none(e->waiter), *reason = waiter_reason(e, msg);
-        PyObject *last = waiter_last_response(st, e);
-        exc = name && reason && last
-                  ? PyObject_CallFunctionObjArgs(cls, name, reason, last, NULL) : NULL;
-        Py_XDECREF(name);
-        Py_XDECREF(reason);
-        Py_XDECREF(last);
-    } else {
-        exc = PyObject_CallOneArg(cls, shown);
-    }
-    Py_DECREF(shown);
-    if (exc && !waiter && set_attr(exc, "kwargs", botocore_kwargs(st, cls, msg, endpoint)) < 0)
-        Py_CLEAR(exc);
-    if (exc && (PyObject_SetAttrString(exc, "message", msg) < 0 ||
-                set_attr(exc, "code", str_or_none(e->aws_code)) < 0 ||
-                set_attr(exc, "operation_name", str_or_none(op)) < 0 ||
-                (e->http_status &&
-                 set_attr(exc, "http_status", PyLong_FromLong(e->http_status)) < 0) ||
-                set_attr(exc, "request_id", str_or_none(e->request_id)) < 0 ||
-                set_attr(exc, "retryable", PyBool_FromLong(e->retryable)) < 0 ||
-                set_attr(exc, "attempts", PyLong_FromLong(e->attempts)) < 0))
-        Py_CLEAR(exc);
-    if (exc && endpoint && PyObject_IsSubclass(cls, st->EndpointConnectionError) == 1 &&
-        set_attr(exc, "endpoint_url", PyUnicode_FromString(endpoint)) < 0)
-        Py_CLEAR(exc);
-    if (exc && waiter && set_attr(exc, "state", str_or_none(e->waiter_state)) < 0)
-        Py_CLEAR(exc);
-    if (exc)
-        set_raised(exc);
-    Py_XDECREF(exc);
-    Py_DECREF(msg);
-    Py_DECREF(cls);
-    return NULL;
-}
-
-/*
- * botocore's kwargs for a message raised by the binding itself: the one
- * field of the class's fmt ("report", "error_msg") holds it. A new dict.
- */
-static PyObject *message_kwargs(PyObject *cls, PyObject *msg)
-{
-    PyObject *fmt = PyObject_GetAttrString(cls, "fmt"), *out = NULL;
-    const char *f = fmt && PyUnicode_Check(fmt) ? PyUnicode_AsUTF8(fmt) : NULL;
-    const char *open = f ? strchr(f, '{') : NULL, *close = open ? strchr(open, '}') : NULL;
-
-    PyErr_Clear();
-    if (close && !strchr(close, '{')) {
-        PyObject *key = PyUnicode_FromStringAndSize(open + 1, close - open - 1);
-        out = key ? Py_BuildValue("{OO}", key, msg) : NULL;
-        Py_XDECREF(key);
-    } else {
-        out = PyDict_New();
-    }
-    Py_XDECREF(fmt);
-    return out;
-}
-
-static PyObject *raise_with_message(PyObject *cls, const char *fmt, va_list ap)
-{
-    PyObject *msg, *exc;
-
-    msg = PyUnicode_FromFormatV(fmt, ap);
-    if (!msg)
-        return NULL;
-    if ((cls = acmpy_error_class(cls))) {
-        exc = PyObject_CallOneArg(cls, msg);
-        if (exc && PyObject_IsSubclass(cls, PyExc_Exception) == 1 &&
-            PyObject_HasAttrString(cls, "fmt") &&
-            set_attr(exc, "kwargs", message_kwargs(cls, msg)) < 0)
-            Py_CLEAR(exc);
-        Py_DECREF(cls);
-        if (exc && PyObject_SetAttrString(exc, "message", msg) == 0)
-            set_raised(exc);
-        Py_XDECREF(exc);
-    }
-    Py_DECREF(msg);
-    return NULL;
-}
-
-PyObject *acmpy_raise_param(acmpy_state *st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    raise_with_message(st->ParamValidationError, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-PyObject *acmpy_raise_as(PyObject *cls, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    raise_with_message(cls, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-/* ---- logging --------------------------------------------------------------------- */
-
-/* The logger the blocking call on this thread logs to (borrowed), or NULL. */
-static _Thread_local PyObject *tls_logger;
-
-void acmpy_log_prepare(acmpy_state *st)
-{
-    PyObject *r;
-
-    tls_logger = NULL;
-    if (!st->logger) {
-        /*
-         * Nobody can have configured logging before importing it: skip it until
-         * then. A plain sys.modules lookup: this runs on every call until then.
-         */
-        PyObject *logging = PyDict_GetItemWithError(PyImport_GetModuleDict(), st->str_logging);
-        if (!logging) {
-            PyErr_Clear();
-            return;
-        }
-        Py_INCREF(logging);
-        st->logger = PyObject_CallMethod(logging, "getLogger", "s", "acmpca");
-        Py_DECREF(logging);
-        if (!st->logger) {
-            PyErr_Clear();
-            return;
-        }
-    }
-    r = PyObject_CallMethodOneArg(st->logger, st->str_isEnabledFor, st->debug_level);
-    if (!r) {
-        PyErr_Clear();
-        return;
-    }
-    if (PyObject_IsTrue(r) == 1)
-        tls_logger = st->logger;
-    Py_DECREF(r);
-}
-
-static void log_text(const char *text)
-{
-    PyObject *logger = tls_logger, *s, *r = NULL;
-    PyGILState_STATE g;
-
-    if (!logger)
-        return;
-    g = PyGILState_Ensure();
-    s = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "backslashreplace");
-    if (s)
-        r = PyObject_CallMethod(logger, "debug", "O", s);
-    if (!r)
-        PyErr_WriteUnraisable(logger);
-    Py_XDECREF(r);
-    Py_XDECREF(s);
-    PyGILState_Release(g);
-}
-
-int acmpy_log_enabled(void *userdata)
-{
-    (void)userdata;
-    return tls_logger != NULL;
-}
-
-void acmpy_log_line(void *userdata, const char *line)
-{
-    (void)userdata;
-    if (tls_logger)
-        log_text(line);
-}
-
-void acmpy_log_wait(const char *waiter, int attempt, double delay_s)
-{
-    char line[160];
-    if (!tls_logger)
-        return;
-    snprintf(line, sizeof(line), "waiter %s: attempt %d did not succeed, next in %.3g s",
-             waiter, attempt, delay_s);
-    log_text(line);
-}
-
 /* ---- _model(): the core's model as Python data (for tools/gen_pyi.py and tests) ---- */
 
 static int describe_shape(PyObject *shapes, const acmpca_shape *shape);
@@ -1070,12 +615,51 @@ fail:
     return out;
 }
 
+/* ---- _endpoints(): the partitions and where acm-pca is offered (acmpca.Session) ----- */
+
+static PyObject *module_endpoints(PyObject *module, PyObject *unused)
+{
+    PyObject *partitions = PyList_New(0), *regions = NULL, *out = NULL, *v;
+    const acmpca_region_info *r = acmpca_endpoint_regions(NULL);
+    size_t i, n = 0;
+    const char *name;
+
+    (void)module;
+    (void)unused;
+    if (!partitions)
+        return NULL;
+    for (i = 0; (name = acmpca_endpoint_partition(i)) != NULL; i++) {
+        if (!(v = PyUnicode_FromString(name)) || PyList_Append(partitions, v) < 0) {
+            Py_XDECREF(v);
+            goto fail;
+        }
+        Py_DECREF(v);
+    }
+    r = acmpca_endpoint_regions(&n);
+    if (!(regions = PyList_New((Py_ssize_t)n)))
+        goto fail;
+    for (i = 0; i < n; i++) {
+        if (!(v = Py_BuildValue("(ssO)", r[i].partition, r[i].region,
+                                r[i].non_regional ? Py_True : Py_False)))
+            goto fail;
+        PyList_SET_ITEM(regions, (Py_ssize_t)i, v);
+    }
+    out = PyTuple_Pack(2, partitions, regions);
+fail:
+    Py_DECREF(partitions);
+    Py_XDECREF(regions);
+    return out;
+}
+
 /* ---- module ---------------------------------------------------------------------- */
 
 static PyMethodDef module_functions[] = {
     {"_model", module_model, METH_NOARGS,
      "_model() -> dict\n--\n\nThe core's API model as Python data: operations, shapes, waiters and "
      "paginators. For tools and tests; not a stable API."},
+    {"_endpoints", module_endpoints, METH_NOARGS,
+     "_endpoints() -> (partitions, [(partition, region, non_regional), ...])\n--\n\nThe "
+     "core's partitions and where acm-pca is offered (acmpca.Session)."},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *intern(const char *s)
@@ -1248,20 +832,18 @@ static PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, module_exec},
     {0, NULL}};
 
-PyModuleDef acmpy_module_def = {
-    PyModuleDef_HEAD_INIT,
-    "acmpca._acmpca",
+static const char module_doc[] =
     "The C extension behind the acmpca package: an AWS Private CA client on the acmpca C\n"
-    "core. Import `acmpca`, not this module.",
-    sizeof(acmpy_state),
-    module_functions,
-    module_slots,
-    module_traverse,
-    module_clear,
-    module_free,
-};
+    "core. Import `acmpca`, not this module.";
 
 PyMODINIT_FUNC PyInit__acmpca(void)
 {
+    /* The def itself lives in base.c, where the types look the module up by it. */
+    acmpy_module_def.m_doc = module_doc;
+    acmpy_module_def.m_methods = module_functions;
+    acmpy_module_def.m_slots = module_slots;
+    acmpy_module_def.m_traverse = module_traverse;
+    acmpy_module_def.m_clear = module_clear;
+    acmpy_module_def.m_free = module_free;
     return PyModuleDef_Init(&acmpy_module_def);
 }

@@ -16,7 +16,6 @@
  * result_keys are botocore's, over jmespath when it is installed.
  */
 #include <string.h>
-#include <time.h>
 
 #include "acmpca_py.h"
 #include "client_internal.h" /* the paginator's request / accept steps, for hooked pages */
@@ -186,65 +185,6 @@ static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int
     return 0;
 }
 
-/*
- * The waiter's pauses happen here rather than in the core, so that Ctrl-C
- * stops them at once: the core is given a pause of a nanosecond, and this
- * hook, told before each pause, sleeps the real one in slices with the GIL
- * released, running Python's signal handlers (PyErr_CheckSignals) before and
- * after each slice. A handler that raises (KeyboardInterrupt) makes the hook
- * return 1: the core stops the waiter with ACMPCA_ECANCELLED, and the
- * exception, left pending on this thread, is what wait() raises. A signal
- * interrupts the main thread's nanosleep at once; slices bound the delay
- * when it lands on another thread. Signal handlers run on the main thread
- * only, so waiters on other threads just sleep.
- */
-#define SLICE_S 0.05
-
-
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Python's signal handlers, with the GIL taken for them: -1 when one raised. */
-static int check_signals(void)
-{
-    PyGILState_STATE g = PyGILState_Ensure();
-    int rc = PyErr_CheckSignals();
-    PyGILState_Release(g);
-    return rc;
-}
-
-int acmpy_wait_progress(void *userdata, const char *waiter, int attempt, double core_delay)
-{
-    const acmpy_wait_ctx *ctx = userdata;
-    PyGILState_STATE g;
-    double deadline;
-    int rc;
-
-    (void)core_delay;
-    g = PyGILState_Ensure();
-    acmpy_log_wait(waiter, attempt, ctx->delay_s);
-    rc = PyErr_CheckSignals();
-    PyGILState_Release(g);
-    if (rc < 0)
-        return 1;
-    deadline = monotonic_s() + ctx->delay_s;
-    for (;;) {
-        double left = deadline - monotonic_s(), slice = left < SLICE_S ? left : SLICE_S;
-        struct timespec ts;
-        if (left <= 0)
-            return 0;
-        ts.tv_sec = (time_t)slice;
-        ts.tv_nsec = (long)((slice - (double)ts.tv_sec) * 1e9);
-        (void)nanosleep(&ts, NULL); /* EINTR: a signal, checked right below */
-        if (check_signals() < 0)
-            return 1;
-    }
-}
-
 /* wait()'s arguments: the input and WaiterConfig (delay -1: the model's). */
 static int waiter_args(acmpy_state *st, acmpy_waiter *w, const char *method,
                        PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, cJSON **in,
@@ -352,7 +292,7 @@ static PyObject *waiter_machine(PyObject *op, PyObject *const *args, Py_ssize_t 
 
     if (waiter_args(st, w, "wait", args, nargs, kwnames, &in, &delay, &attempts) < 0)
         return NULL;
-    if ((m = acmpy_machine_new(st, w->client, NULL, w->op, ACMPY_MACHINE_WAITER, &c))) {
+    if ((m = acmpy_machine_new(st, w->client, NULL, NULL, w->op, ACMPY_MACHINE_WAITER, &c))) {
         /* The core takes 0 for the model's delay; WaiterConfig Delay 0 means no pause. */
         if (acmpca_machine_new_waiter(&m->m, c, w->info->name, in,
                                       delay < 0 ? 0 : delay == 0 ? ACMPY_CORE_PAUSE : delay,
@@ -781,7 +721,11 @@ static int update_resume_token(acmpy_pages *pg)
     return 0;
 }
 
-PyObject *acmpy_pages_page(PyObject *op, const cJSON *page, const acmpca_response_meta *meta)
+/*
+ * A page (caller-owned cJSON, not taken) as the PageIterator yields it, with
+ * its ResponseMetadata, after moving the resume token on; None past the end.
+ */
+static PyObject *pages_page(PyObject *op, const cJSON *page, const acmpca_response_meta *meta)
 {
     acmpy_pages *pg = (acmpy_pages *)op;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
@@ -804,10 +748,14 @@ PyObject *acmpy_pages_page(PyObject *op, const cJSON *page, const acmpca_respons
     return out;
 }
 
-void acmpy_pages_release(PyObject *op)
+/* A page machine ended: the PageIterator may be iterated again. */
+static void pages_release(PyObject *op)
 {
     ((acmpy_pages *)op)->busy = 0;
 }
+
+/* What a page machine (machine.c, a layer below) calls back: handed to it, not linked. */
+static const acmpy_page_hooks page_hooks = {pages_page, pages_release};
 
 /*
  * _machine(): the next page as a call machine (see machine.c). The iterator
@@ -823,7 +771,7 @@ static PyObject *pages_machine(PyObject *op, PyObject *unused)
 
     (void)unused;
     if (pages_busy(pg) ||
-        !(m = acmpy_machine_new(st, pg->client, op, pg->op, ACMPY_MACHINE_PAGE, &c)))
+        !(m = acmpy_machine_new(st, pg->client, op, &page_hooks, pg->op, ACMPY_MACHINE_PAGE, &c)))
         return NULL;
     if ((!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
                                         pg->max_items, pg->starting_token) != 0) ||
@@ -841,15 +789,14 @@ static PyObject *pages_machine(PyObject *op, PyObject *unused)
  * to ask, the page is fetched through the operation's method (so handlers
  * and a Stubber see it as a call, as botocore's paginators are calls), and
  * the answer, back in its wire form, goes to the paginator to be trimmed
- * and counted as any other.
+ * and counted as any other. Two halves, so that acmpca.aio can await the
+ * call in between.
  */
-static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
+
+/* The keyword arguments of the page's call, or None past the last page. */
+static PyObject *hooked_request(acmpy_state *st, acmpy_pages *pg, PyObject *op)
 {
     const cJSON *input;
-    cJSON *raw = NULL, *page = NULL;
-    PyObject *kwargs = NULL, *method = NULL, *parsed = NULL, *wire = NULL, *out = NULL;
-    PyObject *empty = NULL, *events = NULL, *md;
-    const char *text;
     int done;
 
     if (acmpca__paginator_request(pg->p, &input, &done) != 0) {
@@ -857,11 +804,18 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
         return NULL;
     }
     if (done)
-        return acmpy_pages_page(op, NULL, NULL);
-    if (!(kwargs = acmpy_from_json(st, pg->op->input, input)) ||
-        !(method = PyObject_GetAttrString(pg->client, pg->op->snake_name)) ||
-        !(empty = PyTuple_New(0)) || !(parsed = PyObject_Call(method, empty, kwargs)) ||
-        !(events = PyImport_ImportModule("acmpca._events")) ||
+        return pages_page(op, NULL, NULL);
+    return acmpy_from_json(st, pg->op->input, input);
+}
+
+/* The page from the call's result (`parsed`, a dict with ResponseMetadata). */
+static PyObject *hooked_accept(acmpy_state *st, acmpy_pages *pg, PyObject *op, PyObject *parsed)
+{
+    cJSON *raw = NULL, *page = NULL;
+    PyObject *wire = NULL, *out = NULL, *events = NULL, *md;
+    const char *text;
+
+    if (!(events = PyImport_ImportModule("acmpca._events")) ||
         !(wire = PyObject_CallMethod(events, "_wire_json", "O", parsed)) ||
         !(text = PyUnicode_AsUTF8(wire)))
         goto done;
@@ -874,7 +828,7 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
         goto done;
     }
     /* The page carries the call's ResponseMetadata, or none when the call had none. */
-    out = acmpy_pages_page(op, page, NULL);
+    out = pages_page(op, page, NULL);
     md = PyDict_Check(parsed) ? PyDict_GetItem(parsed, st->str_ResponseMetadata) : NULL;
     if (out && out != Py_None &&
         (md ? PyDict_SetItem(out, st->str_ResponseMetadata, md)
@@ -882,13 +836,75 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
         Py_CLEAR(out);
 done:
     cJSON_Delete(page);
-    Py_XDECREF(kwargs);
-    Py_XDECREF(method);
-    Py_XDECREF(empty);
-    Py_XDECREF(parsed);
     Py_XDECREF(events);
     Py_XDECREF(wire);
     return out;
+}
+
+static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
+{
+    PyObject *kwargs, *method = NULL, *empty = NULL, *parsed = NULL, *out = NULL;
+
+    if (!(kwargs = hooked_request(st, pg, op)) || kwargs == Py_None)
+        return kwargs;
+    if ((method = PyObject_GetAttrString((PyObject *)pg->client, pg->op->snake_name)) &&
+        (empty = PyTuple_New(0)) && (parsed = PyObject_Call(method, empty, kwargs)))
+        out = hooked_accept(st, pg, op, parsed);
+    Py_DECREF(kwargs);
+    Py_XDECREF(method);
+    Py_XDECREF(empty);
+    Py_XDECREF(parsed);
+    return out;
+}
+
+/* Make the core paginator on first use: 0, or -1 with an error set. */
+static int pages_ready(acmpy_state *st, acmpy_pages *pg, acmpca_client *c)
+{
+    if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
+                                       pg->max_items, pg->starting_token) != 0) {
+        acmpy_raise_last(st, pg->op->name, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * _hooked_request() / _hooked_accept(parsed): the two halves of a hooked page
+ * for acmpca.aio, which awaits the call in between. The iterator is busy from
+ * a request to its accept; _hooked_accept(None) lets it go after a failed call.
+ */
+static PyObject *pages_hooked_request(PyObject *op, PyObject *unused)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+    acmpy_client *client;
+    acmpca_client *c;
+    PyObject *out = NULL;
+
+    (void)unused;
+    if (pages_busy(pg) || !(c = holder_begin(op, pg->client)))
+        return NULL;
+    client = (acmpy_client *)Py_NewRef(pg->client);
+    if (pages_ready(st, pg, c) == 0 && (out = hooked_request(st, pg, op)) && out != Py_None)
+        pg->busy = 1;
+    acmpy_client_end(client);
+    Py_DECREF(client);
+    return out;
+}
+
+static PyObject *pages_hooked_accept(PyObject *op, PyObject *parsed)
+{
+    acmpy_pages *pg = (acmpy_pages *)op;
+    acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
+
+    if (!pg->busy || !pg->p) {
+        PyErr_SetString(st->GeneralError, "_hooked_accept: no page was requested");
+        return NULL;
+    }
+    pg->busy = 0;
+    if (parsed == Py_None)
+        Py_RETURN_NONE;
+    return hooked_accept(st, pg, op, parsed);
 }
 
 static PyObject *pages_next(PyObject *op)
@@ -911,11 +927,8 @@ static PyObject *pages_next(PyObject *op)
     if (pages_busy(pg) || !(c = holder_begin(op, pg->client)))
         return NULL;
     client = (acmpy_client *)Py_NewRef(pg->client);
-    if (!pg->p && acmpca_paginator_new(&pg->p, c, pg->info->operation, pg->input, pg->page_size,
-                                       pg->max_items, pg->starting_token) != 0) {
-        acmpy_raise_last(st, pg->op->name, NULL);
+    if (pages_ready(st, pg, c) < 0)
         goto done;
-    }
     if (client->hooked) {
         pg->busy = 1;
         out = hooked_page(st, pg, op);
@@ -934,7 +947,7 @@ static PyObject *pages_next(PyObject *op)
         acmpy_raise_last_meta(st, pg->op->name, acmpca_client_endpoint(c), meta);
         goto done;
     }
-    out = acmpy_pages_page(op, page, meta);
+    out = pages_page(op, page, meta);
     if (out == Py_None)
         Py_CLEAR(out);  /* NULL without an error: the end of the iteration */
 done:
@@ -1011,6 +1024,12 @@ static PyMethodDef pages_methods[] = {
     {"_machine", pages_machine, METH_NOARGS,
      "_machine() -> _Machine\n\nThe next page as a call machine, for a driver of your own "
      "(acmpca.aio is one);\nits result() is the page, or None past the last one."},
+    {"_hooked_request", pages_hooked_request, METH_NOARGS,
+     "_hooked_request() -> dict | None\n\nWith event handlers registered: the next page's "
+     "call arguments (the iterator\nis busy until _hooked_accept), or None past the last page."},
+    {"_hooked_accept", pages_hooked_accept, METH_O,
+     "_hooked_accept(parsed) -> dict\n\nThe page from the result of the call "
+     "_hooked_request() asked for; None after\nthe call failed (frees the iterator)."},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pages_members[] = {

@@ -65,6 +65,11 @@ static const partition partitions[] = {
 
 #define PARTITION_COUNT (sizeof partitions / sizeof partitions[0])
 
+const char *acmpca_endpoint_partition(size_t i)
+{
+    return i < PARTITION_COUNT ? partitions[i].name : NULL;
+}
+
 /* ASCII only: the <ctype.h> classes depend on the locale. */
 static int is_digit(char c)
 {

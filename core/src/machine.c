@@ -49,6 +49,8 @@ struct acmpca_machine {
                                      protocol's two: kept when re-signing */
     acmpca_url_parts *fetch_url;  /* of its pending exchange (allocated when needed) */
     const char *proxy;            /* the last SEND step's explicit proxy (the client's) */
+    int stop_before_sign;         /* acmpca_machine_stop_before_signing was called */
+    int sign_stopped;             /* ACMPCA_STEP_SIGN was returned for this signature */
     /* KIND_WAITER */
     const acmpca_waiter_info *waiter;
     cJSON *input;
@@ -285,6 +287,25 @@ const char *acmpca_machine_proxy(const acmpca_machine *m)
     return m ? m->proxy : NULL;
 }
 
+int acmpca_machine_stop_before_signing(acmpca_machine *m)
+{
+    if (!m || m->kind == KIND_WAITER)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_stop_before_signing: only a "
+                                 "call or page machine signs requests of its own");
+    m->stop_before_sign = 1;
+    return 0;
+}
+
+const char *acmpca_machine_response_body(const acmpca_machine *m, size_t *len)
+{
+    const char *body = NULL;
+    if (m && m->kind != KIND_WAITER && m->resp.status)
+        body = m->resp.body.ptr ? m->resp.body.ptr : "";
+    if (len)
+        *len = body && m->resp.body.ptr ? m->resp.body.len : 0;
+    return body;
+}
+
 /* ---- steps ----------------------------------------------------------------- */
 
 /* Keep this thread's last error in the machine (the driver may call from
@@ -404,6 +425,7 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
     }
     err = acmpca__sign_request_keeping(m->client, m->req, creds, 2 + m->extra_headers);
     acmpca__credentials_release(creds);
+    m->sign_stopped = 0;
     if (err) {
         acmpca__error_set_stage("sign");
         return fail(m, s);
@@ -454,6 +476,14 @@ static acmpca_step_kind call_next(acmpca_machine *m, acmpca_step *s)
             return sleep_step(s, wait, ACMPCA_SLEEP_ADAPTIVE, m->attempt);
         /* fall through */
     case ST_SIGN:
+        /* Once per signature, not again after a credentials exchange of the same attempt. */
+        if (m->stop_before_sign && !m->sign_stopped) {
+            m->sign_stopped = 1;
+            s->kind = ACMPCA_STEP_SIGN;
+            s->request = m->req;
+            s->attempt = m->attempt;
+            return s->kind;
+        }
         return send_step(m, s);
     case ST_SENT:
     case ST_FETCH_SENT:

@@ -134,6 +134,60 @@ static void test_machine__added_header_refusals(void)
     acmpca_client_free(c);
 }
 
+/*
+ * After acmpca_machine_stop_before_signing, a SIGN step comes before every
+ * signature: each attempt, and the retry a clock-skew correction makes (which
+ * no back-off sleep announces). What is added at that step is signed.
+ */
+static void test_machine__sign_step_before_every_signature(void)
+{
+    acmpca_client *c = new_client();
+    acmpca_machine *m = new_call(c), *w = NULL;
+    cJSON *in = cJSON_Parse(GET_IN);
+    acmpca_step s;
+    char value[16];
+    const char *body;
+    size_t len = 1;
+    int signs = 0, sends = 0;
+
+    CHECK(acmpca_machine_response_body(m, &len) == NULL && len == 0); /* no answer yet */
+    CHECK_INT(acmpca_machine_use_blocking_io(m), 0);
+    CHECK_INT(acmpca_machine_stop_before_signing(m), 0);
+    fault_script("[{\"action\":\"skew\",\"status\":403,\"offset_s\":-3600,"
+                 "\"code\":\"InvalidSignatureException\"},{\"action\":\"ok\"}]");
+    for (;;) {
+        acmpca_step_kind k = acmpca_machine_next(m, &s);
+        if (k == ACMPCA_STEP_DONE || k == ACMPCA_STEP_FAILED)
+            break;
+        if (k == ACMPCA_STEP_SIGN) {
+            signs++;
+            CHECK_INT(s.attempt, signs);
+            CHECK_INT(sends, signs - 1);
+            snprintf(value, sizeof(value), "sign-%d", signs);
+            CHECK_INT(acmpca_machine_set_header(m, "X-Attempt", value), 0);
+            continue;
+        }
+        if (k == ACMPCA_STEP_SEND) {
+            sends++;
+            CHECK_STR(header(s.request, "X-Attempt"), sends == 1 ? "sign-1" : "sign-2");
+            CHECK_CONTAINS(header(s.request, "Authorization"), "x-attempt");
+        }
+        CHECK_INT(acmpca_machine_perform(m, &s), 0);
+    }
+    CHECK_INT(acmpca_machine_next(m, &s), ACMPCA_STEP_DONE);
+    CHECK_INT(signs, 2);
+    CHECK_INT(sends, 2);
+    body = acmpca_machine_response_body(m, &len);
+    CHECK(body != NULL && len > 0 && body[0] == '{'); /* the last answer's bytes */
+    REQUIRE(acmpca_machine_new_waiter(&w, c, "certificate_issued", in, 0, 0) == 0);
+    CHECK_INT(acmpca_machine_stop_before_signing(w), ACMPCA_EINVAL);
+    CHECK(acmpca_machine_response_body(w, NULL) == NULL);
+    cJSON_Delete(in);
+    acmpca_machine_free(w);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
 /* The settings a client resolved, with the defaults filled in. */
 static void test_client__settings_show_the_resolved_values(void)
 {
@@ -167,6 +221,7 @@ int main(void)
     acmpca_global_init();
     test_machine__added_header_is_sent_and_signed();
     test_machine__added_header_refusals();
+    test_machine__sign_step_before_every_signature();
     test_client__settings_show_the_resolved_values();
     acmpca_global_cleanup();
     return CHECK_DONE();

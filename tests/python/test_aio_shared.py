@@ -10,7 +10,8 @@ driver and the call machine, and every assertion (results, exception classes and
 attributes, attempt counts, what the servers received) holds for acmpca.aio as it is
 written for acmpca.
 
-Left out, each for a reason: Ctrl-C and signal handlers during a blocking wait (the
+Left out, each for a reason: test_events__unregister_returns_to_the_c_path (it watches
+the blocking client's events function; acmpca.aio's own is watched in test_aio_events.py), Ctrl-C and signal handlers during a blocking wait (the
 asyncio equivalent, cancelling the task, is tested in test_aio.py), credentials_source()
 (blocking, not part of acmpca.aio), threads, the repr text "<acmpca.Client ...>" (the
 asyncio client says "<acmpca.aio.Client ...>", test_aio.py), and the cases that make no
@@ -25,6 +26,7 @@ import pytest
 
 import acmpca
 import acmpca.aio
+import test_boto3_events
 import test_client
 import test_errors
 import test_faults
@@ -72,6 +74,12 @@ SHARED = {
         "test_config_object_and_keywords", "test_botocore_config_is_duck_typed",
         "test_verify_argument", "test_rate_limit_option", "test_debug_log_redacts_secrets",
         "test_no_log_records_unless_enabled", "test_waiter_pauses_are_logged"],
+    # client.meta.events: the same handlers see the same events with the same arguments,
+    # side by side with boto3 (the events path of acmpca.aio is test_aio_events.py's too).
+    test_boto3_events: [name for name in dir(test_boto3_events)
+                        if (name.startswith("test_events__") and
+                            name != "test_events__unregister_returns_to_the_c_path") or
+                        name == "test_meta__request_dict_body_is_the_serialized_json"],
 }
 
 

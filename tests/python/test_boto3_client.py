@@ -125,6 +125,21 @@ def test_session__client_takes_the_session_defaults(scripted):
     assert ours.get_available_services() == ["acm-pca"]
 
 
+def test_session__available_regions_and_partitions_match_boto3():
+    """From the endpoint data the core carries: the same lists as botocore's."""
+    ours, theirs = acmpca.Session(), boto3.session.Session()
+    assert ours.get_available_partitions() == theirs.get_available_partitions()
+    for partition in ours.get_available_partitions() + ["no-such-partition"]:
+        for non_regional in (False, True):
+            assert ours.get_available_regions("acm-pca", partition, non_regional) == \
+                theirs.get_available_regions("acm-pca", partition, non_regional), partition
+    assert "eu-west-1" in ours.get_available_regions("acm-pca")
+    assert "fips-us-east-1" in ours.get_available_regions("acm-pca", allow_non_regional=True)
+    assert "fips-us-east-1" not in ours.get_available_regions("acm-pca")
+    assert ours.get_available_regions("acm-pca", partition_name="aws-cn") == [
+        "cn-north-1", "cn-northwest-1"]
+
+
 def test_session__profile_region_and_keys(tmp_path, monkeypatch, scripted):
     (tmp_path / "config").write_text("[profile dev]\nregion = ap-south-1\n")
     (tmp_path / "credentials").write_text("[dev]\naws_access_key_id = testing\n"

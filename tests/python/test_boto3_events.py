@@ -31,7 +31,9 @@ def both(endpoint, config=None, **kwargs):
 def test_events__same_names_and_keywords_as_boto3(moto_endpoint):
     seen = {}
     for c in both(moto_endpoint):
-        log = seen.setdefault(type(c).__module__.split(".")[0], [])
+        # (acmpca.aio's cases see the client through a blocking face of the test's own)
+        log = seen.setdefault("botocore" if type(c).__module__.startswith("botocore")
+                              else "acmpca", [])
 
         def record(event_name, log=log, **kwargs):
             log.append((event_name, sorted(kwargs)))
@@ -162,6 +164,58 @@ def test_events__after_call_sees_service_errors_before_they_raise(scripted):
             c.get_policy(ResourceArn=CA + "acmpca-test:error:ResourceNotFoundException")
         assert type(info.value).__name__ == "ResourceNotFoundException"
     assert seen[0] == seen[1] == (400, "ResourceNotFoundException")
+
+
+def test_events__after_call_content_is_the_body(moto_endpoint, scripted):
+    """http_response.content holds the answer's bytes, as botocore's, for a result and for
+    a service error."""
+    seen = []
+    for c in both(moto_endpoint):
+        c.meta.events.register("after-call", lambda http_response, **kw: seen.append(
+            json.loads(http_response.content)))
+        c.list_certificate_authorities()
+    assert seen[0] == seen[1] and "CertificateAuthorities" in seen[0]
+    seen.clear()
+    for c in both(scripted.endpoint):
+        c.meta.events.register("after-call", lambda http_response, **kw: seen.append(
+            http_response.content))
+        with pytest.raises(Exception):
+            c.get_policy(ResourceArn=CA + "acmpca-test:error:ResourceNotFoundException")
+    assert seen[0] == seen[1] and b"ResourceNotFoundException" in seen[1]
+
+
+def test_events__before_sign_fires_again_after_clock_skew(fault):
+    """botocore fires before-sign for each signature: the retry after a clock-skew
+    correction is signed again, with what the handler adds for that attempt."""
+    c = acmpca.client("acm-pca", REGION, endpoint_url=fault.endpoint,
+                      config=acmpca.Config(retries={"total_max_attempts": 1}), **CREDS)
+    seen = []
+
+    def add(request, **kwargs):
+        seen.append(dict(request.headers).get("X-Attempt"))
+        request.headers["X-Attempt"] = str(len(seen))
+    c.meta.events.register("before-sign.acm-pca.DescribeCertificateAuthority", add)
+    fault.script([{"action": "skew", "status": 403, "offset_s": -3600,
+                   "code": "InvalidSignatureException"}, {"action": "ok"}])
+    c.describe_certificate_authority(CertificateAuthorityArn=CA)
+    assert seen == [None, "1"]  # the second request as the first was sent
+    first, retry = (r["headers"] for r in fault.received())
+    assert (first["x-attempt"], retry["x-attempt"]) == ("1", "2")
+    assert "x-attempt" in retry["authorization"]
+
+
+def test_events__paginator_pages_are_calls(moto_endpoint):
+    """Each page a paginator fetches is a call the handlers see, as botocore's."""
+    seen = []
+    for c in both(moto_endpoint):
+        calls = []
+        c.meta.events.register("before-call.acm-pca.ListCertificateAuthorities",
+                               lambda params, **kw: calls.append(json.loads(params["body"])))
+        pages = list(c.get_paginator("list_certificate_authorities").paginate(
+            PaginationConfig={"PageSize": 1, "MaxItems": 2}))
+        seen.append((calls, [sorted(p) for p in pages]))
+    assert seen[0] == seen[1]
+    assert seen[1][0] and seen[1][0][0]["MaxResults"] == 1
 
 
 def test_events__needs_retry_observes_every_attempt(scripted):

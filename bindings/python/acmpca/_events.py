@@ -252,8 +252,8 @@ class AWSRequest:
 
 
 class AWSResponse:
-    """botocore.awsrequest.AWSResponse's fields: url, status_code, headers, content, raw.
-    content is b"" for answers the C path parsed (it keeps no copy of the body)."""
+    """botocore.awsrequest.AWSResponse's fields: url, status_code, headers, content (the
+    body's bytes), raw."""
 
     def __init__(self, url, status_code, headers, content=b"", raw=None):
         self.url = url
@@ -293,55 +293,123 @@ def _error_class(client, parsed):
     return getattr(client.exceptions, code, None) or client.exceptions.ClientError
 
 
-def _api_call(client, operation_name, params):
-    """One call with events, as botocore.client.BaseClient._make_api_call emits them."""
-    meta = client.meta
-    emitter = meta.events
-    model = meta.service_model.operation_model(operation_name)
-    suffix = "%s.%s" % (SERVICE_ID, operation_name)
-    context = {"client_region": meta.region_name, "client_config": meta.config,
-               "has_streaming_input": False, "auth_type": None}
-    for _, response in emitter.emit("provide-client-params." + suffix, params=params,
-                                    model=model, context=context):
-        if response is not None:
-            params = response
-            break
-    emitter.emit("before-parameter-build." + suffix, params=params, model=model,
-                 context=context)
-    # Validated and serialized before before-call, as botocore does: a stubbed call with
-    # bad params fails as a real one would.
-    method, url, headers, body = client._send_hooked(operation_name, params, None, None, None,
-                                                     True)
-    request_dict = {"url_path": "/", "query_string": "", "method": method,
-                    "headers": dict(headers), "body": body, "url": url, "context": context}
-    _, response = emitter.emit_until_response(
-        "before-call." + suffix, model=model, params=request_dict, request_signer=None,
-        context=context)
-    if response is not None:
-        http, parsed = response
-        emitter.emit("after-call." + suffix, http_response=http, parsed=parsed, model=model,
-                     context=context)
-        if getattr(http, "status_code", 200) >= 300:
-            raise _error_class(client, parsed)(parsed, operation_name)
-        return parsed
+# ---- one call's events, written once for both clients -------------------------------------
+#
+# Each phase of a call is a generator that yields (event_name, kwargs, until_response) for
+# every emit and is sent the handlers' [(handler, response), ...]. _drive() runs a phase with
+# plain calls (the blocking client); _adrive() awaits the handlers' coroutines as aiobotocore
+# does (acmpca.aio). The events, their arguments and their order are thus the same for both.
 
-    def sign(attempt, request):
+def _drive(emitter, phase):
+    try:
+        want = next(phase)
+        while True:
+            name, kwargs, until = want
+            want = phase.send(emitter._emit(name, kwargs, until))
+    except StopIteration as e:
+        return e.value
+
+
+async def _adrive(emitter, phase):
+    import inspect
+
+    try:
+        want = next(phase)
+        while True:
+            name, kwargs, until = want
+            kwargs["event_name"] = name
+            responses = []
+            for handler in emitter._handlers.prefix_search(name):
+                response = handler(**kwargs)
+                if inspect.isawaitable(response):
+                    response = await response
+                responses.append((handler, response))
+                if until and response is not None:
+                    break
+            want = phase.send(responses)
+    except StopIteration as e:
+        return e.value
+
+
+def _answer(responses):
+    return responses[-1][1] if responses else None
+
+
+class _Call:
+    """The events of one call of `client` (the blocking client; acmpca.aio's wraps one),
+    as botocore.client.BaseClient._make_api_call emits them."""
+
+    def __init__(self, client, operation_name):
+        meta = client.meta
+        self.client = client
+        self.operation_name = operation_name
+        self.emitter = meta.events
+        self.region_name = meta.region_name
+        self.model = meta.service_model.operation_model(operation_name)
+        self.suffix = "%s.%s" % (SERVICE_ID, operation_name)
+        self.context = {"client_region": meta.region_name, "client_config": meta.config,
+                        "has_streaming_input": False, "auth_type": None}
+        self.params = self.request_dict = self.url = None
+
+    def wants(self, *events):
+        return any(self.emitter.has_handlers("%s.%s" % (e, self.suffix)) for e in events)
+
+    def begin(self, params):
+        """Phase 1: params, validation, before-call. Returns (True, parsed) when a
+        before-call handler answered, else (False, None) and the call goes on."""
+        suffix, model, context = self.suffix, self.model, self.context
+        for _, response in (yield ("provide-client-params." + suffix,
+                                   dict(params=params, model=model, context=context), False)):
+            if response is not None:
+                params = response
+                break
+        yield ("before-parameter-build." + suffix,
+               dict(params=params, model=model, context=context), False)
+        self.params = params
+        # Validated and serialized before before-call, as botocore does: a stubbed call with
+        # bad params fails as a real one would.
+        method, url, headers, body = self.client._send_hooked(self.operation_name, params,
+                                                              None, None, None, True)
+        self.url = url
+        self.request_dict = {"url_path": "/", "query_string": "", "method": method,
+                             "headers": dict(headers), "body": body, "url": url,
+                             "context": context}
+        response = _answer((yield ("before-call." + suffix,
+                                   dict(model=model, params=self.request_dict,
+                                        request_signer=None, context=context), True)))
+        if response is None:
+            return False, None
+        http, parsed = response
+        yield ("after-call." + suffix,
+               dict(http_response=http, parsed=parsed, model=model, context=context), False)
+        if getattr(http, "status_code", 200) >= 300:
+            raise _error_class(self.client, parsed)(parsed, self.operation_name)
+        return True, parsed
+
+    def sign(self, attempt, request):
+        """Before each signature: request-created, before-sign. Returns the headers the
+        handlers added ({name: value}) or None."""
         method, url, headers, body = request
         shown = [(k, v) for k, v in headers if k.lower() not in _SIGNATURE_HEADERS]
-        req = AWSRequest(method, url, shown, body, context)
-        emitter.emit("request-created." + suffix, request=req, operation_name=operation_name)
-        emitter.emit("before-sign." + suffix, request=req, signing_name=SERVICE_ID,
-                     region_name=meta.region_name, signature_version="v4",
-                     request_signer=None, operation_name=operation_name)
+        req = AWSRequest(method, url, shown, body, self.context)
+        yield ("request-created." + self.suffix,
+               dict(request=req, operation_name=self.operation_name), False)
+        yield ("before-sign." + self.suffix,
+               dict(request=req, signing_name=SERVICE_ID, region_name=self.region_name,
+                    signature_version="v4", request_signer=None,
+                    operation_name=self.operation_name), False)
         before = dict((k.lower(), v) for k, v in shown)
         added = {k: v for k, v in dict.items(req.headers) if before.get(k.lower()) != v}
         return added or None
 
-    def send(attempt, request):
+    def send(self, attempt, request):
+        """before-send. Returns (answer, headers): answer (status, {name: value}, body) when
+        a handler answered, else None and the headers added (unsigned) or None."""
         # As botocore's prepared request: header values are bytes.
         method, url, headers, body = request
-        req = AWSRequest(method, url, [(k, v.encode()) for k, v in headers], body, context)
-        _, answer = emitter.emit_until_response("before-send." + suffix, request=req)
+        req = AWSRequest(method, url, [(k, v.encode()) for k, v in headers], body,
+                         self.context)
+        answer = _answer((yield ("before-send." + self.suffix, dict(request=req), True)))
         if answer is None:
             before = dict((k.lower(), v) for k, v in headers)
             added = {}
@@ -356,38 +424,59 @@ def _api_call(client, operation_name, params):
                   for k, v in dict(answer.headers).items()},
                  content if isinstance(content, bytes) else str(content).encode()), None)
 
-    def retry(attempt, exc):
-        # An attempt that failed and will be retried: a service error as botocore passes
-        # it, (http_response, parsed); no answer at all as caught_exception.
+    def retry(self, attempt, exc):
+        """needs-retry for an attempt that failed and will be retried: a service error as
+        botocore passes it, (http_response, parsed); no answer at all as caught_exception."""
         answer = getattr(exc, "response", None)
         status = ((answer or {}).get("ResponseMetadata") or {}).get("HTTPStatusCode")
         response = None
         if answer and status:
-            response = (AWSResponse(url, status, (answer.get("ResponseMetadata") or {})
+            response = (AWSResponse(self.url, status, (answer.get("ResponseMetadata") or {})
                                     .get("HTTPHeaders", {})), answer)
-        emitter.emit("needs-retry." + suffix, response=response, endpoint=None,
-                     operation=model, attempts=attempt,
-                     caught_exception=None if response else exc, request_dict=request_dict)
+        yield ("needs-retry." + self.suffix,
+               dict(response=response, endpoint=None, operation=self.model, attempts=attempt,
+                    caught_exception=None if response else exc,
+                    request_dict=self.request_dict), False)
 
-    has = emitter.has_handlers
-    status, headers, parsed, exc = client._send_hooked(
-        operation_name, params,
-        sign if has("before-sign." + suffix) or has("request-created." + suffix) else None,
-        send if has("before-send." + suffix) else None,
-        retry if has("needs-retry." + suffix) else None)
-    # The last attempt's needs-retry (the C loop emitted the earlier, failed ones).
-    http = AWSResponse(url, status, headers) if status is not None else None
-    if has("needs-retry." + suffix):
-        attempts = 1 + ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
-        answered = http is not None and isinstance(parsed, dict)
-        emitter.emit("needs-retry." + suffix, response=(http, parsed) if answered else None,
-                     endpoint=None, operation=model, attempts=attempts,
-                     caught_exception=None if answered else exc, request_dict=request_dict)
-    if http is None:
-        emitter.emit("after-call-error." + suffix, exception=exc, context=context)
-        raise exc
-    emitter.emit("after-call." + suffix, http_response=http, parsed=parsed, model=model,
-                 context=context)
-    if exc is not None:
-        raise exc
-    return parsed
+    def end(self, status, headers, body, parsed, exc):
+        """The last attempt's needs-retry, then after-call (an answer came) or
+        after-call-error (none did). Returns parsed, or raises exc."""
+        http = AWSResponse(self.url, status, headers, body or b"") if status is not None \
+            else None
+        if self.wants("needs-retry"):
+            attempts = 1 + ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
+            answered = http is not None and isinstance(parsed, dict)
+            yield ("needs-retry." + self.suffix,
+                   dict(response=(http, parsed) if answered else None, endpoint=None,
+                        operation=self.model, attempts=attempts,
+                        caught_exception=None if answered else exc,
+                        request_dict=self.request_dict), False)
+        if http is None:
+            yield ("after-call-error." + self.suffix, dict(exception=exc, context=self.context),
+                   False)
+            raise exc
+        yield ("after-call." + self.suffix,
+               dict(http_response=http, parsed=parsed, model=self.model, context=self.context),
+               False)
+        if exc is not None:
+            raise exc
+        return parsed
+
+
+def _api_call(client, operation_name, params):
+    """One call of the blocking client with events: the C call machine runs the attempts
+    (client._send_hooked), calling the phases' hooks between its steps."""
+    call = _Call(client, operation_name)
+    emitter = call.emitter
+    answered, parsed = _drive(emitter, call.begin(params))
+    if answered:
+        return parsed
+    status, headers, parsed, exc, body = client._send_hooked(
+        operation_name, call.params,
+        (lambda attempt, request: _drive(emitter, call.sign(attempt, request)))
+        if call.wants("before-sign", "request-created") else None,
+        (lambda attempt, request: _drive(emitter, call.send(attempt, request)))
+        if call.wants("before-send") else None,
+        (lambda attempt, exc: _drive(emitter, call.retry(attempt, exc)))
+        if call.wants("needs-retry") else None)
+    return _drive(emitter, call.end(status, headers, body, parsed, exc))

@@ -83,11 +83,23 @@ class Session:
         return sorted(names)
 
     def get_available_services(self):
+        """The services this session's clients speak: ["acm-pca"]."""
         return [SERVICE]
 
     def get_available_partitions(self):
-        return ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e",
-                "aws-iso-f"]
+        """The AWS partitions the core's endpoint rules know, as botocore lists them."""
+        return list(_acmpca._endpoints()[0])
+
+    def get_available_regions(self, service_name, partition_name="aws",
+                              allow_non_regional=False):
+        """The regions where `service_name` is offered in `partition_name` (the endpoint
+        data the core carries, from the SDKs' endpoints.json), as botocore's: [] for a
+        partition or a service it does not know; allow_non_regional adds the endpoint
+        names that are not regions (fips-*)."""
+        if service_name != SERVICE:
+            return []
+        return [region for partition, region, non_regional in _acmpca._endpoints()[1]
+                if partition == partition_name and (allow_non_regional or not non_regional)]
 
     def client(self, service_name, region_name=None, api_version=None, use_ssl=True,
                verify=None, endpoint_url=None, aws_access_key_id=None,

@@ -75,6 +75,8 @@ DEFAULT_POOL_CONNECTIONS = 10
 
 _SEND = "send"
 _SLEEP = "sleep"
+_SIGN = "sign"  # only with event handlers (_Hooks)
+_BACKOFF = "backoff"
 
 
 def idempotency_token(exc):
@@ -617,8 +619,9 @@ class _Driver:
         """The endpoint's pool, once a call has gone there, else None."""
         return self.hosts.get(self.main) if self.main is not None else None
 
-    async def exchange(self, loop, host, step, deadline):
-        """One request on a connection of `host` (whose slot the caller holds)."""
+    async def exchange(self, loop, host, step, deadline, extra=b""):
+        """One request on a connection of `host` (whose slot the caller holds); `extra`:
+        header lines a before-send handler added (unsigned)."""
         proxy = host.proxy
         if proxy is not None and step.scheme == "http":
             # Through an HTTP proxy, plain http asks for the absolute URL.
@@ -626,9 +629,9 @@ class _Driver:
             eol = head.index(b"\r\n")
             data = b"".join((head[:head.index(b" ")], b" ", step.url.encode("latin-1"),
                              b" HTTP/1.1\r\n", head[eol + 2:], proxy.authorization or b"",
-                             self.ua_line, step.body))
+                             extra, self.ua_line, step.body))
         else:
-            data = step.head + self.ua_line + step.body
+            data = step.head + extra + self.ua_line + step.body
         conn = None
         try:
             conn = host.take_idle()
@@ -745,7 +748,71 @@ def _user_agent(extra):
 
 # ---- the client --------------------------------------------------------------------
 
-async def _run(driver, m):
+class _Hooks:
+    """The event handlers' part in a call (client.meta.events): what _run does between
+    the machine's steps when a handler is registered. The events, their arguments and
+    order are acmpca._events', as the blocking client's; handlers may be coroutines."""
+
+    def __init__(self, call):
+        from . import _events
+
+        self.call = call
+        self.drive = lambda phase: _events._adrive(call.emitter, phase)
+        self.sign = call.wants("before-sign", "request-created")
+        self.send = call.wants("before-send")
+        self.retry = call.wants("needs-retry")
+        self.last = None  # (status, headers, body) of the last answer to the call's request
+
+    async def before_sign(self, m, step):
+        added = await self.drive(self.call.sign(step.attempt, (step.method, step.url,
+                                                                step.headers, step.body)))
+        for name, value in (added or {}).items():
+            m._set_header(name, value)
+
+    async def before_send(self, m, step):
+        """(answer, extra): a handler's answer, reported to the machine, or the header
+        lines it added, to send unsigned (and signed on later attempts, as the blocking
+        client)."""
+        answer, added = await self.drive(self.call.send(step.attempt, (
+            step.method, step.url, step.headers, step.body)))
+        if answer is not None:
+            status, headers, body = answer
+            self.last = (status, list(headers.items()), body)
+            m.response(*self.last)
+            return answer, b""
+        extra = []
+        for name, value in (added or {}).items():
+            m._set_header(name, value)  # refuses what the blocking client refuses
+            extra.append(("%s: %s\r\n" % (name, value)).encode("utf-8"))
+        return None, b"".join(extra)
+
+    async def after_attempt(self, m, step):
+        exc = m._attempt_error()  # first: it reads what the machine just decided
+        await self.drive(self.call.retry(step.attempt, exc))
+
+    async def end(self, m):
+        try:
+            parsed, exc = m.result(), None
+        except Exception as e:
+            parsed, exc = getattr(e, "response", None), e
+        status, headers, body = self.last or (None, None, None)
+        if headers is not None:
+            headers = {k.lower(): v for k, v in headers}
+        return await self.drive(self.call.end(status, headers, body, parsed, exc))
+
+
+async def _call_with_events(client, method_name, operation_name, params):
+    from . import _events
+
+    call = _events._Call(client._sync, operation_name)
+    hooks = _Hooks(call)
+    answered, parsed = await hooks.drive(call.begin(params))
+    if answered:
+        return parsed
+    return await _run(client._driver, client._sync._machine(method_name, **call.params), hooks)
+
+
+async def _run(driver, m, hooks=None):
     """Drive one machine to its end: the blocking method's result or exception.
 
     A call asks the machine for its next step only while it holds a connection
@@ -753,6 +820,8 @@ async def _run(driver, m):
     is signed, so the loop never spends a long turn signing requests that cannot
     be sent yet, and a signature is never older than the wait for its socket.
     The slot is kept from the answer to the next decision and let go for a sleep.
+    `hooks` (a _Hooks, only while event handlers are registered) runs them between
+    the steps.
     """
     loop = asyncio.get_running_loop()
     if loop is not driver.loop:
@@ -760,6 +829,8 @@ async def _run(driver, m):
     deadline = loop.time() + driver.total_timeout if driver.total_timeout else None
     held = None  # the _Host whose slot this call holds
     try:
+        if hooks is not None and hooks.sign:
+            m._stop_before_signing()
         while True:
             if held is None:
                 main = driver.main_host()
@@ -772,6 +843,13 @@ async def _run(driver, m):
             step = m.next()
             kind = step.kind
             if kind == _SEND:
+                extra = b""
+                if hooks is not None and not step.credentials:
+                    if hooks.send:
+                        answer, extra = await hooks.before_send(m, step)
+                        if answer is not None:
+                            continue
+                    hooks.last = None
                 try:
                     host = driver.host(step, m.proxy())
                 except _TransportFailure as e:
@@ -789,17 +867,25 @@ async def _run(driver, m):
                         m.transport_error(e.kind, e.status, e.detail)
                         continue
                 try:
-                    status, headers, body = await driver.exchange(loop, host, step, until)
+                    answer = await driver.exchange(loop, host, step, until, extra)
                 except _TransportFailure as e:
                     m.transport_error(e.kind, e.status, e.detail)
                 else:
-                    m.response(status, headers, body)
+                    m.response(*answer)
+                    if hooks is not None and not step.credentials:
+                        hooks.last = answer
+            elif kind == _SIGN:
+                await hooks.before_sign(m, step)
             else:
                 if held is not None:
                     held.release()
                     held = None
                 if kind == _SLEEP:
+                    if hooks is not None and hooks.retry and step.reason == _BACKOFF:
+                        await hooks.after_attempt(m, step)
                     await asyncio.sleep(step.sleep)
+                elif hooks is not None:
+                    return await hooks.end(m)
                 else:
                     return m.result()
     except BaseException as e:
@@ -863,9 +949,10 @@ class PageIterator:
     starting over (as the blocking PageIterator), or
     `await it.build_full_result()`."""
 
-    def __init__(self, client, pages):
+    def __init__(self, client, pages, method_name):
         self._client = client
         self._pages = pages
+        self._method_name = method_name
 
     resume_token = property(lambda self: self._pages.resume_token,
                             doc="The StartingToken to go on where MaxItems stopped, or None.")
@@ -889,10 +976,30 @@ class PageIterator:
         return self
 
     async def __anext__(self):
-        page = await _run(self._client._driver, self._pages._machine())
+        if self._client._sync._hooked:
+            page = await self._hooked_page()
+        else:
+            page = await _run(self._client._driver, self._pages._machine())
         if page is None:
             raise StopAsyncIteration
         return page
+
+    async def _hooked_page(self):
+        # With event handlers, a page is a call of the client's method (handlers and the
+        # Stubber see it), as the blocking PageIterator's and botocore's pages are.
+        kwargs = self._pages._hooked_request()
+        if kwargs is None:
+            return None
+        name = self._method_name
+        if not name.islower():  # get_paginator("ListPermissions") works too
+            api = self._client.meta.method_to_api_mapping
+            name = next((k for k, v in api.items() if v == name), name)
+        try:
+            parsed = await getattr(self._client, name)(**kwargs)
+        except BaseException:
+            self._pages._hooked_accept(None)
+            raise
+        return self._pages._hooked_accept(parsed)
 
     async def build_full_result(self):
         """Every page's items in one list under the result key, plus NextToken when
@@ -918,12 +1025,14 @@ class Paginator:
     """A paginator from Client.get_paginator(name): paginate(**kwargs) returns an
     async iterator of pages (no I/O until iterated; bad arguments raise at once)."""
 
-    def __init__(self, client, paginator):
+    def __init__(self, client, paginator, method_name):
         self._client = client
         self._paginator = paginator
+        self._method_name = method_name
 
     def paginate(self, *args, **kwargs):
-        return PageIterator(self._client, self._paginator.paginate(*args, **kwargs))
+        return PageIterator(self._client, self._paginator.paginate(*args, **kwargs),
+                            self._method_name)
 
     result_keys = property(lambda self: self._paginator.result_keys,
                            doc="botocore's result_keys (jmespath expressions).")
@@ -982,7 +1091,7 @@ class Client:
         return Waiter(self, self._sync.get_waiter(waiter_name))
 
     def get_paginator(self, operation_name):
-        return Paginator(self, self._sync.get_paginator(operation_name))
+        return Paginator(self, self._sync.get_paginator(operation_name), operation_name)
 
     def can_paginate(self, operation_name):
         return self._sync.can_paginate(operation_name)
@@ -1062,14 +1171,20 @@ def _parser_error(message, operation):
 
 
 def _operation(name, sync_method):
+    operation_name = sync_method.operation_name
+
     async def method(self, *args, **kwargs):
+        # A handler on client.meta.events (the blocking client's emitter, shared) turns
+        # its flag on; without one a call costs the flag's read and nothing more.
+        if self._sync._hooked and not args:
+            return await _call_with_events(self, name, operation_name, kwargs)
         return await _run(self._driver, self._sync._machine(name, *args, **kwargs))
 
     method.__name__ = name
     method.__qualname__ = "Client." + name
     method.__doc__ = ("await client.%s(**kwargs) -> dict (a coroutine: pauses and I/O run on "
                       "the event loop)\n\n%s" % (name, sync_method.__doc__.split("\n\n", 1)[-1]))
-    method.operation_name = sync_method.operation_name
+    method.operation_name = operation_name
     return method
 
 

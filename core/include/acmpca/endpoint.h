@@ -27,6 +27,22 @@ typedef struct acmpca_endpoint_params {
  */
 ACMPCA_API int acmpca_endpoint_resolve(char **out, const acmpca_endpoint_params *params);
 
+/*
+ * The AWS partitions the endpoint rules know ("aws", "aws-cn", ...), in the
+ * order of the SDKs' partitions.json: the i-th name, NULL past the last.
+ */
+ACMPCA_API const char *acmpca_endpoint_partition(size_t i);
+
+/* Where acm-pca is offered (the SDKs' endpoints.json, vendored in core/model). */
+typedef struct acmpca_region_info {
+    const char *partition;  /* one of acmpca_endpoint_partition()'s names */
+    const char *region;     /* "eu-west-1"; or an endpoint name, e.g. "fips-us-east-1" */
+    int non_regional;       /* 1: not a region of the partition (botocore's non-regional) */
+} acmpca_region_info;
+
+/* Every endpoint name of acm-pca, by partition, sorted within each (a static table). */
+ACMPCA_API const acmpca_region_info *acmpca_endpoint_regions(size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

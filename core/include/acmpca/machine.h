@@ -67,7 +67,10 @@ typedef enum acmpca_step_kind {
     ACMPCA_STEP_SEND = 1,    /* send step.request, then report what happened */
     ACMPCA_STEP_SLEEP = 2,   /* wait step.sleep_ms, then ask again */
     ACMPCA_STEP_DONE = 3,    /* success: take the result with acmpca_machine_result */
-    ACMPCA_STEP_FAILED = 4   /* failure: the typed error is acmpca_error_last() */
+    ACMPCA_STEP_FAILED = 4,  /* failure: the typed error is acmpca_error_last() */
+    ACMPCA_STEP_SIGN = 5     /* only after acmpca_machine_stop_before_signing: step.request
+                                is about to be signed for step.attempt; add headers with
+                                acmpca_machine_set_header, then ask again */
 } acmpca_step_kind;
 
 /* Why a SLEEP step waits. */
@@ -209,6 +212,20 @@ ACMPCA_API const acmpca_http_request *acmpca_machine_request(const acmpca_machin
  * would overrun the step of a driver built against an older header.
  */
 ACMPCA_API const char *acmpca_machine_proxy(const acmpca_machine *m);
+/*
+ * For hooks that run before each signature (botocore's before-sign, fired on
+ * every attempt, a re-signing after clock-skew correction included): from now
+ * on acmpca_machine_next returns ACMPCA_STEP_SIGN once before the machine
+ * signs a request, then signs on the next call. A call or page machine only
+ * (ACMPCA_EINVAL for a waiter). Drivers that never call it never see the step.
+ */
+ACMPCA_API int acmpca_machine_stop_before_signing(acmpca_machine *m);
+/*
+ * The body of the last answer reported to a call or page machine (borrowed
+ * until the next call on the machine, *len its size), "" when it had none,
+ * NULL before any answer, after a transport failure, and for a waiter.
+ */
+ACMPCA_API const char *acmpca_machine_response_body(const acmpca_machine *m, size_t *len);
 
 #ifdef __cplusplus
 }
