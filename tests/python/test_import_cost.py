@@ -152,3 +152,20 @@ def test_import__missing_libcurl_helper_is_a_typed_error_at_the_first_call(tmp_p
     assert lines[0].startswith("cannot load libcurl through %s: " % helper)
     assert "No such file or directory" in lines[0]
     assert seen_by(scripted, "lazy/missing") == []
+
+
+def test_import__libcurl_loaded_late_frees_through_the_wiping_allocators(scripted):
+    """curl_global_init_mem of the import is replayed by the load: a block libcurl
+    allocates (curl_maprintf) and frees (curl_free) is wiped, so libcurl's copies of
+    the signed headers are too. Read right after the free, the block's bytes past
+    malloc's own bookkeeping are zero, not the text it held."""
+    code = (client_at(scripted.endpoint, "lazy/wipe") + CALL +
+            "import ctypes; path = [l.split()[-1] for l in open('/proc/self/maps') "
+            "if 'libcurl' in l][0]; lib = ctypes.CDLL(path); "
+            "lib.curl_maprintf.restype = ctypes.c_void_p; "
+            "lib.curl_free.argtypes = [ctypes.c_void_p]; "
+            "p = lib.curl_maprintf(b'%s', b'W' * 200); "
+            "before = ctypes.string_at(p + 32, 100); lib.curl_free(p); "
+            "after = ctypes.string_at(p + 32, 100); "
+            "print(before == b'W' * 100, after == bytes(100))")
+    assert run(code) == "True True"
