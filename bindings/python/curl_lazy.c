@@ -67,12 +67,13 @@ static void after_fork(void) { pthread_mutex_unlock(&lock); }
 /*
  * The helper's path, from this object's own (dladdr), at dlopen time: a
  * relative sys.path entry gives a relative path, which a later chdir would
- * break. _acmpca.cpython-311-x86_64-linux-gnu.so -> _curl.cpython-311-...so.
+ * break. _acmpca.cpython-311-x86_64-linux-gnu.so -> _curl.cpython-311-...so
+ * in the same directory.
  */
 __attribute__((constructor)) static void curl_lazy_setup(void)
 {
     Dl_info info;
-    const char *base;
+    const char *base, *own;
     char cwd[PATH_MAX];
     int n = -1;
 
@@ -81,14 +82,14 @@ __attribute__((constructor)) static void curl_lazy_setup(void)
         return;
     base = strrchr(info.dli_fname, '/');
     base = base ? base + 1 : info.dli_fname;
-    if (strncmp(base, OWN_NAME, strlen(OWN_NAME)) != 0)
+    if (!(own = strstr(base, OWN_NAME)))
         return;
     if (info.dli_fname[0] == '/')
-        n = snprintf(helper, sizeof(helper), "%.*s%s%s", (int)(base - info.dli_fname),
-                     info.dli_fname, HELPER_NAME, base + strlen(OWN_NAME));
+        n = snprintf(helper, sizeof(helper), "%.*s%s%s", (int)(own - info.dli_fname),
+                     info.dli_fname, HELPER_NAME, own + strlen(OWN_NAME));
     else if (getcwd(cwd, sizeof(cwd)))
-        n = snprintf(helper, sizeof(helper), "%s/%.*s%s%s", cwd, (int)(base - info.dli_fname),
-                     info.dli_fname, HELPER_NAME, base + strlen(OWN_NAME));
+        n = snprintf(helper, sizeof(helper), "%s/%.*s%s%s", cwd, (int)(own - info.dli_fname),
+                     info.dli_fname, HELPER_NAME, own + strlen(OWN_NAME));
     if (n < 0 || (size_t)n >= sizeof(helper))
         helper[0] = '\0';
 }
@@ -103,8 +104,8 @@ static int load(void)
     if (atomic_load_explicit(&table, memory_order_relaxed))
         goto done;
     if (!helper[0]) {
-        rc = acmpca__error_set(ACMPCA_ECONFIG, "cannot load libcurl: the path of the "
-                               "extension, next to which " HELPER_NAME "*.so lies, is unknown");
+        rc = acmpca__error_set(ACMPCA_ECONFIG, "cannot load libcurl: the extension's own "
+                               "file, whose name gives " HELPER_NAME "*.so's, is unknown");
         goto done;
     }
     if (!(h = dlopen(helper, RTLD_NOW | RTLD_LOCAL))) {

@@ -300,6 +300,7 @@ static int compose_user_agent(acmpca_transport *t)
                                  t->user_agent_extra ? t->user_agent_extra : "")) == 0)
         t->user_agent = acmpca__buf_detach(&ua);
     pthread_mutex_unlock(&t->lock);
+    acmpca__buf_free(&ua); /* what a failed printf left */
     return rc;
 }
 
