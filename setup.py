@@ -1,6 +1,8 @@
-"""Build of the acmpca Python package: one extension, acmpca._acmpca, made of
+"""Build of the acmpca Python package: the extension acmpca._acmpca, made of
 the C core (core/src/*.c) and the binding (bindings/python/*.c), linked
-against libcurl, libcrypto and libcjson.
+against libcrypto and libcjson; and acmpca._curl, the one object linked
+against libcurl, which the extension loads at its first transfer
+(bindings/python/curl_lazy.c says why and how).
 
     pip install .                                  # from the repository root
     python -m build                                # sdist, and a wheel built from it
@@ -32,6 +34,8 @@ from setuptools.errors import CompileError
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
 PKG_CONFIG_PACKAGES = [("libcurl", "curl"), ("libcrypto", "crypto"), ("libcjson", "cjson")]
+# libcurl is linked by the small acmpca._curl only: the extension loads it at the first transfer.
+CURL = [p for p in PKG_CONFIG_PACKAGES if p[0] == "libcurl"]
 
 # (header, pkg-config package whose include directories may hold it)
 HEADERS = [("cjson/cJSON.h", "libcjson"), ("curl/curl.h", "libcurl"),
@@ -131,12 +135,15 @@ class BuildExt(build_ext):
         super().run()
 
 
-def library_flags():
+def library_flags(packages, link=True):
+    """Build flags for (pkg-config package, fallback -l name) pairs; with
+    link=False only their compile flags (headers)."""
     include_dirs, library_dirs, libraries, extra_compile, extra_link = [], [], [], [], []
-    for package, fallback in PKG_CONFIG_PACKAGES:
+    for package, fallback in packages:
         found = pkg_config(package)
         if found is None:
-            libraries.append(fallback)
+            if link:
+                libraries.append(fallback)
             continue
         cflags, libs = found
         for tok in cflags:
@@ -144,14 +151,15 @@ def library_flags():
                 include_dirs.append(tok[2:])
             else:
                 extra_compile.append(tok)
-        for tok in libs:
+        for tok in libs if link else []:
             if tok.startswith("-l"):
                 libraries.append(tok[2:])
             elif tok.startswith("-L"):
                 library_dirs.append(tok[2:])
             else:
                 extra_link.append(tok)
-    libraries += ["pthread", "m"]
+    if link:
+        libraries += ["pthread", "m"]
 
     def unique(seq):
         seen, out = set(), []
@@ -174,7 +182,14 @@ def scratch_dir():
 def extension_args():
     """The extension's sources and build settings (paths relative to ROOT); also read by
     tools/check_python_layers.py, which compiles the binding's files alike."""
-    include_dirs, library_dirs, libraries, extra_compile, extra_link = library_flags()
+    others = [p for p in PKG_CONFIG_PACKAGES if p[0] != "libcurl"]
+    include_dirs, library_dirs, libraries, extra_compile, extra_link = library_flags(others)
+    # The extension compiles against curl's headers but does not link it (dl: dlopen,
+    # a library of its own before glibc 2.34).
+    curl_include, _, _, curl_compile, _ = library_flags(CURL, link=False)
+    include_dirs += [d for d in curl_include if d not in include_dirs]
+    extra_compile += [f for f in curl_compile if f not in extra_compile]
+    libraries.append("dl")
     sources = sorted(glob.glob(os.path.join(ROOT, "core", "src", "*.c")))
     sources += sorted(glob.glob(os.path.join(ROOT, "bindings", "python", "*.c")))
     return dict(
@@ -182,7 +197,8 @@ def extension_args():
         include_dirs=[os.path.join("core", "include"), os.path.join("core", "src")] + include_dirs,
         library_dirs=library_dirs,
         libraries=libraries,
-        define_macros=[("ACMPCA_BUILDING", None), ("_POSIX_C_SOURCE", "200809L")],
+        define_macros=[("ACMPCA_BUILDING", None), ("ACMPCA_LAZY_CURL", None),
+                       ("_POSIX_C_SOURCE", "200809L")],
         extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden"] + extra_compile,
         extra_link_args=extra_link,
     )
@@ -200,6 +216,18 @@ def main():
                        + glob.glob(os.path.join("bindings", "python", "*.h"))),
     )
 
+    curl_include, curl_library_dirs, curl_libraries, curl_compile, curl_link = library_flags(CURL)
+    curl_table = Extension(
+        "acmpca._curl",
+        sources=[os.path.join("bindings", "python", "curl", "curl_table.c")],
+        include_dirs=[os.path.join("bindings", "python")] + curl_include,
+        library_dirs=curl_library_dirs,
+        libraries=curl_libraries,
+        extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden"] + curl_compile,
+        extra_link_args=curl_link,
+        depends=[os.path.join("bindings", "python", "curl_lazy.h")],
+    )
+
     package_dir = os.path.join("bindings", "python")
     options = {
         # Objects and the staged wheel go to a temporary directory: a read-only
@@ -215,7 +243,7 @@ def main():
         packages=["acmpca"],
         package_dir={"": package_dir},
         package_data={"acmpca": ["py.typed", "*.pyi"]},
-        ext_modules=[extension],
+        ext_modules=[extension, curl_table],
         cmdclass={"build": Build, "build_ext": BuildExt},
         zip_safe=False,
         options=options,

@@ -25,7 +25,7 @@ import check_layers  # noqa: E402
 import setup  # noqa: E402  (its main() runs only as a script)
 
 # Bottom first; the order bindings/python/acmpca_py.h describes.
-LAYERS = ["base", "convert", "errors", "machine", "pki", "sign", "pager", "client", "module"]
+LAYERS = ["curl_lazy", "base", "convert", "errors", "machine", "pki", "sign", "pager", "client", "module"]
 
 
 def compile_objects(into):

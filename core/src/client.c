@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/rand.h>
 
 #include "client_internal.h"
@@ -296,11 +295,6 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
     if ((err = acmpca_sign_cache_new(&c->sign_cache)) != 0)
         goto fail;
 
-    if ((err = acmpca__buf_printf(&ua, "acmpca/%s libcurl/%s%s%s", ACMPCA_VERSION,
-                                  curl_version_info(CURLVERSION_NOW)->version,
-                                  opts->user_agent_suffix ? " " : "",
-                                  opts->user_agent_suffix ? opts->user_agent_suffix : "")) != 0)
-        goto fail;
     memset(&t, 0, sizeof(t));
     t.connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
                                                         : DEFAULT_CONNECT_TIMEOUT_MS;
@@ -311,7 +305,8 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
     t.max_response_bytes = opts->max_response_bytes ? opts->max_response_bytes
                                                     : DEFAULT_MAX_RESPONSE_BYTES;
     t.pool_size = opts->pool_size;
-    t.user_agent = ua.ptr;
+    /* The transport puts "acmpca/VERSION libcurl/VERSION" before it. */
+    t.user_agent = opts->user_agent_suffix;
     if ((err = copy_proxy(c, opts, &t)) != 0)
         goto fail;
     c->transport_options = t; /* what SEND steps tell other drivers */

@@ -118,6 +118,17 @@ void acmpca__global_on_cleanup(void (*fn)(void));
  * response holds none. Reset to 0 as soon as the transfer is over.
  */
 void acmpca__curl_wipe_limit(size_t n);
+/*
+ * 0 when libcurl may be called. The Python extension (ACMPCA_LAZY_CURL)
+ * loads libcurl at its first transfer, here, and fails with a typed error
+ * naming what did not load (bindings/python/curl_lazy.c); elsewhere libcurl
+ * is linked and this costs nothing.
+ */
+#ifdef ACMPCA_LAZY_CURL
+int acmpca__curl_load(void);
+#else
+static inline int acmpca__curl_load(void) { return 0; }
+#endif
 /* Lookups the signing-key cache answered (for tests). */
 unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */

@@ -37,8 +37,9 @@ extern char **environ;
 struct acmpca_transport {
     acmpca_transport_options opts;
     char *ca_bundle;
-    char *user_agent;
-    pthread_mutex_t lock;           /* guards idle and socks */
+    char *user_agent_extra;         /* what follows acmpca/ and libcurl/ in the User-Agent */
+    char *user_agent;               /* set by the first handle (compose_user_agent) */
+    pthread_mutex_t lock;           /* guards idle, socks and user_agent */
     struct handle *idle;
     int idle_count;
     /* Every socket of our connections: libcurl opens and closes them through
@@ -86,12 +87,13 @@ int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options
     if (t->opts.pool_size <= 0)
         t->opts.pool_size = 4;
     t->ca_bundle = acmpca__strdup(opts->ca_bundle);
-    t->user_agent = acmpca__strdup(opts->user_agent ? opts->user_agent : "acmpca/" ACMPCA_VERSION);
+    t->user_agent_extra = acmpca__strdup(opts->user_agent);
     t->idle = calloc((size_t)t->opts.pool_size, sizeof(handle));
-    if ((opts->ca_bundle && !t->ca_bundle) || !t->user_agent || !t->idle)
+    if ((opts->ca_bundle && !t->ca_bundle) || (opts->user_agent && !t->user_agent_extra) ||
+        !t->idle)
         goto nomem;
     t->opts.ca_bundle = t->ca_bundle;
-    t->opts.user_agent = t->user_agent;
+    t->opts.user_agent = t->user_agent_extra;
     if (pthread_mutex_init(&t->lock, NULL) != 0)
         goto nomem;
     atomic_init(&t->owner_pid, (long)getpid());
@@ -100,7 +102,7 @@ int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options
 nomem:
     if (t) {
         free(t->ca_bundle);
-        free(t->user_agent);
+        free(t->user_agent_extra);
         free(t->idle);
         free(t);
     }
@@ -248,6 +250,7 @@ void acmpca__transport_free(acmpca_transport *t)
     free(t->socks);
     free(t->idle);
     free(t->ca_bundle);
+    free(t->user_agent_extra);
     free(t->user_agent);
     free(t);
 }
@@ -295,6 +298,29 @@ static void set_fixed_options(acmpca_transport *t, CURL *e)
 }
 
 /*
+ * The User-Agent names the libcurl that runs. The first handle asks for it,
+ * not acmpca__transport_new: the Python extension loads libcurl only when a
+ * transfer needs it (bindings/python/curl_lazy.c), never for a client that
+ * sends nothing.
+ */
+static int compose_user_agent(acmpca_transport *t)
+{
+    acmpca_buf ua = {0};
+    int rc = 0;
+
+    pthread_mutex_lock(&t->lock);
+    if (!t->user_agent &&
+        (rc = acmpca__buf_printf(&ua, "acmpca/%s libcurl/%s%s%s", ACMPCA_VERSION,
+                                 curl_version_info(CURLVERSION_NOW)->version,
+                                 t->user_agent_extra ? " " : "",
+                                 t->user_agent_extra ? t->user_agent_extra : "")) == 0)
+        t->user_agent = acmpca__buf_detach(&ua);
+    pthread_mutex_unlock(&t->lock);
+    acmpca__buf_free(&ua); /* what a failed printf left */
+    return rc;
+}
+
+/*
  * An idle handle, or a new one with the fixed options set. A handle goes
  * back to the pool only after a successful transfer, and keeps its options:
  * each send sets just what differs per request (no curl_easy_reset, which
@@ -302,7 +328,7 @@ static void set_fixed_options(acmpca_transport *t, CURL *e)
  */
 static int take_handle(acmpca_transport *t, handle *h)
 {
-    int found = 0;
+    int found = 0, rc;
     pthread_mutex_lock(&t->lock);
     if (t->idle_count > 0) {
         *h = t->idle[--t->idle_count];
@@ -312,6 +338,8 @@ static int take_handle(acmpca_transport *t, handle *h)
     if (found)
         return 0;
     memset(h, 0, sizeof(*h));
+    if ((rc = acmpca__curl_load()) != 0 || (rc = compose_user_agent(t)) != 0)
+        return rc;
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
     if (!h->multi || !h->easy) {

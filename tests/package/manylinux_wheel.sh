@@ -3,7 +3,8 @@
 # (default python3) whose tools come from PyPI:
 # 1. `python -m build --wheel` of a copy of the checkout, then
 #    `auditwheel repair`: a manylinux_2_* wheel (`auditwheel show` says so);
-# 2. installed into a fresh venv: the extension needs no libcurl, libcjson or
+# 2. installed into a fresh venv: the extension and acmpca/_curl*.so (which the
+#    extension loads at its first transfer) need no libcurl, libcjson or
 #    libcrypto of the system (no such NEEDED entry; ldd resolves all three to
 #    the copies in acmpca.libs), and LD_LIBRARY_PATH is empty;
 # 3. a real call from that venv against moto on loopback (a key and a CSR made
@@ -51,18 +52,24 @@ ext=$(cd "$tmp" && LD_LIBRARY_PATH= "$tmp/venv/bin/python" -c \
     'import acmpca._acmpca as m; print(m.__file__)')
 [[ $ext == "$tmp/venv/"* ]] || fail "the extension imported is $ext, not the venv's"
 libs=$(dirname "$(dirname "$ext")")/acmpca.libs
-needed=$(readelf -d "$ext" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
-for lib in libcurl.so.4 libcjson.so.1 libcrypto.so.3; do
-    ! grep -qx "$lib" <<<"$needed" || fail "the extension still needs the system's $lib"
-done
-resolved=$(LD_LIBRARY_PATH= ldd "$ext")
-! grep -q "not found" <<<"$resolved" || { echo "$resolved" >&2; fail "ldd: a library is not found"; }
-for name in libcurl libcjson libcrypto; do
-    path=$(awk -v n="$name" 'index($1, n "-") == 1 || index($1, n ".") == 1 { print $3 }' \
-        <<<"$resolved")
-    [ -z "$path" ] || path=$(realpath "$path")  # ldd says acmpca/../acmpca.libs/...
-    [[ $path == "$libs/$name-"* ]] ||
-        { echo "$resolved" >&2; fail "$name resolves to '$path', not a copy in $libs"; }
+helper=$(dirname "$ext")/$(basename "$ext" | sed 's/^_acmpca/_curl/')
+[ -f "$helper" ] || fail "no $(basename "$helper") next to the extension"
+# object: the libraries it must get from acmpca.libs
+for check in "$ext:libcjson libcrypto" "$helper:libcurl"; do
+    obj=${check%%:*}
+    needed=$(readelf -d "$obj" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+    for lib in libcurl.so.4 libcjson.so.1 libcrypto.so.3; do
+        ! grep -qx "$lib" <<<"$needed" || fail "$(basename "$obj") still needs the system's $lib"
+    done
+    resolved=$(LD_LIBRARY_PATH= ldd "$obj")
+    ! grep -q "not found" <<<"$resolved" || { echo "$resolved" >&2; fail "ldd: a library is not found"; }
+    for name in ${check#*:}; do
+        path=$(awk -v n="$name" 'index($1, n "-") == 1 || index($1, n ".") == 1 { print $3 }' \
+            <<<"$resolved")
+        [ -z "$path" ] || path=$(realpath "$path")  # ldd says acmpca/../acmpca.libs/...
+        [[ $path == "$libs/$name-"* ]] ||
+            { echo "$resolved" >&2; fail "$name of $(basename "$obj") resolves to '$path', not a copy in $libs"; }
+    done
 done
 echo "bundled: $(ls "$libs" | tr '\n' ' ')"
 
