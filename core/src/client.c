@@ -388,15 +388,13 @@ int acmpca_client_settings_get(const acmpca_client *c, acmpca_client_settings *o
 
 /* ---- requests ------------------------------------------------------------ */
 
+#define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
+
+/* Into the room prepare_request made for it. */
 static int add_header(acmpca_http_request *req, const char *name, const char *value)
 {
-    acmpca_header *h = realloc(req->headers, (req->header_count + 1) * sizeof(*h));
-    char *n = NULL, *v = NULL;
-    if (h)
-        req->headers = h;
-    n = acmpca__strdup(name);
-    v = acmpca__strdup(value);
-    if (!h || !n || !v) {
+    char *n = acmpca__strdup(name), *v = acmpca__strdup(value);
+    if (!n || !v) {
         free(n);
         free(v);
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
@@ -432,6 +430,7 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
     acmpca_http_request *req = NULL;
     cJSON *with_token = NULL;
     char target[128], token[37];
+    size_t n;
     int err;
 
     *out = NULL;
@@ -459,7 +458,18 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
         err = ACMPCA_ENOMEM;
         goto fail;
     }
-    snprintf(target, sizeof(target), TARGET_PREFIX "%s", op->name);
+    n = strlen(op->name); /* the model's names are short: cut only in theory */
+    if (n > sizeof(target) - sizeof(TARGET_PREFIX))
+        n = sizeof(target) - sizeof(TARGET_PREFIX);
+    memcpy(target, TARGET_PREFIX, sizeof(TARGET_PREFIX) - 1);
+    memcpy(target + sizeof(TARGET_PREFIX) - 1, op->name, n);
+    target[sizeof(TARGET_PREFIX) - 1 + n] = '\0';
+    /* Room for the signature's headers too (Host, X-Amz-Date, the token,
+     * Authorization): signing then grows the array in place. */
+    if (!(req->headers = malloc((UNSIGNED_HEADERS + 4) * sizeof(*req->headers)))) {
+        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto fail;
+    }
     if ((err = add_header(req, "Content-Type", CONTENT_TYPE)) != 0 ||
         (err = add_header(req, "X-Amz-Target", target)) != 0)
         goto fail;
@@ -472,8 +482,6 @@ fail:
     acmpca_http_request_free(req);
     return err;
 }
-
-#define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
 
 int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
                          const acmpca_credentials *creds)
@@ -510,7 +518,7 @@ int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
     in.secret_access_key = creds->secret_access_key;
     in.session_token = creds->session_token;
     in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
-    if ((err = acmpca_sign(&sig, &in, c->sign_cache)) != 0)
+    if ((err = acmpca__sign_headers(&sig, &in, c->sign_cache)) != 0)
         goto fail;
     if (!(h = realloc(req->headers, (req->header_count + sig->header_count) * sizeof(*h)))) {
         err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
@@ -735,32 +743,43 @@ int acmpca_parse_response(const char *operation, int http_status, const acmpca_h
 
 void acmpca_response_meta_free(acmpca_response_meta *m)
 {
-    size_t i;
     if (!m)
         return;
-    for (i = 0; i < m->header_count; i++) {
-        free((char *)m->headers[i].name);
-        free((char *)m->headers[i].value);
-    }
-    free(m->headers);
+    free(m->headers); /* with their strings: acmpca__make_meta packs them */
     free(m->request_id);
     free(m);
 }
 
-/* Moves the response headers into a new meta (the response keeps none). */
+/* Moves the response headers into a new meta (the response keeps none), as
+ * one block (acmpca__http_headers_pack): a response of the transport's
+ * already is one, any other is packed here. */
 int acmpca__make_meta(acmpca_http_response *resp, int attempts, acmpca_response_meta **out)
 {
     acmpca_response_meta *m = calloc(1, sizeof(*m));
     const char *rid = acmpca__http_response_header(resp, "x-amzn-requestid");
-    if (!m || !(m->request_id = malloc(strlen(rid ? rid : "") + 1))) {
+    acmpca_header *headers = resp->headers;
+    size_t i;
+
+    if (!m || !(m->request_id = malloc(strlen(rid ? rid : "") + 1)) ||
+        (!resp->packed && acmpca__http_headers_pack(&headers, resp->headers,
+                                                    resp->header_count) != 0)) {
+        if (m)
+            free(m->request_id);
         free(m);
         return ACMPCA_ENOMEM; /* the caller decides whether that is the error to report */
     }
     strcpy(m->request_id, rid ? rid : "");
     m->http_status = resp->status;
     m->retry_attempts = attempts - 1;
-    m->headers = resp->headers;
+    m->headers = headers;
     m->header_count = resp->header_count;
+    if (!resp->packed) {
+        for (i = 0; i < resp->header_count; i++) {
+            free((char *)resp->headers[i].name);
+            free((char *)resp->headers[i].value);
+        }
+        free(resp->headers);
+    }
     resp->headers = NULL;
     resp->header_count = 0;
     *out = m;

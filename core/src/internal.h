@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "acmpca.h"
 
@@ -62,12 +63,34 @@ typedef struct acmpca_buf {
     size_t cap;
     int secret;   /* set before the first append: growth copies and wipes the old
                      block instead of realloc, and acmpca__buf_free wipes */
+    int borrowed; /* ptr is the caller's storage (acmpca__buf_on), never freed */
 } acmpca_buf;
+
+/* Start `b` in the caller's storage (a stack array): no allocation unless it
+ * outgrows it, then it moves to the heap (wiping the storage if secret).
+ * acmpca__buf_free and _detach work as usual. */
+void acmpca__buf_on(acmpca_buf *b, char *store, size_t size, int secret);
 
 /* Room for `extra` more bytes at once (a secret buffer then grows no more). */
 int acmpca__buf_reserve(acmpca_buf *b, size_t extra);
-int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len);
-int acmpca__buf_puts(acmpca_buf *b, const char *s);
+int acmpca__buf_append_slow(acmpca_buf *b, const void *data, size_t len);
+/* Inline while the text fits the room already there: the signer and the
+ * serializer append dozens of short pieces per call. */
+static inline int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len)
+{
+    if (b->ptr && b->cap - b->len > len) {
+        if (len)
+            memcpy(b->ptr + b->len, data, len);
+        b->len += len;
+        b->ptr[b->len] = '\0';
+        return 0;
+    }
+    return acmpca__buf_append_slow(b, data, len);
+}
+static inline int acmpca__buf_puts(acmpca_buf *b, const char *s)
+{
+    return acmpca__buf_append(b, s, strlen(s));
+}
 /* On a secret buffer, a format that does not fit the spare room at once costs
  * a wipe of the stack below (see util.c); append long secrets instead. */
 int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...) ACMPCA_PRINTF(2, 3);
@@ -77,6 +100,10 @@ void acmpca__buf_free(acmpca_buf *b);
 /* Wipe, then free. For buffers that held secrets. */
 void acmpca__buf_free_secret(acmpca_buf *b);
 
+/* Wipe `n` bytes that held a secret, never optimised away: glibc's
+ * explicit_bzero (a memset) where there is one, else OPENSSL_cleanse (a byte
+ * loop, several times slower on the per-call buffers). */
+void acmpca__wipe(void *p, size_t n);
 char *acmpca__strdup(const char *s);             /* NULL in -> NULL out */
 char *acmpca__strndup(const char *s, size_t n);
 /* Wipe a NUL-terminated secret with OPENSSL_cleanse, then free it. */
@@ -131,6 +158,11 @@ static inline int acmpca__curl_load(void) { return 0; }
 #endif
 /* Lookups the signing-key cache answered (for tests). */
 unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
+/* acmpca_sign for a request about to be sent: the same headers and
+ * signature, without the copies of the URL, canonical request and string to
+ * sign (left NULL) that only a caller inspecting them needs. */
+int acmpca__sign_headers(acmpca_signed **out, const acmpca_sign_input *in,
+                         acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */
 void acmpca__hex(char *out, const unsigned char *data, size_t len);
 

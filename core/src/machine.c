@@ -624,7 +624,6 @@ int acmpca_machine_response(acmpca_machine *m, int status, const acmpca_header *
                             size_t header_count, const char *body, size_t body_len)
 {
     acmpca_http_response r;
-    size_t i, j;
 
     memset(&r, 0, sizeof(r));
     if ((!headers && header_count) || (!body && body_len))
@@ -634,21 +633,10 @@ int acmpca_machine_response(acmpca_machine *m, int status, const acmpca_header *
         return acmpca__error_set(ACMPCA_EINVAL, "status: expected an HTTP status (100 to 999), "
                                  "got %d", status);
     r.status = status;
-    if (header_count && !(r.headers = calloc(header_count, sizeof(*r.headers))))
+    r.packed = 1; /* as the transport's: one block, names in lowercase */
+    if (acmpca__http_headers_pack(&r.headers, headers, header_count) != 0)
         goto nomem;
-    for (i = 0; i < header_count; i++, r.header_count++) {
-        char *name = acmpca__strdup(headers[i].name ? headers[i].name : "");
-        char *value = acmpca__strdup(headers[i].value ? headers[i].value : "");
-        r.headers[i].name = name;
-        r.headers[i].value = value;
-        if (!name || !value) {
-            r.header_count++;
-            goto nomem;
-        }
-        for (j = 0; name[j]; j++) /* the transport's convention: names in lowercase */
-            if (name[j] >= 'A' && name[j] <= 'Z')
-                name[j] = (char)(name[j] - 'A' + 'a');
-    }
+    r.header_count = header_count;
     if (acmpca__buf_append(&r.body, body ? body : "", body_len) != 0)
         goto nomem;
     return acmpca__machine_take_response(m, &r);

@@ -184,7 +184,7 @@ static void sha256_2(unsigned char out[SHA256_DIGEST_LENGTH], const void *a, siz
     if (b_len)
         SHA256_Update(&c, b, b_len);
     SHA256_Final(out, &c);
-    OPENSSL_cleanse(&c, sizeof(c));
+    acmpca__wipe(&c, sizeof(c));
 }
 
 static void sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
@@ -223,8 +223,8 @@ static void hmac_key_init(hmac_key *hk, const void *key, size_t key_len)
         pad[i] = (unsigned char)(k[i] ^ 0x5c);
     SHA256_Init(&hk->outer);
     SHA256_Update(&hk->outer, pad, BLOCK);
-    OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(pad, sizeof(pad));
+    acmpca__wipe(k, sizeof(k));
+    acmpca__wipe(pad, sizeof(pad));
 }
 
 static void hmac_final(unsigned char out[SIGN_KEY_LEN], const hmac_key *hk, const void *data,
@@ -238,8 +238,8 @@ static void hmac_final(unsigned char out[SIGN_KEY_LEN], const hmac_key *hk, cons
     c = hk->outer;
     SHA256_Update(&c, inner, sizeof(inner));
     SHA256_Final(out, &c);
-    OPENSSL_cleanse(&c, sizeof(c));
-    OPENSSL_cleanse(inner, sizeof(inner));
+    acmpca__wipe(&c, sizeof(c));
+    acmpca__wipe(inner, sizeof(inner));
 }
 
 static void hmac_sha256(unsigned char out[SIGN_KEY_LEN], const void *key, size_t key_len,
@@ -249,7 +249,7 @@ static void hmac_sha256(unsigned char out[SIGN_KEY_LEN], const void *key, size_t
 
     hmac_key_init(&hk, key, key_len);
     hmac_final(out, &hk, data, data_len);
-    OPENSSL_cleanse(&hk, sizeof(hk));
+    acmpca__wipe(&hk, sizeof(hk));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -586,7 +586,7 @@ static void header_list_free(header_list *h)
 
     for (i = 0; i < h->n; i++) {
         if (h->v[i].size) {
-            OPENSSL_cleanse(h->v[i].name, h->v[i].size);
+            acmpca__wipe(h->v[i].name, h->v[i].size);
             free(h->v[i].name);
         }
     }
@@ -672,7 +672,18 @@ static int canonical_headers(acmpca_buf *out, acmpca_buf *signed_names, header_l
     size_t i, need = 0;
     int rc = 0;
 
-    qsort(h->v, h->n, sizeof(*h->v), sign_header_cmp);
+    if (h->n > SIGN_INLINE_HEADERS) {
+        qsort(h->v, h->n, sizeof(*h->v), sign_header_cmp);
+    } else {
+        /* A request's handful: an insertion sort costs a fraction of qsort's calls. */
+        for (i = 1; i < h->n; i++) {
+            sign_header t = h->v[i];
+            size_t j = i;
+            for (; j > 0 && sign_header_cmp(&h->v[j - 1], &t) > 0; j--)
+                h->v[j] = h->v[j - 1];
+            h->v[j] = t;
+        }
+    }
     for (i = 0; i < h->n; i++)  /* grown once: every growth of a secret buffer is a copy */
         need += strlen(h->v[i].name) + strlen(h->v[i].value) + 3;
     if ((rc = acmpca__buf_reserve(out, need)) != 0 || (rc = acmpca__buf_reserve(signed_names, need)) != 0)
@@ -745,8 +756,8 @@ static int derive_key(unsigned char key[SIGN_KEY_LEN], const char *secret, const
     hmac_sha256(a, b, sizeof(b), service, strlen(service));
     hmac_sha256(key, a, sizeof(a), SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR));
 fail:
-    OPENSSL_cleanse(a, sizeof(a));
-    OPENSSL_cleanse(b, sizeof(b));
+    acmpca__wipe(a, sizeof(a));
+    acmpca__wipe(b, sizeof(b));
     acmpca__buf_free_secret(&k0);
     return rc;
 }
@@ -758,7 +769,7 @@ static void signature_hex(char out[2 * SIGN_KEY_LEN + 1], const hmac_key *key, c
 
     hmac_final(mac, key, sts, sts_len);
     acmpca__hex(out, mac, sizeof(mac));
-    OPENSSL_cleanse(mac, sizeof(mac));
+    acmpca__wipe(mac, sizeof(mac));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -808,7 +819,7 @@ void acmpca_sign_cache_free(acmpca_sign_cache *cache)
     if (!cache)
         return;
     pthread_mutex_destroy(&cache->lock);
-    OPENSSL_cleanse(cache->slot, sizeof(cache->slot));
+    acmpca__wipe(cache->slot, sizeof(cache->slot));
     free(cache);
 }
 
@@ -874,7 +885,7 @@ static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, c
         for (i = 1; i < SIGN_CACHE_SLOTS; i++)
             if (c->slot[i].last_use < s->last_use)
                 s = &c->slot[i];
-        OPENSSL_cleanse(s, sizeof(*s));
+        acmpca__wipe(s, sizeof(*s));
         memcpy(s->secret_id, id, sizeof(id));
         memcpy(s->date, date, 8);
         s->date[8] = '\0';
@@ -885,8 +896,8 @@ static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, c
     s->last_use = ++c->clock;
     pthread_mutex_unlock(&c->lock);
 fail:
-    OPENSSL_cleanse(id, sizeof(id));
-    OPENSSL_cleanse(key, sizeof(key));
+    acmpca__wipe(id, sizeof(id));
+    acmpca__wipe(key, sizeof(key));
     return rc;
 }
 
@@ -1059,7 +1070,7 @@ void acmpca_signed_free(acmpca_signed *s)
     acmpca__free_secret(s->url);
     acmpca__free_secret(s->canonical_request);
     acmpca__free_secret(s->string_to_sign);
-    OPENSSL_cleanse(s->signature, sizeof(s->signature));
+    acmpca__wipe(s->signature, sizeof(s->signature));
     free(s);
 }
 
@@ -1095,17 +1106,30 @@ static int presigned_url(acmpca_buf *out, const char *url, const sign_url *u,
 
 /* ------------------------------------------------------------------------ */
 
-int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_cache *cache)
+/*
+ * The intermediate texts start in storage on the stack, sized for a usual
+ * request (they move to the heap beyond it): a signature costs no allocation
+ * but its result.
+ */
+#define SIGN_STACK_SMALL 256
+#define SIGN_STACK_LARGE 1024
+
+static int sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_cache *cache,
+                int headers_only)
 {
     acmpca_signed *s = NULL;
     sign_url u;
     header_list hl = {0};
     query_params qp = {0};
-    acmpca_buf host = {0}, credential = {0}, uri = {0}, query = {0};
+    acmpca_buf host, credential, uri, query;
     char scope[2 * SIGN_MAX_SCOPE_PART + 32], *p;
-    acmpca_buf headers = {0}, signed_names = {0}, creq = {0}, sts = {0}, auth = {0}, url = {0};
+    acmpca_buf headers, signed_names, creq, sts, auth, url = {0};
     char amz_date[17], short_date[9], payload[SIGN_MAX_PAYLOAD_ID + 1];
     char expires[16];
+    char host_s[SIGN_STACK_SMALL], credential_s[SIGN_STACK_SMALL], uri_s[SIGN_STACK_SMALL];
+    char query_s[SIGN_STACK_SMALL], signed_names_s[SIGN_STACK_SMALL], sts_s[SIGN_STACK_SMALL];
+    char text_s[SIGN_STACK_LARGE], headers_s[SIGN_STACK_LARGE], creq_s[SIGN_STACK_LARGE];
+    char auth_s[SIGN_STACK_LARGE];
     unsigned expires_s;
     hmac_key key;
     int rc, query_mode, sign_token, have_host = 0;
@@ -1113,9 +1137,21 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
 
     memset(&key, 0, sizeof(key));
     /* What holds the token, the key or the signature: wiped when grown and freed. */
-    query.secret = headers.secret = creq.secret = auth.secret = url.secret = 1;
-    if (!out)
-        return acmpca__error_set(ACMPCA_EINVAL, "out: required");
+    url.secret = 1;
+    acmpca__buf_on(&host, host_s, sizeof(host_s), 0);
+    acmpca__buf_on(&credential, credential_s, sizeof(credential_s), 0);
+    acmpca__buf_on(&uri, uri_s, sizeof(uri_s), 0);
+    acmpca__buf_on(&query, query_s, sizeof(query_s), 1);
+    acmpca__buf_on(&signed_names, signed_names_s, sizeof(signed_names_s), 0);
+    acmpca__buf_on(&sts, sts_s, sizeof(sts_s), 0);
+    acmpca__buf_on(&hl.text, text_s, sizeof(text_s), 1);
+    acmpca__buf_on(&headers, headers_s, sizeof(headers_s), 1);
+    acmpca__buf_on(&creq, creq_s, sizeof(creq_s), 1);
+    acmpca__buf_on(&auth, auth_s, sizeof(auth_s), 1);
+    if (!out) {
+        rc = acmpca__error_set(ACMPCA_EINVAL, "out: required");
+        goto fail;
+    }
     *out = NULL;
     if ((rc = validate_input(in)) != 0 || (rc = parse_url(&u, in->url)) != 0)
         goto fail;
@@ -1147,7 +1183,6 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
            (in->session_token ? strlen(in->session_token) : 0);
     for (i = 0; i < in->header_count; i++)
         need += strlen(in->headers[i].name) + strlen(in->headers[i].value) + 2;
-    hl.text.secret = 1;
     if ((rc = acmpca__buf_reserve(&hl.text, need)) != 0)
         goto fail;
     for (i = 0; i < in->header_count; i++) {
@@ -1217,7 +1252,7 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
             (rc = acmpca__buf_puts(&auth, signed_names.ptr)) != 0 ||
             (rc = acmpca__buf_puts(&auth, ", Signature=")) != 0 ||
             (rc = acmpca__buf_puts(&auth, s->signature)) != 0 ||
-            (rc = acmpca__buf_puts(&url, in->url)) != 0 ||
+            (!headers_only && (rc = acmpca__buf_puts(&url, in->url)) != 0) ||
             (rc = add_out_header(s, "X-Amz-Date", amz_date)) != 0 ||
             (in->session_token &&
              (rc = add_out_header(s, "X-Amz-Security-Token", in->session_token)) != 0) ||
@@ -1226,17 +1261,19 @@ int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
             (rc = add_out_header(s, "Authorization", auth.ptr)) != 0)
             goto fail;
     }
-    s->url = acmpca__buf_detach(&url);
-    s->canonical_request = acmpca__buf_detach(&creq);
-    s->string_to_sign = acmpca__buf_detach(&sts);
-    if (!s->url || !s->canonical_request || !s->string_to_sign) {
-        rc = ACMPCA_ENOMEM;
-        goto fail;
+    if (!headers_only) {
+        s->url = acmpca__buf_detach(&url);
+        s->canonical_request = acmpca__buf_detach(&creq);
+        s->string_to_sign = acmpca__buf_detach(&sts);
+        if (!s->url || !s->canonical_request || !s->string_to_sign) {
+            rc = ACMPCA_ENOMEM;
+            goto fail;
+        }
     }
     *out = s;
     s = NULL;
 fail:
-    OPENSSL_cleanse(&key, sizeof(key));
+    acmpca__wipe(&key, sizeof(key));
     header_list_free(&hl);
     query_params_free(&qp);
     acmpca__buf_free(&host);
@@ -1251,4 +1288,15 @@ fail:
     acmpca__buf_free(&url);
     acmpca_signed_free(s);
     return rc;
+}
+
+int acmpca_sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_cache *cache)
+{
+    return sign(out, in, cache, 0);
+}
+
+int acmpca__sign_headers(acmpca_signed **out, const acmpca_sign_input *in,
+                         acmpca_sign_cache *cache)
+{
+    return sign(out, in, cache, 1);
 }

@@ -33,6 +33,7 @@ extern char **environ;
 #define MAX_RESPONSE_HEADERS 100
 #define MAX_HEADER_LINE 8192
 #define POLL_STEP_MS 100
+#define BODY_FIRST_ROOM 1024 /* a body of unannounced length starts with this much room */
 
 struct acmpca_transport {
     acmpca_transport_options opts;
@@ -50,6 +51,13 @@ struct acmpca_transport {
     /* The process the pool belongs to (-pid while that process drops an
      * inherited one). */
     atomic_long owner_pid;
+    /* 1 + the fork generation (below) in which owner_pid was last found to be
+     * this process; 0: not checked yet. */
+    atomic_ulong checked_generation;
+    /* "User-Agent: ..." for what libcurl sends a proxy (CONNECT): requests
+     * carry the line in their own header list (see header_list_new). Made
+     * with the first handle, under lock. */
+    struct curl_slist proxy_headers;
 };
 
 typedef struct handle {
@@ -57,6 +65,7 @@ typedef struct handle {
     CURL *easy;
     char *url;     /* the URL and method last set on easy: set again only when they change */
     char method[16];
+    acmpca_buf head; /* the response head's names and values, reused from call to call */
 } handle;
 
 typedef struct transfer {
@@ -68,9 +77,12 @@ typedef struct transfer {
     int total_timed_out;
     int multi_failed;      /* the multi interface itself failed */
     int head_done;         /* the blank line ending the current response head arrived */
-    size_t header_cap;     /* room in resp->headers */
+    acmpca_buf *head;      /* "name\0value\0" for each header of the current head */
+    size_t header_count;
+    size_t header_at[MAX_RESPONSE_HEADERS]; /* where each header starts in head */
     int64_t deadline_ms;   /* 0: none */
     int64_t last_byte_ms;  /* when the last response byte arrived (noticed) */
+    CURL *easy;            /* the handle of this transfer */
     int got_bytes;         /* a callback saw bytes since perform() last looked: the
                               clock is read once per step, not once per callback */
 } transfer;
@@ -119,6 +131,7 @@ static void handle_free(handle *h)
     curl_easy_cleanup(h->easy);
     curl_multi_cleanup(h->multi);
     free(h->url);
+    acmpca__buf_free_secret(&h->head); /* it may hold a credentials exchange's head */
     h->easy = NULL;
     h->multi = NULL;
     h->url = NULL;
@@ -220,8 +233,43 @@ static void drop_inherited_pool(acmpca_transport *t)
         close(devnull);
 }
 
+static void claim_pool_by_pid(acmpca_transport *t);
+
+/*
+ * Counts the forks that led to this process: every child bumps it before
+ * fork() returns there (pthread_atfork). While it has not changed since a
+ * pool was last found to be ours, the pool still is, and claim_pool needs no
+ * getpid() (a system call on every send). If the handler could not be
+ * registered, every claim asks getpid().
+ */
+static atomic_ulong fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static atomic_int atfork_registered;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void register_atfork(void)
+{
+    atomic_store(&atfork_registered, pthread_atfork(NULL, NULL, on_fork_child) == 0);
+}
+
 /* Make the pool this process's own; the first thread to get here drops an inherited one. */
 static void claim_pool(acmpca_transport *t)
+{
+    unsigned long generation;
+
+    pthread_once(&atfork_once, register_atfork);
+    generation = atomic_load(&fork_generation);
+    if (atomic_load(&atfork_registered) && atomic_load(&t->checked_generation) == generation + 1)
+        return;
+    claim_pool_by_pid(t);
+    atomic_store(&t->checked_generation, generation + 1);
+}
+
+static void claim_pool_by_pid(acmpca_transport *t)
 {
     long me = (long)getpid(), owner = atomic_load(&t->owner_pid);
 
@@ -252,6 +300,7 @@ void acmpca__transport_free(acmpca_transport *t)
     free(t->ca_bundle);
     free(t->user_agent_extra);
     free(t->user_agent);
+    free(t->proxy_headers.data);
     free(t);
 }
 
@@ -272,10 +321,33 @@ static void set_proxy_options(const acmpca_transport *t, CURL *e)
         curl_easy_setopt(e, CURLOPT_PROXY_SSLKEY, t->opts.proxy_client_key);
 }
 
-/* The options every transfer of this transport shares, set once per handle. */
-static void set_fixed_options(acmpca_transport *t, CURL *e)
+/*
+ * The options every transfer of this transport shares, set once per handle.
+ * No CURLOPT_USERAGENT: libcurl would format "User-Agent: %s" anew on every
+ * transfer; the line is in each request's header list instead, and in the
+ * proxy's (CURLOPT_PROXYHEADER: libcurl's default CURLHEADER_SEPARATE sends
+ * it on CONNECT only).
+ */
+static int set_fixed_options(acmpca_transport *t, CURL *e)
 {
-    curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
+    static const char ua_name[] = "User-Agent: ";
+    char *line = NULL;
+    size_t n;
+
+    pthread_mutex_lock(&t->lock);
+    if (!t->proxy_headers.data) {
+        n = strlen(t->user_agent);
+        if ((line = malloc(sizeof(ua_name) + n)) != NULL) {
+            memcpy(line, ua_name, sizeof(ua_name) - 1);
+            memcpy(line + sizeof(ua_name) - 1, t->user_agent, n + 1);
+            t->proxy_headers.data = line;
+            t->proxy_headers.next = NULL;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!t->proxy_headers.data)
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    curl_easy_setopt(e, CURLOPT_PROXYHEADER, &t->proxy_headers);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->opts.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -295,6 +367,7 @@ static void set_fixed_options(acmpca_transport *t, CURL *e)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t);
+    return 0;
 }
 
 /*
@@ -346,7 +419,10 @@ static int take_handle(acmpca_transport *t, handle *h)
         handle_free(h);
         return acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
     }
-    set_fixed_options(t, h->easy);
+    if (set_fixed_options(t, h->easy) != 0) {
+        handle_free(h);
+        return ACMPCA_ENOMEM;
+    }
     return 0;
 }
 
@@ -372,27 +448,37 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         x->too_large = 1;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
     }
+    if (!x->resp->body.ptr) {
+        /* The whole body's room at once when its length is announced (within
+         * the limit): one allocation rather than one per doubling. */
+        curl_off_t announced = -1;
+        size_t want = BODY_FIRST_ROOM;
+        if (x->easy && curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                                         &announced) == CURLE_OK &&
+            announced > 0 && (uint64_t)announced <= x->t->opts.max_response_bytes)
+            want = (size_t)announced;
+        if (acmpca__buf_reserve(&x->resp->body, want < len ? len : want) != 0)
+            return 0;
+    }
     if (acmpca__buf_append(&x->resp->body, data, len))
         return 0;
     return len;
 }
 
+/* Each header line appended to the handle's reused buffer: no allocation per
+ * header (the headers are packed into one block once the transfer is over). */
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
 {
     transfer *x = userp;
-    acmpca_http_response *r = x->resp;
-    size_t len = size * n, i, name_len, vstart, vend;
-    char *colon, *name = NULL, *value = NULL;
-    acmpca_header *grown;
+    acmpca_buf *b = x->head;
+    size_t len = size * n, i, name_len, vstart, vend, at;
+    char *colon;
 
     x->got_bytes = 1;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new status line (after a 100 Continue or a redirect): start over. */
-        for (i = 0; i < r->header_count; i++) {
-            free((char *)r->headers[i].name);
-            free((char *)r->headers[i].value);
-        }
-        r->header_count = 0;
+        x->header_count = 0;
+        b->len = 0;
         x->head_done = 0;
         return len;
     }
@@ -403,7 +489,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     colon = memchr(data, ':', len);
     if (!colon || len > MAX_HEADER_LINE)
         return len;
-    if (r->header_count >= MAX_RESPONSE_HEADERS) {
+    if (x->header_count >= MAX_RESPONSE_HEADERS) {
         x->header_overflow = 1;
         return 0; /* stops the transfer */
     }
@@ -414,27 +500,66 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         vstart++;
     while (vend > vstart && isspace((unsigned char)data[vend - 1]))
         vend--;
-    if (r->header_count == x->header_cap) {
-        /* Room for a typical response at once, not one realloc per header. */
-        size_t cap = x->header_cap ? 2 * x->header_cap : 16;
-        if (!(grown = realloc(r->headers, cap * sizeof(*r->headers))))
-            return 0;
-        r->headers = grown;
-        x->header_cap = cap;
-    }
-    name = acmpca__strndup(data, name_len);
-    value = acmpca__strndup(data + vstart, vend - vstart);
-    if (!name || !value) {
-        free(name);
-        free(value);
+    at = b->len;
+    if (acmpca__buf_reserve(b, name_len + (vend - vstart) + 2) != 0)
         return 0;
-    }
     for (i = 0; i < name_len; i++)
-        name[i] = (char)tolower((unsigned char)name[i]);
-    r->headers[r->header_count].name = name;
-    r->headers[r->header_count].value = value;
-    r->header_count++;
+        b->ptr[at + i] = (char)tolower((unsigned char)data[i]);
+    b->ptr[at + name_len] = '\0';
+    memcpy(b->ptr + at + name_len + 1, data + vstart, vend - vstart);
+    b->ptr[at + name_len + 1 + (vend - vstart)] = '\0';
+    b->len = at + name_len + (vend - vstart) + 2;
+    x->header_at[x->header_count++] = at;
     return len;
+}
+
+/* The transfer's headers into resp, in one block. */
+static int take_headers(transfer *x, acmpca_http_response *resp)
+{
+    acmpca_header v[MAX_RESPONSE_HEADERS];
+    size_t i;
+
+    for (i = 0; i < x->header_count; i++) {
+        v[i].name = x->head->ptr + x->header_at[i];
+        v[i].value = v[i].name + strlen(v[i].name) + 1;
+    }
+    resp->packed = 1;
+    if (acmpca__http_headers_pack(&resp->headers, v, x->header_count) != 0)
+        return ACMPCA_ENOMEM;
+    resp->header_count = x->header_count;
+    return 0;
+}
+
+int acmpca__http_headers_pack(acmpca_header **out, const acmpca_header *src, size_t n)
+{
+    size_t i, j, text = 0, len;
+    acmpca_header *h;
+    char *p;
+
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        text += strlen(src[i].name ? src[i].name : "") + strlen(src[i].value ? src[i].value : "") + 2;
+    if (!(h = malloc(n * sizeof(*h) + text)))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    p = (char *)(h + n);
+    for (i = 0; i < n; i++) {
+        const char *name = src[i].name ? src[i].name : "";
+        const char *value = src[i].value ? src[i].value : "";
+        len = strlen(name);
+        for (j = 0; j < len; j++) /* the transport's convention: names in lowercase */
+            p[j] = name[j] >= 'A' && name[j] <= 'Z' ? (char)(name[j] - 'A' + 'a') : name[j];
+        p[len] = '\0';
+        h[i].name = p;
+        p += len + 1;
+        len = strlen(value);
+        memcpy(p, value, len + 1);
+        h[i].value = p;
+        p += len + 1;
+    }
+    *out = h;
+    return 0;
 }
 
 /*
@@ -579,20 +704,33 @@ static CURLcode perform(handle *h, transfer *x)
  * so the block is wiped before it is freed (header_list_free); one block is
  * one allocation and one wipe, where curl_slist_append would make two per
  * line. *head_len: the bytes of the lines (what they add to the request head).
+ *
+ * The User-Agent line is ours too, unless the request brings its own (see
+ * set_fixed_options).
  */
-static struct curl_slist *header_list_new(const acmpca_http_request *req, size_t *size,
-                                          size_t *head_len)
+static struct curl_slist *header_list_new(const acmpca_http_request *req, const char *user_agent,
+                                          size_t *size, size_t *head_len)
 {
     /* Stop curl from adding headers we did not sign. */
     static const char *const unsent[] = {"Expect:", "Accept:"};
-    size_t n = req->header_count + 2, i, len, text = 0, nlen, vlen;
+    static const char ua_name[] = "User-Agent: ";
+    size_t n = req->header_count + 2, i, len, text = 0, nlen, vlen, ua_len = 0;
     struct curl_slist *list;
+    int add_ua = 1;
     char *p;
 
-    for (i = 0; i < req->header_count; i++)
+    for (i = 0; i < req->header_count; i++) {
         text += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3; /* ": " NUL */
+        if (add_ua && acmpca__strcaseeq(req->headers[i].name, "User-Agent"))
+            add_ua = 0;
+    }
     for (i = 0; i < 2; i++)
         text += strlen(unsent[i]) + 1;
+    if (add_ua) {
+        ua_len = strlen(user_agent);
+        text += sizeof(ua_name) + ua_len;
+        n++;
+    }
     *size = n * sizeof(*list) + text;
     *head_len = text;
     if (!(list = malloc(*size))) {
@@ -610,10 +748,14 @@ static struct curl_slist *header_list_new(const acmpca_http_request *req, size_t
             memcpy(p + nlen, ": ", 2);
             memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
             p += nlen + 2 + vlen + 1;
-        } else {
+        } else if (i < req->header_count + 2) {
             len = strlen(unsent[i - req->header_count]) + 1;
             memcpy(p, unsent[i - req->header_count], len);
             p += len;
+        } else {
+            memcpy(p, ua_name, sizeof(ua_name) - 1);
+            memcpy(p + sizeof(ua_name) - 1, user_agent, ua_len + 1);
+            p += sizeof(ua_name) + ua_len;
         }
     }
     return list;
@@ -622,7 +764,7 @@ static struct curl_slist *header_list_new(const acmpca_http_request *req, size_t
 static void header_list_free(struct curl_slist *list, size_t size)
 {
     if (list) {
-        OPENSSL_cleanse(list, size);
+        acmpca__wipe(list, size);
         free(list);
     }
 }
@@ -663,7 +805,7 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
 int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *req,
                               acmpca_http_response *resp, long limit_ms, int flags)
 {
-    handle h = {NULL, NULL, NULL, ""};
+    handle h;
     struct curl_slist *list = NULL;
     size_t list_size = 0, head_len = 0;
     transfer x;
@@ -673,6 +815,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     long status = 0;
     int err = 0, secret_body = resp->body.secret;
 
+    memset(&h, 0, sizeof(h));
     memset(resp, 0, sizeof(*resp));
     resp->body.secret = secret_body; /* the caller said the body may hold secrets */
     memset(&x, 0, sizeof(x));
@@ -685,7 +828,10 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     if ((err = take_handle(t, &h)) != 0)
         goto fail;
     e = h.easy;
-    if (!(list = header_list_new(req, &list_size, &head_len))) {
+    h.head.len = 0;
+    x.head = &h.head;
+    x.easy = e;
+    if (!(list = header_list_new(req, t->user_agent, &list_size, &head_len))) {
         err = ACMPCA_ENOMEM;
         goto fail;
     }
@@ -739,8 +885,11 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
         goto fail;
     }
     resp->status = (int)status;
-    if (!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0)
+    if ((!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0) ||
+        (err = take_headers(&x, resp)) != 0)
         goto fail;
+    if (secret_body && h.head.ptr) /* a credentials exchange: its head stays nowhere */
+        acmpca__wipe(h.head.ptr, h.head.cap);
     /* The handle keeps its options, but none may point at this call's memory. */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
@@ -777,7 +926,7 @@ void acmpca_http_request_free(acmpca_http_request *req)
 void acmpca__http_response_clear(acmpca_http_response *resp)
 {
     size_t i;
-    for (i = 0; i < resp->header_count; i++) {
+    for (i = 0; !resp->packed && i < resp->header_count; i++) {
         free((char *)resp->headers[i].name);
         free((char *)resp->headers[i].value);
     }

@@ -32,6 +32,9 @@ typedef struct acmpca_http_response {
     acmpca_buf body;
     acmpca_header *headers;     /* names lowercased; strings owned here */
     size_t header_count;
+    int packed;                 /* 1: headers and their strings are one block
+                                   (acmpca__http_headers_pack); 0: each string
+                                   is a block of its own */
 } acmpca_http_response;
 
 int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts);
@@ -56,6 +59,9 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
 int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *req,
                               acmpca_http_response *resp, long limit_ms, int flags);
 void acmpca__http_response_clear(acmpca_http_response *resp);
+/* `n` headers with their strings in one block, names lowercased: freed with
+ * one free(*out). *out is NULL when n is 0. */
+int acmpca__http_headers_pack(acmpca_header **out, const acmpca_header *src, size_t n);
 /* Value of a response header (name in lowercase), or NULL. */
 const char *acmpca__http_response_header(const acmpca_http_response *resp, const char *name);
 

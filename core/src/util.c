@@ -97,9 +97,11 @@ static void *wiping_realloc(void *p, size_t n)
 
     if (!p)
         return malloc(n);
+    old = malloc_usable_size(p);
+    if (n && n <= old)
+        return p; /* it fits where it is: nothing is left behind */
     if (!(q = malloc(n ? n : 1)))
         return NULL;
-    old = malloc_usable_size(p);
     memcpy(q, p, old < n ? old : n);
     wiping_free(p);
     return q;
@@ -166,17 +168,30 @@ static int buf_grow(acmpca_buf *b, size_t extra)
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     /* realloc would leave a secret behind in the block it moves away from. */
-    p = b->secret ? malloc(cap) : realloc(b->ptr, cap);
+    p = b->secret || b->borrowed ? malloc(cap) : realloc(b->ptr, cap);
     if (!p)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-    if (b->secret && b->ptr) {
+    if ((b->secret || b->borrowed) && b->ptr) {
         memcpy(p, b->ptr, b->len + 1);
-        OPENSSL_cleanse(b->ptr, b->cap);
-        free(b->ptr);
+        if (b->secret)
+            acmpca__wipe(b->ptr, b->cap);
+        if (!b->borrowed)
+            free(b->ptr);
     }
     b->ptr = p;
     b->cap = cap;
+    b->borrowed = 0;
     return 0;
+}
+
+void acmpca__buf_on(acmpca_buf *b, char *store, size_t size, int secret)
+{
+    b->ptr = store;
+    b->ptr[0] = '\0';
+    b->len = 0;
+    b->cap = size;
+    b->secret = secret;
+    b->borrowed = 1;
 }
 
 int acmpca__buf_reserve(acmpca_buf *b, size_t extra)
@@ -184,7 +199,7 @@ int acmpca__buf_reserve(acmpca_buf *b, size_t extra)
     return buf_grow(b, extra);
 }
 
-int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len)
+int acmpca__buf_append_slow(acmpca_buf *b, const void *data, size_t len)
 {
     int rc = buf_grow(b, len);
     if (rc)
@@ -196,10 +211,6 @@ int acmpca__buf_append(acmpca_buf *b, const void *data, size_t len)
     return 0;
 }
 
-int acmpca__buf_puts(acmpca_buf *b, const char *s)
-{
-    return acmpca__buf_append(b, s, strlen(s));
-}
 
 /*
  * glibc's vsnprintf sends what does not fit through a 64-byte buffer in its
@@ -246,6 +257,11 @@ int acmpca__buf_printf(acmpca_buf *b, const char *fmt, ...)
 char *acmpca__buf_detach(acmpca_buf *b)
 {
     char *p;
+    if (b->borrowed) { /* the caller's storage: a copy on the heap */
+        if ((p = acmpca__strndup(b->ptr, b->len)) != NULL)
+            acmpca__buf_free(b);
+        return p;
+    }
     if (!b->ptr) {
         if (buf_grow(b, 0))
             return NULL;
@@ -257,13 +273,26 @@ char *acmpca__buf_detach(acmpca_buf *b)
     return p;
 }
 
+void acmpca__wipe(void *p, size_t n)
+{
+    if (!p || !n)
+        return;
+#ifdef __GLIBC__
+    explicit_bzero(p, n);
+#else
+    OPENSSL_cleanse(p, n);
+#endif
+}
+
 static void buf_release(acmpca_buf *b, int wipe)
 {
     if (wipe && b->ptr)
-        OPENSSL_cleanse(b->ptr, b->cap);
-    free(b->ptr);
+        acmpca__wipe(b->ptr, b->cap);
+    if (!b->borrowed)
+        free(b->ptr);
     b->ptr = NULL;
     b->len = b->cap = 0;
+    b->borrowed = 0;
 }
 
 void acmpca__buf_free(acmpca_buf *b)
@@ -296,7 +325,7 @@ char *acmpca__strndup(const char *s, size_t n)
 void acmpca__free_secret(char *s)
 {
     if (s) {
-        OPENSSL_cleanse(s, strlen(s));
+        acmpca__wipe(s, strlen(s));
         free(s);
     }
 }

@@ -1011,8 +1011,58 @@ static void test_header_values(void)
     acmpca_signed_free(s);
 }
 
+/*
+ * The signer's texts start in stack storage sized for a usual request: one
+ * whose headers and token outgrow it must sign whole (the texts move to the
+ * heap with everything written so far).
+ */
+static void test_long_request(void)
+{
+    acmpca_sign_input in = vanilla();
+    char *big = malloc(3001), *token = malloc(2001), *expected = malloc(7000);
+    char path[512], query[512], url[1100];
+    acmpca_header h[1];
+    acmpca_signed *s;
+    size_t pn = 0, qn = 0;
+    int i;
+
+    REQUIRE(big && token && expected);
+    /* A path and a query that outgrow their storage while being written. */
+    for (i = 0; i < 60; i++) {
+        pn += (size_t)snprintf(path + pn, sizeof(path) - pn, "/seg%02d", i);
+        qn += (size_t)snprintf(query + qn, sizeof(query) - qn, "%sa%02d=v", i ? "&" : "", i);
+    }
+    snprintf(url, sizeof(url), "https://example.amazonaws.com%s?%s", path, query);
+    in.url = url;
+    memset(big, 'v', 3000);
+    big[3000] = '\0';
+    memset(token, 't', 2000);
+    token[2000] = '\0';
+    h[0].name = "X-Long";
+    h[0].value = big;
+    in.headers = h;
+    in.header_count = 1;
+    in.session_token = token;
+    s = sign_ok(&in, NULL);
+    snprintf(expected, 7000,
+             "GET\n%s\n%s\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
+             "x-amz-security-token:%s\nx-long:%s\n\n"
+             "host;x-amz-date;x-amz-security-token;x-long\n"
+             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", path, query,
+             token, big);
+    CHECK_STR(s->canonical_request, expected);
+    CHECK_STR(find_header(s, "X-Amz-Security-Token"), token);
+    CHECK_CONTAINS(find_header(s, "Authorization"),
+                   "SignedHeaders=host;x-amz-date;x-amz-security-token;x-long, Signature=");
+    acmpca_signed_free(s);
+    free(big);
+    free(token);
+    free(expected);
+}
+
 static int run_unit(void)
 {
+    test_long_request();
     test_known_answer();
     test_cache();
     test_cache_threads();
