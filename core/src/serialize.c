@@ -13,6 +13,11 @@
  * The request body is JSON text written as the input is walked (the caller's
  * input is never touched), exactly as cJSON would print it unformatted,
  * members in input order.
+ *
+ * This is the one walk of values against the model: the bindings convert
+ * host values without it and tag what JSON cannot tell apart (bytes, host
+ * date/times, values without a JSON counterpart; see acmpca/model.h), and
+ * the rules for those tags live here, with the paths.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -20,10 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credentials_internal.h"
 #include "serialize.h"
 
-/* Containers (objects and lists) nested deeper than this are refused. */
-#define MAX_DEPTH 32
+#define MAX_DEPTH ACMPCA_MAX_DEPTH
+#define TAGS (ACMPCA_TAG_BLOB | ACMPCA_TAG_TIMESTAMP | ACMPCA_TAG_INVALID | ACMPCA_TAG_EMPTY)
 /* How much of a caller-supplied (unknown) key a message shows. */
 #define MAX_KEY_SHOWN 64
 
@@ -135,6 +141,12 @@ static const char *fmt_number(char buf[32], double d)
 
 static const char *json_kind(const cJSON *v)
 {
+    if (v && (v->type & ACMPCA_TAG_INVALID))
+        return v->valuestring ? v->valuestring : "an unsupported value";
+    if (v && (v->type & ACMPCA_TAG_BLOB))
+        return "bytes";
+    if (v && (v->type & ACMPCA_TAG_TIMESTAMP))
+        return "a date/time";
     if (cJSON_IsNull(v))
         return "null";
     if (cJSON_IsBool(v))
@@ -158,12 +170,13 @@ static const char *expected_kind(acmpca_shape_type t)
     case ACMPCA_SHAPE_STRUCTURE:
     case ACMPCA_SHAPE_MAP: return "an object";
     case ACMPCA_SHAPE_LIST: return "a list";
-    case ACMPCA_SHAPE_STRING:
-    case ACMPCA_SHAPE_BLOB: return "a string";
+    case ACMPCA_SHAPE_STRING: return "a string";
+    case ACMPCA_SHAPE_BLOB: return "a string or bytes";
     case ACMPCA_SHAPE_INTEGER:
     case ACMPCA_SHAPE_LONG: return "an integer";
     case ACMPCA_SHAPE_BOOLEAN: return "a boolean";
-    case ACMPCA_SHAPE_TIMESTAMP: return "a number of seconds since the epoch";
+    case ACMPCA_SHAPE_TIMESTAMP:
+        return "a timestamp (seconds since the epoch, ISO-8601 text or a date/time)";
     }
     return "a value";
 }
@@ -292,6 +305,55 @@ static int put_number(acmpca_buf *out, double d)
     return rc;
 }
 
+/*
+ * Whether a tagged value may stand for a member of this type: bytes only
+ * for a blob, a host date/time only for a timestamp, an unsupported host
+ * value nowhere; an ambiguous empty container is judged by its container.
+ */
+static int tag_fits(const acmpca_shape *shape, const cJSON *v)
+{
+    int tags = v ? v->type & TAGS : 0;
+
+    if (tags & ACMPCA_TAG_INVALID)
+        return 0;
+    if ((tags & ACMPCA_TAG_BLOB) && shape->type != ACMPCA_SHAPE_BLOB)
+        return 0;
+    if ((tags & ACMPCA_TAG_TIMESTAMP) && shape->type != ACMPCA_SHAPE_TIMESTAMP)
+        return 0;
+    return 1;
+}
+
+/*
+ * A timestamp given as text, as botocore takes one: ISO-8601 ("2030-01-01",
+ * "2030-01-01T00:00:00Z", with an offset or fractional seconds; no offset
+ * means UTC) or a number of seconds.
+ */
+static int text_epoch(const char *s, double *out)
+{
+    char stamp[64], *end;
+    size_t len = strlen(s), frac;
+    int64_t secs;
+
+    if (len == 0 || len >= sizeof(stamp))
+        return -1;
+    *out = strtod(s, &end);
+    if (*end == '\0' && isfinite(*out) && !strchr(s, 'x') && !strchr(s, 'X'))
+        return 0;
+    memcpy(stamp, s, len + 1);
+    if (len == 10) /* a date alone: its midnight, UTC */
+        memcpy(stamp + 10, "T00:00:00Z", 11);
+    if (acmpca__parse_iso8601(stamp, &secs) != 0)
+        return -1;
+    *out = (double)secs;
+    /* The parser checks the fraction's digits; it is kept here. */
+    if (stamp[19] == '.' || stamp[19] == ',') {
+        double scale = 0.1;
+        for (frac = 20; stamp[frac] >= '0' && stamp[frac] <= '9'; frac++, scale /= 10)
+            *out += (stamp[frac] - '0') * scale;
+    }
+    return 0;
+}
+
 static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out);
 
 static int find_member(const acmpca_shape *shape, const char *key, size_t *index)
@@ -391,7 +453,7 @@ static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_b
     size_t i, count = 0;
     int rc;
 
-    if (!cJSON_IsArray(v))
+    if (!cJSON_IsArray(v) && !(cJSON_IsObject(v) && (v->type & ACMPCA_TAG_EMPTY) && !v->child))
         return type_error(w, shape, v);
     for (child = v->child; child; child = child->next)
         count++;
@@ -446,6 +508,8 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
 
     if (w->n > MAX_DEPTH)
         return path_error(w, ACMPCA_EPARAM, "nesting deeper than %d levels", MAX_DEPTH);
+    if (!tag_fits(shape, v))
+        return type_error(w, shape, v);
     switch (shape->type) {
     case ACMPCA_SHAPE_STRUCTURE:
         return ser_structure(w, shape, v, out);
@@ -484,7 +548,16 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
         if (!cJSON_IsBool(v))
             return type_error(w, shape, v);
         return acmpca__buf_puts(out, cJSON_IsTrue(v) ? "true" : "false") ? oom() : 0;
-    case ACMPCA_SHAPE_TIMESTAMP:
+    case ACMPCA_SHAPE_TIMESTAMP: {
+        double when;
+        if (cJSON_IsString(v) && v->valuestring) {
+            size_t len = shown_len(v->valuestring, MAX_KEY_SHOWN);
+            if (text_epoch(v->valuestring, &when) != 0)
+                return path_error(w, ACMPCA_EPARAM, "expected %s, got \"%.*s%s\"",
+                                  expected_kind(shape->type), (int)len, v->valuestring,
+                                  v->valuestring[len] ? "..." : "");
+            return put_number(out, when);
+        }
         if (!cJSON_IsNumber(v))
             return type_error(w, shape, v);
         if (!isfinite(v->valuedouble)) {
@@ -493,6 +566,7 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
                               expected_kind(shape->type), fmt_number(text, v->valuedouble));
         }
         return put_number(out, v->valuedouble);
+    }
     }
     return path_error(w, ACMPCA_EPARAM, "unsupported shape type");
 }
@@ -547,6 +621,31 @@ int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input,
     }
     *body_out = acmpca__buf_detach(&body);
     return 0;
+}
+
+int acmpca_output_validate(const acmpca_operation_info *op, const cJSON *output)
+{
+    walk w;
+    acmpca_buf body = {0};
+    int rc;
+
+    if (!op)
+        return acmpca__error_set(ACMPCA_EINVAL, "validate: NULL operation");
+    w.n = 0;
+    if (output && !cJSON_IsObject(output))
+        return acmpca__error_set(ACMPCA_EPARAM, "response: expected an object");
+    if (!op->output) {
+        if (output && output->child)
+            return acmpca__error_set(ACMPCA_EPARAM,
+                                     "response: %s returns nothing; expected no members",
+                                     op->name);
+        return 0;
+    }
+    if (output && (rc = check_depth(&w, output, 1)) != 0)
+        return rc;
+    rc = ser_value(&w, op->output, output, &body);
+    acmpca__buf_free(&body);
+    return rc;
 }
 
 /* ---- outputs ---------------------------------------------------------- */
@@ -633,6 +732,7 @@ static int de_blob(walk *w, cJSON *v)
     if (!(v->type & cJSON_IsReference))
         cJSON_free(v->valuestring);
     v->type &= ~cJSON_IsReference;
+    v->type |= ACMPCA_TAG_BLOB;
     v->valuestring = text;
     return 0;
 }
@@ -648,6 +748,10 @@ static int de_value(walk *w, const acmpca_shape *shape, cJSON *v)
     switch (shape->type) {
     case ACMPCA_SHAPE_BLOB:
         return de_blob(w, v);
+    case ACMPCA_SHAPE_TIMESTAMP:
+        if (cJSON_IsNumber(v))
+            v->type |= ACMPCA_TAG_TIMESTAMP;
+        return 0;
     case ACMPCA_SHAPE_STRUCTURE:
         if (!cJSON_IsObject(v))
             return 0;

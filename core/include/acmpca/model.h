@@ -62,6 +62,52 @@ typedef struct acmpca_operation_info {
     unsigned idempotent : 1;
 } acmpca_operation_info;
 
+/*
+ * Host values in cJSON trees. A binding converts its native values to cJSON
+ * without the model (dict -> object, list -> array, str, numbers, booleans)
+ * and tags, in the spare bits of cJSON's `type` above cJSON_StringIsConst,
+ * what JSON cannot tell apart; the core then checks every value against the
+ * model with the member's full path, so no binding walks the model.
+ *
+ * Inputs (set by a binding):
+ *   ACMPCA_TAG_BLOB       on a string: raw bytes (Python bytes). Only a blob
+ *                         member takes it (a blob member also takes a plain
+ *                         string); anywhere else it is refused as "bytes".
+ *   ACMPCA_TAG_TIMESTAMP  on a number: seconds since the epoch from a host
+ *                         date/time. Only a timestamp member takes it (which
+ *                         also takes a plain number or ISO-8601 text).
+ *   ACMPCA_TAG_INVALID    on a string: a host value with no JSON counterpart;
+ *                         valuestring describes it ("set", "str with a NUL
+ *                         character") and every member refuses it with
+ *                         "<path>: expected <kind>, got <description>".
+ *   ACMPCA_TAG_EMPTY      on an empty object: a host container that cannot
+ *                         say whether it is a list or an object (Lua's {}):
+ *                         taken as either.
+ * Outputs (set by the core on parsed results, acmpca_parse_response and
+ * every call): blob members (decoded) carry ACMPCA_TAG_BLOB and timestamp
+ * members ACMPCA_TAG_TIMESTAMP, so a binding converts them without the model.
+ *
+ * cJSON's own functions ignore these bits (they test `type & 0xFF`);
+ * cJSON_Duplicate keeps them.
+ */
+#define ACMPCA_TAG_BLOB      (1 << 10)
+#define ACMPCA_TAG_TIMESTAMP (1 << 11)
+#define ACMPCA_TAG_INVALID   (1 << 12)
+#define ACMPCA_TAG_EMPTY     (1 << 13)
+
+/* Containers (objects and lists) nested deeper than this are refused, in inputs and outputs. */
+#define ACMPCA_MAX_DEPTH 32
+
+struct cJSON;
+
+/*
+ * Check `output` (a result as a caller would build it, e.g. a stubbed
+ * response, tagged as above) against the operation's output shape with the
+ * same rules and messages as inputs: ACMPCA_EPARAM "<path>: <what is wrong>".
+ * An operation without output takes only an empty object (or NULL).
+ */
+ACMPCA_API int acmpca_output_validate(const acmpca_operation_info *op, const struct cJSON *output);
+
 /* Number of operations (23). */
 ACMPCA_API size_t acmpca_model_operation_count(void);
 /* Operation by index 0..count-1 (also its acmpca_operation id), or NULL. */
