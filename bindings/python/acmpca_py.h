@@ -215,27 +215,34 @@ void acmpy_log_prepare(acmpy_state *st);
 
 /* ---- convert.c ------------------------------------------------------------ */
 
-/* Fill st->member_names from the model's operation outputs; free it. */
+/* Fill st->member_names from the model's member names; free it. */
 int acmpy_member_names_init(acmpy_state *st);
 void acmpy_member_names_free(acmpy_state *st);
 
-/* A value to cJSON as `shape` (NULL: no model information) wants it. */
+/*
+ * A value to cJSON by its Python type, tagged as acmpca/model.h says; the
+ * core checks it against the model. `shape` and `name` are unused (kept for
+ * the callers).
+ */
 int acmpy_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *v, const char *name,
                   cJSON **out);
 /*
- * Vectorcall keyword arguments to a cJSON input object for `shape`. Names in
+ * Vectorcall keyword arguments to a cJSON input object (as acmpy_to_json;
+ * `shape` unused). Names in
  * `skip` (NULL-terminated, may be NULL) are left out and their values stored
  * in `skipped` (borrowed, NULL when absent).
  */
 int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *const *args,
                          PyObject *kwnames, const char *const *skip, PyObject **skipped,
                          cJSON **out);
-/* A cJSON value to Python as `shape` (NULL: no model information) describes it. */
+/* A cJSON value to Python by its type and the core's tags (`shape` unused). */
 PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSON *v);
 /* Seconds since the epoch to an aware datetime (UTC). */
 PyObject *acmpy_datetime_from_epoch(double ts);
 /* datetime / date / number / ISO-8601 text to seconds since the epoch; -1 with an error set. */
 int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, double *out);
+/* acmpca._validate_output(operation, response) (METH_FASTCALL). */
+PyObject *acmpy_validate_output(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 /* ResponseMetadata from the core's metadata (NULL: all empty). */
 PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *meta);
 /*

@@ -1093,6 +1093,10 @@ static PyMethodDef module_functions[] = {
     {"_model", module_model, METH_NOARGS,
      "_model() -> dict\n--\n\nThe core's API model as Python data: operations, shapes, waiters and "
      "paginators. For tools and tests; not a stable API."},
+    {"_validate_output", (PyCFunction)(void (*)(void))acmpy_validate_output, METH_FASTCALL,
+     "_validate_output(operation, response) -> None\n--\n\nCheck a result against the "
+     "operation's output model (the Stubber's responses); ParamValidationError if it does not "
+     "fit."},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *intern(const char *s)

@@ -869,6 +869,12 @@ static PyObject *hooked_page(acmpy_state *st, acmpy_pages *pg, PyObject *op)
         PyErr_NoMemory();
         goto done;
     }
+    /* Tagged as a call's result is, so timestamps come back as datetimes. */
+    if (acmpca_output_annotate(pg->op, raw) != 0) {
+        cJSON_Delete(raw);
+        acmpy_raise_last(st, pg->op->name, NULL);
+        goto done;
+    }
     if (acmpca__paginator_accept(pg->p, raw, &page) != 0) {
         acmpy_raise_last(st, pg->op->name, NULL);
         goto done;

@@ -147,6 +147,8 @@ static const char *json_kind(const cJSON *v)
         return "bytes";
     if (v && (v->type & ACMPCA_TAG_TIMESTAMP))
         return "a date/time";
+    if (v && (v->type & ACMPCA_TAG_EMPTY) && !v->child)
+        return "an empty table";
     if (cJSON_IsNull(v))
         return "null";
     if (cJSON_IsBool(v))
@@ -797,4 +799,9 @@ int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output)
         return 0;
     w.n = 0;
     return de_value(&w, op->output, output);
+}
+
+int acmpca_output_annotate(const acmpca_operation_info *op, cJSON *output)
+{
+    return acmpca__deserialize_output(op, output);
 }

@@ -108,6 +108,15 @@ struct cJSON;
  */
 ACMPCA_API int acmpca_output_validate(const acmpca_operation_info *op, const struct cJSON *output);
 
+/*
+ * Bring a parsed success body of `op` (JSON as the service sends it) into
+ * the documented output form in place, as every call's result already is:
+ * blob members base64-decoded and tagged ACMPCA_TAG_BLOB, timestamp members
+ * tagged ACMPCA_TAG_TIMESTAMP. Unknown members are kept untouched. 0, or
+ * ACMPCA_EBADRESPONSE naming the path of a blob that is not base64 text.
+ */
+ACMPCA_API int acmpca_output_annotate(const acmpca_operation_info *op, struct cJSON *output);
+
 /* Number of operations (23). */
 ACMPCA_API size_t acmpca_model_operation_count(void);
 /* Operation by index 0..count-1 (also its acmpca_operation id), or NULL. */
