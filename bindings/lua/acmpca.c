@@ -14,10 +14,11 @@
  * (c:machine, c:waiter_machine, pages:machine) for drivers that do their own
  * I/O, such as resty/acmpca.lua on OpenResty's cosockets.
  *
- * Values cross between Lua tables and the core's cJSON by walking the core's
- * read-only model (acmpca/model.h): an empty table becomes [] or {} as the
- * shape says, integer members come back as Lua integers on 5.4, blobs are
- * PEM strings, timestamps numbers; ngx.null / cjson.null are absent.
+ * Values cross between Lua tables and the core's cJSON by their Lua types,
+ * the core alone checking them against the model (acmpca/model.h says how
+ * the few tags read): an empty table is taken as [] or {} as the shape says,
+ * integers come back as Lua integers on 5.4, blobs are PEM strings,
+ * timestamps numbers; ngx.null / cjson.null are absent.
  * Failures are raised as error objects (tables with the acmpca.Error
  * metatable); a machine returns them instead.
  *

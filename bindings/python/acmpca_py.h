@@ -4,7 +4,7 @@
  * helpers each layer exports to the others.
  *
  *   module.c   module init, state, exception classes, error raising, logging
- *   convert.c  Python <-> cJSON by walking the core's model
+ *   convert.c  Python <-> cJSON by type (the core checks values against the model)
  *   client.c   the Client type and the 23 operation methods
  *   pager.c    waiters and paginators
  *   machine.c  the call machine for drivers written in Python (acmpca.aio)
@@ -57,7 +57,7 @@ static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject 
 #define ACMPY_STEP_STRING_COUNT 9
 extern const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT];
 
-/* A slot of the table from a model member to its name as an interned str. */
+/* A slot of the table from a model member's name to it as an interned str. */
 typedef struct acmpy_name_slot {
     const acmpca_member *member;
     PyObject *name;

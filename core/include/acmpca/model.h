@@ -1,9 +1,11 @@
 /*
  * acmpca/model.h - the ACM PCA API model as read-only static data.
  *
- * The bindings walk these tables to convert native values (which member is a
- * list, a blob, a timestamp) so that no layer re-implements shape knowledge.
- * Everything here is static: never free it.
+ * The core's validator is the one walk of values against these tables: the
+ * bindings convert native values by type and tag what JSON cannot tell apart
+ * (below), so that no layer re-implements shape knowledge. The tables also
+ * drive the bindings' method lists and docs. Everything here is static:
+ * never free it.
  */
 #ifndef ACMPCA_MODEL_H
 #define ACMPCA_MODEL_H
