@@ -3,9 +3,12 @@
  * serialization to the awsJson1_1 request body; the base64 touch-up of
  * blob members in outputs.
  *
- * Validation reports the first mismatch as ACMPCA_EPARAM with one message of
- * the form "<path>: <what is wrong>", where <path> is dotted with list
- * indexes ("Tags[2].Key", "Validity.Value"), or "input" for the input itself.
+ * Validation reports mismatches as ACMPCA_EPARAM with messages of the form
+ * "<path>: <what is wrong>", where <path> is dotted with list indexes
+ * ("Tags[2].Key", "Validity.Value"), or "input" for the input itself; the
+ * walk goes on past a mismatch, so the error's message lists every one (the
+ * first MAX_PROBLEMS, one a line, as botocore's report), the first line
+ * being what a walk that stopped there would have said.
  * Within a structure, members are checked in input order and missing
  * required members after that, so a misspelt name is reported as unknown
  * rather than as the required member it was meant to be.
@@ -38,10 +41,26 @@ typedef struct path_seg {
     size_t index;
 } path_seg;
 
+/* At most this many problems are listed, within this much text. */
+#define MAX_PROBLEMS 20
+#define MAX_REPORT 900
+
+typedef struct problems {
+    acmpca_buf text;      /* the lines so far, '\n'-separated */
+    int count;
+} problems;
+
 typedef struct walk {
     path_seg seg[MAX_DEPTH + 2];
     size_t n;
+    problems *found;      /* NULL: stop at the first problem (outputs) */
 } walk;
+
+/* Whether the walk goes on after `rc`: a mismatch, with room for more. */
+static int keep_going(const walk *w, int rc)
+{
+    return rc == ACMPCA_EPARAM && w->found && w->found->count < MAX_PROBLEMS;
+}
 
 /* The stack never outgrows seg[]: every push is preceded by a depth check. */
 static void push_name(walk *w, const char *name)
@@ -125,6 +144,13 @@ static int path_error(const walk *w, int code, const char *fmt, ...)
     vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
     acmpca__error_set(code, "%s: %s", path.ptr, msg);
+    if (w->found) {
+        problems *f = w->found;
+        if (f->text.len + path.len + strlen(msg) + 3 < MAX_REPORT &&
+            acmpca__buf_printf(&f->text, "%s%s: %s", f->count ? "\n" : "", path.ptr, msg) != 0)
+            f->count = MAX_PROBLEMS; /* out of memory: keep what the error says */
+        f->count++;
+    }
     acmpca__buf_free(&path);
     free(msg);
     return code;
@@ -401,7 +427,7 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
     unsigned char seen_here[MAX_MEMBERS], *seen = seen_here;
     const cJSON *child;
     size_t i;
-    int rc = 0, first = 1;
+    int rc = 0, first = 1, failed = 0;
 
     if (v && !cJSON_IsObject(v))
         return type_error(w, shape, v);
@@ -417,7 +443,10 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
         const acmpca_member *m;
         if (!find_member(shape, child->string, &i)) {
             rc = unknown_member(w, shape, child->string);
-            goto fail;
+            if (!keep_going(w, rc))
+                goto fail;
+            failed = rc;
+            continue;
         }
         m = &shape->members[i];
         push_name(w, m->name);
@@ -428,9 +457,10 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
         else
             rc = ser_value(w, m->shape, child, out);
         pop(w);
-        if (rc != 0)
+        if (rc != 0 && !keep_going(w, rc))
             goto fail;
-        seen[i] = 1;
+        failed = rc ? rc : failed;
+        seen[i] = 1; /* present, if wrong: not also missing */
         first = 0;
     }
     for (i = 0; i < shape->member_count; i++) {
@@ -438,10 +468,14 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
             push_name(w, shape->members[i].name);
             rc = path_error(w, ACMPCA_EPARAM, "missing required parameter");
             pop(w);
-            goto fail;
+            if (!keep_going(w, rc))
+                goto fail;
+            failed = rc;
         }
     }
-    if (acmpca__buf_append(out, "}", 1) != 0)
+    if (failed)
+        rc = failed;
+    else if (acmpca__buf_append(out, "}", 1) != 0)
         rc = oom();
 fail:
     if (seen != seen_here)
@@ -453,14 +487,14 @@ static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_b
 {
     const cJSON *child;
     size_t i, count = 0;
-    int rc;
+    int rc, failed;
 
     if (!cJSON_IsArray(v) && !(cJSON_IsObject(v) && (v->type & ACMPCA_TAG_EMPTY) && !v->child))
         return type_error(w, shape, v);
     for (child = v->child; child; child = child->next)
         count++;
-    if ((rc = check_length(w, shape, count, "length")) != 0)
-        return rc;
+    if ((failed = check_length(w, shape, count, "length")) != 0 && !keep_going(w, failed))
+        return failed;
     if (acmpca__buf_append(out, "[", 1) != 0)
         return oom();
     for (i = 0, child = v->child; child; child = child->next, i++) {
@@ -469,9 +503,12 @@ static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_b
         push_index(w, i);
         rc = ser_value(w, shape->element, child, out);
         pop(w);
-        if (rc != 0)
+        if (rc != 0 && !keep_going(w, rc))
             return rc;
+        failed = rc ? rc : failed;
     }
+    if (failed)
+        return failed;
     return acmpca__buf_append(out, "]", 1) ? oom() : 0;
 }
 
@@ -479,14 +516,15 @@ static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_bu
 {
     const cJSON *child;
     size_t count = 0;
-    int rc;
+    int rc, failed;
 
     if (!cJSON_IsObject(v))
         return type_error(w, shape, v);
     for (child = v->child; child; child = child->next)
         count++;
-    if ((rc = check_length(w, shape, count, "number of entries")) != 0)
-        return rc;
+    if ((failed = check_length(w, shape, count, "number of entries")) != 0 &&
+        !keep_going(w, failed))
+        return failed;
     if (acmpca__buf_append(out, "{", 1) != 0)
         return oom();
     for (child = v->child; child; child = child->next) {
@@ -498,9 +536,12 @@ static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_bu
         if (rc == 0)
             rc = ser_value(w, shape->element, child, out);
         pop(w);
-        if (rc != 0)
+        if (rc != 0 && !keep_going(w, rc))
             return rc;
+        failed = rc ? rc : failed;
     }
+    if (failed)
+        return failed;
     return acmpca__buf_append(out, "}", 1) ? oom() : 0;
 }
 
@@ -601,6 +642,21 @@ static int check_depth(walk *w, const cJSON *v, size_t level)
     return 0;
 }
 
+/* ser_value listing every problem in the error's message (see the top). */
+static int check_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
+{
+    problems found = {{0}, 0};
+    int rc;
+
+    w->found = &found;
+    rc = ser_value(w, shape, v, out);
+    if (rc == ACMPCA_EPARAM && found.count > 1 && found.text.ptr)
+        acmpca__error_set(rc, "%s", found.text.ptr);
+    w->found = NULL;
+    acmpca__buf_free(&found.text);
+    return rc;
+}
+
 int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input, char **body_out)
 {
     walk w;
@@ -612,12 +668,13 @@ int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input,
     if (!op || !op->input || !body_out)
         return acmpca__error_set(ACMPCA_EINVAL, "serialize: NULL argument");
     w.n = 0;
+    w.found = NULL;
     if (input && !cJSON_IsObject(input))
         return acmpca__error_set(ACMPCA_EPARAM, "input: expected an object");
     if (input && (rc = check_depth(&w, input, 1)) != 0)
         return rc;
     if ((rc = acmpca__buf_reserve(&body, 256)) != 0 ||
-        (rc = ser_value(&w, op->input, input, &body)) != 0) {
+        (rc = check_value(&w, op->input, input, &body)) != 0) {
         acmpca__buf_free(&body);
         return rc;
     }
@@ -634,6 +691,7 @@ int acmpca_output_validate(const acmpca_operation_info *op, const cJSON *output)
     if (!op)
         return acmpca__error_set(ACMPCA_EINVAL, "validate: NULL operation");
     w.n = 0;
+    w.found = NULL;
     if (output && !cJSON_IsObject(output))
         return acmpca__error_set(ACMPCA_EPARAM, "response: expected an object");
     if (!op->output) {
@@ -645,7 +703,7 @@ int acmpca_output_validate(const acmpca_operation_info *op, const cJSON *output)
     }
     if (output && (rc = check_depth(&w, output, 1)) != 0)
         return rc;
-    rc = ser_value(&w, op->output, output, &body);
+    rc = check_value(&w, op->output, output, &body);
     acmpca__buf_free(&body);
     return rc;
 }
@@ -798,6 +856,7 @@ int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output)
     if (!op->output || !output)
         return 0;
     w.n = 0;
+    w.found = NULL;
     return de_value(&w, op->output, output);
 }
 

@@ -735,11 +735,17 @@ static void test_serialize_errors(void)
     size_t n;
     int i;
 
-    /* Missing required members, with an empty or NULL input. */
+    /* Missing required members, with an empty or NULL input: every one, a line each. */
     EXPECT_PARAM_ERROR("IssueCertificate", "{}",
-                       "CertificateAuthorityArn: missing required parameter");
+                       "CertificateAuthorityArn: missing required parameter\n"
+                       "Csr: missing required parameter\n"
+                       "SigningAlgorithm: missing required parameter\n"
+                       "Validity: missing required parameter");
     EXPECT_PARAM_ERROR("IssueCertificate", NULL,
-                       "CertificateAuthorityArn: missing required parameter");
+                       "CertificateAuthorityArn: missing required parameter\n"
+                       "Csr: missing required parameter\n"
+                       "SigningAlgorithm: missing required parameter\n"
+                       "Validity: missing required parameter");
     EXPECT_PARAM_ERROR("IssueCertificate",
                        "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
                        "\"SigningAlgorithm\":\"SHA256WITHRSA\"}",
@@ -796,9 +802,10 @@ static void test_serialize_errors(void)
     EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"maxResults\":10}",
                        "maxResults: unknown parameter; expected one of: MaxResults, NextToken, "
                        "ResourceOwner");
-    /* A misspelt required member is reported as unknown, not as missing. */
+    /* A misspelt required member is reported as unknown first, then as missing. */
     EXPECT_PARAM_ERROR("GetPolicy", "{\"ResourceARN\":\"" ARN "\"}",
-                       "ResourceARN: unknown parameter; expected one of: ResourceArn");
+                       "ResourceARN: unknown parameter; expected one of: ResourceArn\n"
+                       "ResourceArn: missing required parameter");
     EXPECT_PARAM_ERROR("UpdateCertificateAuthority",
                        "{\"CertificateAuthorityArn\":\"" ARN "\",\"RevocationConfiguration\":"
                        "{\"CrlConfiguration\":{\"Enabled\":true,\"Bogus\":1}}}",
@@ -1132,7 +1139,8 @@ static void test_value__unsupported_host_value_is_refused_with_its_description(v
     cJSON_AddItemToObject(tag, "Value", t_tag(cJSON_CreateString("set"), ACMPCA_TAG_INVALID));
     CHECK_INT(t_tagged(op_named("ListTags"), "Tags", tags, &body), ACMPCA_EPARAM);
     CHECK_STR(acmpca_error_last()->message, "Tags: unknown parameter; expected one of: "
-              "MaxResults, NextToken, CertificateAuthorityArn");
+              "MaxResults, NextToken, CertificateAuthorityArn\n"
+              "CertificateAuthorityArn: missing required parameter");
     tags = cJSON_CreateArray();
     tag = cJSON_CreateObject();
     REQUIRE(tags && tag);
@@ -1159,6 +1167,38 @@ static void test_value__empty_ambiguous_container_is_a_list_or_an_object(void)
     free(body);
     CHECK_INT(t_tagged(&t_op, "Datas", cJSON_CreateObject(), &body), ACMPCA_EPARAM);
     CHECK_STR(acmpca_error_last()->message, "Datas: expected a list, got object");
+}
+
+static void test_validate__every_problem_is_listed_up_to_twenty(void)
+{
+    char json[2048], *body = NULL;
+    const char *m, *nl;
+    size_t n = 0, lines = 1;
+    int i;
+
+    /* Problems at every level, in walk order: one line each. */
+    CHECK_INT(t_serialize(op_named("TagCertificateAuthority"),
+                          "{\"Tags\":[{\"Key\":1},{\"Value\":\"v\"}],\"Nope\":1}", &body),
+              ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message,
+              "Tags[0].Key: expected a string, got number\n"
+              "Tags[1].Key: missing required parameter\n"
+              "Nope: unknown parameter; expected one of: CertificateAuthorityArn, Tags\n"
+              "CertificateAuthorityArn: missing required parameter");
+    /* 30 wrong elements: the first 20 are listed. */
+    n += (size_t)snprintf(json + n, sizeof(json) - n, "{\"CertificateAuthorityArn\":\"" ARN
+                          "\",\"Tags\":[");
+    for (i = 0; i < 30; i++)
+        n += (size_t)snprintf(json + n, sizeof(json) - n, "%s1", i ? "," : "");
+    snprintf(json + n, sizeof(json) - n, "]}");
+    CHECK_INT(t_serialize(op_named("TagCertificateAuthority"), json, &body), ACMPCA_EPARAM);
+    m = acmpca_error_last()->message;
+    for (nl = m; (nl = strchr(nl, '\n')); nl++)
+        lines++;
+    CHECK_INT((int)lines, 20);
+    CHECK(strncmp(m, "Tags[0]: expected an object, got number\n", 40) == 0);
+    CHECK(strstr(m, "Tags[19]: expected an object, got number") != NULL);
+    CHECK(strstr(m, "Tags[20]") == NULL);
 }
 
 static void test_value__outputs_are_tagged_and_validated(void)
@@ -1210,5 +1250,6 @@ int main(void)
     test_value__unsupported_host_value_is_refused_with_its_description();
     test_value__empty_ambiguous_container_is_a_list_or_an_object();
     test_value__outputs_are_tagged_and_validated();
+    test_validate__every_problem_is_listed_up_to_twenty();
     return CHECK_DONE();
 }

@@ -103,6 +103,20 @@ def test_validation__a_date_to_a_string_member_is_refused_naming_its_path(offlin
             {"Key": datetime.date(2030, 1, 1)}])
 
 
+def test_validation__report_lists_every_problem_one_a_line(offline):
+    with pytest.raises(acmpca.ParamValidationError) as info:
+        offline.issue_certificate(CertificateAuthorityArn="arn", Csr=b"x",
+                                  Validity={"Value": "1", "Type": "DAYS"}, Extra=1)
+    report = ["CertificateAuthorityArn: length 3 is below the minimum 5",
+              "Validity.Value: expected an integer, got string",
+              "Extra: unknown parameter; expected one of: ApiPassthrough, "
+              "CertificateAuthorityArn, Csr, SigningAlgorithm, TemplateArn, Validity, "
+              "ValidityNotBefore, IdempotencyToken",
+              "SigningAlgorithm: missing required parameter"]
+    assert info.value.kwargs["report"].split("\n") == report
+    assert str(info.value) == "\n".join(report)
+
+
 def test_none_and_positional_arguments(offline):
     with pytest.raises(acmpca.ParamValidationError, match="ResourceArn: expected a string, got null"):
         offline.get_policy(ResourceArn=None)

@@ -146,7 +146,8 @@ describe("validation before I/O", function()
           "Tags: length 0 is below the minimum 1", "TagCertificateAuthority")
     check("issue_certificate", { CertificateAuthorityArn = ARN, Csr = "x",
                                  SigningAlgorithm = "SHA256WITHRSA", Validity = {} },
-          "Validity.Value: missing required parameter", "IssueCertificate")
+          "Validity.Value: missing required parameter\n" ..
+          "Validity.Type: missing required parameter", "IssueCertificate")
   end)
 
   it("nesting deeper than the core's limit names the path", function()
@@ -162,8 +163,8 @@ describe("validation before I/O", function()
   end)
 
   it("no params at all is an empty input", function()
-    check("get_certificate", nil, "CertificateAuthorityArn: missing required parameter",
-          "GetCertificate")
+    check("get_certificate", nil, "CertificateAuthorityArn: missing required parameter\n" ..
+          "CertificateArn: missing required parameter", "GetCertificate")
     h.raises_code("EndpointConnectionError", c.list_certificate_authorities, c)
   end)
 
