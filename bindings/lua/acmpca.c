@@ -14,10 +14,11 @@
  * (c:machine, c:waiter_machine, pages:machine) for drivers that do their own
  * I/O, such as resty/acmpca.lua on OpenResty's cosockets.
  *
- * Values cross between Lua tables and the core's cJSON by walking the core's
- * read-only model (acmpca/model.h): an empty table becomes [] or {} as the
- * shape says, integer members come back as Lua integers on 5.4, blobs are
- * PEM strings, timestamps numbers; ngx.null / cjson.null are absent.
+ * Values cross between Lua tables and the core's cJSON by their Lua types,
+ * the core alone checking them against the model (acmpca/model.h says how
+ * the few tags read): an empty table is taken as [] or {} as the shape says,
+ * integers come back as Lua integers on 5.4, blobs are PEM strings,
+ * timestamps numbers; ngx.null / cjson.null are absent.
  * Failures are raised as error objects (tables with the acmpca.Error
  * metatable); a machine returns them instead.
  *
@@ -124,12 +125,6 @@ static int is_null(lua_State *L, int idx)
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
 }
 
-/* The type name of the value at idx for a message ("null" for ngx.null). */
-static const char *type_name(lua_State *L, int idx)
-{
-    return is_null(L, idx) ? "null" : luaL_typename(L, idx);
-}
-
 /* lua_pushinteger where Lua has integers and the value is one, else a float. */
 static void push_whole(lua_State *L, double d)
 {
@@ -156,8 +151,6 @@ static void push_whole(lua_State *L, double d)
 
 /* How many clients build_request keeps (by config) before starting afresh. */
 #define CACHE_MAX 32
-/* Containers nested deeper than this are refused (as the core does). */
-#define MAX_DEPTH 32
 
 /* ---- the scratch: per-call ownership of malloc'd results ---------------- */
 
@@ -303,75 +296,7 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
-/* ---- Lua -> cJSON, walking the model ------------------------------------ */
-
-typedef struct conv {
-    lua_State *L;
-    const char *operation;   /* for the error object; may be NULL */
-    struct {
-        const char *name;    /* member or key; NULL for a list index */
-        lua_Integer index;   /* 0-based, as the core prints paths */
-    } seg[MAX_DEPTH + 2];
-    int n;
-} conv;
-
-/* Raise ParamValidationError "<path>: <message>". Paths read as the core's. */
-static int conv_error(conv *cv, const char *fmt, ...)
-{
-    lua_State *L = cv->L;
-    int i, parts = 0;
-    va_list ap;
-
-    luaL_checkstack(L, 2 * cv->n + 6, NULL);
-    if (cv->n == 0) {
-        lua_pushliteral(L, "input");
-        parts++;
-    }
-    for (i = 0; i < cv->n; i++) {
-        if (cv->seg[i].name) {
-            if (parts) {
-                lua_pushliteral(L, ".");
-                parts++;
-            }
-            lua_pushstring(L, cv->seg[i].name);
-        } else {
-            lua_pushfstring(L, "[%d]", (int)cv->seg[i].index);
-        }
-        parts++;
-    }
-    lua_pushliteral(L, ": ");
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    lua_concat(L, parts + 2);
-    push_error(L, CODE_PARAM, lua_tostring(L, -1), cv->operation, 0, NULL, 0, 0);
-    return lua_error(L);
-}
-
-static void conv_push(conv *cv, const char *name, lua_Integer index)
-{
-    if (cv->n > MAX_DEPTH)
-        conv_error(cv, "nesting deeper than %d levels", MAX_DEPTH);
-    cv->seg[cv->n].name = name;
-    cv->seg[cv->n].index = index;
-    cv->n++;
-}
-
-static const char *expected(acmpca_shape_type t)
-{
-    switch (t) {
-    case ACMPCA_SHAPE_STRUCTURE:
-    case ACMPCA_SHAPE_MAP: return "a table with string keys";
-    case ACMPCA_SHAPE_LIST: return "a list (a sequence table)";
-    case ACMPCA_SHAPE_STRING: return "a string";
-    case ACMPCA_SHAPE_BLOB: return "a string (PEM text)";
-    case ACMPCA_SHAPE_INTEGER:
-    case ACMPCA_SHAPE_LONG: return "an integer";
-    case ACMPCA_SHAPE_BOOLEAN: return "a boolean";
-    case ACMPCA_SHAPE_TIMESTAMP: return "a number of seconds since the epoch";
-    }
-    return "a value";
-}
+/* ---- Lua values <-> cJSON, by type: the core checks them against the model ---- */
 
 static int oom(lua_State *L)
 {
@@ -379,183 +304,162 @@ static int oom(lua_State *L)
 }
 
 /*
- * The cJSON item for the Lua value at idx: scalars complete, containers
- * empty (json_fill fills them once attached, so a raise never strands them).
- * Members the model does not know get a null placeholder: the core then
- * names them in its "unknown parameter; expected one of" message.
+ * A value with no JSON counterpart: an ACMPCA_TAG_INVALID node describing
+ * it, which the core refuses with "<path>: expected <kind>, got <text>".
  */
-static cJSON *json_new(conv *cv, int idx, const acmpca_shape *shape)
+static cJSON *invalid(const char *text)
 {
-    lua_State *L = cv->L;
-    int t = lua_type(L, idx);
-    cJSON *item = NULL;
+    cJSON *item = cJSON_CreateString(text);
+    if (item)
+        item->type |= ACMPCA_TAG_INVALID;
+    return item;
+}
 
-    if (!shape) {
-        item = cJSON_CreateNull();
-    } else {
-        switch (shape->type) {
-        case ACMPCA_SHAPE_STRUCTURE:
-        case ACMPCA_SHAPE_MAP:
-        case ACMPCA_SHAPE_LIST:
-            if (t != LUA_TTABLE)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
-            item = shape->type == ACMPCA_SHAPE_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
-            break;
-        case ACMPCA_SHAPE_STRING:
-        case ACMPCA_SHAPE_BLOB: {
+/*
+ * A table is a list when its keys are 1..n, an object when they are all
+ * strings, and {} may be either (ACMPCA_TAG_EMPTY): the model decides.
+ */
+static cJSON *table_new(lua_State *L, int idx)
+{
+    size_t count = 0, strings = 0, max = 0;
+    const char *other = NULL;
+    char text[96];
+    int nul_key = 0;
+    cJSON *item;
+
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+        if (lua_type(L, -1) == LUA_TSTRING) {
             size_t len;
-            const char *s;
-            if (t != LUA_TSTRING)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
-            s = lua_tolstring(L, idx, &len);
-            if (strlen(s) != len)
-                conv_error(cv, "%s contains a NUL byte",
-                           shape->type == ACMPCA_SHAPE_BLOB ? "PEM text" : "the string");
-            item = cJSON_CreateString(s);
-            break;
+            const char *k = lua_tolstring(L, -1, &len);
+            strings++;
+            nul_key |= strlen(k) != len;
+        } else if (lua_type(L, -1) == LUA_TNUMBER) {
+            lua_Number k = lua_tonumber(L, -1);
+            if (k == floor(k) && k >= 1 && k <= 9007199254740992.0) {
+                if ((size_t)k > max)
+                    max = (size_t)k;
+            } else {
+                other = "non-sequence number";
+            }
+        } else {
+            other = luaL_typename(L, -1);
         }
-        case ACMPCA_SHAPE_INTEGER:
-        case ACMPCA_SHAPE_LONG:
-        case ACMPCA_SHAPE_TIMESTAMP:
-            if (t != LUA_TNUMBER)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
-            /* The core range-checks and rejects fractions and NaN with the path. */
-            if (lua_isinteger(L, idx))
-                item = cJSON_CreateNumber((double)lua_tointeger(L, idx));
-            else
-                item = cJSON_CreateNumber((double)lua_tonumber(L, idx));
-            break;
-        case ACMPCA_SHAPE_BOOLEAN:
-            if (t != LUA_TBOOLEAN)
-                conv_error(cv, "expected %s, got %s", expected(shape->type), type_name(L, idx));
-            item = cJSON_CreateBool(lua_toboolean(L, idx));
-            break;
-        }
+    }
+    if (count == 0) {
+        if ((item = cJSON_CreateObject()))
+            item->type |= ACMPCA_TAG_EMPTY;
+        return item;
+    }
+    if (nul_key)
+        return invalid("a table with a key containing a NUL byte");
+    if (other) {
+        snprintf(text, sizeof(text), "a table with a %s key", other);
+        return invalid(text);
+    }
+    if (strings == count)
+        return cJSON_CreateObject();
+    if (strings == 0 && max == count)
+        return cJSON_CreateArray();
+    return invalid(strings ? "a table with both string and number keys" : "a table with holes");
+}
+
+/* The cJSON item for the Lua value at idx; containers empty (json_fill fills them). */
+static cJSON *json_new(lua_State *L, int idx)
+{
+    cJSON *item;
+    size_t len;
+    const char *s;
+
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        item = cJSON_CreateBool(lua_toboolean(L, idx));
+        break;
+    case LUA_TNUMBER:
+        /* The core range-checks and rejects fractions and NaN with the path. */
+        if (lua_isinteger(L, idx))
+            item = cJSON_CreateNumber((double)lua_tointeger(L, idx));
+        else
+            item = cJSON_CreateNumber((double)lua_tonumber(L, idx));
+        break;
+    case LUA_TSTRING:
+        s = lua_tolstring(L, idx, &len);
+        item = strlen(s) == len ? cJSON_CreateString(s) : invalid("a string with a NUL byte");
+        break;
+    case LUA_TTABLE:
+        item = table_new(L, idx);
+        break;
+    default:
+        item = is_null(L, idx) ? cJSON_CreateNull() : invalid(luaL_typename(L, idx));
     }
     if (!item)
         oom(L);
     return item;
 }
 
-static void json_fill(conv *cv, int idx, const acmpca_shape *shape, cJSON *item);
-
-static int is_container(const acmpca_shape *shape)
+/*
+ * Fill the container `item` (already attached, so a raise never strands it)
+ * from the table at idx. `depth` counts the containers around it: one past
+ * the core's limit is left empty, so the core names its path (and a table
+ * holding itself ends). A null member is an absent one.
+ */
+static void json_fill(lua_State *L, int idx, cJSON *item, int depth)
 {
-    return shape && (shape->type == ACMPCA_SHAPE_STRUCTURE || shape->type == ACMPCA_SHAPE_MAP ||
-                     shape->type == ACMPCA_SHAPE_LIST);
-}
-
-/* The string key at -2 of a lua_next loop, checked for a structure or map. */
-static const char *string_key(conv *cv, const acmpca_shape *shape)
-{
-    lua_State *L = cv->L;
-    size_t len;
-    const char *key;
-
-    if (lua_type(L, -2) != LUA_TSTRING)
-        conv_error(cv, "expected %s, got a table with a %s key", expected(shape->type),
-                   lua_typename(L, lua_type(L, -2)));
-    key = lua_tolstring(L, -2, &len);
-    if (strlen(key) != len)
-        conv_error(cv, "a key contains a NUL byte");
-    return key;
-}
-
-static void json_fill(conv *cv, int idx, const acmpca_shape *shape, cJSON *item)
-{
-    lua_State *L = cv->L;
     cJSON *child;
 
+    if (depth > ACMPCA_MAX_DEPTH || (item->type & (ACMPCA_TAG_INVALID | ACMPCA_TAG_EMPTY)))
+        return;
     luaL_checkstack(L, 4, "acmpca: input nested too deeply");
-    if (shape->type == ACMPCA_SHAPE_LIST) {
-        size_t n = lua_rawlen(L, idx), count = 0, i;
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            lua_Number k = lua_type(L, -2) == LUA_TNUMBER ? lua_tonumber(L, -2) : 0;
-            if (lua_type(L, -2) != LUA_TNUMBER || k != floor(k) || k < 1 || k > (lua_Number)n) {
-                lua_pop(L, 2);
-                conv_error(cv, "expected %s, got a table with %s keys", expected(shape->type),
-                           "non-sequence");
-            }
-            count++;
-            lua_pop(L, 1);
-        }
-        if (count != n)
-            conv_error(cv, "expected %s, got a table with holes", expected(shape->type));
+    if (cJSON_IsArray(item)) {
+        size_t n = lua_rawlen(L, idx), i;
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, (int)i);
-            conv_push(cv, NULL, (lua_Integer)(i - 1));
-            child = json_new(cv, lua_gettop(L), shape->element);
+            child = json_new(L, lua_gettop(L));
             cJSON_AddItemToArray(item, child);
-            if (is_container(shape->element))
-                json_fill(cv, lua_gettop(L), shape->element, child);
-            cv->n--;
+            if (lua_istable(L, -1))
+                json_fill(L, lua_gettop(L), child, depth + 1);
             lua_pop(L, 1);
         }
         return;
     }
-    /* A structure or a map; a null member is an absent one. */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        const char *key = string_key(cv, shape);
-        const acmpca_shape *cs;
-        const char *name = key;
-        int added;
-
         if (is_null(L, -1)) {
             lua_pop(L, 1);
             continue;
         }
-
-        if (shape->type == ACMPCA_SHAPE_STRUCTURE) {
-            const acmpca_member *m = acmpca_model_member(shape, key);
-            cs = m ? m->shape : NULL;
-            if (m)
-                name = m->name;
-        } else {
-            cs = shape->element;
-        }
-        conv_push(cv, name, 0);
-        child = json_new(cv, lua_gettop(L), cs);
-        /* Model names are static: no copy. Anything else is copied by cJSON. */
-        added = name != key ? cJSON_AddItemToObjectCS(item, name, child)
-                            : cJSON_AddItemToObject(item, key, child);
-        if (!added) {
+        child = json_new(L, lua_gettop(L));
+        if (!cJSON_AddItemToObject(item, lua_tostring(L, -2), child)) {
             cJSON_Delete(child);
             oom(L);
         }
-        if (is_container(cs))
-            json_fill(cv, lua_gettop(L), cs, child);
-        cv->n--;
+        if (lua_istable(L, -1))
+            json_fill(L, lua_gettop(L), child, depth + 1);
         lua_pop(L, 1);
     }
 }
 
 /*
  * The call input for the value at idx (nil: none) into s->in, owned by the
- * scratch from its first byte. The core validates the rest (lengths, ranges,
- * required and unknown members) before any I/O.
+ * scratch from its first byte. The core validates it all (types, lengths,
+ * ranges, required and unknown members, with paths) before any I/O.
  */
 static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *op, scratch *s)
 {
-    conv cv;
-
-    cv.L = L;
-    cv.operation = op->name;
-    cv.n = 0;
     idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx) || is_null(L, idx))
         return;
     if (!lua_istable(L, idx))
-        conv_error(&cv, "expected a table of parameters, got %s", luaL_typename(L, idx));
-    if (!(s->in = cJSON_CreateObject()))
-        oom(L);
-    json_fill(&cv, idx, op->input, s->in);
+        raise_param(L, op->name, "input: expected a table of parameters, got %s",
+                    luaL_typename(L, idx));
+    s->in = json_new(L, idx);
+    json_fill(L, idx, s->in, 1);
 }
 
-/* ---- cJSON -> Lua, walking the model ------------------------------------ */
-
-static void push_json(lua_State *L, const cJSON *v, const acmpca_shape *shape)
+/* By cJSON type and the core's tags: a timestamp stays a (float) number. */
+static void push_json(lua_State *L, const cJSON *v)
 {
     const cJSON *c;
 
@@ -563,29 +467,22 @@ static void push_json(lua_State *L, const cJSON *v, const acmpca_shape *shape)
     if (cJSON_IsObject(v)) {
         lua_createtable(L, 0, 4);
         for (c = v->child; c; c = c->next) {
-            const acmpca_shape *cs = NULL;
             if (!c->string || cJSON_IsNull(c))
                 continue;
-            if (shape && shape->type == ACMPCA_SHAPE_STRUCTURE) {
-                const acmpca_member *m = acmpca_model_member(shape, c->string);
-                cs = m ? m->shape : NULL;
-            } else if (shape && shape->type == ACMPCA_SHAPE_MAP) {
-                cs = shape->element;
-            }
-            push_json(L, c, cs);
+            push_json(L, c);
             lua_setfield(L, -2, c->string);
         }
     } else if (cJSON_IsArray(v)) {
         int i = 1;
         lua_createtable(L, cJSON_GetArraySize(v), 0);
         for (c = v->child; c; c = c->next) {
-            push_json(L, c, shape && shape->type == ACMPCA_SHAPE_LIST ? shape->element : NULL);
+            push_json(L, c);
             lua_rawseti(L, -2, i++);
         }
     } else if (cJSON_IsString(v)) {
         lua_pushstring(L, v->valuestring);
     } else if (cJSON_IsNumber(v)) {
-        if (shape && shape->type == ACMPCA_SHAPE_TIMESTAMP)
+        if (v->type & ACMPCA_TAG_TIMESTAMP)
             lua_pushnumber(L, v->valuedouble);
         else
             push_whole(L, v->valuedouble);
@@ -1262,7 +1159,7 @@ static int client_call(lua_State *L)
     warn_if_blocking_nginx(L);
     if (acmpca_call_ex(c, id, s->in, &s->out, &s->meta) != 0)
         return raise_last(L, op->name);
-    push_json(L, s->out, op->output);
+    push_json(L, s->out);
     push_meta(L, s->meta);
     scratch_release(s);
     return 2;
@@ -1321,7 +1218,7 @@ static int client_wait(lua_State *L)
     warn_if_blocking_nginx(L);
     if (acmpca_wait(c, w->name, s->in, delay, attempts, &s->out) != 0)
         return raise_last(L, op->name);
-    push_json(L, s->out, op->output);
+    push_json(L, s->out);
     scratch_release(s);
     return 1;
 }
@@ -1389,7 +1286,7 @@ static int pages_call(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    push_json(L, s->out, pg->op->output);
+    push_json(L, s->out);
     scratch_release(s);
     return 1;
 }
@@ -1809,7 +1706,7 @@ static int l_parse_response(lua_State *L)
     s = scratch_new(L);
     if (acmpca_parse_response(op->name, (int)status, h, n, body, len, &s->out) != 0)
         return raise_last(L, op->name);
-    push_json(L, s->out, op->output);
+    push_json(L, s->out);
     scratch_release(s);
     lua_createtable(L, 0, 2);
     lua_pushinteger(L, status);
@@ -2205,7 +2102,7 @@ static int machine_step(lua_State *L, int wire)
             break;  /* a page the paginator refused: FAILED with its error */
         lua_pushliteral(L, "done");
         if (s->out)
-            push_json(L, s->out, lm->op->output);
+            push_json(L, s->out);
         else
             lua_pushnil(L);
         if (s->meta)
@@ -2748,7 +2645,7 @@ static int l_parse_certificate(lua_State *L)
     s = scratch_new(L);
     if (acmpca_pki_parse_certificate(&s->out, pem) != 0)
         return raise_last(L, NULL);
-    push_json(L, s->out, NULL);
+    push_json(L, s->out);
     scratch_release(s);
     return 1;
 }

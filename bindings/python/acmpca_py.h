@@ -4,12 +4,13 @@
  * helpers each layer exports to the others.
  *
  * The files are layers, each calling only the ones listed before it
- * (tools/check_layers.py checks the objects; a callback handed down, as a
+ * (tools/check_python_layers.py checks the objects; a callback handed down, as a
  * page machine's acmpy_page_hooks, is how a lower file reaches a higher one):
  *
  *   base.c     module identity and state lookup, raising our classes with a
  *              message, logging, waiter pauses, a Client's calls in flight
- *   convert.c  Python <-> cJSON by walking the core's model
+ *   convert.c  Python <-> cJSON by type (the core checks values
+ *              against the model)
  *   errors.c   the core's errors as exceptions
  *   machine.c  the call machine for drivers written in Python (acmpca.aio)
  *   pki.c      key/CSR/serial/certificate helpers and request_certificate
@@ -64,7 +65,7 @@ static inline int PyModule_AddObjectRef(PyObject *m, const char *name, PyObject 
 #define ACMPY_STEP_STRING_COUNT 10
 extern const char *const acmpy_header_names[ACMPY_HEADER_NAME_COUNT];
 
-/* A slot of the table from a model member to its name as an interned str. */
+/* A slot of the table from a model member's name to it as an interned str. */
 typedef struct acmpy_name_slot {
     const acmpca_member *member;
     PyObject *name;
@@ -233,23 +234,24 @@ void acmpy_client_drop_core(acmpy_client *self);
 
 /* ---- convert.c: Python <-> cJSON (above base.c) ------------------------------ */
 
-/* Fill st->member_names from the model's operation outputs; free it. */
+/* Fill st->member_names from the model's member names; free it. */
 int acmpy_member_names_init(acmpy_state *st);
 void acmpy_member_names_free(acmpy_state *st);
 
-/* A value to cJSON as `shape` (NULL: no model information) wants it. */
-int acmpy_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *v, const char *name,
-                  cJSON **out);
 /*
- * Vectorcall keyword arguments to a cJSON input object for `shape`. Names in
- * `skip` (NULL-terminated, may be NULL) are left out and their values stored
+ * A value to cJSON by its Python type, tagged as acmpca/model.h says; the
+ * core checks it against the model.
+ */
+int acmpy_to_json(acmpy_state *st, PyObject *v, cJSON **out);
+/*
+ * Vectorcall keyword arguments to a cJSON input object (as acmpy_to_json).
+ * Names in `skip` (NULL-terminated, may be NULL) are left out and their values stored
  * in `skipped` (borrowed, NULL when absent).
  */
-int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *const *args,
-                         PyObject *kwnames, const char *const *skip, PyObject **skipped,
-                         cJSON **out);
-/* A cJSON value to Python as `shape` (NULL: no model information) describes it. */
-PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSON *v);
+int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
+                         const char *const *skip, PyObject **skipped, cJSON **out);
+/* A cJSON value to Python by its type and the core's tags. */
+PyObject *acmpy_from_json(acmpy_state *st, const cJSON *v);
 /* Seconds since the epoch to an aware datetime (UTC). */
 PyObject *acmpy_datetime_from_epoch(double ts);
 /* datetime / date / number / ISO-8601 text to seconds since the epoch; -1 with an error set. */

@@ -891,7 +891,7 @@ static PyObject *client_machine(PyObject *op, PyObject *const *args, Py_ssize_t 
     }
     if (!(m = acmpy_machine_new(st, self, NULL, NULL, info, ACMPY_MACHINE_CALL, &c)))
         return NULL;
-    if (acmpy_kwargs_to_json(st, info->input, args + nargs, kwnames, NULL, NULL, &in) < 0)
+    if (acmpy_kwargs_to_json(st, args + nargs, kwnames, NULL, NULL, &in) < 0)
         Py_CLEAR(m);
     else if (acmpca_machine_new_call(&m->m, c, info->name, in) != 0) {
         acmpy_raise_last(st, info->name, acmpca_client_endpoint(c));
@@ -1146,7 +1146,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
         if (!kwnames)
             goto done;
     }
-    if (acmpy_kwargs_to_json(st, info->input, PySequence_Fast_ITEMS(values), kwnames, NULL, NULL,
+    if (acmpy_kwargs_to_json(st, PySequence_Fast_ITEMS(values), kwnames, NULL, NULL,
                              &in) < 0)
         goto done;
     if (acmpca_machine_new_call(&m, c, info->name, in) != 0 ||
@@ -1230,7 +1230,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
             parsed = Py_NewRef(Py_None);
         }
     } else {
-        if (!(parsed = acmpy_from_json(st, info->output, out)))
+        if (!(parsed = acmpy_from_json(st, out)))
             goto done;
         if (!PyDict_Check(parsed)) {
             Py_SETREF(parsed, PyDict_New());
@@ -1320,7 +1320,7 @@ static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
 
     if (!(c = acmpy_client_begin(self)))
         return NULL;
-    if (acmpy_kwargs_to_json(st, op->input, kwvalues, kwnames, NULL, NULL, &in) < 0)
+    if (acmpy_kwargs_to_json(st, kwvalues, kwnames, NULL, NULL, &in) < 0)
         goto done;
     acmpy_log_prepare(st);
     Py_BEGIN_ALLOW_THREADS
@@ -1331,7 +1331,7 @@ static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
         acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
         goto done;
     }
-    if (!(result = acmpy_from_json(st, op->output, out)))
+    if (!(result = acmpy_from_json(st, out)))
         goto done;
     if (!PyDict_Check(result)) {
         Py_SETREF(result, PyDict_New());

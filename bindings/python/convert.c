@@ -1,16 +1,8 @@
 /*
- * convert.c - Python values to cJSON and back, by walking the core's model
- * (acmpca/model.h): the shape says where a blob, a timestamp, a list or a
- * map is, so no per-operation knowledge lives here.
- *
- * Inputs are converted by their Python type, the model deciding the few
- * special cases (bytes and file-like objects for blobs, datetime and
- * ISO-8601 text for timestamps, no float where an integer is wanted). A
- * Python value with a JSON counterpart of the wrong kind (a str where an int
- * is wanted, a bool anywhere but a boolean) is passed on, so the core's
- * validation names it with the same message a C caller would get; values
- * without one (a set, bytes outside a blob) are refused here, naming the
- * member path the same way ("Tags[1].Value: ...").
+ * convert.c - Python values to cJSON and back by their types alone: the
+ * core's validator is the one walk of a value against the model (with the
+ * member paths in its messages), and the tags of acmpca/model.h carry what
+ * JSON cannot say (bytes, datetimes, values without a JSON counterpart).
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,18 +12,6 @@
 #include "acmpca_py.h"
 
 #include <datetime.h>
-
-/* The core refuses inputs deeper than 32; this bound only keeps recursion finite. */
-#define MAX_DEPTH 40
-
-typedef struct conv {
-    acmpy_state *st;
-    struct {
-        const char *name;     /* NULL for a list index */
-        Py_ssize_t index;
-    } seg[MAX_DEPTH + 2];
-    int n;
-} conv;
 
 /*
  * The datetime C API is imported on the first timestamp met, not at import:
@@ -43,87 +23,6 @@ static int datetime_api(void)
     if (!PyDateTimeAPI)
         PyDateTime_IMPORT;
     return PyDateTimeAPI ? 0 : -1;
-}
-
-/* ---- errors ----------------------------------------------------------------- */
-
-static PyObject *format_path(const conv *cv)
-{
-    PyObject *parts = PyList_New(0), *sep = NULL, *out = NULL;
-    int i;
-
-    if (!parts)
-        return NULL;
-    for (i = 0; i < cv->n; i++) {
-        PyObject *s;
-        if (cv->seg[i].name)
-            s = PyUnicode_FromFormat("%s%s", i ? "." : "", cv->seg[i].name);
-        else
-            s = PyUnicode_FromFormat("[%zd]", cv->seg[i].index);
-        if (!s || PyList_Append(parts, s) < 0) {
-            Py_XDECREF(s);
-            goto done;
-        }
-        Py_DECREF(s);
-    }
-    if (cv->n == 0) {
-        out = PyUnicode_FromString("input");
-        goto done;
-    }
-    if ((sep = PyUnicode_FromString("")))
-        out = PyUnicode_Join(sep, parts);
-done:
-    Py_XDECREF(sep);
-    Py_DECREF(parts);
-    return out;
-}
-
-/* ParamValidationError "<path>: <message>". Returns NULL. */
-static cJSON *conv_error(conv *cv, const char *fmt, ...)
-{
-    PyObject *path, *msg;
-    va_list ap;
-
-    /* Keep an error already raised (a failing read(), a MemoryError). */
-    if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_ValueError) &&
-        !PyErr_ExceptionMatches(PyExc_TypeError) &&
-        !PyErr_ExceptionMatches(PyExc_OverflowError) &&
-        !PyErr_ExceptionMatches(PyExc_UnicodeError))
-        return NULL;
-    PyErr_Clear();
-    va_start(ap, fmt);
-    msg = PyUnicode_FromFormatV(fmt, ap);
-    va_end(ap);
-    path = msg ? format_path(cv) : NULL;
-    if (path)
-        acmpy_raise_param(cv->st, "%U: %U", path, msg);
-    Py_XDECREF(path);
-    Py_XDECREF(msg);
-    return NULL;
-}
-
-static cJSON *oom(void)
-{
-    PyErr_NoMemory();
-    return NULL;
-}
-
-static const char *expected_kind(const acmpca_shape *shape)
-{
-    if (!shape)
-        return "a JSON-like value";
-    switch (shape->type) {
-    case ACMPCA_SHAPE_STRUCTURE:
-    case ACMPCA_SHAPE_MAP: return "dict";
-    case ACMPCA_SHAPE_LIST: return "list";
-    case ACMPCA_SHAPE_STRING: return "str";
-    case ACMPCA_SHAPE_BLOB: return "bytes or str";
-    case ACMPCA_SHAPE_INTEGER:
-    case ACMPCA_SHAPE_LONG: return "int";
-    case ACMPCA_SHAPE_BOOLEAN: return "bool";
-    case ACMPCA_SHAPE_TIMESTAMP: return "datetime or a number of seconds";
-    }
-    return "a value";
 }
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -390,57 +289,72 @@ int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, doub
 
 /* ---- Python -> cJSON --------------------------------------------------------------- */
 
-static cJSON *to_json(conv *cv, const acmpca_shape *shape, PyObject *v);
+/*
+ * By Python type alone, without the model: the core checks every value
+ * against the model with its path (acmpca/model.h says how the tags read).
+ * A value with no JSON counterpart becomes an ACMPCA_TAG_INVALID node
+ * describing it, so the core's message names the member and what it wanted.
+ */
 
-static int push_name(conv *cv, const char *name)
+static cJSON *oom(void)
 {
-    if (cv->n >= MAX_DEPTH) {
-        conv_error(cv, "nesting deeper than %d levels", MAX_DEPTH);
-        return -1;
-    }
-    cv->seg[cv->n].name = name;
-    cv->seg[cv->n].index = 0;
-    cv->n++;
-    return 0;
+    PyErr_NoMemory();
+    return NULL;
 }
 
-static int push_index(conv *cv, Py_ssize_t index)
+static cJSON *tagged(cJSON *item, int tag)
 {
-    if (cv->n >= MAX_DEPTH) {
-        conv_error(cv, "nesting deeper than %d levels", MAX_DEPTH);
-        return -1;
-    }
-    cv->seg[cv->n].name = NULL;
-    cv->seg[cv->n].index = index;
-    cv->n++;
-    return 0;
+    if (!item)
+        return oom();
+    item->type |= tag;
+    return item;
 }
 
-static cJSON *string_json(conv *cv, PyObject *v)
+/* An ACMPCA_TAG_INVALID node: "<what the caller gave>", as the core will show it. */
+static cJSON *invalid(const char *fmt, ...)
+{
+    PyObject *text;
+    const char *s;
+    cJSON *out = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    text = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    if (!text)
+        return NULL;
+    if ((s = PyUnicode_AsUTF8(text)))
+        out = tagged(cJSON_CreateString(s), ACMPCA_TAG_INVALID);
+    Py_DECREF(text);
+    return out;
+}
+
+static cJSON *string_json(PyObject *v, int tag)
 {
     Py_ssize_t len;
     const char *s = PyUnicode_AsUTF8AndSize(v, &len);
-    cJSON *out;
-    if (!s)
-        return conv_error(cv, "not encodable as UTF-8 text");
+    if (!s) {
+        PyErr_Clear();
+        return invalid("str not encodable as UTF-8");
+    }
     if ((size_t)len != strlen(s))
-        return conv_error(cv, "contains a NUL character");
-    out = cJSON_CreateString(s);
-    return out ? out : oom();
+        return invalid("str with a NUL character");
+    return tagged(cJSON_CreateString(s), tag);
 }
 
-/* Blob data: text as it is (PEM); the core base64-encodes it. */
-static cJSON *bytes_json(conv *cv, PyObject *v)
+/* Blob data: bytes as they are (PEM text); the core base64-encodes them. */
+static cJSON *bytes_json(PyObject *v)
 {
     Py_buffer view;
     char *copy;
     cJSON *out;
 
     if (PyObject_GetBuffer(v, &view, PyBUF_SIMPLE) < 0)
-        return conv_error(cv, "expected bytes or str, got %s", Py_TYPE(v)->tp_name);
+        return NULL;
     if (memchr(view.buf, 0, (size_t)view.len)) {
         PyBuffer_Release(&view);
-        return conv_error(cv, "binary data with NUL bytes is not supported; give the PEM text");
+        return invalid("%s with a NUL byte (binary data is not supported; give the PEM text)",
+                       Py_TYPE(v)->tp_name);
     }
     copy = PyMem_Malloc((size_t)view.len + 1);
     if (!copy) {
@@ -450,33 +364,35 @@ static cJSON *bytes_json(conv *cv, PyObject *v)
     memcpy(copy, view.buf, (size_t)view.len);
     copy[view.len] = '\0';
     PyBuffer_Release(&view);
-    out = cJSON_CreateString(copy);
+    out = tagged(cJSON_CreateString(copy), ACMPCA_TAG_BLOB);
     PyMem_Free(copy);
-    return out ? out : oom();
+    return out;
 }
 
-static cJSON *number_json(double d)
-{
-    cJSON *out = cJSON_CreateNumber(d);
-    return out ? out : oom();
-}
+static cJSON *to_json(acmpy_state *st, PyObject *v, int depth);
 
-static cJSON *object_json(conv *cv, const acmpca_shape *shape, PyObject *v)
+/*
+ * `depth` counts the containers around v (the input object is 1). One past
+ * the core's limit is converted empty, so that the core, which refuses it,
+ * names its path, and a cycle (l.append(l)) ends.
+ */
+static cJSON *object_json(acmpy_state *st, PyObject *v, int depth)
 {
     PyObject *items = NULL, *key, *value;
-    cJSON *obj = cJSON_CreateObject(), *item;
+    cJSON *obj = cJSON_CreateObject(), *item, *out = NULL;
     Py_ssize_t pos = 0, i = 0, n = 0, len;
     int is_dict = PyDict_Check(v);
 
     if (!obj)
         return oom();
+    if (depth > ACMPCA_MAX_DEPTH)
+        return obj;
     if (!is_dict) {
         if (!(items = PyMapping_Items(v)))
-            goto fail;
+            goto done;
         n = PyList_GET_SIZE(items);
     }
     for (;;) {
-        const acmpca_shape *sub = NULL;
         const char *name;
         if (is_dict) {
             if (!PyDict_Next(v, &pos, &key, &value))
@@ -487,174 +403,133 @@ static cJSON *object_json(conv *cv, const acmpca_shape *shape, PyObject *v)
                 break;
             pair = PyList_GET_ITEM(items, i++);
             if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-                conv_error(cv, "mapping items must be (key, value) pairs");
-                goto fail;
+                out = invalid("%s whose items are not (key, value) pairs", Py_TYPE(v)->tp_name);
+                goto done;
             }
             key = PyTuple_GET_ITEM(pair, 0);
             value = PyTuple_GET_ITEM(pair, 1);
         }
         if (!PyUnicode_Check(key)) {
-            conv_error(cv, "keys must be str, got %s", Py_TYPE(key)->tp_name);
-            goto fail;
+            out = invalid("%s with a key of type %s", Py_TYPE(v)->tp_name, Py_TYPE(key)->tp_name);
+            goto done;
         }
         if (!(name = PyUnicode_AsUTF8AndSize(key, &len))) {
-            conv_error(cv, "key not encodable as UTF-8 text");
-            goto fail;
+            PyErr_Clear();
+            out = invalid("%s with a key not encodable as UTF-8", Py_TYPE(v)->tp_name);
+            goto done;
         }
         if ((size_t)len != strlen(name)) {
             /* The C side would see the key cut at the NUL: another member. */
-            conv_error(cv, "key %R contains a NUL character", key);
-            goto fail;
+            out = invalid("%s with a key containing a NUL character: %R", Py_TYPE(v)->tp_name,
+                          key);
+            goto done;
         }
-        if (shape && shape->type == ACMPCA_SHAPE_STRUCTURE) {
-            const acmpca_member *m = acmpca_model_member(shape, name);
-            sub = m ? m->shape : NULL;
-        } else if (shape && shape->type == ACMPCA_SHAPE_MAP) {
-            sub = shape->element;
-        }
-        if (push_name(cv, name) < 0)
-            goto fail;
-        item = to_json(cv, sub, value);
-        cv->n--;
-        if (!item)
-            goto fail;
+        if (!(item = to_json(st, value, depth + 1)))
+            goto done;
         if (!cJSON_AddItemToObject(obj, name, item)) {
             cJSON_Delete(item);
             oom();
-            goto fail;
+            goto done;
         }
     }
-    Py_XDECREF(items);
-    return obj;
-fail:
+    out = obj;
+    obj = NULL;
+done:
     Py_XDECREF(items);
     cJSON_Delete(obj);
-    return NULL;
+    return out;
 }
 
-static cJSON *array_json(conv *cv, const acmpca_shape *shape, PyObject *v)
+static cJSON *array_json(acmpy_state *st, PyObject *v, int depth)
 {
-    PyObject *seq = PySequence_Fast(v, "expected a list");
-    cJSON *arr = NULL, *item;
-    const acmpca_shape *element = shape && shape->type == ACMPCA_SHAPE_LIST ? shape->element
-                                                                          : NULL;
-    Py_ssize_t i, n;
+    cJSON *arr = cJSON_CreateArray(), *item;
+    Py_ssize_t i, n = PySequence_Fast_GET_SIZE(v);
 
-    if (!seq)
-        return NULL;
-    if (!(arr = cJSON_CreateArray())) {
-        Py_DECREF(seq);
+    if (!arr)
         return oom();
-    }
-    n = PySequence_Fast_GET_SIZE(seq);
-    for (i = 0; i < n; i++) {
-        if (push_index(cv, i) < 0)
-            goto fail;
-        item = to_json(cv, element, PySequence_Fast_GET_ITEM(seq, i));
-        cv->n--;
-        if (!item)
-            goto fail;
+    for (i = 0; i < n && depth <= ACMPCA_MAX_DEPTH; i++) {
+        if (!(item = to_json(st, PySequence_Fast_GET_ITEM(v, i), depth + 1))) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
         cJSON_AddItemToArray(arr, item);
     }
-    Py_DECREF(seq);
     return arr;
-fail:
-    Py_DECREF(seq);
-    cJSON_Delete(arr);
-    return NULL;
 }
 
 static int is_mapping(PyObject *v)
 {
-    return PyDict_Check(v) ||
-           (PyMapping_Check(v) && !PySequence_Check(v) && PyObject_HasAttrString(v, "keys"));
+    return PyMapping_Check(v) && !PySequence_Check(v) && PyObject_HasAttrString(v, "keys");
 }
 
-static cJSON *to_json(conv *cv, const acmpca_shape *shape, PyObject *v)
+static cJSON *to_json(acmpy_state *st, PyObject *v, int depth)
 {
-    int type = shape ? (int)shape->type : -1;
     double d;
 
-    if (v == Py_None) {
-        cJSON *out = cJSON_CreateNull();
-        return out ? out : oom();
-    }
-    if (PyBool_Check(v)) {
-        cJSON *out = cJSON_CreateBool(v == Py_True);
-        return out ? out : oom();
-    }
+    if (v == Py_None)
+        return tagged(cJSON_CreateNull(), 0);
+    if (PyBool_Check(v))
+        return tagged(cJSON_CreateBool(v == Py_True), 0);
     if (PyLong_Check(v)) {
         d = PyLong_AsDouble(v);
-        if (d == -1.0 && PyErr_Occurred())
-            return conv_error(cv, "integer out of range");
-        return number_json(d);
-    }
-    if (PyFloat_Check(v)) {
-        if (type == ACMPCA_SHAPE_INTEGER || type == ACMPCA_SHAPE_LONG)
-            return conv_error(cv, "expected int, got float");
-        return number_json(PyFloat_AS_DOUBLE(v));
-    }
-    if (type == ACMPCA_SHAPE_TIMESTAMP && datetime_api() < 0)
-        return NULL;
-    if (type == ACMPCA_SHAPE_TIMESTAMP && (PyUnicode_Check(v) || PyDate_Check(v))) {
-        if (acmpy_epoch_from_object(cv->st, v, "value", &d) < 0)
-            return conv_error(cv, "expected %s, got %s %R", expected_kind(shape),
-                              Py_TYPE(v)->tp_name, v);
-        return number_json(d);
-    }
-    if (PyUnicode_Check(v))
-        return string_json(cv, v);
-    if (type == ACMPCA_SHAPE_BLOB) {
-        if (PyObject_CheckBuffer(v))
-            return bytes_json(cv, v);
-        if (PyObject_HasAttr(v, cv->st->str_read)) {
-            /* A file-like object, read whole as botocore does. */
-            PyObject *data = PyObject_CallMethodNoArgs(v, cv->st->str_read);
-            cJSON *out;
-            if (!data)
-                return NULL;
-            if (PyUnicode_Check(data))
-                out = string_json(cv, data);
-            else if (PyObject_CheckBuffer(data))
-                out = bytes_json(cv, data);
-            else
-                out = conv_error(cv, "read() returned %s, not bytes or str",
-                                 Py_TYPE(data)->tp_name);
-            Py_DECREF(data);
-            return out;
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return invalid("an int too large for a number");
         }
+        return tagged(cJSON_CreateNumber(d), 0);
     }
+    if (PyFloat_Check(v))
+        return tagged(cJSON_CreateNumber(PyFloat_AS_DOUBLE(v)), 0);
+    if (PyUnicode_Check(v))
+        return string_json(v, 0);
+    if (PyDict_Check(v))
+        return object_json(st, v, depth);
     if (PyList_Check(v) || PyTuple_Check(v))
-        return array_json(cv, shape, v);
+        return array_json(st, v, depth);
+    if (PyObject_CheckBuffer(v))
+        return bytes_json(v);
+    /* Only an object of another type can be a datetime: import its C API now. */
+    if (datetime_api() < 0)
+        return NULL;
+    if (PyDate_Check(v)) {
+        if (acmpy_epoch_from_object(st, v, "value", &d) < 0)
+            return NULL;
+        return tagged(cJSON_CreateNumber(d), ACMPCA_TAG_TIMESTAMP);
+    }
+    if (PyObject_HasAttr(v, st->str_read)) {
+        /* A file-like object, read whole as botocore does for a blob. */
+        PyObject *data = PyObject_CallMethodNoArgs(v, st->str_read);
+        cJSON *out;
+        if (!data)
+            return NULL;
+        if (PyUnicode_Check(data))
+            out = string_json(data, ACMPCA_TAG_BLOB);
+        else if (PyObject_CheckBuffer(data))
+            out = bytes_json(data);
+        else
+            out = invalid("a file whose read() returned %s", Py_TYPE(data)->tp_name);
+        Py_DECREF(data);
+        return out;
+    }
     if (is_mapping(v))
-        return object_json(cv, shape, v);
-    return conv_error(cv, "expected %s, got %s", expected_kind(shape), Py_TYPE(v)->tp_name);
+        return object_json(st, v, depth);
+    return invalid("%s", Py_TYPE(v)->tp_name);
 }
 
-int acmpy_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *v, const char *name,
-                  cJSON **out)
+int acmpy_to_json(acmpy_state *st, PyObject *v, cJSON **out)
 {
-    conv cv;
-    cv.st = st;
-    cv.n = 0;
-    if (name && push_name(&cv, name) < 0)
-        return -1;
-    *out = to_json(&cv, shape, v);
+    *out = to_json(st, v, 1);
     return *out ? 0 : -1;
 }
 
-int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *const *args,
-                         PyObject *kwnames, const char *const *skip, PyObject **skipped,
-                         cJSON **out)
+int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
+                         const char *const *skip, PyObject **skipped, cJSON **out)
 {
     Py_ssize_t i, n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     cJSON *obj = cJSON_CreateObject(), *item;
-    conv cv;
     size_t j;
 
     *out = NULL;
-    cv.st = st;
-    cv.n = 0;
     for (j = 0; skip && skip[j]; j++)
         skipped[j] = NULL;
     if (!obj) {
@@ -665,7 +540,6 @@ int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *c
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);
         Py_ssize_t len;
         const char *name = PyUnicode_AsUTF8AndSize(key, &len);
-        const acmpca_member *m;
         int skipped_here = 0;
         if (!name)
             goto fail;
@@ -683,11 +557,7 @@ int acmpy_kwargs_to_json(acmpy_state *st, const acmpca_shape *shape, PyObject *c
         }
         if (skipped_here)
             continue;
-        m = acmpca_model_member(shape, name);
-        cv.seg[0].name = name;
-        cv.n = 1;
-        item = to_json(&cv, m ? m->shape : NULL, args[i]);
-        if (!item)
+        if (!(item = to_json(st, args[i], 2)))
             goto fail;
         if (!cJSON_AddItemToObject(obj, name, item)) {
             cJSON_Delete(item);
@@ -706,12 +576,14 @@ fail:
 
 /*
  * Member names of results are the same few strings on every call: they are
- * made once, at import, and looked up by the model's member pointer.
+ * made once, at import, from the model's names, and found by their text.
  */
-static size_t name_hash(const acmpca_member *m, size_t mask)
+static size_t name_hash(const char *s, size_t mask)
 {
-    uintptr_t p = (uintptr_t)m;
-    return (size_t)((p >> 3) * (uintptr_t)0x9E3779B97F4A7C15ull >> 16) & mask;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return (size_t)h & mask;
 }
 
 static int add_member_names(acmpy_state *st, const acmpca_shape *shape, int depth)
@@ -721,17 +593,17 @@ static int add_member_names(acmpy_state *st, const acmpca_shape *shape, int dept
         return 0;
     for (i = 0; shape->type == ACMPCA_SHAPE_STRUCTURE && i < shape->member_count; i++) {
         const acmpca_member *m = &shape->members[i];
-        size_t h = name_hash(m, st->member_names_mask), n = 0;
-        while (st->member_names[h].member && st->member_names[h].member != m) {
+        size_t h = name_hash(m->name, st->member_names_mask), n = 0;
+        while (st->member_names[h].member && strcmp(st->member_names[h].member->name, m->name)) {
             h = (h + 1) & st->member_names_mask;
-            if (++n > st->member_names_mask)
-                return 0; /* full: the rest are decoded per call */
+            if (++n > st->member_names_mask / 2)
+                return 0; /* half full: the rest are decoded per call */
         }
-        if (st->member_names[h].member)
-            continue; /* seen, and its shape walked, already */
-        if (!(st->member_names[h].name = PyUnicode_InternFromString(m->name)))
-            return -1;
-        st->member_names[h].member = m;
+        if (!st->member_names[h].member) {
+            if (!(st->member_names[h].name = PyUnicode_InternFromString(m->name)))
+                return -1;
+            st->member_names[h].member = m;
+        }
         if (add_member_names(st, m->shape, depth + 1) < 0)
             return -1;
     }
@@ -749,7 +621,8 @@ int acmpy_member_names_init(acmpy_state *st)
     }
     st->member_names_mask = cap - 1;
     for (i = 0; i < acmpca_model_operation_count(); i++)
-        if (add_member_names(st, acmpca_model_operation(i)->output, 0) < 0)
+        if (add_member_names(st, acmpca_model_operation(i)->output, 0) < 0 ||
+            add_member_names(st, acmpca_model_operation(i)->input, 0) < 0)
             return -1;
     return 0;
 }
@@ -765,39 +638,30 @@ void acmpy_member_names_free(acmpy_state *st)
     st->member_names = NULL;
 }
 
-/* The interned name of a member, or NULL (no error) when it has none. */
-static PyObject *member_name(acmpy_state *st, const acmpca_member *m)
+/* A key as a str: the interned one when the model has that name. */
+static PyObject *key_name(acmpy_state *st, const char *key)
 {
     size_t h, n = 0;
-    if (!st->member_names)
-        return NULL;
-    h = name_hash(m, st->member_names_mask);
-    while (st->member_names[h].member) {
-        if (st->member_names[h].member == m)
-            return Py_NewRef(st->member_names[h].name);
-        h = (h + 1) & st->member_names_mask;
-        if (++n > st->member_names_mask)
-            break;
+    if (st->member_names) {
+        h = name_hash(key, st->member_names_mask);
+        while (st->member_names[h].member) {
+            if (strcmp(st->member_names[h].member->name, key) == 0)
+                return Py_NewRef(st->member_names[h].name);
+            h = (h + 1) & st->member_names_mask;
+            if (++n > st->member_names_mask)
+                break;
+        }
     }
-    return NULL;
+    return PyUnicode_DecodeUTF8(key, (Py_ssize_t)strlen(key), "replace");
 }
 
-static PyObject *number_py(const acmpca_shape *shape, double d)
+/*
+ * By cJSON type and the core's tags (acmpca/model.h): a timestamp is an
+ * aware datetime, a blob bytes; whole numbers are ints (the model's numbers
+ * are all integers but timestamps).
+ */
+PyObject *acmpy_from_json(acmpy_state *st, const cJSON *v)
 {
-    int type = shape ? (int)shape->type : -1;
-    if (type == ACMPCA_SHAPE_TIMESTAMP)
-        return acmpy_datetime_from_epoch(d);
-    /* Whole numbers are ints; past 2^53 only where the model says integer. */
-    if (isfinite(d) && d == floor(d) &&
-        (type == ACMPCA_SHAPE_INTEGER || type == ACMPCA_SHAPE_LONG ||
-         fabs(d) < 9007199254740992.0))
-        return PyLong_FromDouble(d);
-    return PyFloat_FromDouble(d);
-}
-
-PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSON *v)
-{
-    int type = shape ? (int)shape->type : -1;
     const cJSON *child;
 
     if (!v || cJSON_IsNull(v))
@@ -806,21 +670,26 @@ PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSO
         Py_RETURN_TRUE;
     if (cJSON_IsFalse(v))
         Py_RETURN_FALSE;
-    if (cJSON_IsNumber(v))
-        return number_py(shape, v->valuedouble);
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (v->type & ACMPCA_TAG_TIMESTAMP)
+            return acmpy_datetime_from_epoch(d);
+        if (isfinite(d) && d == floor(d))
+            return PyLong_FromDouble(d);
+        return PyFloat_FromDouble(d);
+    }
     if (cJSON_IsString(v) || cJSON_IsRaw(v)) {
         const char *s = v->valuestring ? v->valuestring : "";
-        if (type == ACMPCA_SHAPE_BLOB)
+        if (v->type & ACMPCA_TAG_BLOB)
             return PyBytes_FromString(s);
         return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
     }
     if (cJSON_IsArray(v)) {
-        const acmpca_shape *element = type == ACMPCA_SHAPE_LIST ? shape->element : NULL;
         PyObject *list = PyList_New(0);
         if (!list)
             return NULL;
         for (child = v->child; child; child = child->next) {
-            PyObject *item = acmpy_from_json(st, element, child);
+            PyObject *item = acmpy_from_json(st, child);
             if (!item || PyList_Append(list, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(list);
@@ -835,20 +704,9 @@ PyObject *acmpy_from_json(acmpy_state *st, const acmpca_shape *shape, const cJSO
         if (!dict)
             return NULL;
         for (child = v->child; child; child = child->next) {
-            const acmpca_shape *sub = NULL;
-            const char *key = child->string ? child->string : "";
-            PyObject *k = NULL, *item;
+            PyObject *k = key_name(st, child->string ? child->string : ""), *item;
             int rc;
-            if (type == ACMPCA_SHAPE_STRUCTURE) {
-                const acmpca_member *m = acmpca_model_member(shape, key);
-                sub = m ? m->shape : NULL;
-                k = m ? member_name(st, m) : NULL;
-            } else if (type == ACMPCA_SHAPE_MAP) {
-                sub = shape->element;
-            }
-            if (!k)
-                k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)strlen(key), "replace");
-            item = k ? acmpy_from_json(st, sub, child) : NULL;
+            item = k ? acmpy_from_json(st, child) : NULL;
             rc = item ? PyDict_SetItem(dict, k, item) : -1;
             Py_XDECREF(k);
             Py_XDECREF(item);

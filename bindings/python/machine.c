@@ -428,10 +428,10 @@ static PyObject *machine_transport_error(PyObject *op, PyObject *args, PyObject 
 }
 
 /* A call's result as the blocking method returns it: a dict with ResponseMetadata. */
-static PyObject *call_result(acmpy_state *st, const acmpca_operation_info *op, const cJSON *out,
+static PyObject *call_result(acmpy_state *st, const cJSON *out,
                              const acmpca_response_meta *meta)
 {
-    PyObject *result = acmpy_from_json(st, op->output, out), *md;
+    PyObject *result = acmpy_from_json(st, out), *md;
     if (result && !PyDict_Check(result))
         Py_SETREF(result, PyDict_New());
     if (!result)
@@ -467,7 +467,7 @@ static PyObject *machine_result(PyObject *op, PyObject *unused)
         result = self->page_hooks->page(self->pages, out, meta);
     } else {
         /* A waiter's: its last response (request_certificate wants the certificate). */
-        result = call_result(st, self->op, out, meta);
+        result = call_result(st, out, meta);
     }
     cJSON_Delete(out);
     acmpca_response_meta_free(meta);

@@ -653,6 +653,35 @@ fail:
 
 /* ---- module ---------------------------------------------------------------------- */
 
+/*
+ * _validate_output(operation, response): a result as a caller builds one (a
+ * Stubber's response) checked against the operation's output shape by the
+ * core, with its paths; ParamValidationError when it does not fit.
+ */
+static PyObject *module_validate_output(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    acmpy_state *st = acmpy_state_from_module(module);
+    const acmpca_operation_info *op;
+    const char *name;
+    cJSON *json;
+    int rc;
+
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "_validate_output(operation, response): "
+                            "expected 2 arguments, got %zd", nargs);
+    if (!(name = acmpy_utf8(st, args[0], "operation")))
+        return NULL;
+    if (!(op = acmpca_model_operation_find(name)))
+        return acmpy_raise_param(st, "operation: unknown operation %R", args[0]);
+    if (acmpy_to_json(st, args[1], &json) < 0)
+        return NULL;
+    rc = acmpca_output_validate(op, json);
+    cJSON_Delete(json);
+    if (rc != 0)
+        return acmpy_raise_last(st, op->name, NULL);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_functions[] = {
     {"_model", module_model, METH_NOARGS,
      "_model() -> dict\n--\n\nThe core's API model as Python data: operations, shapes, waiters and "
@@ -660,6 +689,10 @@ static PyMethodDef module_functions[] = {
     {"_endpoints", module_endpoints, METH_NOARGS,
      "_endpoints() -> (partitions, [(partition, region, non_regional), ...])\n--\n\nThe "
      "core's partitions and where acm-pca is offered (acmpca.Session)."},
+    {"_validate_output", (PyCFunction)(void (*)(void))module_validate_output, METH_FASTCALL,
+     "_validate_output(operation, response) -> None\n--\n\nCheck a result against the "
+     "operation's output model (the Stubber's responses); ParamValidationError if it does not "
+     "fit."},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *intern(const char *s)

@@ -186,7 +186,7 @@ static int read_waiter_config(acmpy_state *st, PyObject *cfg, double *delay, int
 }
 
 /* wait()'s arguments: the input and WaiterConfig (delay -1: the model's). */
-static int waiter_args(acmpy_state *st, acmpy_waiter *w, const char *method,
+static int waiter_args(acmpy_state *st, const char *method,
                        PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, cJSON **in,
                        double *delay, int *attempts)
 {
@@ -200,7 +200,7 @@ static int waiter_args(acmpy_state *st, acmpy_waiter *w, const char *method,
         PyErr_Format(PyExc_TypeError, "%s() only accepts keyword arguments.", method);
         return -1;
     }
-    if (acmpy_kwargs_to_json(st, w->op->input, args, kwnames, skip, skipped, in) < 0)
+    if (acmpy_kwargs_to_json(st, args, kwnames, skip, skipped, in) < 0)
         return -1;
     if (read_waiter_config(st, skipped[0], delay, attempts) < 0) {
         cJSON_Delete(*in);
@@ -290,7 +290,7 @@ static PyObject *waiter_machine(PyObject *op, PyObject *const *args, Py_ssize_t 
     double delay;
     int attempts;
 
-    if (waiter_args(st, w, "wait", args, nargs, kwnames, &in, &delay, &attempts) < 0)
+    if (waiter_args(st, "wait", args, nargs, kwnames, &in, &delay, &attempts) < 0)
         return NULL;
     if ((m = acmpy_machine_new(st, w->client, NULL, NULL, w->op, ACMPY_MACHINE_WAITER, &c))) {
         /* The core takes 0 for the model's delay; WaiterConfig Delay 0 means no pause. */
@@ -332,7 +332,7 @@ static PyObject *waiter_match(PyObject *op, PyObject *response)
             return NULL;
         if (PyDict_DelItem(answer, st->str_ResponseMetadata) < 0)
             PyErr_Clear();
-        i = acmpy_to_json(st, w->op->output, answer, "response", &out);
+        i = acmpy_to_json(st, answer, &out);
         Py_DECREF(answer);
         if (i < 0)
             return NULL;
@@ -602,7 +602,7 @@ static PyObject *paginator_paginate(PyObject *op, PyObject *const *args, Py_ssiz
     pg->busy = 0;
     pg->resume_token = Py_NewRef(Py_None);
     PyObject_GC_Track(pg);
-    if (acmpy_kwargs_to_json(st, p->op->input, args, kwnames, skip, skipped, &pg->input) < 0 ||
+    if (acmpy_kwargs_to_json(st, args, kwnames, skip, skipped, &pg->input) < 0 ||
         read_pagination_config(st, skipped[0], pg) < 0) {
         Py_DECREF(pg);
         return NULL;
@@ -735,7 +735,7 @@ static PyObject *pages_page(PyObject *op, const cJSON *page, const acmpca_respon
         return NULL;
     if (!page)
         Py_RETURN_NONE;
-    if (!(out = acmpy_from_json(st, pg->op->output, page)))
+    if (!(out = acmpy_from_json(st, page)))
         return NULL;
     /* Each page carries its answer's ResponseMetadata, as boto3's do. */
     if (!(md = acmpy_response_metadata(st, meta))) {
@@ -805,7 +805,7 @@ static PyObject *hooked_request(acmpy_state *st, acmpy_pages *pg, PyObject *op)
     }
     if (done)
         return pages_page(op, NULL, NULL);
-    return acmpy_from_json(st, pg->op->input, input);
+    return acmpy_from_json(st, input);
 }
 
 /* The page from the call's result (`parsed`, a dict with ResponseMetadata). */
@@ -821,6 +821,12 @@ static PyObject *hooked_accept(acmpy_state *st, acmpy_pages *pg, PyObject *op, P
         goto done;
     if (!(raw = cJSON_Parse(text))) {
         PyErr_NoMemory();
+        goto done;
+    }
+    /* Tagged as a call's result is, so timestamps come back as datetimes. */
+    if (acmpca_output_annotate(pg->op, raw) != 0) {
+        cJSON_Delete(raw);
+        acmpy_raise_last(st, pg->op->name, NULL);
         goto done;
     }
     if (acmpca__paginator_accept(pg->p, raw, &page) != 0) {

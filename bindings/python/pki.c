@@ -253,7 +253,7 @@ static PyObject *pki_parse_certificate(PyObject *module, PyObject *pem_obj)
     Py_DECREF(pem);
     if (rc != 0)
         return acmpy_raise_last(st, NULL, NULL);
-    out = acmpy_from_json(st, NULL, doc);
+    out = acmpy_from_json(st, doc);
     cJSON_Delete(doc);
     if (out && (epoch_to_datetime(out, "NotBefore") < 0 || epoch_to_datetime(out, "NotAfter") < 0))
         Py_CLEAR(out);

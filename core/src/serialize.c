@@ -3,9 +3,12 @@
  * serialization to the awsJson1_1 request body; the base64 touch-up of
  * blob members in outputs.
  *
- * Validation reports the first mismatch as ACMPCA_EPARAM with one message of
- * the form "<path>: <what is wrong>", where <path> is dotted with list
- * indexes ("Tags[2].Key", "Validity.Value"), or "input" for the input itself.
+ * Validation reports mismatches as ACMPCA_EPARAM with messages of the form
+ * "<path>: <what is wrong>", where <path> is dotted with list indexes
+ * ("Tags[2].Key", "Validity.Value"), or "input" for the input itself; the
+ * walk goes on past a mismatch, so the error's message lists every one (the
+ * first MAX_PROBLEMS, one a line, as botocore's report), the first line
+ * being what a walk that stopped there would have said.
  * Within a structure, members are checked in input order and missing
  * required members after that, so a misspelt name is reported as unknown
  * rather than as the required member it was meant to be.
@@ -13,6 +16,11 @@
  * The request body is JSON text written as the input is walked (the caller's
  * input is never touched), exactly as cJSON would print it unformatted,
  * members in input order.
+ *
+ * This is the one walk of values against the model: the bindings convert
+ * host values without it and tag what JSON cannot tell apart (bytes, host
+ * date/times, values without a JSON counterpart; see acmpca/model.h), and
+ * the rules for those tags live here, with the paths.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -20,10 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credentials_internal.h"
 #include "serialize.h"
 
-/* Containers (objects and lists) nested deeper than this are refused. */
-#define MAX_DEPTH 32
+#define MAX_DEPTH ACMPCA_MAX_DEPTH
+#define TAGS (ACMPCA_TAG_BLOB | ACMPCA_TAG_TIMESTAMP | ACMPCA_TAG_INVALID | ACMPCA_TAG_EMPTY)
 /* How much of a caller-supplied (unknown) key a message shows. */
 #define MAX_KEY_SHOWN 64
 
@@ -32,10 +41,26 @@ typedef struct path_seg {
     size_t index;
 } path_seg;
 
+/* At most this many problems are listed, within this much text. */
+#define MAX_PROBLEMS 20
+#define MAX_REPORT 900
+
+typedef struct problems {
+    acmpca_buf text;      /* the lines so far, '\n'-separated */
+    int count;
+} problems;
+
 typedef struct walk {
     path_seg seg[MAX_DEPTH + 2];
     size_t n;
+    problems *found;      /* NULL: stop at the first problem (outputs) */
 } walk;
+
+/* Whether the walk goes on after `rc`: a mismatch, with room for more. */
+static int keep_going(const walk *w, int rc)
+{
+    return rc == ACMPCA_EPARAM && w->found && w->found->count < MAX_PROBLEMS;
+}
 
 /* The stack never outgrows seg[]: every push is preceded by a depth check. */
 static void push_name(walk *w, const char *name)
@@ -119,6 +144,13 @@ static int path_error(const walk *w, int code, const char *fmt, ...)
     vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
     acmpca__error_set(code, "%s: %s", path.ptr, msg);
+    if (w->found) {
+        problems *f = w->found;
+        if (f->text.len + path.len + strlen(msg) + 3 < MAX_REPORT &&
+            acmpca__buf_printf(&f->text, "%s%s: %s", f->count ? "\n" : "", path.ptr, msg) != 0)
+            f->count = MAX_PROBLEMS; /* out of memory: keep what the error says */
+        f->count++;
+    }
     acmpca__buf_free(&path);
     free(msg);
     return code;
@@ -135,6 +167,14 @@ static const char *fmt_number(char buf[32], double d)
 
 static const char *json_kind(const cJSON *v)
 {
+    if (v && (v->type & ACMPCA_TAG_INVALID))
+        return v->valuestring ? v->valuestring : "an unsupported value";
+    if (v && (v->type & ACMPCA_TAG_BLOB))
+        return "bytes";
+    if (v && (v->type & ACMPCA_TAG_TIMESTAMP))
+        return "a date/time";
+    if (v && (v->type & ACMPCA_TAG_EMPTY) && !v->child)
+        return "an empty table";
     if (cJSON_IsNull(v))
         return "null";
     if (cJSON_IsBool(v))
@@ -158,12 +198,13 @@ static const char *expected_kind(acmpca_shape_type t)
     case ACMPCA_SHAPE_STRUCTURE:
     case ACMPCA_SHAPE_MAP: return "an object";
     case ACMPCA_SHAPE_LIST: return "a list";
-    case ACMPCA_SHAPE_STRING:
-    case ACMPCA_SHAPE_BLOB: return "a string";
+    case ACMPCA_SHAPE_STRING: return "a string";
+    case ACMPCA_SHAPE_BLOB: return "a string or bytes";
     case ACMPCA_SHAPE_INTEGER:
     case ACMPCA_SHAPE_LONG: return "an integer";
     case ACMPCA_SHAPE_BOOLEAN: return "a boolean";
-    case ACMPCA_SHAPE_TIMESTAMP: return "a number of seconds since the epoch";
+    case ACMPCA_SHAPE_TIMESTAMP:
+        return "a timestamp (seconds since the epoch, ISO-8601 text or a date/time)";
     }
     return "a value";
 }
@@ -292,6 +333,55 @@ static int put_number(acmpca_buf *out, double d)
     return rc;
 }
 
+/*
+ * Whether a tagged value may stand for a member of this type: bytes only
+ * for a blob, a host date/time only for a timestamp, an unsupported host
+ * value nowhere; an ambiguous empty container is judged by its container.
+ */
+static int tag_fits(const acmpca_shape *shape, const cJSON *v)
+{
+    int tags = v ? v->type & TAGS : 0;
+
+    if (tags & ACMPCA_TAG_INVALID)
+        return 0;
+    if ((tags & ACMPCA_TAG_BLOB) && shape->type != ACMPCA_SHAPE_BLOB)
+        return 0;
+    if ((tags & ACMPCA_TAG_TIMESTAMP) && shape->type != ACMPCA_SHAPE_TIMESTAMP)
+        return 0;
+    return 1;
+}
+
+/*
+ * A timestamp given as text, as botocore takes one: ISO-8601 ("2030-01-01",
+ * "2030-01-01T00:00:00Z", with an offset or fractional seconds; no offset
+ * means UTC) or a number of seconds.
+ */
+static int text_epoch(const char *s, double *out)
+{
+    char stamp[64], *end;
+    size_t len = strlen(s), frac;
+    int64_t secs;
+
+    if (len == 0 || len >= sizeof(stamp))
+        return -1;
+    *out = strtod(s, &end);
+    if (*end == '\0' && isfinite(*out) && !strchr(s, 'x') && !strchr(s, 'X'))
+        return 0;
+    memcpy(stamp, s, len + 1);
+    if (len == 10) /* a date alone: its midnight, UTC */
+        memcpy(stamp + 10, "T00:00:00Z", 11);
+    if (acmpca__parse_iso8601(stamp, &secs) != 0)
+        return -1;
+    *out = (double)secs;
+    /* The parser checks the fraction's digits; it is kept here. */
+    if (stamp[19] == '.' || stamp[19] == ',') {
+        double scale = 0.1;
+        for (frac = 20; stamp[frac] >= '0' && stamp[frac] <= '9'; frac++, scale /= 10)
+            *out += (stamp[frac] - '0') * scale;
+    }
+    return 0;
+}
+
 static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out);
 
 static int find_member(const acmpca_shape *shape, const char *key, size_t *index)
@@ -337,7 +427,7 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
     unsigned char seen_here[MAX_MEMBERS], *seen = seen_here;
     const cJSON *child;
     size_t i;
-    int rc = 0, first = 1;
+    int rc = 0, first = 1, failed = 0;
 
     if (v && !cJSON_IsObject(v))
         return type_error(w, shape, v);
@@ -353,7 +443,10 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
         const acmpca_member *m;
         if (!find_member(shape, child->string, &i)) {
             rc = unknown_member(w, shape, child->string);
-            goto fail;
+            if (!keep_going(w, rc))
+                goto fail;
+            failed = rc;
+            continue;
         }
         m = &shape->members[i];
         push_name(w, m->name);
@@ -364,9 +457,10 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
         else
             rc = ser_value(w, m->shape, child, out);
         pop(w);
-        if (rc != 0)
+        if (rc != 0 && !keep_going(w, rc))
             goto fail;
-        seen[i] = 1;
+        failed = rc ? rc : failed;
+        seen[i] = 1; /* present, if wrong: not also missing */
         first = 0;
     }
     for (i = 0; i < shape->member_count; i++) {
@@ -374,10 +468,14 @@ static int ser_structure(walk *w, const acmpca_shape *shape, const cJSON *v, acm
             push_name(w, shape->members[i].name);
             rc = path_error(w, ACMPCA_EPARAM, "missing required parameter");
             pop(w);
-            goto fail;
+            if (!keep_going(w, rc))
+                goto fail;
+            failed = rc;
         }
     }
-    if (acmpca__buf_append(out, "}", 1) != 0)
+    if (failed)
+        rc = failed;
+    else if (acmpca__buf_append(out, "}", 1) != 0)
         rc = oom();
 fail:
     if (seen != seen_here)
@@ -389,14 +487,14 @@ static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_b
 {
     const cJSON *child;
     size_t i, count = 0;
-    int rc;
+    int rc, failed;
 
-    if (!cJSON_IsArray(v))
+    if (!cJSON_IsArray(v) && !(cJSON_IsObject(v) && (v->type & ACMPCA_TAG_EMPTY) && !v->child))
         return type_error(w, shape, v);
     for (child = v->child; child; child = child->next)
         count++;
-    if ((rc = check_length(w, shape, count, "length")) != 0)
-        return rc;
+    if ((failed = check_length(w, shape, count, "length")) != 0 && !keep_going(w, failed))
+        return failed;
     if (acmpca__buf_append(out, "[", 1) != 0)
         return oom();
     for (i = 0, child = v->child; child; child = child->next, i++) {
@@ -405,9 +503,12 @@ static int ser_list(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_b
         push_index(w, i);
         rc = ser_value(w, shape->element, child, out);
         pop(w);
-        if (rc != 0)
+        if (rc != 0 && !keep_going(w, rc))
             return rc;
+        failed = rc ? rc : failed;
     }
+    if (failed)
+        return failed;
     return acmpca__buf_append(out, "]", 1) ? oom() : 0;
 }
 
@@ -415,14 +516,15 @@ static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_bu
 {
     const cJSON *child;
     size_t count = 0;
-    int rc;
+    int rc, failed;
 
     if (!cJSON_IsObject(v))
         return type_error(w, shape, v);
     for (child = v->child; child; child = child->next)
         count++;
-    if ((rc = check_length(w, shape, count, "number of entries")) != 0)
-        return rc;
+    if ((failed = check_length(w, shape, count, "number of entries")) != 0 &&
+        !keep_going(w, failed))
+        return failed;
     if (acmpca__buf_append(out, "{", 1) != 0)
         return oom();
     for (child = v->child; child; child = child->next) {
@@ -434,9 +536,12 @@ static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_bu
         if (rc == 0)
             rc = ser_value(w, shape->element, child, out);
         pop(w);
-        if (rc != 0)
+        if (rc != 0 && !keep_going(w, rc))
             return rc;
+        failed = rc ? rc : failed;
     }
+    if (failed)
+        return failed;
     return acmpca__buf_append(out, "}", 1) ? oom() : 0;
 }
 
@@ -446,6 +551,8 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
 
     if (w->n > MAX_DEPTH)
         return path_error(w, ACMPCA_EPARAM, "nesting deeper than %d levels", MAX_DEPTH);
+    if (!tag_fits(shape, v))
+        return type_error(w, shape, v);
     switch (shape->type) {
     case ACMPCA_SHAPE_STRUCTURE:
         return ser_structure(w, shape, v, out);
@@ -484,7 +591,16 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
         if (!cJSON_IsBool(v))
             return type_error(w, shape, v);
         return acmpca__buf_puts(out, cJSON_IsTrue(v) ? "true" : "false") ? oom() : 0;
-    case ACMPCA_SHAPE_TIMESTAMP:
+    case ACMPCA_SHAPE_TIMESTAMP: {
+        double when;
+        if (cJSON_IsString(v) && v->valuestring) {
+            size_t len = shown_len(v->valuestring, MAX_KEY_SHOWN);
+            if (text_epoch(v->valuestring, &when) != 0)
+                return path_error(w, ACMPCA_EPARAM, "expected %s, got \"%.*s%s\"",
+                                  expected_kind(shape->type), (int)len, v->valuestring,
+                                  v->valuestring[len] ? "..." : "");
+            return put_number(out, when);
+        }
         if (!cJSON_IsNumber(v))
             return type_error(w, shape, v);
         if (!isfinite(v->valuedouble)) {
@@ -493,6 +609,7 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
                               expected_kind(shape->type), fmt_number(text, v->valuedouble));
         }
         return put_number(out, v->valuedouble);
+    }
     }
     return path_error(w, ACMPCA_EPARAM, "unsupported shape type");
 }
@@ -525,6 +642,21 @@ static int check_depth(walk *w, const cJSON *v, size_t level)
     return 0;
 }
 
+/* ser_value listing every problem in the error's message (see the top). */
+static int check_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
+{
+    problems found = {{0}, 0};
+    int rc;
+
+    w->found = &found;
+    rc = ser_value(w, shape, v, out);
+    if (rc == ACMPCA_EPARAM && found.count > 1 && found.text.ptr)
+        acmpca__error_set(rc, "%s", found.text.ptr);
+    w->found = NULL;
+    acmpca__buf_free(&found.text);
+    return rc;
+}
+
 int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input, char **body_out)
 {
     walk w;
@@ -536,17 +668,44 @@ int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input,
     if (!op || !op->input || !body_out)
         return acmpca__error_set(ACMPCA_EINVAL, "serialize: NULL argument");
     w.n = 0;
+    w.found = NULL;
     if (input && !cJSON_IsObject(input))
         return acmpca__error_set(ACMPCA_EPARAM, "input: expected an object");
     if (input && (rc = check_depth(&w, input, 1)) != 0)
         return rc;
     if ((rc = acmpca__buf_reserve(&body, 256)) != 0 ||
-        (rc = ser_value(&w, op->input, input, &body)) != 0) {
+        (rc = check_value(&w, op->input, input, &body)) != 0) {
         acmpca__buf_free(&body);
         return rc;
     }
     *body_out = acmpca__buf_detach(&body);
     return 0;
+}
+
+int acmpca_output_validate(const acmpca_operation_info *op, const cJSON *output)
+{
+    walk w;
+    acmpca_buf body = {0};
+    int rc;
+
+    if (!op)
+        return acmpca__error_set(ACMPCA_EINVAL, "validate: NULL operation");
+    w.n = 0;
+    w.found = NULL;
+    if (output && !cJSON_IsObject(output))
+        return acmpca__error_set(ACMPCA_EPARAM, "response: expected an object");
+    if (!op->output) {
+        if (output && output->child)
+            return acmpca__error_set(ACMPCA_EPARAM,
+                                     "response: %s returns nothing; expected no members",
+                                     op->name);
+        return 0;
+    }
+    if (output && (rc = check_depth(&w, output, 1)) != 0)
+        return rc;
+    rc = check_value(&w, op->output, output, &body);
+    acmpca__buf_free(&body);
+    return rc;
 }
 
 /* ---- outputs ---------------------------------------------------------- */
@@ -633,6 +792,7 @@ static int de_blob(walk *w, cJSON *v)
     if (!(v->type & cJSON_IsReference))
         cJSON_free(v->valuestring);
     v->type &= ~cJSON_IsReference;
+    v->type |= ACMPCA_TAG_BLOB;
     v->valuestring = text;
     return 0;
 }
@@ -648,6 +808,10 @@ static int de_value(walk *w, const acmpca_shape *shape, cJSON *v)
     switch (shape->type) {
     case ACMPCA_SHAPE_BLOB:
         return de_blob(w, v);
+    case ACMPCA_SHAPE_TIMESTAMP:
+        if (cJSON_IsNumber(v))
+            v->type |= ACMPCA_TAG_TIMESTAMP;
+        return 0;
     case ACMPCA_SHAPE_STRUCTURE:
         if (!cJSON_IsObject(v))
             return 0;
@@ -692,5 +856,11 @@ int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output)
     if (!op->output || !output)
         return 0;
     w.n = 0;
+    w.found = NULL;
     return de_value(&w, op->output, output);
+}
+
+int acmpca_output_annotate(const acmpca_operation_info *op, cJSON *output)
+{
+    return acmpca__deserialize_output(op, output);
 }

@@ -735,11 +735,17 @@ static void test_serialize_errors(void)
     size_t n;
     int i;
 
-    /* Missing required members, with an empty or NULL input. */
+    /* Missing required members, with an empty or NULL input: every one, a line each. */
     EXPECT_PARAM_ERROR("IssueCertificate", "{}",
-                       "CertificateAuthorityArn: missing required parameter");
+                       "CertificateAuthorityArn: missing required parameter\n"
+                       "Csr: missing required parameter\n"
+                       "SigningAlgorithm: missing required parameter\n"
+                       "Validity: missing required parameter");
     EXPECT_PARAM_ERROR("IssueCertificate", NULL,
-                       "CertificateAuthorityArn: missing required parameter");
+                       "CertificateAuthorityArn: missing required parameter\n"
+                       "Csr: missing required parameter\n"
+                       "SigningAlgorithm: missing required parameter\n"
+                       "Validity: missing required parameter");
     EXPECT_PARAM_ERROR("IssueCertificate",
                        "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":\"x\","
                        "\"SigningAlgorithm\":\"SHA256WITHRSA\"}",
@@ -778,7 +784,7 @@ static void test_serialize_errors(void)
                        "{\"CertificateAuthorityArn\":\"" ARN "\",\"Csr\":42,"
                        "\"SigningAlgorithm\":\"SHA256WITHRSA\","
                        "\"Validity\":{\"Value\":1,\"Type\":\"DAYS\"}}",
-                       "Csr: expected a string, got number");
+                       "Csr: expected a string or bytes, got number");
     EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"NextToken\":null}",
                        "NextToken: expected a string, got null");
     EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"MaxResults\":true}",
@@ -796,9 +802,10 @@ static void test_serialize_errors(void)
     EXPECT_PARAM_ERROR("ListCertificateAuthorities", "{\"maxResults\":10}",
                        "maxResults: unknown parameter; expected one of: MaxResults, NextToken, "
                        "ResourceOwner");
-    /* A misspelt required member is reported as unknown, not as missing. */
+    /* A misspelt required member is reported as unknown first, then as missing. */
     EXPECT_PARAM_ERROR("GetPolicy", "{\"ResourceARN\":\"" ARN "\"}",
-                       "ResourceARN: unknown parameter; expected one of: ResourceArn");
+                       "ResourceARN: unknown parameter; expected one of: ResourceArn\n"
+                       "ResourceArn: missing required parameter");
     EXPECT_PARAM_ERROR("UpdateCertificateAuthority",
                        "{\"CertificateAuthorityArn\":\"" ARN "\",\"RevocationConfiguration\":"
                        "{\"CrlConfiguration\":{\"Enabled\":true,\"Bogus\":1}}}",
@@ -999,9 +1006,10 @@ static void test_generic_shapes(void)
     CHECK_STR(acmpca_error_last()->message, "Map: number of entries 3 is above the maximum 2");
     CHECK_INT(t_serialize(&t_op, "{\"Map\":[]}", &body), ACMPCA_EPARAM);
     CHECK_STR(acmpca_error_last()->message, "Map: expected an object, got list");
-    CHECK_INT(t_serialize(&t_op, "{\"When\":\"2024-01-01\"}", &body), ACMPCA_EPARAM);
+    CHECK_INT(t_serialize(&t_op, "{\"When\":\"yesterday\"}", &body), ACMPCA_EPARAM);
     CHECK_STR(acmpca_error_last()->message,
-              "When: expected a number of seconds since the epoch, got string");
+              "When: expected a timestamp (seconds since the epoch, ISO-8601 text or a "
+              "date/time), got \"yesterday\"");
     CHECK_INT(t_serialize(&t_op, "{\"Count\":2147483648}", &body), ACMPCA_EPARAM);
     CHECK_STR(acmpca_error_last()->message,
               "Count: value 2147483648 is above the maximum 2147483647");
@@ -1042,6 +1050,179 @@ static void test_generic_shapes(void)
     CHECK_INT(acmpca__deserialize_output(NULL, NULL), ACMPCA_EINVAL);
 }
 
+/* ---- host values tagged by a binding (acmpca/model.h) ----------------------- */
+
+/* Serialize {name: v} (v is consumed) for operation `op`. */
+static int t_tagged(const acmpca_operation_info *op, const char *name, cJSON *v, char **body)
+{
+    cJSON *in = cJSON_CreateObject();
+    int rc;
+    REQUIRE(in != NULL && v != NULL);
+    cJSON_AddItemToObject(in, name, v);
+    *body = NULL;
+    rc = acmpca__serialize_input(op, in, body);
+    cJSON_Delete(in);
+    return rc;
+}
+
+static cJSON *t_tag(cJSON *v, int tag)
+{
+    REQUIRE(v != NULL);
+    v->type |= tag;
+    return v;
+}
+
+static void test_value__bytes_to_a_string_member_is_refused_naming_it(void)
+{
+    char *body = NULL;
+    CHECK_INT(t_tagged(op_named("GetPolicy"), "ResourceArn",
+                       t_tag(cJSON_CreateString("arn:aws:x"), ACMPCA_TAG_BLOB), &body),
+              ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "ResourceArn: expected a string, got bytes");
+    CHECK(body == NULL);
+}
+
+static void test_value__bytes_and_text_are_both_taken_for_a_blob(void)
+{
+    char *body = NULL;
+    CHECK_INT(t_tagged(&t_op, "Data", t_tag(cJSON_CreateString("hi"), ACMPCA_TAG_BLOB), &body),
+              0);
+    CHECK_STR(body, "{\"Data\":\"aGk=\"}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "Data", cJSON_CreateString("hi"), &body), 0);
+    CHECK_STR(body, "{\"Data\":\"aGk=\"}");
+    free(body);
+}
+
+static void test_value__timestamp_takes_a_date_time_a_number_or_iso_text(void)
+{
+    char *body = NULL;
+    CHECK_INT(t_tagged(&t_op, "When", t_tag(cJSON_CreateNumber(1893456000), ACMPCA_TAG_TIMESTAMP),
+                       &body), 0);
+    CHECK_STR(body, "{\"When\":1893456000}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "When", cJSON_CreateNumber(1893456000.5), &body), 0);
+    CHECK_STR(body, "{\"When\":1893456000.5}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "When", cJSON_CreateString("2030-01-01T00:00:00Z"), &body), 0);
+    CHECK_STR(body, "{\"When\":1893456000}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "When", cJSON_CreateString("2030-01-01T02:00:00.25+02:00"), &body),
+              0);
+    CHECK_STR(body, "{\"When\":1893456000.25}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "When", cJSON_CreateString("2030-01-01"), &body), 0);
+    CHECK_STR(body, "{\"When\":1893456000}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "When", cJSON_CreateString("1893456000"), &body), 0);
+    CHECK_STR(body, "{\"When\":1893456000}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "When", cJSON_CreateString("2030-13-01"), &body), ACMPCA_EPARAM);
+    CHECK(strstr(acmpca_error_last()->message, "When: expected a timestamp") != NULL);
+}
+
+static void test_value__date_time_to_another_member_is_refused_naming_it(void)
+{
+    char *body = NULL;
+    CHECK_INT(t_tagged(&t_op, "Count", t_tag(cJSON_CreateNumber(5), ACMPCA_TAG_TIMESTAMP), &body),
+              ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Count: expected an integer, got a date/time");
+}
+
+static void test_value__unsupported_host_value_is_refused_with_its_description(void)
+{
+    char *body = NULL;
+    cJSON *tags = cJSON_CreateArray(), *tag = cJSON_CreateObject();
+    REQUIRE(tags && tag);
+    cJSON_AddItemToArray(tags, tag);
+    cJSON_AddStringToObject(tag, "Key", "k");
+    cJSON_AddItemToObject(tag, "Value", t_tag(cJSON_CreateString("set"), ACMPCA_TAG_INVALID));
+    CHECK_INT(t_tagged(op_named("ListTags"), "Tags", tags, &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Tags: unknown parameter; expected one of: "
+              "MaxResults, NextToken, CertificateAuthorityArn\n"
+              "CertificateAuthorityArn: missing required parameter");
+    tags = cJSON_CreateArray();
+    tag = cJSON_CreateObject();
+    REQUIRE(tags && tag);
+    cJSON_AddItemToArray(tags, tag);
+    cJSON_AddStringToObject(tag, "Key", "k");
+    cJSON_AddItemToObject(tag, "Value", t_tag(cJSON_CreateString("set"), ACMPCA_TAG_INVALID));
+    {
+        cJSON *in = cJSON_CreateObject();
+        REQUIRE(in != NULL);
+        cJSON_AddStringToObject(in, "CertificateAuthorityArn", ARN);
+        cJSON_AddItemToObject(in, "Tags", tags);
+        CHECK_INT(acmpca__serialize_input(op_named("TagCertificateAuthority"), in, &body),
+                  ACMPCA_EPARAM);
+        CHECK_STR(acmpca_error_last()->message, "Tags[0].Value: expected a string, got set");
+        cJSON_Delete(in);
+    }
+}
+
+static void test_value__empty_ambiguous_container_is_a_list_or_an_object(void)
+{
+    char *body = NULL;
+    CHECK_INT(t_tagged(&t_op, "Datas", t_tag(cJSON_CreateObject(), ACMPCA_TAG_EMPTY), &body), 0);
+    CHECK_STR(body, "{\"Datas\":[]}");
+    free(body);
+    CHECK_INT(t_tagged(&t_op, "Datas", cJSON_CreateObject(), &body), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Datas: expected a list, got object");
+}
+
+static void test_validate__every_problem_is_listed_up_to_twenty(void)
+{
+    char json[2048], *body = NULL;
+    const char *m, *nl;
+    size_t n = 0, lines = 1;
+    int i;
+
+    /* Problems at every level, in walk order: one line each. */
+    CHECK_INT(t_serialize(op_named("TagCertificateAuthority"),
+                          "{\"Tags\":[{\"Key\":1},{\"Value\":\"v\"}],\"Nope\":1}", &body),
+              ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message,
+              "Tags[0].Key: expected a string, got number\n"
+              "Tags[1].Key: missing required parameter\n"
+              "Nope: unknown parameter; expected one of: CertificateAuthorityArn, Tags\n"
+              "CertificateAuthorityArn: missing required parameter");
+    /* 30 wrong elements: the first 20 are listed. */
+    n += (size_t)snprintf(json + n, sizeof(json) - n, "{\"CertificateAuthorityArn\":\"" ARN
+                          "\",\"Tags\":[");
+    for (i = 0; i < 30; i++)
+        n += (size_t)snprintf(json + n, sizeof(json) - n, "%s1", i ? "," : "");
+    snprintf(json + n, sizeof(json) - n, "]}");
+    CHECK_INT(t_serialize(op_named("TagCertificateAuthority"), json, &body), ACMPCA_EPARAM);
+    m = acmpca_error_last()->message;
+    for (nl = m; (nl = strchr(nl, '\n')); nl++)
+        lines++;
+    CHECK_INT((int)lines, 20);
+    CHECK(strncmp(m, "Tags[0]: expected an object, got number\n", 40) == 0);
+    CHECK(strstr(m, "Tags[19]: expected an object, got number") != NULL);
+    CHECK(strstr(m, "Tags[20]") == NULL);
+}
+
+static void test_value__outputs_are_tagged_and_validated(void)
+{
+    cJSON *out = cJSON_Parse("{\"Data\":\"aGk=\",\"When\":1893456000,\"Count\":1}");
+    REQUIRE(out != NULL);
+    CHECK_INT(acmpca__deserialize_output(&t_op, out), 0);
+    CHECK(cJSON_GetObjectItem(out, "Data")->type & ACMPCA_TAG_BLOB);
+    CHECK(cJSON_GetObjectItem(out, "When")->type & ACMPCA_TAG_TIMESTAMP);
+    CHECK(!(cJSON_GetObjectItem(out, "Count")->type & (ACMPCA_TAG_TIMESTAMP | ACMPCA_TAG_BLOB)));
+    CHECK_INT(acmpca_output_validate(&t_op, out), 0);
+    cJSON_Delete(out);
+    out = cJSON_Parse("{\"Policy\":1}");
+    REQUIRE(out != NULL);
+    CHECK_INT(acmpca_output_validate(op_named("GetPolicy"), out), ACMPCA_EPARAM);
+    CHECK_STR(acmpca_error_last()->message, "Policy: expected a string, got number");
+    cJSON_Delete(out);
+    out = cJSON_Parse("{\"Extra\":1}");
+    REQUIRE(out != NULL);
+    CHECK_INT(acmpca_output_validate(op_named("DeletePolicy"), out), ACMPCA_EPARAM);
+    CHECK_INT(acmpca_output_validate(op_named("DeletePolicy"), NULL), 0);
+    cJSON_Delete(out);
+}
+
 int main(void)
 {
     test_operations();
@@ -1062,5 +1243,13 @@ int main(void)
     test_serialize_valid_cases();
     test_serialize_errors();
     test_generic_shapes();
+    test_value__bytes_to_a_string_member_is_refused_naming_it();
+    test_value__bytes_and_text_are_both_taken_for_a_blob();
+    test_value__timestamp_takes_a_date_time_a_number_or_iso_text();
+    test_value__date_time_to_another_member_is_refused_naming_it();
+    test_value__unsupported_host_value_is_refused_with_its_description();
+    test_value__empty_ambiguous_container_is_a_list_or_an_object();
+    test_value__outputs_are_tagged_and_validated();
+    test_validate__every_problem_is_listed_up_to_twenty();
     return CHECK_DONE();
 }

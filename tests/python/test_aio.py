@@ -281,7 +281,7 @@ def test_aio__a_machine_is_driven_by_any_code(fault):
 def test_aio__a_machine_validates_before_any_step_and_holds_its_client(fault):
     fault.script([])
     c = make_client(fault.endpoint, retries={"total_max_attempts": 1})
-    with pytest.raises(acmpca.ParamValidationError, match="Csr: expected a string, got number"):
+    with pytest.raises(acmpca.ParamValidationError, match="Csr: expected a string or bytes, got number"):
         c._machine("issue_certificate", **dict(ISSUE, Csr=1))
     with pytest.raises(TypeError, match="only accepts keyword arguments"):
         c._machine("get_policy", "positional")

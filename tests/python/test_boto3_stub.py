@@ -122,7 +122,31 @@ def test_stub__response_checked_against_the_output_model(scripted):
             stubber.add_response("delete_policy", {"Extra": 1})
         stubber.add_response("delete_policy", {"ResponseMetadata": {"HTTPStatusCode": 200}})
         seen.append(messages)
-    assert seen[0] == seen[1]
+    # The same responses are refused; acmpca's messages are the core's validator's (the
+    # one walk of values against the model), naming the path as for call parameters.
+    assert len(seen[0]) == len(seen[1])
+    assert seen[1] == ["Polcy: unknown parameter; expected one of: Policy",
+                       "Policy: expected a string, got number",
+                       "Tags: length 0 is below the minimum 1"]
+
+
+def test_stub__response_timestamps_take_a_datetime_iso_text_or_a_number(scripted):
+    client = acmpca.client("acm-pca", **dict(CREDS, region_name=REGION,
+                                             endpoint_url=scripted.endpoint))
+    with Stubber(client) as stubber:
+        for when in (datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc),
+                     datetime.date(2030, 1, 1), "2030-01-01T00:00:00Z", 1893456000):
+            stubber.add_response("describe_certificate_authority",
+                                 {"CertificateAuthority": {"Arn": CA, "CreatedAt": when}})
+        with pytest.raises(acmpca.ParamValidationError,
+                           match=r"^CertificateAuthority\.CreatedAt: expected a timestamp .*"
+                                 r"got \"next tuesday\"$"):
+            stubber.add_response("describe_certificate_authority",
+                                 {"CertificateAuthority": {"CreatedAt": "next tuesday"}})
+        with pytest.raises(acmpca.ParamValidationError,
+                           match=r"^CertificateAuthority\.Arn: expected a string, got a date/time$"):
+            stubber.add_response("describe_certificate_authority",
+                                 {"CertificateAuthority": {"Arn": datetime.date(2030, 1, 1)}})
 
 
 def test_stub__timestamps_and_nested_shapes_validate(scripted):

@@ -42,21 +42,21 @@ CASES = [
      "Validity.Value: expected an integer, got string"),
     (issue_with(Validity={"Value": True, "Type": "DAYS"}),
      "Validity.Value: expected an integer, got boolean"),
-    (issue_with(Validity={"Value": 30.5, "Type": "DAYS"}), "Validity.Value: expected int, got float"),
+    (issue_with(Validity={"Value": 30.5, "Type": "DAYS"}), "Validity.Value: expected an integer, got 30.5"),
     (issue_with(Validity={"Value": 30}), "Validity.Type: missing required parameter"),
     (issue_with(Validity=[30, "DAYS"]), "Validity: expected an object, got list"),
     (issue_with(CertificateAuthorityArn="arn"), "CertificateAuthorityArn: length 3 is below"),
     (issue_with(CertificateAuthorityArn=None), "CertificateAuthorityArn: missing required"),
     (issue_with(SigningAlgorithm=None), "SigningAlgorithm: missing required parameter"),
     (issue_with(SigningAlgorithm=7), "SigningAlgorithm: expected a string, got number"),
-    (issue_with(TemplateArn=None, Csr=b"-----BEGIN\x00binary"), "Csr: binary data with NUL"),
-    (issue_with(Csr={"not", "a", "blob"}), "Csr: expected bytes or str, got set"),
-    (issue_with(CertificateAuthorityArn=b"arn:aws:bytes"), "CertificateAuthorityArn: expected str, got bytes"),
+    (issue_with(TemplateArn=None, Csr=b"-----BEGIN\x00binary"), "Csr: expected a string or bytes, got bytes with a NUL byte"),
+    (issue_with(Csr={"not", "a", "blob"}), "Csr: expected a string or bytes, got set"),
+    (issue_with(CertificateAuthorityArn=b"arn:aws:bytes"), "CertificateAuthorityArn: expected a string, got bytes"),
     (issue_with(CertificateAuthorityArn=datetime.datetime.now()),
-     "CertificateAuthorityArn: expected str, got datetime"),
-    (issue_with(CertificateAuthorityArn="nul\x00inside"), "CertificateAuthorityArn: contains a NUL"),
+     "CertificateAuthorityArn: expected a string, got a date/time"),
+    (issue_with(CertificateAuthorityArn="nul\x00inside"), "CertificateAuthorityArn: expected a string, got str with a NUL character"),
     (issue_with(CertificateAuthorityArn=None, Csr=None), "CertificateAuthorityArn"),
-    (issue_with(Validity={1: 2}), "Validity: keys must be str, got int"),
+    (issue_with(Validity={1: 2}), "Validity: expected an object, got dict with a key of type int"),
     (issue_with(Validity=None), "Validity: missing required parameter"),
     (issue_with(TemplateArn=None, ApiPassthrough={"Extensions": {"KeyUsage": {"DigitalSignature": "yes"}}}),
      "ApiPassthrough.Extensions.KeyUsage.DigitalSignature: expected a boolean, got string"),
@@ -77,7 +77,7 @@ def test_nested_list_paths(offline):
     tags = [{"Key": "a", "Value": "b"}, {"Key": "", "Value": "c"}]
     with pytest.raises(acmpca.ParamValidationError, match=r"Tags\[1\]\.Key: length 0"):
         offline.tag_certificate_authority(CertificateAuthorityArn=CA, Tags=tags)
-    with pytest.raises(acmpca.ParamValidationError, match=r"Tags\[0\]\.Value: expected str, got object"):
+    with pytest.raises(acmpca.ParamValidationError, match=r"Tags\[0\]\.Value: expected a string, got object"):
         offline.tag_certificate_authority(CertificateAuthorityArn=CA,
                                           Tags=[{"Key": "a", "Value": object()}])
     with pytest.raises(acmpca.ParamValidationError, match=r"Tags: length 0 is below"):
@@ -86,6 +86,35 @@ def test_nested_list_paths(offline):
         deep = []
         deep.append(deep)
         offline.tag_certificate_authority(CertificateAuthorityArn=CA, Tags=deep)
+
+
+def test_validation__bytes_to_a_string_member_is_refused_naming_its_path(offline):
+    for value in (b"v", bytearray(b"v"), memoryview(b"v"), io.BytesIO(b"v")):
+        with pytest.raises(acmpca.ParamValidationError,
+                           match=r"^Tags\[1\]\.Value: expected a string, got bytes$"):
+            offline.tag_certificate_authority(CertificateAuthorityArn=CA, Tags=[
+                {"Key": "a", "Value": "b"}, {"Key": "k", "Value": value}])
+
+
+def test_validation__a_date_to_a_string_member_is_refused_naming_its_path(offline):
+    with pytest.raises(acmpca.ParamValidationError,
+                       match=r"^Tags\[0\]\.Key: expected a string, got a date/time$"):
+        offline.tag_certificate_authority(CertificateAuthorityArn=CA, Tags=[
+            {"Key": datetime.date(2030, 1, 1)}])
+
+
+def test_validation__report_lists_every_problem_one_a_line(offline):
+    with pytest.raises(acmpca.ParamValidationError) as info:
+        offline.issue_certificate(CertificateAuthorityArn="arn", Csr=b"x",
+                                  Validity={"Value": "1", "Type": "DAYS"}, Extra=1)
+    report = ["CertificateAuthorityArn: length 3 is below the minimum 5",
+              "Validity.Value: expected an integer, got string",
+              "Extra: unknown parameter; expected one of: ApiPassthrough, "
+              "CertificateAuthorityArn, Csr, SigningAlgorithm, TemplateArn, Validity, "
+              "ValidityNotBefore, IdempotencyToken",
+              "SigningAlgorithm: missing required parameter"]
+    assert info.value.kwargs["report"].split("\n") == report
+    assert str(info.value) == "\n".join(report)
 
 
 def test_none_and_positional_arguments(offline):

@@ -11,8 +11,8 @@
 It works as botocore's does, through client.meta.events: a before-parameter-build
 handler checks the expected params, a before-call handler returns the queued answer,
 so nothing is sent. Params are still validated against the model first; stubbed
-responses are validated against the operation's output model when added (a wrong key
-or type raises ParamValidationError naming it).
+responses are validated by the core against the operation's output model when added
+(a wrong key or type raises ParamValidationError naming its path, as for params).
 """
 import copy
 from collections import deque
@@ -62,90 +62,13 @@ class _ANY:
 ANY = _ANY()
 
 
-def _model():
-    from ._meta import _model as model
-
-    return model()
-
-
-_PY_TYPES = {  # what botocore's ParamValidator accepts and names
-    "structure": ((dict,), "<class 'dict'>"),
-    "map": ((dict,), "<class 'dict'>"),
-    "list": ((list, tuple), "<class 'list'>, <class 'tuple'>"),
-    "string": ((str,), "<class 'str'>"),
-    "blob": ((bytes, bytearray, str), "<class 'bytes'>, <class 'bytearray'>, file-like object"),
-    "boolean": ((bool,), "<class 'bool'>"),
-    "integer": ((int,), "<class 'int'>"),
-    "long": ((int,), "<class 'int'>"),
-    "float": ((int, float), "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>"),
-    "double": ((int, float), "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>"),
-}
-
-
-def _join(path, name):
-    return "%s.%s" % (path, name) if path else name
-
-
-def _check(shape_name, value, path, errors):
-    # The messages and paths of botocore's ParamValidator ("input" for the top level).
-    import datetime
-
-    shown_path = path or "input"
-    spec = _model()["shapes"][shape_name]
-    kind = spec["type"]
-    if kind == "timestamp":
-        if not isinstance(value, (datetime.datetime, datetime.date, str, int, float)) \
-                or isinstance(value, bool):
-            errors.append("Invalid type for parameter %s, value: %r, type: %s, valid types: "
-                          "<class 'datetime.datetime'>, timestamp-string"
-                          % (shown_path, value, type(value)))
-        return
-    types, shown = _PY_TYPES.get(kind, ((object,), "object"))
-    if not isinstance(value, types) or (kind in ("integer", "long", "float", "double")
-                                        and isinstance(value, bool)):
-        errors.append("Invalid type for parameter %s, value: %r, type: %s, valid types: %s"
-                      % (shown_path, value, type(value), shown))
-        return
-    # botocore checks the minimum only (lengths of strings and lists, integer values).
-    if "min" in spec:
-        if kind in ("string", "list") and len(value) < spec["min"]:
-            errors.append("Invalid length for parameter %s, value: %d, valid min length: %d"
-                          % (shown_path, len(value), spec["min"]))
-        elif kind in ("integer", "long") and value < spec["min"]:
-            errors.append("Invalid value for parameter %s, value: %d, valid min value: %d"
-                          % (shown_path, value, spec["min"]))
-    if kind == "structure":
-        members = {m["name"]: m for m in spec.get("members", ())}
-        for m in members.values():
-            if m["required"] and m["name"] not in value:
-                errors.append('Missing required parameter in %s: "%s"' % (shown_path, m["name"]))
-        for key, item in value.items():
-            if key not in members:
-                errors.append('Unknown parameter in %s: "%s", must be one of: %s'
-                              % (shown_path, key, ", ".join(members)))
-            else:
-                _check(members[key]["shape"], item, _join(path, key), errors)
-    elif kind == "list":
-        for i, item in enumerate(value):
-            _check(spec["element"], item, "%s[%d]" % (shown_path, i), errors)
-    elif kind == "map":
-        for key, item in value.items():
-            if "key" in spec:
-                _check(spec["key"], key, "%s (key)" % shown_path, errors)
-            if "value" in spec:
-                _check(spec["value"], item, _join(path, key), errors)
-
-
-def validate_response(shape_name, response):
-    """Raise ParamValidationError listing what in `response` does not fit the shape."""
-    errors = []
-    if shape_name is None:
-        if response:
-            errors.append("Service response should only contain ResponseMetadata.")
-    else:
-        _check(shape_name, response, "", errors)
-    if errors:
-        report = "\n".join(errors)
+def validate_response(operation_name, response):
+    """Raise ParamValidationError naming what in `response` does not fit the output
+    model of `operation_name` (None: an error's extra fields, which nothing models)."""
+    if operation_name is not None:
+        _acmpca._validate_output(operation_name, response)
+    elif response:
+        report = "Service response should only contain ResponseMetadata."
         error = _acmpca.ParamValidationError("Parameter validation failed:\n" + report)
         try:
             error.kwargs = {"report": report}
@@ -203,8 +126,7 @@ class Stubber:
         if "ResponseMetadata" in response:
             response = copy.copy(service_response)
             del response["ResponseMetadata"]
-        op = self.client.meta.service_model.operation_model(operation_name)
-        validate_response(op._spec.get("output"), response)
+        validate_response(operation_name, response)
         http_response = AWSResponse(None, 200, {}, None)
         self._queue.append({"operation_name": operation_name,
                             "response": (http_response, service_response),

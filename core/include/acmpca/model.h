@@ -1,9 +1,11 @@
 /*
  * acmpca/model.h - the ACM PCA API model as read-only static data.
  *
- * The bindings walk these tables to convert native values (which member is a
- * list, a blob, a timestamp) so that no layer re-implements shape knowledge.
- * Everything here is static: never free it.
+ * The core's validator is the one walk of values against these tables: the
+ * bindings convert native values by type and tag what JSON cannot tell apart
+ * (below), so that no layer re-implements shape knowledge. The tables also
+ * drive the bindings' method lists and docs. Everything here is static:
+ * never free it.
  */
 #ifndef ACMPCA_MODEL_H
 #define ACMPCA_MODEL_H
@@ -61,6 +63,61 @@ typedef struct acmpca_operation_info {
     size_t error_count;
     unsigned idempotent : 1;
 } acmpca_operation_info;
+
+/*
+ * Host values in cJSON trees. A binding converts its native values to cJSON
+ * without the model (dict -> object, list -> array, str, numbers, booleans)
+ * and tags, in the spare bits of cJSON's `type` above cJSON_StringIsConst,
+ * what JSON cannot tell apart; the core then checks every value against the
+ * model with the member's full path, so no binding walks the model.
+ *
+ * Inputs (set by a binding):
+ *   ACMPCA_TAG_BLOB       on a string: raw bytes (Python bytes). Only a blob
+ *                         member takes it (a blob member also takes a plain
+ *                         string); anywhere else it is refused as "bytes".
+ *   ACMPCA_TAG_TIMESTAMP  on a number: seconds since the epoch from a host
+ *                         date/time. Only a timestamp member takes it (which
+ *                         also takes a plain number or ISO-8601 text).
+ *   ACMPCA_TAG_INVALID    on a string: a host value with no JSON counterpart;
+ *                         valuestring describes it ("set", "str with a NUL
+ *                         character") and every member refuses it with
+ *                         "<path>: expected <kind>, got <description>".
+ *   ACMPCA_TAG_EMPTY      on an empty object: a host container that cannot
+ *                         say whether it is a list or an object (Lua's {}):
+ *                         taken as either.
+ * Outputs (set by the core on parsed results, acmpca_parse_response and
+ * every call): blob members (decoded) carry ACMPCA_TAG_BLOB and timestamp
+ * members ACMPCA_TAG_TIMESTAMP, so a binding converts them without the model.
+ *
+ * cJSON's own functions ignore these bits (they test `type & 0xFF`);
+ * cJSON_Duplicate keeps them.
+ */
+#define ACMPCA_TAG_BLOB      (1 << 10)
+#define ACMPCA_TAG_TIMESTAMP (1 << 11)
+#define ACMPCA_TAG_INVALID   (1 << 12)
+#define ACMPCA_TAG_EMPTY     (1 << 13)
+
+/* Containers (objects and lists) nested deeper than this are refused, in inputs and outputs. */
+#define ACMPCA_MAX_DEPTH 32
+
+struct cJSON;
+
+/*
+ * Check `output` (a result as a caller would build it, e.g. a stubbed
+ * response, tagged as above) against the operation's output shape with the
+ * same rules and messages as inputs: ACMPCA_EPARAM "<path>: <what is wrong>".
+ * An operation without output takes only an empty object (or NULL).
+ */
+ACMPCA_API int acmpca_output_validate(const acmpca_operation_info *op, const struct cJSON *output);
+
+/*
+ * Bring a parsed success body of `op` (JSON as the service sends it) into
+ * the documented output form in place, as every call's result already is:
+ * blob members base64-decoded and tagged ACMPCA_TAG_BLOB, timestamp members
+ * tagged ACMPCA_TAG_TIMESTAMP. Unknown members are kept untouched. 0, or
+ * ACMPCA_EBADRESPONSE naming the path of a blob that is not base64 text.
+ */
+ACMPCA_API int acmpca_output_annotate(const acmpca_operation_info *op, struct cJSON *output);
 
 /* Number of operations (23). */
 ACMPCA_API size_t acmpca_model_operation_count(void);

@@ -67,7 +67,7 @@ describe("validation before I/O", function()
     check("issue_certificate", { CertificateAuthorityArn = ARN, Csr = {},
                                  SigningAlgorithm = "SHA256WITHRSA",
                                  Validity = { Value = 1, Type = "DAYS" } },
-          "Csr: expected a string (PEM text), got table", "IssueCertificate")
+          "Csr: expected a string or bytes, got an empty table", "IssueCertificate")
   end)
 
   it("a fractional integer (core check, with the path)", function()
@@ -100,11 +100,11 @@ describe("validation before I/O", function()
   it("a table with string keys where a list belongs", function()
     check("tag_certificate_authority",
           { CertificateAuthorityArn = ARN, Tags = { Key = "a", Value = "b" } },
-          "Tags: expected a list (a sequence table), got a table with non-sequence keys",
+          "Tags: expected a list, got object",
           "TagCertificateAuthority")
     check("tag_certificate_authority",
           { CertificateAuthorityArn = ARN, Tags = { [1] = { Key = "a" }, [3] = { Key = "b" } } },
-          "Tags: expected a list (a sequence table), got a table with non-sequence keys",
+          "Tags: expected a list, got a table with holes",
           "TagCertificateAuthority")
   end)
 
@@ -112,17 +112,17 @@ describe("validation before I/O", function()
     check("issue_certificate", { CertificateAuthorityArn = ARN, Csr = "x",
                                  SigningAlgorithm = "SHA256WITHRSA",
                                  Validity = { 365, "DAYS" } },
-          "Validity: expected a table with string keys, got a table with a number key",
+          "Validity: expected an object, got list",
           "IssueCertificate")
   end)
 
   it("strings with a NUL byte", function()
     check("get_certificate", { CertificateAuthorityArn = ARN, CertificateArn = "a\0b" .. CERT_ARN },
-          "CertificateArn: the string contains a NUL byte", "GetCertificate")
+          "CertificateArn: expected a string, got a string with a NUL byte", "GetCertificate")
     check("issue_certificate", { CertificateAuthorityArn = ARN, Csr = "-----BEGIN\0",
                                  SigningAlgorithm = "SHA256WITHRSA",
                                  Validity = { Value = 1, Type = "DAYS" } },
-          "Csr: PEM text contains a NUL byte", "IssueCertificate")
+          "Csr: expected a string or bytes, got a string with a NUL byte", "IssueCertificate")
   end)
 
   it("functions and other non-data values", function()
@@ -130,13 +130,41 @@ describe("validation before I/O", function()
           "CertificateArn: expected a string, got function", "GetCertificate")
   end)
 
+  it("a table with a key of another type, or mixed keys", function()
+    check("issue_certificate", { CertificateAuthorityArn = ARN, Csr = "x",
+                                 SigningAlgorithm = "SHA256WITHRSA",
+                                 Validity = { Value = 1, Type = "DAYS", [true] = 1 } },
+          "Validity: expected an object, got a table with a boolean key", "IssueCertificate")
+    check("tag_certificate_authority",
+          { CertificateAuthorityArn = ARN, Tags = { { Key = "a" }, Extra = 1 } },
+          "Tags: expected a list, got a table with both string and number keys",
+          "TagCertificateAuthority")
+  end)
+
+  it("an empty table is a list or an object, as the model wants", function()
+    check("tag_certificate_authority", { CertificateAuthorityArn = ARN, Tags = {} },
+          "Tags: length 0 is below the minimum 1", "TagCertificateAuthority")
+    check("issue_certificate", { CertificateAuthorityArn = ARN, Csr = "x",
+                                 SigningAlgorithm = "SHA256WITHRSA", Validity = {} },
+          "Validity.Value: missing required parameter\n" ..
+          "Validity.Type: missing required parameter", "IssueCertificate")
+  end)
+
+  it("nesting deeper than the core's limit names the path", function()
+    local deep = {}
+    deep[1] = deep
+    check("tag_certificate_authority", { CertificateAuthorityArn = ARN, Tags = deep },
+          "Tags" .. string.rep("[0]", 31) .. ": nesting deeper than 32 levels",
+          "TagCertificateAuthority")
+  end)
+
   it("params that are not a table", function()
     check("list_tags", "arn", "input: expected a table of parameters, got string", "ListTags")
   end)
 
   it("no params at all is an empty input", function()
-    check("get_certificate", nil, "CertificateAuthorityArn: missing required parameter",
-          "GetCertificate")
+    check("get_certificate", nil, "CertificateAuthorityArn: missing required parameter\n" ..
+          "CertificateArn: missing required parameter", "GetCertificate")
     h.raises_code("EndpointConnectionError", c.list_certificate_authorities, c)
   end)
 
