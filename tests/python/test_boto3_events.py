@@ -218,6 +218,29 @@ def test_events__paginator_pages_are_calls(moto_endpoint):
     assert seen[1][0] and seen[1][0][0]["MaxResults"] == 1
 
 
+def test_events__waiter_polls_are_calls(fixture_endpoint):
+    """Each poll of a waiter is a call the handlers see, with botocore's events and
+    arguments: three RequestInProgress answers, then the certificate."""
+    import uuid
+
+    seen = []
+    for c in both(fixture_endpoint):
+        log = []
+
+        def record(event_name, log=log, **kwargs):
+            log.append((event_name, sorted(kwargs)))
+        for name in EVENTS + ("after-call-error",):
+            c.meta.events.register(name + ".acm-pca.*", record)
+        ca = FAKE_CA_ARN % uuid.uuid4()
+        assert c.get_waiter("certificate_issued").wait(
+            CertificateAuthorityArn=ca, CertificateArn=ca + "/in-progress-3",
+            WaiterConfig={"Delay": 0.01, "MaxAttempts": 10}) is None
+        seen.append(log)
+    assert seen[1] == seen[0]
+    calls = [e for e, _ in seen[1] if e.startswith("before-call.")]
+    assert calls == ["before-call.acm-pca.GetCertificate"] * 4
+
+
 def test_events__needs_retry_observes_every_attempt(scripted):
     seen = []
     for c in both(scripted.endpoint, config={"retries": {"total_max_attempts": 3,
