@@ -197,7 +197,8 @@ def wait(waiter, method, prepared):
 
 
 async def wait_async(waiter, method, prepared):
-    """wait() for acmpca.aio: `method` is the asyncio client's operation."""
+    """wait() for acmpca.aio: `method` is the asyncio client's operation. Returns the
+    last poll's answer (request_certificate() wants the certificate)."""
     import asyncio
 
     kwargs, delay, max_attempts = prepared
@@ -208,7 +209,7 @@ async def wait_async(waiter, method, prepared):
         except _acmpca.ClientError as e:
             response, error = e.response, e
         if waiting.done(response, error):
-            return None
+            return response
         waiting.log_pause(delay)
         await asyncio.sleep(delay)
 
