@@ -33,31 +33,6 @@ def run(main):
         loop.close()
 
 
-def test_aio_events__request_certificate_polls_are_calls(moto_endpoint):
-    """request_certificate()'s certificate_issued polls are calls the handlers see, as
-    its DescribeCertificateAuthority and IssueCertificate are, and as a waiter's are."""
-    from conftest import create_root_ca
-
-    with acmpca.client("acm-pca", region_name=REGION, endpoint_url=moto_endpoint,
-                       **CREDS) as sync:
-        arn, _ = create_root_ca(sync)
-    seen = []
-
-    async def main():
-        async with aio_client(moto_endpoint) as pca:
-            for name in ("before-call", "after-call"):
-                pca.meta.events.register(
-                    name + ".acm-pca", lambda event_name, **kw: seen.append(event_name))
-            return await pca.request_certificate(arn, common_name="events.example.test",
-                                                 wait_delay=0.01)
-    out = run(main)
-    assert out["Certificate"].startswith("-----BEGIN CERTIFICATE-----")
-    assert seen == ["%s.acm-pca.%s" % (e, op)
-                    for op in ("DescribeCertificateAuthority", "IssueCertificate",
-                               "GetCertificate")
-                    for e in ("before-call", "after-call")]
-
-
 def test_aio_events__coroutine_handlers_are_awaited(scripted):
     """A coroutine handler's work is done before the call goes on: its header is signed,
     its answer short-circuits the call, and it sees every retry and the result."""
