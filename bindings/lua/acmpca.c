@@ -255,6 +255,7 @@ static void push_last_error(lua_State *L, const char *operation)
     set_string(L, "class", acmpca_error_class(e->code));
     set_string(L, "waiter", e->waiter);
     set_string(L, "waiter_state", e->waiter_state);
+    set_string(L, "subject", e->subject); /* the bad region, the missing profile */
 }
 
 /* Raise the core's last error on this thread as an error object. */

@@ -148,9 +148,14 @@ static PyObject *waiter_last_response(acmpy_state *st, const acmpca_error *e)
 }
 
 /* botocore's kwargs of a client-side error (a new dict). */
-static PyObject *botocore_kwargs(acmpy_state *st, PyObject *cls, PyObject *msg,
-                                 const char *endpoint)
+static PyObject *botocore_kwargs(acmpy_state *st, const acmpca_error *e, PyObject *cls,
+                                 PyObject *msg, const char *endpoint)
 {
+    /* The value these are about comes from the core as data, never from the message. */
+    if (PyObject_IsSubclass(cls, st->InvalidRegionError) == 1)
+        return Py_BuildValue("{sN}", "region_name", text(e->subject));
+    if (PyObject_IsSubclass(cls, st->ProfileNotFound) == 1)
+        return Py_BuildValue("{sN}", "profile", text(e->subject));
     if (PyObject_IsSubclass(cls, st->ParamValidationError) == 1)
         return Py_BuildValue("{sO}", "report", msg);
     if (PyObject_IsSubclass(cls, st->EndpointConnectionError) == 1 ||
@@ -220,7 +225,7 @@ PyObject *acmpy_raise_last_meta(acmpy_state *st, const char *operation, const ch
         exc = PyObject_CallOneArg(cls, shown);
     }
     Py_DECREF(shown);
-    if (exc && !waiter && acmpy_set_attr(exc, "kwargs", botocore_kwargs(st, cls, msg, endpoint)) < 0)
+    if (exc && !waiter && acmpy_set_attr(exc, "kwargs", botocore_kwargs(st, e, cls, msg, endpoint)) < 0)
         Py_CLEAR(exc);
     if (exc && (PyObject_SetAttrString(exc, "message", msg) < 0 ||
                 acmpy_set_attr(exc, "code", str_or_none(e->aws_code)) < 0 ||

@@ -356,6 +356,23 @@ static int request_args(acmpy_state *st, PyObject *args, PyObject *kwargs,
     return 0;
 }
 
+/* acmpca._compat.request_certificate(client, *args, **kwargs). */
+static PyObject *hooked_request_certificate(acmpy_client *self, PyObject *args,
+                                            PyObject *kwargs)
+{
+    PyObject *compat = NULL, *fn = NULL, *head = NULL, *all = NULL, *out = NULL;
+
+    if ((compat = PyImport_ImportModule("acmpca._compat")) &&
+        (fn = PyObject_GetAttrString(compat, "request_certificate")) &&
+        (head = PyTuple_Pack(1, (PyObject *)self)) && (all = PySequence_Concat(head, args)))
+        out = PyObject_Call(fn, all, kwargs);
+    Py_XDECREF(compat);
+    Py_XDECREF(fn);
+    Py_XDECREF(head);
+    Py_XDECREF(all);
+    return out;
+}
+
 PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs)
 {
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
@@ -369,6 +386,10 @@ PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, P
 
     if (!st)
         return NULL;
+    /* With an event handler, the calls are made through the client's methods (acmpca._compat)
+     * so that the handlers see each, as acmpca.aio's request_certificate makes them. */
+    if (self->hooked)
+        return hooked_request_certificate(self, args, kwargs);
     if (request_args(st, args, kwargs, &r, &s, &csr_pem) < 0)
         goto done;
     if (!(c = acmpy_client_begin(self)))

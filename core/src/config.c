@@ -702,6 +702,7 @@ int acmpca__config_resolve(acmpca_config *out, const acmpca_client_options *opts
         !acmpca__ini_has_profile(out->credentials_file, v)) {
         rc = acmpca__error_set(ACMPCA_EPROFILE, "profile \"%s\" not found in %s or %s", v,
                                out->config_path, out->credentials_path);
+        acmpca__error_set_subject(v);
         goto fail;
     }
 

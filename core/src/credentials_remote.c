@@ -191,9 +191,11 @@ int acmpca__sts_url(char **out, const char *region, int use_fips)
     if (!region || !*region || strcmp(region, "aws-global") == 0)
         rc = acmpca__buf_puts(&b, use_fips ? "https://sts-fips.us-east-1.amazonaws.com"
                                            : "https://sts.amazonaws.com");
-    else if (!valid_region(region))
-        return acmpca__error_set(ACMPCA_EREGION, "region \"%.64s\" is not valid", region);
-    else
+    else if (!valid_region(region)) {
+        acmpca__error_set(ACMPCA_EREGION, "region \"%.64s\" is not valid", region);
+        acmpca__error_set_subject(region);
+        return ACMPCA_EREGION;
+    } else
         rc = acmpca__buf_printf(&b, "https://sts%s.%s.%s", use_fips ? "-fips" : "", region,
                                 dns_suffix(region));
     if (rc || !(*out = acmpca__buf_detach(&b))) {
@@ -209,9 +211,12 @@ int acmpca__sso_portal_url(char **out, const char *region)
     int rc;
 
     *out = NULL;
-    if (!region || !valid_region(region))
-        return acmpca__error_set(ACMPCA_EREGION, "sso_region \"%.64s\" is not valid",
-                                 region ? region : "");
+    if (!region || !valid_region(region)) {
+        acmpca__error_set(ACMPCA_EREGION, "sso_region \"%.64s\" is not valid",
+                          region ? region : "");
+        acmpca__error_set_subject(region);
+        return ACMPCA_EREGION;
+    }
     if ((rc = acmpca__buf_printf(&b, "https://portal.sso.%s.%s", region, dns_suffix(region))) ||
         !(*out = acmpca__buf_detach(&b))) {
         acmpca__buf_free(&b);

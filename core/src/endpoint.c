@@ -200,6 +200,7 @@ int acmpca_endpoint_resolve(char **out, const acmpca_endpoint_params *params)
     if (!is_valid_host_label(params->region)) {
         rc = acmpca__error_set(ACMPCA_EREGION, "%s",
                                "Invalid region: region was not a valid DNS name.");
+        acmpca__error_set_subject(params->region);
         goto done;
     }
 

@@ -45,6 +45,7 @@ static error_state *state(void)
     e->pub.operation = e->operation;
     e->pub.waiter = e->waiter;
     e->pub.waiter_state = e->waiter_state;
+    e->pub.subject = e->subject;
     if (!e->pub.stage)
         e->pub.stage = "";
     return e;
@@ -63,7 +64,7 @@ void acmpca_error_clear(void)
     e->pub.retryable = 0;
     e->pub.attempts = 0;
     e->aws_code[0] = e->message[0] = e->request_id[0] = e->operation[0] = '\0';
-    e->waiter[0] = e->waiter_state[0] = '\0';
+    e->waiter[0] = e->waiter_state[0] = e->subject[0] = '\0';
     e->pub.stage = "";
 }
 
@@ -110,6 +111,12 @@ void acmpca__error_set_waiter(const char *waiter, const char *waiter_state)
     error_state *e = state();
     copy_field(e->waiter, sizeof(e->waiter), waiter);
     copy_field(e->waiter_state, sizeof(e->waiter_state), waiter_state);
+}
+
+void acmpca__error_set_subject(const char *subject)
+{
+    error_state *e = state();
+    copy_field(e->subject, sizeof(e->subject), subject);
 }
 
 void acmpca__error_set_stage(const char *stage)

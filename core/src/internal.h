@@ -27,6 +27,7 @@ typedef struct acmpca_error_state {
     char operation[64];
     char waiter[64];
     char waiter_state[64];
+    char subject[256];
 } acmpca_error_state;
 
 /* Copy this thread's last error out, or back in (a call machine keeps its
@@ -43,6 +44,8 @@ int acmpca__error_set_service(int code, const char *aws_code, const char *messag
 void acmpca__error_annotate(const char *operation, int attempts, int retryable);
 /* Name the waiter behind the current failure and what ended it. */
 void acmpca__error_set_waiter(const char *waiter, const char *state);
+/* The value the current failure is about (see acmpca_error.subject). */
+void acmpca__error_set_subject(const char *subject);
 /* Where the current failure happened (a static string; see acmpca_error.stage). */
 void acmpca__error_set_stage(const char *stage);
 /* Attach the HTTP status of the response behind the current failure. */

@@ -310,6 +310,7 @@ static void test_urls(void)
     CHECK_INT(acmpca__sts_url(&url, "evil.com/x#", 0), ACMPCA_EREGION);
     CHECK(url == NULL);
     CHECK_STR(acmpca_error_last()->message, "region \"evil.com/x#\" is not valid");
+    CHECK_STR(acmpca_error_last()->subject, "evil.com/x#");
 
     CHECK_INT(acmpca__sso_portal_url(&url, "eu-west-1"), 0);
     CHECK_STR(url, "https://portal.sso.eu-west-1.amazonaws.com");

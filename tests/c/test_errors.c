@@ -200,6 +200,45 @@ static void config_classes(void)
     CHECK(c == NULL);
 }
 
+/*
+ * A configuration error carries the value it is about as data (subject), so
+ * a binding can build botocore's kwargs ({"region_name"}, {"profile"})
+ * without parsing the message; any other error leaves it empty.
+ */
+static void config_subject(void)
+{
+    const acmpca_error *e = acmpca_error_last();
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c = NULL;
+
+    o.access_key_id = "AKIDEXAMPLE";
+    o.secret_access_key = "EXAMPLEKEY";
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_DEFAULT_REGION");
+    unsetenv("AWS_PROFILE");
+    o.region = "not a region!";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EREGION);
+    CHECK_STR(e->subject, "not a region!");
+
+    o.region = "us-east-1";
+    o.profile = "ghost profile";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_EPROFILE);
+    CHECK_STR(e->subject, "ghost profile");
+
+    o.region = NULL;
+    o.profile = NULL;
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ENOREGION);
+    CHECK_STR(e->subject, "");
+
+    o.region = "us-east-1";
+    o.retry_mode = "eager";
+    CHECK_INT(acmpca_client_new(&c, &o), ACMPCA_ECONFIG);
+    CHECK_STR(e->subject, "");
+    acmpca_error_clear();
+    CHECK_STR(e->subject, "");
+    CHECK(c == NULL);
+}
+
 /* A loopback port with nothing listening. */
 static int closed_port(void)
 {
@@ -306,6 +345,11 @@ int main(int argc, char **argv)
     REQUIRE(acmpca_global_init() == 0);
     if (argc > 1 && strcmp(argv[1], "--config-classes") == 0) {
         config_classes();
+        acmpca_global_cleanup();
+        return CHECK_DONE();
+    }
+    if (argc > 1 && strcmp(argv[1], "--config-subject") == 0) {
+        config_subject();
         acmpca_global_cleanup();
         return CHECK_DONE();
     }

@@ -218,6 +218,49 @@ def test_events__paginator_pages_are_calls(moto_endpoint):
     assert seen[1][0] and seen[1][0][0]["MaxResults"] == 1
 
 
+def test_events__waiter_polls_are_calls(fixture_endpoint):
+    """Each poll of a waiter is a call the handlers see, with botocore's events and
+    arguments: three RequestInProgress answers, then the certificate."""
+    import uuid
+
+    seen = []
+    for c in both(fixture_endpoint):
+        log = []
+
+        def record(event_name, log=log, **kwargs):
+            log.append((event_name, sorted(kwargs)))
+        for name in EVENTS + ("after-call-error",):
+            c.meta.events.register(name + ".acm-pca.*", record)
+        ca = FAKE_CA_ARN % uuid.uuid4()
+        assert c.get_waiter("certificate_issued").wait(
+            CertificateAuthorityArn=ca, CertificateArn=ca + "/in-progress-3",
+            WaiterConfig={"Delay": 0.01, "MaxAttempts": 10}) is None
+        seen.append(log)
+    assert seen[1] == seen[0]
+    calls = [e for e, _ in seen[1] if e.startswith("before-call.")]
+    assert calls == ["before-call.acm-pca.GetCertificate"] * 4
+
+
+def test_events__request_certificate_calls_are_seen(moto_endpoint):
+    """request_certificate() (acmpca's own: no boto3 counterpart) makes its calls where
+    the handlers see them: DescribeCertificateAuthority, IssueCertificate and each
+    certificate_issued poll, as a waiter's polls are."""
+    from conftest import create_root_ca
+
+    c = acmpca.client("acm-pca", region_name=REGION, endpoint_url=moto_endpoint, **CREDS)
+    arn, _ = create_root_ca(c)
+    seen = []
+    for name in ("before-call", "after-call"):
+        c.meta.events.register(name + ".acm-pca", lambda event_name, **kw: seen.append(event_name))
+    out = c.request_certificate(arn, common_name="events.example.test", wait_delay=0.01)
+    assert out["Certificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert out["CertificateArn"].startswith(arn) and out["PrivateKey"]
+    assert seen == ["%s.acm-pca.%s" % (e, op)
+                    for op in ("DescribeCertificateAuthority", "IssueCertificate",
+                               "GetCertificate")
+                    for e in ("before-call", "after-call")]
+
+
 def test_events__needs_retry_observes_every_attempt(scripted):
     seen = []
     for c in both(scripted.endpoint, config={"retries": {"total_max_attempts": 3,

@@ -107,6 +107,32 @@ def test_boto3_exceptions__profile_not_found_as_boto3(monkeypatch):
     assert isinstance(ours.value, acmpca.InvalidConfigError)
 
 
+def test_boto3_exceptions__config_errors_carry_botocore_kwargs(monkeypatch):
+    # The region or profile name an except clause reads from e.kwargs, as botocore
+    # fills it for the same input (not parsed from acmpca's message).
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    bad = "not a region!"
+    with pytest.raises(B.InvalidRegionError) as theirs:
+        boto3.client("acm-pca", region_name=bad, **CREDS)
+    with pytest.raises(B.InvalidRegionError) as ours:
+        acmpca.client("acm-pca", region_name=bad, **CREDS)
+    assert ours.value.kwargs == theirs.value.kwargs == {"region_name": bad}
+    ghost = "acmpca no such profile"
+    with pytest.raises(B.ProfileNotFound) as theirs:
+        boto3.Session(profile_name=ghost).client("acm-pca")
+    for make in (lambda: acmpca.client("acm-pca", region_name=REGION, profile_name=ghost),
+                 lambda: acmpca.Session(profile_name=ghost).client("acm-pca")):
+        with pytest.raises(B.ProfileNotFound) as ours:
+            make()
+        assert ours.value.kwargs == theirs.value.kwargs == {"profile": ghost}
+    with pytest.raises(B.NoRegionError) as theirs:
+        boto3.client("acm-pca", **CREDS)
+    with pytest.raises(B.NoRegionError) as ours:
+        acmpca.client("acm-pca", **CREDS)
+    assert ours.value.kwargs == theirs.value.kwargs == {}
+
+
 def test_boto3_exceptions__errors_keep_their_acmpca_class_and_pickle(moto_endpoint):
     pca = make_acmpca(endpoint_url=moto_endpoint, region_name=REGION, **CREDS)
     with pytest.raises(B.ClientError) as info:

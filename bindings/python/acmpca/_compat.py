@@ -183,6 +183,11 @@ def _sleep(seconds):
 
 def wait(waiter, method, prepared):
     """Waiter.wait(): poll `method` (the client's operation) as botocore does."""
+    wait_for(waiter, method, prepared)
+
+
+def wait_for(waiter, method, prepared):
+    """wait(), returning the last poll's answer."""
     kwargs, delay, max_attempts = prepared
     waiting = _Waiting(waiter, max_attempts)
     while True:
@@ -191,13 +196,58 @@ def wait(waiter, method, prepared):
         except _acmpca.ClientError as e:
             response, error = e.response, e
         if waiting.done(response, error):
-            return None
+            return response
         waiting.log_pause(delay)
         _sleep(delay)
 
 
+def _parser_error(message, operation):
+    e = error_class(_acmpca.ResponseParserError)(message)
+    e.message = message
+    e.operation_name = operation
+    return e
+
+
+def request_certificate(client, *args, **kwargs):
+    """client.request_certificate() while an event handler is registered: the same
+    steps as the core's (acmpca.aio's request_certificate makes them alike), each
+    call made through the client's methods so that the handlers see it, the
+    certificate_issued polls included."""
+    plan = _acmpca._request_plan(*args, **kwargs)
+    ca = plan["CertificateAuthorityArn"]
+    algorithm = plan["SigningAlgorithm"]
+    if algorithm is None:
+        described = client.describe_certificate_authority(CertificateAuthorityArn=ca)
+        algorithm = (described.get("CertificateAuthority", {})
+                     .get("CertificateAuthorityConfiguration", {}).get("SigningAlgorithm"))
+        if not algorithm:
+            raise _parser_error("DescribeCertificateAuthority returned no SigningAlgorithm",
+                                "DescribeCertificateAuthority")
+    issue = {"CertificateAuthorityArn": ca, "Csr": plan["Csr"], "SigningAlgorithm": algorithm,
+             "Validity": {"Value": plan["ValidityDays"], "Type": "DAYS"}}
+    if plan["TemplateArn"] is not None:
+        issue["TemplateArn"] = plan["TemplateArn"]
+    arn = client.issue_certificate(**issue).get("CertificateArn")
+    if not arn:
+        raise _parser_error("IssueCertificate returned no ARN", "IssueCertificate")
+    config = {}
+    if plan["WaitDelay"] is not None:
+        config["Delay"] = plan["WaitDelay"]
+    if plan["WaitMaxAttempts"] is not None:
+        config["MaxAttempts"] = plan["WaitMaxAttempts"]
+    waiter = client.get_waiter("certificate_issued")
+    last = wait_for(waiter, client.get_certificate, waiter._prepare(
+        CertificateAuthorityArn=ca, CertificateArn=arn, WaiterConfig=config))
+    if last.get("Certificate") is None:
+        raise _parser_error("GetCertificate returned no Certificate", "GetCertificate")
+    return {"CertificateArn": arn, "Certificate": last["Certificate"],
+            "CertificateChain": last.get("CertificateChain") or "",
+            "PrivateKey": plan["PrivateKey"], "Csr": plan["Csr"]}
+
+
 async def wait_async(waiter, method, prepared):
-    """wait() for acmpca.aio: `method` is the asyncio client's operation."""
+    """wait() for acmpca.aio: `method` is the asyncio client's operation. Returns the
+    last poll's answer (request_certificate() wants the certificate)."""
     import asyncio
 
     kwargs, delay, max_attempts = prepared
@@ -208,7 +258,7 @@ async def wait_async(waiter, method, prepared):
         except _acmpca.ClientError as e:
             response, error = e.response, e
         if waiting.done(response, error):
-            return None
+            return response
         waiting.log_pause(delay)
         await asyncio.sleep(delay)
 

@@ -1148,8 +1148,16 @@ class Client:
         if plan["WaitMaxAttempts"] is not None:
             config["MaxAttempts"] = plan["WaitMaxAttempts"]
         waiter = self._sync.get_waiter("certificate_issued")
-        last = await _run(self._driver, waiter._machine(
-            CertificateAuthorityArn=ca, CertificateArn=arn, WaiterConfig=config))
+        wait = dict(CertificateAuthorityArn=ca, CertificateArn=arn, WaiterConfig=config)
+        if self._sync._hooked:
+            # With event handlers, each poll is a call they see, as Waiter.wait()'s are
+            # (and as DescribeCertificateAuthority and IssueCertificate above were).
+            from . import _compat
+
+            last = await _compat.wait_async(waiter, self.get_certificate,
+                                            waiter._prepare(**wait))
+        else:
+            last = await _run(self._driver, waiter._machine(**wait))
         if last.get("Certificate") is None:
             raise _parser_error("GetCertificate returned no Certificate", "GetCertificate")
         return {"CertificateArn": arn, "Certificate": last["Certificate"],

@@ -142,6 +142,9 @@ typedef struct acmpca_error {
     const char *stage;       /* where a call failed: "validate" (the input), "credentials",
                                 "sign", "send" (no complete answer), "response" (the
                                 service's error or a bad answer), "waiter"; "" otherwise */
+    const char *subject;     /* the value a configuration error is about: the region
+                                (ACMPCA_EREGION), the profile name (ACMPCA_EPROFILE), up to 255
+                                bytes; "" otherwise */
 } acmpca_error;
 
 /* The last failure on this thread; code ACMPCA_OK if none. Never NULL. */

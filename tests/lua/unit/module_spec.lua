@@ -156,6 +156,18 @@ describe("acmpca.new", function()
                               { profile = "nothere", credentials = h.CREDS })
     assert.matches('profile "nothere" not found', err.message)
   end)
+
+  it("names the bad region and the missing profile in err.subject, as data", function()
+    local err = h.raises_code("InvalidRegionError", acmpca.new,
+                              { region = "not a region!", credentials = h.CREDS })
+    assert.are.equal("not a region!", err.subject)
+    err = h.raises_code("ProfileNotFound", acmpca.new,
+                        { profile = "no such profile", credentials = h.CREDS })
+    assert.are.equal("no such profile", err.subject)
+    err = h.raises_code("InvalidConfigError", acmpca.new,
+                        { retry_mode = "eager", credentials = h.CREDS })
+    assert.is_nil(err.subject)
+  end)
 end)
 
 describe("closing a client", function()
