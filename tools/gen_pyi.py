@@ -199,6 +199,12 @@ class WaiterError(Error):
 CONFIG = '''
 # ---- configuration -------------------------------------------------------------------
 
+class ProxiesConfigTypeDef(TypedDict, total=False):
+    """Config(proxies_config=...): the TLS files of an https:// proxy."""
+    proxy_ca_bundle: str
+    proxy_client_cert: str | tuple[str, str]
+    proxy_use_forwarding_for_https: Literal[False]
+
 class Config:
     """botocore.config.Config's keywords that acmpca serves, and acmpca's own
     rate_limit, max_response_bytes and total_timeout."""
@@ -207,8 +213,8 @@ class Config:
     read_timeout: float | None
     retries: RetryConfigTypeDef | None
     max_pool_connections: int | None
-    proxies: None
-    proxies_config: None
+    proxies: Mapping[Literal["http", "https"], str] | None
+    proxies_config: ProxiesConfigTypeDef | None
     user_agent_extra: str | None
     tcp_keepalive: bool | None
     parameter_validation: bool | None
@@ -226,10 +232,8 @@ class Config:
         read_timeout: float | None = ...,
         retries: RetryConfigTypeDef | None = ...,
         max_pool_connections: int | None = ...,
-        # Refused by the client (InvalidConfigError): the C transport takes its proxy
-        # from HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
-        proxies: None = ...,
-        proxies_config: None = ...,
+        proxies: Mapping[Literal["http", "https"], str] | None = ...,
+        proxies_config: ProxiesConfigTypeDef | None = ...,
         user_agent_extra: str | None = ...,
         tcp_keepalive: bool | None = ...,
         parameter_validation: bool | None = ...,
