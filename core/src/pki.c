@@ -1,6 +1,6 @@
 /*
  * pki.c - keys, CSRs, CSR and serial normalisation, certificate reading, and
- * request_certificate (key + CSR -> issue -> wait -> fetch), on OpenSSL 3.
+ * request_certificate's key and CSR (its calls are machine.c's), on OpenSSL 3.
  *
  * OpenSSL's error queue is read into our message and cleared at the point of
  * failure, so a later call never sees a stale OpenSSL error.
@@ -569,45 +569,4 @@ void acmpca__certificate_result_free(cJSON *res)
     if (cJSON_IsString(key) && key->valuestring)
         acmpca__wipe(key->valuestring, strlen(key->valuestring));
     cJSON_Delete(res);
-}
-
-static char *result_text(const cJSON *res, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(res, key);
-    return cJSON_IsString(v) ? acmpca__strdup(v->valuestring) : NULL;
-}
-
-/* The request_certificate machine (machine.c), driven by the blocking driver. */
-int acmpca_request_certificate(acmpca_client *client, const acmpca_certificate_request *r,
-                               acmpca_issued_certificate **out)
-{
-    acmpca_issued_certificate *res = NULL;
-    acmpca_machine *m = NULL;
-    cJSON *json = NULL;
-    int err;
-
-    if (out)
-        *out = NULL;
-    if (!out)
-        return acmpca__error_set(ACMPCA_EINVAL, "client, request and out: must not be NULL");
-    if ((err = acmpca_machine_new_request_certificate(&m, client, r)) != 0)
-        return err;
-    if ((err = acmpca__machine_run(m, r->wait_progress, r->wait_progress_userdata)) == 0 &&
-        (err = acmpca_machine_result(m, &json, NULL)) == 0) {
-        if (!(res = calloc(1, sizeof(*res))) ||
-            !(res->certificate_arn = result_text(json, "CertificateArn")) ||
-            !(res->certificate_pem = result_text(json, "Certificate")) ||
-            !(res->certificate_chain_pem = result_text(json, "CertificateChain")) ||
-            !(res->csr_pem = result_text(json, "Csr")) ||
-            (cJSON_GetObjectItemCaseSensitive(json, "PrivateKey") &&
-             !(res->private_key_pem = result_text(json, "PrivateKey")))) {
-            acmpca_issued_certificate_free(res);
-            res = NULL;
-            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-        }
-    }
-    acmpca__certificate_result_free(json);
-    acmpca_machine_free(m);
-    *out = res;
-    return err;
 }
