@@ -381,7 +381,8 @@ static void request_certificate(void)
         while ((k = acmpca_machine_next(m, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
             sends += k == ACMPCA_STEP_SEND;
             if (k == ACMPCA_STEP_SLEEP)
-                CHECK(s.sleep_reason != ACMPCA_SLEEP_WAITER || strcmp(s.waiter, "CertificateIssued") == 0);
+                CHECK(s.sleep_reason != ACMPCA_SLEEP_WAITER ||
+                      strcmp(s.waiter, "CertificateIssued") == 0);
             CHECK_INT(acmpca_machine_perform(m, &s), 0);
         }
         CHECK_INT(k, ACMPCA_STEP_DONE);
@@ -391,7 +392,8 @@ static void request_certificate(void)
                       cJSON_GetObjectItem(out, "Certificate"))), 0);
         CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(info, "KeyAlgorithm")),
                   "EC_prime256v1");
-        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(info, "Subject")), "CN=svc.example.test");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(info, "Subject")),
+                  "CN=svc.example.test");
         CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "PrivateKey")),
                        "BEGIN PRIVATE KEY");
         cJSON_Delete(info);
