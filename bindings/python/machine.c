@@ -3,9 +3,10 @@
  * drivers written in Python, such as acmpca.aio's asyncio driver.
  *
  * A machine is made by Client._machine(operation, **kwargs),
- * Waiter._machine(**kwargs) or PageIterator._machine(), which convert and
- * validate exactly as the blocking methods do (the same ParamValidationError,
- * before any step). next() says what to do as an acmpca._Step; response() and
+ * Waiter._machine(**kwargs), PageIterator._machine() or
+ * Client._request_machine(ca_arn, **kwargs) (request_certificate's whole flow),
+ * which convert and validate exactly as the blocking methods do (the same
+ * ParamValidationError, before any step). next() says what to do as an acmpca._Step; response() and
  * transport_error() report what happened to a "send" step; result() gives
  * what the blocking method returns, or raises the exception it raises. The
  * machine decides retries, back-off, waiter delays and credential refreshes;
