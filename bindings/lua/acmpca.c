@@ -11,8 +11,9 @@
  *
  * plus the PKI helpers of acmpca/pki.h: generate_key, make_csr,
  * normalize_csr, normalize_serial, parse_certificate; and the call machine
- * (c:machine, c:waiter_machine, pages:machine) for drivers that do their own
- * I/O, such as resty/acmpca.lua on OpenResty's cosockets.
+ * (c:machine, c:waiter_machine, c:request_certificate_machine, pages:machine)
+ * for drivers that do their own I/O, such as resty/acmpca.lua on OpenResty's
+ * cosockets.
  *
  * Values cross between Lua tables and the core's cJSON by their Lua types,
  * the core alone checking them against the model (acmpca/model.h says how
@@ -183,6 +184,14 @@ static void scratch_release(scratch *s)
     acmpca_http_request_free(s->req);
     acmpca_signed_free(s->sig);
     memset(s, 0, sizeof(*s));
+}
+
+/* A request_certificate result's private key, wiped before the result is freed. */
+static void wipe_private_key(cJSON *out)
+{
+    cJSON *key = cJSON_GetObjectItemCaseSensitive(out, "PrivateKey");
+    if (cJSON_IsString(key) && key->valuestring)
+        explicit_wipe(key->valuestring, strlen(key->valuestring));
 }
 
 static int scratch_gc(lua_State *L)
@@ -1756,6 +1765,7 @@ typedef struct lmachine {
     const acmpca_operation_info *op;
     scratch s;                         /* the input, then the result, while converted:
                                           no scratch userdata per call */
+    int private_key;                   /* the result may hold a private key: wiped */
 } lmachine;
 
 static void machine_close(lmachine *lm)
@@ -2110,6 +2120,8 @@ static int machine_step(lua_State *L, int wire)
             push_meta(L, s->meta);
         else
             lua_pushnil(L);
+        if (lm->private_key)
+            wipe_private_key(s->out);
         scratch_release(s);
         return 3;
     case ACMPCA_STEP_FAILED:
@@ -2652,39 +2664,58 @@ static int l_parse_certificate(lua_State *L)
 }
 
 /*
+ * request_certificate's arguments (self, ca_arn, options at 1, 2, 3) into `r`;
+ * *csr the given CSR (anchored by the options table), in any form
+ * normalize_csr takes.
+ */
+static acmpca_client *read_request(lua_State *L, acmpca_certificate_request *r,
+                                   const char **csr, size_t *csr_len)
+{
+    const char *op = "IssueCertificate", *w = "options";
+    acmpca_client *c;
+    int t;
+
+    lua_settop(L, 3);
+    memset(r, 0, sizeof(*r));
+    *csr = NULL;
+    *csr_len = 0;
+    c = check_client(L, 1, op);
+    r->certificate_authority_arn = check_text(L, 2, "certificate_authority_arn", op);
+    if (check_options(L, 3, request_keys, op)) {
+        if ((t = raw_field(L, 3, "csr")) == LUA_TSTRING)
+            *csr = lua_tolstring(L, -1, csr_len);  /* anchored by the options table */
+        else if (t != LUA_TNIL)
+            raise_param(L, op, "options.csr: expected a string, got %s", lua_typename(L, t));
+        lua_pop(L, 1);
+        r->key_type = opt_string(L, 3, w, "key_type", op);
+        r->signing_algorithm = opt_string(L, 3, w, "signing_algorithm", op);
+        r->template_arn = opt_string(L, 3, w, "template_arn", op);
+        r->validity_days = (int)opt_number(L, 3, w, "validity_days", 0, 1, 36500, 1, op);
+        r->wait_delay_s = opt_number(L, 3, w, "wait_delay", 0, 0.001, 3600, 0, op);
+        r->wait_max_attempts = (int)opt_number(L, 3, w, "wait_max_attempts", 0, 1, 100000, 1,
+                                               op);
+        read_subject(L, 3, &r->subject, op);
+    }
+    return c;
+}
+
+/*
  * c:request_certificate(ca_arn, { csr, key_type, <subject fields>,
  * signing_algorithm, template_arn, validity_days, wait_delay, wait_max_attempts })
  * -> { CertificateArn, Certificate, CertificateChain, PrivateKey, Csr }: a new
  * key and CSR (or the given CSR, in any form normalize_csr takes) ->
- * IssueCertificate -> the certificate_issued waiter -> GetCertificate.
+ * [DescribeCertificateAuthority] -> IssueCertificate -> the certificate_issued
+ * waiter: the core's acmpca_request_certificate.
  */
 static int client_request_certificate(lua_State *L)
 {
-    const char *op = "IssueCertificate", *w = "options", *csr = NULL;
+    const char *op = "IssueCertificate", *csr;
     acmpca_certificate_request r;
     acmpca_client *c;
-    size_t csr_len = 0;
+    size_t csr_len;
     scratch *s;
-    int t;
 
-    lua_settop(L, 3);
-    memset(&r, 0, sizeof(r));
-    c = check_client(L, 1, op);
-    r.certificate_authority_arn = check_text(L, 2, "certificate_authority_arn", op);
-    if (check_options(L, 3, request_keys, op)) {
-        if ((t = raw_field(L, 3, "csr")) == LUA_TSTRING)
-            csr = lua_tolstring(L, -1, &csr_len);  /* anchored by the options table */
-        else if (t != LUA_TNIL)
-            raise_param(L, op, "options.csr: expected a string, got %s", lua_typename(L, t));
-        lua_pop(L, 1);
-        r.key_type = opt_string(L, 3, w, "key_type", op);
-        r.signing_algorithm = opt_string(L, 3, w, "signing_algorithm", op);
-        r.template_arn = opt_string(L, 3, w, "template_arn", op);
-        r.validity_days = (int)opt_number(L, 3, w, "validity_days", 0, 1, 36500, 1, op);
-        r.wait_delay_s = opt_number(L, 3, w, "wait_delay", 0, 0.001, 3600, 0, op);
-        r.wait_max_attempts = (int)opt_number(L, 3, w, "wait_max_attempts", 0, 1, 100000, 1, op);
-        read_subject(L, 3, &r.subject, op);
-    }
+    c = read_request(L, &r, &csr, &csr_len);
     s = scratch_new(L);
     /* Any CSR form (DER too) becomes PEM first, as the core takes a C string. */
     if (csr && acmpca_pki_normalize_csr(&s->text, csr, csr_len) != 0)
@@ -2709,6 +2740,32 @@ static int client_request_certificate(lua_State *L)
         }
     }
     scratch_release(s);
+    return 1;
+}
+
+/*
+ * c:request_certificate_machine(ca_arn, options) -> a machine for
+ * c:request_certificate's whole flow (acmpca_machine_new_request_certificate):
+ * the key and CSR are made and bad options raise here, before any step; its
+ * "done" result is c:request_certificate's table. resty.acmpca drives it.
+ */
+static int client_request_certificate_machine(lua_State *L)
+{
+    const char *op = "IssueCertificate", *csr;
+    acmpca_certificate_request r;
+    acmpca_client *c;
+    size_t csr_len;
+    lmachine *lm;
+
+    c = read_request(L, &r, &csr, &csr_len);
+    lm = push_new_machine(L, 1, acmpca_model_operation_find(op));
+    lm->private_key = 1;
+    if (csr && acmpca_pki_normalize_csr(&lm->s.text, csr, csr_len) != 0)
+        return raise_last(L, op);
+    r.csr_pem = lm->s.text;
+    if (acmpca_machine_new_request_certificate(&lm->m, c, &r) != 0)
+        return raise_last(L, op);
+    scratch_release(&lm->s);  /* the machine copied the CSR */
     return 1;
 }
 
@@ -2812,6 +2869,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"import_credentials", client_import_credentials},
         {"request_certificate", client_request_certificate},
         {"issue_and_wait", client_request_certificate},
+        {"request_certificate_machine", client_request_certificate_machine},
         {"machine", client_machine},
         {"waiter_machine", client_waiter_machine},
         {NULL, NULL},

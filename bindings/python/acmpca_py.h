@@ -153,7 +153,7 @@ typedef struct acmpy_page_hooks {
 } acmpy_page_hooks;
 
 /* What a machine runs (acmpca._Machine). */
-enum { ACMPY_MACHINE_CALL, ACMPY_MACHINE_WAITER, ACMPY_MACHINE_PAGE };
+enum { ACMPY_MACHINE_CALL, ACMPY_MACHINE_WAITER, ACMPY_MACHINE_PAGE, ACMPY_MACHINE_CERT };
 
 typedef struct acmpy_machine {
     PyObject_HEAD
@@ -316,6 +316,7 @@ acmpy_machine *acmpy_machine_new(acmpy_state *st, acmpy_client *client, PyObject
 
 extern PyMethodDef acmpy_pki_functions[];
 PyObject *acmpy_client_request_certificate(acmpy_client *self, PyObject *args, PyObject *kwargs);
+PyObject *acmpy_client_request_machine(acmpy_client *self, PyObject *args, PyObject *kwargs);
 
 /* ---- sign.c: acmpca.sign_request (above errors.c) ----------------------------- */
 

@@ -817,6 +817,11 @@ static PyObject *m_request_certificate(PyObject *op, PyObject *args, PyObject *k
     return acmpy_client_request_certificate((acmpy_client *)op, args, kwargs);
 }
 
+static PyObject *m_request_machine(PyObject *op, PyObject *args, PyObject *kwargs)
+{
+    return acmpy_client_request_machine((acmpy_client *)op, args, kwargs);
+}
+
 /*
  * Which provider supplied the client's credentials ("static", "environment",
  * "shared-credentials-file", "assume-role", "web-identity", "sso",
@@ -948,6 +953,11 @@ static PyMethodDef client_methods[] = {
      "'Certificate', 'CertificateChain', 'PrivateKey' (None when a CSR was given), 'Csr'}."},
     {"issue_and_wait", (PyCFunction)(void (*)(void))m_request_certificate,
      METH_VARARGS | METH_KEYWORDS, "The same as request_certificate()."},
+    {"_request_machine", (PyCFunction)(void (*)(void))m_request_machine,
+     METH_VARARGS | METH_KEYWORDS,
+     "_request_machine(certificate_authority_arn, **kwargs) -> _Machine\n\n"
+     "request_certificate() as one machine (arguments as request_certificate's), for a\n"
+     "driver of one's own (acmpca.aio): the key and CSR are made here."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef client_getset[] = {

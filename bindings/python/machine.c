@@ -3,9 +3,10 @@
  * drivers written in Python, such as acmpca.aio's asyncio driver.
  *
  * A machine is made by Client._machine(operation, **kwargs),
- * Waiter._machine(**kwargs) or PageIterator._machine(), which convert and
- * validate exactly as the blocking methods do (the same ParamValidationError,
- * before any step). next() says what to do as an acmpca._Step; response() and
+ * Waiter._machine(**kwargs), PageIterator._machine() or
+ * Client._request_machine(ca_arn, **kwargs) (request_certificate's whole flow),
+ * which convert and validate exactly as the blocking methods do (the same
+ * ParamValidationError, before any step). next() says what to do as an acmpca._Step; response() and
  * transport_error() report what happened to a "send" step; result() gives
  * what the blocking method returns, or raises the exception it raises. The
  * machine decides retries, back-off, waiter delays and credential refreshes;
@@ -169,12 +170,14 @@ static int capture_token(acmpy_machine *self, const acmpca_step *s)
 
     if (self->token_seen || s->credentials)
         return 0;
-    self->token_seen = 1;
+    /* request_certificate's: its IssueCertificate's, after DescribeCertificateAuthority. */
+    self->token_seen = self->kind != ACMPY_MACHINE_CERT;
     if (!operation_has_token(self->op) || !s->request->body)
         return 0;
     doc = cJSON_ParseWithLength(s->request->body, s->request->body_len);
     token = doc ? cJSON_GetObjectItemCaseSensitive(doc, "IdempotencyToken") : NULL;
     if (cJSON_IsString(token) && token->valuestring) {
+        self->token_seen = 1;
         Py_XSETREF(self->token, PyUnicode_FromString(token->valuestring));
         rc = self->token ? 0 : -1;
     }
@@ -443,6 +446,23 @@ static PyObject *call_result(acmpy_state *st, const cJSON *out,
     return result;
 }
 
+/* request_certificate's result as the blocking method returns it (PrivateKey None for a
+ * given CSR); the key's copy in `out` wiped. */
+static PyObject *certificate_result(acmpy_state *st, cJSON *out)
+{
+    PyObject *result = acmpy_from_json(st, out);
+    cJSON *key = cJSON_GetObjectItemCaseSensitive(out, "PrivateKey");
+    volatile char *p = cJSON_IsString(key) ? key->valuestring : NULL;
+
+    while (p && *p)
+        *p++ = 0;
+    if (result && (!PyDict_Check(result) ||
+                   (!PyDict_GetItemString(result, "PrivateKey") &&
+                    PyDict_SetItemString(result, "PrivateKey", Py_None) < 0)))
+        Py_CLEAR(result);
+    return result;
+}
+
 static PyObject *machine_result(PyObject *op, PyObject *unused)
 {
     acmpy_machine *self = (acmpy_machine *)op;
@@ -465,6 +485,8 @@ static PyObject *machine_result(PyObject *op, PyObject *unused)
             acmpy_raise_last_meta(st, self->op->name, endpoint, meta);
     } else if (self->kind == ACMPY_MACHINE_PAGE) {
         result = self->page_hooks->page(self->pages, out, meta);
+    } else if (self->kind == ACMPY_MACHINE_CERT) {
+        result = certificate_result(st, out);
     } else {
         /* A waiter's: its last response (request_certificate wants the certificate). */
         result = call_result(st, out, meta);
@@ -587,7 +609,7 @@ static void machine_dealloc(PyObject *op)
 static PyObject *machine_repr(PyObject *op)
 {
     acmpy_machine *self = (acmpy_machine *)op;
-    static const char *const kinds[] = {"call", "waiter", "page"};
+    static const char *const kinds[] = {"call", "waiter", "page", "request_certificate"};
     return PyUnicode_FromFormat("<acmpca._Machine %s %s%s>", kinds[self->kind],
                                 self->op->name, self->m ? "" : " closed");
 }

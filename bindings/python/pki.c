@@ -421,6 +421,40 @@ done:
 }
 
 /*
+ * Client._request_machine(certificate_authority_arn, **request_certificate's
+ * kwargs): the core's request_certificate machine for acmpca.aio, the
+ * arguments checked as the blocking method checks them, the key and CSR made
+ * before any step.
+ */
+PyObject *acmpy_client_request_machine(acmpy_client *self, PyObject *args, PyObject *kwargs)
+{
+    acmpy_state *st = acmpy_state_from_type(Py_TYPE(self));
+    acmpca_certificate_request r;
+    subject_args s;
+    PyObject *csr_pem = NULL;
+    acmpy_machine *m = NULL;
+    acmpca_client *c;
+    int rc;
+
+    if (!st || request_args(st, args, kwargs, &r, &s, &csr_pem) < 0 ||
+        !(m = acmpy_machine_new(st, self, NULL, NULL,
+                                acmpca_model_operation_find("IssueCertificate"),
+                                ACMPY_MACHINE_CERT, &c)))
+        goto done;
+    Py_BEGIN_ALLOW_THREADS /* an RSA key can take a while */
+    rc = acmpca_machine_new_request_certificate(&m->m, c, &r);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        acmpy_raise_last(st, "IssueCertificate", acmpca_client_endpoint(c));
+        Py_CLEAR(m);
+    }
+done:
+    subject_release(&s);
+    Py_XDECREF(csr_pem);
+    return (PyObject *)m;
+}
+
+/*
  * _request_plan(certificate_authority_arn, **request_certificate's kwargs):
  * the local half of request_certificate for acmpca.aio, which makes the
  * calls itself: the arguments checked as the blocking method checks them, the

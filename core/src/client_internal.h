@@ -88,6 +88,12 @@ acmpca_client *acmpca__machine_client(const acmpca_machine *m);
  * instead of as SEND steps: the same exchanges, without replaying them. */
 void acmpca__machine_block_on_credentials(acmpca_machine *m);
 
+/* pki.c: request_certificate's key (NULL for a given CSR; a secret) and CSR
+ * (acmpca_machine_new_request_certificate makes them before any step). */
+int acmpca__certificate_csr(const acmpca_certificate_request *r, char **key_pem, char **csr_pem);
+/* cJSON_Delete for a request_certificate result: its PrivateKey wiped first. */
+void acmpca__certificate_result_free(cJSON *res);
+
 /* client.c: the blocking driver (libcurl, nanosleep) of any machine. `progress`
  * (may be NULL) is told before each waiter pause and may cancel. */
 int acmpca__machine_run(acmpca_machine *m, acmpca_wait_progress_fn progress, void *userdata);

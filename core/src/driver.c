@@ -1,7 +1,7 @@
 /*
  * driver.c - the blocking driver of the call machine: libcurl (transport.c)
  * for SEND steps, nanosleep for SLEEP steps. Every blocking entry point of
- * the C API is here: calls, waiters, paginator pages.
+ * the C API is here: calls, waiters, paginator pages, request_certificate.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -191,3 +191,43 @@ int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page, acmpca_response_
     return err;
 }
 
+static char *result_text(const cJSON *res, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(res, key);
+    return cJSON_IsString(v) ? acmpca__strdup(v->valuestring) : NULL;
+}
+
+/* request_certificate: its machine (machine.c), driven by this driver. */
+int acmpca_request_certificate(acmpca_client *client, const acmpca_certificate_request *r,
+                               acmpca_issued_certificate **out)
+{
+    acmpca_issued_certificate *res = NULL;
+    acmpca_machine *m = NULL;
+    cJSON *json = NULL;
+    int err;
+
+    if (out)
+        *out = NULL;
+    if (!out)
+        return acmpca__error_set(ACMPCA_EINVAL, "client, request and out: must not be NULL");
+    if ((err = acmpca_machine_new_request_certificate(&m, client, r)) != 0)
+        return err;
+    if ((err = acmpca__machine_run(m, r->wait_progress, r->wait_progress_userdata)) == 0 &&
+        (err = acmpca_machine_result(m, &json, NULL)) == 0) {
+        if (!(res = calloc(1, sizeof(*res))) ||
+            !(res->certificate_arn = result_text(json, "CertificateArn")) ||
+            !(res->certificate_pem = result_text(json, "Certificate")) ||
+            !(res->certificate_chain_pem = result_text(json, "CertificateChain")) ||
+            !(res->csr_pem = result_text(json, "Csr")) ||
+            (cJSON_GetObjectItemCaseSensitive(json, "PrivateKey") &&
+             !(res->private_key_pem = result_text(json, "PrivateKey")))) {
+            acmpca_issued_certificate_free(res);
+            res = NULL;
+            err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        }
+    }
+    acmpca__certificate_result_free(json);
+    acmpca_machine_free(m);
+    *out = res;
+    return err;
+}

@@ -8,7 +8,9 @@
  *               -> [SEND / SLEEP credential exchanges] -> SEND -> answer
  *               -> DONE | FAILED | [SLEEP back-off] -> START ...
  * A waiter runs one inner call per poll and sleeps between polls; a page is
- * a call whose result the paginator trims and remembers.
+ * a call whose result the paginator trims and remembers. request_certificate
+ * runs its sub-machines one after the other: [DescribeCertificateAuthority]
+ * -> IssueCertificate -> the CertificateIssued waiter, passing their steps on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,10 @@
 #include "client_internal.h"
 #include "credentials_internal.h"
 
-typedef enum machine_kind { KIND_CALL, KIND_WAITER, KIND_PAGE } machine_kind;
+typedef enum machine_kind { KIND_CALL, KIND_WAITER, KIND_PAGE, KIND_CERT } machine_kind;
+
+/* request_certificate's sub-machines, in order. */
+typedef enum cert_phase { CERT_DESCRIBE, CERT_ISSUE, CERT_WAIT, CERT_DONE } cert_phase;
 
 typedef enum machine_state {
     ST_START,      /* a new attempt: the per-operation rate limiter */
@@ -59,6 +64,11 @@ struct acmpca_machine {
     acmpca_machine *inner;        /* the current poll */
     /* KIND_PAGE */
     acmpca_paginator *pager;
+    /* KIND_CERT (its inner: the current sub-machine; delay_s, max_polls: the waiter's) */
+    cert_phase phase;
+    char *ca_arn, *algorithm, *template_arn, *cert_arn, *csr_pem;
+    char *key_pem;                /* a secret: wiped when freed */
+    int validity_days;
 };
 
 static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *client,
@@ -164,10 +174,144 @@ int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *p)
     return 0;
 }
 
+/* ---- request_certificate ----------------------------------------------------- */
+
+/* The input of request_certificate's sub-call for `phase` (caller-owned), NULL when out of
+ * memory (recorded). */
+static cJSON *cert_input(const acmpca_machine *m, cert_phase phase, const char *algorithm)
+{
+    cJSON *in = cJSON_CreateObject(), *validity;
+    int ok = in && cJSON_AddStringToObject(in, "CertificateAuthorityArn", m->ca_arn);
+
+    if (ok && phase == CERT_ISSUE)
+        ok = cJSON_AddStringToObject(in, "Csr", m->csr_pem) &&
+             cJSON_AddStringToObject(in, "SigningAlgorithm", algorithm) &&
+             (!m->template_arn || cJSON_AddStringToObject(in, "TemplateArn", m->template_arn)) &&
+             (validity = cJSON_AddObjectToObject(in, "Validity")) != NULL &&
+             cJSON_AddNumberToObject(validity, "Value", m->validity_days) &&
+             cJSON_AddStringToObject(validity, "Type", "DAYS");
+    else if (ok && phase == CERT_WAIT)
+        ok = cJSON_AddStringToObject(in, "CertificateArn", m->cert_arn) != NULL;
+    if (!ok) {
+        cJSON_Delete(in);
+        acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return in;
+}
+
+/* The sub-machine of the current phase, as m->inner (its input validated). */
+static int cert_start_phase(acmpca_machine *m)
+{
+    cJSON *in = cert_input(m, m->phase, m->algorithm);
+    int err;
+
+    if (!in)
+        return ACMPCA_ENOMEM;
+    if (m->phase == CERT_WAIT)
+        err = acmpca_machine_new_waiter(&m->inner, m->client, "CertificateIssued", in, m->delay_s,
+                                        m->max_polls);
+    else
+        err = new_machine(&m->inner, KIND_CALL, m->client,
+                          m->phase == CERT_DESCRIBE
+                              ? acmpca_model_operation_find("DescribeCertificateAuthority")
+                              : m->op,
+                          in);
+    cJSON_Delete(in);
+    if (!err && m->blocking_credentials)
+        acmpca__machine_block_on_credentials(m->inner);
+    return err;
+}
+
+int acmpca_machine_new_request_certificate(acmpca_machine **out, acmpca_client *client,
+                                           const acmpca_certificate_request *r)
+{
+    acmpca_http_request *probe = NULL;
+    acmpca_machine *m;
+    cJSON *in;
+    int err;
+
+    if (!out || !client || !r)
+        return acmpca__error_set(ACMPCA_EINVAL, "out, client and request: must not be NULL");
+    *out = NULL;
+    if (!r->certificate_authority_arn || !*r->certificate_authority_arn)
+        err = acmpca__error_set(ACMPCA_EPARAM, "certificate_authority_arn: required (the ARN of "
+                                "the CA that issues the certificate)");
+    else if (r->validity_days < 0 || r->validity_days > 36500)
+        err = acmpca__error_set(ACMPCA_EPARAM, "validity_days: expected 1 to 36500 days (0: "
+                                "365), got %d", r->validity_days);
+    else if (!(r->wait_delay_s >= 0 && r->wait_delay_s <= 86400))
+        err = acmpca__error_set(ACMPCA_EPARAM, "wait_delay_s: expected 0 to 86400 seconds (0: "
+                                "the waiter's), got %g", r->wait_delay_s);
+    else if (r->wait_max_attempts < 0)
+        err = acmpca__error_set(ACMPCA_EPARAM, "wait_max_attempts: expected a positive number "
+                                "(0: the waiter's), got %d", r->wait_max_attempts);
+    else
+        err = 0;
+    if (err) {
+        acmpca__error_annotate("IssueCertificate", 0, 0);
+        acmpca__error_set_stage("validate");
+        return err;
+    }
+    if (!(m = calloc(1, sizeof(*m))))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    m->kind = KIND_CERT;
+    m->client = client;
+    m->op = acmpca_model_operation_find("IssueCertificate");
+    m->validity_days = r->validity_days ? r->validity_days : 365;
+    m->delay_s = r->wait_delay_s;
+    m->max_polls = r->wait_max_attempts;
+    if (!(m->ca_arn = acmpca__strdup(r->certificate_authority_arn)) ||
+        (r->signing_algorithm && !(m->algorithm = acmpca__strdup(r->signing_algorithm))) ||
+        (r->template_arn && !(m->template_arn = acmpca__strdup(r->template_arn)))) {
+        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((err = acmpca__certificate_csr(r, &m->key_pem, &m->csr_pem)) != 0) {
+        acmpca__error_annotate("IssueCertificate", 0, 0);
+        acmpca__error_set_stage("validate");
+        goto fail;
+    }
+    /* Every sub-call's input checked now, before any step: IssueCertificate's with a
+     * stand-in algorithm when the CA's is to be asked for first. */
+    m->phase = m->algorithm ? CERT_ISSUE : CERT_DESCRIBE;
+    if (m->phase == CERT_DESCRIBE) {
+        if (!(in = cert_input(m, CERT_ISSUE, "SHA256WITHRSA"))) {
+            err = ACMPCA_ENOMEM;
+            goto fail;
+        }
+        err = acmpca__prepare_request(client, m->op, in, &probe);
+        cJSON_Delete(in);
+        acmpca_http_request_free(probe);
+        if (err) {
+            acmpca__error_annotate("IssueCertificate", 0, 0);
+            acmpca__error_set_stage("validate");
+            goto fail;
+        }
+    }
+    if ((err = cert_start_phase(m)) != 0)
+        goto fail;
+    *out = m;
+    return 0;
+fail:
+    acmpca_machine_free(m);
+    return err;
+}
+
 void acmpca_machine_free(acmpca_machine *m)
 {
     if (!m)
         return;
+    if (m->kind == KIND_CERT) {
+        acmpca__certificate_result_free(m->result);
+        m->result = NULL;
+        acmpca__free_secret(m->key_pem);
+        free(m->ca_arn);
+        free(m->algorithm);
+        free(m->template_arn);
+        free(m->cert_arn);
+        free(m->csr_pem);
+    }
     acmpca_machine_free(m->inner);
     acmpca_http_request_free(m->req);
     acmpca__fetch_log_clear(&m->fetch);
@@ -188,7 +332,7 @@ void acmpca__machine_block_on_credentials(acmpca_machine *m)
 {
     m->blocking_credentials = 1;
     if (m->inner)
-        m->inner->blocking_credentials = 1;
+        acmpca__machine_block_on_credentials(m->inner);
 }
 
 int acmpca_machine_use_blocking_io(acmpca_machine *m)
@@ -277,19 +421,19 @@ int acmpca_machine_set_header(acmpca_machine *m, const char *name, const char *v
 
 const acmpca_http_request *acmpca_machine_request(const acmpca_machine *m)
 {
-    return m && m->kind != KIND_WAITER ? m->req : NULL;
+    return m && m->kind != KIND_WAITER && m->kind != KIND_CERT ? m->req : NULL;
 }
 
 const char *acmpca_machine_proxy(const acmpca_machine *m)
 {
-    while (m && m->kind == KIND_WAITER)
+    while (m && (m->kind == KIND_WAITER || m->kind == KIND_CERT))
         m = m->inner;
     return m ? m->proxy : NULL;
 }
 
 int acmpca_machine_stop_before_signing(acmpca_machine *m)
 {
-    if (!m || m->kind == KIND_WAITER)
+    if (!m || m->kind == KIND_WAITER || m->kind == KIND_CERT)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_stop_before_signing: only a "
                                  "call or page machine signs requests of its own");
     m->stop_before_sign = 1;
@@ -299,7 +443,7 @@ int acmpca_machine_stop_before_signing(acmpca_machine *m)
 const char *acmpca_machine_response_body(const acmpca_machine *m, size_t *len)
 {
     const char *body = NULL;
-    if (m && m->kind != KIND_WAITER && m->resp.status)
+    if (m && m->kind != KIND_WAITER && m->kind != KIND_CERT && m->resp.status)
         body = m->resp.body.ptr ? m->resp.body.ptr : "";
     if (len)
         *len = body && m->resp.body.ptr ? m->resp.body.len : 0;
@@ -567,6 +711,99 @@ static acmpca_step_kind waiter_next(acmpca_machine *m, acmpca_step *s)
     return s->kind;
 }
 
+/* A sub-machine failed, or what it gave is unusable: its error, as it is. */
+static acmpca_step_kind cert_fail(acmpca_machine *m, acmpca_step *s)
+{
+    save_error(m);
+    m->state = ST_FAILED;
+    return fail(m, s);
+}
+
+static const char *json_path(const cJSON *v, const char *a, const char *b, const char *c)
+{
+    v = cJSON_GetObjectItemCaseSensitive(v, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    if (c)
+        v = cJSON_GetObjectItemCaseSensitive(v, c);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* What the phase's sub-machine gave (`out`, kept): what the next phase needs, or the result. */
+static int cert_take(acmpca_machine *m, const cJSON *out)
+{
+    static const char *const what[] = {"DescribeCertificateAuthority returned no "
+                                       "SigningAlgorithm", "IssueCertificate returned no ARN",
+                                       "GetCertificate returned no Certificate"};
+    const char *v, *chain;
+    char **into = m->phase == CERT_DESCRIBE ? &m->algorithm : &m->cert_arn;
+    cJSON *res;
+
+    if (m->phase == CERT_DESCRIBE)
+        v = json_path(out, "CertificateAuthority", "CertificateAuthorityConfiguration",
+                      "SigningAlgorithm");
+    else
+        v = json_path(out, m->phase == CERT_ISSUE ? "CertificateArn" : "Certificate", NULL, NULL);
+    if (!v) {
+        acmpca__error_set(ACMPCA_EBADRESPONSE, "%s", what[m->phase]);
+        acmpca__error_annotate(m->phase == CERT_DESCRIBE ? "DescribeCertificateAuthority"
+                               : m->phase == CERT_ISSUE ? "IssueCertificate" : "GetCertificate",
+                               m->inner->attempt, 0);
+        acmpca__error_set_stage("response");
+        return ACMPCA_EBADRESPONSE;
+    }
+    if (m->phase != CERT_WAIT)
+        return (*into = acmpca__strdup(v)) != NULL
+                   ? 0 : acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    chain = json_path(out, "CertificateChain", NULL, NULL);
+    if (!(res = cJSON_CreateObject()) ||
+        !cJSON_AddStringToObject(res, "CertificateArn", m->cert_arn) ||
+        !cJSON_AddStringToObject(res, "Certificate", v) ||
+        !cJSON_AddStringToObject(res, "CertificateChain", chain ? chain : "") ||
+        (m->key_pem && !cJSON_AddStringToObject(res, "PrivateKey", m->key_pem)) ||
+        !cJSON_AddStringToObject(res, "Csr", m->csr_pem)) {
+        acmpca__certificate_result_free(res);
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    m->result = res;
+    return 0;
+}
+
+/* The current sub-machine's steps, passed on; at its end, the next phase's. */
+static acmpca_step_kind cert_next(acmpca_machine *m, acmpca_step *s)
+{
+    acmpca_step_kind k;
+    cJSON *out = NULL;
+    int err;
+
+    if (m->state == ST_FAILED)
+        return fail(m, s);
+    while (m->state != ST_DONE) {
+        if (!m->inner && cert_start_phase(m) != 0)
+            return cert_fail(m, s);
+        k = acmpca_machine_next(m->inner, s);
+        if (k == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP || k == ACMPCA_STEP_SIGN)
+            return k;
+        if (k != ACMPCA_STEP_DONE || acmpca_machine_result(m->inner, &out, NULL) != 0)
+            return cert_fail(m, s);
+        err = cert_take(m, out);
+        cJSON_Delete(out);
+        if (err)
+            return cert_fail(m, s);
+        if (m->phase == CERT_WAIT) {
+            m->phase = CERT_DONE;
+            m->state = ST_DONE; /* the waiter stays: its last answer is the metadata */
+        } else {
+            acmpca_machine_free(m->inner);
+            m->inner = NULL;
+            m->phase = (cert_phase)(m->phase + 1);
+        }
+    }
+    memset(s, 0, sizeof(*s));
+    s->kind = ACMPCA_STEP_DONE;
+    return s->kind;
+}
+
 acmpca_step_kind acmpca_machine_next(acmpca_machine *m, acmpca_step *s)
 {
     acmpca_step ignored;
@@ -580,15 +817,20 @@ acmpca_step_kind acmpca_machine_next(acmpca_machine *m, acmpca_step *s)
     }
     if (m->kind == KIND_WAITER)
         return waiter_next(m, s);
+    if (m->kind == KIND_CERT)
+        return cert_next(m, s);
     return call_next(m, s);
 }
 
 /* ---- reports ---------------------------------------------------------------- */
 
-/* The machine that sent the last request (a waiter's current poll). */
+/* The machine that sent the last request (a waiter's current poll, request_certificate's
+ * current sub-call). */
 static acmpca_machine *sender(acmpca_machine *m)
 {
-    return m->kind == KIND_WAITER ? m->inner : m;
+    while (m->inner && (m->kind == KIND_WAITER || m->kind == KIND_CERT))
+        m = m->inner;
+    return m;
 }
 
 int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp)
@@ -708,7 +950,7 @@ int acmpca_machine_result(acmpca_machine *m, cJSON **out, acmpca_response_meta *
             (err = acmpca__paginator_accept(m->pager, result, &result)) != 0)
             result = NULL;
     }
-    last = m->kind == KIND_WAITER && m->inner ? m->inner : m;
+    last = sender(m);
     if (meta && last->resp.status && acmpca__make_meta(&last->resp, last->attempt, meta) != 0)
         *meta = NULL;
     if (out)

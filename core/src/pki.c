@@ -1,6 +1,6 @@
 /*
  * pki.c - keys, CSRs, CSR and serial normalisation, certificate reading, and
- * request_certificate (key + CSR -> issue -> wait -> fetch), on OpenSSL 3.
+ * request_certificate's key and CSR (its calls are machine.c's), on OpenSSL 3.
  *
  * OpenSSL's error queue is read into our message and cleared at the point of
  * failure, so a later call never sees a stale OpenSSL error.
@@ -20,7 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "client_internal.h"
 
 #define MAX_PEM_INPUT (1 << 20)
 
@@ -543,135 +543,30 @@ void acmpca_issued_certificate_free(acmpca_issued_certificate *c)
     free(c);
 }
 
-static const char *get_path(const cJSON *obj, const char *a, const char *b, const char *c)
+/* The key (none for a given CSR) and the CSR, as request_certificate sends them. */
+int acmpca__certificate_csr(const acmpca_certificate_request *r, char **key_pem, char **csr_pem)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
-    if (b)
-        v = cJSON_GetObjectItemCaseSensitive(v, b);
-    if (c)
-        v = cJSON_GetObjectItemCaseSensitive(v, c);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* The CA's own signing algorithm, which is what IssueCertificate must use. */
-static int ca_signing_algorithm(acmpca_client *client, const char *ca_arn, char *buf, size_t cap)
-{
-    cJSON *in = cJSON_CreateObject(), *out = NULL;
-    const char *alg;
-    int err;
-    if (!in || !cJSON_AddStringToObject(in, "CertificateAuthorityArn", ca_arn)) {
-        cJSON_Delete(in);
-        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-    }
-    err = acmpca_call(client, "DescribeCertificateAuthority", in, &out);
-    if (!err) {
-        alg = get_path(out, "CertificateAuthority", "CertificateAuthorityConfiguration",
-                       "SigningAlgorithm");
-        if (alg)
-            snprintf(buf, cap, "%s", alg);
-        else
-            err = acmpca__error_set(ACMPCA_EBADRESPONSE,
-                                    "DescribeCertificateAuthority returned no SigningAlgorithm");
-    }
-    cJSON_Delete(out);
-    cJSON_Delete(in);
-    return err;
-}
-
-int acmpca_request_certificate(acmpca_client *client, const acmpca_certificate_request *r,
-                               acmpca_issued_certificate **out)
-{
-    acmpca_issued_certificate *res = NULL;
     acmpca_csr_options subject;
-    cJSON *in = NULL, *issued = NULL, *validity, *last = NULL;
-    char alg[64];
-    const char *v;
     int err;
 
-    if (!client || !r || !out)
-        return acmpca__error_set(ACMPCA_EINVAL, "client, request and out: must not be NULL");
-    *out = NULL;
-    if (!r->certificate_authority_arn)
-        return acmpca__error_set(ACMPCA_EPARAM, "certificate_authority_arn: required");
-    if (r->validity_days < 0)
-        return acmpca__error_set(ACMPCA_EPARAM, "validity_days: expected a positive number");
-    if (!(res = calloc(1, sizeof(*res))))
-        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-
-    if (r->csr_pem) {
-        err = acmpca_pki_normalize_csr(&res->csr_pem, r->csr_pem, strlen(r->csr_pem));
-    } else {
-        err = acmpca_pki_generate_key(&res->private_key_pem,
-                                      r->key_type ? r->key_type : "EC_prime256v1");
-        subject = r->subject;
-        subject.private_key_pem = res->private_key_pem;
-        if (!err)
-            err = acmpca_pki_make_csr(&res->csr_pem, &subject);
+    *key_pem = *csr_pem = NULL;
+    if (r->csr_pem)
+        return acmpca_pki_normalize_csr(csr_pem, r->csr_pem, strlen(r->csr_pem));
+    if ((err = acmpca_pki_generate_key(key_pem, r->key_type ? r->key_type : "EC_prime256v1")))
+        return err;
+    subject = r->subject;
+    subject.private_key_pem = *key_pem;
+    if ((err = acmpca_pki_make_csr(csr_pem, &subject)) != 0) {
+        acmpca__free_secret(*key_pem);
+        *key_pem = NULL;
     }
-    if (err)
-        goto fail;
-    if (r->signing_algorithm)
-        snprintf(alg, sizeof(alg), "%s", r->signing_algorithm);
-    else if ((err = ca_signing_algorithm(client, r->certificate_authority_arn, alg,
-                                         sizeof(alg))) != 0)
-        goto fail;
-
-    in = cJSON_CreateObject();
-    validity = cJSON_CreateObject();
-    if (!in || !validity || !cJSON_AddItemToObject(in, "Validity", validity)) {
-        cJSON_Delete(validity);
-        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (!cJSON_AddStringToObject(in, "CertificateAuthorityArn", r->certificate_authority_arn) ||
-        !cJSON_AddStringToObject(in, "Csr", res->csr_pem) ||
-        !cJSON_AddStringToObject(in, "SigningAlgorithm", alg) ||
-        (r->template_arn && !cJSON_AddStringToObject(in, "TemplateArn", r->template_arn)) ||
-        !cJSON_AddNumberToObject(validity, "Value", r->validity_days ? r->validity_days : 365) ||
-        !cJSON_AddStringToObject(validity, "Type", "DAYS")) {
-        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if ((err = acmpca_call(client, "IssueCertificate", in, &issued)) != 0)
-        goto fail;
-    v = get_path(issued, "CertificateArn", NULL, NULL);
-    if (!v || !(res->certificate_arn = acmpca__strdup(v))) {
-        err = v ? ACMPCA_ENOMEM
-                : acmpca__error_set(ACMPCA_EBADRESPONSE, "IssueCertificate returned no ARN");
-        goto fail;
-    }
-    cJSON_Delete(in);
-    in = cJSON_CreateObject();
-    if (!in || !cJSON_AddStringToObject(in, "CertificateAuthorityArn",
-                                        r->certificate_authority_arn) ||
-        !cJSON_AddStringToObject(in, "CertificateArn", res->certificate_arn)) {
-        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if ((err = acmpca_wait_ex(client, "CertificateIssued", in, r->wait_delay_s,
-                              r->wait_max_attempts, &last, r->wait_progress,
-                              r->wait_progress_userdata)) != 0)
-        goto fail;
-    v = get_path(last, "Certificate", NULL, NULL);
-    res->certificate_pem = acmpca__strdup(v);
-    v = get_path(last, "CertificateChain", NULL, NULL);
-    res->certificate_chain_pem = acmpca__strdup(v ? v : "");
-    if (!res->certificate_pem || !res->certificate_chain_pem) {
-        err = res->certificate_chain_pem
-                  ? acmpca__error_set(ACMPCA_EBADRESPONSE, "GetCertificate returned no Certificate")
-                  : ACMPCA_ENOMEM;
-        goto fail;
-    }
-    cJSON_Delete(last);
-    cJSON_Delete(issued);
-    cJSON_Delete(in);
-    *out = res;
-    return 0;
-
-fail:
-    cJSON_Delete(last);
-    cJSON_Delete(issued);
-    cJSON_Delete(in);
-    acmpca_issued_certificate_free(res);
     return err;
+}
+
+void acmpca__certificate_result_free(cJSON *res)
+{
+    cJSON *key = cJSON_GetObjectItemCaseSensitive(res, "PrivateKey");
+    if (cJSON_IsString(key) && key->valuestring)
+        acmpca__wipe(key->valuestring, strlen(key->valuestring));
+    cJSON_Delete(res);
 }

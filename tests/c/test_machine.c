@@ -746,6 +746,230 @@ static void test_machine__refreshes_from_threads_are_one_fetch(void)
     acmpca_client_free(c);
 }
 
+/* ---- request_certificate as one machine ---------------------------------------- */
+
+#define DESCRIBED(alg) "{\"action\":\"ok\",\"body\":{\"CertificateAuthority\":{" \
+    "\"CertificateAuthorityConfiguration\":{\"SigningAlgorithm\":\"" alg "\"}}}}"
+
+static acmpca_certificate_request cert_request(void)
+{
+    acmpca_certificate_request r;
+    memset(&r, 0, sizeof(r));
+    r.certificate_authority_arn = CA_ARN;
+    r.subject.common_name = "svc.example.test";
+    r.wait_delay_s = 0.01;
+    return r;
+}
+
+static const char *received_operation(const cJSON *list, int i)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, i), "operation")->valuestring;
+}
+
+static const char *received_member(const cJSON *list, int i, const char *name)
+{
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, i), "body");
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, name));
+}
+
+/* Describe -> Issue (retried with its one token) -> the waiter's polls, as steps of one
+ * machine; the result holds the certificate, the key and the CSR. */
+static void test_machine__request_certificate_chains_its_calls(void)
+{
+    acmpca_client *c = new_client(3, NULL, 0);
+    acmpca_certificate_request r = cert_request();
+    acmpca_response_meta *meta = NULL;
+    acmpca_machine *m = NULL;
+    acmpca_step_kind k;
+    acmpca_step s;
+    cJSON *doc, *list, *out = NULL;
+    int backoffs = 0, polls = 0;
+
+    fault_script("[" DESCRIBED("SHA384WITHECDSA") ",{\"action\":\"throttle\"},{\"action\":\"ok\"},"
+                 "{\"action\":\"error\",\"code\":\"RequestInProgressException\"},"
+                 "{\"action\":\"ok\"}]");
+    REQUIRE(acmpca_machine_new_request_certificate(&m, c, &r) == 0);
+    CHECK_INT(fault_received_count(), 0); /* the key and CSR exist, nothing was sent */
+    CHECK(acmpca_machine_request(m) == NULL);
+    CHECK_INT(acmpca_machine_set_header(m, "X-Test", "1"), ACMPCA_EINVAL);
+    while ((k = acmpca_machine_next(m, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        if (k == ACMPCA_STEP_SEND) {
+            socket_driver_send(m, &s);
+        } else if (s.sleep_reason == ACMPCA_SLEEP_BACKOFF) {
+            backoffs++;
+        } else {
+            CHECK_INT(s.sleep_reason, ACMPCA_SLEEP_WAITER);
+            CHECK_STR(s.waiter, "CertificateIssued");
+            CHECK_INT(s.sleep_ms, 10);
+            polls++;
+        }
+    }
+    CHECK_INT(k, ACMPCA_STEP_DONE);
+    CHECK_INT(backoffs, 1);
+    CHECK_INT(polls, 1);
+    CHECK_INT(acmpca_machine_result(m, &out, &meta), 0);
+    REQUIRE(out != NULL);
+    CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "CertificateArn")),
+                   "/certificate/");
+    CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "Certificate")),
+                   "BEGIN CERTIFICATE");
+    CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "CertificateChain")),
+                   "BEGIN CERTIFICATE");
+    CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "PrivateKey")),
+                   "BEGIN PRIVATE KEY");
+    CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "Csr")),
+                   "BEGIN CERTIFICATE REQUEST");
+    REQUIRE(meta != NULL);
+    CHECK_INT(meta->http_status, 200); /* the last poll's */
+
+    list = fault_received(&doc);
+    REQUIRE(cJSON_GetArraySize(list) == 5);
+    CHECK_STR(received_operation(list, 0), "DescribeCertificateAuthority");
+    CHECK_STR(received_operation(list, 1), "IssueCertificate");
+    CHECK_STR(received_operation(list, 2), "IssueCertificate");
+    CHECK_STR(received_operation(list, 3), "GetCertificate");
+    CHECK_STR(received_operation(list, 4), "GetCertificate");
+    /* The CA's own algorithm; the retry carries the first attempt's token. */
+    CHECK_STR(received_member(list, 1, "SigningAlgorithm"), "SHA384WITHECDSA");
+    REQUIRE(received_member(list, 1, "IdempotencyToken") != NULL);
+    CHECK_STR(received_member(list, 2, "IdempotencyToken"),
+              received_member(list, 1, "IdempotencyToken"));
+    /* The CSR goes as base64 (a blob): "-----BEGIN CERTIFICATE REQUEST" */
+    CHECK_CONTAINS(received_member(list, 1, "Csr"), "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNU");
+    CHECK_STR(received_member(list, 3, "CertificateArn"),
+              cJSON_GetStringValue(cJSON_GetObjectItem(out, "CertificateArn")));
+    cJSON_Delete(doc);
+    acmpca_response_meta_free(meta);
+    cJSON_Delete(out);
+    acmpca_machine_free(m);
+
+    /* A signing algorithm given: no DescribeCertificateAuthority; a CSR given: no key. */
+    {
+        char *key = NULL, *csr = NULL;
+        acmpca_csr_options o;
+        memset(&o, 0, sizeof(o));
+        REQUIRE(acmpca_pki_generate_key(&key, "p256") == 0);
+        o.private_key_pem = key;
+        o.common_name = "given.example.test";
+        REQUIRE(acmpca_pki_make_csr(&csr, &o) == 0);
+        r.signing_algorithm = "SHA256WITHECDSA";
+        r.csr_pem = csr;
+        fault_script("[]");
+        REQUIRE(acmpca_machine_new_request_certificate(&m, c, &r) == 0);
+        CHECK_INT(socket_driver_run(m), 0);
+        CHECK_INT(acmpca_machine_result(m, &out, NULL), 0);
+        CHECK(cJSON_GetObjectItem(out, "PrivateKey") == NULL);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(out, "Csr")), csr);
+        list = fault_received(&doc);
+        CHECK_INT(cJSON_GetArraySize(list), 2);
+        CHECK_STR(received_operation(list, 0), "IssueCertificate");
+        CHECK_STR(received_member(list, 0, "SigningAlgorithm"), "SHA256WITHECDSA");
+        cJSON_Delete(doc);
+        cJSON_Delete(out);
+        acmpca_machine_free(m);
+        acmpca_free(key);
+        acmpca_free(csr);
+    }
+    acmpca_client_free(c);
+}
+
+/* Bad input: refused at creation, naming the field, before any request. */
+static void test_machine__request_certificate_refuses_bad_input(void)
+{
+    static const struct {
+        const char *field;
+        int days, attempts;
+        double delay;
+        const char *ca, *key_type, *csr, *country, *template_arn;
+    } cases[] = {
+        {"certificate_authority_arn", 0, 0, 0, "", NULL, NULL, NULL, NULL},
+        {"validity_days", 36501, 0, 0, CA_ARN, NULL, NULL, NULL, NULL},
+        {"validity_days", -1, 0, 0, CA_ARN, NULL, NULL, NULL, NULL},
+        {"wait_delay_s", 0, 0, -1, CA_ARN, NULL, NULL, NULL, NULL},
+        {"wait_max_attempts", 0, -2, 0, CA_ARN, NULL, NULL, NULL, NULL},
+        {"key_type", 0, 0, 0, CA_ARN, "DSA_1024", NULL, NULL, NULL},
+        {"Csr", 0, 0, 0, CA_ARN, NULL, "not a csr", NULL, NULL},
+        {"country", 0, 0, 0, CA_ARN, NULL, NULL, "Germany", NULL},
+        {"TemplateArn", 0, 0, 0, CA_ARN, NULL, NULL, NULL, "bad"},
+        {"CertificateAuthorityArn", 0, 0, 0, "abc", NULL, NULL, NULL, NULL},
+    };
+    acmpca_client *c = new_client(3, NULL, 0);
+    acmpca_machine *m;
+    size_t i;
+
+    fault_script("[]");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        acmpca_certificate_request r = cert_request();
+        r.certificate_authority_arn = cases[i].ca;
+        r.validity_days = cases[i].days;
+        r.wait_max_attempts = cases[i].attempts;
+        r.wait_delay_s = cases[i].delay;
+        r.key_type = cases[i].key_type;
+        r.csr_pem = cases[i].csr;
+        r.subject.country = cases[i].country;
+        r.template_arn = cases[i].template_arn;
+        m = (acmpca_machine *)1;
+        CHECK_INT(acmpca_machine_new_request_certificate(&m, c, &r), ACMPCA_EPARAM);
+        CHECK(m == NULL);
+        CHECK_CONTAINS(acmpca_error_last()->message, cases[i].field);
+        CHECK_STR(acmpca_error_last()->stage, "validate");
+    }
+    CHECK_INT(acmpca_machine_new_request_certificate(&m, c, NULL), ACMPCA_EINVAL);
+    CHECK_INT(fault_received_count(), 0);
+    acmpca_client_free(c);
+}
+
+/* A failing sub-call ends the run with its own typed error. */
+static void test_machine__request_certificate_fails_as_its_sub_call(void)
+{
+    acmpca_client *c = new_client(2, NULL, 0);
+    acmpca_certificate_request r = cert_request();
+    acmpca_response_meta *meta = NULL;
+    acmpca_machine *m = NULL;
+    cJSON *doc, *list, *out = NULL;
+
+    /* DescribeCertificateAuthority refused: that error, nothing issued. */
+    fault_script("[{\"action\":\"error\",\"code\":\"AccessDeniedException\",\"status\":400}]");
+    REQUIRE(acmpca_machine_new_request_certificate(&m, c, &r) == 0);
+    CHECK_INT(socket_driver_run(m), ACMPCA_E_ACCESS_DENIED);
+    CHECK_STR(acmpca_error_last()->aws_code, "AccessDeniedException");
+    CHECK_STR(acmpca_error_last()->operation, "DescribeCertificateAuthority");
+    CHECK_INT(acmpca_error_last()->http_status, 400);
+    CHECK_INT(acmpca_machine_result(m, &out, &meta), ACMPCA_E_ACCESS_DENIED);
+    CHECK(out == NULL);
+    CHECK(meta != NULL && meta->http_status == 400);
+    acmpca_response_meta_free(meta);
+    CHECK_INT(fault_received_count(), 1);
+    acmpca_machine_free(m);
+
+    /* No SigningAlgorithm in the answer: a bad response, nothing issued. */
+    fault_script("[{\"action\":\"ok\"}]");
+    REQUIRE(acmpca_machine_new_request_certificate(&m, c, &r) == 0);
+    CHECK_INT(socket_driver_run(m), ACMPCA_EBADRESPONSE);
+    CHECK_CONTAINS(acmpca_error_last()->message, "SigningAlgorithm");
+    CHECK_INT(fault_received_count(), 1);
+    acmpca_machine_free(m);
+
+    /* The certificate never comes: the waiter's error, after its attempts. */
+    fault_script("[" DESCRIBED("SHA256WITHECDSA") ",{\"action\":\"ok\"},{\"action\":\"error\","
+                 "\"code\":\"RequestInProgressException\",\"repeat\":3}]");
+    r.wait_max_attempts = 3;
+    REQUIRE(acmpca_machine_new_request_certificate(&m, c, &r) == 0);
+    CHECK_INT(socket_driver_run(m), ACMPCA_EWAITER);
+    CHECK_STR(acmpca_error_last()->waiter, "CertificateIssued");
+    CHECK_STR(acmpca_error_last()->waiter_state, "max_attempts");
+    CHECK_STR(acmpca_error_last()->operation, "GetCertificate");
+    CHECK_INT(acmpca_error_last()->attempts, 3);
+    acmpca_error_clear();
+    CHECK_INT(acmpca_machine_next(m, NULL), ACMPCA_STEP_FAILED); /* and stays so */
+    CHECK_INT(acmpca_error_last()->code, ACMPCA_EWAITER);
+    list = fault_received(&doc);
+    CHECK_INT(cJSON_GetArraySize(list), 5);
+    cJSON_Delete(doc);
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     acmpca_global_init();
@@ -772,6 +996,9 @@ int main(int argc, char **argv)
     test_machine__waiter_polls_with_sleep_steps();
     test_machine__pages_move_the_paginator();
     test_machine__deadline_is_carried_and_enforced();
+    test_machine__request_certificate_chains_its_calls();
+    test_machine__request_certificate_refuses_bad_input();
+    test_machine__request_certificate_fails_as_its_sub_call();
     acmpca_global_cleanup();
     return CHECK_DONE();
 }

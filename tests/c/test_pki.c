@@ -369,6 +369,38 @@ static void request_certificate(void)
     out = must(c, "RevokeCertificate", in);
     cJSON_Delete(out);
 
+    /* The same flow as a machine, driven step by step (libcurl sends, the test sleeps):
+     * DescribeCertificateAuthority, IssueCertificate, then the waiter's polls. */
+    {
+        acmpca_machine *m = NULL;
+        acmpca_step s;
+        acmpca_step_kind k;
+        int sends = 0;
+        r.key_type = NULL; /* EC_prime256v1 */
+        REQUIRE(acmpca_machine_new_request_certificate(&m, c, &r) == 0);
+        while ((k = acmpca_machine_next(m, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+            sends += k == ACMPCA_STEP_SEND;
+            if (k == ACMPCA_STEP_SLEEP)
+                CHECK(s.sleep_reason != ACMPCA_SLEEP_WAITER ||
+                      strcmp(s.waiter, "CertificateIssued") == 0);
+            CHECK_INT(acmpca_machine_perform(m, &s), 0);
+        }
+        CHECK_INT(k, ACMPCA_STEP_DONE);
+        CHECK(sends >= 3);
+        CHECK_INT(acmpca_machine_result(m, &out, NULL), 0);
+        CHECK_INT(acmpca_pki_parse_certificate(&info, cJSON_GetStringValue(
+                      cJSON_GetObjectItem(out, "Certificate"))), 0);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(info, "KeyAlgorithm")),
+                  "EC_prime256v1");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(info, "Subject")),
+                  "CN=svc.example.test");
+        CHECK_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(out, "PrivateKey")),
+                       "BEGIN PRIVATE KEY");
+        cJSON_Delete(info);
+        cJSON_Delete(out);
+        acmpca_machine_free(m);
+    }
+
     /* A CA that does not exist: the service's error comes back as is. */
     acmpca_issued_certificate_free(cert);
     cert = NULL;

@@ -3,7 +3,8 @@
 -- Python side checks (it also scripts the fault server and reads its log).
 --
 --   POST /call      { options, client, op, params | wait, params, wait_options |
---                     paginate, params, paginate_options }
+--                     paginate, params, paginate_options |
+--                     request_certificate (the CA's ARN), request_options }
 --                   -> { ok, result, meta, pages, err, tostring, elapsed }
 --   POST /flow      { options, csr }: the walkthrough against moto (see flow())
 --   POST /blocking  { options, op, params }: the blocking module, for contrast
@@ -69,6 +70,8 @@ function M.call()
   local res, meta, pages
   if doc.wait then
     res, err = c:wait(doc.wait, doc.params, doc.wait_options)
+  elseif doc.request_certificate then
+    res, err = c:request_certificate(doc.request_certificate, doc.request_options)
   elseif doc.paginate then
     pages = {}
     for page, perr in c:paginate(doc.paginate, doc.params, doc.paginate_options) do

@@ -375,6 +375,49 @@ def group_faults(ngx, fault, env):
           row + ": one IdempotencyToken on all 3 attempts")
     check(fault.issuances() == 1, row + ": issued once")
 
+    row = "request-certificate-one-flow"
+    # The core's request_certificate machine on cosockets: the CA's own algorithm, one
+    # token for the retried issuance, the waiter's polls, one certificate.
+    described = {"action": "ok", "body": {"CertificateAuthority": {
+        "CertificateAuthorityConfiguration": {"SigningAlgorithm": "SHA384WITHECDSA"}}}}
+    fault.script([described, {"action": "issue_then_drop"}, {"action": "ok"},
+                  {"action": "error", "code": "RequestInProgressException"}, {"action": "ok"}])
+    ans = ngx.post("/call", {"options": options(ep, max_attempts=3),
+                             "request_certificate": CA_ARN,
+                             "request_options": {"common_name": "flow.resty.test",
+                                                 "wait_delay": 0.01}})
+    check(ans.get("ok") is True,
+          row + ": it succeeded: %s" % (ans.get("err") or {}).get("tostring"))
+    res = ans.get("result") or {}
+    reqs = fault.requests()["requests"]
+    check([r["operation"] for r in reqs] == ["DescribeCertificateAuthority", "IssueCertificate",
+                                             "IssueCertificate", "GetCertificate",
+                                             "GetCertificate"], row + ": the calls, in order")
+    issues = [r.get("body") or {} for r in reqs if r["operation"] == "IssueCertificate"]
+    check(all(b.get("SigningAlgorithm") == "SHA384WITHECDSA" for b in issues),
+          row + ": the CA's own signing algorithm")
+    check(len({b.get("IdempotencyToken") for b in issues}) == 1 and
+          issues[0].get("IdempotencyToken"), row + ": one IdempotencyToken on both attempts")
+    check(fault.issuances() == 1, row + ": issued once")
+    check(res.get("CertificateArn") == (reqs[3].get("body") or {}).get("CertificateArn") and
+          "BEGIN PRIVATE KEY" in (res.get("PrivateKey") or "") and
+          "BEGIN CERTIFICATE REQUEST" in (res.get("Csr") or "") and
+          "BEGIN CERTIFICATE" in (res.get("Certificate") or ""), row + ": the result")
+    fault.script([{"action": "error", "code": "AccessDeniedException"}])
+    ans = ngx.post("/call", {"options": options(ep), "request_certificate": CA_ARN,
+                             "request_options": {"common_name": "flow.resty.test"}})
+    err = expect_error(ans, "AccessDeniedException", 1, False, 400, row + " (describe refused)")
+    check(err.get("operation") == "DescribeCertificateAuthority" and fault.count() == 1,
+          row + ": DescribeCertificateAuthority's error, nothing issued")
+    fault.script([])
+    ans = ngx.post("/call", {"options": options(ep), "request_certificate": CA_ARN,
+                             "request_options": {"common_name": "flow.resty.test",
+                                                 "template_arn": "bad"}})
+    err = ans.get("err") or {}
+    check(err.get("code") == "ParamValidationError" and "TemplateArn" in
+          (err.get("message") or "") and fault.count() == 0,
+          row + ": a bad template ARN is refused before any request: %s" % err.get("tostring"))
+
     row = "total-timeout-slow-answer"
     fault.script([{"action": "ok", "delay_ms": 2000, "repeat": 3}])
     ans = call("describe_certificate_authority", DESCRIBE, max_attempts=3, read_timeout=10,

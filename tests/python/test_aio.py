@@ -487,6 +487,65 @@ def test_aio__a_cancelled_issuance_exposes_its_idempotency_token(fault):
         seen[0].encode()).hexdigest()[:32])
 
 
+DESCRIBED = {"action": "ok", "body": {"CertificateAuthority": {
+    "CertificateAuthorityConfiguration": {"SigningAlgorithm": "SHA384WITHECDSA"}}}}
+
+
+def test_aio__request_certificate_is_the_cores_machine(fault):
+    """request_certificate() runs the core's machine on the loop: the CA's algorithm, one
+    token for the retried issuance, the waiter's polls; a cancelled wait carries the
+    token of the issuance it waits for."""
+    fault.script([DESCRIBED, {"action": "throttle"}, {"action": "ok"},
+                  {"action": "error", "code": "RequestInProgressException"}, {"action": "ok"}])
+
+    async def main():
+        async with aio_client(fault.endpoint) as pca:
+            return await pca.request_certificate(CA, common_name="aio.example.test",
+                                                 wait_delay=0.01)
+
+    out = run(main)
+    sent = fault.received()
+    assert [r["operation"] for r in sent] == [
+        "DescribeCertificateAuthority", "IssueCertificate", "IssueCertificate",
+        "GetCertificate", "GetCertificate"]
+    assert sent[1]["body"]["SigningAlgorithm"] == "SHA384WITHECDSA"
+    token = sent[1]["body"]["IdempotencyToken"]
+    assert sent[2]["body"]["IdempotencyToken"] == token
+    assert fault.issuances()["tokens"] == {token: 1}
+    assert out["CertificateArn"] == sent[3]["body"]["CertificateArn"]
+    assert out["Certificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert out["PrivateKey"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert out["Csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    assert "ResponseMetadata" not in out
+
+    fault.script([DESCRIBED, {"action": "ok"}, {"action": "stall", "seconds": 30}])
+
+    async def cancelled():
+        async with aio_client(fault.endpoint) as pca:
+            task = asyncio.ensure_future(pca.request_certificate(CA, common_name="x.test"))
+            while len(fault.received()) < 3:
+                await asyncio.sleep(0.02)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError) as info:
+                await task
+            return acmpca.aio.idempotency_token(info.value)
+
+    assert run(cancelled) == fault.received()[1]["body"]["IdempotencyToken"]
+
+    # Bad arguments: refused before any request, as the blocking method refuses them.
+    fault.script([])
+
+    async def bad():
+        async with aio_client(fault.endpoint) as pca:
+            with pytest.raises(acmpca.ParamValidationError, match="validity_days"):
+                await pca.request_certificate(CA, validity_days=0)
+            with pytest.raises(acmpca.ParamValidationError, match="TemplateArn"):
+                await pca.request_certificate(CA, common_name="x.test", template_arn="bad")
+
+    run(bad)
+    assert fault.received() == []
+
+
 def test_aio__an_error_carries_the_idempotency_token_too(fault):
     fault.script([{"action": "issue_then_drop", "repeat": 2}])
 

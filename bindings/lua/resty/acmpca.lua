@@ -597,91 +597,25 @@ function Client:paginate(operation, params, opts)
                         err = not ok and as_error(pages) or nil }, pages_mt)
 end
 
--- Options of c:request_certificate (the subject's go to acmpca.make_csr).
-local REQUEST_OPTIONS = {
-  csr = true, key_type = true, signing_algorithm = true, template_arn = true,
-  validity_days = true, wait_delay = true, wait_max_attempts = true,
-}
-local SUBJECT_OPTIONS = {
-  common_name = true, organization = true, organizational_unit = true, country = true,
-  state = true, locality = true, dns_names = true, ip_addresses = true, emails = true,
-  uris = true,
-}
-
-local function param_error(message)
-  return new_error("ParamValidationError", "IssueCertificate: " .. message)
-end
-
 --[[
 c:request_certificate(ca_arn, { csr, key_type, <subject fields>, signing_algorithm,
 template_arn, validity_days, wait_delay, wait_max_attempts })
 -> { CertificateArn, Certificate, CertificateChain, PrivateKey, Csr } or nil, err:
-the blocking module's request_certificate on cosockets. A new key and CSR (or
-the given CSR) -> IssueCertificate (the CA's own signing algorithm when none is
-given) -> the certificate_issued waiter -> the certificate. Key generation
-runs on the worker: EC keys take well under a millisecond, RSA 4096 can take
-a second, so prefer EC keys (the default) inside request handlers.
+the blocking module's request_certificate on cosockets, run by the core's
+request_certificate machine (c:request_certificate_machine): a new key and CSR
+(or the given CSR) -> IssueCertificate (the CA's own signing algorithm, from
+DescribeCertificateAuthority, when none is given) -> the certificate_issued
+waiter -> the certificate. The options are checked and the key made when the
+machine is made, before any I/O. Key generation runs on the worker: EC keys
+take well under a millisecond, RSA 4096 can take a second, so prefer EC keys
+(the default) inside request handlers.
 ]]
 function Client:request_certificate(ca_arn, opts)
-  if type(ca_arn) ~= "string" or ca_arn == "" then
-    return nil, param_error("certificate_authority_arn: expected a non-empty string, got " ..
-                            type(ca_arn))
-  end
-  if is_null(opts) then opts = {} end
-  if type(opts) ~= "table" then
-    return nil, param_error("options: expected a table, got " .. type(opts))
-  end
-  local subject = {}
-  for k, v in pairs(opts) do
-    if SUBJECT_OPTIONS[k] then
-      if not is_null(v) then subject[k] = v end
-    elseif not REQUEST_OPTIONS[k] then
-      return nil, param_error("options." .. tostring(k) .. ": not an option")
-    end
-  end
-  local days = opts.validity_days
-  if not is_null(days) and (type(days) ~= "number" or days ~= math.floor(days) or days < 1
-                            or days > 36500) then
-    return nil, param_error("options.validity_days: expected an integer from 1 to 36500, got "
-                            .. tostring(days))
-  end
-  local ok, key, csr
-  if not is_null(opts.csr) then
-    ok, csr = pcall(core.normalize_csr, opts.csr)
-  else
-    ok, key = pcall(core.generate_key, not is_null(opts.key_type) and opts.key_type or nil)
-    if ok then ok, csr = pcall(core.make_csr, key, subject) end
-  end
-  if not ok then return nil, as_error(key and csr or key or csr) end
-
-  local alg = not is_null(opts.signing_algorithm) and opts.signing_algorithm or nil
-  local res, err
-  if not alg then
-    res, err = self:call("DescribeCertificateAuthority", { CertificateAuthorityArn = ca_arn })
-    if not res then return nil, err end
-    local conf = res.CertificateAuthority and
-                 res.CertificateAuthority.CertificateAuthorityConfiguration
-    alg = conf and conf.SigningAlgorithm
-    if not alg then
-      return nil, new_error("ResponseParserError",
-                            "DescribeCertificateAuthority returned no SigningAlgorithm")
-    end
-  end
-  res, err = self:call("IssueCertificate", {
-    CertificateAuthorityArn = ca_arn, Csr = csr, SigningAlgorithm = alg,
-    TemplateArn = not is_null(opts.template_arn) and opts.template_arn or nil,
-    Validity = { Value = not is_null(days) and days or 365, Type = "DAYS" },
-  })
-  if not res then return nil, err end
-  local arn = res.CertificateArn
-  local ids = { CertificateAuthorityArn = ca_arn, CertificateArn = arn }
-  res, err = self:wait("certificate_issued", ids, {
-    delay = not is_null(opts.wait_delay) and opts.wait_delay or nil,
-    max_attempts = not is_null(opts.wait_max_attempts) and opts.wait_max_attempts or nil,
-  })
-  if not res then return nil, err end
-  return { CertificateArn = arn, Certificate = res.Certificate,
-           CertificateChain = res.CertificateChain, PrivateKey = key, Csr = csr }
+  local ok, m = pcall(self.core.request_certificate_machine, self.core, ca_arn, opts)
+  if not ok then return nil, as_error(m) end
+  local res, err = drive(self, m)
+  if res == nil then return nil, err end
+  return res
 end
 Client.issue_and_wait = Client.request_certificate
 

@@ -208,16 +208,19 @@ def _parser_error(message, operation):
     return e
 
 
-def request_certificate(client, *args, **kwargs):
-    """client.request_certificate() while an event handler is registered: the same
-    steps as the core's (acmpca.aio's request_certificate makes them alike), each
-    call made through the client's methods so that the handlers see it, the
-    certificate_issued polls included."""
-    plan = _acmpca._request_plan(*args, **kwargs)
+def _request_flow(client, plan):  # client: the blocking one (its waiter)
+    """request_certificate()'s calls while an event handler is registered, for the
+    blocking and the asyncio client alike: yields (method name, kwargs) for each call,
+    ("wait", (waiter, prepared)) for the certificate_issued polls, and is sent each
+    answer; returns the result. The same steps as the core's request_certificate
+    machine, which the clients drive when no handler is registered: a machine's
+    sub-calls cannot be seen, changed or answered by handlers (before-call may answer
+    a call, as the Stubber does; a handler may change its parameters), so here each
+    is a call of the client's method."""
     ca = plan["CertificateAuthorityArn"]
     algorithm = plan["SigningAlgorithm"]
     if algorithm is None:
-        described = client.describe_certificate_authority(CertificateAuthorityArn=ca)
+        described = yield "describe_certificate_authority", {"CertificateAuthorityArn": ca}
         algorithm = (described.get("CertificateAuthority", {})
                      .get("CertificateAuthorityConfiguration", {}).get("SigningAlgorithm"))
         if not algorithm:
@@ -227,7 +230,7 @@ def request_certificate(client, *args, **kwargs):
              "Validity": {"Value": plan["ValidityDays"], "Type": "DAYS"}}
     if plan["TemplateArn"] is not None:
         issue["TemplateArn"] = plan["TemplateArn"]
-    arn = client.issue_certificate(**issue).get("CertificateArn")
+    arn = (yield "issue_certificate", issue).get("CertificateArn")
     if not arn:
         raise _parser_error("IssueCertificate returned no ARN", "IssueCertificate")
     config = {}
@@ -236,13 +239,45 @@ def request_certificate(client, *args, **kwargs):
     if plan["WaitMaxAttempts"] is not None:
         config["MaxAttempts"] = plan["WaitMaxAttempts"]
     waiter = client.get_waiter("certificate_issued")
-    last = wait_for(waiter, client.get_certificate, waiter._prepare(
-        CertificateAuthorityArn=ca, CertificateArn=arn, WaiterConfig=config))
+    last = yield "wait", (waiter, waiter._prepare(CertificateAuthorityArn=ca, CertificateArn=arn,
+                                                  WaiterConfig=config))
     if last.get("Certificate") is None:
         raise _parser_error("GetCertificate returned no Certificate", "GetCertificate")
     return {"CertificateArn": arn, "Certificate": last["Certificate"],
             "CertificateChain": last.get("CertificateChain") or "",
             "PrivateKey": plan["PrivateKey"], "Csr": plan["Csr"]}
+
+
+def request_certificate(client, *args, **kwargs):
+    """client.request_certificate() while an event handler is registered (see
+    _request_flow): each call made through the client's methods so that the handlers
+    see it, the certificate_issued polls included."""
+    flow = _request_flow(client, _acmpca._request_plan(*args, **kwargs))
+    answer = None
+    while True:
+        try:
+            name, call = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+        if name == "wait":
+            answer = wait_for(call[0], client.get_certificate, call[1])
+        else:
+            answer = getattr(client, name)(**call)
+
+
+async def request_certificate_async(client, *args, **kwargs):
+    """request_certificate() for acmpca.aio while an event handler is registered."""
+    flow = _request_flow(client._sync, _acmpca._request_plan(*args, **kwargs))
+    answer = None
+    while True:
+        try:
+            name, call = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+        if name == "wait":
+            answer = await wait_async(call[0], client.get_certificate, call[1])
+        else:
+            answer = await getattr(client, name)(**call)
 
 
 async def wait_async(waiter, method, prepared):

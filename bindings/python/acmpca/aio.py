@@ -61,7 +61,7 @@ import ssl
 import sys
 from collections import deque, namedtuple
 
-from . import ResponseParserError, _acmpca
+from . import _acmpca
 from . import client as _sync_client
 
 __all__ = ["client", "Client", "Waiter", "Paginator", "PageIterator", "idempotency_token"]
@@ -1121,61 +1121,23 @@ class Client:
 
         Issue a certificate and wait for it, as acmpca.Client.request_certificate:
         a key and a CSR (unless `csr` is given), IssueCertificate (signing algorithm:
-        the CA's own unless given), the certificate_issued waiter (asyncio pauses).
+        the CA's own unless given), the certificate_issued waiter (asyncio pauses):
+        the core's request_certificate machine, driven on the loop.
         Returns {'CertificateArn', 'Certificate', 'CertificateChain', 'PrivateKey'
         (None when a CSR was given), 'Csr'}."""
-        plan = _acmpca._request_plan(certificate_authority_arn, **kwargs)
-        ca = plan["CertificateAuthorityArn"]
-        algorithm = plan["SigningAlgorithm"]
-        if algorithm is None:
-            described = await self.describe_certificate_authority(CertificateAuthorityArn=ca)
-            algorithm = (described.get("CertificateAuthority", {})
-                         .get("CertificateAuthorityConfiguration", {}).get("SigningAlgorithm"))
-            if not algorithm:
-                raise _parser_error("DescribeCertificateAuthority returned no SigningAlgorithm",
-                                    "DescribeCertificateAuthority")
-        issue = {"CertificateAuthorityArn": ca, "Csr": plan["Csr"],
-                 "SigningAlgorithm": algorithm,
-                 "Validity": {"Value": plan["ValidityDays"], "Type": "DAYS"}}
-        if plan["TemplateArn"] is not None:
-            issue["TemplateArn"] = plan["TemplateArn"]
-        arn = (await self.issue_certificate(**issue)).get("CertificateArn")
-        if not arn:
-            raise _parser_error("IssueCertificate returned no ARN", "IssueCertificate")
-        config = {}
-        if plan["WaitDelay"] is not None:
-            config["Delay"] = plan["WaitDelay"]
-        if plan["WaitMaxAttempts"] is not None:
-            config["MaxAttempts"] = plan["WaitMaxAttempts"]
-        waiter = self._sync.get_waiter("certificate_issued")
-        wait = dict(CertificateAuthorityArn=ca, CertificateArn=arn, WaiterConfig=config)
         if self._sync._hooked:
-            # With event handlers, each poll is a call they see, as Waiter.wait()'s are
-            # (and as DescribeCertificateAuthority and IssueCertificate above were).
+            # With event handlers, each call and poll is one they see (acmpca._compat).
             from . import _compat
 
-            last = await _compat.wait_async(waiter, self.get_certificate,
-                                            waiter._prepare(**wait))
-        else:
-            last = await _run(self._driver, waiter._machine(**wait))
-        if last.get("Certificate") is None:
-            raise _parser_error("GetCertificate returned no Certificate", "GetCertificate")
-        return {"CertificateArn": arn, "Certificate": last["Certificate"],
-                "CertificateChain": last.get("CertificateChain") or "",
-                "PrivateKey": plan["PrivateKey"], "Csr": plan["Csr"]}
+            return await _compat.request_certificate_async(self, certificate_authority_arn,
+                                                           **kwargs)
+        # The core's request_certificate machine: the blocking client's flow, on the loop.
+        return await _run(self._driver,
+                          self._sync._request_machine(certificate_authority_arn, **kwargs))
 
     async def issue_and_wait(self, certificate_authority_arn, **kwargs):
         """The same as request_certificate()."""
         return await self.request_certificate(certificate_authority_arn, **kwargs)
-
-
-def _parser_error(message, operation):
-    from ._compat import error_class
-
-    e = error_class(ResponseParserError)(message)
-    e.message = message
-    e.operation_name = operation
-    return e
 
 
 def _operation(name, sync_method):

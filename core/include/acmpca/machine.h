@@ -55,6 +55,7 @@
 #include <cjson/cJSON.h>
 
 #include "client.h"
+#include "pki.h"
 #include "waiter.h"
 
 #ifdef __cplusplus
@@ -134,6 +135,31 @@ ACMPCA_API int acmpca_machine_new_waiter(acmpca_machine **out, acmpca_client *cl
  * DONE at once with a NULL result.
  */
 ACMPCA_API int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *paginator);
+
+/*
+ * A machine for acmpca_request_certificate's whole flow (acmpca/pki.h): the
+ * key and CSR are made (or the given CSR normalised) and every sub-call's
+ * input validated here, before any step: ACMPCA_EPARAM naming the field
+ * (certificate_authority_arn, validity_days 0..36500, wait_delay_s 0..86400,
+ * wait_max_attempts >= 0, key_type, the subject's fields, csr_pem,
+ * TemplateArn ...). Its steps are, in order, those of
+ * DescribeCertificateAuthority (only when no signing_algorithm is given: the
+ * CA's own is used), IssueCertificate (one IdempotencyToken for all its
+ * attempts) and the CertificateIssued waiter (wait_delay_s, wait_max_attempts;
+ * its SLEEP steps name the waiter); each sub-call has its own attempts and
+ * total_timeout_ms, as a call of its own. Reports go to the sub-call in
+ * flight. r->wait_progress is not called (a driver sees the waiter's SLEEP
+ * steps). DONE's result is {"CertificateArn", "Certificate",
+ * "CertificateChain" ("" when the service sent none), "PrivateKey" (absent
+ * when a CSR was given), "Csr"}, and its metadata the last poll's; FAILED is
+ * the failing sub-call's typed error as it is (its operation, attempts,
+ * waiter and stage), or ACMPCA_EBADRESPONSE when an answer lacks what the
+ * next step needs. Headers cannot be added and acmpca_machine_request gives
+ * NULL, as for a waiter.
+ */
+ACMPCA_API int acmpca_machine_new_request_certificate(acmpca_machine **out,
+                                                      acmpca_client *client,
+                                                      const acmpca_certificate_request *r);
 
 /* What to do next (also stored in *step). */
 ACMPCA_API acmpca_step_kind acmpca_machine_next(acmpca_machine *m, acmpca_step *step);

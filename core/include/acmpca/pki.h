@@ -94,8 +94,12 @@ typedef struct acmpca_issued_certificate {
 } acmpca_issued_certificate;
 
 /*
- * Key + CSR (or the given CSR) -> IssueCertificate -> the CertificateIssued
- * waiter -> GetCertificate, in one call.
+ * Key + CSR (or the given CSR) -> [DescribeCertificateAuthority for the CA's
+ * signing algorithm] -> IssueCertificate -> the CertificateIssued waiter ->
+ * the certificate, in one call: acmpca_machine_new_request_certificate's
+ * machine (acmpca/machine.h, which lists what is refused before any I/O)
+ * driven by the blocking driver, which calls wait_progress before each
+ * waiter pause.
  */
 ACMPCA_API int acmpca_request_certificate(acmpca_client *client,
                                           const acmpca_certificate_request *req,

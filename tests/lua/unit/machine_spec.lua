@@ -1,5 +1,6 @@
--- The call machine from Lua (c:machine, c:waiter_machine, pages:machine): the
--- steps a driver such as resty.acmpca sees, driven here by hand with no I/O.
+-- The call machine from Lua (c:machine, c:waiter_machine, pages:machine,
+-- c:request_certificate_machine): the steps a driver such as resty.acmpca
+-- sees, driven here by hand with no I/O.
 -- Outcomes come back as values ("failed", err), never raised.
 local h = require "helpers"
 local acmpca = h.acmpca
@@ -201,5 +202,68 @@ describe("pages:machine", function()
     assert.are.equal("failed", kind)
     assert.are.equal("ClientClosedError", err.code)
     h.raises_code("ClientClosedError", pages.machine, pages)
+  end)
+end)
+
+describe("c:request_certificate_machine", function()
+  local function target(s) return s.headers["X-Amz-Target"] end
+
+  it("runs describe, issue and the waiter's polls as the steps of one machine", function()
+    local m = client():request_certificate_machine(ARN, { common_name = "m.example",
+                                                          wait_delay = 0.25 })
+    local kind, s = m:next()
+    assert.are.equal("send", kind)
+    assert.are.equal("ACMPrivateCA.DescribeCertificateAuthority", target(s))
+    m:response(200, JSON_HEADERS, '{"CertificateAuthority":{"CertificateAuthorityConfiguration"'
+                                  .. ':{"SigningAlgorithm":"SHA512WITHECDSA"}}}')
+    kind, s = m:next()
+    assert.are.equal("ACMPrivateCA.IssueCertificate", target(s))
+    assert.matches('"SigningAlgorithm":"SHA512WITHECDSA"', s.body)
+    local token = s.body:match('"IdempotencyToken":"([^"]+)"')
+    assert.is_truthy(token)
+    m:transport_error("network", nil, "reset by the test")
+    assert.are.equal("backoff", select(3, m:next()))
+    kind, s = m:next()
+    assert.are.equal(2, s.attempt)
+    assert.are.equal(token, s.body:match('"IdempotencyToken":"([^"]+)"'))
+    m:response(200, JSON_HEADERS, '{"CertificateArn":"' .. ARN .. '/certificate/77"}')
+    kind, s = m:next()
+    assert.are.equal("ACMPrivateCA.GetCertificate", target(s))
+    m:response(400, JSON_HEADERS, '{"__type":"RequestInProgressException","message":"later"}')
+    local ms, reason, waiter
+    kind, ms, reason, waiter = m:next()
+    assert.are.same({ "sleep", 250, "waiter", "CertificateIssued" }, { kind, ms, reason, waiter })
+    m:next()
+    m:response(200, JSON_HEADERS, '{"Certificate":"CERT","CertificateChain":"CHAIN"}')
+    local res
+    kind, res = m:next()
+    assert.are.equal("done", kind)
+    assert.are.equal(ARN .. "/certificate/77", res.CertificateArn)
+    assert.are.equal("CERT", res.Certificate)
+    assert.are.equal("CHAIN", res.CertificateChain)
+    assert.matches("^%-%-%-%-%-BEGIN PRIVATE KEY", res.PrivateKey)
+    assert.matches("^%-%-%-%-%-BEGIN CERTIFICATE REQUEST", res.Csr)
+  end)
+
+  it("starts with IssueCertificate when given the algorithm; fails as its sub-call", function()
+    local m = client{ max_attempts = 1 }:request_certificate_machine(ARN, {
+      dns_names = { "m.example" }, signing_algorithm = "SHA256WITHECDSA" })
+    local kind, s = m:next()
+    assert.are.equal("ACMPrivateCA.IssueCertificate", target(s))
+    m:response(400, JSON_HEADERS, '{"__type":"LimitExceededException","message":"quota"}')
+    local err
+    kind, err = m:next()
+    assert.are.equal("failed", kind)
+    assert.are.equal("LimitExceededException", err.code)
+    assert.are.equal("IssueCertificate", err.operation)
+  end)
+
+  it("raises for bad options before any step, as c:request_certificate does", function()
+    local err = h.raises_code("ParamValidationError", client().request_certificate_machine,
+                              client(), ARN, { common_name = "x", colour = "blue" })
+    assert.matches("options%.colour", err.message)
+    err = h.raises_code("ParamValidationError", client().request_certificate_machine,
+                        client(), ARN, { common_name = "x", template_arn = "bad" })
+    assert.matches("TemplateArn", err.message)
   end)
 end)
