@@ -29,6 +29,7 @@ struct acmpca_client {
     char *url;               /* endpoint + "/" */
     acmpca_url_parts url_parts;  /* of url, for SEND steps */
     char *signing_region;
+    char *sign_host;         /* Host value for acmpca__sign_post; NULL: the general signer */
     acmpca_credentials_provider *credentials;
     acmpca_sign_cache *sign_cache;
     acmpca_transport *transport;
