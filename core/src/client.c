@@ -818,7 +818,8 @@ void acmpca_response_meta_free(acmpca_response_meta *m)
     if (!m)
         return;
     free(m->headers); /* with their strings: acmpca__make_meta packs them */
-    free(m->request_id);
+    if (m->request_id != (char *)(m + 1)) /* acmpca__make_meta puts it after the struct */
+        free(m->request_id);
     free(m);
 }
 
@@ -827,20 +828,19 @@ void acmpca_response_meta_free(acmpca_response_meta *m)
  * already is one, any other is packed here. */
 int acmpca__make_meta(acmpca_http_response *resp, int attempts, acmpca_response_meta **out)
 {
-    acmpca_response_meta *m = calloc(1, sizeof(*m));
     const char *rid = acmpca__http_response_header(resp, "x-amzn-requestid");
+    size_t i, rid_len = strlen(rid ? rid : "");
+    /* The struct and the request id in one block. */
+    acmpca_response_meta *m = calloc(1, sizeof(*m) + rid_len + 1);
     acmpca_header *headers = resp->headers;
-    size_t i;
 
-    if (!m || !(m->request_id = malloc(strlen(rid ? rid : "") + 1)) ||
-        (!resp->packed && acmpca__http_headers_pack(&headers, resp->headers,
-                                                    resp->header_count) != 0)) {
-        if (m)
-            free(m->request_id);
+    if (!m || (!resp->packed && acmpca__http_headers_pack(&headers, resp->headers,
+                                                          resp->header_count) != 0)) {
         free(m);
         return ACMPCA_ENOMEM; /* the caller decides whether that is the error to report */
     }
-    strcpy(m->request_id, rid ? rid : "");
+    m->request_id = (char *)(m + 1);
+    memcpy(m->request_id, rid ? rid : "", rid_len + 1);
     m->http_status = resp->status;
     m->retry_attempts = attempts - 1;
     m->headers = headers;

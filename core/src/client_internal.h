@@ -55,6 +55,9 @@ const acmpca_operation_info *acmpca__find_operation(const char *name);
  * once per logical call. Validates the input. */
 int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
                             const cJSON *input, acmpca_http_request **out);
+/* acmpca_machine_new_call for an operation already looked up (the blocking calls). */
+int acmpca__machine_new_call_op(acmpca_machine **out, acmpca_client *client,
+                                const acmpca_operation_info *op, const cJSON *input);
 /* (Re)sign a prepared request for this attempt with `creds` and the current time. */
 int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
                          const acmpca_credentials *creds);
