@@ -510,12 +510,13 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     static const char *const names[] = {"Host", "X-Amz-Date", "X-Amz-Security-Token",
                                         "Authorization"};
     acmpca__post_input in;
-    char amz_date[17], *auth = NULL, *v[4] = {NULL, NULL, NULL, NULL}, *n[4] = {NULL, NULL, NULL, NULL};
+    char amz_date[17], *auth = NULL, *v[4], *n[4];
     acmpca_header *h;
     size_t i;
-    int err;
+    int err, ok;
 
-    if (strcmp(req->method, "POST") != 0 || strcmp(req->url, c->url) != 0 ||
+    if (req->header_count != UNSIGNED_HEADERS || strcmp(req->method, "POST") != 0 ||
+        strcmp(req->url, c->url) != 0 ||
         !acmpca__strcaseeq(req->headers[0].name, "Content-Type") ||
         !acmpca__strcaseeq(req->headers[1].name, "X-Amz-Target"))
         return 1;
@@ -532,20 +533,21 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
     if ((err = acmpca__sign_post(&in, c->sign_cache, amz_date, &auth)) != 0)
         return err;
+    /* The same headers, in the same order, as acmpca__sign_headers adds; no
+     * X-Amz-Security-Token without a token. */
     v[0] = acmpca__strdup(c->sign_host);
     v[1] = acmpca__strdup(amz_date);
     v[2] = creds->session_token ? acmpca__strdup(creds->session_token) : NULL;
     v[3] = auth;
     for (i = 0; i < 4; i++)
-        if (i != 2 || creds->session_token)
-            n[i] = acmpca__strdup(names[i]);
-    h = realloc(req->headers, (UNSIGNED_HEADERS + 4) * sizeof(*h));
+        n[i] = i != 2 || creds->session_token ? acmpca__strdup(names[i]) : NULL;
+    ok = (h = realloc(req->headers, (UNSIGNED_HEADERS + 4) * sizeof(*h))) != NULL;
     if (h)
         req->headers = h;
     for (i = 0; i < 4; i++)
         if ((i != 2 || creds->session_token) && (!n[i] || !v[i]))
-            h = NULL;
-    if (!h) {
+            ok = 0;
+    if (!ok) {
         for (i = 0; i < 4; i++) {
             free(n[i]);
             acmpca__free_secret(v[i]);
