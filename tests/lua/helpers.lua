@@ -260,6 +260,35 @@ function M.sha256_hex(s)
   return out:match("^(%x+)")
 end
 
+-- A list_tags call of `ca` by a child interpreter (ACMPCA_LUA_EXE, with the
+-- module under test) run inside tests/fixtures/recording_proxy.py (`forward`:
+-- passing calls on to their endpoint), which gives it ACMPCA_TEST_PROXY. The
+-- child's client has static keys, one attempt and the fields `config` (Lua
+-- text, may be empty) adds; `env` (`env` arguments, expanded by sh) sets its
+-- environment. Only the child gets a sanitizer runtime preloaded (the ASan
+-- build's run): Python and curl hang under it. Returns the output (the call's
+-- pcall results first) and the requests the proxy saw.
+function M.list_tags_through_proxy(forward, env, config, ca)
+  local lua = os.getenv("ACMPCA_LUA_EXE") or (M.is54 and "lua5.4" or "luajit")
+  local cpath = package.searchpath("acmpca", package.cpath)
+  assert(cpath, "acmpca.so not on package.cpath")
+  local child = ("package.cpath = %q; local a = require 'acmpca'; " ..
+                 "local c = a.new{ region = 'us-east-1', max_attempts = 1, %s, " ..
+                 "credentials = { access_key_id = 'testing', secret_access_key = 'testing' } }; " ..
+                 "print(pcall(c.list_tags, c, { CertificateAuthorityArn = %q }))")
+                :format(cpath, config, ca)
+  local script = ("env %s LD_PRELOAD=%s %s -e %s; " ..
+                  "echo; curl -sS --noproxy '*' \"$ACMPCA_TEST_PROXY/_requests\"")
+                 :format(env, M.shell_quote(os.getenv("LD_PRELOAD") or ""), M.shell_quote(lua),
+                         M.shell_quote(child))
+  local out, ok = M.sh(("env -u LD_PRELOAD python3 %s/tests/fixtures/recording_proxy.py %s" ..
+                        "-- sh -c %s 2>&1")
+                       :format(M.shell_quote(os.getenv("ACMPCA_SOURCE_DIR") or "."),
+                               forward and "--forward " or "", M.shell_quote(script)))
+  assert(ok, out)
+  return out, M.json_decode(out:match("\n({.*})%s*$")).requests
+end
+
 -- Run `code` in a fresh interpreter (the one under test, with the module
 -- under test, under ACMPCA_LUA_WRAPPER when set) whose environment holds
 -- only PATH, the loopback proxy bypass, the test endpoints, a sanitizer
