@@ -244,6 +244,27 @@ function M.get(path, base)
   return out
 end
 
+-- ---- the fault server's control API (tests/fixtures/fault_server.py) ----
+
+-- A variable the fault server's run sets; fails the spec when it is missing.
+function M.fault_env(name)
+  local v = os.getenv(name)
+  assert(v and v ~= "", name .. " is not set: run under tests/fixtures/with_server.py fault")
+  return v
+end
+
+-- Forget everything, then script the next answers (a JSON list of actions).
+function M.fault_script(actions)
+  M.post("/_fault/reset", "")
+  M.post("/_fault/script", actions)
+end
+
+-- The server's log: the list of requests and the whole document.
+function M.fault_requests()
+  local doc = M.json_decode(M.get("/_fault/requests"))
+  return doc.requests, doc
+end
+
 -- Wall-clock seconds with a fraction (os.time has whole seconds only).
 function M.now()
   local out = M.sh("date +%s.%N")

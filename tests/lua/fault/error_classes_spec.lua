@@ -9,16 +9,9 @@ local CA = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-c
 local DESCRIBE = { CertificateAuthorityArn = CA }
 local GET = { CertificateAuthorityArn = CA, CertificateArn = CA .. "/certificate/01" }
 
-local function env(name)
-  local v = os.getenv(name)
-  assert(v and v ~= "", name .. " is not set: run under tests/fixtures/with_server.py fault")
-  return v
-end
+local env = h.fault_env
 
-local function script(actions)
-  h.post("/_fault/reset", "")
-  h.post("/_fault/script", actions)
-end
+local script = h.fault_script
 
 local function client(extra, endpoint)
   local config = { region = "us-east-1", endpoint_url = endpoint or h.endpoint, max_attempts = 1,

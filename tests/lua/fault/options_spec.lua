@@ -13,7 +13,7 @@ describe("user_agent_suffix", function()
     c = h.client()
     c:list_tags{ CertificateAuthorityArn = CA }
     c:close()
-    local seen = h.json_decode(h.get("/_fault/requests")).requests
+    local seen = h.fault_requests()
     assert.are.equal(2, #seen)
     local with, without = seen[1].headers["user-agent"], seen[2].headers["user-agent"]
     assert.are.equal(without .. " inventory-app/2.1 (lua spec)", with)
@@ -37,7 +37,7 @@ describe("proxy", function()
     assert.are.equal(1, #seen, out)
     assert.are.equal(("POST %s/ HTTP/1.1"):format(os.getenv("ACMPCA_TEST_ENDPOINT")),
                      seen[1].line)
-    assert.are.equal(1, #h.json_decode(h.get("/_fault/requests")).requests)
+    assert.are.equal(1, #h.fault_requests())
   end)
 
   it("as a table uses the entry for the endpoint's scheme", function()
