@@ -12,11 +12,22 @@ M.CREDS = { access_key_id = "testing", secret_access_key = "testing" }
 M.CA_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/" ..
            "11111111-2222-3333-4444-555555555555"
 
--- A client for the test server (or any config given).
-function M.client(extra)
-  local config = { region = "us-east-1", endpoint_url = M.endpoint, credentials = M.CREDS }
+-- acmpca.new with the fields of `config` (a fresh table, taken) and `extra`'s over them.
+function M.new_client(config, extra)
   for k, v in pairs(extra or {}) do config[k] = v end
   return acmpca.new(config)
+end
+
+-- A client for the test server (or any config given).
+function M.client(extra)
+  return M.new_client({ region = "us-east-1", endpoint_url = M.endpoint, credentials = M.CREDS },
+                      extra)
+end
+
+-- A client whose machines a spec drives by hand: a port nobody listens on, 3 attempts.
+function M.machine_client(extra)
+  return M.new_client({ region = "us-east-1", endpoint_url = M.CLOSED_PORT_URL,
+                        credentials = M.CREDS, max_attempts = 3 }, extra)
 end
 
 -- A client pointed at a port nobody listens on: any I/O shows as a connection error.

@@ -14,10 +14,10 @@ local env = h.fault_env
 local script = h.fault_script
 
 local function client(extra, endpoint)
-  local config = { region = "us-east-1", endpoint_url = endpoint or h.endpoint, max_attempts = 1,
-                   credentials = { access_key_id = "AKIDCLASSES", secret_access_key = "s" } }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
+  return h.new_client({ region = "us-east-1", endpoint_url = endpoint or h.endpoint,
+                        max_attempts = 1,
+                        credentials = { access_key_id = "AKIDCLASSES", secret_access_key = "s" } },
+                      extra)
 end
 
 -- acmpca.new{<fields> credentials} in a clean child: the class and code it raised.

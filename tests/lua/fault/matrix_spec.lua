@@ -51,10 +51,9 @@ end
 
 -- A client for the fault server (or `endpoint`) with `extra` options.
 local function client(extra, endpoint)
-  local config = { region = "us-east-1", endpoint_url = endpoint or h.endpoint,
-                   credentials = { access_key_id = KEY_ID, secret_access_key = SECRET } }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
+  return h.new_client({ region = "us-east-1", endpoint_url = endpoint or h.endpoint,
+                        credentials = { access_key_id = KEY_ID, secret_access_key = SECRET } },
+                      extra)
 end
 
 local function describe_ca(c)

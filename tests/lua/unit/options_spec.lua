@@ -12,9 +12,7 @@ local CERT = { CertificateAuthorityArn = CA, CertificateArn = CA .. "/certificat
 
 -- No endpoint_url: the client resolves the service endpoint itself.
 local function resolving_client(extra)
-  local config = { region = "us-east-1", credentials = h.CREDS }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
+  return h.new_client({ region = "us-east-1", credentials = h.CREDS }, extra)
 end
 
 -- A client for a port nobody listens on (the machines here never send).
