@@ -296,6 +296,13 @@ def group_faults(ngx, fault, env):
     check(ans.get("elapsed", 0) > 1.0, row + ": longer than the read timeout in total")
     check(res.get("CertificateAuthority", {}).get("Arn") == CA_ARN, row + ": result")
 
+    row = "slow-trickle-chunked"
+    # Head, chunk-size lines and data a byte a read: every CR ends a read.
+    fault.script([{"action": "trickle", "chunk": 1, "interval_ms": 2, "headers_too": True,
+                   "chunked": True}])
+    res = expect_ok(call("describe_certificate_authority", DESCRIBE, max_attempts=1), 0, row)
+    check(res.get("CertificateAuthority", {}).get("Arn") == CA_ARN, row + ": result")
+
     row = "slow-trickle-head"
     fault.script([{"action": "trickle", "chunk": 16, "interval_ms": 100, "headers_too": True}])
     ans = call("describe_certificate_authority", DESCRIBE, max_attempts=1, read_timeout=1)
@@ -469,6 +476,26 @@ def group_faults(ngx, fault, env):
     ans = call("describe_certificate_authority", DESCRIBE, client="keepalive")
     expect_ok(ans, 0, row)
     check(fault.count() == 2, row + ": the request went out again on a new connection")
+
+    row = "keep-alive-extra-bytes"
+    # Bytes past the body that Content-Length frames (here a second, smuggled
+    # answer): the call takes the framed body and the connection is closed, never
+    # pooled for the next request with the surplus unaccounted for.
+    fault.script([], default={"action": "echo", "keep_alive": True})
+    expect_ok(call("get_certificate", {"CertificateAuthorityArn": CA_ARN,
+                                       "CertificateArn": CA_ARN + "/certificate/0"},
+                   client="keepalive"), 0, row + " (a pooled connection first)")
+    check(established_to(port) == 1, row + ": one pooled connection before")
+    framed = json.dumps({"Certificate": "framed", "CertificateChain": "framed"})
+    smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    fault.script([{"action": "respond", "body": framed + smuggled, "keep_alive": True,
+                   "headers": {"Content-Length": len(framed)}}])
+    res = expect_ok(call("get_certificate", {"CertificateAuthorityArn": CA_ARN,
+                                             "CertificateArn": CA_ARN + "/certificate/1"},
+                         client="keepalive"), 0, row)
+    check(res.get("Certificate") == "framed", row + ": the body Content-Length frames")
+    check(established_to(port) == 0,
+          row + ": the connection was closed, not pooled (%d open)" % established_to(port))
     fault.script([], default={"action": "ok"})
 
 

@@ -139,66 +139,101 @@ local function too_large(s)
          ("response is larger than the %d-byte limit"):format(s.max_response_bytes)
 end
 
--- One CRLF-terminated line of at most `max` bytes from a receiveuntil("\r\n") reader.
-local function bounded_line(reader, sock, s, deadline, max)
+--[[
+The answer is read through a buffer: one receiveany usually brings the whole
+head and body of a small answer (one call into nginx instead of a
+receiveuntil iterator and a receive), and whatever a read brought past the
+part wanted is kept in `buf` (from `pos`) for the next part.
+]]
+local READ_SIZE = 65536
+
+-- buf from pos on with what one more read brings appended, or nil, kind, detail.
+local function read_more(sock, s, deadline, buf, pos, what)
   local by_deadline = arm(sock, s, deadline)
-  local line, err = reader(max)
-  if not line then return lost(err, by_deadline, s, "connection lost reading from") end
-  -- The reader gives nil once the line ended; anything else means the line is longer.
-  if reader(1) ~= nil then
-    return nil, "network", "a line over " .. max .. " bytes from " .. where(s)
-  end
-  return line
+  local data, err = sock:receiveany(READ_SIZE)
+  if not data then return lost(err, by_deadline, s, what) end
+  if pos > #buf then return data end
+  return sub(buf, pos) .. data
 end
 
-local function read_chunked(sock, s, deadline)
-  local parts, total, limit = {}, 0, s.max_response_bytes
-  local reader = sock:receiveuntil("\r\n")
+-- One CRLF-terminated line of at most `max` bytes at buf[pos]: line, buf, pos after it.
+local function buffered_line(sock, s, deadline, buf, pos, max)
+  local from = pos
   while true do
-    local line, kind, detail = bounded_line(reader, sock, s, deadline, 64)
-    if not line then return nil, kind, detail end
+    local e = find(buf, "\r\n", from, true)
+    if e and e - pos <= max then return sub(buf, pos, e - 1), buf, e + 2 end
+    if e or #buf - pos > max then
+      return nil, "network", "a line over " .. max .. " bytes from " .. where(s)
+    end
+    local kept = #buf - pos   -- a CR ending buf stays at kept + 1
+    local kind, detail
+    buf, kind, detail = read_more(sock, s, deadline, buf, pos, "connection lost reading from")
+    if not buf then return nil, kind, detail end
+    pos, from = 1, kept > 0 and kept + 1 or 1
+  end
+end
+
+-- `n` bytes at buf[pos]: the bytes, buf, pos after them.
+local function buffered_bytes(sock, s, deadline, buf, pos, n)
+  local have = #buf - pos + 1
+  if have >= n then return sub(buf, pos, pos + n - 1), buf, pos + n end
+  local by_deadline = arm(sock, s, deadline)
+  local data, err = sock:receive(n - have)
+  if not data then return lost(err, by_deadline, s, "connection closed early by") end
+  return have > 0 and sub(buf, pos) .. data or data, "", 1
+end
+
+-- A chunked body from buf[pos] on: body, buf, pos after it.
+local function read_chunked(sock, s, deadline, buf, pos)
+  local parts, total, limit = {}, 0, s.max_response_bytes
+  while true do
+    local line, data
+    line, buf, pos = buffered_line(sock, s, deadline, buf, pos, 64)
+    if not line then return nil, buf, pos end
     local size = tonumber(match(line, "^%x+"), 16)
     if not size then return nil, "network", "a bad chunk size line from " .. where(s) end
     if size == 0 then
       repeat -- trailers (none expected) up to the empty line
-        line, kind, detail = bounded_line(reader, sock, s, deadline, 1024)
-        if not line then return nil, kind, detail end
+        line, buf, pos = buffered_line(sock, s, deadline, buf, pos, 1024)
+        if not line then return nil, buf, pos end
       until line == ""
-      return concat(parts)
+      return concat(parts), buf, pos
     end
     total = total + size
     if total > limit then return too_large(s) end
-    local by_deadline = arm(sock, s, deadline)
-    local data, err = sock:receive(size + 2)
-    if not data then return lost(err, by_deadline, s, "connection closed early by") end
+    data, buf, pos = buffered_bytes(sock, s, deadline, buf, pos, size + 2)
+    if not data then return nil, buf, pos end
     parts[#parts + 1] = sub(data, 1, size)
   end
 end
 
--- The body after the head (length and chunked as m:parse_head reads them):
--- Content-Length, chunked, or until the server closes. Returns body, reusable
--- (the connection may carry another request), or nil, kind, detail.
-local function read_body(sock, s, deadline, status, length, chunked)
-  if status == 204 or status == 304 or status < 200 then return "", true end
+-- The body after the head (length and chunked as m:parse_head reads them;
+-- `rest` what the head's reads brought after it): Content-Length, chunked, or
+-- until the server closes. Returns body, reusable (the connection may carry
+-- another request: nothing unread past the body), or nil, kind, detail.
+local function read_body(sock, s, deadline, status, length, chunked, rest)
+  if status == 204 or status == 304 or status < 200 then return "", rest == "" end
   if chunked then
-    local body, kind, detail = read_chunked(sock, s, deadline)
-    if not body then return nil, kind, detail end
-    return body, true
+    local body, buf, pos = read_chunked(sock, s, deadline, rest, 1)
+    if not body then return nil, buf, pos end
+    return body, pos > #buf
   end
   if length ~= nil then
     if not length then return nil, "network", "a bad Content-Length from " .. where(s) end
     if length > s.max_response_bytes then return too_large(s) end
-    if length == 0 then return "", true end
-    local by_deadline = arm(sock, s, deadline)
-    local data, err = sock:receive(length)
-    if not data then return lost(err, by_deadline, s, "connection closed early by") end
-    return data, true
+    local have = #rest
+    if have == length then return rest, true end
+    if have > length then return sub(rest, 1, length), false end
+    local body, kind, detail = buffered_bytes(sock, s, deadline, rest, 1, length)
+    if not body then return nil, kind, detail end
+    return body, true
   end
   -- No framing: the body ends when the server closes; the connection cannot be reused.
-  local parts, total = {}, 0
+  local parts, total = { rest }, #rest
+  if total > s.max_response_bytes then return too_large(s) end
   while true do
     local by_deadline = arm(sock, s, deadline)
-    local data, err = sock:receiveany(65536)
+    local data, err = sock:receiveany(READ_SIZE)
     if not data then
       if err == "closed" then return concat(parts), false end
       return lost(err, by_deadline, s, "connection lost reading from")
@@ -297,24 +332,32 @@ local function exchange(self, m, s, deadline)
   end
 
   local status, length, chunked, keep_alive, head
+  local buf = ""  -- read and not yet taken
   repeat -- past any 1xx interim answer
-    by_deadline = arm(sock, s, deadline)
-    local reader = sock:receiveuntil("\r\n\r\n")
-    local partial
-    head, err, partial = reader(MAX_HEAD)
-    if not head then
-      sock:close()
-      if reused and err ~= "timeout" and (partial == nil or partial == "") then return false end
-      local kind, detail = failure(err, by_deadline, s, "network",
-                                   err == "closed" and "connection closed early by"
-                                   or "connection reset by")
-      return nil, kind, tonumber(match(partial or "", "^HTTP/1%.%d (%d%d%d)")), detail
+    local from, e = 1, nil
+    while true do
+      e = find(buf, "\r\n\r\n", from, true)
+      if e or #buf >= MAX_HEAD + 4 then break end
+      from = #buf > 3 and #buf - 2 or 1
+      by_deadline = arm(sock, s, deadline)
+      local data
+      data, err = sock:receiveany(READ_SIZE)
+      if not data then
+        sock:close()
+        if reused and err ~= "timeout" and buf == "" then return false end
+        local kind, detail = failure(err, by_deadline, s, "network",
+                                     err == "closed" and "connection closed early by"
+                                     or "connection reset by")
+        return nil, kind, tonumber(match(buf, "^HTTP/1%.%d (%d%d%d)")), detail
+      end
+      buf = buf == "" and data or buf .. data
     end
-    if #head >= MAX_HEAD and reader(1) ~= nil then
+    if not e or e > MAX_HEAD + 1 then
       sock:close()
-      return nil, "too_large", tonumber(match(head, "^HTTP/1%.%d (%d%d%d)")),
+      return nil, "too_large", tonumber(match(buf, "^HTTP/1%.%d (%d%d%d)")),
              ("a response head over the %d-byte limit from %s"):format(MAX_HEAD, where(s))
     end
+    head, buf = sub(buf, 1, e - 1), sub(buf, e + 4)
     status, length, chunked, keep_alive = m:parse_head(head)
     if not status then
       sock:close()
@@ -322,7 +365,7 @@ local function exchange(self, m, s, deadline)
     end
   until status >= 200 or status == 101
 
-  local body, reusable, detail = read_body(sock, s, deadline, status, length, chunked)
+  local body, reusable, detail = read_body(sock, s, deadline, status, length, chunked, buf)
   if not body then
     sock:close()
     return nil, reusable, status, detail
