@@ -213,8 +213,24 @@ def expect_ok(ans, retries, row):
     return ans.get("result") or {}
 
 
+# The rows of the C fault matrix (tests/c/faults.cmake) that group_faults runs
+# under another group or name: every other row has a row of the same name here.
+ELSEWHERE = {"tls-self-signed": "tls: tls-no-trusted-ca, tls-wrong-ca"}
+
+
+def c_fault_rows():
+    with open(os.path.join(ROOT, "tests", "c", "faults.cmake")) as f:
+        text = f.read()
+    return text.split("set(FAULT_ROWS", 1)[1].split(")", 1)[0].split()
+
+
 def group_faults(ngx, fault, env):
     ep = fault.base
+    with open(__file__) as f:
+        source = f.read()
+    missing = [r for r in c_fault_rows()
+               if r not in ELSEWHERE and ('"%s' % r) not in source]
+    check(not missing, "every row of the C fault matrix has a row here (missing: %s)" % missing)
 
     def call(op, params, client=None, **opts):
         doc = {"options": options(ep, **opts), "op": op, "params": params}
@@ -417,6 +433,39 @@ def group_faults(ngx, fault, env):
     check(err.get("code") == "ParamValidationError" and "TemplateArn" in
           (err.get("message") or "") and fault.count() == 0,
           row + ": a bad template ARN is refused before any request: %s" % err.get("tostring"))
+
+    row = "retry-quota"
+    # 60 failing calls at once on one client drain its retry quota (500 tokens, 5 a
+    # retry): 50 are retried, the others fail on their first attempt. In nginx the
+    # calls of one worker run at once, as the C row's threads do.
+    fault.script([{"action": "reset_before", "repeat": 200}])
+    quota = [None] * 60
+    threads = [threading.Thread(target=lambda i=i: quota.__setitem__(i, call(
+        "describe_certificate_authority", DESCRIBE, client="quota", max_attempts=2)))
+        for i in range(60)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    errs = [(q or {}).get("err") or {} for q in quota]
+    attempts = [e.get("attempts") for e in errs]
+    print("  %s: %d calls, %s attempts, %d retried" % (row, len(quota), sum(a or 0 for a in attempts),
+                                                        attempts.count(2)))
+    check(all(e.get("code") == "ConnectionClosedError" for e in errs), row + ": every call failed")
+    check(attempts.count(2) == 50 and attempts.count(1) == 10,
+          row + ": 50 calls retried, 10 not (%r)" % attempts)
+    check(fault.count() == 110, row + ": 110 requests received (%d)" % fault.count())
+    fault.script([{"action": "server_error"}, {"action": "ok"}])
+    expect_error(call("describe_certificate_authority", DESCRIBE, client="quota"),
+                 "InternalFailure", 1, True, 500, row + " (drained)")
+    check(fault.count() == 1, row + " (drained): a retryable 500 is not retried")
+    fault.script([])
+    for _ in range(5):
+        expect_ok(call("describe_certificate_authority", DESCRIBE, client="quota"), 0,
+                  row + " (refill)")
+    fault.script([{"action": "server_error"}, {"action": "ok"}])
+    expect_ok(call("describe_certificate_authority", DESCRIBE, client="quota"), 1,
+              row + ": five successes pay for one retry")
 
     row = "total-timeout-slow-answer"
     fault.script([{"action": "ok", "delay_ms": 2000, "repeat": 3}])
