@@ -651,14 +651,73 @@ def group_errors(ngx, fault, env):
     ep = fault.base
 
     row = "ngx-null-is-absent"
-    fault.script([], default={"action": "ok"})
-    ans = ngx.post("/null", {"options": options(ep)})
-    if not ans.get("ok"):
-        print("  %s: %s" % (row, (ans.get("err") or {}).get("tostring")))
-    check(ans.get("ok") is True, row + ": NextToken = ngx.null is accepted")
-    reqs = fault.requests()["requests"]
-    body = reqs[0]["body"] if reqs else None
-    check(body == {}, row + ": and not sent (%r)" % (body,))
+    # /null decodes the posted JSON with ngx.null for null, as cjson does: null at any
+    # depth of the parameters, the options and the waiter/paginator/request options.
+    arn_cert = {"CertificateAuthorityArn": CA_ARN, "CertificateArn": CA_ARN + "/certificate/a"}
+    for name, doc, sent in (
+            ("top level", {"op": "list_certificate_authorities",
+                           "params": {"NextToken": None, "MaxResults": None,
+                                      "ResourceOwner": None}}, {}),
+            ("the parameters", {"op": "list_certificate_authorities", "params": None}, {}),
+            ("nested tables", {"op": "issue_certificate", "params": dict(
+                ISSUE, TemplateArn=None, ApiPassthrough={
+                    "Extensions": None, "Subject": {"CommonName": "x", "Country": None}})},
+             dict({k: v for k, v in ISSUE.items() if k != "Csr"},
+                  ApiPassthrough={"Subject": {"CommonName": "x"}})),
+            ("a member in a list", {"op": "tag_certificate_authority", "params": {
+                "CertificateAuthorityArn": CA_ARN, "Tags": [{"Key": "k", "Value": None}]}},
+             {"CertificateAuthorityArn": CA_ARN, "Tags": [{"Key": "k"}]}),
+            ("list elements", {"op": "tag_certificate_authority", "params": {
+                "CertificateAuthorityArn": CA_ARN,
+                "Tags": [None, {"Key": "a"}, None, {"Key": "b"}, None]}},
+             {"CertificateAuthorityArn": CA_ARN, "Tags": [{"Key": "a"}, {"Key": "b"}]}),
+            ("the options", {"op": "list_certificate_authorities", "params": {},
+                             "options": dict(options(ep), timeout=None, ssl_verify=None,
+                                             keepalive=None, keepalive_pool=None,
+                                             shared_dict=None, profile=None, rate_limit=None,
+                                             proxy=None, ca_bundle=None, credentials=dict(
+                                                 CREDS, session_token=None))}, {}),
+            ("waiter options", {"wait": "certificate_issued", "params": arn_cert,
+                                "wait_options": {"delay": None, "max_attempts": None}},
+             arn_cert),
+            ("paginator options", {"paginate": "list_certificate_authorities",
+                                   "params": {"MaxResults": None},
+                                   "paginate_options": {"page_size": None, "max_items": None,
+                                                        "starting_token": None}}, {})):
+        fault.script([], default={"action": "ok"})
+        doc.setdefault("options", options(ep))
+        ans = ngx.post("/null", doc)
+        reqs = fault.requests()["requests"]
+        body = reqs[0]["body"] if reqs else None
+        if isinstance(body, dict):  # made by the client / a blob sent as base64
+            body.pop("IdempotencyToken", None)
+            body.pop("Csr", None)
+        if not ans.get("ok") or body != sent:
+            print("  %s (%s): %s, sent %r" % (row, name, (ans.get("err") or {}).get("tostring"),
+                                               body))
+        check(ans.get("ok") is True, "%s: null in %s is accepted" % (row, name))
+        check(body == sent, "%s: null in %s is not sent" % (row, name))
+
+    # request_certificate's options: a null SAN is absent, the others reach the CSR.
+    fault.script([{"action": "ok"}], default={"action": "ok"})
+    ans = ngx.post("/null", {"options": options(ep), "request_certificate": CA_ARN,
+                             "request_options": {"common_name": "null.resty.test",
+                                                 "dns_names": [None, "a.resty.test", None,
+                                                               "b.resty.test"],
+                                                 "signing_algorithm": "SHA256WITHECDSA",
+                                                 "csr": None, "key_type": None,
+                                                 "template_arn": None, "wait_delay": 0.01}})
+    check(ans.get("ok") is True, row + ": null in request_certificate's options is accepted "
+          "(%s)" % (ans.get("err") or {}).get("tostring"))
+    issued = [r for r in fault.requests()["requests"] if r["operation"] == "IssueCertificate"]
+    csr = ""
+    if issued:
+        import base64
+        csr = base64.b64decode(issued[0]["body"]["Csr"]).decode()
+    sans = openssl("req", "-noout", "-text", stdin=csr).stdout
+    check("DNS:a.resty.test, DNS:b.resty.test" in sans,
+          row + ": the CSR names the non-null DNS names only (%r)"
+          % [l.strip() for l in sans.splitlines() if "DNS:" in l])
 
     row = "validation-error-returned"
     fault.script([])
