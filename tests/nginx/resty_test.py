@@ -741,6 +741,44 @@ def group_errors(ngx, fault, env):
                              "op": "list_tags", "params": {}})
     check(ans.get("stage") == "new" and "config.proxy: not supported by resty.acmpca" in
           ((ans.get("err") or {}).get("message") or ""), row + ": proxy refused, not ignored")
+    # Every option of the blocking module and of resty.acmpca, wrong-typed: acmpca.new
+    # returns nil and an error object naming it (never raises, never ignores it).
+    for key, value, named in (
+            ("region", 5, "config.region"), ("endpoint_url", 5, "config.endpoint_url"),
+            ("profile", True, "config.profile"), ("credentials", "x", "config.credentials"),
+            ("credentials", {"access_key_id": 1, "secret_access_key": "s"},
+             "config.credentials.access_key_id"),
+            ("credentials", {"access_key_id": "a"}, "config.credentials.secret_access_key"),
+            ("connect_timeout", "1", "config.connect_timeout"),
+            ("read_timeout", -1, "config.read_timeout"),
+            ("total_timeout", "1", "config.total_timeout"),
+            ("max_attempts", "3", "config.max_attempts"), ("max_attempts", 0, "max_attempts"),
+            ("retry_mode", 1, "config.retry_mode"), ("retry_mode", "eager", "retry_mode"),
+            ("verify_tls", "yes", "config.verify_tls"), ("use_fips", "yes", "config.use_fips"),
+            ("use_dualstack", 1, "config.use_dualstack"),
+            ("user_agent_suffix", {"a": 1}, "config.user_agent_suffix"),
+            ("rate_limit", "fast", "config.rate_limit"),
+            ("rate_limit", {"no_such_op": 1}, "config.rate_limit"),
+            ("max_response_bytes", "big", "config.max_response_bytes"),
+            ("idempotency_tokens", "no", "config.idempotency_tokens"),
+            ("timeout", "5", "config.timeout"), ("timeout", 0, "config.timeout"),
+            ("ssl_verify", "yes", "config.ssl_verify"), ("keepalive", 1, "config.keepalive"),
+            ("keepalive_timeout", "60", "config.keepalive_timeout"),
+            ("keepalive_pool", 0, "config.keepalive_pool"),
+            ("shared_dict", 5, "config.shared_dict"),
+            ("shared_dict_key", "k", "config.shared_dict_key"),
+            ("regoin", "us-east-1", "config.regoin: unknown option")):
+        ans = ngx.post("/call", {"options": dict(options(ep), **{key: value}), "op": "list_tags",
+                                 "params": {"CertificateAuthorityArn": CA_ARN}})
+        err = ans.get("err") or {}
+        check(ans.get("stage") == "new" and err.get("is_error_object") is True and
+              err.get("code") in ("ParamValidationError", "InvalidConfigError") and
+              named in (err.get("message") or ""),
+              row + ": %s = %r -> nil, err naming %s (%s)" % (key, value, named,
+                                                               err.get("tostring")))
+    # An unknown option's message lists resty.acmpca's own options too.
+    check("keepalive_pool" in (err.get("message") or ""),
+          row + ": the unknown option's message lists resty.acmpca's options")
     check(fault.count() == 0, row + ": nothing sent")
 
     row = "waiter-and-paginator"
