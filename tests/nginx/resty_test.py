@@ -536,6 +536,8 @@ def group_tls(ngx, fault, env):
     res = expect_ok(ngx.post("/call-trusted", doc), 0, row)
     check(res.get("CertificateAuthority", {}).get("Arn") == CA_ARN, row + ": result")
     check(fault.count() == 1, row + ": 1 request received over TLS")
+    sni = [r.get("sni") for r in fault.requests()["requests"]]
+    check(sni == ["localhost"], row + ": the endpoint's host name sent as SNI (%r)" % sni)
 
     for row, path, endpoint, why in (
             ("tls-no-trusted-ca", "/call", tls, "self-signed certificate"),
