@@ -279,6 +279,34 @@ def group_faults(ngx, fault, env):
     err = expect_error(ans, "EndpointConnectionError", 3, True, None, row)
     check("could not connect" in (err.get("message") or ""), row + ": message")
 
+    row = "connect-timeout"
+    # A port whose accept queue is full (listen(0) and fillers): SYNs go unanswered, so
+    # connect neither succeeds nor is refused (tests/c/test_connections.c's trick).
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(0)
+        fillers = []
+        for _ in range(3):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(stalled.getsockname())
+            fillers.append(f)
+        time.sleep(0.1)
+        stalled_ep = "http://127.0.0.1:%d" % stalled.getsockname()[1]
+        try:
+            for opts in ({"connect_timeout": 0.2}, {"timeout": 0.2}):
+                ans = ngx.post("/call", {"options": options(stalled_ep, max_attempts=2, **opts),
+                                         "op": "describe_certificate_authority",
+                                         "params": DESCRIBE})
+                what = "%s (%s)" % (row, ", ".join(opts))
+                err = expect_error(ans, "ConnectTimeoutError", 2, True, None, what)
+                check("connect timeout" in (err.get("message") or ""), what + ": message")
+                check(ans.get("elapsed", 0) < 2.5, what + ": bounded by the connect timeout "
+                      "(%.2f s)" % ans.get("elapsed", 0))
+        finally:
+            for f in fillers:
+                f.close()
+
     row = "reset-before-any-byte"
     fault.script([{"action": "reset_before", "repeat": 2}])
     expect_error(call("describe_certificate_authority", DESCRIBE, max_attempts=2),
@@ -518,6 +546,36 @@ def group_faults(ngx, fault, env):
     ans = call("describe_certificate_authority", DESCRIBE, client="keepalive")
     expect_ok(ans, 0, row)
     check(fault.count() == 2, row + ": the request went out again on a new connection")
+
+    row = "keep-alive-pool-per-host"
+    # Two clients, two servers, calls alternating: nginx's connection pools belong to the
+    # worker, and each pooled connection goes back to its own host's pool, so every
+    # request reaches the server it was addressed to.
+    import fault_server
+    other = fault_server.serve_in_thread("127.0.0.1", free_port())
+    try:
+        second = Fault(other)
+        fault.script([], default={"action": "echo", "keep_alive": True})
+        second.script([], default={"action": "echo", "keep_alive": True})
+        for i in range(6):
+            target = (ep, second.base)[i % 2]
+            arn = CA_ARN + "/certificate/%d" % i
+            res = expect_ok(ngx.post("/call", {"options": options(target),
+                                               "client": "host-%d" % (i % 2),
+                                               "op": "get_certificate",
+                                               "params": {"CertificateAuthorityArn": CA_ARN,
+                                                          "CertificateArn": arn}}), 0, row)
+            check(res.get("Certificate") == arn, row + ": the answer to this request")
+        mine = [r["body"]["CertificateArn"][-1] for r in fault.requests()["requests"]]
+        theirs = [r["body"]["CertificateArn"][-1] for r in second.requests()["requests"]]
+        check(mine == ["0", "2", "4"] and theirs == ["1", "3", "5"],
+              row + ": each server got its own requests (%r, %r)" % (mine, theirs))
+        for base in (ep, second.base):
+            port = int(base.rsplit(":", 1)[1])
+            check(established_to(port) == 1,
+                  row + ": one pooled connection to %s (%d)" % (base, established_to(port)))
+    finally:
+        other.shutdown()
     fault.script([], default={"action": "ok"})
 
 
@@ -555,6 +613,18 @@ def group_tls(ngx, fault, env):
     fault.script([])
     expect_ok(ngx.post("/call", dict(doc, options=options(tls, ssl_verify=False))), 0, row)
     check(fault.count() == 1, row + ": sent")
+
+    row = "tls-unverified-connection-not-reused"
+    # A connection kept alive by a client that does not verify sits in nginx's pool:
+    # a verifying client to the same host must not get it (it handshakes, and fails).
+    fault.script([], default={"action": "ok", "keep_alive": True})
+    expect_ok(ngx.post("/call", dict(doc, options=options(tls, ssl_verify=False))), 0, row)
+    port = int(tls.rsplit(":", 1)[1])
+    check(established_to(port) == 1, row + ": the unverified connection is pooled")
+    err = expect_error(ngx.post("/call", doc), "SSLError", 1, False, None, row)
+    check("self-signed certificate" in (err.get("message") or ""), row + ": refused by name")
+    check(fault.count() == 1, row + ": the verifying call sent nothing")
+    fault.script([], default={"action": "ok"})
 
 
 # ---- nonblocking -------------------------------------------------------------------
