@@ -197,6 +197,28 @@ function M.flow()
           bad_option = error_doc(bad) })
 end
 
+-- Every method of the blocking client that names an operation, called on a
+-- resty.acmpca client with a bad parameter: { methods = { name = code } }, and
+-- `missing` the operations the blocking client has that this one lacks.
+function M.methods()
+  local doc = request()
+  local c = acmpca.new(doc.options)
+  local blocking = require("acmpca").new(doc.options)
+  local out, missing = {}, {}
+  for _, name in ipairs(acmpca.operations) do
+    if type(blocking[name]) ~= "function" then missing[#missing + 1] = "blocking:" .. name end
+    if type(c[name]) ~= "function" then
+      missing[#missing + 1] = name
+    else
+      local ok, res, err = pcall(c[name], c, { NoSuchParameter = 1 })
+      out[name] = ok and res == nil and getmetatable(err) == acmpca.Error and err.code
+                  or ("raised or answered: " .. tostring(res))
+    end
+  end
+  blocking:close()
+  reply({ methods = out, missing = missing, count = #acmpca.operations })
+end
+
 -- The blocking module inside a handler (what the issue warns about): for contrast.
 function M.blocking()
   local doc = request()

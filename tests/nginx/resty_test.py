@@ -853,6 +853,18 @@ def group_errors(ngx, fault, env):
           row + ": the unknown option's message lists resty.acmpca's options")
     check(fault.count() == 0, row + ": nothing sent")
 
+    row = "every-operation-a-method"
+    fault.script([])
+    ans = ngx.post("/methods", {"options": options(ep)})
+    methods = ans.get("methods") or {}
+    check(ans.get("count") == 23 and len(methods) == 23 and not ans.get("missing"),
+          row + ": the 23 operations of the blocking client are methods (missing: %s)"
+          % ans.get("missing"))
+    check(all(code == "ParamValidationError" for code in methods.values()),
+          row + ": each returns nil, err for a bad parameter, never raises (%r)"
+          % {k: v for k, v in methods.items() if v != "ParamValidationError"})
+    check(fault.count() == 0, row + ": nothing sent")
+
     row = "waiter-and-paginator"
     fault.script([{"action": "error", "code": "RequestInProgressException"},
                   {"action": "ok", "body": {"Certificate": "x", "CertificateChain": "y"}}])
