@@ -1024,6 +1024,31 @@ def group_credentials(make_nginx, fault, env):
         check(st["token_calls"] == 2 and st["calls"] == 2,
               row + ": one more token and credentials request, not five (%r)" % st)
 
+        row = "refresh-before-expiry"
+        # Credentials 800 s from expiry are due for a refresh (under 900 s left) but still
+        # good (over 600 s): of five calls at once, one fetches new ones while the other
+        # four sign with the cached ones instead of waiting.
+        spec = "resty-refresh,ttl=800,delay=300"
+        ngx = make_nginx({"AWS_EC2_METADATA_DISABLED": "false",
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT": base + "/imds/" + spec})
+        fault.script([], default={"action": "ok"})
+        ans = ngx.post("/call", dict(doc, client="refresh"))
+        check(ans.get("ok") is True, row + ": the first call fetched (%s)" % ans.get("err"))
+        fault.script([], default={"action": "ok"})
+        burst = [None] * 5
+        threads = [threading.Thread(target=lambda i=i: burst.__setitem__(
+            i, ngx.post("/call", dict(doc, client="refresh")))) for i in range(5)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        check(all(b and b.get("ok") for b in burst), row + ": all five succeeded")
+        keys = sorted(r["headers"].get("authorization", "").split("Credential=")[1].split("/")[0]
+                      for r in fault.requests()["requests"])
+        check(keys == ["ASIAIMDS1"] * 4 + ["ASIAIMDS2"],
+              row + ": four calls signed with the cached key, one with the new (%r)" % keys)
+        check(stats("imds/" + spec)["calls"] == 2, row + ": one refresh (%r)" % stats("imds/" + spec))
+
         row = "killed-call-hands-its-fetch-over"
         # A call killed while it fetches the credentials (its machine is left to the GC):
         # the next call on that client takes the fetch over once its lease runs out.
