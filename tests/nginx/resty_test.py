@@ -525,6 +525,30 @@ def group_faults(ngx, fault, env):
     check(fault.count() == err.get("attempts"), row + ": requests received = attempts")
     check(ans.get("elapsed", 99) < 3.5, row + ": ended by the deadline")
 
+    row = "rate-limit"
+    # rate_limit = { list_tags = 4 }: five calls at once on one client reach the server
+    # spaced by the limiter's sleeps (four intervals of 250 ms: ngx.sleep, as the worker
+    # serves the other requests meanwhile); other operations are not paced.
+    fault.script([], default={"action": "ok"})
+    for op, params, spaced in (("list_tags", {"CertificateAuthorityArn": CA_ARN}, True),
+                               ("describe_certificate_authority", DESCRIBE, False)):
+        fault.script([], default={"action": "ok"})
+        paced = [None] * 5
+        threads = [threading.Thread(target=lambda i=i: paced.__setitem__(i, call(
+            op, params, client="paced", rate_limit={"list_tags": 4}))) for i in range(5)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        check(all(p and p.get("ok") for p in paced), row + ": %s: all five succeeded" % op)
+        arrived = sorted(r["mono"] for r in fault.requests()["requests"])
+        span = arrived[-1] - arrived[0] if len(arrived) == 5 else 0
+        print("  %s: %s: 5 requests over %.2f s" % (row, op, span))
+        if spaced:
+            check(span >= 0.85, row + ": list_tags paced to 4/s (%.2f s for 5)" % span)
+        else:  # printed for contrast; only a lower bound is asserted
+            check(len(arrived) == 5, row + ": describe_certificate_authority: 5 requests")
+
     row = "keep-alive"
     fault.script([], default={"action": "echo", "keep_alive": True})
     for i in range(3):
