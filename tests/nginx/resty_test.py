@@ -13,19 +13,24 @@ Groups:
   walkthrough  against moto: create a CA, its CSR by waiter, issue, wait, get
                the certificate and its chain, list CAs with the paginator;
                the certificate verifies with openssl
-  faults       rows of the fault matrix (tests/c/test_faults.c): same
-               outcomes and attempt counts as the C and Lua clients
-  tls          the fault server's HTTPS port: trusted CA -> success, no CA or
-               a wrong CA -> an SSLError object
+  faults       every row of the fault matrix (tests/c/faults.cmake, checked):
+               same outcomes and attempt counts as the C and Lua clients, the
+               retry quota drained by 60 calls at once, a connect timeout,
+               rate_limit, keep-alive with a pool per host
+  tls          the fault server's HTTPS port: trusted CA -> success (SNI sent),
+               no CA or a wrong CA -> an SSLError object; an unverified pooled
+               connection is never reused by a verifying client
   nonblocking  20 calls wait 1 s on the backend while /ping on the same
                worker answers in < 50 ms (p99); the blocking module, for
                contrast, holds /ping up
   credentials  IMDSv2, container and web-identity (STS) credentials fetched
                by cosocket from tests/fixtures/metadata_server.py (the worker
-               answers /ping meanwhile), cached for the next call
-  errors       ngx.null as absent, validation errors as (nil, err), waiters
-               and paginators, tostring(err), no cosockets in the log phase
-               -> (nil, err)
+               answers /ping meanwhile), cached for the next call, refreshed
+               before expiry by one call while the others use the cached ones
+  errors       ngx.null as absent at any depth, every option wrong-typed ->
+               (nil, err), every operation a method, validation errors as
+               (nil, err), waiters and paginators, tostring(err), a call from
+               ngx.timer.at, no cosockets in the log phase -> (nil, err)
 """
 import json
 import os
@@ -967,6 +972,21 @@ def group_errors(ngx, fault, env):
                         % (CA_ARN, CA_ARN))
     check(status == 200 and body.decode() == CA_ARN + "/certificate/readme",
           row + ": the client made in init_worker answers in content (%r)" % body[:80])
+    fault.script([], default={"action": "ok"})
+
+    row = "timer-phase-call"
+    fault.script([], default={"action": "echo"})
+    status, body = http("GET", ngx.base + "/timer?key=t1&cert=%s/certificate/timer" % CA_ARN)
+    check(body.strip() == b"scheduled", row + ": the timer was scheduled (%r)" % body)
+    result = b""
+    for _ in range(100):
+        result = http("GET", ngx.base + "/result?key=t1")[1].strip()
+        if result:
+            break
+        time.sleep(0.05)
+    check(result.decode() == CA_ARN + "/certificate/timer",
+          row + ": the call in ngx.timer.at answered (%r)" % result[:80])
+    check(fault.count() == 1, row + ": one request")
     fault.script([], default={"action": "ok"})
 
     row = "no-cosockets-in-log-phase"
