@@ -90,11 +90,13 @@ def env_directives(extra):
 
 
 class Nginx:
-    def __init__(self, moddir, fault, dns_port, wrong_ca, env=None, workers=1):
+    def __init__(self, moddir, fault, dns_port, wrong_ca, env=None, workers=1, site=None):
         self.tmp = tempfile.mkdtemp(prefix="acmpca-resty-")
         for d in ("conf", "logs", "tmp"):
             os.makedirs(os.path.join(self.tmp, d))
         self.port = free_port()
+        self.tls_port = free_port()
+        site = site or {}
         lpath = ";".join([os.path.join(ROOT, "bindings", "lua", "?.lua"),
                           os.path.join(HERE, "?.lua"),
                           "/usr/share/lua/5.1/?.lua", "/usr/share/lua/5.1/?/init.lua"])
@@ -103,7 +105,9 @@ class Nginx:
         for k, v in {"PREFIX": self.tmp, "PORT": str(self.port),
                      "CPATH": os.path.join(moddir, "?.so"), "LPATH": lpath,
                      "FAULT_CA": fault.ca_path, "FAULT_ENDPOINT": fault.endpoint,
-                     "WRONG_CA": wrong_ca,
+                     "WRONG_CA": wrong_ca, "TLS_PORT": str(self.tls_port),
+                     "TLS_CERT": site["tls_cert"], "TLS_KEY": site["tls_key"],
+                     "MOTO_ENDPOINT": site.get("moto") or "http://127.0.0.1:1",
                      "DNS_PORT": str(dns_port), "ENV": env_directives(env),
                      # Several workers need a master; reuseport spreads connections over them.
                      "MASTER": "on" if workers > 1 else "off", "WORKERS": str(workers),
@@ -1216,7 +1220,23 @@ def openssl(*args, stdin=None):
 
 
 def group_walkthrough(ngx, endpoint):
-    row = "walkthrough"
+    walkthrough(ngx, "walkthrough", "/flow", endpoint)
+    # The same flow over TLS: nginx's own HTTPS listener (a test certificate for
+    # localhost) proxies to moto; /flow-tls trusts that certificate's CA through
+    # lua_ssl_trusted_certificate, /flow-tls-wrong-ca an unrelated one. The wrong CA
+    # goes first: nginx's connection pools belong to the worker, not to a location,
+    # so a connection /flow-tls verified would be reused by any location (README).
+    tls = "https://localhost:%d" % ngx.tls_port
+    err = walkthrough(ngx, "walkthrough-tls-wrong-ca", "/flow-tls-wrong-ca", tls,
+                      expect_ok=False)
+    check(err.get("code") == "SSLError" and err.get("is_error_object") is True and
+          "self-signed certificate" in (err.get("message") or ""),
+          "walkthrough-tls-wrong-ca: the first call fails with an SSLError object (%s)"
+          % err.get("tostring"))
+    walkthrough(ngx, "walkthrough-tls", "/flow-tls", tls)
+
+
+def walkthrough(ngx, row, path, endpoint, expect_ok=True):
     tmp = tempfile.mkdtemp(prefix="acmpca-resty-wt-")
     try:
         cn = "resty.example.test"
@@ -1227,10 +1247,15 @@ def group_walkthrough(ngx, endpoint):
         assert r.returncode == 0, r.stderr
         with open(csr) as f:
             csr_pem = f.read()
-        ans = ngx.post("/flow", {"options": {"region": "us-east-1", "endpoint_url": endpoint,
-                                             "credentials": {"access_key_id": "testing",
-                                                             "secret_access_key": "testing"}},
-                                 "csr": csr_pem}, timeout=120)
+        ans = ngx.post(path, {"options": {"region": "us-east-1", "endpoint_url": endpoint,
+                                          "credentials": {"access_key_id": "testing",
+                                                          "secret_access_key": "testing"}},
+                              "csr": csr_pem}, timeout=120)
+        if not expect_ok:
+            print("  %s: %s at %s" % (row, (ans.get("err") or {}).get("tostring"), ans.get("step")))
+            check(ans.get("ok") is False and ans.get("step") == "create_certificate_authority",
+                  row + ": the flow stops at its first call")
+            return ans.get("err") or {}
         if not ans.get("ok"):
             print("  %s failed at %s: %s" % (row, ans.get("step"),
                                              (ans.get("err") or {}).get("tostring")))
@@ -1291,6 +1316,14 @@ def main(argv):
                 "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
                 os.path.join(tmp, "wrong.key"), "-out", wrong_ca)
     assert r.returncode == 0, r.stderr
+    # nginx's own HTTPS listener (the walkthrough over TLS): a certificate for localhost.
+    site = {"tls_cert": os.path.join(tmp, "localhost.pem"),
+            "tls_key": os.path.join(tmp, "localhost.key")}
+    r = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-days", "2", "-subj", "/CN=localhost/O=resty.acmpca test",
+                "-addext", "subjectAltName=DNS:localhost", "-keyout", site["tls_key"],
+                "-out", site["tls_cert"])
+    assert r.returncode == 0, r.stderr
     stops = []
     started = []
     finished = False
@@ -1309,8 +1342,10 @@ def main(argv):
             moto = local_moto.start(port)
             stops.append(moto.stop)
             moto_endpoint = "http://127.0.0.1:%d" % port
+            site["moto"] = moto_endpoint
+
         def make_nginx(extra_env=None, workers=1):
-            n = Nginx(moddir, server, dns.port, wrong_ca, extra_env, workers)
+            n = Nginx(moddir, server, dns.port, wrong_ca, extra_env, workers, site)
             started.append(n)
             return n
 
