@@ -885,6 +885,21 @@ def group_errors(ngx, fault, env):
     check("keepalive_pool" in (err.get("message") or ""),
           row + ": the unknown option's message lists resty.acmpca's options")
     check(fault.count() == 0, row + ": nothing sent")
+    # ... and every one of them, well-typed, is accepted and used.
+    fault.script([], default={"action": "ok"})
+    ans = ngx.post("/call", {"options": dict(
+        options(ep), connect_timeout=2, read_timeout=2, total_timeout=10, max_attempts=2,
+        retry_mode="adaptive", verify_tls=True, use_fips=False, use_dualstack=False,
+        user_agent_suffix="matrix/1", rate_limit={"list_tags": 100},
+        max_response_bytes=65536, idempotency_tokens=True, timeout=3, ssl_verify=True,
+        keepalive=True, keepalive_timeout=30, keepalive_pool=4, shared_dict="acmpca_creds",
+        shared_dict_key="matrix"), "op": "list_tags",
+        "params": {"CertificateAuthorityArn": CA_ARN}})
+    check(ans.get("ok") is True, row + ": every option at once is accepted (%s)"
+          % (ans.get("err") or {}).get("tostring"))
+    agent = (fault.requests()["requests"] or [{}])[-1].get("headers", {}).get("user-agent", "")
+    check(agent.endswith(" resty matrix/1"), row + ": user_agent_suffix sent (%r)" % agent)
+    fault.script([])
 
     row = "every-operation-a-method"
     fault.script([])
