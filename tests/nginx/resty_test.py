@@ -567,6 +567,8 @@ def group_faults(ngx, fault, env):
         check(res.get("Certificate") == CA_ARN + "/certificate/%d" % i,
               row + ": the answer to this request")
     check(fault.count() == 3, row + ": 3 requests")
+    peers = {r["peer_port"] for r in fault.requests()["requests"]}
+    check(len(peers) == 1, row + ": on one connection (%r)" % peers)
     # One connection carried them and waits in nginx's pool for the next.
     port = int(ep.rsplit(":", 1)[1])
     check(established_to(port) == 1,
@@ -579,6 +581,19 @@ def group_faults(ngx, fault, env):
     ans = call("describe_certificate_authority", DESCRIBE, client="keepalive")
     expect_ok(ans, 0, row)
     check(fault.count() == 2, row + ": the request went out again on a new connection")
+
+    row = "keep-alive-off"
+    # keepalive = false: a connection per request, closed after it (Connection: close).
+    fault.script([], default={"action": "echo", "keep_alive": True})
+    for i in range(2):
+        expect_ok(call("get_certificate", {"CertificateAuthorityArn": CA_ARN,
+                                           "CertificateArn": CA_ARN + "/certificate/%d" % i},
+                       client="no-keepalive", keepalive=False), 0, row)
+    reqs = fault.requests()["requests"]
+    check([r["headers"].get("connection") for r in reqs] == ["close", "close"],
+          row + ": Connection: close sent (%r)" % [r["headers"].get("connection") for r in reqs])
+    peers = {r["peer_port"] for r in reqs}
+    check(len(peers) == 2, row + ": each request on its own connection (%r)" % peers)
 
     row = "keep-alive-pool-per-host"
     # Two clients, two servers, calls alternating: nginx's connection pools belong to the
