@@ -715,6 +715,40 @@ static int opt_bool(lua_State *L, int idx, const char *what, const char *key, in
     return v;
 }
 
+/* An on/off option that, absent, leaves the choice to the environment and the profile. */
+static int opt_switch(lua_State *L, int idx, const char *what, const char *key,
+                      const char *operation)
+{
+    int v = opt_bool(L, idx, what, key, -1, operation);
+    return v < 0 ? ACMPCA_DEFAULT : v ? ACMPCA_ENABLED : ACMPCA_DISABLED;
+}
+
+/*
+ * config.<key> as a table of string options: each of `keys` read into
+ * *fields[i], any other key refused. Absent: nothing is set. A value of type
+ * `also` (or LUA_TNONE) is the caller's to read; any other type raises
+ * "config.<key>: expected <expected>, got <type>". Returns the value's type.
+ * The strings stay owned by the table, which the config keeps referenced.
+ */
+static int opt_strings(lua_State *L, int idx, const char *key, const char *const *keys,
+                       const char **const *fields, int also, const char *expected,
+                       const char *operation)
+{
+    int t = raw_field(L, idx, key);
+    const char *what = lua_pushfstring(L, "config.%s", key);
+    size_t i;
+
+    if (t == LUA_TTABLE) {
+        check_keys(L, -2, what, keys, operation);
+        for (i = 0; keys[i]; i++)
+            *fields[i] = opt_string(L, -2, what, keys[i], operation);
+    } else if (t != LUA_TNIL && t != also) {
+        raise_param(L, operation, "%s: expected %s, got %s", what, expected, lua_typename(L, t));
+    }
+    lua_pop(L, 2);
+    return t;
+}
+
 static long seconds_to_ms(double s)
 {
     double ms = ceil(s * 1000.0);
@@ -788,7 +822,10 @@ static void read_rate_limit(lua_State *L, int idx, acmpca_client_options *o,
 static void read_config(lua_State *L, int idx, acmpca_client_options *o, const char *operation)
 {
     const char *w = "config";
-    int t;
+    /* Where config.credentials' and config.proxy's options go, in the order of their keys. */
+    const char **credentials[] = {&o->access_key_id, &o->secret_access_key, &o->session_token};
+    const char **proxy[] = {&o->https_proxy, &o->http_proxy, &o->proxy_ca_bundle,
+                            &o->proxy_client_cert, &o->proxy_client_key};
 
     if (lua_isnoneornil(L, idx) || is_null(L, idx)) {
         lua_pushnil(L);
@@ -818,51 +855,18 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
     o->insecure_skip_tls_verify = !opt_bool(L, idx, w, "verify_tls", 1, operation);
     /* false: no IdempotencyToken is generated (a retried issuance may then issue twice). */
     o->disable_idempotency_tokens = !opt_bool(L, idx, w, "idempotency_tokens", 1, operation);
-    if (raw_field(L, idx, "use_fips") != LUA_TNIL)
-        o->use_fips = opt_bool(L, idx, w, "use_fips", 0, operation) ? ACMPCA_ENABLED
-                                                                    : ACMPCA_DISABLED;
-    lua_pop(L, 1);
-    if (raw_field(L, idx, "use_dualstack") != LUA_TNIL)
-        o->use_dualstack = opt_bool(L, idx, w, "use_dualstack", 0, operation) ? ACMPCA_ENABLED
-                                                                              : ACMPCA_DISABLED;
-    lua_pop(L, 1);
-
-    t = raw_field(L, idx, "credentials");
-    if (t == LUA_TTABLE) {
-        int c = lua_gettop(L);
-        const char *cw = "config.credentials";
-        check_keys(L, c, cw, credential_keys, operation);
-        o->access_key_id = opt_string(L, c, cw, "access_key_id", operation);
-        o->secret_access_key = opt_string(L, c, cw, "secret_access_key", operation);
-        o->session_token = opt_string(L, c, cw, "session_token", operation);
-        if (!o->access_key_id || !o->secret_access_key)
-            raise_param(L, operation, "%s.%s: missing required option", cw,
-                        o->access_key_id ? "secret_access_key" : "access_key_id");
-    } else if (t != LUA_TNIL) {
-        raise_param(L, operation, "config.credentials: expected a table, got %s",
-                    lua_typename(L, t));
-    }
-    lua_pop(L, 1);  /* the credentials table stays referenced by the config */
-
+    o->use_fips = opt_switch(L, idx, w, "use_fips", operation);
+    o->use_dualstack = opt_switch(L, idx, w, "use_dualstack", operation);
+    if (opt_strings(L, idx, "credentials", credential_keys, credentials, LUA_TNONE, "a table",
+                    operation) == LUA_TTABLE &&
+        (!o->access_key_id || !o->secret_access_key))
+        raise_param(L, operation, "config.credentials.%s: missing required option",
+                    o->access_key_id ? "secret_access_key" : "access_key_id");
     /* proxy = "http://host:port" (either scheme's endpoint) or {https=, http=, ca_bundle=,
      * client_cert=, client_key=}; the core checks the URLs without quoting them. */
-    t = raw_field(L, idx, "proxy");
-    if (t == LUA_TSTRING) {
+    if (opt_strings(L, idx, "proxy", proxy_keys, proxy, LUA_TSTRING, "a URL string or a table",
+                    operation) == LUA_TSTRING)
         o->https_proxy = o->http_proxy = opt_string(L, idx, w, "proxy", operation);
-    } else if (t == LUA_TTABLE) {
-        int p = lua_gettop(L);
-        const char *pw = "config.proxy";
-        check_keys(L, p, pw, proxy_keys, operation);
-        o->https_proxy = opt_string(L, p, pw, "https", operation);
-        o->http_proxy = opt_string(L, p, pw, "http", operation);
-        o->proxy_ca_bundle = opt_string(L, p, pw, "ca_bundle", operation);
-        o->proxy_client_cert = opt_string(L, p, pw, "client_cert", operation);
-        o->proxy_client_key = opt_string(L, p, pw, "client_key", operation);
-    } else if (t != LUA_TNIL) {
-        raise_param(L, operation, "config.proxy: expected a URL string or a table, got %s",
-                    lua_typename(L, t));
-    }
-    lua_pop(L, 1);  /* the proxy table stays referenced by the config */
     read_rate_limit(L, idx, o, operation);
 }
 

@@ -258,6 +258,8 @@ PyObject *acmpy_datetime_from_epoch(double ts);
 int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, double *out);
 /* ResponseMetadata from the core's metadata (NULL: all empty). */
 PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *meta);
+/* A call's result: its output as a dict (an empty one for a non-object) with ResponseMetadata. */
+PyObject *acmpy_result_dict(acmpy_state *st, const cJSON *out, const acmpca_response_meta *meta);
 /*
  * Numbers bound for C integers and doubles, range-checked before the
  * conversion: an int in [lo, hi], or an int or float in [lo, hi] (lo

@@ -1126,7 +1126,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
     acmpy_client *self = (acmpy_client *)op;
     acmpy_state *st = acmpy_state_from_type(Py_TYPE(op));
     PyObject *name, *params, *sign_cb, *send_cb, *retry_cb, *kwnames = NULL, *values = NULL;
-    PyObject *result = NULL, *parsed = NULL, *exc = NULL, *md = NULL, *r = NULL;
+    PyObject *result = NULL, *parsed = NULL, *exc = NULL, *r = NULL;
     const acmpca_operation_info *info;
     acmpca_response_meta *meta = NULL;
     acmpca_machine *m = NULL;
@@ -1240,15 +1240,7 @@ static PyObject *client_send_hooked(PyObject *op, PyObject *args)
             parsed = Py_NewRef(Py_None);
         }
     } else {
-        if (!(parsed = acmpy_from_json(st, out)))
-            goto done;
-        if (!PyDict_Check(parsed)) {
-            Py_SETREF(parsed, PyDict_New());
-            if (!parsed)
-                goto done;
-        }
-        md = acmpy_response_metadata(st, meta);
-        if (!md || PyDict_SetItem(parsed, st->str_ResponseMetadata, md) < 0)
+        if (!(parsed = acmpy_result_dict(st, out, meta)))
             goto done;
     }
     if (meta && meta->http_status) {
@@ -1282,7 +1274,6 @@ done:
     Py_XDECREF(values);
     Py_XDECREF(parsed);
     Py_XDECREF(exc);
-    Py_XDECREF(md);
     return result;
 }
 
@@ -1325,7 +1316,7 @@ static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
     acmpca_client *c;
     acmpca_response_meta *meta = NULL;
     cJSON *in = NULL, *out = NULL;
-    PyObject *result = NULL, *md;
+    PyObject *result = NULL;
     int rc;
 
     if (!(c = acmpy_client_begin(self)))
@@ -1341,17 +1332,7 @@ static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
         acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
         goto done;
     }
-    if (!(result = acmpy_from_json(st, out)))
-        goto done;
-    if (!PyDict_Check(result)) {
-        Py_SETREF(result, PyDict_New());
-        if (!result)
-            goto done;
-    }
-    md = acmpy_response_metadata(st, meta);
-    if (!md || PyDict_SetItem(result, st->str_ResponseMetadata, md) < 0)
-        Py_CLEAR(result);
-    Py_XDECREF(md);
+    result = acmpy_result_dict(st, out, meta);
 done:
     acmpy_client_end(self);
     cJSON_Delete(in);

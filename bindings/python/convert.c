@@ -791,3 +791,19 @@ fail:
     Py_DECREF(headers);
     return md;
 }
+
+/* A call's result as the blocking method returns it: a dict (an empty one for
+ * an answer that is not an object) with ResponseMetadata. */
+PyObject *acmpy_result_dict(acmpy_state *st, const cJSON *out, const acmpca_response_meta *meta)
+{
+    PyObject *result = acmpy_from_json(st, out), *md;
+    if (result && !PyDict_Check(result))
+        Py_SETREF(result, PyDict_New());
+    if (!result)
+        return NULL;
+    md = acmpy_response_metadata(st, meta);
+    if (!md || PyDict_SetItem(result, st->str_ResponseMetadata, md) < 0)
+        Py_CLEAR(result);
+    Py_XDECREF(md);
+    return result;
+}

@@ -218,39 +218,44 @@ CURL *curl_easy_init(void)
     return t ? t->easy_init() : NULL;
 }
 
-/* The argument's type follows from the option's number, as in libcurl's own setopt. */
-CURLcode curl_easy_setopt(CURL *e, CURLoption option, ...)
+/*
+ * A getinfo's or setopt's argument, passed on as the type it has: a pointer for
+ * every CURLINFO_*; for a CURLOPT_*, the type its number says, as in libcurl's
+ * setopt (a long, a curl_off_t, else a data, function or curl_blob pointer).
+ */
+static CURLcode easy_pass(CURL *e, int is_info, int code, va_list ap)
 {
     const acmpca_curl_table *t = api();
-    CURLcode rc;
-    va_list ap;
 
     if (!t)
         return CURLE_FAILED_INIT;
+    if (is_info)
+        return t->easy_getinfo(e, (CURLINFO)code, va_arg(ap, void *));
+    if (code < CURLOPTTYPE_OBJECTPOINT)
+        return t->easy_setopt(e, (CURLoption)code, va_arg(ap, long));
+    if (code >= CURLOPTTYPE_OFF_T && code < CURLOPTTYPE_OFF_T + 10000)
+        return t->easy_setopt(e, (CURLoption)code, va_arg(ap, curl_off_t));
+    return t->easy_setopt(e, (CURLoption)code, va_arg(ap, void *));
+}
+
+CURLcode curl_easy_setopt(CURL *e, CURLoption option, ...)
+{
+    CURLcode rc;
+    va_list ap;
+
     va_start(ap, option);
-    if (option < CURLOPTTYPE_OBJECTPOINT)
-        rc = t->easy_setopt(e, option, va_arg(ap, long));
-    else if (option < CURLOPTTYPE_OFF_T) /* data and function pointers alike (POSIX) */
-        rc = t->easy_setopt(e, option, va_arg(ap, void *));
-    else if (option < CURLOPTTYPE_OFF_T + 10000)
-        rc = t->easy_setopt(e, option, va_arg(ap, curl_off_t));
-    else
-        rc = t->easy_setopt(e, option, va_arg(ap, void *)); /* a struct curl_blob * */
+    rc = easy_pass(e, 0, (int)option, ap);
     va_end(ap);
     return rc;
 }
 
-/* Every CURLINFO_* takes a pointer. */
 CURLcode curl_easy_getinfo(CURL *e, CURLINFO info, ...)
 {
-    const acmpca_curl_table *t = api();
     CURLcode rc;
     va_list ap;
 
-    if (!t)
-        return CURLE_FAILED_INIT;
     va_start(ap, info);
-    rc = t->easy_getinfo(e, info, va_arg(ap, void *));
+    rc = easy_pass(e, 1, (int)info, ap);
     va_end(ap);
     return rc;
 }

@@ -430,22 +430,6 @@ static PyObject *machine_transport_error(PyObject *op, PyObject *args, PyObject 
     Py_RETURN_NONE;
 }
 
-/* A call's result as the blocking method returns it: a dict with ResponseMetadata. */
-static PyObject *call_result(acmpy_state *st, const cJSON *out,
-                             const acmpca_response_meta *meta)
-{
-    PyObject *result = acmpy_from_json(st, out), *md;
-    if (result && !PyDict_Check(result))
-        Py_SETREF(result, PyDict_New());
-    if (!result)
-        return NULL;
-    md = acmpy_response_metadata(st, meta);
-    if (!md || PyDict_SetItem(result, st->str_ResponseMetadata, md) < 0)
-        Py_CLEAR(result);
-    Py_XDECREF(md);
-    return result;
-}
-
 /* request_certificate's result as the blocking method returns it (PrivateKey None for a
  * given CSR); the key's copy in `out` wiped. */
 static PyObject *certificate_result(acmpy_state *st, cJSON *out)
@@ -489,7 +473,7 @@ static PyObject *machine_result(PyObject *op, PyObject *unused)
         result = certificate_result(st, out);
     } else {
         /* A waiter's: its last response (request_certificate wants the certificate). */
-        result = call_result(st, out, meta);
+        result = acmpy_result_dict(st, out, meta);
     }
     cJSON_Delete(out);
     acmpca_response_meta_free(meta);

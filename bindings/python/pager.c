@@ -729,23 +729,13 @@ static PyObject *pages_page(PyObject *op, const cJSON *page, const acmpca_respon
 {
     acmpy_pages *pg = (acmpy_pages *)op;
     acmpy_state *st = PyType_GetModuleState(Py_TYPE(op));
-    PyObject *out, *md;
 
     if (update_resume_token(pg) < 0)
         return NULL;
     if (!page)
         Py_RETURN_NONE;
-    if (!(out = acmpy_from_json(st, page)))
-        return NULL;
     /* Each page carries its answer's ResponseMetadata, as boto3's do. */
-    if (!(md = acmpy_response_metadata(st, meta))) {
-        Py_CLEAR(out);
-    } else {
-        if (PyDict_Check(out) && PyDict_SetItem(out, st->str_ResponseMetadata, md) < 0)
-            Py_CLEAR(out);
-        Py_DECREF(md);
-    }
-    return out;
+    return acmpy_result_dict(st, page, meta);
 }
 
 /* A page machine ended: the PageIterator may be iterated again. */

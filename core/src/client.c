@@ -290,7 +290,9 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
         err = ACMPCA_ENOMEM;
         goto fail;
     }
-    if ((err = make_credentials(c, opts)) != 0)
+    if ((err = acmpca__sign_post_host(c->url, c->signing_region, SIGNING_NAME,
+                                      &c->sign_host)) != 0 ||
+        (err = make_credentials(c, opts)) != 0)
         goto fail;
     if ((err = acmpca_sign_cache_new(&c->sign_cache)) != 0)
         goto fail;
@@ -347,6 +349,7 @@ void acmpca_client_free(acmpca_client *c)
     free(c->endpoint);
     free(c->url);
     free(c->signing_region);
+    free(c->sign_host);
     acmpca__free_secret(c->proxy); /* may hold the proxy's password */
     free(c->proxy_ca_bundle);
     free(c->proxy_client_cert);
@@ -489,6 +492,74 @@ int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
     return acmpca__sign_request_keeping(c, req, creds, UNSIGNED_HEADERS);
 }
 
+/* Append a header whose two strings the request takes. */
+static void take_header(acmpca_http_request *req, const char *name, char *value)
+{
+    req->headers[req->header_count].name = name;
+    req->headers[req->header_count].value = value;
+    req->header_count++;
+}
+
+/*
+ * The signature of a request with only the protocol's two headers, to the
+ * client's own endpoint (acmpca__sign_post): the same headers, in the same
+ * order, as acmpca__sign_headers adds. 1 when the request is not that shape.
+ */
+static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_credentials *creds)
+{
+    static const char *const names[] = {"Host", "X-Amz-Date", "X-Amz-Security-Token",
+                                        "Authorization"};
+    acmpca__post_input in;
+    char amz_date[17], *auth = NULL, *v[4], *n[4];
+    acmpca_header *h;
+    size_t i;
+    int err, ok;
+
+    if (req->header_count != UNSIGNED_HEADERS || strcmp(req->method, "POST") != 0 ||
+        strcmp(req->url, c->url) != 0 ||
+        !acmpca__strcaseeq(req->headers[0].name, "Content-Type") ||
+        !acmpca__strcaseeq(req->headers[1].name, "X-Amz-Target"))
+        return 1;
+    in.host = c->sign_host;
+    in.content_type = req->headers[0].value;
+    in.target = req->headers[1].value;
+    in.body = req->body;
+    in.body_len = req->body_len;
+    in.region = c->signing_region;
+    in.service = SIGNING_NAME;
+    in.access_key_id = creds->access_key_id;
+    in.secret_access_key = creds->secret_access_key;
+    in.session_token = creds->session_token;
+    in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
+    if ((err = acmpca__sign_post(&in, c->sign_cache, amz_date, &auth)) != 0)
+        return err;
+    /* The same headers, in the same order, as acmpca__sign_headers adds; no
+     * X-Amz-Security-Token without a token. */
+    v[0] = acmpca__strdup(c->sign_host);
+    v[1] = acmpca__strdup(amz_date);
+    v[2] = creds->session_token ? acmpca__strdup(creds->session_token) : NULL;
+    v[3] = auth;
+    for (i = 0; i < 4; i++)
+        n[i] = i != 2 || creds->session_token ? acmpca__strdup(names[i]) : NULL;
+    ok = (h = realloc(req->headers, (UNSIGNED_HEADERS + 4) * sizeof(*h))) != NULL;
+    if (h)
+        req->headers = h;
+    for (i = 0; i < 4; i++)
+        if ((i != 2 || creds->session_token) && (!n[i] || !v[i]))
+            ok = 0;
+    if (!ok) {
+        for (i = 0; i < 4; i++) {
+            free(n[i]);
+            acmpca__free_secret(v[i]);
+        }
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < 4; i++)
+        if (n[i])
+            take_header(req, n[i], v[i]);
+    return 0;
+}
+
 /* (Re)sign a prepared request for this attempt, with fresh credentials and time:
  * the first `keep` headers are the request's own, the rest the last signature. */
 int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
@@ -505,6 +576,9 @@ int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
         free((char *)req->headers[req->header_count].name);
         acmpca__free_secret((char *)req->headers[req->header_count].value);
     }
+    if (keep == UNSIGNED_HEADERS && c->sign_host &&
+        (err = sign_post(c, req, creds)) <= 0) /* 1: not its shape */
+        return err;
     memset(&in, 0, sizeof(in));
     in.method = req->method;
     in.url = req->url;
@@ -746,7 +820,8 @@ void acmpca_response_meta_free(acmpca_response_meta *m)
     if (!m)
         return;
     free(m->headers); /* with their strings: acmpca__make_meta packs them */
-    free(m->request_id);
+    if (m->request_id != (char *)(m + 1)) /* acmpca__make_meta puts it after the struct */
+        free(m->request_id);
     free(m);
 }
 
@@ -755,20 +830,19 @@ void acmpca_response_meta_free(acmpca_response_meta *m)
  * already is one, any other is packed here. */
 int acmpca__make_meta(acmpca_http_response *resp, int attempts, acmpca_response_meta **out)
 {
-    acmpca_response_meta *m = calloc(1, sizeof(*m));
     const char *rid = acmpca__http_response_header(resp, "x-amzn-requestid");
+    size_t i, rid_len = strlen(rid ? rid : "");
+    /* The struct and the request id in one block. */
+    acmpca_response_meta *m = calloc(1, sizeof(*m) + rid_len + 1);
     acmpca_header *headers = resp->headers;
-    size_t i;
 
-    if (!m || !(m->request_id = malloc(strlen(rid ? rid : "") + 1)) ||
-        (!resp->packed && acmpca__http_headers_pack(&headers, resp->headers,
-                                                    resp->header_count) != 0)) {
-        if (m)
-            free(m->request_id);
+    if (!m || (!resp->packed && acmpca__http_headers_pack(&headers, resp->headers,
+                                                          resp->header_count) != 0)) {
         free(m);
         return ACMPCA_ENOMEM; /* the caller decides whether that is the error to report */
     }
-    strcpy(m->request_id, rid ? rid : "");
+    m->request_id = (char *)(m + 1);
+    memcpy(m->request_id, rid ? rid : "", rid_len + 1);
     m->http_status = resp->status;
     m->retry_attempts = attempts - 1;
     m->headers = headers;

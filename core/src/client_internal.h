@@ -29,6 +29,7 @@ struct acmpca_client {
     char *url;               /* endpoint + "/" */
     acmpca_url_parts url_parts;  /* of url, for SEND steps */
     char *signing_region;
+    char *sign_host;         /* Host value for acmpca__sign_post; NULL: the general signer */
     acmpca_credentials_provider *credentials;
     acmpca_sign_cache *sign_cache;
     acmpca_transport *transport;
@@ -54,6 +55,9 @@ const acmpca_operation_info *acmpca__find_operation(const char *name);
  * once per logical call. Validates the input. */
 int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
                             const cJSON *input, acmpca_http_request **out);
+/* acmpca_machine_new_call for an operation already looked up (the blocking calls). */
+int acmpca__machine_new_call_op(acmpca_machine **out, acmpca_client *client,
+                                const acmpca_operation_info *op, const cJSON *input);
 /* (Re)sign a prepared request for this attempt with `creds` and the current time. */
 int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
                          const acmpca_credentials *creds);

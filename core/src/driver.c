@@ -90,7 +90,7 @@ int acmpca_call_ex(acmpca_client *c, int operation, const cJSON *input, cJSON **
     op = acmpca_model_operation((size_t)operation);
     if (operation < 0 || !op)
         return acmpca__error_set(ACMPCA_EINVAL, "operation: unknown operation id %d", operation);
-    if ((err = acmpca_machine_new_call(&m, c, op->name, input)) != 0)
+    if ((err = acmpca__machine_new_call_op(&m, c, op, input)) != 0)
         return err;
     err = acmpca__machine_run(m, NULL, NULL);
     if (acmpca_machine_result(m, out, meta) == 0 && meta && !*meta) {

@@ -167,6 +167,37 @@ unsigned long acmpca__sign_cache_hits(acmpca_sign_cache *cache);
 int acmpca__sign_headers(acmpca_signed **out, const acmpca_sign_input *in,
                          acmpca_sign_cache *cache);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes). */
+/*
+ * The signature of the client's own requests, by a path of its own: a POST to
+ * "/" of the endpoint, no query, Content-Type and X-Amz-Target its only
+ * headers. The headers and Authorization value are byte for byte those
+ * acmpca__sign_headers gives the same request (tests/c/test_sign_post.c).
+ */
+typedef struct acmpca__post_input {
+    const char *host;           /* the Host value, from acmpca__sign_post_host */
+    const char *content_type;   /* the request's two header values */
+    const char *target;
+    const char *body;
+    size_t body_len;
+    const char *region;         /* those given to acmpca__sign_post_host */
+    const char *service;
+    const char *access_key_id;
+    const char *secret_access_key;
+    const char *session_token;  /* NULL when none */
+    int64_t timestamp;
+} acmpca__post_input;
+/* The Host value to sign `url`'s requests with (*host, the caller frees), or
+ * *host NULL when that URL, region or service needs the general signer: a
+ * path other than "/", a query, anything acmpca_sign would refuse. */
+int acmpca__sign_post_host(const char *url, const char *region, const char *service,
+                           char **host);
+/* The X-Amz-Date value and the Authorization value (*authorization, the
+ * caller frees) for `in`; 1 (nothing done) when an input is not one this path
+ * signs as acmpca_sign would (spaces or control characters in a value, an
+ * invalid key or time): then acmpca__sign_headers signs it or says what is
+ * wrong. */
+int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
+                      char amz_date[17], char **authorization);
 void acmpca__hex(char *out, const unsigned char *data, size_t len);
 
 #endif

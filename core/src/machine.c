@@ -97,6 +97,12 @@ static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *c
     return 0;
 }
 
+int acmpca__machine_new_call_op(acmpca_machine **out, acmpca_client *client,
+                                const acmpca_operation_info *op, const cJSON *input)
+{
+    return new_machine(out, KIND_CALL, client, op, input);
+}
+
 int acmpca_machine_new_call(acmpca_machine **out, acmpca_client *client, const char *operation,
                             const cJSON *input)
 {

@@ -1300,3 +1300,142 @@ int acmpca__sign_headers(acmpca_signed **out, const acmpca_sign_input *in,
 {
     return sign(out, in, cache, 1);
 }
+
+/* ------------------------------------------------------------------------ */
+/* The client's own requests */
+
+int acmpca__sign_post_host(const char *url, const char *region, const char *service,
+                           char **host)
+{
+    acmpca_error_state saved;
+    acmpca_buf b = {0};
+    sign_url u;
+    int usable;
+
+    *host = NULL;
+    acmpca__error_save(&saved); /* a URL or scope that does not qualify is no error here */
+    usable = parse_url(&u, url) == 0 && u.path_len == 1 && u.path[0] == '/' && !u.has_query &&
+             url[u.base_len] == '\0' && check_scope_part("region", region) == 0 &&
+             check_scope_part("service", service) == 0;
+    acmpca__error_restore(&saved);
+    if (!usable)
+        return 0;
+    if (host_value(&b, &u) != 0)
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    *host = acmpca__buf_detach(&b);
+    return *host ? 0 : ACMPCA_ENOMEM;
+}
+
+/* Non-empty, no control character, space or tab: canonical as it is. */
+static int plain_value(const char *v)
+{
+    if (!*v)
+        return 0;
+    for (; *v; v++)
+        if (is_ctl((unsigned char)*v) || *v == ' ')
+            return 0;
+    return 1;
+}
+
+/* What validate_input would accept in the fields that vary from call to call. */
+static int post_input_ok(const acmpca__post_input *in)
+{
+    const char *p;
+
+    if (!in->access_key_id || !*in->access_key_id || !in->secret_access_key ||
+        !*in->secret_access_key || strlen(in->secret_access_key) > SIGN_MAX_SECRET ||
+        (in->session_token && !plain_value(in->session_token)) ||
+        !plain_value(in->content_type) || !plain_value(in->target) ||
+        in->timestamp <= 0 || in->timestamp > SIGN_MAX_TIMESTAMP || (!in->body && in->body_len))
+        return 0;
+    for (p = in->access_key_id; *p; p++)
+        if (is_ctl((unsigned char)*p) || (unsigned char)*p >= 0x80 || strchr(" /,=", *p))
+            return 0;
+    return 1;
+}
+
+#define POST_NAMES_HEAD "content-type;host;x-amz-date;"
+#define POST_NAMES_TOKEN "x-amz-security-token;"
+#define POST_NAMES_TAIL "x-amz-target"
+
+/*
+ * The same canonical request acmpca_sign makes for a POST to "/" with the
+ * Content-Type and X-Amz-Target headers, written straight out: their names
+ * are already in the canonical order (content-type, host, x-amz-date,
+ * x-amz-security-token, x-amz-target) and every value is canonical as it is
+ * (post_input_ok), so there is nothing to lowercase, trim or sort.
+ */
+int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
+                      char amz_date[17], char **authorization)
+{
+    char short_date[9], payload[2 * SHA256_DIGEST_LENGTH + 1];
+    char scope[2 * SIGN_MAX_SCOPE_PART + 32], signature[2 * SIGN_KEY_LEN + 1];
+    char creq_s[SIGN_STACK_LARGE], sts_s[SIGN_STACK_SMALL], *p, *auth;
+    const char *names = in->session_token ? POST_NAMES_HEAD POST_NAMES_TOKEN POST_NAMES_TAIL
+                                          : POST_NAMES_HEAD POST_NAMES_TAIL;
+    acmpca_buf creq, sts;
+    hmac_key key;
+    size_t need;
+    int rc;
+
+    memset(&key, 0, sizeof(key));
+    *authorization = NULL;
+    if (!post_input_ok(in))
+        return 1; /* not this shape: acmpca_sign's (and its error messages) */
+    acmpca__buf_on(&creq, creq_s, sizeof(creq_s), 1);
+    acmpca__buf_on(&sts, sts_s, sizeof(sts_s), 0);
+    format_dates(in->timestamp, amz_date, short_date);
+    sha256_hex(payload, in->body, in->body_len);
+    p = put_text(scope, short_date);
+    *p++ = '/';
+    p = put_text(p, in->region);
+    *p++ = '/';
+    p = put_text(p, in->service);
+    put_text(p, "/" SIGV4_TERMINATOR);
+
+    need = 128 + strlen(in->content_type) + strlen(in->host) + strlen(in->target) +
+           (in->session_token ? strlen(in->session_token) : 0) + strlen(names);
+    if ((rc = acmpca__buf_reserve(&creq, need)) != 0 ||
+        (rc = acmpca__buf_puts(&creq, "POST\n/\n\ncontent-type:")) != 0 ||
+        (rc = acmpca__buf_puts(&creq, in->content_type)) != 0 ||
+        (rc = acmpca__buf_puts(&creq, "\nhost:")) != 0 ||
+        (rc = acmpca__buf_puts(&creq, in->host)) != 0 ||
+        (rc = acmpca__buf_puts(&creq, "\nx-amz-date:")) != 0 ||
+        (rc = acmpca__buf_puts(&creq, amz_date)) != 0 ||
+        (in->session_token &&
+         ((rc = acmpca__buf_puts(&creq, "\nx-amz-security-token:")) != 0 ||
+          (rc = acmpca__buf_puts(&creq, in->session_token)) != 0)) ||
+        (rc = acmpca__buf_puts(&creq, "\nx-amz-target:")) != 0 ||
+        (rc = acmpca__buf_puts(&creq, in->target)) != 0 ||
+        (rc = acmpca__buf_puts(&creq, "\n\n")) != 0 ||
+        (rc = acmpca__buf_puts(&creq, names)) != 0 ||
+        (rc = acmpca__buf_puts(&creq, "\n")) != 0 ||
+        (rc = acmpca__buf_puts(&creq, payload)) != 0 ||
+        (rc = string_to_sign(&sts, amz_date, scope, creq.ptr, creq.len)) != 0 ||
+        (rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
+                          in->service)) != 0)
+        goto done;
+    signature_hex(signature, &key, sts.ptr, sts.len);
+    /* "AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=names, Signature=hex" */
+    need = sizeof(SIGV4_ALGORITHM " Credential=/, SignedHeaders=, Signature=") +
+           strlen(in->access_key_id) + strlen(scope) + strlen(names) + strlen(signature);
+    if (!(auth = malloc(need))) {
+        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        goto done;
+    }
+    p = put_text(auth, SIGV4_ALGORITHM " Credential=");
+    p = put_text(p, in->access_key_id);
+    *p++ = '/';
+    p = put_text(p, scope);
+    p = put_text(p, ", SignedHeaders=");
+    p = put_text(p, names);
+    p = put_text(p, ", Signature=");
+    put_text(p, signature);
+    *authorization = auth;
+done:
+    acmpca__wipe(&key, sizeof(key));
+    acmpca__wipe(signature, sizeof(signature));
+    acmpca__buf_free(&creq);
+    acmpca__buf_free(&sts);
+    return rc;
+}

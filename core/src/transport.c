@@ -503,8 +503,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     at = b->len;
     if (acmpca__buf_reserve(b, name_len + (vend - vstart) + 2) != 0)
         return 0;
-    for (i = 0; i < name_len; i++)
-        b->ptr[at + i] = (char)tolower((unsigned char)data[i]);
+    for (i = 0; i < name_len; i++) /* ASCII, whatever the locale */
+        b->ptr[at + i] = data[i] >= 'A' && data[i] <= 'Z' ? (char)(data[i] - 'A' + 'a') : data[i];
     b->ptr[at + name_len] = '\0';
     memcpy(b->ptr + at + name_len + 1, data + vstart, vend - vstart);
     b->ptr[at + name_len + 1 + (vend - vstart)] = '\0';
@@ -513,20 +513,28 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-/* The transfer's headers into resp, in one block. */
+/* The transfer's headers into resp, in one block (as acmpca__http_headers_pack
+ * makes): the head's text, already "name\0value\0" with names in lowercase,
+ * copied whole after the array. */
 static int take_headers(transfer *x, acmpca_http_response *resp)
 {
-    acmpca_header v[MAX_RESPONSE_HEADERS];
-    size_t i;
+    size_t i, n = x->header_count;
+    acmpca_header *h;
+    char *text;
 
-    for (i = 0; i < x->header_count; i++) {
-        v[i].name = x->head->ptr + x->header_at[i];
-        v[i].value = v[i].name + strlen(v[i].name) + 1;
-    }
     resp->packed = 1;
-    if (acmpca__http_headers_pack(&resp->headers, v, x->header_count) != 0)
-        return ACMPCA_ENOMEM;
-    resp->header_count = x->header_count;
+    if (n == 0)
+        return 0;
+    if (!(h = malloc(n * sizeof(*h) + x->head->len)))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    text = (char *)(h + n);
+    memcpy(text, x->head->ptr, x->head->len);
+    for (i = 0; i < n; i++) {
+        h[i].name = text + x->header_at[i];
+        h[i].value = h[i].name + strlen(h[i].name) + 1;
+    }
+    resp->headers = h;
+    resp->header_count = n;
     return 0;
 }
 

@@ -439,12 +439,16 @@ bad:
 
 void acmpca__hex(char *out, const unsigned char *data, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
+    /* Both digits of a byte at once: three digests a signature. */
+#define HEX_ROW(h) h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" \
+                   h "c" h "d" h "e" h "f"
+    static const char pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3")
+        HEX_ROW("4") HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9")
+        HEX_ROW("a") HEX_ROW("b") HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+#undef HEX_ROW
     size_t i;
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
+    for (i = 0; i < len; i++)
+        memcpy(out + 2 * i, pairs + 2 * data[i], 2);
     out[2 * len] = '\0';
 }
 

@@ -1,8 +1,9 @@
 /*
  * fault_control.h - the tests' side of tests/fixtures/fault_server.py's
- * control API: script the next answers, read back what the server received.
- * Header-only (static functions) for the C tests that run under
- * `with_server.py fault`; uses libcurl for the control requests only.
+ * control API: script the next answers, read back what the server received;
+ * and of fixture_server.py's counters. Header-only (static functions) for the
+ * C tests that run under `with_server.py fault` (or `fixture`); uses libcurl
+ * for the control requests only.
  */
 #ifndef FAULT_CONTROL_H
 #define FAULT_CONTROL_H
@@ -27,7 +28,7 @@ FAULT_UNUSED static const char *fault_env(const char *name)
 {
     const char *v = getenv(name);
     if (!v || !*v) {
-        fprintf(stderr, "%s is not set: run under tests/fixtures/with_server.py fault\n", name);
+        fprintf(stderr, "%s is not set: run under tests/fixtures/with_server.py\n", name);
         exit(2);
     }
     return v;
@@ -95,6 +96,20 @@ FAULT_UNUSED static int fault_received_count(void)
     int n = cJSON_GetArraySize(fault_received(&doc));
     cJSON_Delete(doc);
     return n;
+}
+
+/*
+ * tests/fixtures/fixture_server.py's counters (GET /_stats), or POST
+ * /_stats/reset's answer: a document the caller frees.
+ */
+FAULT_UNUSED static cJSON *fixture_stats(int reset)
+{
+    char *text = fault_control(reset ? "POST" : "GET", reset ? "/_stats/reset" : "/_stats",
+                               reset ? "" : NULL);
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    REQUIRE(doc != NULL);
+    return doc;
 }
 
 #endif

@@ -25,37 +25,10 @@
 
 #include "acmpca.h"
 #include "check.h"
+#include "fault_control.h"
 #include "internal.h"
 
 #define CA "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
-
-static size_t collect(char *data, size_t size, size_t n, void *userp)
-{
-    return acmpca__buf_append(userp, data, size * n) == 0 ? size * n : 0;
-}
-
-/* GET /_stats of the fixture server, or POST /_stats/reset. */
-static cJSON *fixture_stats(int reset)
-{
-    char url[256];
-    acmpca_buf body = {0};
-    CURL *h = curl_easy_init();
-    cJSON *doc;
-    REQUIRE(h && getenv("ACMPCA_TEST_ENDPOINT"));
-    snprintf(url, sizeof(url), "%s/_stats%s", getenv("ACMPCA_TEST_ENDPOINT"),
-             reset ? "/reset" : "");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    if (reset)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    REQUIRE(curl_easy_perform(h) == CURLE_OK);
-    curl_easy_cleanup(h);
-    doc = cJSON_Parse(body.ptr);
-    acmpca__buf_free(&body);
-    REQUIRE(doc != NULL);
-    return doc;
-}
 
 static int stat_of(const char *name)
 {

@@ -18,35 +18,9 @@
 
 #include "check.h"
 #include "config.h"
+#include "temp_files.h"
 
 #define T0 ((int64_t)1700000000)
-
-static char *temp_paths[16];
-static size_t temp_count;
-
-static const char *temp_file(const char *text)
-{
-    char tmpl[] = "/tmp/acmpca-test-creds-XXXXXX";
-    size_t len = strlen(text);
-    int fd = mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    REQUIRE(write(fd, text, len) == (ssize_t)len);
-    close(fd);
-    REQUIRE(temp_count < sizeof(temp_paths) / sizeof(temp_paths[0]));
-    temp_paths[temp_count] = strdup(tmpl);
-    REQUIRE(temp_paths[temp_count]);
-    return temp_paths[temp_count++];
-}
-
-static void remove_temp_files(void)
-{
-    size_t i;
-    for (i = 0; i < temp_count; i++) {
-        unlink(temp_paths[i]);
-        free(temp_paths[i]);
-    }
-    temp_count = 0;
-}
 
 static void clear_env(void)
 {

@@ -361,31 +361,31 @@ static void test_xml(void)
 
 static void test_names_and_options(void)
 {
+    static const struct {
+        int (*make)(acmpca_credentials_provider **, const acmpca_credentials_options *);
+        const char *name;
+    } kinds[] = {
+        {acmpca_credentials_provider_container, "container"},
+        {acmpca_credentials_provider_imds, "imds"},
+        {acmpca_credentials_provider_web_identity, "web-identity"},
+        {acmpca_credentials_provider_assume_role, "assume-role"},
+        {acmpca_credentials_provider_sso, "sso"},
+        {acmpca_credentials_provider_default_ex, "default-chain"},
+    };
     acmpca_credentials_options o = ACMPCA_CREDENTIALS_OPTIONS_INIT;
     acmpca_credentials_provider *p = NULL, *src = NULL;
     acmpca_assume_role_params params;
+    size_t i;
 
     CHECK_INT(acmpca_credentials_provider_process(&p, "true", NULL), 0);
     CHECK_STR(acmpca_credentials_provider_name(p), "credential-process");
     acmpca_credentials_provider_unref(p);
-    CHECK_INT(acmpca_credentials_provider_container(&p, &o), 0);
-    CHECK_STR(acmpca_credentials_provider_name(p), "container");
-    acmpca_credentials_provider_unref(p);
-    CHECK_INT(acmpca_credentials_provider_imds(&p, &o), 0);
-    CHECK_STR(acmpca_credentials_provider_name(p), "imds");
-    acmpca_credentials_provider_unref(p);
-    CHECK_INT(acmpca_credentials_provider_web_identity(&p, &o), 0);
-    CHECK_STR(acmpca_credentials_provider_name(p), "web-identity");
-    acmpca_credentials_provider_unref(p);
-    CHECK_INT(acmpca_credentials_provider_assume_role(&p, &o), 0);
-    CHECK_STR(acmpca_credentials_provider_name(p), "assume-role");
-    acmpca_credentials_provider_unref(p);
-    CHECK_INT(acmpca_credentials_provider_sso(&p, &o), 0);
-    CHECK_STR(acmpca_credentials_provider_name(p), "sso");
-    acmpca_credentials_provider_unref(p);
-    CHECK_INT(acmpca_credentials_provider_default_ex(&p, &o), 0);
-    CHECK_STR(acmpca_credentials_provider_name(p), "default-chain");
-    acmpca_credentials_provider_unref(p);
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        p = NULL;
+        CHECK_INT(kinds[i].make(&p, &o), 0);
+        CHECK_STR(acmpca_credentials_provider_name(p), kinds[i].name);
+        acmpca_credentials_provider_unref(p);
+    }
 
     /* Options must be initialised; bad arguments are refused up front. */
     o.version = 0;

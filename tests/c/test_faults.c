@@ -454,8 +454,12 @@ static void row_stall(void)
     acmpca_client_free(c);
 }
 
-/* Bytes keep coming, each gap inside the read timeout, the whole answer longer. */
-static void row_slow_trickle(void)
+/*
+ * Bytes keep coming, each gap inside the read timeout, the whole answer
+ * longer than `longer_than` seconds: one attempt that succeeds.
+ */
+static void check_trickle(const char *name, const char *what, const char *json,
+                          long read_timeout_ms, double longer_than)
 {
     acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
     acmpca_client *c;
@@ -464,24 +468,29 @@ static void row_slow_trickle(void)
     int retries = -1, rc;
 
     o.max_attempts = 1;
-    o.read_timeout_ms = 500;
+    o.read_timeout_ms = read_timeout_ms;
     c = client_with(&o, NULL);
-
-    /* The body in 8-byte pieces every 100 ms: about 2 s for ~150 bytes. */
-    script("[{\"action\":\"trickle\",\"chunk\":8,\"interval_ms\":100}]");
+    script(json);
     t0 = now_s();
     rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, &out, &retries);
     took = now_s() - t0;
-    printf("  body trickle: %.2f s\n", took);
+    printf("  %s: %.2f s\n", what, took);
     if (rc)
-        show_error("slow-trickle");
+        show_error(name);
     CHECK_INT(rc, 0);
     CHECK_INT(retries, 0);
-    CHECK(took > 1.0); /* longer than the read timeout in total */
+    CHECK(took > longer_than);
     CHECK_STR(jstr(cJSON_GetObjectItemCaseSensitive(out, "CertificateAuthority"), "Arn"), CA_ARN);
     CHECK_INT(received_count(), 1);
     cJSON_Delete(out);
     acmpca_client_free(c);
+}
+
+/* The body in 8-byte pieces every 100 ms: about 2 s for ~150 bytes, read timeout 500 ms. */
+static void row_slow_trickle(void)
+{
+    check_trickle("slow-trickle", "body trickle",
+                  "[{\"action\":\"trickle\",\"chunk\":8,\"interval_ms\":100}]", 500, 1.0);
 }
 
 /*
@@ -491,28 +500,9 @@ static void row_slow_trickle(void)
  */
 static void row_slow_trickle_head(void)
 {
-    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
-    acmpca_client *c;
-    cJSON *out = NULL;
-    double t0, took;
-    int retries = -1, rc;
-
-    o.max_attempts = 1;
-    o.read_timeout_ms = 1000;
-    c = client_with(&o, NULL);
-    script("[{\"action\":\"trickle\",\"chunk\":16,\"interval_ms\":100,\"headers_too\":true}]");
-    t0 = now_s();
-    rc = call(c, "DescribeCertificateAuthority", DESCRIBE_IN, &out, &retries);
-    took = now_s() - t0;
-    printf("  head and body trickle: %.2f s\n", took);
-    if (rc)
-        show_error("slow-trickle-head");
-    CHECK_INT(rc, 0);
-    CHECK_INT(retries, 0);
-    CHECK(took > 1.5);
-    CHECK_STR(jstr(cJSON_GetObjectItemCaseSensitive(out, "CertificateAuthority"), "Arn"), CA_ARN);
-    cJSON_Delete(out);
-    acmpca_client_free(c);
+    check_trickle("slow-trickle-head", "head and body trickle",
+                  "[{\"action\":\"trickle\",\"chunk\":16,\"interval_ms\":100,"
+                  "\"headers_too\":true}]", 1000, 1.5);
 }
 
 /* 200 with a JSON body cut short (Content-Length matches): not retried. */

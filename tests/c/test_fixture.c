@@ -15,6 +15,7 @@
 
 #include "acmpca.h"
 #include "check.h"
+#include "fault_control.h"
 #include "internal.h"
 
 #define CA "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
@@ -56,6 +57,26 @@ static int record_progress(void *userdata, const char *waiter, int attempt, doub
     return log->stop_at && attempt >= log->stop_at;
 }
 
+/*
+ * A new audit report of the CA named CA `ca` (`format` JSON or CSV): the
+ * waiter's input for it (caller deletes).
+ */
+static cJSON *new_audit_report(const char *ca, const char *format)
+{
+    cJSON *out = NULL, *in;
+    char buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"CertificateAuthorityArn\":\"" CA "%s\",\"S3BucketName\":"
+             "\"bucket\",\"AuditReportResponseFormat\":\"%s\"}", ca, format);
+    CHECK_INT(run("CreateCertificateAuthorityAuditReport", buf, &out), 0);
+    REQUIRE(str(out, "AuditReportId"));
+    snprintf(buf, sizeof(buf), "{\"CertificateAuthorityArn\":\"" CA "%s\",\"AuditReportId\":"
+             "\"%s\"}", ca, str(out, "AuditReportId"));
+    cJSON_Delete(out);
+    REQUIRE((in = cJSON_Parse(buf)) != NULL);
+    return in;
+}
+
 static void audit_reports(void)
 {
     cJSON *out = NULL, *in, *last = NULL;
@@ -87,38 +108,19 @@ static void audit_reports(void)
     cJSON_Delete(in);
 
     /* A report that ends FAILED stops the waiter with a failure. */
-    CHECK_INT(run("CreateCertificateAuthorityAuditReport",
-                  "{\"CertificateAuthorityArn\":\"" CA "failing-audit\",\"S3BucketName\":\"bucket\","
-                  "\"AuditReportResponseFormat\":\"CSV\"}", &out), 0);
-    snprintf(buf, sizeof(buf),
-             "{\"CertificateAuthorityArn\":\"" CA "failing-audit\",\"AuditReportId\":\"%s\"}",
-             str(out, "AuditReportId"));
-    cJSON_Delete(out);
-    in = cJSON_Parse(buf);
+    in = new_audit_report("failing-audit", "CSV");
     CHECK_INT(acmpca_wait(client, "audit_report_created", in, 0.05, 10, NULL), ACMPCA_EWAITER);
     CHECK_CONTAINS(acmpca_error_last()->message, "FAILED");
     cJSON_Delete(in);
 
     /* Giving up after the allowed attempts. */
-    CHECK_INT(run("CreateCertificateAuthorityAuditReport",
-                  "{\"CertificateAuthorityArn\":\"" CA "a2\",\"S3BucketName\":\"bucket\","
-                  "\"AuditReportResponseFormat\":\"JSON\"}", &out), 0);
-    snprintf(buf, sizeof(buf), "{\"CertificateAuthorityArn\":\"" CA "a2\",\"AuditReportId\":\"%s\"}",
-             str(out, "AuditReportId"));
-    cJSON_Delete(out);
-    in = cJSON_Parse(buf);
+    in = new_audit_report("a2", "JSON");
     CHECK_INT(acmpca_wait(client, "AuditReportCreated", in, 0.01, 2, NULL), ACMPCA_EWAITER);
     CHECK_STR(acmpca_error_last()->message, "waiter AuditReportCreated gave up after 2 attempts");
     cJSON_Delete(in);
 
     /* A progress callback that says stop ends the wait at once: ACMPCA_ECANCELLED. */
-    CHECK_INT(run("CreateCertificateAuthorityAuditReport",
-                  "{\"CertificateAuthorityArn\":\"" CA "a3\",\"S3BucketName\":\"bucket\","
-                  "\"AuditReportResponseFormat\":\"JSON\"}", &out), 0);
-    snprintf(buf, sizeof(buf), "{\"CertificateAuthorityArn\":\"" CA "a3\",\"AuditReportId\":\"%s\"}",
-             str(out, "AuditReportId"));
-    cJSON_Delete(out);
-    in = cJSON_Parse(buf);
+    in = new_audit_report("a3", "JSON");
     {
         progress_log log = {0, 0, 1, 0};
         CHECK_INT(acmpca_wait_ex(client, "AuditReportCreated", in, 0.01, 5, NULL,
@@ -300,33 +302,6 @@ static void error_bodies(void)
                   "{\"CertificateAuthorityArn\":\"" CA "unmodelled\"}", &out), ACMPCA_ESERVICE);
     CHECK_STR(e->aws_code, "InvalidStateException");
     CHECK(out == NULL);
-}
-
-static size_t collect(char *data, size_t size, size_t n, void *userp)
-{
-    acmpca_buf *b = userp;
-    return acmpca__buf_append(b, data, size * n) == 0 ? size * n : 0;
-}
-
-/* The fixture's IssueCertificate counters (GET /_stats), or POST /_stats/reset. */
-static cJSON *fixture_stats(int reset)
-{
-    char url[256];
-    acmpca_buf body = {0};
-    CURL *h = curl_easy_init();
-    cJSON *doc;
-    snprintf(url, sizeof(url), "%s/_stats%s", getenv("ACMPCA_TEST_ENDPOINT"), reset ? "/reset" : "");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    if (reset)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    REQUIRE(curl_easy_perform(h) == CURLE_OK);
-    curl_easy_cleanup(h);
-    doc = cJSON_Parse(body.ptr);
-    acmpca__buf_free(&body);
-    REQUIRE(doc != NULL);
-    return doc;
 }
 
 typedef struct issuer {

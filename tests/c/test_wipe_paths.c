@@ -38,6 +38,7 @@
 
 #include "acmpca.h"
 #include "check.h"
+#include "fault_socket.h"
 
 #define XOR_KEY 0xA5
 #define CHUNK ((size_t)1 << 20)
@@ -50,46 +51,6 @@ static const unsigned char secret_enc[] = {
     0xe6, 0xe1, 0xe0, 0xe3, 0xe2, 0xed, 0xec, 0xef, 0xee, 0xe9,
 };
 
-static int server_port(void)
-{
-    const char *e = getenv("ACMPCA_TEST_ENDPOINT");
-    int port = 0;
-
-    if (!e || sscanf(e, "http://127.0.0.1:%d", &port) != 1) {
-        fprintf(stderr, "ACMPCA_TEST_ENDPOINT is not set: run under with_server.py fault\n");
-        exit(2);
-    }
-    return port;
-}
-
-/* POST `body` to the fault server's control API; the HTTP status. */
-static int control(const char *path, const char *body)
-{
-    struct sockaddr_in sa;
-    char head[256], answer[1024];
-    size_t len = strlen(body);
-    ssize_t n;
-    int fd, status = 0;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)server_port());
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-    REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n"
-             "Connection: close\r\n\r\n", path, len);
-    REQUIRE(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
-    REQUIRE(write(fd, body, len) == (ssize_t)len);
-    n = read(fd, answer, sizeof(answer) - 1);
-    close(fd);
-    if (n > 0) {
-        answer[n] = '\0';
-        sscanf(answer, "HTTP/1.1 %d", &status);
-    }
-    return status;
-}
-
 /* The script, with the secret decoded into it in place; wiped after sending. */
 static void script_trickled_credentials(void)
 {
@@ -98,15 +59,15 @@ static void script_trickled_credentials(void)
     static const char after[] = "\", \"AccessKeyId\": \"ASIATRICKLE1\", \"Token\": "
                                 "\"TOKENTRICKLE1\", \"Expiration\": \"2099-01-01T00:00:00Z\"}}]";
     size_t i, n = sizeof(before) - 1;
-    char *text = malloc(sizeof(before) + sizeof(secret_enc) + sizeof(after));
+    char *text = malloc(sizeof(before) + sizeof(secret_enc) + sizeof(after)), answer[1024];
 
     REQUIRE(text != NULL);
     memcpy(text, before, n);
     for (i = 0; i < sizeof(secret_enc); i++)
         text[n++] = (char)(secret_enc[i] ^ XOR_KEY);
     memcpy(text + n, after, sizeof(after));
-    REQUIRE(control("/_fault/reset", "") == 200);
-    REQUIRE(control("/_fault/script", text) == 200);
+    REQUIRE(control("POST", "/_fault/reset", "", answer, sizeof(answer)) == 200);
+    REQUIRE(control("POST", "/_fault/script", text, answer, sizeof(answer)) == 200);
     OPENSSL_cleanse(text, strlen(text));
     free(text);
 }

@@ -12,11 +12,22 @@ M.CREDS = { access_key_id = "testing", secret_access_key = "testing" }
 M.CA_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/" ..
            "11111111-2222-3333-4444-555555555555"
 
--- A client for the test server (or any config given).
-function M.client(extra)
-  local config = { region = "us-east-1", endpoint_url = M.endpoint, credentials = M.CREDS }
+-- acmpca.new with the fields of `config` (a fresh table, taken) and `extra`'s over them.
+function M.new_client(config, extra)
   for k, v in pairs(extra or {}) do config[k] = v end
   return acmpca.new(config)
+end
+
+-- A client for the test server (or any config given).
+function M.client(extra)
+  return M.new_client({ region = "us-east-1", endpoint_url = M.endpoint, credentials = M.CREDS },
+                      extra)
+end
+
+-- A client whose machines a spec drives by hand: a port nobody listens on, 3 attempts.
+function M.machine_client(extra)
+  return M.new_client({ region = "us-east-1", endpoint_url = M.CLOSED_PORT_URL,
+                        credentials = M.CREDS, max_attempts = 3 }, extra)
 end
 
 -- A client pointed at a port nobody listens on: any I/O shows as a connection error.
@@ -244,6 +255,27 @@ function M.get(path, base)
   return out
 end
 
+-- ---- the fault server's control API (tests/fixtures/fault_server.py) ----
+
+-- A variable the fault server's run sets; fails the spec when it is missing.
+function M.fault_env(name)
+  local v = os.getenv(name)
+  assert(v and v ~= "", name .. " is not set: run under tests/fixtures/with_server.py fault")
+  return v
+end
+
+-- Forget everything, then script the next answers (a JSON list of actions).
+function M.fault_script(actions)
+  M.post("/_fault/reset", "")
+  M.post("/_fault/script", actions)
+end
+
+-- The server's log: the list of requests and the whole document.
+function M.fault_requests()
+  local doc = M.json_decode(M.get("/_fault/requests"))
+  return doc.requests, doc
+end
+
 -- Wall-clock seconds with a fraction (os.time has whole seconds only).
 function M.now()
   local out = M.sh("date +%s.%N")
@@ -258,6 +290,35 @@ function M.sha256_hex(s)
   M.rmdir(dir)
   assert(ok, out)
   return out:match("^(%x+)")
+end
+
+-- A list_tags call of `ca` by a child interpreter (ACMPCA_LUA_EXE, with the
+-- module under test) run inside tests/fixtures/recording_proxy.py (`forward`:
+-- passing calls on to their endpoint), which gives it ACMPCA_TEST_PROXY. The
+-- child's client has static keys, one attempt and the fields `config` (Lua
+-- text, may be empty) adds; `env` (`env` arguments, expanded by sh) sets its
+-- environment. Only the child gets a sanitizer runtime preloaded (the ASan
+-- build's run): Python and curl hang under it. Returns the output (the call's
+-- pcall results first) and the requests the proxy saw.
+function M.list_tags_through_proxy(forward, env, config, ca)
+  local lua = os.getenv("ACMPCA_LUA_EXE") or (M.is54 and "lua5.4" or "luajit")
+  local cpath = package.searchpath("acmpca", package.cpath)
+  assert(cpath, "acmpca.so not on package.cpath")
+  local child = ("package.cpath = %q; local a = require 'acmpca'; " ..
+                 "local c = a.new{ region = 'us-east-1', max_attempts = 1, %s, " ..
+                 "credentials = { access_key_id = 'testing', secret_access_key = 'testing' } }; " ..
+                 "print(pcall(c.list_tags, c, { CertificateAuthorityArn = %q }))")
+                :format(cpath, config, ca)
+  local script = ("env %s LD_PRELOAD=%s %s -e %s; " ..
+                  "echo; curl -sS --noproxy '*' \"$ACMPCA_TEST_PROXY/_requests\"")
+                 :format(env, M.shell_quote(os.getenv("LD_PRELOAD") or ""), M.shell_quote(lua),
+                         M.shell_quote(child))
+  local out, ok = M.sh(("env -u LD_PRELOAD python3 %s/tests/fixtures/recording_proxy.py %s" ..
+                        "-- sh -c %s 2>&1")
+                       :format(M.shell_quote(os.getenv("ACMPCA_SOURCE_DIR") or "."),
+                               forward and "--forward " or "", M.shell_quote(script)))
+  assert(ok, out)
+  return out, M.json_decode(out:match("\n({.*})%s*$")).requests
 end
 
 -- Run `code` in a fresh interpreter (the one under test, with the module

@@ -16,7 +16,6 @@ import http.client
 import inspect
 import json
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import acmpca
 import acmpca.aio
 from _servers import free_port
 from conftest import CREDS, FAKE_CA_ARN, REGION, ROOT, make_client
+from recording_proxy import tunnel
 from test_credentials import metadata, stats  # noqa: F401  (the metadata fixture)
 
 CA = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-ca"
@@ -739,16 +739,7 @@ class TunnelProxy:
                 return
             with socket.create_connection((host, int(port))) as up:
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                socks = [conn, up]
-                while True:
-                    ready, _, _ = select.select(socks, [], [], 30)
-                    if not ready:
-                        return
-                    for s in ready:
-                        data = s.recv(65536)
-                        if not data:
-                            return
-                        (up if s is conn else conn).sendall(data)
+                tunnel(conn, up)
 
     def close(self):
         self.sock.close()

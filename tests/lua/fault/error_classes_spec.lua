@@ -9,22 +9,15 @@ local CA = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-c
 local DESCRIBE = { CertificateAuthorityArn = CA }
 local GET = { CertificateAuthorityArn = CA, CertificateArn = CA .. "/certificate/01" }
 
-local function env(name)
-  local v = os.getenv(name)
-  assert(v and v ~= "", name .. " is not set: run under tests/fixtures/with_server.py fault")
-  return v
-end
+local env = h.fault_env
 
-local function script(actions)
-  h.post("/_fault/reset", "")
-  h.post("/_fault/script", actions)
-end
+local script = h.fault_script
 
 local function client(extra, endpoint)
-  local config = { region = "us-east-1", endpoint_url = endpoint or h.endpoint, max_attempts = 1,
-                   credentials = { access_key_id = "AKIDCLASSES", secret_access_key = "s" } }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
+  return h.new_client({ region = "us-east-1", endpoint_url = endpoint or h.endpoint,
+                        max_attempts = 1,
+                        credentials = { access_key_id = "AKIDCLASSES", secret_access_key = "s" } },
+                      extra)
 end
 
 -- acmpca.new{<fields> credentials} in a clean child: the class and code it raised.

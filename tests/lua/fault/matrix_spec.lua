@@ -26,25 +26,9 @@ local CREATE_CA = {
     SigningAlgorithm = "SHA256WITHECDSA", Subject = { CommonName = "x" } },
 }
 
-local function env(name)
-  local v = os.getenv(name)
-  assert(v and v ~= "", name .. " is not set: run under tests/fixtures/with_server.py fault")
-  return v
-end
+-- ---- the control API (script, the server's log: tests/lua/helpers.lua) -----
 
--- ---- the control API -------------------------------------------------------
-
--- Forget everything, then script the next answers (a JSON list of actions).
-local function script(actions)
-  h.post("/_fault/reset", "")
-  h.post("/_fault/script", actions)
-end
-
--- The server's log: the list of requests and the whole document.
-local function received()
-  local doc = h.json_decode(h.get("/_fault/requests"))
-  return doc.requests, doc
-end
+local env, script, received = h.fault_env, h.fault_script, h.fault_requests
 
 local function received_count()
   return #received()
@@ -67,10 +51,9 @@ end
 
 -- A client for the fault server (or `endpoint`) with `extra` options.
 local function client(extra, endpoint)
-  local config = { region = "us-east-1", endpoint_url = endpoint or h.endpoint,
-                   credentials = { access_key_id = KEY_ID, secret_access_key = SECRET } }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
+  return h.new_client({ region = "us-east-1", endpoint_url = endpoint or h.endpoint,
+                        credentials = { access_key_id = KEY_ID, secret_access_key = SECRET } },
+                      extra)
 end
 
 local function describe_ca(c)

@@ -13,7 +13,7 @@ describe("user_agent_suffix", function()
     c = h.client()
     c:list_tags{ CertificateAuthorityArn = CA }
     c:close()
-    local seen = h.json_decode(h.get("/_fault/requests")).requests
+    local seen = h.fault_requests()
     assert.are.equal(2, #seen)
     local with, without = seen[1].headers["user-agent"], seen[2].headers["user-agent"]
     assert.are.equal(without .. " inventory-app/2.1 (lua spec)", with)
@@ -23,28 +23,10 @@ end)
 
 
 -- The proxy option: calls reach the fault server through
--- tests/fixtures/recording_proxy.py --forward (run around a child interpreter,
--- which gets ACMPCA_TEST_PROXY; only the Lua child gets an ASan runtime preloaded).
+-- tests/fixtures/recording_proxy.py --forward.
 local function through_proxy(proxy_expr)
-  local lua = os.getenv("ACMPCA_LUA_EXE") or (h.is54 and "lua5.4" or "luajit")
-  local cpath = package.searchpath("acmpca", package.cpath)
-  assert(cpath, "acmpca.so not on package.cpath")
-  local child = ("package.cpath = %q; local a = require 'acmpca'; " ..
-                 "local c = a.new{ region = 'us-east-1', max_attempts = 1, " ..
-                 "endpoint_url = os.getenv('ACMPCA_TEST_ENDPOINT'), proxy = %s, " ..
-                 "credentials = { access_key_id = 'testing', secret_access_key = 'testing' } }; " ..
-                 "print(pcall(c.list_tags, c, { CertificateAuthorityArn = %q }))")
-                :format(cpath, proxy_expr, CA)
-  local script = ("NO_PROXY= no_proxy= http_proxy= HTTP_PROXY= LD_PRELOAD=%s %s -e %s; " ..
-                  "echo; curl -sS --noproxy '*' \"$ACMPCA_TEST_PROXY/_requests\"")
-                 :format(h.shell_quote(os.getenv("LD_PRELOAD") or ""), h.shell_quote(lua),
-                         h.shell_quote(child))
-  local out, ok = h.sh(("env -u LD_PRELOAD python3 %s/tests/fixtures/recording_proxy.py " ..
-                        "--forward -- sh -c %s 2>&1")
-                       :format(h.shell_quote(os.getenv("ACMPCA_SOURCE_DIR") or "."),
-                               h.shell_quote(script)))
-  assert(ok, out)
-  return out, h.json_decode(out:match("\n({.*})%s*$")).requests
+  return h.list_tags_through_proxy(true, "NO_PROXY= no_proxy= http_proxy= HTTP_PROXY=",
+    "endpoint_url = os.getenv('ACMPCA_TEST_ENDPOINT'), proxy = " .. proxy_expr, CA)
 end
 
 describe("proxy", function()
@@ -55,7 +37,7 @@ describe("proxy", function()
     assert.are.equal(1, #seen, out)
     assert.are.equal(("POST %s/ HTTP/1.1"):format(os.getenv("ACMPCA_TEST_ENDPOINT")),
                      seen[1].line)
-    assert.are.equal(1, #h.json_decode(h.get("/_fault/requests")).requests)
+    assert.are.equal(1, #h.fault_requests())
   end)
 
   it("as a table uses the entry for the endpoint's scheme", function()

@@ -7,11 +7,7 @@ local h = require "helpers"
 
 local CA = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/fault-ca"
 
-local function env(name)
-  local v = os.getenv(name)
-  assert(v and v ~= "", name .. " is not set: run under tests/fixtures/with_server.py fault")
-  return v
-end
+local env = h.fault_env
 
 -- The HTTPS port presents a certificate for `name` from a new test CA (nil: the
 -- self-signed one again); returns the CA's path.
@@ -23,7 +19,7 @@ local function serve_certificate_for(name)
 end
 
 local function received_count()
-  return #h.json_decode(h.get("/_fault/requests")).requests
+  return #h.fault_requests()
 end
 
 local function describe_ca(options)

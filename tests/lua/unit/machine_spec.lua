@@ -10,12 +10,7 @@ local CERT = { CertificateAuthorityArn = ARN, CertificateArn = ARN .. "/certific
 local JSON_HEADERS = { ["Content-Type"] = "application/x-amz-json-1.1",
                        ["x-amzn-RequestId"] = "req-1" }
 
-local function client(extra)
-  local config = { region = "us-east-1", endpoint_url = "http://127.0.0.1:1",
-                   credentials = h.CREDS, max_attempts = 3 }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
-end
+local client = h.machine_client
 
 describe("c:machine", function()
   it("says what to send: the signed request, where, and its bounds", function()

@@ -9,12 +9,7 @@ local ARN = h.CA_ARN
 local CERT = { CertificateAuthorityArn = ARN, CertificateArn = ARN .. "/certificate/abc" }
 local OK_BODY = '{"Certificate":"C","CertificateChain":"D"}'
 
-local function client(extra)
-  local config = { region = "us-east-1", endpoint_url = "http://127.0.0.1:1",
-                   credentials = h.CREDS, max_attempts = 3 }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
-end
+local client = h.machine_client
 
 -- The head of a 200 answer with `extra` header lines before the request id.
 local function head(extra)

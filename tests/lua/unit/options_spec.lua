@@ -12,9 +12,7 @@ local CERT = { CertificateAuthorityArn = CA, CertificateArn = CA .. "/certificat
 
 -- No endpoint_url: the client resolves the service endpoint itself.
 local function resolving_client(extra)
-  local config = { region = "us-east-1", credentials = h.CREDS }
-  for k, v in pairs(extra or {}) do config[k] = v end
-  return acmpca.new(config)
+  return h.new_client({ region = "us-east-1", credentials = h.CREDS }, extra)
 end
 
 -- A client for a port nobody listens on (the machines here never send).
@@ -48,30 +46,11 @@ end)
 describe("HTTPS_PROXY", function()
   it("carries the call: the proxy sees a CONNECT to the endpoint use_fips chose", function()
     -- A child interpreter, since this one cannot set its own environment.
-    local lua = os.getenv("ACMPCA_LUA_EXE") or (h.is54 and "lua5.4" or "luajit")
-    local cpath = package.searchpath("acmpca", package.cpath)
-    assert(cpath, "acmpca.so not on package.cpath")
-    local child = ("package.cpath = %q; local a = require 'acmpca'; " ..
-                   "local c = a.new{ region = 'us-east-1', use_fips = true, max_attempts = 1, " ..
-                   "credentials = { access_key_id = 'testing', " ..
-                   "secret_access_key = 'testing' } }; " ..
-                   "print(pcall(c.list_tags, c, { CertificateAuthorityArn = %q }))")
-                  :format(cpath, CA)
-    -- Only the Lua child gets an ASan runtime preloaded (the ASan build's run):
-    -- Python and curl hang under it.
-    local script = ("HTTPS_PROXY=$ACMPCA_TEST_PROXY NO_PROXY= no_proxy= LD_PRELOAD=%s " ..
-                    "env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_ACM_PCA %s -e %s; " ..
-                    "echo; curl -sS --noproxy '*' \"$ACMPCA_TEST_PROXY/_requests\"")
-                   :format(h.shell_quote(os.getenv("LD_PRELOAD") or ""), h.shell_quote(lua),
-                           h.shell_quote(child))
-    local out, ok = h.sh(("env -u LD_PRELOAD python3 %s/tests/fixtures/recording_proxy.py " ..
-                          "-- sh -c %s 2>&1")
-                         :format(h.shell_quote(os.getenv("ACMPCA_SOURCE_DIR") or "."),
-                                 h.shell_quote(script)))
-    assert(ok, out)
+    local out, seen = h.list_tags_through_proxy(false,
+      "-u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_ACM_PCA HTTPS_PROXY=$ACMPCA_TEST_PROXY " ..
+      "NO_PROXY= no_proxy=", "use_fips = true", CA)
     -- The proxy answers the CONNECT and hangs up: the call fails, after the proxy saw it.
     assert.matches("^false", out)
-    local seen = h.json_decode(out:match("\n({.*})%s*$")).requests
     assert.are.equal(1, #seen, out)
     assert.are.equal("CONNECT acm-pca-fips.us-east-1.amazonaws.com:443 HTTP/1.1", seen[1].line)
   end)

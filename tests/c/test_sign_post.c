@@ -1,0 +1,274 @@
+/*
+ * test_sign_post.c - the signing path of the client's own requests
+ * (acmpca__sign_post, client.c's sign_post) against the general signer
+ * (acmpca_sign): for several operations and endpoints, with and without a
+ * session token, with headers added by acmpca_machine_set_header and when
+ * re-signed for a retry, the headers a request is sent with are byte for byte
+ * those acmpca_sign gives the same request at the same time. Inputs the fast
+ * path does not sign (a token with a space, a bad key) get the general
+ * signer's result or error. No I/O.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "acmpca.h"
+#include "client_internal.h"
+#include "internal.h"
+#include "check.h"
+
+#define AKID "AKIDEXAMPLE"
+#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define TOKEN "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+token=="
+
+static const char *const endpoints[] = {
+    "http://127.0.0.1:8080",                    /* a port in Host */
+    "https://acm-pca.eu-west-1.amazonaws.com",  /* the default port: none */
+    "https://example.com:443",                  /* the default port given: none */
+    "http://[::1]:9000",                        /* IPv6 keeps its brackets */
+    "http://localhost:8080/prefix",             /* a path: the general signer */
+};
+
+typedef struct op_case {
+    const char *name;
+    const char *input;
+} op_case;
+
+static const op_case ops[] = {
+    {"GetCertificate", "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:eu-west-1:123456789012:"
+                       "certificate-authority/ca\",\"CertificateArn\":\"arn:aws:acm-pca:"
+                       "eu-west-1:123456789012:certificate-authority/ca/certificate/c1\"}"},
+    {"ListCertificateAuthorities", "{}"},
+    {"DescribeCertificateAuthority", "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:eu-west-1:"
+                                     "123456789012:certificate-authority/ca\"}"},
+    {"CreatePermission", "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:eu-west-1:123456789012:"
+                         "certificate-authority/ca\",\"Principal\":\"acm.amazonaws.com\","
+                         "\"Actions\":[\"IssueCertificate\",\"GetCertificate\"]}"},
+    /* With an IdempotencyToken the client adds. */
+    {"IssueCertificate", "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:eu-west-1:123456789012:"
+                         "certificate-authority/ca\",\"Csr\":\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K\","
+                         "\"SigningAlgorithm\":\"SHA256WITHRSA\",\"Validity\":{\"Value\":30,"
+                         "\"Type\":\"DAYS\"}}"},
+};
+
+/* "20150830T123600Z" -> seconds since the epoch. */
+static int64_t parse_amz_date(const char *v)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    REQUIRE(v && strlen(v) == 16 &&
+            sscanf(v, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                   &tm.tm_min, &tm.tm_sec) == 6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+static const char *header(const acmpca_http_request *req, size_t from, const char *name)
+{
+    size_t i;
+    for (i = from; i < req->header_count; i++)
+        if (strcmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+/* The general signer's headers for the request's first `keep` headers, at the
+ * time the request was signed (its X-Amz-Date). */
+static acmpca_signed *general(const acmpca_client *c, const acmpca_http_request *req, size_t keep,
+                              const acmpca_credentials *creds)
+{
+    acmpca_sign_input in;
+    acmpca_signed *s = NULL;
+
+    memset(&in, 0, sizeof(in));
+    in.method = req->method;
+    in.url = req->url;
+    in.headers = req->headers;
+    in.header_count = keep;
+    in.body = req->body;
+    in.body_len = req->body_len;
+    in.region = c->signing_region;
+    in.service = "acm-pca";
+    in.access_key_id = creds->access_key_id;
+    in.secret_access_key = creds->secret_access_key;
+    in.session_token = creds->session_token;
+    in.timestamp = parse_amz_date(header(req, keep, "X-Amz-Date"));
+    REQUIRE(acmpca_sign(&s, &in, NULL) == 0);
+    return s;
+}
+
+/* The request's signature headers equal the general signer's, in order. */
+static void check_same(const acmpca_client *c, const acmpca_http_request *req, size_t keep,
+                       const acmpca_credentials *creds, const char *what)
+{
+    acmpca_signed *s = general(c, req, keep, creds);
+    size_t i;
+
+    if (req->header_count - keep != s->header_count)
+        fprintf(stderr, "%s: %zu signature headers, the general signer %zu\n", what,
+                req->header_count - keep, s->header_count);
+    CHECK_INT(req->header_count - keep, s->header_count);
+    for (i = 0; i < s->header_count && keep + i < req->header_count; i++) {
+        CHECK_STR(req->headers[keep + i].name, s->headers[i].name);
+        CHECK_STR(req->headers[keep + i].value, s->headers[i].value);
+    }
+    acmpca_signed_free(s);
+}
+
+/* acmpca__sign_post itself on the request: handled, and the same Authorization. */
+static void check_fast_path(const acmpca_client *c, const acmpca_http_request *req,
+                            const acmpca_credentials *creds)
+{
+    acmpca__post_input in;
+    acmpca_signed *s;
+    char date[17], *auth = NULL;
+    size_t i;
+
+    REQUIRE(c->sign_host != NULL);
+    memset(&in, 0, sizeof(in));
+    in.host = c->sign_host;
+    in.content_type = req->headers[0].value;
+    in.target = req->headers[1].value;
+    in.body = req->body;
+    in.body_len = req->body_len;
+    in.region = c->signing_region;
+    in.service = "acm-pca";
+    in.access_key_id = creds->access_key_id;
+    in.secret_access_key = creds->secret_access_key;
+    in.session_token = creds->session_token;
+    in.timestamp = parse_amz_date(header(req, 2, "X-Amz-Date"));
+    CHECK_INT(acmpca__sign_post(&in, NULL, date, &auth), 0);
+    s = general(c, req, 2, creds);
+    for (i = 0; i < s->header_count; i++) {
+        if (strcmp(s->headers[i].name, "Authorization") == 0)
+            CHECK_STR(auth, s->headers[i].value);
+        if (strcmp(s->headers[i].name, "X-Amz-Date") == 0)
+            CHECK_STR(date, s->headers[i].value);
+        if (strcmp(s->headers[i].name, "Host") == 0)
+            CHECK_STR(c->sign_host, s->headers[i].value);
+    }
+    free(auth);
+    acmpca_signed_free(s);
+}
+
+static void one_case(const char *endpoint, const char *token, const op_case *op, int extras)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_credentials creds = {AKID, SECRET, NULL, 0, "test"};
+    acmpca_client *c = NULL;
+    acmpca_machine *m = NULL;
+    acmpca_http_request *req;
+    cJSON *input = cJSON_Parse(op->input);
+    char what[256];
+    size_t keep = 2;
+    int round;
+
+    creds.session_token = (char *)token;
+    snprintf(what, sizeof(what), "%s %s token=%s extras=%d", endpoint, op->name,
+             token ? "yes" : "no", extras);
+    o.endpoint_url = endpoint;
+    o.region = "eu-west-1";
+    o.access_key_id = AKID;
+    o.secret_access_key = SECRET;
+    REQUIRE(input != NULL);
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    /* Only an endpoint with a path needs the general signer for every request. */
+    CHECK_INT(c->sign_host != NULL, strstr(endpoint, "/prefix") == NULL);
+    if (acmpca_machine_new_call(&m, c, op->name, input) != 0) {
+        fprintf(stderr, "%s: %s\n", what, acmpca_error_last()->message);
+        REQUIRE(0);
+    }
+    if (extras) {
+        /* Sorted before, between and after the protocol's and the signer's names. */
+        REQUIRE(acmpca_machine_set_header(m, "Zz-Trace", "  a   b  ") == 0);
+        REQUIRE(acmpca_machine_set_header(m, "Accept-Language", "en") == 0);
+        REQUIRE(acmpca_machine_set_header(m, "x-amz-meta", "1") == 0);
+        keep += 3;
+    }
+    req = (acmpca_http_request *)acmpca_machine_request(m);
+    for (round = 0; round < 2; round++) { /* the first signature, then a retry's */
+        if (acmpca__sign_request_keeping(c, req, &creds, keep) != 0) {
+            fprintf(stderr, "%s: %s\n", what, acmpca_error_last()->message);
+            REQUIRE(0);
+        }
+        check_same(c, req, keep, &creds, what);
+        if (!extras && c->sign_host)
+            check_fast_path(c, req, &creds);
+    }
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+    cJSON_Delete(input);
+}
+
+/* What the fast path leaves to the general signer gets its result or error. */
+static void fallbacks(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_credentials spaced = {AKID, SECRET, "tok  en with spaces", 0, "test"};
+    acmpca_credentials bad_key = {"AKID/EXAMPLE", SECRET, NULL, 0, "test"};
+    acmpca_credentials empty_token = {AKID, SECRET, "", 0, "test"};
+    acmpca__post_input in;
+    acmpca_client *c = NULL;
+    acmpca_machine *m = NULL;
+    acmpca_http_request *req;
+    char date[17], *auth = NULL;
+
+    o.endpoint_url = endpoints[0];
+    o.access_key_id = AKID;
+    o.secret_access_key = SECRET;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    REQUIRE(acmpca_machine_new_call(&m, c, "ListCertificateAuthorities", NULL) == 0);
+    req = (acmpca_http_request *)acmpca_machine_request(m);
+
+    /* A token whose spaces the canonical form collapses: signed, the general way. */
+    REQUIRE(acmpca__sign_request_keeping(c, req, &spaced, 2) == 0);
+    check_same(c, req, 2, &spaced, "token with spaces");
+    CHECK_STR(header(req, 2, "X-Amz-Security-Token"), "tok  en with spaces");
+    memset(&in, 0, sizeof(in));
+    in.host = c->sign_host;
+    in.content_type = req->headers[0].value;
+    in.target = req->headers[1].value;
+    in.body = req->body;
+    in.body_len = req->body_len;
+    in.region = c->signing_region;
+    in.service = "acm-pca";
+    in.access_key_id = AKID;
+    in.secret_access_key = SECRET;
+    in.session_token = spaced.session_token;
+    in.timestamp = 1440938160;
+    CHECK_INT(acmpca__sign_post(&in, NULL, date, &auth), 1);
+    CHECK(auth == NULL);
+
+    /* Refused as the general signer refuses them, with its messages. */
+    CHECK_INT(acmpca__sign_request_keeping(c, req, &bad_key, 2), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "access_key_id");
+    CHECK_INT(acmpca__sign_request_keeping(c, req, &empty_token, 2), ACMPCA_EINVAL);
+    CHECK_CONTAINS(acmpca_error_last()->message, "session_token: empty");
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
+int main(void)
+{
+    size_t e, i;
+    int extras;
+
+    if (acmpca_global_init() != 0)
+        return 1;
+    for (e = 0; e < sizeof(endpoints) / sizeof(endpoints[0]); e++)
+        for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+            for (extras = 0; extras < 2; extras++) {
+                one_case(endpoints[e], NULL, &ops[i], extras);
+                one_case(endpoints[e], TOKEN, &ops[i], extras);
+            }
+    fallbacks();
+    acmpca_global_cleanup();
+    if (check_failures)
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
+    return check_failures ? 1 : 0;
+}
