@@ -16,7 +16,7 @@ Groups:
   faults       every row of the fault matrix (tests/c/faults.cmake, checked):
                same outcomes and attempt counts as the C and Lua clients, the
                retry quota drained by 60 calls at once, a connect timeout,
-               rate_limit, keep-alive with a pool per host
+               chunked bodies, rate_limit, keep-alive (off; a pool per host)
   tls          the fault server's HTTPS port: trusted CA -> success (SNI sent),
                no CA or a wrong CA -> an SSLError object; an unverified pooled
                connection is never reused by a verifying client
@@ -383,6 +383,22 @@ def group_faults(ngx, fault, env):
     fault.script([{"action": "big_body", "size": 1000, "chunked": True}])
     expect_ok(call("describe_certificate_authority", DESCRIBE, max_response_bytes=1024), 0,
               row + " (under the cap, chunked)")
+
+    row = "chunked"
+    # A body of three chunks (the server writes 4096-byte chunks), then the next request
+    # on the same connection: the terminating chunk was read exactly.
+    fault.script([{"action": "big_body", "size": 10000, "chunked": True, "keep_alive": True},
+                  {"action": "ok", "keep_alive": True}])
+    for _ in range(2):
+        expect_ok(call("describe_certificate_authority", DESCRIBE, client="chunked"), 0, row)
+    peers = {r["peer_port"] for r in fault.requests()["requests"]}
+    check(fault.count() == 2 and len(peers) == 1,
+          row + ": the connection carried the next request (%r)" % peers)
+    fault.script([{"action": "respond", "status": 400, "chunked": True,
+                   "body": {"__type": "ResourceNotFoundException", "message": "chunked no"}}])
+    err = expect_error(call("describe_certificate_authority", DESCRIBE), "ResourceNotFoundException",
+                       1, False, 400, row + " (an error answer)")
+    check(err.get("message") == "chunked no", row + ": the error's message")
 
     row = "wrong-content-length"
     fault.script([{"action": "wrong_length", "extra": 100, "repeat": 2}])
