@@ -426,6 +426,10 @@ static void json_fill(lua_State *L, int idx, cJSON *item, int depth)
         size_t n = lua_rawlen(L, idx), i;
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, (int)i);
+            if (is_null(L, -1)) {  /* an absent element: the list closes up */
+                lua_pop(L, 1);
+                continue;
+            }
             child = json_new(L, lua_gettop(L));
             cJSON_AddItemToArray(item, child);
             if (lua_istable(L, -1))
@@ -2520,13 +2524,14 @@ static const char *const request_keys[] = {
 /*
  * options.<key>: a list of strings, as an array of pointers into it. The
  * array is a userdata left on the stack (nil when the option is absent) that
- * the caller keeps there while the pointers are in use.
+ * the caller keeps there while the pointers are in use. Null elements
+ * (ngx.null / cjson.null) are absent: *count leaves them out.
  */
 static const char *const *opt_string_list(lua_State *L, int idx, const char *key, size_t *count,
                                           const char *operation)
 {
     const char **v;
-    size_t n, i = 0;
+    size_t n, i = 0, used;
     int list, t = raw_field(L, idx, key);
 
     *count = 0;
@@ -2546,19 +2551,24 @@ static const char *const *opt_string_list(lua_State *L, int idx, const char *key
         raise_param(L, operation, "options.%s: expected a list of strings (a sequence table)",
                     key);
     v = (const char **)lua_newuserdatauv(L, (n ? n : 1) * sizeof(*v), 0);
-    for (i = 0; i < n; i++) {
+    for (i = 0, used = 0; i < n; i++) {
         size_t len;
         lua_rawgeti(L, list, (int)i + 1);
+        if (is_null(L, -1)) {  /* ngx.null / cjson.null: an absent element */
+            lua_pop(L, 1);
+            continue;
+        }
         if (lua_type(L, -1) != LUA_TSTRING)
             raise_param(L, operation, "options.%s[%d]: expected a string, got %s", key, (int)i,
                         luaL_typename(L, -1));
-        v[i] = lua_tolstring(L, -1, &len);  /* anchored by the list */
-        if (strlen(v[i]) != len)
+        v[used] = lua_tolstring(L, -1, &len);  /* anchored by the list */
+        if (strlen(v[used]) != len)
             raise_param(L, operation, "options.%s[%d]: contains a NUL byte", key, (int)i);
+        used++;
         lua_pop(L, 1);
     }
     lua_replace(L, list);  /* the list stays referenced by the options table */
-    *count = n;
+    *count = used;
     return v;
 }
 

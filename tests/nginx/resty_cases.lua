@@ -91,15 +91,30 @@ function M.call()
           elapsed = ngx.now() - t0, worker = ngx.worker.id() })
 end
 
--- ngx.null where JSON has null: the inputs treat it as absent.
+-- ngx.null where JSON has null (as cjson decodes it, at any depth): the inputs
+-- treat it as absent. { options, op, params, wait, wait_options, paginate,
+-- paginate_options, request_certificate, request_options } as for /call.
 function M.null()
-  local doc = request()
-  local c, err = client(doc)
-  if not c then return reply({ ok = false, err = error_doc(err) }) end
+  ngx.req.read_body()
+  local doc = json.decode(ngx.req.get_body_data() or "", 1, ngx.null)
+  local c, err = acmpca.new(doc.options)
+  if not c then return reply({ ok = false, stage = "new", err = error_doc(err) }) end
   local res
-  res, err = c:list_certificate_authorities({ NextToken = ngx.null, MaxResults = ngx.null,
-                                              ResourceOwner = ngx.null })
-  reply({ ok = res ~= nil, err = error_doc(err) })
+  if doc.wait then
+    res, err = c:wait(doc.wait, doc.params, doc.wait_options)
+  elseif doc.paginate then
+    for page, perr in c:paginate(doc.paginate, doc.params, doc.paginate_options) do
+      res, err = page, perr
+      if not page then break end
+    end
+  elseif doc.request_certificate then
+    res, err = c:request_certificate(doc.request_certificate, doc.request_options)
+  else
+    local meta
+    res, meta = c:call(doc.op, doc.params)
+    err = not res and meta or nil
+  end
+  reply({ ok = res ~= nil and res ~= false, err = error_doc(err) })
 end
 
 --[[
@@ -180,6 +195,28 @@ function M.flow()
           made = { certificate = made.Certificate, chain = made.CertificateChain or root,
                    key = made.PrivateKey, arn = made.CertificateArn },
           bad_option = error_doc(bad) })
+end
+
+-- Every method of the blocking client that names an operation, called on a
+-- resty.acmpca client with a bad parameter: { methods = { name = code } }, and
+-- `missing` the operations the blocking client has that this one lacks.
+function M.methods()
+  local doc = request()
+  local c = acmpca.new(doc.options)
+  local blocking = require("acmpca").new(doc.options)
+  local out, missing = {}, {}
+  for _, name in ipairs(acmpca.operations) do
+    if type(blocking[name]) ~= "function" then missing[#missing + 1] = "blocking:" .. name end
+    if type(c[name]) ~= "function" then
+      missing[#missing + 1] = name
+    else
+      local ok, res, err = pcall(c[name], c, { NoSuchParameter = 1 })
+      out[name] = ok and res == nil and getmetatable(err) == acmpca.Error and err.code
+                  or ("raised or answered: " .. tostring(res))
+    end
+  end
+  blocking:close()
+  reply({ methods = out, missing = missing, count = #acmpca.operations })
 end
 
 -- The blocking module inside a handler (what the issue warns about): for contrast.

@@ -11,6 +11,8 @@
 #   --tree=<openresty>/luajit make` against a prefix laid out as
 #   /usr/local/openresty/luajit (bin/luajit, include/luajit-2.1) made of that
 #   same luajit2.
+# - The Debian tree's resty.acmpca and acmpca.so loaded by Debian's nginx +
+#   libnginx-mod-http-lua, making one call over a cosocket.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -56,6 +58,70 @@ cd "$tmp/src"
 quiet luarocks --lua-version=5.1 --tree="$tmp/tree-deb" make bindings/lua/acmpca-*.rockspec \
     LUA_INCDIR="$luajit_inc"
 check_load luajit "$tmp/tree-deb/lib/lua/5.1" "luarocks --lua-version=5.1 make (Debian's LuaJIT)"
+
+# The installed resty.acmpca and acmpca.so in Debian's nginx + libnginx-mod-http-lua:
+# a content handler calls ListTags over a cosocket on the same nginx (one worker,
+# which serves the canned answer meanwhile).
+if [ -x /usr/sbin/nginx ] && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
+    ngx="$tmp/nginx"
+    mkdir -p "$ngx/logs" "$ngx/tmp"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat > "$ngx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log;
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $ngx/tmp;
+    proxy_temp_path $ngx/tmp;
+    fastcgi_temp_path $ngx/tmp;
+    uwsgi_temp_path $ngx/tmp;
+    scgi_temp_path $ngx/tmp;
+    lua_package_path "$tmp/tree-deb/share/lua/5.1/?.lua;;";
+    lua_package_cpath "$tmp/tree-deb/lib/lua/5.1/?.so;;";
+    server {
+        listen 127.0.0.1:$port;
+        location = / {
+            default_type application/x-amz-json-1.1;
+            return 200 '{"Tags":[{"Key":"k","Value":"installed"}]}';
+        }
+        location = /check {
+            content_by_lua_block {
+                local acmpca = require "resty.acmpca"
+                local c = assert(acmpca.new{ region = "us-east-1", max_attempts = 1,
+                    endpoint_url = "http://127.0.0.1:$port",
+                    credentials = { access_key_id = "a", secret_access_key = "b" } })
+                local res, err = c:list_tags{ CertificateAuthorityArn =
+                    "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/x" }
+                ngx.say(res and res.Tags[1].Value or tostring(err), " ",
+                        debug.getinfo(acmpca.new, "S").source, " ",
+                        package.loaded.acmpca and "acmpca " .. package.loaded.acmpca.version)
+            }
+        }
+    }
+}
+CONF
+    /usr/sbin/nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" &
+    nginx_pid=$!
+    trap 'kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+    answer=
+    for _ in $(seq 50); do
+        answer=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/check" 2>/dev/null) && break
+        sleep 0.1
+    done
+    case $answer in
+        "installed @$tmp/tree-deb/share/lua/5.1/resty/acmpca.lua acmpca "*) ;;
+        *) echo "resty.acmpca from the tree in nginx answered: '$answer'" >&2
+           cat "$ngx/logs/error.log" >&2; exit 1 ;;
+    esac
+    echo "nginx + libnginx-mod-http-lua: resty.acmpca from the tree calls ListTags ($answer)"
+    kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
+    trap 'rm -rf "$tmp"' EXIT
+fi
 
 # An OpenResty-shaped LuaJIT prefix over Debian's luajit2 (libluajit2-5.1-dev).
 prefix="$tmp/openresty/luajit"

@@ -52,6 +52,15 @@ local RESTY_OPTIONS = {
   ssl_verify = true, shared_dict = true, shared_dict_key = true,
 }
 
+-- "keepalive, keepalive_pool, ...": for the message of an unknown option.
+local RESTY_OPTION_NAMES
+do
+  local names = {}
+  for name in pairs(RESTY_OPTIONS) do names[#names + 1] = name end
+  table.sort(names)
+  RESTY_OPTION_NAMES = concat(names, ", ")
+end
+
 -- Phases where ngx.socket.tcp and ngx.sleep exist (ngx_lua's documentation).
 local COSOCKET_PHASES = {
   rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
@@ -554,7 +563,14 @@ function _M.new(opts)
   end
 
   local ok, c = pcall(core.new, conf)
-  if not ok then return nil, as_error(c) end
+  if not ok then
+    c = as_error(c)
+    -- The blocking module lists its own options; name this module's too.
+    if find(c.message, "^config%.[^:]*: unknown option; expected one of: ") then
+      c.message = c.message .. "; or one of resty.acmpca's: " .. RESTY_OPTION_NAMES
+    end
+    return nil, c
+  end
   local suffix = type(conf.user_agent_suffix) == "string" and (" " .. conf.user_agent_suffix) or ""
   return setmetatable({
     core = c,
