@@ -927,18 +927,18 @@ typedef struct request_room {
     size_t cap, used, mark;
 } request_room;
 
-static char ROOM_METHOD[] = "POST";
+static const char ROOM_METHOD[] = "POST"; /* read-only: a write through it faults */
 
 static request_room *room_of(const acmpca_http_request *req)
 {
-    return req->method == ROOM_METHOD ? (request_room *)(void *)(req + 1) : NULL;
+    return req->method == (const char *)ROOM_METHOD ? (request_room *)(void *)(req + 1) : NULL;
 }
 
 static int in_room(const acmpca_http_request *req, const char *s)
 {
     const request_room *r = room_of(req);
-    const char *base = r ? (const char *)(r + 1) : NULL;
-    return r && s >= base && s < base + r->cap;
+    uintptr_t base = r ? (uintptr_t)(r + 1) : 0;
+    return r && (uintptr_t)s >= base && (uintptr_t)s - base < r->cap;
 }
 
 acmpca_http_request *acmpca__request_new(size_t room)
@@ -948,7 +948,7 @@ acmpca_http_request *acmpca__request_new(size_t room)
     if (!req)
         return NULL;
     memset(req, 0, sizeof(*req));
-    req->method = ROOM_METHOD;
+    req->method = (char *)ROOM_METHOD;
     r = room_of(req);
     r->cap = room;
     r->used = r->mark = 0;
