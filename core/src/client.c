@@ -393,13 +393,20 @@ int acmpca_client_settings_get(const acmpca_client *c, acmpca_client_settings *o
 
 #define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
 
-/* Into the room prepare_request made for it. */
+/* Room in a request for the fixed-shape signature's strings (sign_post): the
+ * names, the host and the date. A session token is allocated apart: room for
+ * one would take the block past the sizes malloc serves fastest. */
+#define SIGNATURE_ROOM (sizeof("Host") + sizeof("X-Amz-Date") + 17 + \
+                        sizeof("X-Amz-Security-Token") + sizeof("Authorization"))
+
+/* Into the room prepare_request made for it, the strings in the request's own room. */
 static int add_header(acmpca_http_request *req, const char *name, const char *value)
 {
-    char *n = acmpca__strdup(name), *v = acmpca__strdup(value);
+    char *n = acmpca__request_strdup(req, name, strlen(name));
+    char *v = acmpca__request_strdup(req, value, strlen(value));
     if (!n || !v) {
-        free(n);
-        free(v);
+        acmpca__request_release(req, n, 0);
+        acmpca__request_release(req, v, 0);
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     }
     req->headers[req->header_count].name = n;
@@ -433,11 +440,17 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
     acmpca_http_request *req = NULL;
     cJSON *with_token = NULL;
     char target[128], token[37];
-    size_t n;
+    size_t n, url_len;
     int err;
 
     *out = NULL;
-    req = calloc(1, sizeof(*req));
+    /* Its strings in one block with it (acmpca__request_new): the URL, the
+     * protocol's headers and the signature's. */
+    url_len = strlen(c->url);
+    req = acmpca__request_new(url_len + 1 + sizeof("Content-Type") + sizeof(CONTENT_TYPE) +
+                              sizeof("X-Amz-Target") + sizeof(TARGET_PREFIX) +
+                              strlen(op->name) + strlen(c->sign_host ? c->sign_host : "") + 1 +
+                              SIGNATURE_ROOM);
     if (!req)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     if (c->idempotency_tokens && acmpca_model_member(op->input, "IdempotencyToken") &&
@@ -455,10 +468,8 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
     if ((err = acmpca__serialize_input(op, input, &req->body)) != 0)
         goto fail;
     req->body_len = strlen(req->body);
-    req->method = acmpca__strdup("POST");
-    req->url = acmpca__strdup(c->url);
-    if (!req->method || !req->url) {
-        err = ACMPCA_ENOMEM;
+    if (!(req->url = acmpca__request_strdup(req, c->url, url_len))) {
+        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         goto fail;
     }
     n = strlen(op->name); /* the model's names are short: cut only in theory */
@@ -476,6 +487,7 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
     if ((err = add_header(req, "Content-Type", CONTENT_TYPE)) != 0 ||
         (err = add_header(req, "X-Amz-Target", target)) != 0)
         goto fail;
+    acmpca__request_mark(req); /* the signature's strings come after */
     cJSON_Delete(with_token);
     *out = req;
     return 0;
@@ -535,12 +547,14 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
         return err;
     /* The same headers, in the same order, as acmpca__sign_headers adds; no
      * X-Amz-Security-Token without a token. */
-    v[0] = acmpca__strdup(c->sign_host);
-    v[1] = acmpca__strdup(amz_date);
-    v[2] = creds->session_token ? acmpca__strdup(creds->session_token) : NULL;
+    v[0] = acmpca__request_strdup(req, c->sign_host, strlen(c->sign_host));
+    v[1] = acmpca__request_strdup(req, amz_date, strlen(amz_date));
+    v[2] = creds->session_token ? acmpca__request_strdup(req, creds->session_token,
+                                                         strlen(creds->session_token)) : NULL;
     v[3] = auth;
     for (i = 0; i < 4; i++)
-        n[i] = i != 2 || creds->session_token ? acmpca__strdup(names[i]) : NULL;
+        n[i] = i != 2 || creds->session_token
+                   ? acmpca__request_strdup(req, names[i], strlen(names[i])) : NULL;
     ok = (h = realloc(req->headers, (UNSIGNED_HEADERS + 4) * sizeof(*h))) != NULL;
     if (h)
         req->headers = h;
@@ -549,8 +563,8 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
             ok = 0;
     if (!ok) {
         for (i = 0; i < 4; i++) {
-            free(n[i]);
-            acmpca__free_secret(v[i]);
+            acmpca__request_release(req, n[i], 0);
+            acmpca__request_release(req, v[i], 1);
         }
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     }
@@ -573,9 +587,11 @@ int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
 
     while (req->header_count > keep) {
         req->header_count--;
-        free((char *)req->headers[req->header_count].name);
-        acmpca__free_secret((char *)req->headers[req->header_count].value);
+        acmpca__request_release(req, (char *)req->headers[req->header_count].name, 0);
+        acmpca__request_release(req, (char *)req->headers[req->header_count].value, 1);
     }
+    /* Every string after the mark was the last signature's, now let go. */
+    acmpca__request_rewind(req);
     if (keep == UNSIGNED_HEADERS && c->sign_host &&
         (err = sign_post(c, req, creds)) <= 0) /* 1: not its shape */
         return err;

@@ -397,7 +397,7 @@ int acmpca_machine_set_header(acmpca_machine *m, const char *name, const char *v
         if (acmpca__strcaseeq(req->headers[i].name, name)) {
             if (!(v = acmpca__strdup(value)))
                 return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-            free((char *)req->headers[i].value);
+            acmpca__request_release(req, (char *)req->headers[i].value, 1);
             req->headers[i].value = v;
             return 0;
         }

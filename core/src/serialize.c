@@ -241,16 +241,45 @@ static int check_length(const walk *w, const acmpca_shape *shape, size_t len, co
  * of copies to build, print and free: that cost more than the checking).
  */
 
-/* A JSON string as cJSON prints one: ", \ and control characters escaped. */
+/* The bytes a JSON string escapes: control characters, " and \. */
+static const unsigned char escaped[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether one of the 8 bytes of x may be a control character, " or \: never
+ * a false no (a byte below 0x20, or a zero byte of x ^ '"' or x ^ '\\', sets
+ * its high bit); a rare false yes only sends the bytes to the byte loop. */
+static int any_escaped(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    return ((((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS) != 0;
+}
+
+/* A JSON string as cJSON prints one: ", \ and control characters escaped.
+ * Room for the whole string is made once; runs without an escape are copied
+ * whole, found 8 bytes at a time. */
 static int put_string(acmpca_buf *out, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s, *run;
+    const unsigned char *p = (const unsigned char *)s, *run, *end;
+    size_t len = strlen(s);
+    uint64_t x;
     char esc[6];
-    int rc = acmpca__buf_append(out, "\"", 1);
+    int rc = acmpca__buf_reserve(out, len + 2);
 
+    end = p + len;
+    if (!rc)
+        rc = acmpca__buf_append(out, "\"", 1);
     while (!rc && *p) {
-        for (run = p; *p > 31 && *p != '"' && *p != '\\'; p++)
+        run = p;
+        while (end - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x)))
+            p += 8;
+        for (; !escaped[*p]; p++)
             ;
         if (p > run)
             rc = acmpca__buf_append(out, run, (size_t)(p - run));
@@ -547,6 +576,7 @@ static int ser_map(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_bu
 
 static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_buf *out)
 {
+    size_t bytes;
     int rc;
 
     if (w->n > MAX_DEPTH)
@@ -563,8 +593,12 @@ static int ser_value(walk *w, const acmpca_shape *shape, const cJSON *v, acmpca_
     case ACMPCA_SHAPE_STRING:
         if (!cJSON_IsString(v) || !v->valuestring)
             return type_error(w, shape, v);
-        /* Length in code points, as the service counts characters. */
-        if ((rc = check_length(w, shape, utf8_length(v->valuestring), "length")) != 0)
+        /* Length in code points, as the service counts characters: counted
+         * only when the bytes (1 to 4 a code point) do not settle it. */
+        bytes = strlen(v->valuestring);
+        if (((shape->has_max && shape->max >= 0 && bytes > (uint64_t)shape->max) ||
+             (shape->has_min && shape->min > 0 && bytes / 4 < (uint64_t)shape->min)) &&
+            (rc = check_length(w, shape, utf8_length(v->valuestring), "length")) != 0)
             return rc;
         return put_string(out, v->valuestring) ? oom() : 0;
     case ACMPCA_SHAPE_BLOB: {

@@ -726,18 +726,26 @@ static int canonical_request(acmpca_buf *out, const char *method, const char *ur
     return rc;
 }
 
-static int string_to_sign(acmpca_buf *out, const char *amz_date, const char *scope,
-                          const char *creq, size_t creq_len)
+/* The string to sign from the canonical request's hash, in hex. */
+static int string_to_sign_of(acmpca_buf *out, const char *amz_date, const char *scope,
+                             const char *hash)
 {
-    char hash[2 * SHA256_DIGEST_LENGTH + 1];
     int rc;
 
-    sha256_hex(hash, creq, creq_len);
     if (!(rc = acmpca__buf_puts(out, SIGV4_ALGORITHM "\n")) &&
         !(rc = acmpca__buf_puts(out, amz_date)) && !(rc = acmpca__buf_puts(out, "\n")) &&
         !(rc = acmpca__buf_puts(out, scope)) && !(rc = acmpca__buf_puts(out, "\n")))
         rc = acmpca__buf_puts(out, hash);
     return rc;
+}
+
+static int string_to_sign(acmpca_buf *out, const char *amz_date, const char *scope,
+                          const char *creq, size_t creq_len)
+{
+    char hash[2 * SHA256_DIGEST_LENGTH + 1];
+
+    sha256_hex(hash, creq, creq_len);
+    return string_to_sign_of(out, amz_date, scope, hash);
 }
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
@@ -784,11 +792,20 @@ typedef struct cache_slot {
     hmac_key key;
 } cache_slot;
 
+/* The longest canonical-request start acmpca__sign_post keeps the state of. */
+#define POST_PREFIX_MAX 192
+
 struct acmpca_sign_cache {
     pthread_mutex_t lock;
     uint64_t clock;
     unsigned long hits;
     cache_slot slot[SIGN_CACHE_SLOTS];
+    /* acmpca__sign_post: the SHA-256 state after the text every request of a
+     * client starts its canonical request with (method, path, Content-Type,
+     * Host: no secret), and that text; post_prefix_len 0 until the first. */
+    SHA256_CTX post_prefix;
+    char post_prefix_text[POST_PREFIX_MAX];
+    size_t post_prefix_len;
 };
 
 int acmpca_sign_cache_new(acmpca_sign_cache **out)
@@ -1365,17 +1382,56 @@ static int post_input_ok(const acmpca__post_input *in)
  * x-amz-security-token, x-amz-target) and every value is canonical as it is
  * (post_input_ok), so there is nothing to lowercase, trim or sort.
  */
+/*
+ * The hash of a canonical request whose first `prefix_len` bytes are the same
+ * for every request of the client: SHA-256 resumes from the state the cache
+ * kept after them (made on the first request, or again when they differ),
+ * so that only the rest is hashed. The same hash as of the whole text.
+ */
+static void creq_hash_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], acmpca_sign_cache *cache,
+                          const char *creq, size_t creq_len, size_t prefix_len)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c;
+    int kept = 0;
+
+    if (!cache || prefix_len > POST_PREFIX_MAX || pthread_mutex_lock(&cache->lock) != 0) {
+        sha256_hex(out, creq, creq_len);
+        return;
+    }
+    if (cache->post_prefix_len == prefix_len &&
+        memcmp(cache->post_prefix_text, creq, prefix_len) == 0) {
+        c = cache->post_prefix;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    if (!kept) {
+        SHA256_Init(&c);
+        SHA256_Update(&c, creq, prefix_len);
+        if (pthread_mutex_lock(&cache->lock) == 0) {
+            cache->post_prefix = c;
+            memcpy(cache->post_prefix_text, creq, prefix_len);
+            cache->post_prefix_len = prefix_len;
+            pthread_mutex_unlock(&cache->lock);
+        }
+    }
+    SHA256_Update(&c, creq + prefix_len, creq_len - prefix_len);
+    SHA256_Final(md, &c);
+    acmpca__hex(out, md, sizeof(md));
+}
+
 int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
                       char amz_date[17], char **authorization)
 {
     char short_date[9], payload[2 * SHA256_DIGEST_LENGTH + 1];
+    char creq_hash[2 * SHA256_DIGEST_LENGTH + 1];
     char scope[2 * SIGN_MAX_SCOPE_PART + 32], signature[2 * SIGN_KEY_LEN + 1];
     char creq_s[SIGN_STACK_LARGE], sts_s[SIGN_STACK_SMALL], *p, *auth;
     const char *names = in->session_token ? POST_NAMES_HEAD POST_NAMES_TOKEN POST_NAMES_TAIL
                                           : POST_NAMES_HEAD POST_NAMES_TAIL;
     acmpca_buf creq, sts;
     hmac_key key;
-    size_t need;
+    size_t need, prefix_len = 0;
     int rc;
 
     memset(&key, 0, sizeof(key));
@@ -1401,7 +1457,7 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
         (rc = acmpca__buf_puts(&creq, "\nhost:")) != 0 ||
         (rc = acmpca__buf_puts(&creq, in->host)) != 0 ||
         (rc = acmpca__buf_puts(&creq, "\nx-amz-date:")) != 0 ||
-        (rc = acmpca__buf_puts(&creq, amz_date)) != 0 ||
+        ((prefix_len = creq.len), (rc = acmpca__buf_puts(&creq, amz_date)) != 0) ||
         (in->session_token &&
          ((rc = acmpca__buf_puts(&creq, "\nx-amz-security-token:")) != 0 ||
           (rc = acmpca__buf_puts(&creq, in->session_token)) != 0)) ||
@@ -1410,8 +1466,10 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
         (rc = acmpca__buf_puts(&creq, "\n\n")) != 0 ||
         (rc = acmpca__buf_puts(&creq, names)) != 0 ||
         (rc = acmpca__buf_puts(&creq, "\n")) != 0 ||
-        (rc = acmpca__buf_puts(&creq, payload)) != 0 ||
-        (rc = string_to_sign(&sts, amz_date, scope, creq.ptr, creq.len)) != 0 ||
+        (rc = acmpca__buf_puts(&creq, payload)) != 0)
+        goto done;
+    creq_hash_hex(creq_hash, cache, creq.ptr, creq.len, prefix_len);
+    if ((rc = string_to_sign_of(&sts, amz_date, scope, creq_hash)) != 0 ||
         (rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
                           in->service)) != 0)
         goto done;

@@ -915,19 +915,104 @@ fail:
     return err;
 }
 
+/*
+ * A request of acmpca__request_new: the public struct, this, then `cap` bytes
+ * of room for its strings. Its method is ROOM_METHOD, a string no other
+ * request can point at, so that acmpca_http_request_free tells it apart from
+ * a request whose every string was allocated on its own. The room held the
+ * signature (Authorization, the session token): it is wiped before it is
+ * freed, as acmpca__free_secret wipes a string allocated apart.
+ */
+typedef struct request_room {
+    size_t cap, used, mark;
+} request_room;
+
+static const char ROOM_METHOD[] = "POST"; /* read-only: a write through it faults */
+
+static request_room *room_of(const acmpca_http_request *req)
+{
+    return req->method == (const char *)ROOM_METHOD ? (request_room *)(void *)(req + 1) : NULL;
+}
+
+static int in_room(const acmpca_http_request *req, const char *s)
+{
+    const request_room *r = room_of(req);
+    uintptr_t base = r ? (uintptr_t)(r + 1) : 0;
+    return r && (uintptr_t)s >= base && (uintptr_t)s - base < r->cap;
+}
+
+acmpca_http_request *acmpca__request_new(size_t room)
+{
+    acmpca_http_request *req = malloc(sizeof(*req) + sizeof(request_room) + room);
+    request_room *r;
+    if (!req)
+        return NULL;
+    memset(req, 0, sizeof(*req));
+    req->method = (char *)ROOM_METHOD;
+    r = room_of(req);
+    r->cap = room;
+    r->used = r->mark = 0;
+    return req;
+}
+
+char *acmpca__request_strdup(acmpca_http_request *req, const char *s, size_t len)
+{
+    request_room *r = room_of(req);
+    char *p;
+    if (r && r->cap - r->used > len) {
+        p = (char *)(r + 1) + r->used;
+        r->used += len + 1;
+    } else if (!(p = malloc(len + 1))) {
+        return NULL;
+    }
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void acmpca__request_release(acmpca_http_request *req, char *s, int secret)
+{
+    if (in_room(req, s))
+        return;
+    if (secret)
+        acmpca__free_secret(s);
+    else
+        free(s);
+}
+
+void acmpca__request_mark(acmpca_http_request *req)
+{
+    request_room *r = room_of(req);
+    if (r)
+        r->mark = r->used;
+}
+
+void acmpca__request_rewind(acmpca_http_request *req)
+{
+    request_room *r = room_of(req);
+    if (r) {
+        acmpca__wipe((char *)(r + 1) + r->mark, r->used - r->mark);
+        r->used = r->mark;
+    }
+}
+
 void acmpca_http_request_free(acmpca_http_request *req)
 {
+    request_room *r;
     size_t i;
     if (!req)
         return;
     for (i = 0; i < req->header_count; i++) {
-        free((char *)req->headers[i].name);
-        acmpca__free_secret((char *)req->headers[i].value);
+        acmpca__request_release(req, (char *)req->headers[i].name, 0);
+        acmpca__request_release(req, (char *)req->headers[i].value, 1);
     }
     free(req->headers);
-    free(req->method);
-    free(req->url);
     free(req->body);
+    acmpca__request_release(req, req->url, 0);
+    if ((r = room_of(req)) != NULL)
+        acmpca__wipe(r + 1, r->used);
+    else
+        free(req->method);
     free(req);
 }
 

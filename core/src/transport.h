@@ -59,6 +59,25 @@ int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
 int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *req,
                               acmpca_http_response *resp, long limit_ms, int flags);
 void acmpca__http_response_clear(acmpca_http_response *resp);
+/*
+ * A request with `room` bytes for its strings in the same block
+ * (acmpca__prepare_request's): method "POST", nothing else set. Its strings
+ * come from acmpca__request_strdup; acmpca_http_request_free wipes the room
+ * and frees the block in one go, and frees whatever was allocated apart.
+ */
+acmpca_http_request *acmpca__request_new(size_t room);
+/* A copy of s[0..len) in the request's room, or malloc'd when the room is full
+ * (or the request has none); NULL when out of memory. */
+char *acmpca__request_strdup(acmpca_http_request *req, const char *s, size_t len);
+/* Let go of a string of the request: freed (wiped first when `secret`) when
+ * allocated apart; one in the room stays until the request is freed. */
+void acmpca__request_release(acmpca_http_request *req, char *s, int secret);
+/* The room used so far is kept; what acmpca__request_strdup adds after this
+ * (the signature's strings) goes with acmpca__request_rewind. */
+void acmpca__request_mark(acmpca_http_request *req);
+/* Wipe the room after the mark for reuse: only once every string put there
+ * since has been released. */
+void acmpca__request_rewind(acmpca_http_request *req);
 /* `n` headers with their strings in one block, names lowercased: freed with
  * one free(*out). *out is NULL when n is 0. */
 int acmpca__http_headers_pack(acmpca_header **out, const acmpca_header *src, size_t n);

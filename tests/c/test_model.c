@@ -640,6 +640,50 @@ static void test_serialize_issue_certificate(void)
     cJSON_Delete(in);
 }
 
+/*
+ * Strings are escaped byte for byte as cJSON prints them, whichever byte
+ * needs it and wherever it falls: each of the control characters, " and \
+ * (and bytes that need none) at every position of strings of 6 to 24 bytes,
+ * across the 8-byte runs the serializer copies whole.
+ */
+static void test_serialize__every_escape_at_every_position(void)
+{
+    static const unsigned char plain[] = {' ', 'a', '/', 0x7f, 0x80, 0xc3, 0xff, '#', '!'};
+    unsigned char bytes[33 + sizeof(plain)];
+    size_t nbytes = 0, len, at, i;
+    int c, mismatches = 0;
+
+    for (c = 1; c < 32; c++)
+        bytes[nbytes++] = (unsigned char)c;
+    bytes[nbytes++] = '"';
+    bytes[nbytes++] = '\\';
+    for (i = 0; i < sizeof(plain); i++)
+        bytes[nbytes++] = plain[i];
+    for (len = 6; len <= 24; len++) {
+        for (at = 0; at < len; at++) {
+            for (i = 0; i < nbytes; i++) {
+                char text[32], *body = NULL, *expected;
+                cJSON *in = cJSON_CreateObject();
+                memset(text, 'x', len);
+                text[at] = (char)bytes[i];
+                text[len] = '\0';
+                REQUIRE(in && cJSON_AddStringToObject(in, "CertificateAuthorityArn", text));
+                expected = cJSON_PrintUnformatted(in);
+                REQUIRE(expected != NULL);
+                CHECK_INT(acmpca__serialize_input(op_named("ListTags"), in, &body), 0);
+                if (!body || strcmp(body, expected) != 0) {
+                    if (mismatches++ < 3)
+                        CHECK_STR(body, expected);
+                }
+                free(body);
+                cJSON_free(expected);
+                cJSON_Delete(in);
+            }
+        }
+    }
+    CHECK_INT(mismatches, 0);
+}
+
 static void test_serialize_valid_cases(void)
 {
     char *body = NULL;
@@ -1241,6 +1285,7 @@ int main(void)
     test_waiter__audit_report_created_does_not_retry_request_in_progress();
     test_serialize_issue_certificate();
     test_serialize_valid_cases();
+    test_serialize__every_escape_at_every_position();
     test_serialize_errors();
     test_generic_shapes();
     test_value__bytes_to_a_string_member_is_refused_naming_it();

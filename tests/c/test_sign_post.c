@@ -253,6 +253,51 @@ static void fallbacks(void)
     acmpca_client_free(c);
 }
 
+/*
+ * One cache for requests to different hosts and of different content types,
+ * one after the other and back: each is signed as without a cache (the
+ * canonical request's start, whose hash state the cache keeps, is never
+ * another request's), a start too long to keep included.
+ */
+static void cache_shared_by_hosts(void)
+{
+    /* 8080 then 8081: starts of the same length, one after the other. */
+    static const char *const hosts[] = {"127.0.0.1:8080", "127.0.0.1:8081",
+                                        "acm-pca.eu-west-1.amazonaws.com", NULL};
+    static const char *const types[] = {"application/x-amz-json-1.1", "application/json"};
+    char long_host[300], date[17], date2[17], *with = NULL, *without = NULL;
+    acmpca_sign_cache *cache = NULL;
+    acmpca__post_input in;
+    size_t round, h, t;
+
+    memset(long_host, 'h', sizeof(long_host) - 1);
+    long_host[sizeof(long_host) - 1] = '\0';
+    REQUIRE(acmpca_sign_cache_new(&cache) == 0);
+    memset(&in, 0, sizeof(in));
+    in.target = "ACMPrivateCA.GetCertificate";
+    in.body = "{}";
+    in.body_len = 2;
+    in.region = "eu-west-1";
+    in.service = "acm-pca";
+    in.access_key_id = AKID;
+    in.secret_access_key = SECRET;
+    in.timestamp = 1440938160;
+    for (round = 0; round < 2; round++)
+        for (t = 0; t < 2; t++)
+            for (h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++) {
+                in.host = hosts[h] ? hosts[h] : long_host;
+                in.content_type = types[t];
+                CHECK_INT(acmpca__sign_post(&in, cache, date, &with), 0);
+                CHECK_INT(acmpca__sign_post(&in, NULL, date2, &without), 0);
+                if (with && without)
+                    CHECK_STR(with, without);
+                free(with);
+                free(without);
+                with = without = NULL;
+            }
+    acmpca_sign_cache_free(cache);
+}
+
 int main(void)
 {
     size_t e, i;
@@ -267,6 +312,7 @@ int main(void)
                 one_case(endpoints[e], TOKEN, &ops[i], extras);
             }
     fallbacks();
+    cache_shared_by_hosts();
     acmpca_global_cleanup();
     if (check_failures)
         fprintf(stderr, "%d check(s) failed\n", check_failures);

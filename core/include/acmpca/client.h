@@ -205,6 +205,9 @@ typedef struct acmpca_http_request {
  */
 ACMPCA_API int acmpca_client_build_request(acmpca_client *client, const char *operation,
                                            const cJSON *input, acmpca_http_request **out);
+/* Frees a request of acmpca_client_build_request (its strings may share its
+ * block: free them only through this), or one whose every string was
+ * malloc'd on its own. Strings that can hold secrets are wiped first. */
 ACMPCA_API void acmpca_http_request_free(acmpca_http_request *req);
 
 /*
