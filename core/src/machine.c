@@ -738,9 +738,9 @@ static const char *json_path(const cJSON *v, const char *a, const char *b, const
 /* What the phase's sub-machine gave (`out`, kept): what the next phase needs, or the result. */
 static int cert_take(acmpca_machine *m, const cJSON *out)
 {
-    static const char *const what[] = {"DescribeCertificateAuthority returned no "
-                                       "SigningAlgorithm", "IssueCertificate returned no ARN",
-                                       "GetCertificate returned no Certificate"};
+    static const char *const what[] = {
+        "DescribeCertificateAuthority returned no SigningAlgorithm",
+        "IssueCertificate returned no ARN", "GetCertificate returned no Certificate"};
     const char *v, *chain;
     char **into = m->phase == CERT_DESCRIBE ? &m->algorithm : &m->cert_arn;
     cJSON *res;
