@@ -71,7 +71,12 @@ static int lua_absindex(lua_State *L, int idx)
 #  define lua_isinteger(L, i) 0
 #endif
 
-/* Attach the value on top of the stack (popped) to the userdata at idx. */
+/*
+ * Attach the value on top of the stack (popped) to the userdata at idx. Lua
+ * 5.1 holds it in a table { value } as the userdata's environment; a value
+ * that is itself a userdata holding such a table of itself (a client, see
+ * push_new_client) lends it, so attaching it allocates nothing.
+ */
 static void set_uservalue(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
@@ -80,6 +85,20 @@ static void set_uservalue(lua_State *L, int idx)
 #elif LUA_VERSION_NUM >= 502
     lua_setuservalue(L, idx);
 #else
+    if (lua_type(L, -1) == LUA_TUSERDATA) {
+        lua_getfenv(L, -1);
+        if (lua_istable(L, -1)) {
+            lua_rawgeti(L, -1, 1);
+            if (lua_rawequal(L, -1, -3)) {
+                lua_pop(L, 1);
+                lua_setfenv(L, idx);
+                lua_pop(L, 1);
+                return;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
     lua_createtable(L, 1, 0);
     lua_insert(L, -2);
     lua_rawseti(L, -2, 1);
@@ -922,6 +941,10 @@ static void push_new_client(lua_State *L, const acmpca_client_options *o)
     lclient *lc = (lclient *)lua_newuserdatauv(L, sizeof(*lc), 0);
     lc->c = NULL;
     set_metatable(L, CLIENT_MT);
+#if LUA_VERSION_NUM < 502
+    lua_pushvalue(L, -1);  /* its own { client }, which each of its machines then shares */
+    set_uservalue(L, -2);
+#endif
     if (acmpca_client_new(&lc->c, o) != 0)
         raise_last(L, NULL);
 }
