@@ -25,7 +25,8 @@ const acmpca_operation_info *acmpca_model_operation_find(const char *name)
     /* 23 entries: a linear scan is cheaper than anything cleverer. */
     for (i = 0; i < ACMPCA_OP_COUNT; i++) {
         const acmpca_operation_info *op = &acmpca__operations[i];
-        if (strcmp(op->name, name) == 0 || strcmp(op->snake_name, name) == 0)
+        if ((op->name[0] == name[0] && strcmp(op->name, name) == 0) ||
+            (op->snake_name[0] == name[0] && strcmp(op->snake_name, name) == 0))
             return op;
     }
     return NULL;
