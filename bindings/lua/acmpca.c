@@ -35,6 +35,7 @@
 #  define _GNU_SOURCE   /* dladdr, RTLD_NODELETE */
 #endif
 #include <dlfcn.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -395,8 +396,13 @@ static cJSON *table_new(lua_State *L, int idx)
     return invalid(strings ? "a table with both string and number keys" : "a table with holes");
 }
 
-/* The cJSON item for the Lua value at idx; containers empty (json_fill fills them). */
-static cJSON *json_new(lua_State *L, int idx)
+/*
+ * The cJSON item for the Lua value at idx; containers empty (json_fill fills
+ * them). `borrow`: a string item points at the Lua string (the caller's
+ * table keeps it alive) instead of a copy, for a tree the core reads only
+ * while it is being called (acmpca_machine_new_call copies what it keeps).
+ */
+static cJSON *json_new(lua_State *L, int idx, int borrow)
 {
     cJSON *item;
     size_t len;
@@ -415,7 +421,10 @@ static cJSON *json_new(lua_State *L, int idx)
         break;
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &len);
-        item = strlen(s) == len ? cJSON_CreateString(s) : invalid("a string with a NUL byte");
+        if (strlen(s) != len)
+            item = invalid("a string with a NUL byte");
+        else
+            item = borrow ? cJSON_CreateStringReference(s) : cJSON_CreateString(s);
         break;
     case LUA_TTABLE:
         item = table_new(L, idx);
@@ -434,7 +443,7 @@ static cJSON *json_new(lua_State *L, int idx)
  * the core's limit is left empty, so the core names its path (and a table
  * holding itself ends). A null member is an absent one.
  */
-static void json_fill(lua_State *L, int idx, cJSON *item, int depth)
+static void json_fill(lua_State *L, int idx, cJSON *item, int depth, int borrow)
 {
     cJSON *child;
 
@@ -449,10 +458,10 @@ static void json_fill(lua_State *L, int idx, cJSON *item, int depth)
                 lua_pop(L, 1);
                 continue;
             }
-            child = json_new(L, lua_gettop(L));
+            child = json_new(L, lua_gettop(L), borrow);
             cJSON_AddItemToArray(item, child);
             if (lua_istable(L, -1))
-                json_fill(L, lua_gettop(L), child, depth + 1);
+                json_fill(L, lua_gettop(L), child, depth + 1, borrow);
             lua_pop(L, 1);
         }
         return;
@@ -463,13 +472,14 @@ static void json_fill(lua_State *L, int idx, cJSON *item, int depth)
             lua_pop(L, 1);
             continue;
         }
-        child = json_new(L, lua_gettop(L));
-        if (!cJSON_AddItemToObject(item, lua_tostring(L, -2), child)) {
+        child = json_new(L, lua_gettop(L), borrow);
+        if (!(borrow ? cJSON_AddItemToObjectCS(item, lua_tostring(L, -2), child)
+                     : cJSON_AddItemToObject(item, lua_tostring(L, -2), child))) {
             cJSON_Delete(child);
             oom(L);
         }
         if (lua_istable(L, -1))
-            json_fill(L, lua_gettop(L), child, depth + 1);
+            json_fill(L, lua_gettop(L), child, depth + 1, borrow);
         lua_pop(L, 1);
     }
 }
@@ -479,7 +489,8 @@ static void json_fill(lua_State *L, int idx, cJSON *item, int depth)
  * scratch from its first byte. The core validates it all (types, lengths,
  * ranges, required and unknown members, with paths) before any I/O.
  */
-static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *op, scratch *s)
+static void params_to_json_as(lua_State *L, int idx, const acmpca_operation_info *op,
+                              scratch *s, int borrow)
 {
     idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx) || is_null(L, idx))
@@ -487,8 +498,13 @@ static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *o
     if (!lua_istable(L, idx))
         raise_param(L, op->name, "input: expected a table of parameters, got %s",
                     luaL_typename(L, idx));
-    s->in = json_new(L, idx);
-    json_fill(L, idx, s->in, 1);
+    s->in = json_new(L, idx, borrow);
+    json_fill(L, idx, s->in, 1, borrow);
+}
+
+static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *op, scratch *s)
+{
+    params_to_json_as(L, idx, op, s, 0);
 }
 
 /* By cJSON type and the core's tags: a timestamp stays a (float) number. */
@@ -551,6 +567,394 @@ static void push_meta(lua_State *L, const acmpca_response_meta *m)
     lua_setfield(L, -2, "request_id");
     lua_pushinteger(L, m->retry_attempts);
     lua_setfield(L, -2, "retry_attempts");
+}
+
+/* push_meta with its keys from upvalues `first`, +1, +2 (no key hashed per call). */
+static void push_meta_keyed(lua_State *L, const acmpca_response_meta *m, int first)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, lua_upvalueindex(first));
+    lua_pushinteger(L, m->http_status);
+    lua_rawset(L, -3);
+    lua_pushvalue(L, lua_upvalueindex(first + 1));
+    lua_pushstring(L, m->request_id ? m->request_id : "");
+    lua_rawset(L, -3);
+    lua_pushvalue(L, lua_upvalueindex(first + 2));
+    lua_pushinteger(L, m->retry_attempts);
+    lua_rawset(L, -3);
+}
+
+/* ---- a response body straight to Lua values ------------------------------ */
+
+/*
+ * push_output turns a 2xx JSON body into the Lua table that the core's parse
+ * (cJSON, drop_nulls, acmpca_output_annotate) followed by push_json would
+ * give, without building the cJSON tree. It only succeeds where that path
+ * succeeds with the same values: it accepts strict JSON only, and gives up
+ * (returns 0, stack as it was) on anything else or anything unusual - a
+ * lenient form cJSON takes (leading zeros, "+1", control bytes as blanks, a
+ * byte-order mark, trailing bytes), \u0000 or a bad \u escape (cJSON would
+ * cut the string), a control byte in a string, a modelled blob member (the
+ * core decodes it), nesting past ACMPCA_MAX_DEPTH, an empty body. The core
+ * then parses the body as always and gives its value or its typed error.
+ */
+typedef struct jparse {
+    lua_State *L;
+    const char *p, *end;
+    char *buf;          /* decoded strings: room for the whole body */
+    int depth;
+} jparse;
+
+static int jvalue(jparse *j, const acmpca_shape *shape);
+
+static void jspace(jparse *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+static int jhex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Bytes a JSON string's run of plain bytes stops at: '"', '\\' and the control bytes. */
+static const unsigned char jstop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+};
+
+/* Encode code point c as UTF-8 at o; returns the end. */
+static char *jutf8(char *o, unsigned c)
+{
+    if (c < 0x80) {
+        *o++ = (char)c;
+    } else if (c < 0x800) {
+        *o++ = (char)(0xC0 | (c >> 6));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *o++ = (char)(0xE0 | (c >> 12));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | (c >> 18));
+        *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    }
+    return o;
+}
+
+/*
+ * The string at j->p (its opening quote) as *s, *n: in the body when it has
+ * no escapes, else decoded into j->buf (as cJSON decodes, surrogate pairs to
+ * one 4-byte UTF-8 sequence). 0: give up.
+ */
+static int jstring(jparse *j, const char **s, size_t *n)
+{
+    const char *p = j->p + 1, *end = j->end, *run;
+    char *o = NULL;
+    unsigned c, lo;
+
+    for (;;) {
+        run = p;
+        while (p < end && !jstop[(unsigned char)*p])
+            p++;
+        if (p >= end || (unsigned char)*p < 0x20)
+            return 0;
+        if (o) {
+            memcpy(o, run, (size_t)(p - run));
+            o += p - run;
+        }
+        if (*p == '"')
+            break;
+        if (!o) {   /* the first escape: what came before it to the buffer */
+            o = j->buf;
+            memcpy(o, j->p + 1, (size_t)(p - j->p - 1));
+            o += p - j->p - 1;
+        }
+        if (end - p < 2)
+            return 0;
+        switch (p[1]) {
+        case '"': case '\\': case '/': *o++ = p[1]; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u':
+            if (end - p < 6 || !jhex4(p + 2, &c) || c == 0 || (c >= 0xDC00 && c <= 0xDFFF))
+                return 0;
+            if (c >= 0xD800 && c <= 0xDBFF) {
+                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !jhex4(p + 8, &lo) ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    return 0;
+                c = 0x10000 + (((c & 0x3FF) << 10) | (lo & 0x3FF));
+                p += 6;
+            }
+            o = jutf8(o, c);
+            p += 4;
+            break;
+        default:
+            return 0;
+        }
+        p += 2;
+    }
+    if (o) {
+        *s = j->buf;
+        *n = (size_t)(o - j->buf);
+    } else {
+        *s = j->p + 1;
+        *n = (size_t)(p - *s);
+    }
+    j->p = p + 1;
+    return 1;
+}
+
+static int jdigits(const char **p, const char *end)
+{
+    const char *start = *p;
+    while (*p < end && **p >= '0' && **p <= '9')
+        (*p)++;
+    return *p > start;
+}
+
+/* A number in JSON's strict grammar, read with strtod as cJSON reads it. */
+static int jnumber(jparse *j, const acmpca_shape *shape)
+{
+    const char *p = j->p, *end = j->end;
+    char text[64];
+    size_t n;
+    double d;
+
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (!jdigits(&p, end))
+        return 0;
+    if (p < end && *p == '.' && (p++, !jdigits(&p, end)))
+        return 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!jdigits(&p, end))
+            return 0;
+    }
+    n = (size_t)(p - j->p);
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, j->p, n);
+    text[n] = '\0';
+    {   /* cJSON reads with the locale's decimal point */
+        const char *point = localeconv()->decimal_point;
+        char *dot = memchr(text, '.', n);
+        if (dot && point && point[0] && !point[1])
+            *dot = point[0];
+        else if (dot)
+            return 0;
+    }
+    d = strtod(text, NULL);
+    j->p = p;
+    if (shape && shape->type == ACMPCA_SHAPE_TIMESTAMP)
+        lua_pushnumber(j->L, d);
+    else
+        push_whole(j->L, d);
+    return 1;
+}
+
+/* The modelled member `name` of a structure shape, or NULL. */
+static const acmpca_shape *jmember(const acmpca_shape *shape, const char *name, size_t n)
+{
+    size_t i;
+    for (i = 0; i < shape->member_count; i++) {
+        const char *m = shape->members[i].name;
+        if (strncmp(m, name, n) == 0 && m[n] == '\0')
+            return shape->members[i].shape;
+    }
+    return NULL;
+}
+
+/* An object; members by `shape` (a structure's members, or a map's values). */
+static int jobject(jparse *j, const acmpca_shape *shape)
+{
+    lua_State *L = j->L;
+    const acmpca_shape *by = NULL;
+
+    if (shape && shape->type == ACMPCA_SHAPE_STRUCTURE)
+        by = shape;
+    else if (!shape || shape->type != ACMPCA_SHAPE_MAP)
+        shape = NULL;
+    j->p++;
+    lua_createtable(L, 0, 4);
+    jspace(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        return 1;
+    }
+    for (;;) {
+        const char *key;
+        size_t n;
+        const acmpca_shape *member;
+        jspace(j);
+        if (j->p >= j->end || *j->p != '"' || !jstring(j, &key, &n))
+            return 0;
+        member = by ? jmember(by, key, n) : shape ? shape->element : NULL;
+        lua_pushlstring(L, key, n);
+        jspace(j);
+        if (j->p >= j->end || *j->p != ':')
+            return 0;
+        j->p++;
+        jspace(j);
+        if (j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0) {
+            j->p += 4;          /* a null member is an absent one */
+            lua_pop(L, 1);
+        } else {
+            if (!jvalue(j, member))
+                return 0;
+            lua_rawset(L, -3);
+        }
+        jspace(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == '}') {
+            j->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static int jarray(jparse *j, const acmpca_shape *shape)
+{
+    lua_State *L = j->L;
+    const acmpca_shape *element =
+        shape && shape->type == ACMPCA_SHAPE_LIST ? shape->element : NULL;
+    int i = 1;
+
+    j->p++;
+    lua_createtable(L, 0, 0);
+    jspace(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+        return 1;
+    }
+    for (;;) {
+        jspace(j);
+        if (j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0)
+            j->p += 4;          /* a hole, as push_json leaves it */
+        else if (!jvalue(j, element))
+            return 0;
+        else
+            lua_rawseti(L, -2, i);
+        i++;
+        jspace(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == ']') {
+            j->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/* One value at j->p (no blanks before it) pushed; 0: give up. */
+static int jvalue(jparse *j, const acmpca_shape *shape)
+{
+    const char *s;
+    size_t n;
+    int ok;
+
+    if (j->p >= j->end)
+        return 0;
+    switch (*j->p) {
+    case '{':
+    case '[':
+        if (j->depth >= ACMPCA_MAX_DEPTH || !lua_checkstack(j->L, 4))
+            return 0;
+        j->depth++;
+        ok = *j->p == '{' ? jobject(j, shape) : jarray(j, shape);
+        j->depth--;
+        return ok;
+    case '"':
+        if (shape && shape->type == ACMPCA_SHAPE_BLOB)
+            return 0;           /* base64 the core decodes and checks */
+        if (!jstring(j, &s, &n))
+            return 0;
+        lua_pushlstring(j->L, s, n);
+        return 1;
+    case 't':
+        if (j->end - j->p < 4 || memcmp(j->p, "true", 4) != 0)
+            return 0;
+        j->p += 4;
+        lua_pushboolean(j->L, 1);
+        return 1;
+    case 'f':
+        if (j->end - j->p < 5 || memcmp(j->p, "false", 5) != 0)
+            return 0;
+        j->p += 5;
+        lua_pushboolean(j->L, 0);
+        return 1;
+    default:
+        return jnumber(j, shape);
+    }
+}
+
+/*
+ * The result of a 2xx answer with this body for an operation whose output
+ * shape is `output`, pushed: 1. Or 0 with nothing pushed: the core must
+ * parse it (see above).
+ */
+static int push_output(lua_State *L, const acmpca_shape *output, const char *body, size_t len)
+{
+    char small[2048];
+    int top = lua_gettop(L);
+    jparse j;
+
+    j.L = L;
+    j.p = body;
+    j.end = body + len;
+    j.depth = 0;
+    j.buf = small;
+    jspace(&j);
+    if (j.p >= j.end || *j.p != '{')
+        return 0;
+    if (len > sizeof(small)) {
+        j.buf = (char *)lua_newuserdatauv(L, len, 0);  /* GC-owned scratch below the result */
+        top++;
+    }
+    if (jvalue(&j, output)) {
+        jspace(&j);
+        if (j.p == j.end) {
+            if (j.buf != small)
+                lua_remove(L, -2);
+            return 1;
+        }
+    }
+    lua_settop(L, j.buf != small ? top - 1 : top);
+    return 0;
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -891,13 +1295,18 @@ static void read_config(lua_State *L, int idx, acmpca_client_options *o, const c
 
 /* ---- clients ------------------------------------------------------------ */
 
+struct head_cache;
+
 typedef struct lclient {
     acmpca_client *c;  /* NULL once closed (or if creation failed) */
+    struct head_cache *heads;  /* the last head its machines' m:parse_head read (malloc'd) */
 } lclient;
 
 /* The shared, idempotent close behind close(), __gc and __close. */
 static void client_close(lclient *lc)
 {
+    free(lc->heads);
+    lc->heads = NULL;
     if (lc->c) {
         acmpca_client_free(lc->c);
         lc->c = NULL;
@@ -940,6 +1349,7 @@ static void push_new_client(lua_State *L, const acmpca_client_options *o)
 {
     lclient *lc = (lclient *)lua_newuserdatauv(L, sizeof(*lc), 0);
     lc->c = NULL;
+    lc->heads = NULL;
     set_metatable(L, CLIENT_MT);
 #if LUA_VERSION_NUM < 502
     lua_pushvalue(L, -1);  /* its own { client }, which each of its machines then shares */
@@ -1797,20 +2207,71 @@ typedef struct lmachine {
     scratch s;                         /* the input, then the result, while converted:
                                           no scratch userdata per call */
     int private_key;                   /* the result may hold a private key: wiped */
+    int own_output;                    /* a call machine: m:response parses a 2xx body */
+    int output_step;                   /* the last SEND step asks ACM PCA (not credentials) */
+    int parsed;                        /* the result is in the registry, keyed by lm */
 } lmachine;
 
-static void machine_close(lmachine *lm)
+/*
+ * Results m:response parsed and DONE has not handed out yet, by machine: a
+ * small table of the registry's (under the address of `parked_key`), not
+ * the registry itself, whose every new key would sooner or later rehash it.
+ */
+static const char parked_key = 0;
+
+static void push_parked(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&parked_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+/* The parsed result on top into the parked table (popped). */
+static void park(lua_State *L, lmachine *lm)
+{
+    push_parked(L);
+    lua_pushlightuserdata(L, lm);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 2);
+    lm->parsed = 1;
+}
+
+/* Push the parsed result (unparked) when `push`, else only drop it. */
+static void unpark(lua_State *L, lmachine *lm, int push)
+{
+    if (!lm->parsed)
+        return;
+    lm->parsed = 0;
+    push_parked(L);
+    lua_pushlightuserdata(L, lm);
+    if (push) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        lua_insert(L, -3);
+    }
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static void drop_parsed(lua_State *L, lmachine *lm)
+{
+    unpark(L, lm, 0);
+}
+
+static void machine_close(lua_State *L, lmachine *lm)
 {
     acmpca_machine_free(lm->m);
     lm->m = NULL;
     scratch_release(&lm->s);
+    drop_parsed(L, lm);
 }
 
 static int machine_gc(lua_State *L)
 {
     lmachine *lm = (lmachine *)luaL_testudata(L, 1, MACHINE_MT);
     if (lm)
-        machine_close(lm);
+        machine_close(L, lm);
     return 0;
 }
 
@@ -1877,10 +2338,11 @@ static int client_machine(lua_State *L)
     op = check_operation(L, 2);
     c = check_client(L, 1, op->name);
     lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
-    params_to_json(L, 3, op, &lm->s);
+    params_to_json_as(L, 3, op, &lm->s, 1);  /* the params table (arg 3) holds its strings */
     if (acmpca_machine_new_call(&lm->m, c, op->name, lm->s.in) != 0)
         return raise_last(L, op->name);
     scratch_release(&lm->s);  /* the machine copied the input */
+    lm->own_output = 1;
     return 1;
 }
 
@@ -2015,7 +2477,8 @@ static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size
  */
 static const char *const wire_keys[] = {
     "wire", "pool", "scheme", "host", "port", "path", "connect_timeout_ms", "read_timeout_ms",
-    "deadline_ms", "max_response_bytes", "insecure_skip_tls_verify", "credentials", NULL,
+    "deadline_ms", "max_response_bytes", "insecure_skip_tls_verify", "credentials",
+    "status", "request_id", "retry_attempts", NULL,   /* DONE's meta */
 };
 
 /* t[wire_keys[k - 1]] = the value on top (popped); t is an absolute index. */
@@ -2034,10 +2497,35 @@ static void set_wire_field(lua_State *L, int t, int k)
  * gives it (method, url, headers, body: how a driver recognises the same
  * fetch already in flight) plus wire and pool.
  */
+/*
+ * Whether the step table at t (absolute) holds the pool of a SEND step to
+ * this step's scheme, host and port under its verification policy: a table
+ * the driver hands back for each call then keeps its pool string instead of
+ * a new one per request.
+ */
+static int same_pool(lua_State *L, int t, const acmpca_step *s)
+{
+    static const int keys[] = {2, 3, 4, 5, 11, 12};
+    int i, same;
+
+    for (i = 0; i < 6; i++) {
+        lua_pushvalue(L, lua_upvalueindex(keys[i]));
+        lua_rawget(L, t);
+    }
+    same = lua_type(L, -6) == LUA_TSTRING && lua_type(L, -5) == LUA_TSTRING &&
+           strcmp(lua_tostring(L, -5), s->scheme) == 0 && lua_type(L, -4) == LUA_TSTRING &&
+           strcmp(lua_tostring(L, -4), s->host) == 0 && lua_type(L, -3) == LUA_TNUMBER &&
+           lua_tointeger(L, -3) == s->port && lua_type(L, -2) == LUA_TBOOLEAN &&
+           !lua_toboolean(L, -2) == !s->insecure_skip_tls_verify &&
+           lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    lua_pop(L, 6);
+    return same;
+}
+
 static void push_wire_step(lua_State *L, const acmpca_step *s, const char *tail,
                            size_t tail_len, int into)
 {
-    int t;
+    int t, keep_pool = 0;
 
     if (s->credentials) {
         push_send_step(L, s);
@@ -2048,12 +2536,20 @@ static void push_wire_step(lua_State *L, const acmpca_step *s, const char *tail,
         else
             lua_createtable(L, 0, 12);
         t = lua_gettop(L);
-        lua_pushstring(L, s->scheme);
-        set_wire_field(L, t, 3);
-        lua_pushstring(L, s->host);
-        set_wire_field(L, t, 4);
-        lua_pushinteger(L, s->port);
-        set_wire_field(L, t, 5);
+        /* Where it goes, when not as the table already says (the pool tells). */
+        keep_pool = into && same_pool(L, t, s);
+        if (!keep_pool) {
+            lua_pushstring(L, s->scheme);
+            set_wire_field(L, t, 3);
+            lua_pushstring(L, s->host);
+            set_wire_field(L, t, 4);
+            lua_pushinteger(L, s->port);
+            set_wire_field(L, t, 5);
+            lua_pushboolean(L, s->insecure_skip_tls_verify);
+            set_wire_field(L, t, 11);
+            lua_pushboolean(L, 0);
+            set_wire_field(L, t, 12);
+        }
         lua_pushstring(L, s->path);
         set_wire_field(L, t, 6);
         lua_pushinteger(L, s->connect_timeout_ms);
@@ -2064,14 +2560,12 @@ static void push_wire_step(lua_State *L, const acmpca_step *s, const char *tail,
         set_wire_field(L, t, 9);
         lua_pushinteger(L, (lua_Integer)s->max_response_bytes);
         set_wire_field(L, t, 10);
-        lua_pushboolean(L, s->insecure_skip_tls_verify);
-        set_wire_field(L, t, 11);
-        lua_pushboolean(L, 0);
-        set_wire_field(L, t, 12);
     }
-    lua_pushfstring(L, "%s://%s:%d%s", s->scheme, s->host, s->port,
-                    s->insecure_skip_tls_verify ? "#noverify" : "");
-    set_wire_field(L, t, 2);
+    if (!keep_pool) {
+        lua_pushfstring(L, "%s://%s:%d%s", s->scheme, s->host, s->port,
+                        s->insecure_skip_tls_verify ? "#noverify" : "");
+        set_wire_field(L, t, 2);
+    }
     push_wire(L, s, tail, tail_len);
     set_wire_field(L, t, 1);
 }
@@ -2123,6 +2617,7 @@ static int machine_step(lua_State *L, int wire)
     }
     switch (acmpca_machine_next(lm->m, &step)) {
     case ACMPCA_STEP_SEND:
+        lm->output_step = !step.credentials;
         lua_pushliteral(L, "send");
         if (wire)
             push_wire_step(L, &step, tail ? tail : "", tail_len, lua_istable(L, 3) ? 3 : 0);
@@ -2143,11 +2638,16 @@ static int machine_step(lua_State *L, int wire)
         if (acmpca_machine_result(lm->m, &s->out, &s->meta) != 0)
             break;  /* a page the paginator refused: FAILED with its error */
         lua_pushliteral(L, "done");
-        if (s->out)
+        if (lm->parsed) {
+            unpark(L, lm, 1);
+        } else if (s->out) {
             push_json(L, s->out);
-        else
+        } else {
             lua_pushnil(L);
-        if (s->meta)
+        }
+        if (s->meta && wire)
+            push_meta_keyed(L, s->meta, 13);
+        else if (s->meta)
             push_meta(L, s->meta);
         else
             lua_pushnil(L);
@@ -2189,6 +2689,10 @@ static int machine_next_wire(lua_State *L)
  * CRLF as `name:[ \t]*value`, the name one or more bytes other than ':',
  * CR and LF, the value up to the next CR or LF without its trailing blanks.
  */
+/* Room for a typical response head without allocating (m:response's stack). */
+#define HEAD_FIELDS 32
+#define HEAD_TEXT 2048
+
 typedef struct head_field {
     size_t name, name_len, value, value_len;   /* offsets into the head */
 } head_field;
@@ -2225,6 +2729,26 @@ static int next_head_field(const char *h, size_t len, size_t *pos, head_field *f
     }
     *pos = len;
     return 0;
+}
+
+/*
+ * The header lines of the last head m:parse_head read, per client: m:response
+ * given the same head (byte for byte) takes them from here instead of
+ * reading the head a second time. Heads of HEAD_TEXT bytes or more, or with
+ * more than HEAD_FIELDS header lines, are not kept.
+ */
+struct head_cache {
+    size_t len, n;                  /* len 0: nothing kept */
+    head_field f[HEAD_FIELDS];
+    char text[HEAD_TEXT];
+};
+
+/* The client of a machine (a page machine's through its paginator), or NULL. */
+static lclient *machine_client_of(const lmachine *lm)
+{
+    if (lm->pager)
+        return lm->owner ? (lclient *)((const lpages *)lm->owner)->owner : NULL;
+    return (lclient *)lm->owner;
 }
 
 static int ascii_lower(int c)
@@ -2270,8 +2794,10 @@ static int machine_parse_head(lua_State *L)
     head_field f, cl = {0, 0, 0, 0}, te = {0, 0, 0, 0}, conn = {0, 0, 0, 0};
     int has_cl = 0, has_te = 0, has_conn = 0, minor, keep_alive;
     double length = 0;
+    lmachine *lm = check_machine(L);
+    lclient *lc;
+    struct head_cache *hc;
 
-    check_machine(L);
     h = luaL_checklstring(L, 2, &len);
     if (memchr(h, '\0', len)) {
         lua_pushnil(L);
@@ -2285,13 +2811,28 @@ static int machine_parse_head(lua_State *L)
         return 2;
     }
     minor = h[7] - '0';
+    lc = machine_client_of(lm);
+    hc = lc ? lc->heads : NULL;
+    if (lc && !hc && len < HEAD_TEXT)
+        hc = lc->heads = (struct head_cache *)malloc(sizeof(*hc));
+    if (hc)
+        hc->len = hc->n = 0;
     while (next_head_field(h, len, &pos, &f)) {
+        if (hc && len < HEAD_TEXT && hc->n <= HEAD_FIELDS) {
+            if (hc->n < HEAD_FIELDS)
+                hc->f[hc->n] = f;
+            hc->n++;
+        }
         if (!has_cl && span_is(h, f.name, f.name_len, "content-length"))
             cl = f, has_cl = 1;
         else if (!has_te && span_is(h, f.name, f.name_len, "transfer-encoding"))
             te = f, has_te = 1;
         else if (!has_conn && span_is(h, f.name, f.name_len, "connection"))
             conn = f, has_conn = 1;
+    }
+    if (hc && len < HEAD_TEXT && hc->n <= HEAD_FIELDS) {
+        memcpy(hc->text, h, len);
+        hc->len = len;
     }
     lua_pushinteger(L, (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0'));
     if (!has_cl) {
@@ -2313,9 +2854,6 @@ static int machine_parse_head(lua_State *L)
     return 4;
 }
 
-/* Room for a typical response head without allocating (m:response's stack). */
-#define HEAD_FIELDS 32
-#define HEAD_TEXT 2048
 
 /* Field f of head h as out[n], NUL-terminated in text (a copy of h). */
 static void put_head_field(acmpca_header *out, size_t n, char *text, const head_field *f)
@@ -2334,13 +2872,20 @@ static void put_head_field(acmpca_header *out, size_t n, char *text, const head_
  * as the array when they fit; else into a GC-owned block left on the stack.
  */
 static acmpca_header *head_headers(lua_State *L, int idx, size_t *count, const char *operation,
-                                   acmpca_header *small, char *text)
+                                   acmpca_header *small, char *text, const struct head_cache *hc)
 {
     size_t len, pos = 0, n = 0;
     const char *h = lua_tolstring(L, idx, &len);
     acmpca_header *out;
     head_field f;
 
+    if (hc && hc->len && hc->len == len && memcmp(hc->text, h, len) == 0) {
+        memcpy(text, h, len);  /* m:parse_head read this very head (NUL-free) */
+        for (; n < hc->n; n++)
+            put_head_field(small, n, text, &hc->f[n]);
+        *count = n;
+        return small;
+    }
     if (memchr(h, '\0', len))
         raise_param(L, operation, "headers: the head contains a NUL byte");
     if (len < HEAD_TEXT) {
@@ -2378,6 +2923,7 @@ static int machine_response(lua_State *L)
     const char *body = "";
     size_t n, len = 0;
     lua_Integer status;
+    int parsed;
 
     lua_settop(L, 4);
     if (lua_type(L, 2) != LUA_TNUMBER)
@@ -2390,13 +2936,20 @@ static int machine_response(lua_State *L)
         return raise_param(L, lm->op->name, "body: expected a string, got %s",
                            luaL_typename(L, 4));
     if (lua_type(L, 3) == LUA_TSTRING)
-        h = head_headers(L, 3, &n, lm->op->name, small, text);
+        h = head_headers(L, 3, &n, lm->op->name, small, text,
+                         machine_client_of(lm) ? machine_client_of(lm)->heads : NULL);
     else
         h = check_headers(L, 3, &n, 0, lm->op->name);
     if (!machine_usable(L, lm))
         return 0;
+    drop_parsed(L, lm);
+    /* A call's 2xx body straight to its result table (left on the stack), when it can. */
+    parsed = lm->own_output && lm->output_step && status >= 200 && status <= 299 &&
+             push_output(L, lm->op->output, body, len) && acmpca_machine_output_parsed(lm->m) == 0;
     if (acmpca_machine_response(lm->m, (int)status, h, n, body, len) != 0)
         return raise_last(L, lm->op->name);
+    if (parsed)
+        park(L, lm);
     return 0;
 }
 
@@ -2440,7 +2993,7 @@ static int machine_transport_error(lua_State *L)
 
 static int machine_m_close(lua_State *L)
 {
-    machine_close(check_machine(L));
+    machine_close(L, check_machine(L));
     return 0;
 }
 
@@ -2967,6 +3520,13 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     new_metatable(L, SCRATCH_MT, scratch_meta);
     new_metatable(L, ERROR_MT, error_meta);
     new_metatable(L, PAGES_MT, pages_meta);
+    push_parked(L);
+    if (lua_isnil(L, -1)) {
+        lua_pushlightuserdata(L, (void *)&parked_key);
+        lua_newtable(L);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
+    lua_pop(L, 1);
     new_metatable(L, MACHINE_MT, machine_meta);
     lua_createtable(L, 0, 4);
     luaL_setfuncs(L, machine_methods, 0);

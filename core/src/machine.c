@@ -55,6 +55,7 @@ struct acmpca_machine {
     acmpca_url_parts *fetch_url;  /* of its pending exchange (allocated when needed) */
     const char *proxy;            /* the last SEND step's explicit proxy (the client's) */
     int stop_before_sign;         /* acmpca_machine_stop_before_signing was called */
+    int output_parsed;            /* acmpca_machine_output_parsed: for the next answer */
     int sign_stopped;             /* ACMPCA_STEP_SIGN was returned for this signature */
     /* KIND_WAITER */
     const acmpca_waiter_info *waiter;
@@ -443,6 +444,15 @@ int acmpca_machine_stop_before_signing(acmpca_machine *m)
         return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_stop_before_signing: only a "
                                  "call or page machine signs requests of its own");
     m->stop_before_sign = 1;
+    return 0;
+}
+
+int acmpca_machine_output_parsed(acmpca_machine *m)
+{
+    if (!m || m->kind != KIND_CALL)
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_machine_output_parsed: only a call "
+                                 "machine's result can come from its driver");
+    m->output_parsed = 1;
     return 0;
 }
 
@@ -841,7 +851,12 @@ static acmpca_machine *sender(acmpca_machine *m)
 
 int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp)
 {
+    int parsed;
+
     m = m ? sender(m) : NULL;
+    parsed = m && m->output_parsed;
+    if (m)
+        m->output_parsed = 0;
     if (m && m->state == ST_FETCH_SENT) {
         m->state = ST_SIGN;
         return acmpca__fetch_log_answer(&m->fetch, resp);
@@ -857,9 +872,12 @@ int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp)
     acmpca__log_response(m->client, m->op, &m->resp);
     cJSON_Delete(m->result);
     m->result = NULL;
-    m->answer = acmpca__parse_response(m->op, m->resp.status, m->resp.headers,
-                                       m->resp.header_count, m->resp.body.ptr, m->resp.body.len,
-                                       &m->result);
+    if (parsed && m->resp.status >= 200 && m->resp.status <= 299)
+        m->answer = 0;  /* the driver made the result from the body itself */
+    else
+        m->answer = acmpca__parse_response(m->op, m->resp.status, m->resp.headers,
+                                           m->resp.header_count, m->resp.body.ptr,
+                                           m->resp.body.len, &m->result);
     if (m->answer) {
         acmpca__error_set_stage("response");
         save_error(m);
@@ -896,6 +914,8 @@ nomem:
 int acmpca__machine_take_failure(acmpca_machine *m)
 {
     m = m ? sender(m) : NULL;
+    if (m)
+        m->output_parsed = 0;
     if (m && m->state == ST_FETCH_SENT) {
         m->state = ST_SIGN;
         return acmpca__fetch_log_failure(&m->fetch);

@@ -253,6 +253,20 @@ ACMPCA_API int acmpca_machine_stop_before_signing(acmpca_machine *m);
  */
 ACMPCA_API const char *acmpca_machine_response_body(const acmpca_machine *m, size_t *len);
 
+/*
+ * For a binding that builds its own values straight from the body's bytes
+ * (the Lua module: JSON to a Lua table with no cJSON tree in between): call
+ * it right before acmpca_machine_response to say that the driver has already
+ * turned that answer's body into the call's result. A 2xx answer is then
+ * not parsed and DONE's result is NULL; any other answer (and a transport
+ * failure) is handled as always, and the flag holds for that one report
+ * only. The driver must produce exactly what acmpca_machine_result would
+ * have (acmpca_output_annotate's tags applied) and, when it cannot (bad
+ * JSON, a blob member), not call this: the machine's own parse then gives
+ * the typed error. A call machine only (ACMPCA_EINVAL otherwise).
+ */
+ACMPCA_API int acmpca_machine_output_parsed(acmpca_machine *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -80,6 +80,29 @@ describe("m:next_wire", function()
     assert.are_not.equal(first, s.wire)
   end)
 
+  it("keeps a reused table's pool only for the same destination and policy", function()
+    local into = {}
+    local function pool(config)
+      local s = select(2, client(config):machine("get_certificate", CERT):next_wire(nil, into))
+      local fresh = select(2, client(config):machine("get_certificate", CERT):next_wire())
+      for _, k in ipairs{ "scheme", "host", "port", "path", "insecure_skip_tls_verify",
+                          "credentials", "pool" } do
+        assert.are.equal(fresh[k], s[k], k)
+      end
+      return s.pool
+    end
+    assert.are.equal("http://127.0.0.1:1", pool())
+    assert.are.equal("http://127.0.0.1:1", pool())
+    assert.are.equal("http://127.0.0.1:2", pool{ endpoint_url = "http://127.0.0.1:2" })
+    assert.are.equal("http://localhost:2", pool{ endpoint_url = "http://localhost:2" })
+    assert.are.equal("https://localhost:2", pool{ endpoint_url = "https://localhost:2" })
+    assert.are.equal("https://localhost:2#noverify",
+                     pool{ endpoint_url = "https://localhost:2", verify_tls = false })
+    assert.are.equal("https://localhost:2", pool{ endpoint_url = "https://localhost:2" })
+    into.pool = 7   -- whatever a driver left there is replaced
+    assert.are.equal("https://localhost:2", pool{ endpoint_url = "https://localhost:2" })
+  end)
+
   it("refuses a tail that is not a string and an `into` that is not a table", function()
     local m = client():machine("get_certificate", CERT)
     local err = h.raises_code("ParamValidationError", m.next_wire, m, 42)
@@ -148,6 +171,31 @@ describe("m:response with the response head", function()
       assert.are.equal("ResourceNotFoundException", err.code)
       assert.are.equal("req-9", err.request_id)
     end
+  end)
+
+  it("takes the headers of the head it is given, not of the one m:parse_head read last", function()
+    local c = client()
+    local m = c:machine("get_certificate", CERT)
+    m:next_wire()
+    local a = head():gsub("req%-7", "req-A")
+    local b = head():gsub("req%-7", "req-B")
+    assert.are.equal(200, (m:parse_head(a)))
+    m:response(200, b, OK_BODY)
+    local _, _, meta = m:next_wire()
+    assert.are.equal("req-B", meta.request_id)
+    -- and the same head again, as a driver passes it, after another machine's parse
+    local m2 = c:machine("get_certificate", CERT)
+    m2:next_wire()
+    m:parse_head(b)
+    m2:parse_head(a)
+    m2:response(200, a, OK_BODY)
+    assert.are.equal("req-A", select(3, m2:next_wire()).request_id)
+    -- a head of the same length with its lines elsewhere
+    local m3 = c:machine("get_certificate", CERT)
+    m3:next_wire()
+    m3:parse_head("HTTP/1.1 200 OK\r\nx-amzn-RequestId: req-C\r\nX-Q: 12345")
+    m3:response(200, "HTTP/1.1 200 OK\r\nX-Q: 12345\r\nx-amzn-RequestId: req-D", OK_BODY)
+    assert.are.equal("req-D", select(3, m3:next_wire()).request_id)
   end)
 
   it("refuses a head with a NUL byte", function()
