@@ -507,6 +507,126 @@ static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *o
     params_to_json_as(L, idx, op, s, 0);
 }
 
+/* Bytes a JSON string's run of plain bytes stops at: '"', '\\' and the control bytes. */
+static const unsigned char jstop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+};
+
+/*
+ * c:machine's fast path for the common input: a params table whose members
+ * are all modelled plain strings (GetCertificate's ARNs, say), serialized
+ * straight to the request body as the core's serializer would write it -
+ * members in the table's own order, each string escaped as put_string does -
+ * into `body` (cap bytes), with the core's checks: every key a member of the
+ * input shape whose shape is a string, no NUL byte, lengths the bytes alone
+ * settle within the bounds, every required member there. Returns 0 when
+ * anything is otherwise (a number, a list, null, an unknown key, a length to
+ * count in code points, an operation with an IdempotencyToken, no params):
+ * the cJSON path then converts the params and the core names any problem,
+ * so every message stays the core's.
+ */
+#define FAST_MEMBERS 16
+
+static int fast_put(char *body, size_t cap, size_t *n, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *end = s + len, *run;
+    char *o = body + *n, *stop = body + cap;
+
+    if ((size_t)(stop - o) < len + 2)
+        return 0;
+    *o++ = '"';
+    while (s < end) {
+        unsigned char c;
+        for (run = s; s < end && !jstop[(unsigned char)*s]; s++)
+            ;
+        memcpy(o, run, (size_t)(s - run));
+        o += s - run;
+        if (s == end)
+            break;
+        c = (unsigned char)*s++;
+        if (stop - o < 6 + (end - s) + 1)
+            return 0;
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    if (o >= stop)
+        return 0;
+    *o++ = '"';
+    *n = (size_t)(o - body);
+    return 1;
+}
+
+static int fast_body(lua_State *L, int idx, const acmpca_operation_info *op, char *body,
+                     size_t cap)
+{
+    const acmpca_shape *in = op->input;
+    unsigned char seen[FAST_MEMBERS];
+    size_t n = 0, i, count = 0;
+
+    if (lua_type(L, idx) != LUA_TTABLE || in->type != ACMPCA_SHAPE_STRUCTURE ||
+        in->member_count > FAST_MEMBERS || acmpca_model_member(in, "IdempotencyToken"))
+        return 0;
+    memset(seen, 0, sizeof(seen));
+    body[n++] = '{';
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t klen, vlen;
+        const char *k, *v;
+        const acmpca_shape *shape = NULL;
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            goto give_up;
+        k = lua_tolstring(L, -2, &klen);
+        v = lua_tolstring(L, -1, &vlen);
+        for (i = 0; i < in->member_count; i++)
+            if (strncmp(in->members[i].name, k, klen) == 0 && in->members[i].name[klen] == '\0')
+                break;
+        if (i == in->member_count || memchr(k, '\0', klen) || memchr(v, '\0', vlen))
+            goto give_up;
+        shape = in->members[i].shape;
+        if (shape->type != ACMPCA_SHAPE_STRING ||
+            (shape->has_max && shape->max >= 0 && vlen > (uint64_t)shape->max) ||
+            (shape->has_min && shape->min > 0 && vlen / 4 < (uint64_t)shape->min))
+            goto give_up;
+        seen[i] = 1;
+        if (count++ && n < cap)
+            body[n++] = ',';
+        if (!fast_put(body, cap, &n, k, klen) || n + 1 >= cap)
+            goto give_up;
+        body[n++] = ':';
+        if (!fast_put(body, cap, &n, v, vlen))
+            goto give_up;
+        lua_pop(L, 1);
+    }
+    for (i = 0; i < in->member_count; i++)
+        if (in->members[i].required && !seen[i])
+            return 0;
+    if (!count || n + 2 > cap)
+        return 0;
+    body[n++] = '}';
+    body[n] = '\0';
+    return 1;
+give_up:
+    lua_pop(L, 2);
+    return 0;
+}
+
 /* By cJSON type and the core's tags: a timestamp stays a (float) number. */
 static void push_json(lua_State *L, const cJSON *v)
 {
@@ -633,12 +753,6 @@ static int jhex4(const char *p, unsigned *out)
     return 1;
 }
 
-/* Bytes a JSON string's run of plain bytes stops at: '"', '\\' and the control bytes. */
-static const unsigned char jstop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-};
 
 /* Encode code point c as UTF-8 at o; returns the end. */
 static char *jutf8(char *o, unsigned c)
@@ -2330,6 +2444,7 @@ static lmachine *push_new_machine(lua_State *L, int anchor, const acmpca_operati
 /* c:machine(operation, params) -> a machine for one call (bad params raise, as calls do). */
 static int client_machine(lua_State *L)
 {
+    char body[1024];
     const acmpca_operation_info *op;
     acmpca_client *c;
     lmachine *lm;
@@ -2338,6 +2453,16 @@ static int client_machine(lua_State *L)
     op = check_operation(L, 2);
     c = check_client(L, 1, op->name);
     lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
+    if (fast_body(L, 3, op, body, sizeof(body))) {
+        cJSON raw;  /* read only while the machine is made: the body is copied */
+        memset(&raw, 0, sizeof(raw));
+        raw.type = cJSON_Raw | ACMPCA_TAG_SERIALIZED;
+        raw.valuestring = body;
+        if (acmpca_machine_new_call(&lm->m, c, op->name, &raw) != 0)
+            return raise_last(L, op->name);
+        lm->own_output = 1;
+        return 1;
+    }
     params_to_json_as(L, 3, op, &lm->s, 1);  /* the params table (arg 3) holds its strings */
     if (acmpca_machine_new_call(&lm->m, c, op->name, lm->s.in) != 0)
         return raise_last(L, op->name);
@@ -2432,18 +2557,26 @@ static void push_send_step(lua_State *L, const acmpca_step *s)
  * line and the body. One string a cosocket sends as is, instead of a
  * headers table the driver walks with pairs() and concatenates per call.
  */
+#define WIRE_HEADERS 32   /* headers whose lengths push_wire keeps between its two passes */
+
 static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size_t tail_len)
 {
     const acmpca_http_request *r = s->request;
     char small[4096], length[48], *buf = small, *p;
-    size_t n, i, k;
+    size_t n, i, k, lens[2 * WIRE_HEADERS];
 
     k = (size_t)snprintf(length, sizeof(length), "Content-Length: %lu\r\n\r\n",
                          (unsigned long)r->body_len);
     n = strlen(r->method) + 1 + strlen(s->path) + 11 + k + tail_len + r->body_len;
-    for (i = 0; i < r->header_count; i++)
-        n += strlen(r->headers[i].name) + 2 +
-             (r->headers[i].value ? strlen(r->headers[i].value) : 0) + 2;
+    for (i = 0; i < r->header_count; i++) {
+        size_t name = strlen(r->headers[i].name);
+        size_t value = r->headers[i].value ? strlen(r->headers[i].value) : 0;
+        if (i < WIRE_HEADERS) {  /* measured once: the copy below reuses them */
+            lens[2 * i] = name;
+            lens[2 * i + 1] = value;
+        }
+        n += name + 2 + value + 2;
+    }
     if (n > sizeof(small))
         buf = (char *)lua_newuserdatauv(L, n, 0);  /* GC-owned: nothing leaks on a raise */
 #define PUT(src, len) (memcpy(p, (src), (len)), p += (len))
@@ -2453,10 +2586,11 @@ static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size
     PUT(s->path, strlen(s->path));
     PUT(" HTTP/1.1\r\n", 11);
     for (i = 0; i < r->header_count; i++) {
-        PUT(r->headers[i].name, strlen(r->headers[i].name));
+        const char *value = r->headers[i].value;
+        PUT(r->headers[i].name, i < WIRE_HEADERS ? lens[2 * i] : strlen(r->headers[i].name));
         PUT(": ", 2);
-        if (r->headers[i].value)
-            PUT(r->headers[i].value, strlen(r->headers[i].value));
+        if (value)
+            PUT(value, i < WIRE_HEADERS ? lens[2 * i + 1] : strlen(value));
         PUT("\r\n", 2);
     }
     PUT(length, k - 2);             /* its CRLF, and the blank line after the tail */
