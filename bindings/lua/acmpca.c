@@ -514,6 +514,26 @@ static const unsigned char jstop[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
 };
 
+/* Whether any of the 8 bytes in x is one jstop marks (exact: see serialize.c's any_escaped). */
+#define J_ONES UINT64_C(0x0101010101010101)
+#define J_HIGHS UINT64_C(0x8080808080808080)
+static int jany_stop(uint64_t x)
+{
+    uint64_t q = x ^ (J_ONES * '"'), b = x ^ (J_ONES * '\\');
+    return ((((x - J_ONES * 0x20) & ~x) | ((q - J_ONES) & ~q) | ((b - J_ONES) & ~b)) & J_HIGHS) != 0;
+}
+
+/* The first byte at or after p (before end) that jstop marks, or end. */
+static const char *jskip(const char *p, const char *end)
+{
+    uint64_t x;
+    while (end - p >= 8 && (memcpy(&x, p, 8), !jany_stop(x)))
+        p += 8;
+    while (p < end && !jstop[(unsigned char)*p])
+        p++;
+    return p;
+}
+
 /*
  * c:machine's fast path for the common input: a params table whose members
  * are all modelled plain strings (GetCertificate's ARNs, say), serialized
@@ -540,8 +560,8 @@ static int fast_put(char *body, size_t cap, size_t *n, const char *s, size_t len
     *o++ = '"';
     while (s < end) {
         unsigned char c;
-        for (run = s; s < end && !jstop[(unsigned char)*s]; s++)
-            ;
+        run = s;
+        s = jskip(s, end);
         memcpy(o, run, (size_t)(s - run));
         o += s - run;
         if (s == end)
@@ -605,10 +625,14 @@ static int fast_body(lua_State *L, int idx, const acmpca_operation_info *op, cha
             (shape->has_min && shape->min > 0 && vlen / 4 < (uint64_t)shape->min))
             goto give_up;
         seen[i] = 1;
-        if (count++ && n < cap)
-            body[n++] = ',';
-        if (!fast_put(body, cap, &n, k, klen) || n + 1 >= cap)
+        if (n + klen + 4 >= cap)
             goto give_up;
+        if (count++)
+            body[n++] = ',';
+        body[n++] = '"';  /* the member's name: plain ASCII, as put_string would copy it */
+        memcpy(body + n, k, klen);
+        n += klen;
+        body[n++] = '"';
         body[n++] = ':';
         if (!fast_put(body, cap, &n, v, vlen))
             goto give_up;
@@ -788,8 +812,7 @@ static int jstring(jparse *j, const char **s, size_t *n)
 
     for (;;) {
         run = p;
-        while (p < end && !jstop[(unsigned char)*p])
-            p++;
+        p = jskip(p, end);
         if (p >= end || (unsigned char)*p < 0x20)
             return 0;
         if (o) {
