@@ -534,123 +534,6 @@ static const char *jskip(const char *p, const char *end)
     return p;
 }
 
-/*
- * c:machine's fast path for the common input: a params table whose members
- * are all modelled plain strings (GetCertificate's ARNs, say), serialized
- * straight to the request body as the core's serializer would write it -
- * members in the table's own order, each string escaped as put_string does -
- * into `body` (cap bytes), with the core's checks: every key a member of the
- * input shape whose shape is a string, no NUL byte, lengths the bytes alone
- * settle within the bounds, every required member there. Returns 0 when
- * anything is otherwise (a number, a list, null, an unknown key, a length to
- * count in code points, an operation with an IdempotencyToken, no params):
- * the cJSON path then converts the params and the core names any problem,
- * so every message stays the core's.
- */
-#define FAST_MEMBERS 16
-
-static int fast_put(char *body, size_t cap, size_t *n, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const char *end = s + len, *run;
-    char *o = body + *n, *stop = body + cap;
-
-    if ((size_t)(stop - o) < len + 2)
-        return 0;
-    *o++ = '"';
-    while (s < end) {
-        unsigned char c;
-        run = s;
-        s = jskip(s, end);
-        memcpy(o, run, (size_t)(s - run));
-        o += s - run;
-        if (s == end)
-            break;
-        c = (unsigned char)*s++;
-        if (stop - o < 6 + (end - s) + 1)
-            return 0;
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default:
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    if (o >= stop)
-        return 0;
-    *o++ = '"';
-    *n = (size_t)(o - body);
-    return 1;
-}
-
-static int fast_body(lua_State *L, int idx, const acmpca_operation_info *op, char *body,
-                     size_t cap)
-{
-    const acmpca_shape *in = op->input;
-    unsigned char seen[FAST_MEMBERS];
-    size_t n = 0, i, count = 0;
-
-    if (lua_type(L, idx) != LUA_TTABLE || in->type != ACMPCA_SHAPE_STRUCTURE ||
-        in->member_count > FAST_MEMBERS || acmpca_model_member(in, "IdempotencyToken"))
-        return 0;
-    memset(seen, 0, sizeof(seen));
-    body[n++] = '{';
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        size_t klen, vlen;
-        const char *k, *v;
-        const acmpca_shape *shape = NULL;
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            goto give_up;
-        k = lua_tolstring(L, -2, &klen);
-        v = lua_tolstring(L, -1, &vlen);
-        for (i = 0; i < in->member_count; i++)
-            if (strncmp(in->members[i].name, k, klen) == 0 && in->members[i].name[klen] == '\0')
-                break;
-        if (i == in->member_count || memchr(k, '\0', klen) || memchr(v, '\0', vlen))
-            goto give_up;
-        shape = in->members[i].shape;
-        if (shape->type != ACMPCA_SHAPE_STRING ||
-            (shape->has_max && shape->max >= 0 && vlen > (uint64_t)shape->max) ||
-            (shape->has_min && shape->min > 0 && vlen / 4 < (uint64_t)shape->min))
-            goto give_up;
-        seen[i] = 1;
-        if (n + klen + 4 >= cap)
-            goto give_up;
-        if (count++)
-            body[n++] = ',';
-        body[n++] = '"';  /* the member's name: plain ASCII, as put_string would copy it */
-        memcpy(body + n, k, klen);
-        n += klen;
-        body[n++] = '"';
-        body[n++] = ':';
-        if (!fast_put(body, cap, &n, v, vlen))
-            goto give_up;
-        lua_pop(L, 1);
-    }
-    for (i = 0; i < in->member_count; i++)
-        if (in->members[i].required && !seen[i])
-            return 0;
-    if (!count || n + 2 > cap)
-        return 0;
-    body[n++] = '}';
-    body[n] = '\0';
-    return 1;
-give_up:
-    lua_pop(L, 2);
-    return 0;
-}
-
 /* By cJSON type and the core's tags: a timestamp stays a (float) number. */
 static void push_json(lua_State *L, const cJSON *v)
 {
@@ -776,7 +659,6 @@ static int jhex4(const char *p, unsigned *out)
     *out = v;
     return 1;
 }
-
 
 /* Encode code point c as UTF-8 at o; returns the end. */
 static char *jutf8(char *o, unsigned c)
@@ -2467,7 +2349,6 @@ static lmachine *push_new_machine(lua_State *L, int anchor, const acmpca_operati
 /* c:machine(operation, params) -> a machine for one call (bad params raise, as calls do). */
 static int client_machine(lua_State *L)
 {
-    char body[1024];
     const acmpca_operation_info *op;
     acmpca_client *c;
     lmachine *lm;
@@ -2476,16 +2357,6 @@ static int client_machine(lua_State *L)
     op = check_operation(L, 2);
     c = check_client(L, 1, op->name);
     lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
-    if (fast_body(L, 3, op, body, sizeof(body))) {
-        cJSON raw;  /* read only while the machine is made: the body is copied */
-        memset(&raw, 0, sizeof(raw));
-        raw.type = cJSON_Raw | ACMPCA_TAG_SERIALIZED;
-        raw.valuestring = body;
-        if (acmpca_machine_new_call(&lm->m, c, op->name, &raw) != 0)
-            return raise_last(L, op->name);
-        lm->own_output = 1;
-        return 1;
-    }
     params_to_json_as(L, 3, op, &lm->s, 1);  /* the params table (arg 3) holds its strings */
     if (acmpca_machine_new_call(&lm->m, c, op->name, lm->s.in) != 0)
         return raise_last(L, op->name);

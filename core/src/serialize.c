@@ -703,12 +703,6 @@ int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input,
         return acmpca__error_set(ACMPCA_EINVAL, "serialize: NULL argument");
     w.n = 0;
     w.found = NULL;
-    if (input && cJSON_IsRaw(input) && (input->type & ACMPCA_TAG_SERIALIZED) &&
-        input->valuestring) {  /* checked and serialized by the caller */
-        if (!(*body_out = acmpca__strndup(input->valuestring, strlen(input->valuestring))))
-            return oom();
-        return 0;
-    }
     if (input && !cJSON_IsObject(input))
         return acmpca__error_set(ACMPCA_EPARAM, "input: expected an object");
     if (input && (rc = check_depth(&w, input, 1)) != 0)

@@ -96,14 +96,6 @@ typedef struct acmpca_operation_info {
 #define ACMPCA_TAG_TIMESTAMP (1 << 11)
 #define ACMPCA_TAG_INVALID   (1 << 12)
 #define ACMPCA_TAG_EMPTY     (1 << 13)
-/*
- * On a cJSON_Raw root given as a call's input (acmpca_machine_new_call): its
- * valuestring is the request body itself, already checked against the model
- * by the caller (the Lua binding's fast path for params whose every member
- * is a plain string); the core sends it as it is. Only for operations
- * without an IdempotencyToken member (none is added to such a body).
- */
-#define ACMPCA_TAG_SERIALIZED (1 << 14)
 
 /* Containers (objects and lists) nested deeper than this are refused, in inputs and outputs. */
 #define ACMPCA_MAX_DEPTH 32
