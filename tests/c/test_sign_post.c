@@ -298,6 +298,56 @@ static void cache_shared_by_hosts(void)
     acmpca_sign_cache_free(cache);
 }
 
+/*
+ * One cache for requests of one second and the next, of another day, with
+ * another secret or session token and another operation, interleaved: each is
+ * signed as without a cache (the hash states the cache keeps for a second,
+ * the canonical request's start and the string to sign's head, are never
+ * those of another second, key or request).
+ */
+static void cache_across_seconds_and_keys(void)
+{
+    static const int64_t times[] = {1440938160, 1440938160, 1440938161, 1440938161,
+                                    1440938160, 1441024561, 1440938161};
+    static const char *const secrets[] = {SECRET, "another/secret/key/EXAMPLEKEY00000000000"};
+    static const char *const tokens[] = {NULL, TOKEN, "another-token"};
+    static const char *const targets[] = {"ACMPrivateCA.GetCertificate",
+                                          "ACMPrivateCA.IssueCertificate"};
+    char date[17], date2[17], *with = NULL, *without = NULL;
+    acmpca_sign_cache *cache = NULL;
+    acmpca__post_input in;
+    size_t round, t, k, tok, op;
+
+    REQUIRE(acmpca_sign_cache_new(&cache) == 0);
+    memset(&in, 0, sizeof(in));
+    in.host = "127.0.0.1:8080";
+    in.content_type = "application/x-amz-json-1.1";
+    in.body = "{\"CertificateAuthorityArn\":\"arn\"}";
+    in.body_len = strlen(in.body);
+    in.region = "eu-west-1";
+    in.service = "acm-pca";
+    in.access_key_id = AKID;
+    for (round = 0; round < 2; round++)
+        for (t = 0; t < sizeof(times) / sizeof(times[0]); t++)
+            for (k = 0; k < 2; k++)
+                for (tok = 0; tok < 3; tok++)
+                    for (op = 0; op < 2; op++) {
+                        in.timestamp = times[t];
+                        in.secret_access_key = secrets[k];
+                        in.session_token = tokens[tok];
+                        in.target = targets[op];
+                        CHECK_INT(acmpca__sign_post(&in, cache, date, &with), 0);
+                        CHECK_INT(acmpca__sign_post(&in, NULL, date2, &without), 0);
+                        if (with && without)
+                            CHECK_STR(with, without);
+                        CHECK_STR(date, date2);
+                        free(with);
+                        free(without);
+                        with = without = NULL;
+                    }
+    acmpca_sign_cache_free(cache);
+}
+
 int main(void)
 {
     size_t e, i;
@@ -313,6 +363,7 @@ int main(void)
             }
     fallbacks();
     cache_shared_by_hosts();
+    cache_across_seconds_and_keys();
     acmpca_global_cleanup();
     if (check_failures)
         fprintf(stderr, "%d check(s) failed\n", check_failures);
