@@ -187,6 +187,11 @@ static void sha256_2(unsigned char out[SHA256_DIGEST_LENGTH], const void *a, siz
     acmpca__wipe(&c, sizeof(c));
 }
 
+void acmpca__secret_id(unsigned char out[ACMPCA__SECRET_ID_LEN], const char *secret)
+{
+    sha256_2(out, secret, strlen(secret), NULL, 0);
+}
+
 static void sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -898,13 +903,15 @@ static void sts_head(SHA256_CTX *out, const hmac_key *hk, const char *amz_date,
  * different keys do not wait on each other; the least recently used slot is
  * wiped and replaced.
  *
+ * secret_id: acmpca__secret_id(secret) when the caller has it, else NULL.
  * With `head` (acmpca__sign_post), also sts_head(head, key, amz_date, scope),
  * kept in the key's slot for the rest of that second; scope must be the one
  * of (date, region, service).
  */
-static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, const char *date,
-                       const char *region, const char *service, SHA256_CTX *head,
-                       const char *amz_date, const char *scope)
+static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret,
+                       const unsigned char *secret_id, const char *date, const char *region,
+                       const char *service, SHA256_CTX *head, const char *amz_date,
+                       const char *scope)
 {
     unsigned char id[SHA256_DIGEST_LENGTH], key[SIGN_KEY_LEN];
     cache_slot *s = NULL;
@@ -912,7 +919,10 @@ static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, c
     int rc = 0, have_head = 0;
 
     memset(key, 0, sizeof(key));
-    sha256_2(id, secret, strlen(secret), NULL, 0);
+    if (secret_id)
+        memcpy(id, secret_id, sizeof(id));
+    else
+        acmpca__secret_id(id, secret);
     if (c && pthread_mutex_lock(&c->lock) == 0) {
         if ((s = cache_find(c, id, date, region, service)) != NULL) {
             *hk = s->key;
@@ -1289,7 +1299,7 @@ static int sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
         (rc = canonical_request(&creq, in->method, uri.ptr, query.ptr, headers.ptr,
                                 signed_names.ptr, payload)) != 0 ||
         (rc = string_to_sign(&sts, amz_date, scope, creq.ptr, creq.len)) != 0 ||
-        (rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
+        (rc = signing_key(&key, cache, in->secret_access_key, NULL, short_date, in->region,
                           in->service, NULL, NULL, NULL)) != 0)
         goto fail;
 
@@ -1523,8 +1533,8 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
     creq_hash_hex(creq_hash, cache, creq.ptr, creq.len, prefix_len);
     /* The string to sign's head is hashed into the key's inner state once a
      * second (signing_key keeps it): the canonical request's hash remains. */
-    if ((rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
-                          in->service, &head, amz_date, scope)) != 0)
+    if ((rc = signing_key(&key, cache, in->secret_access_key, in->secret_id, short_date,
+                          in->region, in->service, &head, amz_date, scope)) != 0)
         goto done;
     SHA256_Update(&head, creq_hash, 2 * SHA256_DIGEST_LENGTH);
     SHA256_Final(mac, &head);

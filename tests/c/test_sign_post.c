@@ -6,7 +6,8 @@
  * re-signed for a retry, the headers a request is sent with are byte for byte
  * those acmpca_sign gives the same request at the same time. Inputs the fast
  * path does not sign (a token with a space, a bad key) get the general
- * signer's result or error. No I/O.
+ * signer's result or error; credentials whose secret rotates are signed
+ * with the new one. No I/O.
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "acmpca.h"
 #include "client_internal.h"
+#include "credentials_internal.h"
 #include "internal.h"
 #include "check.h"
 
@@ -348,6 +350,54 @@ static void cache_across_seconds_and_keys(void)
     acmpca_sign_cache_free(cache);
 }
 
+/* Credentials that a provider fetches anew on every get (they expire within
+ * the refresh window): the same access key id, another secret each time. */
+static int rotating_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_len)
+{
+    int *n = ctx;
+    char secret[64];
+    (void)why;
+    (void)why_len;
+    snprintf(secret, sizeof(secret), "rotated/secret/%d/EXAMPLEKEY0000000000000", ++*n);
+    return acmpca_credentials_new(out, AKID, secret, *n % 2 ? TOKEN : NULL,
+                                  (int64_t)time(NULL) + 60, NULL);
+}
+
+/*
+ * The machine's credentials (shared entries, whose secret's cache id is made
+ * when they are fetched): after each rotation of the secret under the same
+ * access key id, the client signs with the new secret, as the general signer
+ * does with it, through the client's signing-key cache.
+ */
+static void shared_credentials_rotating_secret(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_credentials_provider *p = NULL;
+    const acmpca_credentials *creds = NULL;
+    acmpca_client *c = NULL;
+    acmpca_machine *m = NULL;
+    acmpca_http_request *req;
+    int n = 0, round;
+
+    o.endpoint_url = endpoints[0];
+    o.access_key_id = AKID;
+    o.secret_access_key = SECRET;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    REQUIRE(acmpca_credentials_provider_new(&p, "rotating", rotating_fetch, NULL, &n) == 0);
+    REQUIRE(acmpca_machine_new_call(&m, c, "ListCertificateAuthorities", NULL) == 0);
+    req = (acmpca_http_request *)acmpca_machine_request(m);
+    for (round = 0; round < 4; round++) {
+        REQUIRE(acmpca__credentials_get_shared(p, &creds) == 0);
+        REQUIRE(acmpca__sign_request_shared(c, req, creds, 2) == 0);
+        check_same(c, req, 2, creds, "rotated secret");
+        acmpca__credentials_release(creds);
+    }
+    CHECK_INT(n, 4);
+    acmpca_machine_free(m);
+    acmpca_credentials_provider_unref(p);
+    acmpca_client_free(c);
+}
+
 int main(void)
 {
     size_t e, i;
@@ -364,6 +414,7 @@ int main(void)
     fallbacks();
     cache_shared_by_hosts();
     cache_across_seconds_and_keys();
+    shared_credentials_rotating_secret();
     acmpca_global_cleanup();
     if (check_failures)
         fprintf(stderr, "%d check(s) failed\n", check_failures);
