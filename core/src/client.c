@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "client_internal.h"
+#include "credentials_internal.h"
 #include "serialize.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -517,7 +518,8 @@ static void take_header(acmpca_http_request *req, const char *name, char *value)
  * client's own endpoint (acmpca__sign_post): the same headers, in the same
  * order, as acmpca__sign_headers adds. 1 when the request is not that shape.
  */
-static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_credentials *creds)
+static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_credentials *creds,
+                     const unsigned char *secret_id)
 {
     static const char *const names[] = {"Host", "X-Amz-Date", "X-Amz-Security-Token",
                                         "Authorization"};
@@ -541,6 +543,7 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     in.service = SIGNING_NAME;
     in.access_key_id = creds->access_key_id;
     in.secret_access_key = creds->secret_access_key;
+    in.secret_id = secret_id;
     in.session_token = creds->session_token;
     in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
     if ((err = acmpca__sign_post(&in, c->sign_cache, amz_date, &auth)) != 0)
@@ -576,8 +579,9 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
 
 /* (Re)sign a prepared request for this attempt, with fresh credentials and time:
  * the first `keep` headers are the request's own, the rest the last signature. */
-int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
-                                 const acmpca_credentials *creds, size_t keep)
+static int sign_keeping(acmpca_client *c, acmpca_http_request *req,
+                        const acmpca_credentials *creds, const unsigned char *secret_id,
+                        size_t keep)
 {
     acmpca_signed *sig = NULL;
     acmpca_sign_input in;
@@ -593,7 +597,7 @@ int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
     /* Every string after the mark was the last signature's, now let go. */
     acmpca__request_rewind(req);
     if (keep == UNSIGNED_HEADERS && c->sign_host &&
-        (err = sign_post(c, req, creds)) <= 0) /* 1: not its shape */
+        (err = sign_post(c, req, creds, secret_id)) <= 0) /* 1: not its shape */
         return err;
     memset(&in, 0, sizeof(in));
     in.method = req->method;
@@ -623,6 +627,18 @@ int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
 fail:
     acmpca_signed_free(sig);
     return err;
+}
+
+int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
+                                 const acmpca_credentials *creds, size_t keep)
+{
+    return sign_keeping(c, req, creds, NULL, keep);
+}
+
+int acmpca__sign_request_shared(acmpca_client *c, acmpca_http_request *req,
+                                const acmpca_credentials *shared, size_t keep)
+{
+    return sign_keeping(c, req, shared, acmpca__credentials_secret_id(shared), keep);
 }
 
 static int build_request(acmpca_client *c, const acmpca_operation_info *op, const cJSON *input,

@@ -65,6 +65,10 @@ int acmpca__sign_request(acmpca_client *c, acmpca_http_request *req,
  * with acmpca_machine_set_header) and replacing the rest. */
 int acmpca__sign_request_keeping(acmpca_client *c, acmpca_http_request *req,
                                  const acmpca_credentials *creds, size_t keep);
+/* The same with credentials of acmpca__credentials_get_shared/_logged, whose
+ * secret's cache id is already made (acmpca__credentials_secret_id). */
+int acmpca__sign_request_shared(acmpca_client *c, acmpca_http_request *req,
+                                const acmpca_credentials *shared, size_t keep);
 /* A raw response -> result (caller-owned) or the typed error. */
 int acmpca__parse_response(const acmpca_operation_info *op, int status,
                            const acmpca_header *headers, size_t header_count, const char *body,

@@ -166,6 +166,9 @@ static int credentials_copy(const acmpca_credentials *c, acmpca_credentials **ou
 typedef struct shared_credentials {
     acmpca_credentials c;
     atomic_long users;
+    /* acmpca__secret_id of c.secret_access_key, made once: the signing-key
+     * cache's name for the secret (acmpca__credentials_secret_id). */
+    unsigned char secret_id[ACMPCA__SECRET_ID_LEN];
 } shared_credentials;
 
 /* Move `fresh` into a shared entry (one user: the cache). */
@@ -180,6 +183,7 @@ static int share(acmpca_credentials **fresh)
     s->c = **fresh;
     free(*fresh); /* the strings now belong to the entry */
     atomic_init(&s->users, 1);
+    acmpca__secret_id(s->secret_id, s->c.secret_access_key);
     *fresh = &s->c;
     return 0;
 }
@@ -193,8 +197,15 @@ static acmpca_credentials *share_ref(acmpca_credentials *c)
 void acmpca__credentials_release(const acmpca_credentials *c)
 {
     shared_credentials *s = (shared_credentials *)c;
-    if (s && atomic_fetch_sub_explicit(&s->users, 1, memory_order_acq_rel) == 1)
+    if (s && atomic_fetch_sub_explicit(&s->users, 1, memory_order_acq_rel) == 1) {
+        acmpca__wipe(s->secret_id, sizeof(s->secret_id));
         acmpca_credentials_free(&s->c);
+    }
+}
+
+const unsigned char *acmpca__credentials_secret_id(const acmpca_credentials *c)
+{
+    return ((const shared_credentials *)c)->secret_id;
 }
 
 /* ---- the provider object ----------------------------------------------- */

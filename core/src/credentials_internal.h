@@ -143,6 +143,9 @@ int acmpca__credentials_get_shared(acmpca_credentials_provider *p,
                                    const acmpca_credentials **out);
 /* Done signing with credentials of the two above (NULL: a no-op). */
 void acmpca__credentials_release(const acmpca_credentials *c);
+/* acmpca__secret_id of the secret of credentials of the two above, made when
+ * they were fetched. */
+const unsigned char *acmpca__credentials_secret_id(const acmpca_credentials *c);
 /* The pending exchange: a request and the transport options it needs, or
  * NULL and *pause_ms > 0 for a pause between two attempts. */
 const acmpca_http_request *acmpca__fetch_log_pending(const acmpca__fetch_log *log,

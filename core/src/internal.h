@@ -183,6 +183,9 @@ typedef struct acmpca__post_input {
     const char *service;
     const char *access_key_id;
     const char *secret_access_key;
+    /* acmpca__secret_id(secret_access_key), as a shared credentials entry
+     * keeps it (acmpca__credentials_secret_id); NULL: computed here. */
+    const unsigned char *secret_id;
     const char *session_token;  /* NULL when none */
     int64_t timestamp;
 } acmpca__post_input;
@@ -199,5 +202,8 @@ int acmpca__sign_post_host(const char *url, const char *region, const char *serv
 int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
                       char amz_date[17], char **authorization);
 void acmpca__hex(char *out, const unsigned char *data, size_t len);
+/* What the signing-key cache knows a secret by: its SHA-256 (32 bytes). */
+#define ACMPCA__SECRET_ID_LEN 32
+void acmpca__secret_id(unsigned char out[ACMPCA__SECRET_ID_LEN], const char *secret);
 
 #endif

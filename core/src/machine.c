@@ -583,7 +583,7 @@ static acmpca_step_kind send_step(acmpca_machine *m, acmpca_step *s)
         acmpca__error_set_stage("credentials");
         return fail(m, s);
     }
-    err = acmpca__sign_request_keeping(m->client, m->req, creds, 2 + m->extra_headers);
+    err = acmpca__sign_request_shared(m->client, m->req, creds, 2 + m->extra_headers);
     acmpca__credentials_release(creds);
     m->sign_stopped = 0;
     if (err) {

@@ -187,6 +187,11 @@ static void sha256_2(unsigned char out[SHA256_DIGEST_LENGTH], const void *a, siz
     acmpca__wipe(&c, sizeof(c));
 }
 
+void acmpca__secret_id(unsigned char out[ACMPCA__SECRET_ID_LEN], const char *secret)
+{
+    sha256_2(out, secret, strlen(secret), NULL, 0);
+}
+
 static void sha256_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], const void *data, size_t len)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -790,19 +795,29 @@ typedef struct cache_slot {
     char region[SIGN_MAX_SCOPE_PART + 1];
     char service[SIGN_MAX_SCOPE_PART + 1];
     hmac_key key;
+    /* acmpca__sign_post: the key's inner hash state after the string to
+     * sign's head for the X-Amz-Date sts_date ("" until the first), which is
+     * the same for every request of that second (see sts_head). As secret as
+     * the key. */
+    char sts_date[17];
+    SHA256_CTX sts_head;
 } cache_slot;
 
-/* The longest canonical-request start acmpca__sign_post keeps the state of. */
-#define POST_PREFIX_MAX 192
+/* The longest canonical-request start acmpca__sign_post keeps the state of:
+ * room for everything but the payload hash with a session token of the
+ * usual STS length. */
+#define POST_PREFIX_MAX 2048
 
 struct acmpca_sign_cache {
     pthread_mutex_t lock;
     uint64_t clock;
     unsigned long hits;
     cache_slot slot[SIGN_CACHE_SLOTS];
-    /* acmpca__sign_post: the SHA-256 state after the text every request of a
-     * client starts its canonical request with (method, path, Content-Type,
-     * Host: no secret), and that text; post_prefix_len 0 until the first. */
+    /* acmpca__sign_post: the SHA-256 state after the start of the last
+     * canonical request (all but its payload hash, the same for every request
+     * of one operation in one second; or, when that is too long, the method,
+     * path, Content-Type and Host), and that text; post_prefix_len 0 until the
+     * first. The text may hold the session token: wiped with the cache. */
     SHA256_CTX post_prefix;
     char post_prefix_text[POST_PREFIX_MAX];
     size_t post_prefix_len;
@@ -836,7 +851,7 @@ void acmpca_sign_cache_free(acmpca_sign_cache *cache)
     if (!cache)
         return;
     pthread_mutex_destroy(&cache->lock);
-    acmpca__wipe(cache->slot, sizeof(cache->slot));
+    acmpca__wipe(cache, sizeof(*cache));
     free(cache);
 }
 
@@ -867,34 +882,68 @@ static cache_slot *cache_find(acmpca_sign_cache *c, const unsigned char *id, con
 }
 
 /*
+ * The inner hash state of the key `hk` after the string to sign's head,
+ * "AWS4-HMAC-SHA256\n" amz_date "\n" scope "\n": what precedes the
+ * canonical request's hash, the same for every request of one second.
+ */
+static void sts_head(SHA256_CTX *out, const hmac_key *hk, const char *amz_date,
+                     const char *scope)
+{
+    *out = hk->inner;
+    SHA256_Update(out, SIGV4_ALGORITHM "\n", sizeof(SIGV4_ALGORITHM));
+    SHA256_Update(out, amz_date, strlen(amz_date));
+    SHA256_Update(out, "\n", 1);
+    SHA256_Update(out, scope, strlen(scope));
+    SHA256_Update(out, "\n", 1);
+}
+
+/*
  * The signing key for (secret, date, region, service), from the cache when it
  * has it. The derivation runs outside the lock so that threads signing with
  * different keys do not wait on each other; the least recently used slot is
  * wiped and replaced.
+ *
+ * secret_id: acmpca__secret_id(secret) when the caller has it, else NULL.
+ * With `head` (acmpca__sign_post), also sts_head(head, key, amz_date, scope),
+ * kept in the key's slot for the rest of that second; scope must be the one
+ * of (date, region, service).
  */
-static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, const char *date,
-                       const char *region, const char *service)
+static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret,
+                       const unsigned char *secret_id, const char *date, const char *region,
+                       const char *service, SHA256_CTX *head, const char *amz_date,
+                       const char *scope)
 {
     unsigned char id[SHA256_DIGEST_LENGTH], key[SIGN_KEY_LEN];
     cache_slot *s = NULL;
     size_t i;
-    int rc = 0;
+    int rc = 0, have_head = 0;
 
     memset(key, 0, sizeof(key));
-    sha256_2(id, secret, strlen(secret), NULL, 0);
+    if (secret_id)
+        memcpy(id, secret_id, sizeof(id));
+    else
+        acmpca__secret_id(id, secret);
     if (c && pthread_mutex_lock(&c->lock) == 0) {
         if ((s = cache_find(c, id, date, region, service)) != NULL) {
             *hk = s->key;
+            if (head && strcmp(s->sts_date, amz_date) == 0) {
+                *head = s->sts_head;
+                have_head = 1;
+            }
             s->last_use = ++c->clock;
             c->hits++;
         }
         pthread_mutex_unlock(&c->lock);
     }
-    if (s)
+    if (s && (!head || have_head))
         goto fail;
-    if ((rc = derive_key(key, secret, date, region, service)) != 0)
-        goto fail;
-    hmac_key_init(hk, key, sizeof(key));
+    if (!s) {
+        if ((rc = derive_key(key, secret, date, region, service)) != 0)
+            goto fail;
+        hmac_key_init(hk, key, sizeof(key));
+    }
+    if (head)
+        sts_head(head, hk, amz_date, scope);
     if (!c || pthread_mutex_lock(&c->lock) != 0)
         goto fail;
     if (!(s = cache_find(c, id, date, region, service))) {
@@ -909,6 +958,11 @@ static int signing_key(hmac_key *hk, acmpca_sign_cache *c, const char *secret, c
         memcpy(s->region, region, strlen(region) + 1);
         memcpy(s->service, service, strlen(service) + 1);
         s->key = *hk;
+    }
+    if (head) {
+        memcpy(s->sts_date, amz_date, sizeof(s->sts_date) - 1);
+        s->sts_date[sizeof(s->sts_date) - 1] = '\0';
+        s->sts_head = *head;
     }
     s->last_use = ++c->clock;
     pthread_mutex_unlock(&c->lock);
@@ -1245,8 +1299,8 @@ static int sign(acmpca_signed **out, const acmpca_sign_input *in, acmpca_sign_ca
         (rc = canonical_request(&creq, in->method, uri.ptr, query.ptr, headers.ptr,
                                 signed_names.ptr, payload)) != 0 ||
         (rc = string_to_sign(&sts, amz_date, scope, creq.ptr, creq.len)) != 0 ||
-        (rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
-                          in->service)) != 0)
+        (rc = signing_key(&key, cache, in->secret_access_key, NULL, short_date, in->region,
+                          in->service, NULL, NULL, NULL)) != 0)
         goto fail;
 
     if (!(s = calloc(1, sizeof(*s))) || !(s->headers = calloc(5, sizeof(*s->headers)))) {
@@ -1410,6 +1464,7 @@ static void creq_hash_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], acmpca_sign_ca
         SHA256_Update(&c, creq, prefix_len);
         if (pthread_mutex_lock(&cache->lock) == 0) {
             cache->post_prefix = c;
+            acmpca__wipe(cache->post_prefix_text, cache->post_prefix_len);
             memcpy(cache->post_prefix_text, creq, prefix_len);
             cache->post_prefix_len = prefix_len;
             pthread_mutex_unlock(&cache->lock);
@@ -1426,20 +1481,22 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
     char short_date[9], payload[2 * SHA256_DIGEST_LENGTH + 1];
     char creq_hash[2 * SHA256_DIGEST_LENGTH + 1];
     char scope[2 * SIGN_MAX_SCOPE_PART + 32], signature[2 * SIGN_KEY_LEN + 1];
-    char creq_s[SIGN_STACK_LARGE], sts_s[SIGN_STACK_SMALL], *p, *auth;
+    char creq_s[SIGN_STACK_LARGE], *p, *auth;
+    unsigned char mac[SIGN_KEY_LEN];
     const char *names = in->session_token ? POST_NAMES_HEAD POST_NAMES_TOKEN POST_NAMES_TAIL
                                           : POST_NAMES_HEAD POST_NAMES_TAIL;
-    acmpca_buf creq, sts;
+    acmpca_buf creq;
     hmac_key key;
+    SHA256_CTX head;
     size_t need, prefix_len = 0;
     int rc;
 
     memset(&key, 0, sizeof(key));
+    memset(&head, 0, sizeof(head));
     *authorization = NULL;
     if (!post_input_ok(in))
         return 1; /* not this shape: acmpca_sign's (and its error messages) */
     acmpca__buf_on(&creq, creq_s, sizeof(creq_s), 1);
-    acmpca__buf_on(&sts, sts_s, sizeof(sts_s), 0);
     format_dates(in->timestamp, amz_date, short_date);
     sha256_hex(payload, in->body, in->body_len);
     p = put_text(scope, short_date);
@@ -1465,15 +1522,26 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
         (rc = acmpca__buf_puts(&creq, in->target)) != 0 ||
         (rc = acmpca__buf_puts(&creq, "\n\n")) != 0 ||
         (rc = acmpca__buf_puts(&creq, names)) != 0 ||
-        (rc = acmpca__buf_puts(&creq, "\n")) != 0 ||
-        (rc = acmpca__buf_puts(&creq, payload)) != 0)
+        (rc = acmpca__buf_puts(&creq, "\n")) != 0)
+        goto done;
+    /* All before the payload hash is the same for each request of this
+     * operation in this second: the cache keeps its hash state. */
+    if (creq.len <= POST_PREFIX_MAX)
+        prefix_len = creq.len;
+    if ((rc = acmpca__buf_puts(&creq, payload)) != 0)
         goto done;
     creq_hash_hex(creq_hash, cache, creq.ptr, creq.len, prefix_len);
-    if ((rc = string_to_sign_of(&sts, amz_date, scope, creq_hash)) != 0 ||
-        (rc = signing_key(&key, cache, in->secret_access_key, short_date, in->region,
-                          in->service)) != 0)
+    /* The string to sign's head is hashed into the key's inner state once a
+     * second (signing_key keeps it): the canonical request's hash remains. */
+    if ((rc = signing_key(&key, cache, in->secret_access_key, in->secret_id, short_date,
+                          in->region, in->service, &head, amz_date, scope)) != 0)
         goto done;
-    signature_hex(signature, &key, sts.ptr, sts.len);
+    SHA256_Update(&head, creq_hash, 2 * SHA256_DIGEST_LENGTH);
+    SHA256_Final(mac, &head);
+    head = key.outer;
+    SHA256_Update(&head, mac, sizeof(mac));
+    SHA256_Final(mac, &head);
+    acmpca__hex(signature, mac, sizeof(mac));
     /* "AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=names, Signature=hex" */
     need = sizeof(SIGV4_ALGORITHM " Credential=/, SignedHeaders=, Signature=") +
            strlen(in->access_key_id) + strlen(scope) + strlen(names) + strlen(signature);
@@ -1492,8 +1560,9 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
     *authorization = auth;
 done:
     acmpca__wipe(&key, sizeof(key));
+    acmpca__wipe(&head, sizeof(head));
+    acmpca__wipe(mac, sizeof(mac));
     acmpca__wipe(signature, sizeof(signature));
     acmpca__buf_free(&creq);
-    acmpca__buf_free(&sts);
     return rc;
 }

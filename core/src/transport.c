@@ -66,6 +66,10 @@ typedef struct handle {
     char *url;     /* the URL and method last set on easy: set again only when they change */
     char method[16];
     acmpca_buf head; /* the response head's names and values, reused from call to call */
+    /* The request's header list (header_list_new), reused from call to call:
+     * it holds the signature, so it is wiped after each transfer. */
+    struct curl_slist *list;
+    size_t list_cap;
 } handle;
 
 typedef struct transfer {
@@ -132,9 +136,15 @@ static void handle_free(handle *h)
     curl_multi_cleanup(h->multi);
     free(h->url);
     acmpca__buf_free_secret(&h->head); /* it may hold a credentials exchange's head */
+    if (h->list) {
+        acmpca__wipe(h->list, h->list_cap);
+        free(h->list);
+    }
     h->easy = NULL;
     h->multi = NULL;
     h->url = NULL;
+    h->list = NULL;
+    h->list_cap = 0;
 }
 
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
@@ -709,31 +719,41 @@ static CURLcode perform(handle *h, transfer *x)
 /*
  * The request's header lines as one libcurl list in one block: the nodes,
  * then the lines. The lines include Authorization and X-Amz-Security-Token,
- * so the block is wiped before it is freed (header_list_free); one block is
- * one allocation and one wipe, where curl_slist_append would make two per
- * line. *head_len: the bytes of the lines (what they add to the request head).
+ * so the block is wiped after the transfer (header_list_wipe); it is the
+ * handle's, kept for its next request (grown when too small: the old one
+ * wiped and freed), where curl_slist_append would make two allocations per
+ * line and call. *size: the bytes used; *head_len: the bytes of the lines
+ * (what they add to the request head).
  *
  * The User-Agent line is ours too, unless the request brings its own (see
  * set_fixed_options).
  */
-static struct curl_slist *header_list_new(const acmpca_http_request *req, const char *user_agent,
-                                          size_t *size, size_t *head_len)
+#define LIST_LENGTHS 16 /* headers whose lengths are measured once (the rest twice) */
+
+static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *req,
+                                          const char *user_agent, size_t *size, size_t *head_len)
 {
     /* Stop curl from adding headers we did not sign. */
-    static const char *const unsent[] = {"Expect:", "Accept:"};
+    static const char unsent[] = "Expect:\0Accept:";
     static const char ua_name[] = "User-Agent: ";
-    size_t n = req->header_count + 2, i, len, text = 0, nlen, vlen, ua_len = 0;
+    size_t n = req->header_count + 2, i, text = 0, nlen, vlen, ua_len = 0;
+    size_t lens[2 * LIST_LENGTHS];
     struct curl_slist *list;
     int add_ua = 1;
     char *p;
 
     for (i = 0; i < req->header_count; i++) {
-        text += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3; /* ": " NUL */
-        if (add_ua && acmpca__strcaseeq(req->headers[i].name, "User-Agent"))
+        nlen = strlen(req->headers[i].name);
+        vlen = strlen(req->headers[i].value);
+        if (i < LIST_LENGTHS) {
+            lens[2 * i] = nlen;
+            lens[2 * i + 1] = vlen;
+        }
+        text += nlen + vlen + 3; /* ": " NUL */
+        if (add_ua && nlen == 10 && acmpca__strcaseeq(req->headers[i].name, "User-Agent"))
             add_ua = 0;
     }
-    for (i = 0; i < 2; i++)
-        text += strlen(unsent[i]) + 1;
+    text += sizeof(unsent);
     if (add_ua) {
         ua_len = strlen(user_agent);
         text += sizeof(ua_name) + ua_len;
@@ -741,25 +761,37 @@ static struct curl_slist *header_list_new(const acmpca_http_request *req, const 
     }
     *size = n * sizeof(*list) + text;
     *head_len = text;
-    if (!(list = malloc(*size))) {
-        acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-        return NULL;
+    if (*size > h->list_cap) {
+        if (h->list) {
+            acmpca__wipe(h->list, h->list_cap);
+            free(h->list);
+        }
+        h->list_cap = 0;
+        if (!(h->list = malloc(*size))) {
+            acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+            return NULL;
+        }
+        h->list_cap = *size;
     }
+    list = h->list;
     p = (char *)(list + n);
     for (i = 0; i < n; i++) {
         list[i].data = p;
         list[i].next = i + 1 < n ? &list[i + 1] : NULL;
         if (i < req->header_count) {
-            nlen = strlen(req->headers[i].name);
-            vlen = strlen(req->headers[i].value);
+            nlen = i < LIST_LENGTHS ? lens[2 * i] : strlen(req->headers[i].name);
+            vlen = i < LIST_LENGTHS ? lens[2 * i + 1] : strlen(req->headers[i].value);
             memcpy(p, req->headers[i].name, nlen);
             memcpy(p + nlen, ": ", 2);
             memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
             p += nlen + 2 + vlen + 1;
         } else if (i < req->header_count + 2) {
-            len = strlen(unsent[i - req->header_count]) + 1;
-            memcpy(p, unsent[i - req->header_count], len);
-            p += len;
+            memcpy(p, unsent, sizeof(unsent)); /* both lines, then point at the second */
+            list[i + 1].data = p + sizeof("Expect:");
+            list[i].next = &list[i + 1];
+            list[i + 1].next = i + 2 < n ? &list[i + 2] : NULL;
+            p += sizeof(unsent);
+            i++;
         } else {
             memcpy(p, ua_name, sizeof(ua_name) - 1);
             memcpy(p + sizeof(ua_name) - 1, user_agent, ua_len + 1);
@@ -769,12 +801,11 @@ static struct curl_slist *header_list_new(const acmpca_http_request *req, const 
     return list;
 }
 
-static void header_list_free(struct curl_slist *list, size_t size)
+/* What the header list held (the signature among it) wiped: it stays with the handle. */
+static void header_list_wipe(struct curl_slist *list, size_t size)
 {
-    if (list) {
+    if (list)
         acmpca__wipe(list, size);
-        free(list);
-    }
 }
 
 /* Whether libcurl may send through a proxy: one of the variables it reads
@@ -839,7 +870,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     h.head.len = 0;
     x.head = &h.head;
     x.easy = e;
-    if (!(list = header_list_new(req, t->user_agent, &list_size, &head_len))) {
+    if (!(list = header_list_new(&h, req, t->user_agent, &list_size, &head_len))) {
         err = ACMPCA_ENOMEM;
         goto fail;
     }
@@ -904,12 +935,12 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-    header_list_free(list, list_size);
+    header_list_wipe(list, list_size);
     give_back(t, &h);
     return 0;
 
 fail:
-    header_list_free(list, list_size);
+    header_list_wipe(list, list_size);
     handle_free(&h); /* a failed connection is not worth keeping */
     acmpca__http_response_clear(resp);
     return err;

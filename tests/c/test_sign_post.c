@@ -6,7 +6,8 @@
  * re-signed for a retry, the headers a request is sent with are byte for byte
  * those acmpca_sign gives the same request at the same time. Inputs the fast
  * path does not sign (a token with a space, a bad key) get the general
- * signer's result or error. No I/O.
+ * signer's result or error; credentials whose secret rotates are signed
+ * with the new one. No I/O.
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "acmpca.h"
 #include "client_internal.h"
+#include "credentials_internal.h"
 #include "internal.h"
 #include "check.h"
 
@@ -298,6 +300,104 @@ static void cache_shared_by_hosts(void)
     acmpca_sign_cache_free(cache);
 }
 
+/*
+ * One cache for requests of one second and the next, of another day, with
+ * another secret or session token and another operation, interleaved: each is
+ * signed as without a cache (the hash states the cache keeps for a second,
+ * the canonical request's start and the string to sign's head, are never
+ * those of another second, key or request).
+ */
+static void cache_across_seconds_and_keys(void)
+{
+    static const int64_t times[] = {1440938160, 1440938160, 1440938161, 1440938161,
+                                    1440938160, 1441024561, 1440938161};
+    static const char *const secrets[] = {SECRET, "another/secret/key/EXAMPLEKEY00000000000"};
+    static const char *const tokens[] = {NULL, TOKEN, "another-token"};
+    static const char *const targets[] = {"ACMPrivateCA.GetCertificate",
+                                          "ACMPrivateCA.IssueCertificate"};
+    char date[17], date2[17], *with = NULL, *without = NULL;
+    acmpca_sign_cache *cache = NULL;
+    acmpca__post_input in;
+    size_t round, t, k, tok, op;
+
+    REQUIRE(acmpca_sign_cache_new(&cache) == 0);
+    memset(&in, 0, sizeof(in));
+    in.host = "127.0.0.1:8080";
+    in.content_type = "application/x-amz-json-1.1";
+    in.body = "{\"CertificateAuthorityArn\":\"arn\"}";
+    in.body_len = strlen(in.body);
+    in.region = "eu-west-1";
+    in.service = "acm-pca";
+    in.access_key_id = AKID;
+    for (round = 0; round < 2; round++)
+        for (t = 0; t < sizeof(times) / sizeof(times[0]); t++)
+            for (k = 0; k < 2; k++)
+                for (tok = 0; tok < 3; tok++)
+                    for (op = 0; op < 2; op++) {
+                        in.timestamp = times[t];
+                        in.secret_access_key = secrets[k];
+                        in.session_token = tokens[tok];
+                        in.target = targets[op];
+                        CHECK_INT(acmpca__sign_post(&in, cache, date, &with), 0);
+                        CHECK_INT(acmpca__sign_post(&in, NULL, date2, &without), 0);
+                        if (with && without)
+                            CHECK_STR(with, without);
+                        CHECK_STR(date, date2);
+                        free(with);
+                        free(without);
+                        with = without = NULL;
+                    }
+    acmpca_sign_cache_free(cache);
+}
+
+/* Credentials that a provider fetches anew on every get (they expire within
+ * the refresh window): the same access key id, another secret each time. */
+static int rotating_fetch(void *ctx, acmpca_credentials **out, char *why, size_t why_len)
+{
+    int *n = ctx;
+    char secret[64];
+    (void)why;
+    (void)why_len;
+    snprintf(secret, sizeof(secret), "rotated/secret/%d/EXAMPLEKEY0000000000000", ++*n);
+    return acmpca_credentials_new(out, AKID, secret, *n % 2 ? TOKEN : NULL,
+                                  (int64_t)time(NULL) + 60, NULL);
+}
+
+/*
+ * The machine's credentials (shared entries, whose secret's cache id is made
+ * when they are fetched): after each rotation of the secret under the same
+ * access key id, the client signs with the new secret, as the general signer
+ * does with it, through the client's signing-key cache.
+ */
+static void shared_credentials_rotating_secret(void)
+{
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_credentials_provider *p = NULL;
+    const acmpca_credentials *creds = NULL;
+    acmpca_client *c = NULL;
+    acmpca_machine *m = NULL;
+    acmpca_http_request *req;
+    int n = 0, round;
+
+    o.endpoint_url = endpoints[0];
+    o.access_key_id = AKID;
+    o.secret_access_key = SECRET;
+    REQUIRE(acmpca_client_new(&c, &o) == 0);
+    REQUIRE(acmpca_credentials_provider_new(&p, "rotating", rotating_fetch, NULL, &n) == 0);
+    REQUIRE(acmpca_machine_new_call(&m, c, "ListCertificateAuthorities", NULL) == 0);
+    req = (acmpca_http_request *)acmpca_machine_request(m);
+    for (round = 0; round < 4; round++) {
+        REQUIRE(acmpca__credentials_get_shared(p, &creds) == 0);
+        REQUIRE(acmpca__sign_request_shared(c, req, creds, 2) == 0);
+        check_same(c, req, 2, creds, "rotated secret");
+        acmpca__credentials_release(creds);
+    }
+    CHECK_INT(n, 4);
+    acmpca_machine_free(m);
+    acmpca_credentials_provider_unref(p);
+    acmpca_client_free(c);
+}
+
 int main(void)
 {
     size_t e, i;
@@ -313,6 +413,8 @@ int main(void)
             }
     fallbacks();
     cache_shared_by_hosts();
+    cache_across_seconds_and_keys();
+    shared_credentials_rotating_secret();
     acmpca_global_cleanup();
     if (check_failures)
         fprintf(stderr, "%d check(s) failed\n", check_failures);
