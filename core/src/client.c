@@ -395,10 +395,13 @@ int acmpca_client_settings_get(const acmpca_client *c, acmpca_client_settings *o
 #define UNSIGNED_HEADERS 2 /* Content-Type, X-Amz-Target */
 
 /* Room in a request for the fixed-shape signature's strings (sign_post): the
- * names, the host and the date. A session token is allocated apart: room for
- * one would take the block past the sizes malloc serves fastest. */
+ * names, the host, the date and the Authorization value for an access key id
+ * of up to AKID_ROOM characters. A session token (and the longer value that
+ * goes with it) is allocated apart: room for one would take the block past
+ * the sizes malloc serves fastest. */
 #define SIGNATURE_ROOM (sizeof("Host") + sizeof("X-Amz-Date") + 17 + \
                         sizeof("X-Amz-Security-Token") + sizeof("Authorization"))
+#define AKID_ROOM 32
 
 /* Into the room prepare_request made for it, the strings in the request's own room. */
 static int add_header(acmpca_http_request *req, const char *name, const char *value)
@@ -451,7 +454,10 @@ int acmpca__prepare_request(acmpca_client *c, const acmpca_operation_info *op,
     req = acmpca__request_new(url_len + 1 + sizeof("Content-Type") + sizeof(CONTENT_TYPE) +
                               sizeof("X-Amz-Target") + sizeof(TARGET_PREFIX) +
                               strlen(op->name) + strlen(c->sign_host ? c->sign_host : "") + 1 +
-                              SIGNATURE_ROOM);
+                              SIGNATURE_ROOM +
+                              (c->sign_host ? acmpca__sign_post_auth_size(
+                                                  c->signing_region, SIGNING_NAME, AKID_ROOM, 0)
+                                            : 0));
     if (!req)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     if (c->idempotency_tokens && acmpca_model_member(op->input, "IdempotencyToken") &&
@@ -524,10 +530,10 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     static const char *const names[] = {"Host", "X-Amz-Date", "X-Amz-Security-Token",
                                         "Authorization"};
     acmpca__post_input in;
-    char amz_date[17], *auth = NULL, *v[4], *n[4];
+    char *v[4], *n[4];
     acmpca_header *h;
-    size_t i;
-    int err, ok;
+    size_t i, auth_size;
+    int err = 0, ok;
 
     if (req->header_count != UNSIGNED_HEADERS || strcmp(req->method, "POST") != 0 ||
         strcmp(req->url, c->url) != 0 ||
@@ -546,15 +552,17 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     in.secret_id = secret_id;
     in.session_token = creds->session_token;
     in.timestamp = (int64_t)time(NULL) + atomic_load(&c->clock_offset_s);
-    if ((err = acmpca__sign_post(&in, c->sign_cache, amz_date, &auth)) != 0)
-        return err;
     /* The same headers, in the same order, as acmpca__sign_headers adds; no
-     * X-Amz-Security-Token without a token. */
+     * X-Amz-Security-Token without a token. The date and the Authorization
+     * value are written where they stay, in the request's room. */
+    auth_size = acmpca__sign_post_auth_size(c->signing_region, SIGNING_NAME,
+                                            creds->access_key_id ? strlen(creds->access_key_id) : 0,
+                                            creds->session_token != NULL);
     v[0] = acmpca__request_strdup(req, c->sign_host, strlen(c->sign_host));
-    v[1] = acmpca__request_strdup(req, amz_date, strlen(amz_date));
+    v[1] = acmpca__request_alloc(req, 17);
     v[2] = creds->session_token ? acmpca__request_strdup(req, creds->session_token,
                                                          strlen(creds->session_token)) : NULL;
-    v[3] = auth;
+    v[3] = acmpca__request_alloc(req, auth_size);
     for (i = 0; i < 4; i++)
         n[i] = i != 2 || creds->session_token
                    ? acmpca__request_strdup(req, names[i], strlen(names[i])) : NULL;
@@ -564,12 +572,16 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     for (i = 0; i < 4; i++)
         if ((i != 2 || creds->session_token) && (!n[i] || !v[i]))
             ok = 0;
-    if (!ok) {
+    if (!ok)
+        err = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    else /* 1: not its shape; the strings go back, signed by the general path */
+        err = acmpca__sign_post(&in, c->sign_cache, v[1], v[3], auth_size);
+    if (err != 0) {
         for (i = 0; i < 4; i++) {
             acmpca__request_release(req, n[i], 0);
             acmpca__request_release(req, v[i], 1);
         }
-        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        return err;
     }
     for (i = 0; i < 4; i++)
         if (n[i])

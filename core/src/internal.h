@@ -194,13 +194,17 @@ typedef struct acmpca__post_input {
  * path other than "/", a query, anything acmpca_sign would refuse. */
 int acmpca__sign_post_host(const char *url, const char *region, const char *service,
                            char **host);
-/* The X-Amz-Date value and the Authorization value (*authorization, the
- * caller frees) for `in`; 1 (nothing done) when an input is not one this path
- * signs as acmpca_sign would (spaces or control characters in a value, an
- * invalid key or time): then acmpca__sign_headers signs it or says what is
- * wrong. */
+/* The bytes (NUL included) of acmpca__sign_post's Authorization value for an
+ * access key id of `akid_len` characters, with or without a session token. */
+size_t acmpca__sign_post_auth_size(const char *region, const char *service, size_t akid_len,
+                                   int session_token);
+/* The X-Amz-Date value and the Authorization value (into `auth`, of
+ * `auth_size` bytes: acmpca__sign_post_auth_size of `in`, or more) for `in`;
+ * 1 (nothing done) when an input is not one this path signs as acmpca_sign
+ * would (spaces or control characters in a value, an invalid key or time):
+ * then acmpca__sign_headers signs it or says what is wrong. */
 int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
-                      char amz_date[17], char **authorization);
+                      char amz_date[17], char *auth, size_t auth_size);
 void acmpca__hex(char *out, const unsigned char *data, size_t len);
 /* What the signing-key cache knows a secret by: its SHA-256 (32 bytes). */
 #define ACMPCA__SECRET_ID_LEN 32

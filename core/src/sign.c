@@ -1475,16 +1475,34 @@ static void creq_hash_hex(char out[2 * SHA256_DIGEST_LENGTH + 1], acmpca_sign_ca
     acmpca__hex(out, md, sizeof(md));
 }
 
+/* The signed header names of a request with or without a session token. */
+static const char *post_names(int session_token)
+{
+    return session_token ? POST_NAMES_HEAD POST_NAMES_TOKEN POST_NAMES_TAIL
+                         : POST_NAMES_HEAD POST_NAMES_TAIL;
+}
+
+/* "AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=names, Signature=hex" */
+#define POST_AUTH_FIXED sizeof(SIGV4_ALGORITHM " Credential=/, SignedHeaders=, Signature=")
+
+size_t acmpca__sign_post_auth_size(const char *region, const char *service, size_t akid_len,
+                                   int session_token)
+{
+    /* scope: "YYYYMMDD/region/service/aws4_request" */
+    return POST_AUTH_FIXED + akid_len + 8 + 3 + strlen(region) + strlen(service) +
+           sizeof(SIGV4_TERMINATOR) - 1 + strlen(post_names(session_token)) +
+           2 * SHA256_DIGEST_LENGTH;
+}
+
 int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
-                      char amz_date[17], char **authorization)
+                      char amz_date[17], char *auth, size_t auth_size)
 {
     char short_date[9], payload[2 * SHA256_DIGEST_LENGTH + 1];
     char creq_hash[2 * SHA256_DIGEST_LENGTH + 1];
     char scope[2 * SIGN_MAX_SCOPE_PART + 32], signature[2 * SIGN_KEY_LEN + 1];
-    char creq_s[SIGN_STACK_LARGE], *p, *auth;
+    char creq_s[SIGN_STACK_LARGE], *p;
     unsigned char mac[SIGN_KEY_LEN];
-    const char *names = in->session_token ? POST_NAMES_HEAD POST_NAMES_TOKEN POST_NAMES_TAIL
-                                          : POST_NAMES_HEAD POST_NAMES_TAIL;
+    const char *names = post_names(in->session_token != NULL);
     acmpca_buf creq;
     hmac_key key;
     SHA256_CTX head;
@@ -1493,7 +1511,6 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
 
     memset(&key, 0, sizeof(key));
     memset(&head, 0, sizeof(head));
-    *authorization = NULL;
     if (!post_input_ok(in))
         return 1; /* not this shape: acmpca_sign's (and its error messages) */
     acmpca__buf_on(&creq, creq_s, sizeof(creq_s), 1);
@@ -1542,11 +1559,10 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
     SHA256_Update(&head, mac, sizeof(mac));
     SHA256_Final(mac, &head);
     acmpca__hex(signature, mac, sizeof(mac));
-    /* "AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=names, Signature=hex" */
-    need = sizeof(SIGV4_ALGORITHM " Credential=/, SignedHeaders=, Signature=") +
-           strlen(in->access_key_id) + strlen(scope) + strlen(names) + strlen(signature);
-    if (!(auth = malloc(need))) {
-        rc = acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    need = POST_AUTH_FIXED + strlen(in->access_key_id) + strlen(scope) + strlen(names) +
+           strlen(signature);
+    if (need > auth_size) { /* the caller's acmpca__sign_post_auth_size was for another input */
+        rc = acmpca__error_set(ACMPCA_EINVAL, "no room for the Authorization value");
         goto done;
     }
     p = put_text(auth, SIGV4_ALGORITHM " Credential=");
@@ -1557,7 +1573,6 @@ int acmpca__sign_post(const acmpca__post_input *in, acmpca_sign_cache *cache,
     p = put_text(p, names);
     p = put_text(p, ", Signature=");
     put_text(p, signature);
-    *authorization = auth;
 done:
     acmpca__wipe(&key, sizeof(key));
     acmpca__wipe(&head, sizeof(head));

@@ -986,16 +986,23 @@ acmpca_http_request *acmpca__request_new(size_t room)
     return req;
 }
 
-char *acmpca__request_strdup(acmpca_http_request *req, const char *s, size_t len)
+char *acmpca__request_alloc(acmpca_http_request *req, size_t size)
 {
     request_room *r = room_of(req);
     char *p;
-    if (r && r->cap - r->used > len) {
+    if (r && r->cap - r->used >= size) {
         p = (char *)(r + 1) + r->used;
-        r->used += len + 1;
-    } else if (!(p = malloc(len + 1))) {
-        return NULL;
+        r->used += size;
+        return p;
     }
+    return malloc(size);
+}
+
+char *acmpca__request_strdup(acmpca_http_request *req, const char *s, size_t len)
+{
+    char *p = acmpca__request_alloc(req, len + 1);
+    if (!p)
+        return NULL;
     memcpy(p, s, len);
     p[len] = '\0';
     return p;

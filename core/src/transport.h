@@ -66,6 +66,9 @@ void acmpca__http_response_clear(acmpca_http_response *resp);
  * and frees the block in one go, and frees whatever was allocated apart.
  */
 acmpca_http_request *acmpca__request_new(size_t room);
+/* `size` bytes in the request's room, or malloc'd when the room is full (or
+ * the request has none); NULL when out of memory. */
+char *acmpca__request_alloc(acmpca_http_request *req, size_t size);
 /* A copy of s[0..len) in the request's room, or malloc'd when the room is full
  * (or the request has none); NULL when out of memory. */
 char *acmpca__request_strdup(acmpca_http_request *req, const char *s, size_t len);

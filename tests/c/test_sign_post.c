@@ -24,6 +24,9 @@
 #include "check.h"
 
 #define AKID "AKIDEXAMPLE"
+#define AKID_32 "AKIA0123456789ABCDEF0123456789AB"
+#define AKID_33 AKID_32 "C"
+#define AKID_128 AKID_32 AKID_32 AKID_32 AKID_32
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define TOKEN "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+token=="
 
@@ -122,6 +125,30 @@ static void check_same(const acmpca_client *c, const acmpca_http_request *req, s
     acmpca_signed_free(s);
 }
 
+/* acmpca__sign_post with the Authorization value in a block of exactly the
+ * size acmpca__sign_post_auth_size says (ASan sees a byte written past it);
+ * *auth NULL unless it returns 0. One byte less is refused. */
+static int post_sign(const acmpca__post_input *in, acmpca_sign_cache *cache, char date[17],
+                     char **auth)
+{
+    size_t size = acmpca__sign_post_auth_size(in->region, in->service,
+                                              in->access_key_id ? strlen(in->access_key_id) : 0,
+                                              in->session_token != NULL);
+    char *small = malloc(size - 1);
+    int rc;
+
+    *auth = malloc(size);
+    REQUIRE(*auth != NULL && small != NULL);
+    rc = acmpca__sign_post(in, NULL, date, small, size - 1);
+    free(small);
+    CHECK(rc == ACMPCA_EINVAL || rc == 1);
+    if ((rc = acmpca__sign_post(in, cache, date, *auth, size)) != 0) {
+        free(*auth);
+        *auth = NULL;
+    }
+    return rc;
+}
+
 /* acmpca__sign_post itself on the request: handled, and the same Authorization. */
 static void check_fast_path(const acmpca_client *c, const acmpca_http_request *req,
                             const acmpca_credentials *creds)
@@ -144,7 +171,7 @@ static void check_fast_path(const acmpca_client *c, const acmpca_http_request *r
     in.secret_access_key = creds->secret_access_key;
     in.session_token = creds->session_token;
     in.timestamp = parse_amz_date(header(req, 2, "X-Amz-Date"));
-    CHECK_INT(acmpca__sign_post(&in, NULL, date, &auth), 0);
+    CHECK_INT(post_sign(&in, NULL, date, &auth), 0);
     s = general(c, req, 2, creds);
     for (i = 0; i < s->header_count; i++) {
         if (strcmp(s->headers[i].name, "Authorization") == 0)
@@ -158,10 +185,11 @@ static void check_fast_path(const acmpca_client *c, const acmpca_http_request *r
     acmpca_signed_free(s);
 }
 
-static void one_case(const char *endpoint, const char *token, const op_case *op, int extras)
+static void one_case(const char *endpoint, const char *akid, const char *token, const op_case *op,
+                     int extras)
 {
     acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
-    acmpca_credentials creds = {AKID, SECRET, NULL, 0, "test"};
+    acmpca_credentials creds = {(char *)akid, SECRET, NULL, 0, "test"};
     acmpca_client *c = NULL;
     acmpca_machine *m = NULL;
     acmpca_http_request *req;
@@ -171,8 +199,8 @@ static void one_case(const char *endpoint, const char *token, const op_case *op,
     int round;
 
     creds.session_token = (char *)token;
-    snprintf(what, sizeof(what), "%s %s token=%s extras=%d", endpoint, op->name,
-             token ? "yes" : "no", extras);
+    snprintf(what, sizeof(what), "%s %s akid=%zu token=%s extras=%d", endpoint, op->name,
+             strlen(akid), token ? "yes" : "no", extras);
     o.endpoint_url = endpoint;
     o.region = "eu-west-1";
     o.access_key_id = AKID;
@@ -243,7 +271,7 @@ static void fallbacks(void)
     in.secret_access_key = SECRET;
     in.session_token = spaced.session_token;
     in.timestamp = 1440938160;
-    CHECK_INT(acmpca__sign_post(&in, NULL, date, &auth), 1);
+    CHECK_INT(post_sign(&in, NULL, date, &auth), 1);
     CHECK(auth == NULL);
 
     /* Refused as the general signer refuses them, with its messages. */
@@ -289,8 +317,8 @@ static void cache_shared_by_hosts(void)
             for (h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++) {
                 in.host = hosts[h] ? hosts[h] : long_host;
                 in.content_type = types[t];
-                CHECK_INT(acmpca__sign_post(&in, cache, date, &with), 0);
-                CHECK_INT(acmpca__sign_post(&in, NULL, date2, &without), 0);
+                CHECK_INT(post_sign(&in, cache, date, &with), 0);
+                CHECK_INT(post_sign(&in, NULL, date2, &without), 0);
                 if (with && without)
                     CHECK_STR(with, without);
                 free(with);
@@ -338,8 +366,8 @@ static void cache_across_seconds_and_keys(void)
                         in.secret_access_key = secrets[k];
                         in.session_token = tokens[tok];
                         in.target = targets[op];
-                        CHECK_INT(acmpca__sign_post(&in, cache, date, &with), 0);
-                        CHECK_INT(acmpca__sign_post(&in, NULL, date2, &without), 0);
+                        CHECK_INT(post_sign(&in, cache, date, &with), 0);
+                        CHECK_INT(post_sign(&in, NULL, date2, &without), 0);
                         if (with && without)
                             CHECK_STR(with, without);
                         CHECK_STR(date, date2);
@@ -408,8 +436,13 @@ int main(void)
     for (e = 0; e < sizeof(endpoints) / sizeof(endpoints[0]); e++)
         for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
             for (extras = 0; extras < 2; extras++) {
-                one_case(endpoints[e], NULL, &ops[i], extras);
-                one_case(endpoints[e], TOKEN, &ops[i], extras);
+                one_case(endpoints[e], AKID, NULL, &ops[i], extras);
+                one_case(endpoints[e], AKID, TOKEN, &ops[i], extras);
+                /* The longest key id whose Authorization value fits in the
+                 * request's own block, and longer ones: written apart. */
+                one_case(endpoints[e], AKID_32, NULL, &ops[i], extras);
+                one_case(endpoints[e], AKID_33, NULL, &ops[i], extras);
+                one_case(endpoints[e], AKID_128, TOKEN, &ops[i], extras);
             }
     fallbacks();
     cache_shared_by_hosts();
