@@ -376,13 +376,24 @@ static char *put_digits(char *p, int v, int width)
     return p + width;
 }
 
-/* "20150830T123600Z" and "20150830" for `t` seconds since the epoch (UTC). */
+/* The last format_dates of this thread: its time (-1: none) and X-Amz-Date. */
+static _Thread_local int64_t dates_t = -1;
+static _Thread_local char dates_amz[17];
+
+/* "20150830T123600Z" and "20150830" for `t` seconds since the epoch (UTC):
+ * the text of the thread's last `t` again when it is the same second. */
 static void format_dates(int64_t t, char amz_date[17], char short_date[9])
 {
     int64_t secs = t % 86400; /* t is validated to be in 0..9999 AD */
     int y, m, d;
     char *p = amz_date;
 
+    if (t == dates_t) {
+        memcpy(amz_date, dates_amz, 17);
+        memcpy(short_date, dates_amz, 8);
+        short_date[8] = '\0';
+        return;
+    }
     acmpca__civil_from_days(t / 86400, &y, &m, &d);
 
     p = put_digits(p, y, 4);
@@ -396,6 +407,8 @@ static void format_dates(int64_t t, char amz_date[17], char short_date[9])
     *p = '\0';
     memcpy(short_date, amz_date, 8);
     short_date[8] = '\0';
+    memcpy(dates_amz, amz_date, 17);
+    dates_t = t;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -335,10 +335,28 @@ static void cache_shared_by_hosts(void)
  * the canonical request's start and the string to sign's head, are never
  * those of another second, key or request).
  */
+/* The X-Amz-Date and the scope's date in `auth` are those of `t`, by the C
+ * library's calendar (the signer keeps the last second's text). */
+static void check_dates(int64_t t, const char *date, const char *auth)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char want[17], scope[64];
+
+    REQUIRE(gmtime_r(&tt, &tm) != NULL);
+    strftime(want, sizeof(want), "%Y%m%dT%H%M%SZ", &tm);
+    CHECK_STR(date, want);
+    snprintf(scope, sizeof(scope), "Credential=" AKID "/%.8s/eu-west-1/acm-pca/", want);
+    if (auth)
+        CHECK_CONTAINS(auth, scope);
+}
+
 static void cache_across_seconds_and_keys(void)
 {
+    /* Seconds apart, a day apart at the same time of day, back again. */
     static const int64_t times[] = {1440938160, 1440938160, 1440938161, 1440938161,
-                                    1440938160, 1441024561, 1440938161};
+                                    1440938160, 1441024561, 1440938161, 1441024560,
+                                    1440938160, 1440979199, 1440979200};
     static const char *const secrets[] = {SECRET, "another/secret/key/EXAMPLEKEY00000000000"};
     static const char *const tokens[] = {NULL, TOKEN, "another-token"};
     static const char *const targets[] = {"ACMPrivateCA.GetCertificate",
@@ -371,6 +389,7 @@ static void cache_across_seconds_and_keys(void)
                         if (with && without)
                             CHECK_STR(with, without);
                         CHECK_STR(date, date2);
+                        check_dates(times[t], date, with);
                         free(with);
                         free(without);
                         with = without = NULL;
