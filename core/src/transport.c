@@ -11,11 +11,11 @@
  * The pool belongs to one process: a forked child drops what it inherited
  * (see drop_inherited_pool) and opens its own connections.
  */
-#include <ctype.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -475,6 +475,23 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
+/* The 8 bytes of `w` with 'A'..'Z' lowercased, every other byte (those past
+ * 0x7f included) as it is: ASCII rules, whatever the locale. */
+static uint64_t lower8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t low7 = w & ~high;                        /* no carry between bytes */
+    uint64_t ge_a = low7 + ones * (0x80 - 'A');       /* high bit: >= 'A' */
+    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);   /* high bit: > 'Z' */
+    return w | (((ge_a & ~gt_z & ~w) & high) >> 2);   /* 0x80 >> 2: 'a' - 'A' */
+}
+
+/* Space, tab, CR, LF, VT or FF (isspace in the C locale, in any locale). */
+static int ascii_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /* Each header line appended to the handle's reused buffer: no allocation per
  * header (the headers are packed into one block once the transfer is over). */
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
@@ -482,7 +499,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     transfer *x = userp;
     acmpca_buf *b = x->head;
     size_t len = size * n, i, name_len, vstart, vend, at;
-    char *colon;
+    uint64_t w;
+    char *colon, *out;
 
     x->got_bytes = 1;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
@@ -508,16 +526,25 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     vend = len;
     while (vstart < vend && (data[vstart] == ' ' || data[vstart] == '\t'))
         vstart++;
-    while (vend > vstart && isspace((unsigned char)data[vend - 1]))
+    while (vend > vstart && ascii_space(data[vend - 1]))
         vend--;
     at = b->len;
-    if (acmpca__buf_reserve(b, name_len + (vend - vstart) + 2) != 0)
+    /* Room for the whole line: the name is lowercased 8 bytes at a time, the
+     * last word of it maybe running into the line's next bytes (overwritten
+     * by the value, or left past b->len). */
+    if (b->cap - at <= len + 1 && acmpca__buf_reserve(b, len + 1) != 0)
         return 0;
-    for (i = 0; i < name_len; i++) /* ASCII, whatever the locale */
-        b->ptr[at + i] = data[i] >= 'A' && data[i] <= 'Z' ? (char)(data[i] - 'A' + 'a') : data[i];
-    b->ptr[at + name_len] = '\0';
-    memcpy(b->ptr + at + name_len + 1, data + vstart, vend - vstart);
-    b->ptr[at + name_len + 1 + (vend - vstart)] = '\0';
+    out = b->ptr + at;
+    for (i = 0; i < name_len && i + 8 <= len; i += 8) {
+        memcpy(&w, data + i, 8);
+        w = lower8(w);
+        memcpy(out + i, &w, 8);
+    }
+    for (; i < name_len; i++)
+        out[i] = data[i] >= 'A' && data[i] <= 'Z' ? (char)(data[i] - 'A' + 'a') : data[i];
+    out[name_len] = '\0';
+    memcpy(out + name_len + 1, data + vstart, vend - vstart);
+    out[name_len + 1 + (vend - vstart)] = '\0';
     b->len = at + name_len + (vend - vstart) + 2;
     x->header_at[x->header_count++] = at;
     return len;

@@ -31,4 +31,8 @@ foreach(row ${FAULT_ROWS})
                          PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
   endif()
 endforeach()
+# A row of the libcurl transport alone (test_faults.c's transport_rows).
+add_test(NAME transport/response-header-names
+         COMMAND ${WITH_SERVER} fault -- $<TARGET_FILE:test_faults> response-header-names)
+set_tests_properties(transport/response-header-names PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
 add_test(NAME faults/rows-registered COMMAND test_faults --check-rows ${FAULT_ROWS})
