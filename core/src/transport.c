@@ -60,9 +60,15 @@ struct acmpca_transport {
     struct curl_slist proxy_headers;
 };
 
+typedef struct handle_state handle_state;
+
 typedef struct handle {
     CURLM *multi;  /* holds the connection cache */
     CURL *easy;
+    /* What curl's WRITEDATA, HEADERDATA and ERRORBUFFER point at, set once
+     * when the handle is made: the handle's own memory, never a call's. */
+    handle_state *state;
+    struct curl_slist *list_set; /* the HTTPHEADER last set on easy */
     char *url;     /* the URL and method last set on easy: set again only when they change */
     char method[16];
     acmpca_buf head; /* the response head's names and values, reused from call to call */
@@ -90,6 +96,11 @@ typedef struct transfer {
     int got_bytes;         /* a callback saw bytes since perform() last looked: the
                               clock is read once per step, not once per callback */
 } transfer;
+
+struct handle_state {
+    transfer x;                    /* the current transfer's, cleared for each */
+    char errbuf[CURL_ERROR_SIZE];
+};
 
 int acmpca__transport_new(acmpca_transport **out, const acmpca_transport_options *opts)
 {
@@ -134,6 +145,9 @@ static void handle_free(handle *h)
 {
     curl_easy_cleanup(h->easy);
     curl_multi_cleanup(h->multi);
+    free(h->state);
+    h->state = NULL;
+    h->list_set = NULL;
     free(h->url);
     acmpca__buf_free_secret(&h->head); /* it may hold a credentials exchange's head */
     if (h->list) {
@@ -425,7 +439,8 @@ static int take_handle(acmpca_transport *t, handle *h)
         return rc;
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
-    if (!h->multi || !h->easy) {
+    h->state = calloc(1, sizeof(*h->state));
+    if (!h->multi || !h->easy || !h->state) {
         handle_free(h);
         return acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
     }
@@ -433,6 +448,9 @@ static int take_handle(acmpca_transport *t, handle *h)
         handle_free(h);
         return ACMPCA_ENOMEM;
     }
+    curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, &h->state->x);
+    curl_easy_setopt(h->easy, CURLOPT_HEADERDATA, &h->state->x);
+    curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->state->errbuf);
     return 0;
 }
 
@@ -874,8 +892,8 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     handle h;
     struct curl_slist *list = NULL;
     size_t list_size = 0, head_len = 0;
-    transfer x;
-    char errbuf[CURL_ERROR_SIZE];
+    transfer *x;
+    char *errbuf;
     CURLcode rc;
     CURL *e;
     long status = 0;
@@ -884,19 +902,21 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     memset(&h, 0, sizeof(h));
     memset(resp, 0, sizeof(*resp));
     resp->body.secret = secret_body; /* the caller said the body may hold secrets */
-    memset(&x, 0, sizeof(x));
-    x.t = t;
-    x.resp = resp;
-    x.deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
-    errbuf[0] = '\0';
 
     claim_pool(t);
     if ((err = take_handle(t, &h)) != 0)
         goto fail;
     e = h.easy;
+    x = &h.state->x;
+    errbuf = h.state->errbuf;
+    memset(x, 0, sizeof(*x));
+    x->t = t;
+    x->resp = resp;
+    x->deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
+    errbuf[0] = '\0';
     h.head.len = 0;
-    x.head = &h.head;
-    x.easy = e;
+    x->head = &h.head;
+    x->easy = e;
     if (!(list = header_list_new(&h, req, t->user_agent, &list_size, &head_len))) {
         err = ACMPCA_ENOMEM;
         goto fail;
@@ -925,10 +945,11 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
         else
             h.method[0] = '\0'; /* a longer one is set every time */
     }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+    /* The list is the handle's (header_list_new): set again only when it moved. */
+    if (h.list_set != list) {
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+        h.list_set = list;
+    }
 
     /*
      * A response that carries no secret lets the wipe of libcurl's blocks stop
@@ -940,28 +961,27 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     if ((flags & ACMPCA__SEND_PUBLIC_RESPONSE) && !secret_body && !proxy_possible(t))
         acmpca__curl_wipe_limit(head_len + strlen(req->method) + strlen(req->url) +
                                 strlen(t->user_agent) + 1024);
-    rc = perform(&h, &x);
+    rc = perform(&h, x);
     acmpca__curl_wipe_limit(0);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (rc == CURLE_FILESIZE_EXCEEDED)
-        x.too_large = 1;
+        x->too_large = 1;
     if (rc != CURLE_OK) {
-        err = map_curl_error(rc, &x, e, req->url, errbuf);
+        err = map_curl_error(rc, x, e, req->url, errbuf);
         acmpca__error_set_http_status((int)status);
         goto fail;
     }
     resp->status = (int)status;
     if ((!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0) ||
-        (err = take_headers(&x, resp)) != 0)
+        (err = take_headers(x, resp)) != 0)
         goto fail;
     if (secret_body && h.head.ptr) /* a credentials exchange: its head stays nowhere */
         acmpca__wipe(h.head.ptr, h.head.cap);
-    /* The handle keeps its options, but none may point at this call's memory. */
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+    /* The handle keeps its options, but none may point at this call's memory:
+     * the rest point at the handle's own (its state, its wiped list). */
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    x->resp = NULL;
+    x->head = NULL;
     header_list_wipe(list, list_size);
     give_back(t, &h);
     return 0;
