@@ -330,12 +330,22 @@ void acmpca__free_secret(char *s)
     }
 }
 
+/* 'A'..'Z' to 'a'..'z', every other byte as it is: the locale's tolower
+ * would fold 'I' to a dotless i in a Turkish one, and Latin-1 letters. */
+static unsigned char ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
 int acmpca__strcaseeq(const char *a, const char *b)
 {
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca != cb && ascii_lower(ca) != ascii_lower(cb))
             return 0;
-    return *a == *b;
+        if (!ca)
+            return 1;
+    }
 }
 
 int acmpca__has_ctl_char(const char *s)

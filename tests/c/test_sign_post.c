@@ -445,6 +445,21 @@ static void shared_credentials_rotating_secret(void)
     acmpca_client_free(c);
 }
 
+/* Header names compare by ASCII case rules alone (acmpca__strcaseeq): the fast
+ * path's shape check and the signer's reserved names among them. */
+static void ascii_case_folding(void)
+{
+    CHECK_INT(acmpca__strcaseeq("Content-Type", "cONTENT-tYPE"), 1);
+    CHECK_INT(acmpca__strcaseeq("AUTHORIZATION", "Authorization"), 1);
+    CHECK_INT(acmpca__strcaseeq("", ""), 1);
+    CHECK_INT(acmpca__strcaseeq("X-Amz-Date", "X-Amz-Dat"), 0);
+    CHECK_INT(acmpca__strcaseeq("X-Amz-Dat", "X-Amz-Date"), 0);
+    CHECK_INT(acmpca__strcaseeq("[", "{"), 0);   /* 0x5b, 0x7b: one bit apart */
+    CHECK_INT(acmpca__strcaseeq("@", "`"), 0);
+    CHECK_INT(acmpca__strcaseeq("\xc0", "\xe0"), 0); /* Latin-1 letters are not folded */
+    CHECK_INT(acmpca__strcaseeq("\xc0", "\xc0"), 1);
+}
+
 int main(void)
 {
     size_t e, i;
@@ -463,6 +478,7 @@ int main(void)
                 one_case(endpoints[e], AKID_33, NULL, &ops[i], extras);
                 one_case(endpoints[e], AKID_128, TOKEN, &ops[i], extras);
             }
+    ascii_case_folding();
     fallbacks();
     cache_shared_by_hosts();
     cache_across_seconds_and_keys();
