@@ -250,6 +250,14 @@ int acmpy_to_json(acmpy_state *st, PyObject *v, cJSON **out);
  */
 int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
                          const char *const *skip, PyObject **skipped, cJSON **out);
+/*
+ * The same without `skip`, but a str argument's node points at the str's own UTF-8
+ * text (cJSON_IsReference) instead of a copy: for an input used and freed before
+ * the call returns, while the caller keeps the arguments alive (the core copies
+ * what it keeps).
+ */
+int acmpy_kwargs_to_json_borrowing(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
+                                   cJSON **out);
 /* A cJSON value to Python by its type and the core's tags. */
 PyObject *acmpy_from_json(acmpy_state *st, const cJSON *v);
 /* Seconds since the epoch to an aware datetime (UTC). */

@@ -1321,7 +1321,8 @@ static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
 
     if (!(c = acmpy_client_begin(self)))
         return NULL;
-    if (acmpy_kwargs_to_json(st, kwvalues, kwnames, NULL, NULL, &in) < 0)
+    /* The caller holds kwvalues until we return; `in` is freed before. */
+    if (acmpy_kwargs_to_json_borrowing(st, kwvalues, kwnames, &in) < 0)
         goto done;
     acmpy_log_prepare(st);
     Py_BEGIN_ALLOW_THREADS

@@ -522,8 +522,23 @@ int acmpy_to_json(acmpy_state *st, PyObject *v, cJSON **out)
     return *out ? 0 : -1;
 }
 
-int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
-                         const char *const *skip, PyObject **skipped, cJSON **out)
+/* A str argument's text, borrowed (not copied) when `borrow`: see acmpy_kwargs_to_json_borrowing. */
+static cJSON *argument_json(acmpy_state *st, PyObject *v, int borrow)
+{
+    Py_ssize_t len;
+    const char *s;
+
+    if (!borrow || !PyUnicode_Check(v))
+        return to_json(st, v, 2);
+    if (!(s = PyUnicode_AsUTF8AndSize(v, &len)) || (size_t)len != strlen(s)) {
+        PyErr_Clear();
+        return string_json(v, 0);  /* its error, as without borrowing */
+    }
+    return tagged(cJSON_CreateStringReference(s), 0);
+}
+
+static int kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
+                          const char *const *skip, PyObject **skipped, cJSON **out, int borrow)
 {
     Py_ssize_t i, n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     cJSON *obj = cJSON_CreateObject(), *item;
@@ -557,7 +572,7 @@ int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnam
         }
         if (skipped_here)
             continue;
-        if (!(item = to_json(st, args[i], 2)))
+        if (!(item = argument_json(st, args[i], borrow)))
             goto fail;
         if (!cJSON_AddItemToObject(obj, name, item)) {
             cJSON_Delete(item);
@@ -570,6 +585,18 @@ int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnam
 fail:
     cJSON_Delete(obj);
     return -1;
+}
+
+int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
+                         const char *const *skip, PyObject **skipped, cJSON **out)
+{
+    return kwargs_to_json(st, args, kwnames, skip, skipped, out, 0);
+}
+
+int acmpy_kwargs_to_json_borrowing(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
+                                   cJSON **out)
+{
+    return kwargs_to_json(st, args, kwnames, NULL, NULL, out, 1);
 }
 
 /* ---- cJSON -> Python ------------------------------------------------------------------ */

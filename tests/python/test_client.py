@@ -1,6 +1,7 @@
 """The Client object: construction and configuration, close() and the
 context manager, repr, the debug log, the module surface."""
 import inspect
+import json
 import logging
 import time
 
@@ -210,3 +211,16 @@ def test_objects_cannot_be_made_directly():
     for cls in (acmpca.Waiter, acmpca.Paginator, acmpca.PageIterator):
         with pytest.raises(TypeError):
             cls()
+
+
+def test_str_arguments__sent_as_their_utf8_text(scripted):
+    # A method's str arguments reach the wire as UTF-8 (the binding reads each one's
+    # UTF-8 text in place), ASCII or not, whatever the str's inner width.
+    with make_client(scripted.endpoint) as c:
+        for text in ("ascii-only", "caf\u00e9", "\u20ac-\u4e2d", "\U0001f512-lock"):
+            arn = CA + "/" + text + "-%d" % len(text)
+            c.get_policy(ResourceArn=arn)
+            body = json.loads(scripted.requests[-1]["body"])
+            assert body == {"ResourceArn": arn}
+        with pytest.raises(acmpca.ParamValidationError):
+            c.get_policy(ResourceArn=CA + "\0")
