@@ -115,18 +115,24 @@ local function bound(ms, deadline)
   return ms, false
 end
 
--- The failure of a socket operation as (kind, detail).
-local function failure(err, by_deadline, s, default_kind, what)
+-- The failure of a socket operation as (kind, detail); `op` is "connect", "send" or "read".
+-- A request that stops moving out times out as a read does (libcurl's and botocore's kind).
+local function failure(err, by_deadline, s, op, what)
   if err == "timeout" then
     if by_deadline then
       return "read_timeout", "total_timeout_ms passed while waiting for " .. where(s)
     end
-    if default_kind == "connect" then
+    if op == "connect" then
       return "connect_timeout", "connect timeout on " .. where(s)
+    end
+    if op == "send" then
+      return "read_timeout", ("send timeout: %s took no byte of the request for %d ms")
+                               :format(where(s), s.read_timeout_ms)
     end
     return "read_timeout", "read timeout: no data from " .. where(s)
   end
-  return default_kind, what .. " " .. where(s) .. " (" .. tostring(err) .. ")"
+  return op == "connect" and "connect" or "network",
+         what .. " " .. where(s) .. " (" .. tostring(err) .. ")"
 end
 
 -- Set the read timeout for the next socket operation; returns whether the deadline bounds it.
@@ -140,7 +146,7 @@ end
 
 -- nil, kind, detail for a read that failed with `err`.
 local function lost(err, by_deadline, s, what)
-  return nil, failure(err, by_deadline, s, "network", what)
+  return nil, failure(err, by_deadline, s, "read", what)
 end
 
 local function too_large(s)
@@ -336,7 +342,7 @@ local function exchange(self, m, s, deadline)
   if not sent then
     sock:close()
     if reused and err ~= "timeout" then return false end
-    local kind, detail = failure(err, by_deadline, s, "network", "connection lost sending to")
+    local kind, detail = failure(err, by_deadline, s, "send", "connection lost sending to")
     return nil, kind, nil, detail
   end
 
@@ -354,7 +360,7 @@ local function exchange(self, m, s, deadline)
       if not data then
         sock:close()
         if reused and err ~= "timeout" and buf == "" then return false end
-        local kind, detail = failure(err, by_deadline, s, "network",
+        local kind, detail = failure(err, by_deadline, s, "read",
                                      err == "closed" and "connection closed early by"
                                      or "connection reset by")
         return nil, kind, tonumber(match(buf, "^HTTP/1%.%d (%d%d%d)")), detail
