@@ -2456,11 +2456,18 @@ static void push_send_step(lua_State *L, const acmpca_step *s)
 static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size_t tail_len)
 {
     const acmpca_http_request *r = s->request;
-    char small[4096], length[48], *buf = small, *p;
-    size_t n, i, k, lens[2 * WIRE_HEADERS];
+    char small[4096], length[48], *buf = small, *p, *cl;
+    size_t n, i, k, lens[2 * WIRE_HEADERS], v = r->body_len;
 
-    k = (size_t)snprintf(length, sizeof(length), "Content-Length: %lu\r\n\r\n",
-                         (unsigned long)r->body_len);
+    /* "Content-Length: <digits>\r\n\r\n", its digits written from the end (no snprintf). */
+    p = length + sizeof(length);
+    *--p = '\n', *--p = '\r', *--p = '\n', *--p = '\r';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    cl = p -= 16;
+    memcpy(cl, "Content-Length: ", 16);
+    k = (size_t)(length + sizeof(length) - cl);
     n = strlen(r->method) + 1 + strlen(s->path) + 11 + k + tail_len + r->body_len;
     for (i = 0; i < r->header_count; i++) {
         size_t name = strlen(r->headers[i].name);
@@ -2487,7 +2494,7 @@ static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size
             PUT(value, i < WIRE_HEADERS ? lens[2 * i + 1] : strlen(value));
         PUT("\r\n", 2);
     }
-    PUT(length, k - 2);             /* its CRLF, and the blank line after the tail */
+    PUT(cl, k - 2);                 /* its CRLF, and the blank line after the tail */
     PUT(tail, tail_len);
     PUT("\r\n", 2);
     if (r->body_len)
