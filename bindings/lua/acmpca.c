@@ -2625,9 +2625,8 @@ static const char *sleep_reason(acmpca_sleep_reason r)
  *   "failed", err                   the error object a blocking call would raise
  * Outcomes are never raised: a driver returns them.
  */
-static int machine_step(lua_State *L, int wire)
+static int machine_step(lua_State *L, lmachine *lm, int wire)
 {
-    lmachine *lm = check_machine(L);
     const char *tail = NULL;
     size_t tail_len = 0;
     acmpca_step step;
@@ -2701,7 +2700,7 @@ static int machine_step(lua_State *L, int wire)
 
 static int machine_next(lua_State *L)
 {
-    return machine_step(L, 0);
+    return machine_step(L, check_machine(L), 0);
 }
 
 /*
@@ -2715,7 +2714,7 @@ static int machine_next(lua_State *L)
  */
 static int machine_next_wire(lua_State *L)
 {
-    return machine_step(L, 1);
+    return machine_step(L, check_machine(L), 1);
 }
 
 /*
@@ -2944,14 +2943,14 @@ static acmpca_header *head_headers(lua_State *L, int idx, size_t *count, const c
 }
 
 /*
- * m:response(status, headers, body): the answer to the last SEND step
+ * m:response(status, headers, body) (respond: the arguments at 2, 3 and 4):
+ * the answer to the last SEND step
  * (headers { name = value } or the response head as a string, the way
  * m:parse_head reads it; body a string). A machine whose client was
  * closed meanwhile ignores it (its next step says so).
  */
-static int machine_response(lua_State *L)
+static void respond(lua_State *L, lmachine *lm)
 {
-    lmachine *lm = check_machine(L);
     acmpca_header small[HEAD_FIELDS];
     char text[HEAD_TEXT];
     const acmpca_header *h;
@@ -2960,32 +2959,54 @@ static int machine_response(lua_State *L)
     lua_Integer status;
     int parsed;
 
-    lua_settop(L, 4);
     if (lua_type(L, 2) != LUA_TNUMBER)
-        return raise_param(L, lm->op->name, "status: expected an integer, got %s",
-                           luaL_typename(L, 2));
+        raise_param(L, lm->op->name, "status: expected an integer, got %s", luaL_typename(L, 2));
     status = (lua_Integer)check_number(L, 2, NULL, "status", 100, 999, 1, lm->op->name);
     if (lua_type(L, 4) == LUA_TSTRING)
         body = lua_tolstring(L, 4, &len);
     else if (!lua_isnil(L, 4))
-        return raise_param(L, lm->op->name, "body: expected a string, got %s",
-                           luaL_typename(L, 4));
+        raise_param(L, lm->op->name, "body: expected a string, got %s", luaL_typename(L, 4));
     if (lua_type(L, 3) == LUA_TSTRING)
         h = head_headers(L, 3, &n, lm->op->name, small, text,
                          machine_client_of(lm) ? machine_client_of(lm)->heads : NULL);
     else
         h = check_headers(L, 3, &n, 0, lm->op->name);
     if (!machine_usable(L, lm))
-        return 0;
+        return;
     drop_parsed(L, lm);
     /* A call's 2xx body straight to its result table (left on the stack), when it can. */
     parsed = lm->own_output && lm->output_step && status >= 200 && status <= 299 &&
              push_output(L, lm->op->output, body, len) && acmpca_machine_output_parsed(lm->m) == 0;
     if (acmpca_machine_response(lm->m, (int)status, h, n, body, len) != 0)
-        return raise_last(L, lm->op->name);
+        raise_last(L, lm->op->name);
     if (parsed)
         park(L, lm);
+}
+
+static int machine_response(lua_State *L)
+{
+    lmachine *lm = check_machine(L);
+    lua_settop(L, 4);
+    respond(L, lm);
     return 0;
+}
+
+/*
+ * m:response_next_wire(status, head, body[, tail[, into]]) -> as
+ * m:response(status, head, body) followed by m:next_wire(tail, into), in
+ * one call: what a cosocket driver does after each answer. Registered with
+ * wire_keys as upvalues, as m:next_wire.
+ */
+static int machine_response_next_wire(lua_State *L)
+{
+    lmachine *lm = check_machine(L);
+    lua_settop(L, 6);
+    respond(L, lm);
+    lua_settop(L, 6);
+    lua_replace(L, 3);  /* into */
+    lua_replace(L, 2);  /* tail */
+    lua_settop(L, 3);
+    return machine_step(L, lm, 1);
 }
 
 static const char *const transport_kinds[] = {
@@ -3569,6 +3590,10 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         lua_pushstring(L, wire_keys[i]);
     lua_pushcclosure(L, machine_next_wire, (int)i);
     lua_setfield(L, -2, "next_wire");
+    for (i = 0; wire_keys[i]; i++)
+        lua_pushstring(L, wire_keys[i]);
+    lua_pushcclosure(L, machine_response_next_wire, (int)i);
+    lua_setfield(L, -2, "response_next_wire");
     lua_setfield(L, -2, "__index");
     new_metatable(L, CLIENT_MT, client_meta);
     lua_createtable(L, 0, (int)acmpca_model_operation_count() + 8);

@@ -426,14 +426,16 @@ local function publish_shared(self)
   end
 end
 
--- One SEND step: the answer or the failure goes to the machine.
+-- One SEND step: the answer or the failure goes to the machine, which says
+-- the next step (as m:next_wire(tail, into) would).
 -- Calls of one client that need credentials at once share one fetch: the core
 -- sends one call's exchanges and gives the others sleep steps meanwhile.
-local function send(self, m, s)
+local function send(self, m, s, tail, into)
   if s.credentials then self.fetched = true end
   local status, a, b, c = roundtrip(self, m, s)
-  if status then return m:response(status, a, b) end
-  return m:transport_error(a, b, c)
+  if status then return m:response_next_wire(status, a, b, tail, into) end
+  m:transport_error(a, b, c)
+  return m:next_wire(tail, into)
 end
 
 -- Run a machine to its end: result, meta or nil, err.
@@ -452,12 +454,13 @@ local function drive(self, m)
   local n = #spare
   local into = n > 0 and spare[n] or {}
   if n > 0 then spare[n] = nil end
+  local kind, a, b = m:next_wire(tail, into)
   while true do
-    local kind, a, b = m:next_wire(tail, into)
     if kind == "send" then
-      send(self, m, a)
+      kind, a, b = send(self, m, a, tail, into)
     elseif kind == "sleep" then
       ngx_sleep(a / 1000)
+      kind, a, b = m:next_wire(tail, into)
     else
       m:close()
       spare[#spare + 1] = into

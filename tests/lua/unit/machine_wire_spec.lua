@@ -112,6 +112,69 @@ describe("m:next_wire", function()
   end)
 end)
 
+describe("m:response_next_wire", function()
+  local TAIL = "User-Agent: test-agent\r\n"
+
+  it("takes the answer and gives the next step as m:next_wire would", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    local kind, res, meta = m:response_next_wire(200, head(), OK_BODY)
+    assert.are.equal("done", kind)
+    assert.are.same({ Certificate = "C", CertificateChain = "D" }, res)
+    assert.are.same({ status = 200, request_id = "req-7", retry_attempts = 0 }, meta)
+
+    m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    local err
+    kind, err = m:response_next_wire(400, "HTTP/1.1 400 Bad Request\r\n" ..
+      "X-Amzn-ErrorType: ResourceNotFoundException:http://internal\r\nx-amzn-RequestId: r9",
+      "{}")
+    assert.are.equal("failed", kind)
+    assert.are.equal("ResourceNotFoundException", err.code)
+    assert.are.equal("r9", err.request_id)
+  end)
+
+  it("gives a next SEND step with the tail, in the table it is given", function()
+    -- A clock skew error with the server's Date: the machine re-signs and sends at once.
+    local m = client():machine("get_certificate", CERT)
+    local into = {}
+    local _, first = m:next_wire(TAIL, into)
+    local first_wire = first.wire
+    local kind, s = m:response_next_wire(400, "HTTP/1.1 400 Bad Request\r\n" ..
+      "X-Amzn-ErrorType: RequestTimeTooSkewed\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n" ..
+      "x-amzn-RequestId: r1", "{}", TAIL, into)
+    assert.are.equal("send", kind)
+    assert.are.equal(into, s)
+    local line, headers = split(s.wire)
+    assert.are.equal("POST / HTTP/1.1", line)
+    assert.are.equal("test-agent", headers["User-Agent"])
+    assert.matches("^19941106T", headers["X-Amz-Date"])
+    assert.are_not.equal(first_wire, s.wire)
+    assert.are.equal("http://127.0.0.1:1", s.pool)
+    -- without a table: a new one
+    m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    kind, s = m:response_next_wire(400, "HTTP/1.1 400 Bad Request\r\n" ..
+      "X-Amzn-ErrorType: RequestTimeTooSkewed\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT", "{}")
+    assert.are.equal("send", kind)
+    assert.are_not.equal(into, s)
+    assert.is_nil(split(s.wire):find("test-agent"))
+  end)
+
+  it("refuses what m:response and m:next_wire refuse", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    local err = h.raises_code("ParamValidationError", m.response_next_wire, m, "200", head(),
+                              OK_BODY)
+    assert.matches("status: expected an integer", err.message)
+    err = h.raises_code("ParamValidationError", m.response_next_wire, m, 200, head(), 7)
+    assert.matches("body: expected a string, got number", err.message)
+    err = h.raises_code("ParamValidationError", m.response_next_wire, m, 200, head(), OK_BODY,
+                        nil, "t")
+    assert.matches("into: expected a table, got string", err.message)
+  end)
+end)
+
 describe("m:parse_head", function()
   local m = client():machine("get_certificate", CERT)
 
