@@ -2625,23 +2625,42 @@ static const char *sleep_reason(acmpca_sleep_reason r)
  *   "failed", err                   the error object a blocking call would raise
  * Outcomes are never raised: a driver returns them.
  */
-static int machine_step(lua_State *L, lmachine *lm, int wire)
+/* The result m:response_next_wire parsed (at `held`, 0: none) parked as m:response parks it. */
+static void park_held(lua_State *L, lmachine *lm, int held)
+{
+    if (held) {
+        lua_pushvalue(L, held);
+        park(L, lm);
+    }
+}
+
+/*
+ * The next step (tail and into at 2 and 3 for m:next_wire). `held`: the
+ * index of a result m:response_next_wire just parsed, handed out by DONE
+ * straight from the stack (parked as m:response parks it otherwise); 0: none.
+ */
+static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
 {
     const char *tail = NULL;
     size_t tail_len = 0;
     acmpca_step step;
+    acmpca_step_kind kind;
     scratch *s;
 
-    lua_settop(L, 3);
+    lua_settop(L, held ? held : 3);
     if (wire && !lua_isnil(L, 2)) {
-        if (lua_type(L, 2) != LUA_TSTRING)
+        if (lua_type(L, 2) != LUA_TSTRING) {
+            park_held(L, lm, held);
             return raise_param(L, lm->op->name, "tail: expected a string, got %s",
                                luaL_typename(L, 2));
+        }
         tail = lua_tolstring(L, 2, &tail_len);
     }
-    if (wire && !lua_isnil(L, 3) && !lua_istable(L, 3))
+    if (wire && !lua_isnil(L, 3) && !lua_istable(L, 3)) {
+        park_held(L, lm, held);
         return raise_param(L, lm->op->name, "into: expected a table, got %s",
                            luaL_typename(L, 3));
+    }
     if (!machine_usable(L, lm)) {
         lua_pushliteral(L, "failed");
         push_error(L, CODE_CLOSED, lm->m ? "the client is closed" : "the machine is closed",
@@ -2649,7 +2668,12 @@ static int machine_step(lua_State *L, lmachine *lm, int wire)
         set_string(L, "class", CODE_CLOSED);
         return 2;
     }
-    switch (acmpca_machine_next(lm->m, &step)) {
+    kind = acmpca_machine_next(lm->m, &step);
+    if (held && kind != ACMPCA_STEP_DONE) {
+        park_held(L, lm, held);
+        held = 0;
+    }
+    switch (kind) {
     case ACMPCA_STEP_SEND:
         lm->output_step = !step.credentials;
         lua_pushliteral(L, "send");
@@ -2669,10 +2693,14 @@ static int machine_step(lua_State *L, lmachine *lm, int wire)
         return 4;
     case ACMPCA_STEP_DONE:
         s = &lm->s;  /* released below, or by close/__gc if converting raises */
-        if (acmpca_machine_result(lm->m, &s->out, &s->meta) != 0)
+        if (acmpca_machine_result(lm->m, &s->out, &s->meta) != 0) {
+            park_held(L, lm, held);
             break;  /* a page the paginator refused: FAILED with its error */
+        }
         lua_pushliteral(L, "done");
-        if (lm->parsed) {
+        if (held) {
+            lua_pushvalue(L, held);
+        } else if (lm->parsed) {
             unpark(L, lm, 1);
         } else if (s->out) {
             push_json(L, s->out);
@@ -2700,7 +2728,7 @@ static int machine_step(lua_State *L, lmachine *lm, int wire)
 
 static int machine_next(lua_State *L)
 {
-    return machine_step(L, check_machine(L), 0);
+    return machine_step(L, check_machine(L), 0, 0);
 }
 
 /*
@@ -2714,7 +2742,7 @@ static int machine_next(lua_State *L)
  */
 static int machine_next_wire(lua_State *L)
 {
-    return machine_step(L, check_machine(L), 1);
+    return machine_step(L, check_machine(L), 1, 0);
 }
 
 /*
@@ -2949,7 +2977,7 @@ static acmpca_header *head_headers(lua_State *L, int idx, size_t *count, const c
  * m:parse_head reads it; body a string). A machine whose client was
  * closed meanwhile ignores it (its next step says so).
  */
-static void respond(lua_State *L, lmachine *lm)
+static int respond(lua_State *L, lmachine *lm, int keep)
 {
     acmpca_header small[HEAD_FIELDS];
     char text[HEAD_TEXT];
@@ -2972,22 +3000,23 @@ static void respond(lua_State *L, lmachine *lm)
     else
         h = check_headers(L, 3, &n, 0, lm->op->name);
     if (!machine_usable(L, lm))
-        return;
+        return 0;
     drop_parsed(L, lm);
     /* A call's 2xx body straight to its result table (left on the stack), when it can. */
     parsed = lm->own_output && lm->output_step && status >= 200 && status <= 299 &&
              push_output(L, lm->op->output, body, len) && acmpca_machine_output_parsed(lm->m) == 0;
     if (acmpca_machine_response(lm->m, (int)status, h, n, body, len) != 0)
         raise_last(L, lm->op->name);
-    if (parsed)
+    if (parsed && !keep)
         park(L, lm);
+    return parsed;
 }
 
 static int machine_response(lua_State *L)
 {
     lmachine *lm = check_machine(L);
     lua_settop(L, 4);
-    respond(L, lm);
+    respond(L, lm, 0);
     return 0;
 }
 
@@ -3000,13 +3029,16 @@ static int machine_response(lua_State *L)
 static int machine_response_next_wire(lua_State *L)
 {
     lmachine *lm = check_machine(L);
+    int parsed;
+
     lua_settop(L, 6);
-    respond(L, lm);
+    parsed = respond(L, lm, 1);  /* a parsed result left on top */
+    if (parsed)
+        lua_replace(L, 4);       /* in place of the body, copied by the machine */
     lua_settop(L, 6);
     lua_replace(L, 3);  /* into */
     lua_replace(L, 2);  /* tail */
-    lua_settop(L, 3);
-    return machine_step(L, lm, 1);
+    return machine_step(L, lm, 1, parsed ? 4 : 0);
 }
 
 static const char *const transport_kinds[] = {

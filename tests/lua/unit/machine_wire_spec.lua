@@ -161,6 +161,19 @@ describe("m:response_next_wire", function()
     assert.is_nil(split(s.wire):find("test-agent"))
   end)
 
+  it("keeps the result of an answer whose next step it refused to give", function()
+    -- as m:response followed by a m:next_wire that raises: the answer is taken
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    local err = h.raises_code("ParamValidationError", m.response_next_wire, m, 200, head(),
+                              OK_BODY, 42)
+    assert.matches("tail: expected a string, got number", err.message)
+    local kind, res, meta = m:next_wire()
+    assert.are.equal("done", kind)
+    assert.are.same({ Certificate = "C", CertificateChain = "D" }, res)
+    assert.are.equal("req-7", meta.request_id)
+  end)
+
   it("refuses what m:response and m:next_wire refuse", function()
     local m = client():machine("get_certificate", CERT)
     m:next_wire()
