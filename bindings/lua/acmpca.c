@@ -2506,14 +2506,16 @@ static void push_wire(lua_State *L, const acmpca_step *s, const char *tail, size
 }
 
 /*
- * The fields of m:next_wire's SEND step, in the order of its upvalues: the
- * key strings are made once, so filling a step costs no string hashing and,
- * when the driver hands back its table, no allocation.
+ * The fields of m:next_wire's SEND step, in the order of its upvalues, then
+ * the step kinds it names most: the strings are made once, so filling a step
+ * costs no string hashing and, when the driver hands back its table, no
+ * allocation.
  */
 static const char *const wire_keys[] = {
     "wire", "pool", "scheme", "host", "port", "path", "connect_timeout_ms", "read_timeout_ms",
     "deadline_ms", "max_response_bytes", "insecure_skip_tls_verify", "credentials",
-    "status", "request_id", "retry_attempts", NULL,   /* DONE's meta */
+    "status", "request_id", "retry_attempts",         /* DONE's meta */
+    "send", "done", NULL,                              /* the step kinds */
 };
 
 /* t[wire_keys[k - 1]] = the value on top (popped); t is an absolute index. */
@@ -2676,7 +2678,10 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
     switch (kind) {
     case ACMPCA_STEP_SEND:
         lm->output_step = !step.credentials;
-        lua_pushliteral(L, "send");
+        if (wire)
+            lua_pushvalue(L, lua_upvalueindex(16));
+        else
+            lua_pushliteral(L, "send");
         if (wire)
             push_wire_step(L, &step, tail ? tail : "", tail_len, lua_istable(L, 3) ? 3 : 0);
         else
@@ -2697,7 +2702,10 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
             park_held(L, lm, held);
             break;  /* a page the paginator refused: FAILED with its error */
         }
-        lua_pushliteral(L, "done");
+        if (wire)
+            lua_pushvalue(L, lua_upvalueindex(17));
+        else
+            lua_pushliteral(L, "done");
         if (held) {
             lua_pushvalue(L, held);
         } else if (lm->parsed) {
