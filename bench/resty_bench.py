@@ -7,8 +7,10 @@ Two nginx processes on loopback, one worker each: a canned keep-alive
 backend that answers every POST with a GetCertificate result, and the front
 whose locations `wrk` loads:
 
-  /raw       the floor: one keep-alive cosocket POST of a fixed body to the
-             backend and its answer read back as a plain HTTP/1.1 client must
+  /raw       the floor: one keep-alive cosocket POST to the backend of the
+             request resty.acmpca sends, made once (the same headers and body,
+             an Authorization of the same length: as bench/floor_request.h for
+             the C floor), and its answer read back as a plain HTTP/1.1 client must
              (status line, Content-Length and Connection in any case) and as
              cheaply (one receiveany for head and body, plain finds), no
              signing, no JSON
@@ -85,10 +87,21 @@ http {
         pca = assert(require("resty.acmpca").new(config))
         blocking = require("acmpca").new(config)
         params = { CertificateAuthorityArn = "@CA@", CertificateArn = "@CA@/certificate/1" }
-        raw_request = "POST / HTTP/1.1\r\nHost: 127.0.0.1:@BACKEND_PORT@\r\n" ..
+        -- What resty.acmpca sends (the same headers and body, an Authorization of
+        -- the same length), made once: the floor measures HTTP alone.
+        local body = ('{"CertificateAuthorityArn":"%s","CertificateArn":"%s"}'):format(
+            params.CertificateAuthorityArn, params.CertificateArn)
+        raw_request = "POST / HTTP/1.1\r\n" ..
                       "Content-Type: application/x-amz-json-1.1\r\n" ..
                       "X-Amz-Target: ACMPrivateCA.GetCertificate\r\n" ..
-                      "Content-Length: 2\r\n\r\n{}"
+                      "Host: 127.0.0.1:@BACKEND_PORT@\r\n" ..
+                      "X-Amz-Date: 20260101T000000Z\r\n" ..
+                      "Authorization: AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/" ..
+                      "us-east-1/acm-pca/aws4_request, SignedHeaders=content-type;host;" ..
+                      "x-amz-date;x-amz-target, Signature=" .. ("0"):rep(64) .. "\r\n" ..
+                      "Content-Length: " .. #body .. "\r\n" ..
+                      "User-Agent: acmpca/" .. require("acmpca").version .. " resty\r\n" ..
+                      "\r\n" .. body
     }
     server {
         listen 127.0.0.1:@FRONT_PORT@;
