@@ -820,28 +820,26 @@ static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *
     }
     list = h->list;
     p = (char *)(list + n);
-    for (i = 0; i < n; i++) {
-        list[i].data = p;
+    for (i = 0; i < n; i++)
         list[i].next = i + 1 < n ? &list[i + 1] : NULL;
-        if (i < req->header_count) {
-            nlen = i < LIST_LENGTHS ? lens[2 * i] : strlen(req->headers[i].name);
-            vlen = i < LIST_LENGTHS ? lens[2 * i + 1] : strlen(req->headers[i].value);
-            memcpy(p, req->headers[i].name, nlen);
-            memcpy(p + nlen, ": ", 2);
-            memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
-            p += nlen + 2 + vlen + 1;
-        } else if (i < req->header_count + 2) {
-            memcpy(p, unsent, sizeof(unsent)); /* both lines, then point at the second */
-            list[i + 1].data = p + sizeof("Expect:");
-            list[i].next = &list[i + 1];
-            list[i + 1].next = i + 2 < n ? &list[i + 2] : NULL;
-            p += sizeof(unsent);
-            i++;
-        } else {
-            memcpy(p, ua_name, sizeof(ua_name) - 1);
-            memcpy(p + sizeof(ua_name) - 1, user_agent, ua_len + 1);
-            p += sizeof(ua_name) + ua_len;
-        }
+    for (i = 0; i < req->header_count; i++) {
+        nlen = i < LIST_LENGTHS ? lens[2 * i] : strlen(req->headers[i].name);
+        vlen = i < LIST_LENGTHS ? lens[2 * i + 1] : strlen(req->headers[i].value);
+        list[i].data = p;
+        memcpy(p, req->headers[i].name, nlen);
+        memcpy(p + nlen, ": ", 2);
+        memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
+        p += nlen + 2 + vlen + 1;
+    }
+    /* The tail: both unsent lines in one copy, then our User-Agent line. */
+    memcpy(p, unsent, sizeof(unsent));
+    list[i].data = p;
+    list[i + 1].data = p + sizeof("Expect:");
+    p += sizeof(unsent);
+    if (add_ua) {
+        memcpy(p, ua_name, sizeof(ua_name) - 1);
+        memcpy(p + sizeof(ua_name) - 1, user_agent, ua_len + 1);
+        list[i + 2].data = p;
     }
     return list;
 }
