@@ -819,7 +819,12 @@ int acmpca__parse_response(const acmpca_operation_info *op, int status,
         *out = doc;
         return 0;
     }
-    doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    /* The usual answer (string members) without cJSON's parser; anything
+     * else, or anything the reader is unsure of, is cJSON's to parse. */
+    if ((err = acmpca__read_flat_output(op->output, body + i, len - i, &doc)) < 0)
+        goto fail;
+    if (!doc)
+        doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (!doc) {
         err = acmpca__error_set(ACMPCA_EBADRESPONSE,
                                 "HTTP %d response body is not valid JSON (error at byte %ld of %zu)",

@@ -23,6 +23,7 @@
  * the rules for those tags live here, with the paths.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -879,6 +880,135 @@ static int de_value(walk *w, const acmpca_shape *shape, cJSON *v)
     default:
         return 0;
     }
+}
+
+/* ---- the flat reader ---------------------------------------------------- */
+
+/* JSON white space (cJSON also skips every other byte below 0x21: such a
+ * body is left to it). */
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/*
+ * The string starting after its opening quote at p: its decoded length and
+ * the byte after its closing quote (*after); -1 when it is outside the subset
+ * (a \u escape, an escape cJSON refuses, a byte below 0x20, no closing quote).
+ */
+static long flat_string_len(const char *p, const char *end, const char **after)
+{
+    size_t n = 0;
+    uint64_t x;
+
+    for (;;) {
+        while (end - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x)))
+            p += 8, n += 8;
+        if (p == end || (unsigned char)*p < 0x20)
+            return -1;
+        if (*p == '"')
+            break;
+        if (*p == '\\') {
+            if (end - p < 2 || !strchr("\"\\/bfnrt", p[1]) || !p[1])
+                return -1;
+            p++;
+        }
+        p++, n++;
+    }
+    *after = p + 1;
+    return n > (size_t)LONG_MAX ? -1 : (long)n;
+}
+
+/* The string of flat_string_len, from p to its closing quote at `quote`, into
+ * out (n + 1 bytes), escapes decoded. */
+static void flat_string_copy(char *out, const char *p, const char *quote)
+{
+    const char *run;
+    uint64_t x;
+
+    for (;;) {
+        run = p;
+        while (quote - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x)))
+            p += 8;
+        while (*p != '"' && *p != '\\')
+            p++;
+        memcpy(out, run, (size_t)(p - run));
+        out += p - run;
+        if (*p == '"')
+            break;
+        p++;
+        *out++ = *p == 'b' ? '\b' : *p == 'f' ? '\f' : *p == 'n' ? '\n' : *p == 'r' ? '\r'
+               : *p == 't' ? '\t' : *p;
+        p++;
+    }
+    *out = '\0';
+}
+
+int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t len, cJSON **out)
+{
+    const char *p = body, *end = body + len, *name, *after;
+    cJSON *doc = NULL, *item, *last = NULL;
+    size_t m, name_len;
+    long n;
+
+    *out = NULL;
+    if (!shape || shape->type != ACMPCA_SHAPE_STRUCTURE)
+        return 0;
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return 0;
+    p = skip_ws(p + 1, end);
+    if (!(doc = cJSON_CreateObject()))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    while (p < end && *p == '"') {
+        name = ++p;
+        p = memchr(p, '"', (size_t)(end - p));
+        if (!p)
+            goto other;
+        name_len = (size_t)(p - name);
+        for (m = 0; m < shape->member_count; m++)
+            if (strncmp(shape->members[m].name, name, name_len) == 0 &&
+                shape->members[m].name[name_len] == '\0')
+                break;
+        if (m == shape->member_count) /* unknown (or escaped): cJSON keeps it as written */
+            goto other;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != ':')
+            goto other;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != '"' || (n = flat_string_len(p + 1, end, &after)) < 0)
+            goto other;
+        if (!(item = cJSON_CreateNull()) || !(item->valuestring = cJSON_malloc((size_t)n + 1))) {
+            cJSON_Delete(item);
+            cJSON_Delete(doc);
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        }
+        flat_string_copy(item->valuestring, p + 1, after - 1);
+        /* The key is the model's own string: cJSON_Delete leaves it alone. */
+        item->type = cJSON_String | cJSON_StringIsConst;
+        item->string = (char *)shape->members[m].name;
+        if (last) {
+            last->next = item;
+            item->prev = last;
+        } else
+            doc->child = item;
+        doc->child->prev = last = item; /* cJSON's lists: the head's prev is the tail */
+        p = skip_ws(after, end);
+        if (p == end || *p != ',')
+            break;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != '"')
+            goto other; /* a trailing comma */
+    }
+    if (p == end || *p != '}' || skip_ws(p + 1, end) != end)
+        goto other;
+    *out = doc;
+    return 1;
+other:
+    cJSON_Delete(doc);
+    return 0;
 }
 
 int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output)
