@@ -946,12 +946,72 @@ static void flat_string_copy(char *out, const char *p, const char *quote)
     *out = '\0';
 }
 
+/*
+ * The string after its opening quote at p, escapes decoded, in a cJSON
+ * block; *after: past its closing quote. One pass into room for the bytes up
+ * to the first quote, which closes the string unless an escaped quote comes
+ * first: that string is measured, then copied. NULL with *outside set when the
+ * string is outside the subset (see flat_string_len); NULL alone: out of
+ * memory.
+ */
+static char *flat_string(const char *p, const char *end, const char **after, int *outside)
+{
+    const char *q = memchr(p, '"', (size_t)(end - p)), *from = p;
+    char *out, *o, c;
+    uint64_t x;
+    long n;
+
+    *outside = 0;
+    if (!q) {
+        *outside = 1;
+        return NULL;
+    }
+    if (!(o = out = cJSON_malloc((size_t)(q - p) + 1)))
+        return NULL;
+    for (;;) {
+        while (q - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x))) {
+            memcpy(o, &x, 8);
+            p += 8, o += 8;
+        }
+        if (p == q) {
+            *o = '\0';
+            *after = q + 1;
+            return out;
+        }
+        if ((unsigned char)*p < 0x20)
+            break;
+        if (*p != '\\') {
+            *o++ = *p++;
+            continue;
+        }
+        c = p[1]; /* p < q: within the body */
+        if (c == '"') { /* an escaped quote: the string goes on past q */
+            cJSON_free(out);
+            out = NULL;
+            if ((n = flat_string_len(from, end, after)) < 0)
+                break;
+            if (!(out = cJSON_malloc((size_t)n + 1)))
+                return NULL;
+            flat_string_copy(out, from, *after - 1);
+            return out;
+        }
+        if (!strchr("\\/bfnrt", c) || !c)
+            break;
+        *o++ = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r'
+             : c == 't' ? '\t' : c;
+        p += 2;
+    }
+    cJSON_free(out);
+    *outside = 1;
+    return NULL;
+}
+
 int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t len, cJSON **out)
 {
     const char *p = body, *end = body + len, *name, *after;
     cJSON *doc = NULL, *item, *last = NULL;
     size_t m, name_len;
-    long n;
+    int outside = 0;
 
     *out = NULL;
     if (!shape || shape->type != ACMPCA_SHAPE_STRUCTURE)
@@ -978,14 +1038,16 @@ int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t
         if (p == end || *p != ':')
             goto other;
         p = skip_ws(p + 1, end);
-        if (p == end || *p != '"' || (n = flat_string_len(p + 1, end, &after)) < 0)
+        if (p == end || *p != '"')
             goto other;
-        if (!(item = cJSON_CreateNull()) || !(item->valuestring = cJSON_malloc((size_t)n + 1))) {
+        if (!(item = cJSON_CreateNull()) ||
+            !(item->valuestring = flat_string(p + 1, end, &after, &outside))) {
             cJSON_Delete(item);
+            if (item && outside)
+                goto other;
             cJSON_Delete(doc);
             return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
         }
-        flat_string_copy(item->valuestring, p + 1, after - 1);
         /* The key is the model's own string: cJSON_Delete leaves it alone. */
         item->type = cJSON_String | cJSON_StringIsConst;
         item->string = (char *)shape->members[m].name;

@@ -88,6 +88,9 @@ static const char *const LEFT[] = {
     "{\"Certificate\":\"abc",
     "{\"Certificate\":\"abc\\",
     "{\"Certificate\":\"a\\qb\"}",                 /* an escape JSON does not have */
+    "{\"Certificate\":\"a\\\"b\\u0041\"}",          /* past an escaped quote */
+    "{\"Certificate\":\"a\\\"b\\qc\"}",
+    "{\"Certificate\":\"a\\\"b",
     "{\"Certificate\":\"a\tb\"}",                  /* a raw control character */
     "{\"Certificate\":\"a\nb\"}",
     "{\"Certificate",
