@@ -40,6 +40,7 @@ struct acmpca_transport {
     char *ca_bundle;
     char *user_agent_extra;         /* what follows acmpca/ and libcurl/ in the User-Agent */
     char *user_agent;               /* set by the first handle (compose_user_agent) */
+    size_t user_agent_len;
     pthread_mutex_t lock;           /* guards idle, socks and user_agent */
     struct handle *idle;
     int idle_count;
@@ -410,8 +411,10 @@ static int compose_user_agent(acmpca_transport *t)
         (rc = acmpca__buf_printf(&ua, "acmpca/%s libcurl/%s%s%s", ACMPCA_VERSION,
                                  curl_version_info(CURLVERSION_NOW)->version,
                                  t->user_agent_extra ? " " : "",
-                                 t->user_agent_extra ? t->user_agent_extra : "")) == 0)
+                                 t->user_agent_extra ? t->user_agent_extra : "")) == 0) {
+        t->user_agent_len = ua.len;
         t->user_agent = acmpca__buf_detach(&ua);
+    }
     pthread_mutex_unlock(&t->lock);
     acmpca__buf_free(&ua); /* what a failed printf left */
     return rc;
@@ -776,12 +779,13 @@ static CURLcode perform(handle *h, transfer *x)
 #define LIST_LENGTHS 16 /* headers whose lengths are measured once (the rest twice) */
 
 static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *req,
-                                          const char *user_agent, size_t *size, size_t *head_len)
+                                          const char *user_agent, size_t ua_len, size_t *size,
+                                          size_t *head_len)
 {
     /* Stop curl from adding headers we did not sign. */
     static const char unsent[] = "Expect:\0Accept:";
     static const char ua_name[] = "User-Agent: ";
-    size_t n = req->header_count + 2, i, text = 0, nlen, vlen, ua_len = 0;
+    size_t n = req->header_count + 2, i, text = 0, nlen, vlen;
     size_t lens[2 * LIST_LENGTHS];
     struct curl_slist *list;
     int add_ua = 1;
@@ -800,7 +804,6 @@ static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *
     }
     text += sizeof(unsent);
     if (add_ua) {
-        ua_len = strlen(user_agent);
         text += sizeof(ua_name) + ua_len;
         n++;
     }
@@ -915,7 +918,8 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     h.head.len = 0;
     x->head = &h.head;
     x->easy = e;
-    if (!(list = header_list_new(&h, req, t->user_agent, &list_size, &head_len))) {
+    if (!(list = header_list_new(&h, req, t->user_agent, t->user_agent_len, &list_size,
+                                &head_len))) {
         err = ACMPCA_ENOMEM;
         goto fail;
     }
@@ -958,7 +962,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
      */
     if ((flags & ACMPCA__SEND_PUBLIC_RESPONSE) && !secret_body && !proxy_possible(t))
         acmpca__curl_wipe_limit(head_len + strlen(req->method) + strlen(req->url) +
-                                strlen(t->user_agent) + 1024);
+                                t->user_agent_len + 1024);
     rc = perform(&h, x);
     acmpca__curl_wipe_limit(0);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
