@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +91,14 @@ typedef struct transfer {
     int head_done;         /* the blank line ending the current response head arrived */
     acmpca_buf *head;      /* "name\0value\0" for each header of the current head */
     size_t header_count;
-    size_t header_at[MAX_RESPONSE_HEADERS]; /* where each header starts in head */
     int64_t deadline_ms;   /* 0: none */
     int64_t last_byte_ms;  /* when the last response byte arrived (noticed) */
     CURL *easy;            /* the handle of this transfer */
     int got_bytes;         /* a callback saw bytes since perform() last looked: the
                               clock is read once per step, not once per callback */
+    /* Where each header starts in head: the first header_count are set, the
+     * rest never read. Last, so that a new transfer clears only what is above. */
+    size_t header_at[MAX_RESPONSE_HEADERS];
 } transfer;
 
 struct handle_state {
@@ -868,9 +871,13 @@ static int proxy_possible(const acmpca_transport *t)
     if (t->opts.proxy)
         return 1;
     for (e = environ; e && *e; e++) {
-        char c0 = (*e)[0], c1 = c0 ? (*e)[1] : '\0';
-        if (!((c0 == 'h' && c1 == 't') || (c0 == 'H' && c1 == 'T') || (c0 == 'a' && c1 == 'l') ||
-              (c0 == 'A' && c1 == 'L')))
+        /* Only names that start "ht" or "al", either case, are looked at:
+         * `| 0x20` folds 'H' and 'A' (and maps NUL to a space: no read past it). */
+        char c0 = (char)((*e)[0] | 0x20), c1;
+        if (c0 != 'h' && c0 != 'a')
+            continue;
+        c1 = (char)((*e)[1] | 0x20);
+        if (c1 != (c0 == 'h' ? 't' : 'l'))
             continue;
         for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
             n = strlen(vars[i]);
@@ -910,7 +917,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     e = h.easy;
     x = &h.state->x;
     errbuf = h.state->errbuf;
-    memset(x, 0, sizeof(*x));
+    memset(x, 0, offsetof(transfer, header_at));
     x->t = t;
     x->resp = resp;
     x->deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
