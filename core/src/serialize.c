@@ -893,114 +893,77 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/*
- * The string starting after its opening quote at p: its decoded length and
- * the byte after its closing quote (*after); -1 when it is outside the subset
- * (a \u escape, an escape cJSON refuses, a byte below 0x20, no closing quote).
- */
-static long flat_string_len(const char *p, const char *end, const char **after)
+/* The byte an escape's letter `c` stands for; 0 for a letter outside the
+ * subset (u, and those JSON does not have). Control bytes written raw are
+ * copied as they are, as cJSON copies them. */
+static char unescaped(char c)
 {
-    size_t n = 0;
-    uint64_t x;
-
-    for (;;) {
-        while (end - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x)))
-            p += 8, n += 8;
-        if (p == end || (unsigned char)*p < 0x20)
-            return -1;
-        if (*p == '"')
-            break;
-        if (*p == '\\') {
-            if (end - p < 2 || !strchr("\"\\/bfnrt", p[1]) || !p[1])
-                return -1;
-            p++;
-        }
-        p++, n++;
+    switch (c) {
+    case '"': case '\\': case '/': return c;
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
     }
-    *after = p + 1;
-    return n > (size_t)LONG_MAX ? -1 : (long)n;
-}
-
-/* The string of flat_string_len, from p to its closing quote at `quote`, into
- * out (n + 1 bytes), escapes decoded. */
-static void flat_string_copy(char *out, const char *p, const char *quote)
-{
-    const char *run;
-    uint64_t x;
-
-    for (;;) {
-        run = p;
-        while (quote - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x)))
-            p += 8;
-        while (*p != '"' && *p != '\\')
-            p++;
-        memcpy(out, run, (size_t)(p - run));
-        out += p - run;
-        if (*p == '"')
-            break;
-        p++;
-        *out++ = *p == 'b' ? '\b' : *p == 'f' ? '\f' : *p == 'n' ? '\n' : *p == 'r' ? '\r'
-               : *p == 't' ? '\t' : *p;
-        p++;
-    }
-    *out = '\0';
 }
 
 /*
  * The string after its opening quote at p, escapes decoded, in a cJSON
- * block; *after: past its closing quote. One pass into room for the bytes up
- * to the first quote, which closes the string unless an escaped quote comes
- * first: that string is measured, then copied. NULL with *outside set when the
- * string is outside the subset (see flat_string_len); NULL alone: out of
- * memory.
+ * block; *after: past its closing quote. The runs between escapes are found
+ * with memchr and copied whole. Room is made for the bytes up to the first
+ * quote, which closes the string unless an escaped quote comes first: then
+ * the room is made again, for the bytes up to the next quote. NULL with
+ * *outside set when the string is outside the subset (a \u escape, one
+ * JSON does not have, no closing quote); NULL alone: out of memory.
  */
 static char *flat_string(const char *p, const char *end, const char **after, int *outside)
 {
-    const char *q = memchr(p, '"', (size_t)(end - p)), *from = p;
-    char *out, *o, c;
-    uint64_t x;
-    long n;
+    const char *from = p, *q, *bs;
+    char *out = NULL, *o = NULL, c;
+    size_t room = 0;
 
     *outside = 0;
-    if (!q) {
-        *outside = 1;
-        return NULL;
-    }
-    if (!(o = out = cJSON_malloc((size_t)(q - p) + 1)))
-        return NULL;
+    if (!(q = memchr(p, '"', (size_t)(end - p))))
+        goto other;
     for (;;) {
-        while (q - p >= 8 && (memcpy(&x, p, 8), !any_escaped(x))) {
-            memcpy(o, &x, 8);
-            p += 8, o += 8;
-        }
-        if (p == q) {
-            *o = '\0';
-            *after = q + 1;
-            return out;
-        }
-        if ((unsigned char)*p < 0x20)
-            break;
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        c = p[1]; /* p < q: within the body */
-        if (c == '"') { /* an escaped quote: the string goes on past q */
-            cJSON_free(out);
-            out = NULL;
-            if ((n = flat_string_len(from, end, after)) < 0)
-                break;
-            if (!(out = cJSON_malloc((size_t)n + 1)))
+        if ((size_t)(q - from) + 1 > room) {
+            /* first, or past an escaped quote: what was decoded moves along */
+            char *grown = cJSON_malloc((size_t)(q - from) + 1);
+            if (!grown) {
+                cJSON_free(out);
                 return NULL;
-            flat_string_copy(out, from, *after - 1);
-            return out;
+            }
+            if (out) {
+                memcpy(grown, out, (size_t)(o - out));
+                o = grown + (o - out);
+                cJSON_free(out);
+            } else
+                o = grown;
+            out = grown;
+            room = (size_t)(q - from) + 1;
         }
-        if (!strchr("\\/bfnrt", c) || !c)
+        bs = memchr(p, '\\', (size_t)(q - p));
+        if (!bs)
+            bs = q;
+        memcpy(o, p, (size_t)(bs - p));
+        o += bs - p;
+        p = bs;
+        if (p == q)
             break;
-        *o++ = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r'
-             : c == 't' ? '\t' : c;
+        /* an escape: its letter is at most q (p < q) */
+        if (!(c = unescaped(p[1])))
+            goto other;
+        *o++ = c;
         p += 2;
+        if (p > q && !(q = memchr(p, '"', (size_t)(end - p))))
+            goto other; /* the quote was escaped: the string ends further */
     }
+    *o = '\0';
+    *after = q + 1;
+    return out;
+other:
     cJSON_free(out);
     *outside = 1;
     return NULL;

@@ -45,13 +45,18 @@ static void same_as_cjson(const char *body, size_t len)
 }
 
 /* Whether the flat reader takes `body` (1) or leaves it to cJSON (0). */
-static int taken(const char *body)
+static int taken_len(const char *body, size_t len)
 {
     cJSON *doc = NULL;
-    int rc = acmpca__read_flat_output(get_certificate_output(), body, strlen(body), &doc);
+    int rc = acmpca__read_flat_output(get_certificate_output(), body, len, &doc);
     CHECK(rc == 1 ? doc != NULL : doc == NULL);
     cJSON_Delete(doc);
     return rc;
+}
+
+static int taken(const char *body)
+{
+    return taken_len(body, strlen(body));
 }
 
 static const char *const TAKEN[] = {
@@ -65,6 +70,8 @@ static const char *const TAKEN[] = {
     "{\"Certificate\":\"caf\xc3\xa9 \xff\xfe\x80 \xe2\x82\xac\"}",
     "{\"CertificateChain\":\"\\\\\"}",
     "{\"Certificate\":\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\"}",
+    "{\"Certificate\":\"0123456789\\\"0123456789\\\"0123456789\\n\\\"x\"}",
+    "{\"Certificate\":\"a\tb\x01c\nd\x1f\x7f\"}", /* raw control bytes: copied, as cJSON does */
 };
 
 /* Left to cJSON, which accepts some and refuses others. */
@@ -91,8 +98,6 @@ static const char *const LEFT[] = {
     "{\"Certificate\":\"a\\\"b\\u0041\"}",          /* past an escaped quote */
     "{\"Certificate\":\"a\\\"b\\qc\"}",
     "{\"Certificate\":\"a\\\"b",
-    "{\"Certificate\":\"a\tb\"}",                  /* a raw control character */
-    "{\"Certificate\":\"a\nb\"}",
     "{\"Certificate",
     "{\"",
     "{",
@@ -102,27 +107,30 @@ static const char *const LEFT[] = {
     "\f{\"Certificate\":\"x\"}",                   /* white space to cJSON only */
 };
 
-/* Every length around the 8-byte steps, an escape at every place. */
-static void word_boundaries(void)
+/* Strings of 0..39 bytes, an escaped n, quote or backslash at every place. */
+static void escapes_everywhere(void)
 {
+    static const char letters[] = "n\"\\";
     char value[64], body[160];
-    size_t len, at, cut;
+    size_t len, at, cut, l;
     int n;
 
-    for (len = 0; len < 40; len++) {
-        for (at = 0; at <= len; at++) {
-            memset(value, 'x', len);
-            value[len] = '\0';
-            if (at + 1 < len)
-                value[at] = '\\', value[at + 1] = 'n';
-            else if (at + 1 == len)
-                continue; /* no room for the escape */
-            n = snprintf(body, sizeof(body), "{\"Certificate\":\"%s\"}", value);
-            CHECK_INT(taken(body), 1);
-            same_as_cjson(body, (size_t)n);
-            /* ... and cut short anywhere */
-            for (cut = 1; cut < (size_t)n; cut++) /* (an empty body is {}) */
-                same_as_cjson(body, cut);
+    for (l = 0; l < sizeof(letters) - 1; l++) {
+        for (len = 0; len < 40; len++) {
+            for (at = 0; at <= len; at++) {
+                memset(value, 'x', len);
+                value[len] = '\0';
+                if (at + 1 < len)
+                    value[at] = '\\', value[at + 1] = letters[l];
+                else if (at + 1 == len)
+                    continue; /* no room for the escape */
+                n = snprintf(body, sizeof(body), "{\"Certificate\":\"%s\"}", value);
+                CHECK_INT(taken(body), 1);
+                same_as_cjson(body, (size_t)n);
+                /* ... and cut short anywhere */
+                for (cut = 1; cut < (size_t)n; cut++) /* (an empty body is {}) */
+                    same_as_cjson(body, cut);
+            }
         }
     }
 }
@@ -185,7 +193,21 @@ int main(void)
         CHECK_INT(taken(LEFT[i]), 0);
         same_as_cjson(LEFT[i], strlen(LEFT[i]));
     }
-    word_boundaries();
+    {
+        /* a NUL byte inside a string: copied, as cJSON copies it */
+        static const char nul[] = "{\"Certificate\":\"x\0y\",\"CertificateChain\":\"z\"}";
+        cJSON *doc = NULL;
+        CHECK_INT(taken_len(nul, sizeof(nul) - 1), 1);
+        same_as_cjson(nul, sizeof(nul) - 1);
+        CHECK_INT(acmpca__read_flat_output(get_certificate_output(), nul, sizeof(nul) - 1, &doc), 1);
+        if (doc) {
+            const char *v = cJSON_GetObjectItemCaseSensitive(doc, "Certificate")->valuestring;
+            CHECK(v[0] == 'x' && v[1] == '\0' && v[2] == 'y' && v[3] == '\0');
+            CHECK_STR(cJSON_GetObjectItemCaseSensitive(doc, "CertificateChain")->valuestring, "z");
+        }
+        cJSON_Delete(doc);
+    }
+    escapes_everywhere();
     edit_with_cjson();
     return check_failures ? 1 : 0;
 }
