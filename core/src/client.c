@@ -529,6 +529,9 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
 {
     static const char *const names[] = {"Host", "X-Amz-Date", "X-Amz-Security-Token",
                                         "Authorization"};
+    static const size_t name_lens[] = {sizeof("Host") - 1, sizeof("X-Amz-Date") - 1,
+                                       sizeof("X-Amz-Security-Token") - 1,
+                                       sizeof("Authorization") - 1};
     acmpca__post_input in;
     char *v[4], *n[4];
     acmpca_header *h;
@@ -565,7 +568,7 @@ static int sign_post(acmpca_client *c, acmpca_http_request *req, const acmpca_cr
     v[3] = acmpca__request_alloc(req, auth_size);
     for (i = 0; i < 4; i++)
         n[i] = i != 2 || creds->session_token
-                   ? acmpca__request_strdup(req, names[i], strlen(names[i])) : NULL;
+                   ? acmpca__request_strdup(req, names[i], name_lens[i]) : NULL;
     ok = (h = realloc(req->headers, (UNSIGNED_HEADERS + 4) * sizeof(*h))) != NULL;
     if (h)
         req->headers = h;
@@ -819,7 +822,12 @@ int acmpca__parse_response(const acmpca_operation_info *op, int status,
         *out = doc;
         return 0;
     }
-    doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    /* The usual answer (string members) without cJSON's parser; anything
+     * else, or anything the reader is unsure of, is cJSON's to parse. */
+    if ((err = acmpca__read_flat_output(op->output, body + i, len - i, &doc)) < 0)
+        goto fail;
+    if (!doc)
+        doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (!doc) {
         err = acmpca__error_set(ACMPCA_EBADRESPONSE,
                                 "HTTP %d response body is not valid JSON (error at byte %ld of %zu)",

@@ -23,6 +23,7 @@
  * the rules for those tags live here, with the paths.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -879,6 +880,160 @@ static int de_value(walk *w, const acmpca_shape *shape, cJSON *v)
     default:
         return 0;
     }
+}
+
+/* ---- the flat reader ---------------------------------------------------- */
+
+/* JSON white space (cJSON also skips every other byte below 0x21: such a
+ * body is left to it). */
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* The byte an escape's letter `c` stands for; 0 for a letter outside the
+ * subset (u, and those JSON does not have). Control bytes written raw are
+ * copied as they are, as cJSON copies them. */
+static char unescaped(char c)
+{
+    switch (c) {
+    case '"': case '\\': case '/': return c;
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+    }
+}
+
+/*
+ * The string after its opening quote at p, escapes decoded, in a cJSON
+ * block; *after: past its closing quote. The runs between escapes are found
+ * with memchr and copied whole. Room is made for the bytes up to the first
+ * quote, which closes the string unless an escaped quote comes first: then
+ * the room is made again, for the bytes up to the next quote. NULL with
+ * *outside set when the string is outside the subset (a \u escape, one
+ * JSON does not have, no closing quote); NULL alone: out of memory.
+ */
+static char *flat_string(const char *p, const char *end, const char **after, int *outside)
+{
+    const char *from = p, *q, *bs;
+    char *out = NULL, *o = NULL, c;
+    size_t room = 0;
+
+    *outside = 0;
+    if (!(q = memchr(p, '"', (size_t)(end - p))))
+        goto other;
+    for (;;) {
+        if ((size_t)(q - from) + 1 > room) {
+            /* first, or past an escaped quote: what was decoded moves along */
+            char *grown = cJSON_malloc((size_t)(q - from) + 1);
+            if (!grown) {
+                cJSON_free(out);
+                return NULL;
+            }
+            if (out) {
+                memcpy(grown, out, (size_t)(o - out));
+                o = grown + (o - out);
+                cJSON_free(out);
+            } else
+                o = grown;
+            out = grown;
+            room = (size_t)(q - from) + 1;
+        }
+        bs = memchr(p, '\\', (size_t)(q - p));
+        if (!bs)
+            bs = q;
+        memcpy(o, p, (size_t)(bs - p));
+        o += bs - p;
+        p = bs;
+        if (p == q)
+            break;
+        /* an escape: its letter is at most q (p < q) */
+        if (!(c = unescaped(p[1])))
+            goto other;
+        *o++ = c;
+        p += 2;
+        if (p > q && !(q = memchr(p, '"', (size_t)(end - p))))
+            goto other; /* the quote was escaped: the string ends further */
+    }
+    *o = '\0';
+    *after = q + 1;
+    return out;
+other:
+    cJSON_free(out);
+    *outside = 1;
+    return NULL;
+}
+
+int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t len, cJSON **out)
+{
+    const char *p = body, *end = body + len, *name, *after;
+    cJSON *doc = NULL, *item, *last = NULL;
+    size_t m, name_len;
+    int outside = 0;
+
+    *out = NULL;
+    if (!shape || shape->type != ACMPCA_SHAPE_STRUCTURE)
+        return 0;
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return 0;
+    p = skip_ws(p + 1, end);
+    if (!(doc = cJSON_CreateObject()))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    while (p < end && *p == '"') {
+        name = ++p;
+        p = memchr(p, '"', (size_t)(end - p));
+        if (!p)
+            goto other;
+        name_len = (size_t)(p - name);
+        for (m = 0; m < shape->member_count; m++)
+            if (strncmp(shape->members[m].name, name, name_len) == 0 &&
+                shape->members[m].name[name_len] == '\0')
+                break;
+        if (m == shape->member_count) /* unknown (or escaped): cJSON keeps it as written */
+            goto other;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != ':')
+            goto other;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != '"')
+            goto other;
+        if (!(item = cJSON_CreateNull()) ||
+            !(item->valuestring = flat_string(p + 1, end, &after, &outside))) {
+            cJSON_Delete(item);
+            if (item && outside)
+                goto other;
+            cJSON_Delete(doc);
+            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        }
+        /* The key is the model's own string: cJSON_Delete leaves it alone. */
+        item->type = cJSON_String | cJSON_StringIsConst;
+        item->string = (char *)shape->members[m].name;
+        if (last) {
+            last->next = item;
+            item->prev = last;
+        } else
+            doc->child = item;
+        doc->child->prev = last = item; /* cJSON's lists: the head's prev is the tail */
+        p = skip_ws(after, end);
+        if (p == end || *p != ',')
+            break;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != '"')
+            goto other; /* a trailing comma */
+    }
+    if (p == end || *p != '}' || skip_ws(p + 1, end) != end)
+        goto other;
+    *out = doc;
+    return 1;
+other:
+    cJSON_Delete(doc);
+    return 0;
 }
 
 int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output)

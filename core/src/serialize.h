@@ -24,4 +24,15 @@ int acmpca__serialize_input(const acmpca_operation_info *op, const cJSON *input,
  */
 int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output);
 
+/*
+ * The common success body, read without cJSON's parser: an object of
+ * `shape`'s members (a structure), each a string without \u escapes or raw
+ * control characters, nothing after it. The tree is what cJSON_Parse makes
+ * of it, except that each key is the model's member name, flagged
+ * cJSON_StringIsConst (cJSON_Delete and cJSON's replace and add functions
+ * never free it). 1 and *out; 0 when the body is anything else (the caller
+ * parses it with cJSON, which decides); ACMPCA_ENOMEM.
+ */
+int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t len, cJSON **out);
+
 #endif

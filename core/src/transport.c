@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct acmpca_transport {
     char *ca_bundle;
     char *user_agent_extra;         /* what follows acmpca/ and libcurl/ in the User-Agent */
     char *user_agent;               /* set by the first handle (compose_user_agent) */
+    size_t user_agent_len;
     pthread_mutex_t lock;           /* guards idle, socks and user_agent */
     struct handle *idle;
     int idle_count;
@@ -89,12 +91,14 @@ typedef struct transfer {
     int head_done;         /* the blank line ending the current response head arrived */
     acmpca_buf *head;      /* "name\0value\0" for each header of the current head */
     size_t header_count;
-    size_t header_at[MAX_RESPONSE_HEADERS]; /* where each header starts in head */
     int64_t deadline_ms;   /* 0: none */
     int64_t last_byte_ms;  /* when the last response byte arrived (noticed) */
     CURL *easy;            /* the handle of this transfer */
     int got_bytes;         /* a callback saw bytes since perform() last looked: the
                               clock is read once per step, not once per callback */
+    /* Where each header starts in head: the first header_count are set, the
+     * rest never read. Last, so that a new transfer clears only what is above. */
+    size_t header_at[MAX_RESPONSE_HEADERS];
 } transfer;
 
 struct handle_state {
@@ -410,8 +414,10 @@ static int compose_user_agent(acmpca_transport *t)
         (rc = acmpca__buf_printf(&ua, "acmpca/%s libcurl/%s%s%s", ACMPCA_VERSION,
                                  curl_version_info(CURLVERSION_NOW)->version,
                                  t->user_agent_extra ? " " : "",
-                                 t->user_agent_extra ? t->user_agent_extra : "")) == 0)
+                                 t->user_agent_extra ? t->user_agent_extra : "")) == 0) {
+        t->user_agent_len = ua.len;
         t->user_agent = acmpca__buf_detach(&ua);
+    }
     pthread_mutex_unlock(&t->lock);
     acmpca__buf_free(&ua); /* what a failed printf left */
     return rc;
@@ -776,12 +782,13 @@ static CURLcode perform(handle *h, transfer *x)
 #define LIST_LENGTHS 16 /* headers whose lengths are measured once (the rest twice) */
 
 static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *req,
-                                          const char *user_agent, size_t *size, size_t *head_len)
+                                          const char *user_agent, size_t ua_len, size_t *size,
+                                          size_t *head_len)
 {
     /* Stop curl from adding headers we did not sign. */
     static const char unsent[] = "Expect:\0Accept:";
     static const char ua_name[] = "User-Agent: ";
-    size_t n = req->header_count + 2, i, text = 0, nlen, vlen, ua_len = 0;
+    size_t n = req->header_count + 2, i, text = 0, nlen, vlen;
     size_t lens[2 * LIST_LENGTHS];
     struct curl_slist *list;
     int add_ua = 1;
@@ -800,7 +807,6 @@ static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *
     }
     text += sizeof(unsent);
     if (add_ua) {
-        ua_len = strlen(user_agent);
         text += sizeof(ua_name) + ua_len;
         n++;
     }
@@ -820,28 +826,26 @@ static struct curl_slist *header_list_new(handle *h, const acmpca_http_request *
     }
     list = h->list;
     p = (char *)(list + n);
-    for (i = 0; i < n; i++) {
-        list[i].data = p;
+    for (i = 0; i < n; i++)
         list[i].next = i + 1 < n ? &list[i + 1] : NULL;
-        if (i < req->header_count) {
-            nlen = i < LIST_LENGTHS ? lens[2 * i] : strlen(req->headers[i].name);
-            vlen = i < LIST_LENGTHS ? lens[2 * i + 1] : strlen(req->headers[i].value);
-            memcpy(p, req->headers[i].name, nlen);
-            memcpy(p + nlen, ": ", 2);
-            memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
-            p += nlen + 2 + vlen + 1;
-        } else if (i < req->header_count + 2) {
-            memcpy(p, unsent, sizeof(unsent)); /* both lines, then point at the second */
-            list[i + 1].data = p + sizeof("Expect:");
-            list[i].next = &list[i + 1];
-            list[i + 1].next = i + 2 < n ? &list[i + 2] : NULL;
-            p += sizeof(unsent);
-            i++;
-        } else {
-            memcpy(p, ua_name, sizeof(ua_name) - 1);
-            memcpy(p + sizeof(ua_name) - 1, user_agent, ua_len + 1);
-            p += sizeof(ua_name) + ua_len;
-        }
+    for (i = 0; i < req->header_count; i++) {
+        nlen = i < LIST_LENGTHS ? lens[2 * i] : strlen(req->headers[i].name);
+        vlen = i < LIST_LENGTHS ? lens[2 * i + 1] : strlen(req->headers[i].value);
+        list[i].data = p;
+        memcpy(p, req->headers[i].name, nlen);
+        memcpy(p + nlen, ": ", 2);
+        memcpy(p + nlen + 2, req->headers[i].value, vlen + 1);
+        p += nlen + 2 + vlen + 1;
+    }
+    /* The tail: both unsent lines in one copy, then our User-Agent line. */
+    memcpy(p, unsent, sizeof(unsent));
+    list[i].data = p;
+    list[i + 1].data = p + sizeof("Expect:");
+    p += sizeof(unsent);
+    if (add_ua) {
+        memcpy(p, ua_name, sizeof(ua_name) - 1);
+        memcpy(p + sizeof(ua_name) - 1, user_agent, ua_len + 1);
+        list[i + 2].data = p;
     }
     return list;
 }
@@ -867,9 +871,13 @@ static int proxy_possible(const acmpca_transport *t)
     if (t->opts.proxy)
         return 1;
     for (e = environ; e && *e; e++) {
-        char c0 = (*e)[0], c1 = c0 ? (*e)[1] : '\0';
-        if (!((c0 == 'h' && c1 == 't') || (c0 == 'H' && c1 == 'T') || (c0 == 'a' && c1 == 'l') ||
-              (c0 == 'A' && c1 == 'L')))
+        /* Only names that start "ht" or "al", either case, are looked at:
+         * `| 0x20` folds 'H' and 'A' (and maps NUL to a space: no read past it). */
+        char c0 = (char)((*e)[0] | 0x20), c1;
+        if (c0 != 'h' && c0 != 'a')
+            continue;
+        c1 = (char)((*e)[1] | 0x20);
+        if (c1 != (c0 == 'h' ? 't' : 'l'))
             continue;
         for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
             n = strlen(vars[i]);
@@ -909,7 +917,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     e = h.easy;
     x = &h.state->x;
     errbuf = h.state->errbuf;
-    memset(x, 0, sizeof(*x));
+    memset(x, 0, offsetof(transfer, header_at));
     x->t = t;
     x->resp = resp;
     x->deadline_ms = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
@@ -917,7 +925,8 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     h.head.len = 0;
     x->head = &h.head;
     x->easy = e;
-    if (!(list = header_list_new(&h, req, t->user_agent, &list_size, &head_len))) {
+    if (!(list = header_list_new(&h, req, t->user_agent, t->user_agent_len, &list_size,
+                                &head_len))) {
         err = ACMPCA_ENOMEM;
         goto fail;
     }
@@ -960,7 +969,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
      */
     if ((flags & ACMPCA__SEND_PUBLIC_RESPONSE) && !secret_body && !proxy_possible(t))
         acmpca__curl_wipe_limit(head_len + strlen(req->method) + strlen(req->url) +
-                                strlen(t->user_agent) + 1024);
+                                t->user_agent_len + 1024);
     rc = perform(&h, x);
     acmpca__curl_wipe_limit(0);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

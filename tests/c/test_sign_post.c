@@ -274,6 +274,47 @@ static void fallbacks(void)
     CHECK_INT(post_sign(&in, NULL, date, &auth), 1);
     CHECK(auth == NULL);
 
+    /* A byte the canonical form changes (space, tab, control, DEL), anywhere
+     * in a token or content type of any length, sends the fast path away;
+     * bytes past 0x7f do not. */
+    {
+        static const char bad[] = {' ', '\t', '\x01', '\x1f', '\x7f'};
+        char text[41], type[41];
+        size_t len, at, b;
+        for (len = 1; len <= 40; len++) {
+            for (at = 0; at < len; at++) {
+                for (b = 0; b < sizeof(bad); b++) {
+                    memset(text, 'a', len);
+                    text[len] = '\0';
+                    text[at] = bad[b];
+                    in.session_token = text;
+                    if (post_sign(&in, NULL, date, &auth) != 1)
+                        fprintf(stderr, "token of %zu bytes, byte %d at %zu: signed fast\n", len,
+                                bad[b], at);
+                    CHECK(auth == NULL);
+                    free(auth);
+                    auth = NULL;
+                    memcpy(type, text, len + 1);
+                    in.session_token = NULL;
+                    in.content_type = type;
+                    CHECK_INT(post_sign(&in, NULL, date, &auth), 1);
+                    free(auth);
+                    auth = NULL;
+                    in.content_type = req->headers[0].value;
+                }
+            }
+            memset(text, 'a', len);
+            text[len] = '\0';
+            text[len - 1] = '\x80';
+            text[0] = '\xff';
+            in.session_token = text;
+            CHECK_INT(post_sign(&in, NULL, date, &auth), 0);
+            free(auth);
+            auth = NULL;
+        }
+        in.session_token = spaced.session_token;
+    }
+
     /* Refused as the general signer refuses them, with its messages. */
     CHECK_INT(acmpca__sign_request_keeping(c, req, &bad_key, 2), ACMPCA_EINVAL);
     CHECK_CONTAINS(acmpca_error_last()->message, "access_key_id");

@@ -170,7 +170,10 @@ ACMPCA_API void acmpca_response_meta_free(acmpca_response_meta *meta);
  * Call an operation by name ("IssueCertificate" or "issue_certificate").
  * `input` may be NULL for an empty input. On success *out is a caller-owned
  * cJSON object (an empty object for operations that return nothing); free it
- * with cJSON_Delete. The input is validated against the model before any I/O.
+ * with cJSON_Delete. Its member names may be the library's own model strings,
+ * flagged cJSON_StringIsConst: cJSON's functions (delete, replace, detach and
+ * add, duplicate) handle them; they stay valid while the library is loaded.
+ * The input is validated against the model before any I/O.
  */
 ACMPCA_API int acmpca_call(acmpca_client *client, const char *operation,
                            const cJSON *input, cJSON **out);
