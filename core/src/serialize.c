@@ -991,9 +991,11 @@ int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t
         if (!p)
             goto other;
         name_len = (size_t)(p - name);
+        /* strlen last, on a match: a key may hold a NUL, and then strncmp
+         * matches a shorter member name, past whose end nothing may be read. */
         for (m = 0; m < shape->member_count; m++)
             if (strncmp(shape->members[m].name, name, name_len) == 0 &&
-                shape->members[m].name[name_len] == '\0')
+                strlen(shape->members[m].name) == name_len)
                 break;
         if (m == shape->member_count) /* unknown (or escaped): cJSON keeps it as written */
             goto other;

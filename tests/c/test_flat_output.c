@@ -207,6 +207,13 @@ int main(void)
         }
         cJSON_Delete(doc);
     }
+    {
+        /* a key with a NUL after a member's name (found by fuzz_response): not
+         * that member, and the model's shorter name is not read past its end */
+        static const char key_nul[] = "{\"Certificate\0\0\0\x9d\":\"x\"}";
+        CHECK_INT(taken_len(key_nul, sizeof(key_nul) - 1), 0);
+        same_as_cjson(key_nul, sizeof(key_nul) - 1);
+    }
     escapes_everywhere();
     edit_with_cjson();
     return check_failures ? 1 : 0;
