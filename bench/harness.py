@@ -7,7 +7,7 @@ GetCertificate calls on one keep-alive client against bench/canned_server and pr
 JSON line (bench/face.h). Each round starts every face once, in an order rotated by one
 each round; the process, the server and this runner share one CPU (bench/run pins them
 with taskset). Then the extras: SigV4 alone, threads on one client, heap allocations per
-call, quota-paced issuance. Results: bench/report.py (printed table, .md, .json, .png).
+call, quota-paced issuance, and where the C client's CPU per call goes. Results: bench/report.py (printed table, .md, .json, .png).
 
 Nothing here decides whether a test passes on timing; --smoke only checks that every
 face printed a well-formed line and that the report files were written.
@@ -244,6 +244,26 @@ def extra_sign(args, faces_by_key, repeats):
     return out
 
 
+def extra_phases(args, results, repeats):
+    """The C client's CPU per call split (bench/c_phases.c), and what is left of its excess
+    over the libcurl floor for the transport."""
+    exe = os.path.join(args.build, "bench", "c_phases")
+    if not os.path.isfile(exe):
+        return {"error": "no %s" % exe}
+    runs = [run_face(Face("acmpca C phases", [exe]), args, "", calls=max(args.calls, 1000))
+            for _ in range(repeats)]
+    ok = [r for r in runs if "error" not in r and isinstance(r.get("phases"), dict)]
+    if not ok:
+        return {"error": runs[0].get("error", "no phases in the line")}
+    best = min(ok, key=lambda r: r["cpu_us_per_call"])
+    out = {"phases": best["phases"], "machine_us": best["cpu_us_per_call"]}
+    face = {k: (results.get(k) or {}).get("summary") or {} for k in (C_NAME, FLOOR_NAME)}
+    if face[C_NAME].get("cpu_median") and face[FLOOR_NAME].get("cpu_median"):
+        out["excess_us"] = face[C_NAME]["cpu_median"] - face[FLOOR_NAME]["cpu_median"]
+        out["transport_us"] = out["excess_us"] - out["machine_us"]
+    return out
+
+
 def extra_threads(args, endpoint, faces_by_key, repeats):
     out = []
     for key in ("acmpca C", "acmpca Python"):
@@ -399,11 +419,14 @@ def main():
         if not args.no_extras:
             by_key = {f.key: f for f in faces}
             repeats = 1 if args.quick else 3
-            print("== extras: SigV4 alone, threads, allocations, quota", flush=True)
+            print("== extras: phases, SigV4 alone, threads, allocations, quota", flush=True)
+            data["phases"] = extra_phases(args, data["faces"], repeats)
             data["sign"] = extra_sign(args, by_key, repeats)
             data["threads"] = extra_threads(args, endpoint, by_key, repeats)
             data["allocations"] = extra_allocations(args, endpoint, by_key)
             data["quota"] = extra_quota(args, 10 if args.quick else 40)
+        elif args.smoke:
+            data["phases"] = extra_phases(args, data["faces"], 1)
     finally:
         server.stdin.close()
         server.wait(10)
@@ -418,6 +441,9 @@ def main():
         print("bench: %d face(s) failed: %s" % (len(failed), ", ".join(failed)))
     if args.smoke:
         missing = [p for p in paths if not os.path.isfile(p) or os.path.getsize(p) == 0]
+        if "error" in data["phases"] or \
+                not all(isinstance(v, float) for v in data["phases"]["phases"].values()):
+            failed.append("acmpca C phases (%s)" % data["phases"].get("error", "not numbers"))
         if failed or missing or not data["faces"]:
             print("bench --smoke: FAILED (%s)" % ", ".join(failed + missing or ["no faces"]))
             return 1

@@ -67,6 +67,24 @@ def sections(data, table):
             "after %d warm-up, %d round(s), order rotated; medians over rounds "
             "(CPU: min and median)" % (st["calls"], st["warmup"], st["rounds"]),
             table(MAIN_HEAD, main_rows(data)))]
+    ph = data.get("phases")
+    if ph:
+        if "error" in ph:
+            out.append(("Where acmpca C's CPU per call goes", "failed: " + ph["error"]))
+        else:
+            names = {"make": "call machine made: input checked, serialized; URL, headers",
+                     "sign": "signed: credentials, SigV4",
+                     "answer": "answer taken: status, headers, body read into the result",
+                     "result": "result and meta handed over, freed"}
+            rows = [[names.get(k, k), _f(v, "%.2f")] for k, v in ph["phases"].items()]
+            if ph.get("transport_us") is not None:
+                rows.append(["transport: libcurl as the client drives it, callbacks, "
+                             "allocators (the rest of the excess)", _f(ph["transport_us"], "%.2f")])
+                rows.append(["excess over the libcurl floor (medians above)",
+                             _f(ph["excess_us"], "%.2f")])
+            out.append(("Where acmpca C's CPU per call goes (bench/c_phases.c: the call "
+                        "machine given the canned answer, no I/O, natively; phase by phase)",
+                        table(["part", "CPU µs/call"], rows)))
     if data.get("sign"):
         rows = [[s["name"], s.get("version", "-"), _f(s.get("cpu_min"), "%.2f"),
                  _f(s.get("cpu_median"), "%.2f")] if "error" not in s
