@@ -275,6 +275,29 @@ const char *curl_easy_strerror(CURLcode code)
     return t ? t->easy_strerror(code) : "libcurl could not be loaded";
 }
 
+CURLcode curl_easy_perform(CURL *e)
+{
+    const acmpca_curl_table *t = api();
+
+    return t ? t->easy_perform(e) : CURLE_FAILED_INIT;
+}
+
+CURLcode curl_easy_send(CURL *e, const void *buffer, size_t buflen, size_t *n)
+{
+    const acmpca_curl_table *t = api();
+
+    *n = 0;
+    return t ? t->easy_send(e, buffer, buflen, n) : CURLE_FAILED_INIT;
+}
+
+CURLcode curl_easy_recv(CURL *e, void *buffer, size_t buflen, size_t *n)
+{
+    const acmpca_curl_table *t = api();
+
+    *n = 0;
+    return t ? t->easy_recv(e, buffer, buflen, n) : CURLE_FAILED_INIT;
+}
+
 CURLM *curl_multi_init(void)
 {
     const acmpca_curl_table *t = api();

@@ -12,7 +12,7 @@
 #include <curl/curl.h>
 
 /* The exported symbol; its name changes with the table's layout. */
-#define ACMPCA_CURL_TABLE "acmpca_curl_table_1"
+#define ACMPCA_CURL_TABLE "acmpca_curl_table_2"
 
 typedef struct acmpca_curl_table {
     size_t size; /* sizeof(acmpca_curl_table) where it was built */
@@ -27,6 +27,9 @@ typedef struct acmpca_curl_table {
     CURLcode (*easy_getinfo)(CURL *e, CURLINFO info, ...);
     void (*easy_cleanup)(CURL *e);
     const char *(*easy_strerror)(CURLcode code);
+    CURLcode (*easy_perform)(CURL *e);
+    CURLcode (*easy_send)(CURL *e, const void *buffer, size_t buflen, size_t *n);
+    CURLcode (*easy_recv)(CURL *e, void *buffer, size_t buflen, size_t *n);
     CURLM *(*multi_init)(void);
     CURLMcode (*multi_add_handle)(CURLM *m, CURL *e);
     CURLMcode (*multi_remove_handle)(CURLM *m, CURL *e);

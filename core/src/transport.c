@@ -11,7 +11,9 @@
  * The pool belongs to one process: a forked child drops what it inherited
  * (see drop_inherited_pool) and opens its own connections.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -78,6 +80,14 @@ typedef struct handle {
      * it holds the signature, so it is wiped after each transfer. */
     struct curl_slist *list;
     size_t list_cap;
+    /* The wire path (send_wire): libcurl only connected this handle
+     * (CONNECT_ONLY); the transport writes the request and reads the answer. */
+    int wire;
+    curl_socket_t fd;  /* the connection's socket (wire) */
+    char *out;         /* the request's bytes (wire): wiped after every send */
+    size_t out_cap;
+    char *in;          /* what was read and not yet taken (wire) */
+    size_t in_cap, in_len, in_pos;
 } handle;
 
 typedef struct transfer {
@@ -89,6 +99,7 @@ typedef struct transfer {
     int total_timed_out;
     int multi_failed;      /* the multi interface itself failed */
     int head_done;         /* the blank line ending the current response head arrived */
+    int head_over;         /* the wire path read a head line (or head) over libcurl's limits */
     acmpca_buf *head;      /* "name\0value\0" for each header of the current head */
     size_t header_count;
     int64_t deadline_ms;   /* 0: none */
@@ -148,7 +159,8 @@ const acmpca_transport_options *acmpca__transport_options(const acmpca_transport
 static void handle_free(handle *h)
 {
     curl_easy_cleanup(h->easy);
-    curl_multi_cleanup(h->multi);
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
     free(h->state);
     h->state = NULL;
     h->list_set = NULL;
@@ -158,6 +170,16 @@ static void handle_free(handle *h)
         acmpca__wipe(h->list, h->list_cap);
         free(h->list);
     }
+    if (h->out) {
+        acmpca__wipe(h->out, h->out_cap);
+        free(h->out);
+    }
+    if (h->in) {
+        acmpca__wipe(h->in, h->in_cap); /* it may hold a credentials exchange's answer */
+        free(h->in);
+    }
+    h->out = h->in = NULL;
+    h->out_cap = h->in_cap = h->in_len = h->in_pos = 0;
     h->easy = NULL;
     h->multi = NULL;
     h->url = NULL;
@@ -429,24 +451,32 @@ static int compose_user_agent(acmpca_transport *t)
  * each send sets just what differs per request (no curl_easy_reset, which
  * would cost a reset and ~15 options on every call).
  */
-static int take_handle(acmpca_transport *t, handle *h)
+static int take_handle(acmpca_transport *t, handle *h, int wire, int pooled)
 {
-    int found = 0, rc;
+    int found = 0, rc, i;
     pthread_mutex_lock(&t->lock);
-    if (t->idle_count > 0) {
-        *h = t->idle[--t->idle_count];
-        found = 1;
+    /* The newest idle handle of the kind wanted (a wire handle holds a
+     * connection of its own, a full one shares its multi's cache). */
+    for (i = pooled ? t->idle_count - 1 : -1; i >= 0; i--) {
+        if (t->idle[i].wire == wire) {
+            *h = t->idle[i];
+            t->idle[i] = t->idle[--t->idle_count];
+            found = 1;
+            break;
+        }
     }
     pthread_mutex_unlock(&t->lock);
     if (found)
         return 0;
     memset(h, 0, sizeof(*h));
+    h->wire = wire;
+    h->fd = CURL_SOCKET_BAD;
     if ((rc = acmpca__curl_load()) != 0 || (rc = compose_user_agent(t)) != 0)
         return rc;
-    h->multi = curl_multi_init();
+    h->multi = wire ? NULL : curl_multi_init();
     h->easy = curl_easy_init();
     h->state = calloc(1, sizeof(*h->state));
-    if (!h->multi || !h->easy || !h->state) {
+    if ((!wire && !h->multi) || !h->easy || !h->state) {
         handle_free(h);
         return acmpca__error_set(ACMPCA_ENOMEM, "curl_easy_init failed");
     }
@@ -454,6 +484,8 @@ static int take_handle(acmpca_transport *t, handle *h)
         handle_free(h);
         return ACMPCA_ENOMEM;
     }
+    if (wire)
+        curl_easy_setopt(h->easy, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, &h->state->x);
     curl_easy_setopt(h->easy, CURLOPT_HEADERDATA, &h->state->x);
     curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->state->errbuf);
@@ -644,6 +676,8 @@ int acmpca__http_headers_pack(acmpca_header **out, const acmpca_header *src, siz
 static int head_line_over_limit(CURLcode rc, const transfer *x, CURL *h)
 {
     long request_size = 0;
+    if (x->head_over)
+        return 1;
 #if LIBCURL_VERSION_NUM >= 0x080600
     if (rc == CURLE_TOO_LARGE)
         return 1;
@@ -888,6 +922,666 @@ static int proxy_possible(const acmpca_transport *t)
     return 0;
 }
 
+/*
+ * ---- The wire path ----------------------------------------------------
+ *
+ * libcurl's full transfer (URL parsing, its connection cache, building the
+ * request head, scanning the answer's) costs several times what the rest of
+ * a call does. On the wire path libcurl only connects (CONNECT_ONLY: DNS,
+ * TCP, TLS with every option set_fixed_options sets) and the transport
+ * frames HTTP/1.1 itself with curl_easy_send and curl_easy_recv: the
+ * request it would have sent, the answer read with the same rules and
+ * limits, the header lines through on_header as libcurl hands them. A
+ * connection stays with its handle in the pool while the server keeps it
+ * open; a pooled one found closed before the first byte of the answer is
+ * replaced by a new one, once, as libcurl does.
+ *
+ * Left to libcurl (the full path): any proxy (proxy_possible: CONNECT,
+ * proxy authentication and TLS), and requests this path does not frame
+ * (wire_url_fits, wire_request_fits): URLs with user info, a fragment or
+ * bytes libcurl would escape, a Transfer-Encoding or Expect of the
+ * caller's, header bytes that would split a line.
+ */
+#define WIRE_READ 16384          /* room asked of each read */
+#define WIRE_HEAD_MAX (300 * 1024) /* libcurl's bound on a whole response head */
+#define WIRE_CHUNK_LINE 1024     /* longest chunk-size or trailer line taken */
+
+typedef struct wire_url {
+    const char *host; /* the authority, without a default port */
+    size_t host_len;
+    const char *path; /* "/" when the URL has none */
+    size_t path_len;
+    int query_only;   /* the URL goes straight from authority to '?': "/" then path */
+} wire_url;
+
+static int wire_url_fits(const char *url, wire_url *u)
+{
+    const char *a, *p;
+    size_t i, n;
+    int https;
+
+    if (strncmp(url, "http://", 7) == 0)
+        a = url + 7, https = 0;
+    else if (strncmp(url, "https://", 8) == 0)
+        a = url + 8, https = 1;
+    else
+        return 0;
+    for (i = 0; url[i]; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f || url[i] == '#')
+            return 0;
+    n = strcspn(a, "/?");
+    if (n == 0 || memchr(a, '@', n))
+        return 0;
+    u->host = a;
+    u->host_len = n;
+    /* libcurl leaves the scheme's own port out of Host */
+    if (https && n > 4 && memcmp(a + n - 4, ":443", 4) == 0)
+        u->host_len = n - 4;
+    else if (!https && n > 3 && memcmp(a + n - 3, ":80", 3) == 0)
+        u->host_len = n - 3;
+    p = a + n;
+    u->query_only = *p == '?';
+    u->path = *p ? p : "/";
+    u->path_len = *p ? strlen(p) : 1;
+    return 1;
+}
+
+/* The scheme and authority of a URL: its length. */
+static size_t url_origin_len(const char *url)
+{
+    const char *a = strstr(url, "://");
+    return a ? (size_t)(a + 3 - url) + strcspn(a + 3, "/?") : strlen(url);
+}
+
+/* Whether every header can go out as the full path would send it. */
+static int wire_request_fits(const acmpca_http_request *req)
+{
+    size_t i;
+    for (i = 0; i < req->header_count; i++) {
+        const char *name = req->headers[i].name, *value = req->headers[i].value;
+        if (!name || !value || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") ||
+            acmpca__strcaseeq(name, "Transfer-Encoding") || acmpca__strcaseeq(name, "Expect"))
+            return 0;
+    }
+    return strpbrk(req->method, " \r\n") == NULL && req->method[0];
+}
+
+/* Room for n bytes of request in the handle (the old block wiped). */
+static char *wire_out_room(handle *h, size_t n)
+{
+    if (n > h->out_cap) {
+        if (h->out) {
+            acmpca__wipe(h->out, h->out_cap);
+            free(h->out);
+        }
+        h->out_cap = 0;
+        if (!(h->out = malloc(n)))
+            return NULL;
+        h->out_cap = n;
+    }
+    return h->out;
+}
+
+#define PUT(p, s, n) (memcpy((p), (s), (n)), (p) += (n))
+
+/*
+ * The request as libcurl sends it for our options: request line, Host, the
+ * request's headers (libcurl drops one whose value is empty: so do we),
+ * User-Agent unless the request has its own, and for a method other than GET
+ * its Content-Type (libcurl's default for a body) and Content-Length, then
+ * the body. Its length, or 0 when out of memory.
+ */
+static size_t wire_request(handle *h, const acmpca_transport *t, const acmpca_http_request *req,
+                           const wire_url *u)
+{
+    static const char form[] = "Content-Type: application/x-www-form-urlencoded\r\n";
+    size_t i, n, nlen, vlen, mlen = strlen(req->method), body = 0;
+    int get = strcmp(req->method, "GET") == 0, has_host = 0, has_ua = 0, has_type = 0,
+        has_len = 0;
+    char num[32], *p;
+    int numlen = 0;
+
+    n = mlen + 1 + u->query_only + u->path_len + sizeof(" HTTP/1.1\r\n");
+    for (i = 0; i < req->header_count; i++) {
+        const char *name = req->headers[i].name;
+        nlen = strlen(name);
+        n += nlen + strlen(req->headers[i].value) + 4;
+        if (nlen == 4 && acmpca__strcaseeq(name, "Host"))
+            has_host = 1;
+        else if (nlen == 10 && acmpca__strcaseeq(name, "User-Agent"))
+            has_ua = 1;
+        else if (nlen == 12 && acmpca__strcaseeq(name, "Content-Type"))
+            has_type = 1;
+        else if (nlen == 14 && acmpca__strcaseeq(name, "Content-Length"))
+            has_len = 1;
+    }
+    if (!has_host)
+        n += sizeof("Host: \r\n") + u->host_len;
+    if (!has_ua)
+        n += sizeof("User-Agent: \r\n") + t->user_agent_len;
+    if (!get) {
+        body = req->body ? req->body_len : 0;
+        if (!has_type)
+            n += sizeof(form);
+        if (!has_len)
+            numlen = snprintf(num, sizeof(num), "Content-Length: %zu\r\n", body);
+        n += (size_t)numlen + body;
+    }
+    n += 2;
+    if (!(p = wire_out_room(h, n))) {
+        acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        return 0;
+    }
+    PUT(p, req->method, mlen);
+    *p++ = ' ';
+    if (u->query_only)
+        *p++ = '/';
+    PUT(p, u->path, u->path_len);
+    PUT(p, " HTTP/1.1\r\n", 11);
+    if (!has_host) {
+        PUT(p, "Host: ", 6);
+        PUT(p, u->host, u->host_len);
+        PUT(p, "\r\n", 2);
+    }
+    for (i = 0; i < req->header_count; i++) {
+        const char *value = req->headers[i].value, *v = value;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (!*v)
+            continue; /* "Name:" with nothing after it: libcurl sends no such header */
+        nlen = strlen(req->headers[i].name);
+        vlen = strlen(value);
+        PUT(p, req->headers[i].name, nlen);
+        PUT(p, ": ", 2);
+        PUT(p, value, vlen);
+        PUT(p, "\r\n", 2);
+    }
+    if (!has_ua) {
+        PUT(p, "User-Agent: ", 12);
+        PUT(p, t->user_agent, t->user_agent_len);
+        PUT(p, "\r\n", 2);
+    }
+    if (!get) {
+        if (!has_type)
+            PUT(p, form, sizeof(form) - 1);
+        PUT(p, num, (size_t)numlen);
+    }
+    PUT(p, "\r\n", 2);
+    if (body)
+        PUT(p, req->body, body);
+    return (size_t)(p - h->out);
+}
+
+/*
+ * Wait until the socket is ready for `events`, within the read timeout
+ * (counted from the last byte) and the deadline. CURLE_OK when it may be.
+ */
+static CURLcode wire_wait(handle *h, transfer *x, short events)
+{
+    struct pollfd pfd;
+    int64_t now = acmpca__now_ms(), left;
+
+    if (x->got_bytes) {
+        x->last_byte_ms = now;
+        x->got_bytes = 0;
+    }
+    if (x->deadline_ms && now >= x->deadline_ms) {
+        x->total_timed_out = 1;
+        return CURLE_OPERATION_TIMEDOUT;
+    }
+    left = x->last_byte_ms + x->t->opts.read_timeout_ms - now;
+    if (left <= 0) {
+        x->read_timed_out = 1;
+        return CURLE_OPERATION_TIMEDOUT;
+    }
+    if (x->deadline_ms && x->deadline_ms - now < left)
+        left = x->deadline_ms - now;
+    pfd.fd = h->fd;
+    pfd.events = events;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR)
+        return CURLE_RECV_ERROR;
+    return CURLE_OK;
+}
+
+static CURLcode wire_send(handle *h, transfer *x, const char *data, size_t len)
+{
+    size_t sent = 0, n;
+    CURLcode rc;
+
+    while (sent < len) {
+        n = 0;
+        rc = curl_easy_send(h->easy, data + sent, len - sent, &n);
+        if (rc == CURLE_AGAIN) {
+            if ((rc = wire_wait(h, x, POLLOUT)) != CURLE_OK)
+                return rc;
+            continue;
+        }
+        if (rc != CURLE_OK)
+            return rc;
+        sent += n;
+    }
+    return CURLE_OK;
+}
+
+/* Some bytes into buf; *n 0 at the end of the stream. */
+static CURLcode wire_recv(handle *h, transfer *x, char *buf, size_t cap, size_t *n)
+{
+    CURLcode rc;
+
+    for (;;) {
+        *n = 0;
+        rc = curl_easy_recv(h->easy, buf, cap, n);
+        if (rc == CURLE_AGAIN) {
+            if ((rc = wire_wait(h, x, POLLIN)) != CURLE_OK)
+                return rc;
+            continue;
+        }
+        if (rc == CURLE_OK && *n)
+            x->got_bytes = 1;
+        return rc;
+    }
+}
+
+/* More bytes into the handle's read buffer (compacted, grown when full). */
+static CURLcode wire_fill(handle *h, transfer *x, size_t *n)
+{
+    char *grown;
+    size_t cap;
+
+    if (h->in_pos) {
+        memmove(h->in, h->in + h->in_pos, h->in_len - h->in_pos);
+        h->in_len -= h->in_pos;
+        h->in_pos = 0;
+    }
+    if (h->in_cap - h->in_len < WIRE_READ / 2) {
+        cap = h->in_cap ? 2 * h->in_cap : WIRE_READ;
+        if (!(grown = malloc(cap)))
+            return CURLE_OUT_OF_MEMORY;
+        if (h->in) {
+            memcpy(grown, h->in, h->in_len);
+            acmpca__wipe(h->in, h->in_cap);
+            free(h->in);
+        }
+        h->in = grown;
+        h->in_cap = cap;
+    }
+    return wire_recv(h, x, h->in + h->in_len, h->in_cap - h->in_len, n);
+}
+
+static CURLcode wire_fail(handle *h, CURLcode rc, const char *what)
+{
+    snprintf(h->state->errbuf, CURL_ERROR_SIZE, "%s", what);
+    return rc;
+}
+
+/*
+ * The next line of the answer (its LF included) at h->in + *at, *len bytes;
+ * read as needed. *end: 0 a line; 1 the stream ended first; 2 the line
+ * (its LF included) is `max` bytes or longer: libcurl's rule for head lines,
+ * whose buffer of CURL_MAX_HTTP_HEADER bytes keeps a NUL after the line.
+ */
+static CURLcode wire_line(handle *h, transfer *x, size_t max, size_t *at, size_t *len, int *end)
+{
+    size_t from = h->in_pos, n;
+    char *nl;
+    CURLcode rc;
+
+    *end = 0;
+    for (;;) {
+        nl = memchr(h->in + from, '\n', h->in_len - from);
+        if (nl) {
+            *at = h->in_pos;
+            *len = (size_t)(nl + 1 - (h->in + h->in_pos));
+            if (*len >= max)
+                break;
+            h->in_pos += *len;
+            return CURLE_OK;
+        }
+        if (h->in_len - h->in_pos >= max)
+            break;
+        from = h->in_len - h->in_pos; /* after compaction, where the unscanned bytes start */
+        if ((rc = wire_fill(h, x, &n)) != CURLE_OK)
+            return rc;
+        if (n == 0) {
+            *end = 1;
+            return CURLE_OK;
+        }
+        h->in_len += n;
+    }
+    *end = 2;
+    return CURLE_OK;
+}
+
+/* The value of header `name` (lowercase) of the head read so far, or NULL. */
+static const char *wire_header(const transfer *x, const char *name)
+{
+    size_t i;
+    for (i = 0; i < x->header_count; i++)
+        if (strcmp(x->head->ptr + x->header_at[i], name) == 0)
+            return x->head->ptr + x->header_at[i] + strlen(name) + 1;
+    return NULL;
+}
+
+/* Whether `list` (a header value) names `word` (lowercase) in any case. */
+static int value_has(const char *list, const char *word)
+{
+    size_t w = strlen(word), i;
+    for (; list && *list; list++) {
+        for (i = 0; i < w && list[i] && (list[i] | 0x20) == word[i]; i++)
+            ;
+        if (i == w)
+            return 1;
+    }
+    return 0;
+}
+
+/* n body bytes from the read buffer, then from the stream, into resp->body. */
+static CURLcode wire_body_bytes(handle *h, transfer *x, size_t want)
+{
+    acmpca_buf *b = &x->resp->body;
+    size_t have = h->in_len - h->in_pos, take = have < want ? have : want, n;
+    CURLcode rc;
+
+    if (want == 0)
+        return CURLE_OK;
+    if (acmpca__buf_reserve(b, want) != 0)
+        return CURLE_OUT_OF_MEMORY;
+    memcpy(b->ptr + b->len, h->in + h->in_pos, take);
+    b->len += take;
+    h->in_pos += take;
+    want -= take;
+    while (want > 0) {
+        if ((rc = wire_recv(h, x, b->ptr + b->len, want, &n)) != CURLE_OK)
+            return rc;
+        if (n == 0) {
+            snprintf(h->state->errbuf, CURL_ERROR_SIZE,
+                     "transfer closed with %zu bytes remaining to read", want);
+            return CURLE_PARTIAL_FILE;
+        }
+        b->len += n;
+        want -= n;
+    }
+    b->ptr[b->len] = '\0';
+    return CURLE_OK;
+}
+
+static CURLcode wire_chunked(handle *h, transfer *x)
+{
+    size_t at, len, i, size, limit = x->t->opts.max_response_bytes;
+    int end, digits;
+    char c;
+    CURLcode rc;
+
+    for (;;) {
+        if ((rc = wire_line(h, x, WIRE_CHUNK_LINE, &at, &len, &end)) != CURLE_OK)
+            return rc;
+        if (end)
+            return wire_fail(h, end == 1 ? CURLE_PARTIAL_FILE : CURLE_RECV_ERROR,
+                             end == 1 ? "transfer closed with outstanding read data remaining"
+                                      : "a chunk size line over the limit");
+        for (i = 0, size = 0, digits = 0; i < len; i++, digits++) {
+            c = h->in[at + i];
+            if (c >= '0' && c <= '9')
+                c = (char)(c - '0');
+            else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+                c = (char)((c | 0x20) - 'a' + 10);
+            else
+                break;
+            if (size > (SIZE_MAX >> 4))
+                return wire_fail(h, CURLE_RECV_ERROR, "a chunk size out of range");
+            size = size * 16 + (size_t)c;
+        }
+        if (digits == 0)
+            return wire_fail(h, CURLE_RECV_ERROR, "a bad chunk size line");
+        if (size == 0)
+            break;
+        if (x->resp->body.len + size > limit || x->resp->body.len + size < size) {
+            x->too_large = 1;
+            return CURLE_WRITE_ERROR;
+        }
+        if ((rc = wire_body_bytes(h, x, size)) != CURLE_OK)
+            return rc;
+        if ((rc = wire_line(h, x, 3, &at, &len, &end)) != CURLE_OK)
+            return rc;
+        if (end || h->in[at] != (len == 2 ? '\r' : '\n'))
+            return wire_fail(h, end == 1 ? CURLE_PARTIAL_FILE : CURLE_RECV_ERROR,
+                             end == 1 ? "transfer closed with outstanding read data remaining"
+                                      : "a chunk not ended by CRLF");
+    }
+    do { /* trailers, up to the empty line */
+        if ((rc = wire_line(h, x, WIRE_CHUNK_LINE, &at, &len, &end)) != CURLE_OK)
+            return rc;
+        if (end)
+            return wire_fail(h, end == 1 ? CURLE_PARTIAL_FILE : CURLE_RECV_ERROR,
+                             end == 1 ? "transfer closed with outstanding read data remaining"
+                                      : "a trailer line over the limit");
+    } while (!(len == 1 || (len == 2 && h->in[at] == '\r')));
+    return CURLE_OK;
+}
+
+/* The body up to the end of the stream. */
+static CURLcode wire_until_close(handle *h, transfer *x)
+{
+    acmpca_buf *b = &x->resp->body;
+    size_t n, limit = x->t->opts.max_response_bytes;
+    CURLcode rc;
+
+    for (;;) {
+        n = h->in_len - h->in_pos;
+        if (b->len + n > limit) {
+            x->too_large = 1;
+            return CURLE_WRITE_ERROR;
+        }
+        if (n && acmpca__buf_append(b, h->in + h->in_pos, n) != 0)
+            return CURLE_OUT_OF_MEMORY;
+        h->in_pos = h->in_len = 0;
+        if ((rc = wire_fill(h, x, &n)) != CURLE_OK)
+            return rc;
+        if (n == 0)
+            return CURLE_OK;
+        h->in_len = n;
+    }
+}
+
+/*
+ * Read the answer to the request just sent: its head (1xx ones skipped),
+ * then its body. *nothing: the stream ended or failed before a byte of the
+ * answer (a pooled connection the server had closed); *keep: the
+ * connection may carry another request.
+ */
+static CURLcode wire_answer(handle *h, transfer *x, const char *method, int *nothing, int *keep)
+{
+    size_t at, len, head_bytes = 0, max = x->t->opts.max_response_bytes;
+    const char *cl, *te, *conn;
+    int end, status = 0, minor = 1, in_head = 0, no_body;
+    unsigned long long length;
+    char *line, *stop;
+    CURLcode rc;
+
+    *nothing = 1;
+    *keep = 0;
+    h->in_len = h->in_pos = 0;
+    for (;;) {
+        if ((rc = wire_line(h, x, CURL_MAX_HTTP_HEADER, &at, &len, &end)) != CURLE_OK)
+            return rc;
+        if (end == 1) {
+            if (*nothing && h->in_len == 0)
+                return wire_fail(h, CURLE_GOT_NOTHING, "Empty reply from server");
+            *nothing = 0;
+            return wire_fail(h, CURLE_PARTIAL_FILE,
+                             "connection closed before the answer's head ended");
+        }
+        if (end == 2 || (head_bytes += len) > WIRE_HEAD_MAX) {
+            x->head_over = 1;
+            return CURLE_OUT_OF_MEMORY; /* told by map_curl_error (head_line_over_limit) */
+        }
+        *nothing = 0;
+        line = h->in + at;
+        if (!in_head) {
+            if (len < 12 || memcmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' || line[7] > '9' ||
+                line[8] != ' ' || line[9] < '0' || line[9] > '9' || line[10] < '0' ||
+                line[10] > '9' || line[11] < '0' || line[11] > '9')
+                return wire_fail(h, CURLE_WEIRD_SERVER_REPLY, "the answer is not HTTP/1.x");
+            minor = line[7] - '0';
+            status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+            x->resp->status = status; /* what an error reports, as CURLINFO_RESPONSE_CODE */
+            in_head = 1;
+        }
+        /* on_header takes each line as libcurl hands it: the status line starts a head over */
+        if (on_header(line, 1, len, x) != len)
+            return x->header_overflow ? CURLE_WRITE_ERROR : CURLE_OUT_OF_MEMORY;
+        if (!x->head_done)
+            continue;
+        if (status >= 200 || status == 101)
+            break;
+        in_head = 0; /* a 1xx interim answer: the real one follows */
+        head_bytes = 0;
+    }
+    cl = wire_header(x, "content-length");
+    te = wire_header(x, "transfer-encoding");
+    conn = wire_header(x, "connection");
+    *keep = minor >= 1 ? !value_has(conn, "close") : value_has(conn, "keep-alive");
+    no_body = status == 204 || status == 304 || status < 200 || strcmp(method, "HEAD") == 0;
+    if (no_body)
+        rc = CURLE_OK;
+    else if (te && value_has(te, "chunked"))
+        rc = wire_chunked(h, x);
+    else if (cl && !te) {
+        errno = 0;
+        length = strtoull(cl, &stop, 10);
+        if (cl[0] < '0' || cl[0] > '9' || *stop || errno)
+            return wire_fail(h, CURLE_WEIRD_SERVER_REPLY, "an invalid Content-Length");
+        if (length > max) {
+            x->too_large = 1;
+            return CURLE_FILESIZE_EXCEEDED;
+        }
+        rc = wire_body_bytes(h, x, (size_t)length);
+    } else {
+        *keep = 0; /* the end of the stream ends the body */
+        rc = wire_until_close(h, x);
+    }
+    if (h->in_pos != h->in_len)
+        *keep = 0; /* bytes past the answer: nothing of the next may be guessed */
+    return rc;
+}
+
+/* Connect the handle (libcurl's part): DNS, TCP, TLS under the connect timeout and the deadline. */
+static CURLcode wire_connect(handle *h, transfer *x, const char *url)
+{
+    int64_t left = 0;
+    CURLcode rc;
+
+    if (x->deadline_ms) {
+        left = x->deadline_ms - acmpca__now_ms();
+        if (left <= 0) {
+            x->total_timed_out = 1;
+            return CURLE_OPERATION_TIMEDOUT;
+        }
+    }
+    free(h->url);
+    if (!(h->url = acmpca__strdup(url)))
+        return CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(h->easy, CURLOPT_URL, url);
+    curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)left);
+    rc = curl_easy_perform(h->easy);
+    if (rc == CURLE_OPERATION_TIMEDOUT && x->deadline_ms && acmpca__now_ms() >= x->deadline_ms)
+        x->total_timed_out = 1;
+    if (rc == CURLE_OK &&
+        (curl_easy_getinfo(h->easy, CURLINFO_ACTIVESOCKET, &h->fd) != CURLE_OK ||
+         h->fd == CURL_SOCKET_BAD))
+        rc = wire_fail(h, CURLE_COULDNT_CONNECT, "no socket after connecting");
+    return rc;
+}
+
+/*
+ * One exchange on the wire path. Returns 0, or an ACMPCA_E* error set as the
+ * full path sets it (map_curl_error).
+ */
+static int send_wire(acmpca_transport *t, const acmpca_http_request *req,
+                     acmpca_http_response *resp, long limit_ms, const wire_url *u)
+{
+    handle h;
+    transfer *x = NULL;
+    size_t out_len = 0;
+    int64_t deadline = limit_ms > 0 ? acmpca__now_ms() + limit_ms : 0;
+    int err = 0, secret_body = resp->body.secret, attempt, reused, nothing = 0, keep = 0;
+    CURLcode rc;
+
+    for (attempt = 0;; attempt++) {
+        memset(&h, 0, sizeof(h));
+        h.fd = CURL_SOCKET_BAD;
+        /* The retry takes a new connection, never another pooled one. */
+        if ((err = take_handle(t, &h, 1, attempt == 0)) != 0)
+            goto fail;
+        /* A pooled connection to another origin is of no use here: a new one. */
+        if (h.url && (url_origin_len(h.url) != url_origin_len(req->url) ||
+                      strncmp(h.url, req->url, url_origin_len(req->url)) != 0)) {
+            handle_free(&h);
+            if ((err = take_handle(t, &h, 1, 0)) != 0)
+                goto fail;
+        }
+        reused = h.url != NULL;
+        x = &h.state->x;
+        memset(x, 0, offsetof(transfer, header_at));
+        x->t = t;
+        x->resp = resp;
+        x->deadline_ms = deadline;
+        x->easy = h.easy;
+        h.state->errbuf[0] = '\0';
+        h.head.len = 0;
+        x->head = &h.head;
+        if (!reused && (rc = wire_connect(&h, x, req->url)) != CURLE_OK)
+            goto curl_failed;
+        if (!(out_len = wire_request(&h, t, req, u))) {
+            err = ACMPCA_ENOMEM;
+            goto fail;
+        }
+        x->last_byte_ms = acmpca__now_ms();
+        rc = wire_send(&h, x, h.out, out_len);
+        acmpca__wipe(h.out, out_len);
+        out_len = 0;
+        nothing = 1;
+        if (rc == CURLE_OK)
+            rc = wire_answer(&h, x, req->method, &nothing, &keep);
+        if (rc == CURLE_OK)
+            break;
+        if (reused && nothing && attempt == 0 && !x->read_timed_out && !x->total_timed_out) {
+            /* The server had closed the pooled connection: once more on a new one. */
+            handle_free(&h);
+            acmpca__http_response_clear(resp);
+            resp->body.secret = secret_body;
+            continue;
+        }
+    curl_failed:
+        err = map_curl_error(rc, x, h.easy, req->url, h.state->errbuf);
+        acmpca__error_set_http_status(resp->status);
+        goto fail;
+    }
+    if ((!resp->body.ptr && (err = acmpca__buf_append(&resp->body, "", 0)) != 0) ||
+        (err = take_headers(x, resp)) != 0)
+        goto fail;
+    if (secret_body) { /* a credentials exchange: its head and bytes stay nowhere */
+        if (h.head.ptr)
+            acmpca__wipe(h.head.ptr, h.head.cap);
+        acmpca__wipe(h.in, h.in_cap);
+    }
+    x->resp = NULL;
+    x->head = NULL;
+    if (keep)
+        give_back(t, &h);
+    else
+        handle_free(&h);
+    return 0;
+
+fail:
+    if (out_len)
+        acmpca__wipe(h.out, out_len);
+    handle_free(&h);
+    acmpca__http_response_clear(resp);
+    return err;
+}
+
 int acmpca__transport_send(acmpca_transport *t, const acmpca_http_request *req,
                            acmpca_http_response *resp, long limit_ms)
 {
@@ -898,6 +1592,7 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
                               acmpca_http_response *resp, long limit_ms, int flags)
 {
     handle h;
+    wire_url u;
     struct curl_slist *list = NULL;
     size_t list_size = 0, head_len = 0;
     transfer *x;
@@ -912,7 +1607,9 @@ int acmpca__transport_send_ex(acmpca_transport *t, const acmpca_http_request *re
     resp->body.secret = secret_body; /* the caller said the body may hold secrets */
 
     claim_pool(t);
-    if ((err = take_handle(t, &h)) != 0)
+    if (!proxy_possible(t) && wire_url_fits(req->url, &u) && wire_request_fits(req))
+        return send_wire(t, req, resp, limit_ms, &u);
+    if ((err = take_handle(t, &h, 0, 1)) != 0)
         goto fail;
     e = h.easy;
     x = &h.state->x;

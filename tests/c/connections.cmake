@@ -55,3 +55,12 @@ if(TARGET acmpca_lua_lua54 AND BUSTED AND LUA54_EXE AND NOT ACMPCA_ASAN AND NOT 
                        lua/user-agent-suffix-reaches-the-server PROPERTIES TIMEOUT 60
     ENVIRONMENT "${TEST_ENV};ACMPCA_SOURCE_DIR=${PROJECT_SOURCE_DIR};ACMPCA_LUA_EXE=${LUA54_EXE};NO_PROXY=127.0.0.1,localhost,::1;no_proxy=127.0.0.1,localhost,::1")
 endif()
+# The transport's own HTTP/1.1 framing (tests/c/test_wire.c): its own
+# scripted server on a loopback socket, no fixture.
+acmpca_test(test_wire)
+target_link_libraries(test_wire PRIVATE PkgConfig::CURL Threads::Threads)
+foreach(case chunked until-close interim stale-retried no-retry-after-bytes header-limit
+             head-line-limit size-limit request-bytes)
+  add_test(NAME wire/${case} COMMAND $<TARGET_FILE:test_wire> ${case})
+  set_tests_properties(wire/${case} PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
+endforeach()

@@ -145,7 +145,7 @@ static void test_machine__sign_step_before_every_signature(void)
     acmpca_machine *m = new_call(c), *w = NULL;
     cJSON *in = cJSON_Parse(GET_IN);
     acmpca_step s;
-    char value[16];
+    char value[32];
     const char *body;
     size_t len = 1;
     int signs = 0, sends = 0;

@@ -8,7 +8,7 @@
  */
 #include "curl_lazy.h"
 
-__attribute__((visibility("default"))) const acmpca_curl_table acmpca_curl_table_1 = {
+__attribute__((visibility("default"))) const acmpca_curl_table acmpca_curl_table_2 = {
     .size = sizeof(acmpca_curl_table),
     .global_init = curl_global_init,
     .global_init_mem = curl_global_init_mem,
@@ -19,6 +19,9 @@ __attribute__((visibility("default"))) const acmpca_curl_table acmpca_curl_table
     .easy_getinfo = curl_easy_getinfo,
     .easy_cleanup = curl_easy_cleanup,
     .easy_strerror = curl_easy_strerror,
+    .easy_perform = curl_easy_perform,
+    .easy_send = curl_easy_send,
+    .easy_recv = curl_easy_recv,
     .multi_init = curl_multi_init,
     .multi_add_handle = curl_multi_add_handle,
     .multi_remove_handle = curl_multi_remove_handle,
