@@ -60,7 +60,7 @@ endif()
 acmpca_test(test_wire)
 target_link_libraries(test_wire PRIVATE PkgConfig::CURL Threads::Threads)
 foreach(case chunked until-close interim stale-retried no-retry-after-bytes header-limit
-             head-line-limit size-limit request-bytes)
+             head-line-limit size-limit request-bytes request-wiped)
   add_test(NAME wire/${case} COMMAND $<TARGET_FILE:test_wire> ${case})
   set_tests_properties(wire/${case} PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
 endforeach()

@@ -9,17 +9,19 @@
  *
  *   test_wire CASE   (CASE: chunked, until-close, interim, stale-retried,
  *                     no-retry-after-bytes, header-limit, size-limit,
- *                     head-line-limit, request-bytes)
+ *                     head-line-limit, request-bytes, request-wiped)
  */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -72,6 +74,7 @@ static int read_request(int fd)
         buf[used] = '\0';
     }
     memcpy(srv.last_request, buf, used + 1);
+    explicit_bzero(buf, sizeof(buf)); /* request-wiped scans this thread's stack too */
     return 1;
 }
 
@@ -400,6 +403,86 @@ static void request_bytes(void)
     CHECK_INT(srv.connections, 1);
 }
 
+/* ---- request-wiped: the request's bytes do not outlive the send ---------- */
+
+/* The marker's byte j: made as it is compared, so no copy of it sits in memory. */
+#define MARK_LEN 40
+static char mark(size_t j)
+{
+    return (char)('a' + (j * 7 + 3) % 26);
+}
+
+static int marks_in(const char *p, size_t n)
+{
+    size_t i, j;
+    int found = 0;
+    for (i = 0; i + MARK_LEN <= n; i++) {
+        for (j = 0; j < MARK_LEN && p[i + j] == mark(j); j++)
+            ;
+        found += j == MARK_LEN;
+    }
+    return found;
+}
+
+/* Copies of the marker in the process's private writable memory. */
+static int scan_self(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    int mem = open("/proc/self/mem", O_RDONLY), found = 0;
+    static char buf[(1 << 20) + MARK_LEN];
+    unsigned long long start, end, off;
+    char line[512], perms[8];
+    ssize_t got;
+
+    REQUIRE(maps && mem >= 0);
+    while (fgets(line, sizeof(line), maps)) {
+        if (sscanf(line, "%llx-%llx %4s", &start, &end, perms) != 3 || perms[0] != 'r' ||
+            perms[1] != 'w' || perms[3] != 'p')
+            continue;
+        for (off = start; off < end; off += 1 << 20) {
+            size_t want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
+            if ((char *)(uintptr_t)off == buf)
+                break; /* the scan's own buffer */
+            if ((got = pread(mem, buf, want, (off_t)off)) <= 0)
+                break;
+            found += marks_in(buf, (size_t)got);
+        }
+    }
+    explicit_bzero(buf, sizeof(buf));
+    fclose(maps);
+    close(mem);
+    return found;
+}
+
+/* A session token goes out; once the send returned (the connection kept in
+ * the pool, the transport alive) no copy of it is left but the server's. */
+static void request_wiped(void)
+{
+    static const step steps[] = {{OK_LEN, 0, 0}};
+    acmpca_transport *t = transport(0);
+    acmpca_http_response r;
+    acmpca_header h[1];
+    char *token = malloc(MARK_LEN + 1);
+    size_t j;
+
+    REQUIRE(token);
+    for (j = 0; j < MARK_LEN; j++)
+        token[j] = mark(j);
+    token[MARK_LEN] = '\0';
+    h[0].name = "X-Amz-Security-Token";
+    h[0].value = token;
+    start(steps, 1);
+    CHECK_INT(send_one(t, "POST", "/", h, 1, "{}", &r), 0);
+    acmpca__http_response_clear(&r);
+    CHECK_INT(marks_in(srv.last_request, strlen(srv.last_request)), 1); /* it was sent */
+    CHECK(scan_self() >= 2); /* the scan sees the token and the server's copy */
+    explicit_bzero(srv.last_request, sizeof(srv.last_request));
+    explicit_bzero(token, MARK_LEN);
+    free(token);
+    CHECK_INT(scan_self(), 0);
+    stop(t);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -413,7 +496,8 @@ int main(int argc, char **argv)
                  {"header-limit", header_limit},
                  {"head-line-limit", head_line_limit},
                  {"size-limit", size_limit},
-                 {"request-bytes", request_bytes}};
+                 {"request-bytes", request_bytes},
+                 {"request-wiped", request_wiped}};
     size_t i;
     static const char *const proxies[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
                                           "ALL_PROXY", "HTTP_PROXY"};
