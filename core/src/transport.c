@@ -8,6 +8,10 @@
  * sent") and the call's deadline are enforced promptly; libcurl has no such
  * timeouts of its own.
  *
+ * Most sends take the wire path instead (see "The wire path" below): libcurl
+ * only connects, the transport writes the request and reads the answer, and
+ * the handle keeps its connection in the pool.
+ *
  * The pool belongs to one process: a forked child drops what it inherited
  * (see drop_inherited_pool) and opens its own connections.
  */
