@@ -1233,7 +1233,7 @@ static CURLcode wire_line(handle *h, transfer *x, size_t max, size_t *at, size_t
 
     *end = 0;
     for (;;) {
-        nl = memchr(h->in + from, '\n', h->in_len - from);
+        nl = from < h->in_len ? memchr(h->in + from, '\n', h->in_len - from) : NULL;
         if (nl) {
             *at = h->in_pos;
             *len = (size_t)(nl + 1 - (h->in + h->in_pos));
@@ -1291,9 +1291,11 @@ static CURLcode wire_body_bytes(handle *h, transfer *x, size_t want)
         return CURLE_OK;
     if (acmpca__buf_reserve(b, want) != 0)
         return CURLE_OUT_OF_MEMORY;
-    memcpy(b->ptr + b->len, h->in + h->in_pos, take);
-    b->len += take;
-    h->in_pos += take;
+    if (take) {
+        memcpy(b->ptr + b->len, h->in + h->in_pos, take);
+        b->len += take;
+        h->in_pos += take;
+    }
     want -= take;
     while (want > 0) {
         if ((rc = wire_recv(h, x, b->ptr + b->len, want, &n)) != CURLE_OK)
@@ -1568,7 +1570,8 @@ static int send_wire(acmpca_transport *t, const acmpca_http_request *req,
     if (secret_body) { /* a credentials exchange: its head and bytes stay nowhere */
         if (h.head.ptr)
             acmpca__wipe(h.head.ptr, h.head.cap);
-        acmpca__wipe(h.in, h.in_cap);
+        if (h.in)
+            acmpca__wipe(h.in, h.in_cap);
     }
     x->resp = NULL;
     x->head = NULL;

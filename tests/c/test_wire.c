@@ -437,8 +437,8 @@ static int scan_self(void)
     REQUIRE(maps && mem >= 0);
     while (fgets(line, sizeof(line), maps)) {
         if (sscanf(line, "%llx-%llx %4s", &start, &end, perms) != 3 || perms[0] != 'r' ||
-            perms[1] != 'w' || perms[3] != 'p')
-            continue;
+            perms[1] != 'w' || perms[3] != 'p' || end - start > (1ull << 32))
+            continue; /* not private and writable, or a sanitizer's shadow */
         for (off = start; off < end; off += 1 << 20) {
             size_t want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
             if ((char *)(uintptr_t)off == buf)
