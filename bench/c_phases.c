@@ -14,8 +14,8 @@
  *
  * Measured natively on purpose: under valgrind OpenSSL cannot use the SHA
  * extensions, and signing looks several times dearer than it is. What the
- * C face costs over the libcurl floor beyond these four is the transport's:
- * libcurl driven as the client drives it, its callbacks and allocators.
+ * C face costs beyond these four is the transport's: the request written,
+ * the answer read, the connection kept.
  *
  *   c_phases   (protocol: face.h; no endpoint is contacted) prints the line
  *              with cpu_us_per_call the whole and "phases": {make, sign,

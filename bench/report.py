@@ -78,10 +78,12 @@ def sections(data, table):
                      "result": "result and meta handed over, freed"}
             rows = [[names.get(k, k), _f(v, "%.2f")] for k, v in ph["phases"].items()]
             if ph.get("transport_us") is not None:
-                rows.append(["transport: libcurl as the client drives it, callbacks, "
-                             "allocators (the rest of the excess)", _f(ph["transport_us"], "%.2f")])
-                rows.append(["excess over the libcurl floor (medians above)",
-                             _f(ph["excess_us"], "%.2f")])
+                rows.append(["transport: the request out, the answer in, the connection "
+                             "(the rest of the call)", _f(ph["transport_us"], "%.2f")])
+                rows.append(["acmpca C, the whole call (median above)", _f(ph["client_us"], "%.2f")])
+            if ph.get("floor_us") is not None:
+                rows.append(["for comparison: bare libcurl loop, unsigned (median above)",
+                             _f(ph["floor_us"], "%.2f")])
             out.append(("Where acmpca C's CPU per call goes (bench/c_phases.c: the call "
                         "machine given the canned answer, no I/O, natively; phase by phase)",
                         table(["part", "CPU µs/call"], rows)))
