@@ -33,8 +33,12 @@ add_test(NAME options/https-proxy-carries-the-call
 add_test(NAME options/explicit-proxy-carries-the-call
          COMMAND ${WITH_SERVER} fault -- ${Python3_EXECUTABLE} ${FIXTURES}/recording_proxy.py
                  --forward -- $<TARGET_FILE:test_options> explicit-proxy)
+add_test(NAME options/env-http-proxy-carries-the-call
+         COMMAND ${WITH_SERVER} fault -- ${Python3_EXECUTABLE} ${FIXTURES}/recording_proxy.py
+                 --forward -- $<TARGET_FILE:test_options> env-http-proxy)
 set_tests_properties(options/user-agent-suffix-reaches-the-server options/log-enabled-gates-the-log
                      options/https-proxy-carries-the-call options/explicit-proxy-carries-the-call
+                     options/env-http-proxy-carries-the-call
                      PROPERTIES TIMEOUT 60 ENVIRONMENT "${TEST_ENV}")
 
 # The Lua binding's options, the same way (tests/lua/unit/options_spec.lua with

@@ -13,6 +13,8 @@
  *                      for http, CONNECT for https), NO_PROXY still bypasses it,
  *                      bad proxy options are refused before any I/O, and a
  *                      version-2 struct is read without the proxy fields
+ *   env-http-proxy     http_proxy in the environment carries calls to the http
+ *                      fault server through recording_proxy.py --forward
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -208,6 +210,32 @@ static void https_proxy(void)
     acmpca_client_free(c);
 }
 
+/* http_proxy from the environment carries a call to an http endpoint, as an
+ * absolute-form request (the transport's own framing would send it origin-form:
+ * such a call must take libcurl's proxy path). */
+static void env_http_proxy(void)
+{
+    const char *proxy = getenv("ACMPCA_TEST_PROXY"), *endpoint = getenv("ACMPCA_TEST_ENDPOINT");
+    const char *line = NULL;
+    acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
+    acmpca_client *c;
+    char want[256];
+
+    REQUIRE(proxy && endpoint);
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    setenv("http_proxy", proxy, 1);
+    o.endpoint_url = endpoint;
+    o.max_attempts = 1;
+    c = new_client(&o);
+    CHECK_INT(list_tags(c), 0);
+    CHECK_INT(list_tags(c), 0);
+    acmpca_client_free(c);
+    CHECK_INT(proxy_count(proxy, &line), 2);
+    snprintf(want, sizeof(want), "POST %s/ HTTP/1.1", endpoint);
+    CHECK_STR(line, want);
+}
+
 /* The n-th request line the recording proxy saw, or "". */
 static const char *proxy_line(const char *proxy, int n)
 {
@@ -329,9 +357,11 @@ int main(int argc, char **argv)
         https_proxy();
     else if (strcmp(which, "explicit-proxy") == 0)
         explicit_proxy();
+    else if (strcmp(which, "env-http-proxy") == 0)
+        env_http_proxy();
     else {
         fprintf(stderr, "usage: test_options user-agent-suffix|log-enabled|https-proxy|"
-                        "explicit-proxy\n");
+                        "explicit-proxy|env-http-proxy\n");
         return 2;
     }
     acmpca_global_cleanup();
