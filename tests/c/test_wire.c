@@ -11,7 +11,7 @@
  *                     no-retry-after-bytes, header-limit, size-limit,
  *                     head-line-limit, request-bytes, request-wiped)
  */
-#define _GNU_SOURCE /* memmem, strcasestr */
+#define _GNU_SOURCE /* memmem, strcasestr, pthread_getattr_np */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -47,6 +47,9 @@ static struct {
     int connections, requests;
     char last_request[8192];
     pthread_t thread;
+    /* The server thread's stack: the scripted server's memory, not the client's
+     * (what it read may linger there), so request-wiped does not scan it. */
+    _Atomic uintptr_t stack_lo, stack_hi;
 } srv;
 
 /* One request read whole (head, then Content-Length bytes); 0 at EOF. */
@@ -82,7 +85,17 @@ static void *serve(void *arg)
 {
     int next = 0, fd = -1;
     struct pollfd p;
+    pthread_attr_t attr;
+    void *lo;
+    size_t size;
     (void)arg;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+            srv.stack_lo = (uintptr_t)lo;
+            srv.stack_hi = (uintptr_t)lo + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
     while (next < srv.nsteps) {
         if (fd < 0) {
             p.fd = srv.listen_fd;
@@ -439,6 +452,8 @@ static int scan_self(void)
         if (sscanf(line, "%llx-%llx %4s", &start, &end, perms) != 3 || perms[0] != 'r' ||
             perms[1] != 'w' || perms[3] != 'p' || end - start > (1ull << 32))
             continue; /* not private and writable, or a sanitizer's shadow */
+        if (start < srv.stack_hi && end > srv.stack_lo)
+            continue; /* the scripted server's thread stack */
         for (off = start; off < end; off += 1 << 20) {
             size_t want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
             if ((char *)(uintptr_t)off == buf)
