@@ -13,6 +13,10 @@
  * writes headers and body apart makes every call wait ~40 ms for Nagle and
  * the client's delayed ACK.
  *
+ * Each answer has a request id of its own (x-amzn-RequestId, a UUID whose
+ * last 12 digits count the answers), as the service's answers do: a client
+ * that reuses what it made of the last answer's headers gets no help here.
+ *
  * POST / (AWS JSON 1.1, X-Amz-Target ACMPrivateCA.GetCertificate) gets
  * application/x-amz-json-1.1; POST /service/ACMPrivateCA/operation/<Op> with
  * "Smithy-Protocol: rpc-v2-cbor" (aws-sdk-go-v2's default for ACM PCA since
@@ -46,6 +50,25 @@ typedef struct conn {
 static volatile sig_atomic_t stop;
 static char json_answer[1024], cbor_answer[1024];
 static size_t json_len, cbor_len;
+static size_t json_rid, cbor_rid; /* where each answer's request id ends */
+
+#define REQUEST_ID "x-amzn-RequestId: 4f0c2b1e-9d3a-4c55-8e21-000000000000\r\n"
+
+/* Write the answer's number into the last 12 digits of its request id. */
+static void number_answer(char *answer, size_t rid_end, unsigned long long n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < 12; i++, n >>= 4)
+        answer[rid_end - 1 - i] = hex[n & 15];
+}
+
+/* The offset just past the request id's value in `answer`. */
+static size_t request_id_end(const char *answer, size_t len)
+{
+    const char *p = memmem(answer, len, "x-amzn-RequestId: ", 18);
+    return (size_t)(p - answer) + strlen(REQUEST_ID) - 2;
+}
 
 static void on_signal(int sig)
 {
@@ -93,16 +116,18 @@ static void make_answers(void)
     n += cbor_text(body + n, CHAIN);
     json_len = (size_t)snprintf(json_answer, sizeof(json_answer),
                                 "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                                "x-amzn-RequestId: canned-0000\r\nContent-Length: %zu\r\n"
+                                REQUEST_ID "Content-Length: %zu\r\n"
                                 "Connection: keep-alive\r\n\r\n%s",
                                 strlen(json), json);
     h = snprintf(cbor_answer, sizeof(cbor_answer),
                  "HTTP/1.1 200 OK\r\nContent-Type: application/cbor\r\n"
-                 "smithy-protocol: rpc-v2-cbor\r\nx-amzn-RequestId: canned-0000\r\n"
+                 "smithy-protocol: rpc-v2-cbor\r\n" REQUEST_ID
                  "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n",
                  n);
     memcpy(cbor_answer + h, body, n);
     cbor_len = (size_t)h + n;
+    json_rid = request_id_end(json_answer, json_len);
+    cbor_rid = request_id_end(cbor_answer, cbor_len);
 }
 
 /* The value of header `name` in the head [p, end), or NULL; *vlen gets its length. */
@@ -155,6 +180,7 @@ static int serve(conn *c, unsigned long *requests)
             break;
         v = header(start, end + 2, "smithy-protocol", &vlen);
         cbor = v && vlen == 11 && strncasecmp(v, "rpc-v2-cbor", 11) == 0;
+        number_answer(cbor ? cbor_answer : json_answer, cbor ? cbor_rid : json_rid, *requests);
         if (send(c->fd, cbor ? cbor_answer : json_answer, cbor ? cbor_len : json_len,
                  MSG_NOSIGNAL) < 0)
             return -1;

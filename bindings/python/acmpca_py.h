@@ -123,9 +123,19 @@ typedef struct acmpy_state {
     PyObject *str_HTTPHeaders;
     PyObject *str_RetryAttempts;
     PyObject *header_names[ACMPY_HEADER_NAME_COUNT];
+    /* The last HTTPHeaders made (never handed out) and the headers it was made of, as
+     * "name\0value\0"...: answers repeat their headers but for a value or two, so the
+     * next is a copy with those values set (convert.c). */
+    PyObject *metadata_model;    /* ResponseMetadata's keys, a 200 and no retries */
+    PyObject *last_headers;
+    char *last_header_text;
+    size_t last_header_count, last_header_room;
     /* Every output member's name, made once (open addressing on the pointer). */
     acmpy_name_slot *member_names;
     size_t member_names_mask;
+    /* The same names by the model's member pointer (borrowed from member_names): a
+     * direct-mapped cache in front of it for the flat reader (convert.c). */
+    acmpy_name_slot member_keys[64];
     PyObject *empty_tuple;
 } acmpy_state;
 
@@ -251,13 +261,21 @@ int acmpy_to_json(acmpy_state *st, PyObject *v, cJSON **out);
 int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
                          const char *const *skip, PyObject **skipped, cJSON **out);
 /*
- * The same without `skip`, but a str argument's node points at the str's own UTF-8
- * text (cJSON_IsReference) instead of a copy: for an input used and freed before
+ * The same without `skip`, for an input used and freed (acmpy_input_free) before
  * the call returns, while the caller keeps the arguments alive (the core copies
- * what it keeps).
+ * what it keeps): the object and its str members are nodes of `nodes` (the caller's
+ * storage, on its stack) as far as they go, and a str member and every member name
+ * point at the str's own UTF-8 text (cJSON_IsReference, cJSON_StringIsConst).
  */
+#define ACMPY_INPUT_NODES 8
+typedef struct acmpy_input_nodes {
+    cJSON node[ACMPY_INPUT_NODES];
+    size_t used;
+} acmpy_input_nodes;
 int acmpy_kwargs_to_json_borrowing(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
-                                   cJSON **out);
+                                   acmpy_input_nodes *nodes, cJSON **out);
+/* Free an input made by acmpy_kwargs_to_json_borrowing with `nodes`. */
+void acmpy_input_free(cJSON *in, acmpy_input_nodes *nodes);
 /* A cJSON value to Python by its type and the core's tags. */
 PyObject *acmpy_from_json(acmpy_state *st, const cJSON *v);
 /* Seconds since the epoch to an aware datetime (UTC). */
@@ -268,6 +286,16 @@ int acmpy_epoch_from_object(acmpy_state *st, PyObject *v, const char *what, doub
 PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *meta);
 /* A call's result: its output as a dict (an empty one for a non-object) with ResponseMetadata. */
 PyObject *acmpy_result_dict(acmpy_state *st, const cJSON *out, const acmpca_response_meta *meta);
+/* The same from a result made already (taken; NULL passes its error on). */
+PyObject *acmpy_with_metadata(acmpy_state *st, PyObject *result, const acmpca_response_meta *meta);
+/*
+ * A 2xx body of `op` straight to the dict acmpy_from_json would make of the
+ * core's parse, when it is the usual flat answer (acmpca_output_read_flat).
+ * NULL with no error set: it is not (the core must parse it); NULL with an
+ * error set: out of memory.
+ */
+PyObject *acmpy_flat_output(acmpy_state *st, const acmpca_operation_info *op, const char *body,
+                            size_t len);
 /*
  * Numbers bound for C integers and doubles, range-checked before the
  * conversion: an int in [lo, hi], or an int or float in [lo, hi] (lo

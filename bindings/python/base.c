@@ -12,6 +12,7 @@
  * objects built as setup.py builds them, fails on any call back up.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -181,12 +182,16 @@ PyObject *acmpy_raise_as(PyObject *cls, const char *fmt, ...)
 
 /* The logger the blocking call on this thread logs to (borrowed), or NULL. */
 static _Thread_local PyObject *tls_logger;
+/* Whether any logger was found yet: until then a call need not read tls_logger, a
+ * thread-local, which costs a function call in a shared object. */
+static atomic_int logger_found;
 
 void acmpy_log_prepare(acmpy_state *st)
 {
     PyObject *r;
 
-    tls_logger = NULL;
+    if (atomic_load_explicit(&logger_found, memory_order_relaxed))
+        tls_logger = NULL;
     if (!st->logger) {
         /*
          * Nobody can have configured logging before importing it: skip it until
@@ -194,7 +199,8 @@ void acmpy_log_prepare(acmpy_state *st)
          */
         PyObject *logging = PyDict_GetItemWithError(PyImport_GetModuleDict(), st->str_logging);
         if (!logging) {
-            PyErr_Clear();
+            if (PyErr_Occurred())
+                PyErr_Clear();
             return;
         }
         Py_INCREF(logging);
@@ -204,6 +210,7 @@ void acmpy_log_prepare(acmpy_state *st)
             PyErr_Clear();
             return;
         }
+        atomic_store_explicit(&logger_found, 1, memory_order_relaxed);
     }
     r = PyObject_CallMethodOneArg(st->logger, st->str_isEnabledFor, st->debug_level);
     if (!r) {
@@ -236,7 +243,7 @@ static void log_text(const char *text)
 int acmpy_log_enabled(void *userdata)
 {
     (void)userdata;
-    return tls_logger != NULL;
+    return atomic_load_explicit(&logger_found, memory_order_relaxed) && tls_logger != NULL;
 }
 
 void acmpy_log_line(void *userdata, const char *line)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "acmpca_py.h"
+#include "client_internal.h" /* acmpca__machine_new_call_op: the operation known already */
 
 #include <structmember.h>
 
@@ -1302,6 +1303,7 @@ done:
 typedef struct acmpy_operation {
     PyObject_HEAD
     const acmpca_operation_info *op;
+    acmpy_state *st;         /* the module's, which its type holds */
     PyObject *name;          /* "issue_certificate" */
     PyObject *qualname;      /* "Client.issue_certificate" */
     PyObject *doc;
@@ -1309,36 +1311,86 @@ typedef struct acmpy_operation {
     vectorcallfunc vectorcall;
 } acmpy_operation;
 
+/* A call's 2xx body to its dict (see acmpca_machine_perform_parsing), made with
+ * the GIL, which it keeps when it made the dict: DONE follows with no I/O. */
+typedef struct answer_reading {
+    acmpy_state *st;
+    const acmpca_operation_info *op;
+    PyThreadState *released;     /* the GIL is released when not NULL */
+    PyObject *dict;
+} answer_reading;
+
+static int read_answer(void *userdata, const char *body, size_t len)
+{
+    answer_reading *r = userdata;
+
+    PyEval_RestoreThread(r->released);
+    r->released = NULL;
+    if ((r->dict = acmpy_flat_output(r->st, r->op, body, len)))
+        return 1;
+    PyErr_Clear(); /* out of memory: the core parses it, and says so if it cannot */
+    r->released = PyEval_SaveThread();
+    return 0;
+}
+
+/*
+ * The machine driven here rather than by acmpca_call_ex, so that the usual
+ * answer becomes its dict with no cJSON tree in between: the GIL is released
+ * for signing, sending and waiting, and taken back to read the answer.
+ */
 static PyObject *call_operation(acmpy_state *st, acmpy_client *self,
                                 const acmpca_operation_info *op, PyObject *const *kwvalues,
                                 PyObject *kwnames)
 {
     acmpca_client *c;
-    acmpca_response_meta *meta = NULL;
+    acmpca_machine *m = NULL;
+    const acmpca_response_meta *meta;
+    acmpca_step step;
+    acmpca_step_kind k;
+    answer_reading r = {st, op, NULL, NULL};
+    acmpy_input_nodes nodes;
     cJSON *in = NULL, *out = NULL;
     PyObject *result = NULL;
     int rc;
 
     if (!(c = acmpy_client_begin(self)))
         return NULL;
-    /* The caller holds kwvalues until we return; `in` is freed before. */
-    if (acmpy_kwargs_to_json_borrowing(st, kwvalues, kwnames, &in) < 0)
+    /* The caller holds kwvalues while the machine serializes them; `in` is freed after. */
+    if (acmpy_kwargs_to_json_borrowing(st, kwvalues, kwnames, &nodes, &in) < 0)
         goto done;
     acmpy_log_prepare(st);
-    Py_BEGIN_ALLOW_THREADS
-    rc = acmpca_call_ex(c, op->id, in, &out, &meta);
-    Py_END_ALLOW_THREADS
-    /* The thread's last error is still this call's: nothing ran on this thread since. */
-    if (rc != 0) {
-        acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
+    rc = acmpca__machine_new_call_op(&m, c, op, in);
+    acmpy_input_free(in, &nodes);
+    if (rc != 0 || acmpca_machine_use_blocking_io(m) != 0) {
+        acmpy_raise_last(st, op->name, acmpca_client_endpoint(c));
         goto done;
     }
-    result = acmpy_result_dict(st, out, meta);
+    r.released = PyEval_SaveThread();
+    k = acmpca_machine_next(m, &step);
+    while (k == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        acmpca_machine_perform_parsing(m, &step, read_answer, &r);
+        k = acmpca_machine_next(m, &step);
+        if (r.dict && k != ACMPCA_STEP_DONE) { /* not after a 2xx, but never blocking here */
+            Py_CLEAR(r.dict);
+            r.released = PyEval_SaveThread();
+        }
+    }
+    if (r.released)
+        PyEval_RestoreThread(r.released);
+    /* The thread's last error is still this call's: nothing ran on this thread since. */
+    rc = acmpca_machine_result(m, &out, NULL);
+    meta = acmpca_machine_meta(m);
+    if (rc != 0)
+        acmpy_raise_last_meta(st, op->name, acmpca_client_endpoint(c), meta);
+    else if (r.dict)
+        result = acmpy_with_metadata(st, Py_NewRef(r.dict), meta);
+    else
+        result = acmpy_result_dict(st, out, meta);
 done:
     acmpy_client_end(self);
-    cJSON_Delete(in);
+    acmpca_machine_free(m);
+    Py_XDECREF(r.dict);
     cJSON_Delete(out);
-    acmpca_response_meta_free(meta);
     return result;
 }
 
@@ -1346,7 +1398,7 @@ static PyObject *operation_vectorcall(PyObject *callable, PyObject *const *args,
                                       PyObject *kwnames)
 {
     acmpy_operation *d = (acmpy_operation *)callable;
-    acmpy_state *st = PyType_GetModuleState(Py_TYPE(callable));
+    acmpy_state *st = d->st;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
 
     if (nargs < 1 || !PyObject_TypeCheck(args[0], st->client_type)) {
@@ -1528,6 +1580,7 @@ int acmpy_client_setup(PyObject *module, acmpy_state *st)
         d->name = d->qualname = d->doc = d->operation = NULL;
         PyObject_GC_Track(d);
         d->op = op;
+        d->st = st;
         d->vectorcall = operation_vectorcall;
         d->name = PyUnicode_InternFromString(op->snake_name);
         d->qualname = PyUnicode_FromFormat("Client.%s", op->snake_name);

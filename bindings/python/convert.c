@@ -522,32 +522,72 @@ int acmpy_to_json(acmpy_state *st, PyObject *v, cJSON **out)
     return *out ? 0 : -1;
 }
 
-/* A str argument's text, borrowed (not copied) when `borrow`: see acmpy_kwargs_to_json_borrowing. */
-static cJSON *argument_json(acmpy_state *st, PyObject *v, int borrow)
+/* A node of `nodes` (cleared, of `type`), or NULL when there is none left. */
+static cJSON *input_node(acmpy_input_nodes *nodes, int type)
+{
+    cJSON *n;
+    if (!nodes || nodes->used == ACMPY_INPUT_NODES)
+        return NULL;
+    n = &nodes->node[nodes->used++];
+    memset(n, 0, sizeof(*n));
+    n->type = type;
+    return n;
+}
+
+static int in_nodes(const acmpy_input_nodes *nodes, const cJSON *n)
+{
+    return nodes && n >= nodes->node && n < nodes->node + ACMPY_INPUT_NODES;
+}
+
+void acmpy_input_free(cJSON *in, acmpy_input_nodes *nodes)
+{
+    cJSON *child, *next;
+
+    if (!in_nodes(nodes, in)) {
+        cJSON_Delete(in);
+        return;
+    }
+    for (child = in->child; child; child = next) {
+        next = child->next;
+        if (!in_nodes(nodes, child)) {
+            child->next = NULL; /* cJSON_Delete frees the siblings after a node */
+            cJSON_Delete(child);
+        }
+    }
+}
+
+/* An argument as cJSON; with `nodes` (borrowing), a str one as a node of them (or
+ * allocated when they are used up) pointing at the str's own text. */
+static cJSON *argument_json(acmpy_state *st, PyObject *v, acmpy_input_nodes *nodes)
 {
     Py_ssize_t len;
     const char *s;
+    cJSON *n;
 
-    if (!borrow || !PyUnicode_Check(v))
+    if (!nodes || !PyUnicode_Check(v))
         return to_json(st, v, 2);
     if (!(s = PyUnicode_AsUTF8AndSize(v, &len)) || (size_t)len != strlen(s)) {
         PyErr_Clear();
         return string_json(v, 0);  /* its error, as without borrowing */
     }
-    return tagged(cJSON_CreateStringReference(s), 0);
+    if (!(n = input_node(nodes, cJSON_String | cJSON_IsReference)))
+        return tagged(cJSON_CreateStringReference(s), 0);
+    n->valuestring = (char *)s;
+    return n;
 }
 
 static int kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
-                          const char *const *skip, PyObject **skipped, cJSON **out, int borrow)
+                          const char *const *skip, PyObject **skipped, cJSON **out,
+                          acmpy_input_nodes *nodes)
 {
     Py_ssize_t i, n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    cJSON *obj = cJSON_CreateObject(), *item;
+    cJSON *obj = input_node(nodes, cJSON_Object), *item;
     size_t j;
 
     *out = NULL;
     for (j = 0; skip && skip[j]; j++)
         skipped[j] = NULL;
-    if (!obj) {
+    if (!obj && !(obj = cJSON_CreateObject())) {
         PyErr_NoMemory();
         return -1;
     }
@@ -572,10 +612,12 @@ static int kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwna
         }
         if (skipped_here)
             continue;
-        if (!(item = argument_json(st, args[i], borrow)))
+        if (!(item = argument_json(st, args[i], nodes)))
             goto fail;
-        if (!cJSON_AddItemToObject(obj, name, item)) {
-            cJSON_Delete(item);
+        /* Borrowing, the name is the argument's own text too (cJSON_Delete leaves it). */
+        if (!(nodes ? cJSON_AddItemToObjectCS(obj, name, item)
+                    : cJSON_AddItemToObject(obj, name, item))) {
+            acmpy_input_free(item, nodes);
             PyErr_NoMemory();
             goto fail;
         }
@@ -583,20 +625,21 @@ static int kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwna
     *out = obj;
     return 0;
 fail:
-    cJSON_Delete(obj);
+    acmpy_input_free(obj, nodes);
     return -1;
 }
 
 int acmpy_kwargs_to_json(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
                          const char *const *skip, PyObject **skipped, cJSON **out)
 {
-    return kwargs_to_json(st, args, kwnames, skip, skipped, out, 0);
+    return kwargs_to_json(st, args, kwnames, skip, skipped, out, NULL);
 }
 
 int acmpy_kwargs_to_json_borrowing(acmpy_state *st, PyObject *const *args, PyObject *kwnames,
-                                   cJSON **out)
+                                   acmpy_input_nodes *nodes, cJSON **out)
 {
-    return kwargs_to_json(st, args, kwnames, NULL, NULL, out, 1);
+    nodes->used = 0;
+    return kwargs_to_json(st, args, kwnames, NULL, NULL, out, nodes);
 }
 
 /* ---- cJSON -> Python ------------------------------------------------------------------ */
@@ -663,6 +706,7 @@ void acmpy_member_names_free(acmpy_state *st)
         Py_CLEAR(st->member_names[i].name);
     PyMem_Free(st->member_names);
     st->member_names = NULL;
+    memset(st->member_keys, 0, sizeof(st->member_keys));
 }
 
 /* A key as a str: the interned one when the model has that name. */
@@ -764,66 +808,207 @@ static PyObject *header_name(acmpy_state *st, const char *name, size_t len)
     return PyUnicode_DecodeLatin1(name, (Py_ssize_t)len, NULL);
 }
 
+/* HTTPHeaders made anew: the header names lower-case from the core, repeated
+ * headers joined by ", ", as botocore's. */
+static PyObject *headers_dict(acmpy_state *st, const acmpca_response_meta *m)
+{
+    PyObject *headers = PyDict_New();
+    size_t i;
+
+    for (i = 0; headers && i < m->header_count; i++) {
+        const char *name = m->headers[i].name ? m->headers[i].name : "";
+        const char *value = m->headers[i].value ? m->headers[i].value : "";
+        PyObject *k = header_name(st, name, strlen(name));
+        PyObject *v = k ? PyUnicode_DecodeLatin1(value, (Py_ssize_t)strlen(value), NULL) : NULL;
+        PyObject *old = v ? PyDict_SetDefault(headers, k, v) : NULL;
+        int rc = old ? 0 : -1;
+        if (old && old != v) {
+            PyObject *joined = PyUnicode_FromFormat("%U, %U", old, v);
+            rc = joined ? PyDict_SetItem(headers, k, joined) : -1;
+            Py_XDECREF(joined);
+        }
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (rc < 0)
+            Py_CLEAR(headers);
+    }
+    return headers;
+}
+
+/* Keep the headers' text for changed_since_last: 0, or -1 (nothing kept). */
+static int remember_header_text(acmpy_state *st, const acmpca_response_meta *m)
+{
+    size_t i, n, need = 0;
+    char *t;
+
+    for (i = 0; i < m->header_count; i++) {
+        if (!m->headers[i].name || !m->headers[i].value)
+            return -1;
+        need += strlen(m->headers[i].name) + strlen(m->headers[i].value) + 2;
+    }
+    if (need > st->last_header_room) {
+        PyMem_Free(st->last_header_text);
+        st->last_header_room = 0;
+        if (!(st->last_header_text = PyMem_Malloc(need)))
+            return -1;
+        st->last_header_room = need;
+    }
+    for (i = 0, t = st->last_header_text; i < m->header_count; i++) {
+        n = strlen(m->headers[i].name) + 1;
+        memcpy(t, m->headers[i].name, n);
+        t += n;
+        n = strlen(m->headers[i].value) + 1;
+        memcpy(t, m->headers[i].value, n);
+        t += n;
+    }
+    st->last_header_count = m->header_count;
+    return 0;
+}
+
+/* The length of the text at t when s is the same text, else -1. */
+static ptrdiff_t same_text(const char *t, const char *s)
+{
+    return strcmp(t, s) == 0 ? (ptrdiff_t)strlen(t) : -1;
+}
+
+#define MAX_KEPT_HEADERS 64
+
 /*
- * {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}, with the
- * header names lower-cased and repeated headers joined by ", ", as botocore's.
- * The keys are the state's interned strings; RequestId reuses the
+ * Whether the headers have the last ones' names, in the same order, none
+ * repeated (0: not so); then which values changed, as bits of *changed, and
+ * where in the text each of those starts.
+ */
+static int changed_since_last(acmpy_state *st, const acmpca_response_meta *m,
+                              uint64_t *changed, char **at)
+{
+    char *t = st->last_header_text;
+    ptrdiff_t n;
+    size_t i;
+
+    *changed = 0;
+    if (!st->last_headers || st->last_header_count != m->header_count ||
+        m->header_count > MAX_KEPT_HEADERS ||
+        (size_t)PyDict_GET_SIZE(st->last_headers) != m->header_count)
+        return 0;
+    for (i = 0; i < m->header_count; i++) {
+        if (!m->headers[i].name || !m->headers[i].value ||
+            (n = same_text(t, m->headers[i].name)) < 0)
+            return 0;
+        t += n + 1;
+        if ((n = same_text(t, m->headers[i].value)) < 0) {
+            *changed |= (uint64_t)1 << i;
+            at[i] = t;
+            n = (ptrdiff_t)strlen(t);
+        }
+        t += n + 1;
+    }
+    return 1;
+}
+
+/*
+ * HTTPHeaders. Most answers repeat the last one's headers but for a value or
+ * two (the request id, the date): then a copy of the last dict made, with
+ * those values set; else made anew. Either way kept as the next one's model.
+ */
+static PyObject *response_headers(acmpy_state *st, const acmpca_response_meta *m)
+{
+    char *at[MAX_KEPT_HEADERS];
+    uint64_t changed;
+    PyObject *headers;
+    int same_lengths = 1;
+    size_t i;
+
+    if (!changed_since_last(st, m, &changed, at)) {
+        Py_CLEAR(st->last_headers);
+        if (!(headers = headers_dict(st, m)))
+            return NULL;
+        if (m->header_count && PyDict_GET_SIZE(headers) == (Py_ssize_t)m->header_count &&
+            remember_header_text(st, m) == 0 && !(st->last_headers = PyDict_Copy(headers)))
+            PyErr_Clear(); /* nothing kept: the next one is made anew */
+        return headers;
+    }
+    if (!(headers = PyDict_Copy(st->last_headers)))
+        return NULL;
+    for (i = 0; changed && i < m->header_count; i++) {
+        const char *name = m->headers[i].name, *now = m->headers[i].value;
+        size_t len;
+        PyObject *k, *v;
+        if (!(changed >> i & 1))
+            continue;
+        len = strlen(now);
+        k = header_name(st, name, strlen(name));
+        v = k ? PyUnicode_DecodeLatin1(now, (Py_ssize_t)len, NULL) : NULL;
+        if (!v || PyDict_SetItem(headers, k, v) < 0 ||
+            PyDict_SetItem(st->last_headers, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            Py_DECREF(headers);
+            Py_CLEAR(st->last_headers);
+            return NULL;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
+        if (strlen(at[i]) == len)
+            memcpy(at[i], now, len); /* the request id: the same length each time */
+        else
+            same_lengths = 0;
+    }
+    if (!same_lengths && remember_header_text(st, m) < 0)
+        Py_CLEAR(st->last_headers);
+    return headers;
+}
+
+/*
+ * {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}, as
+ * botocore's: a copy of the state's model of it (the keys in that order, a
+ * status of 200, no retries) with this answer's values set. RequestId is the
  * x-amzn-requestid header's value when they are the same text.
  */
 PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *m)
 {
-    PyObject *md = NULL, *headers = PyDict_New(), *rid_obj = NULL, *status = NULL;
-    PyObject *retries = NULL;
-    const char *rid = m && m->request_id ? m->request_id : "";
-    size_t i;
+    static const acmpca_response_meta none;
+    PyObject *md = NULL, *headers, *rid_obj;
+    const char *rid;
+    int rc;
 
-    if (!headers)
+    m = m ? m : &none;
+    rid = m->request_id ? m->request_id : "";
+    if (!(headers = response_headers(st, m)))
         return NULL;
-    for (i = 0; m && i < m->header_count; i++) {
-        const char *name = m->headers[i].name ? m->headers[i].name : "";
-        const char *value = m->headers[i].value ? m->headers[i].value : "";
-        size_t vlen = strlen(value);
-        PyObject *k = header_name(st, name, strlen(name));
-        PyObject *val = k ? PyUnicode_DecodeLatin1(value, (Py_ssize_t)vlen, NULL) : NULL;
-        PyObject *old = val ? PyDict_SetDefault(headers, k, val) : NULL;
-        int rc = old ? 0 : -1;
-        if (old && old != val) {
-            /* A repeated header joins with ", ", as botocore's HTTPHeaders does. */
-            PyObject *joined = PyUnicode_FromFormat("%U, %U", old, val);
-            rc = joined ? PyDict_SetItem(headers, k, joined) : -1;
-            Py_XDECREF(joined);
-        } else if (old && !rid_obj && k == st->header_names[0] && PyUnicode_IS_ASCII(val) &&
-                   strcmp(value, rid) == 0) {
-            rid_obj = Py_NewRef(val);
-        }
-        Py_XDECREF(k);
-        Py_XDECREF(val);
-        if (rc < 0)
-            goto fail;
-    }
-    if (!rid_obj && !(rid_obj = PyUnicode_DecodeUTF8(rid, (Py_ssize_t)strlen(rid), "replace")))
+    rid_obj = PyDict_GetItemWithError(headers, st->header_names[0]);
+    if (rid_obj && PyUnicode_IS_COMPACT_ASCII(rid_obj) &&
+        strcmp((const char *)PyUnicode_DATA(rid_obj), rid) == 0)
+        Py_INCREF(rid_obj);
+    else if (PyErr_Occurred() ||
+             !(rid_obj = PyUnicode_DecodeUTF8(rid, (Py_ssize_t)strlen(rid), "replace")))
         goto fail;
-    status = PyLong_FromLong(m ? m->http_status : 0);
-    retries = PyLong_FromLong(m ? m->retry_attempts : 0);
-    md = status && retries ? PyDict_New() : NULL;
-    if (md && (PyDict_SetItem(md, st->str_RequestId, rid_obj) < 0 ||
-               PyDict_SetItem(md, st->str_HTTPStatusCode, status) < 0 ||
-               PyDict_SetItem(md, st->str_HTTPHeaders, headers) < 0 ||
-               PyDict_SetItem(md, st->str_RetryAttempts, retries) < 0))
-        Py_CLEAR(md);
+    if ((md = PyDict_Copy(st->metadata_model))) {
+        rc = PyDict_SetItem(md, st->str_RequestId, rid_obj) < 0 ||
+             PyDict_SetItem(md, st->str_HTTPHeaders, headers) < 0;
+        if (!rc && m->http_status != 200) {
+            PyObject *status = PyLong_FromLong(m->http_status);
+            rc = !status || PyDict_SetItem(md, st->str_HTTPStatusCode, status) < 0;
+            Py_XDECREF(status);
+        }
+        if (!rc && m->retry_attempts != 0) {
+            PyObject *retries = PyLong_FromLong(m->retry_attempts);
+            rc = !retries || PyDict_SetItem(md, st->str_RetryAttempts, retries) < 0;
+            Py_XDECREF(retries);
+        }
+        if (rc)
+            Py_CLEAR(md);
+    }
+    Py_DECREF(rid_obj);
 fail:
-    Py_XDECREF(status);
-    Py_XDECREF(retries);
-    Py_XDECREF(rid_obj);
     Py_DECREF(headers);
     return md;
 }
 
-/* A call's result as the blocking method returns it: a dict (an empty one for
- * an answer that is not an object) with ResponseMetadata. */
-PyObject *acmpy_result_dict(acmpy_state *st, const cJSON *out, const acmpca_response_meta *meta)
+/* `result` (taken; NULL passes an error on) with ResponseMetadata added: an empty
+ * dict in its place when it is not a dict. */
+PyObject *acmpy_with_metadata(acmpy_state *st, PyObject *result, const acmpca_response_meta *meta)
 {
-    PyObject *result = acmpy_from_json(st, out), *md;
+    PyObject *md;
     if (result && !PyDict_Check(result))
         Py_SETREF(result, PyDict_New());
     if (!result)
@@ -833,4 +1018,66 @@ PyObject *acmpy_result_dict(acmpy_state *st, const cJSON *out, const acmpca_resp
         Py_CLEAR(result);
     Py_XDECREF(md);
     return result;
+}
+
+/* A call's result as the blocking method returns it: a dict (an empty one for
+ * an answer that is not an object) with ResponseMetadata. */
+PyObject *acmpy_result_dict(acmpy_state *st, const cJSON *out, const acmpca_response_meta *meta)
+{
+    return acmpy_with_metadata(st, acmpy_from_json(st, out), meta);
+}
+
+/* key_name of a model member, found by its pointer when it was looked up before. */
+static PyObject *member_key(acmpy_state *st, const acmpca_member *member)
+{
+    acmpy_name_slot *slot = &st->member_keys[((uintptr_t)member / sizeof(*member)) % 64];
+    PyObject *k;
+
+    if (slot->member == member)
+        return Py_NewRef(slot->name);
+    k = key_name(st, member->name);
+    if (k && PyUnicode_CHECK_INTERNED(k)) { /* member_names' own: it outlives the slot */
+        slot->member = member;
+        slot->name = k;
+    }
+    return k;
+}
+
+typedef struct flat_reading {
+    acmpy_state *st;
+    PyObject *dict;
+} flat_reading;
+
+/* acmpca_output_read_flat's member into the dict, as acmpy_from_json would make it. */
+static int flat_member(void *userdata, const acmpca_member *member, char *value, size_t len)
+{
+    flat_reading *r = userdata;
+    PyObject *k, *v;
+    int rc;
+
+    v = PyUnicode_DecodeUTF8(value, (Py_ssize_t)len, "replace");
+    cJSON_free(value);
+    k = v ? member_key(r->st, member) : NULL;
+    rc = k ? PyDict_SetItem(r->dict, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc < 0 ? ACMPCA_ENOMEM : 0;
+}
+
+PyObject *acmpy_flat_output(acmpy_state *st, const acmpca_operation_info *op, const char *body,
+                            size_t len)
+{
+    flat_reading r;
+    int rc;
+
+    r.st = st;
+    if (!(r.dict = PyDict_New()))
+        return NULL;
+    rc = acmpca_output_read_flat(op, body, len, flat_member, &r);
+    if (rc == 1)
+        return r.dict;
+    Py_DECREF(r.dict);
+    if (rc < 0 && !PyErr_Occurred())
+        PyErr_NoMemory();
+    return NULL;
 }

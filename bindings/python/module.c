@@ -732,6 +732,10 @@ static int module_exec(PyObject *module)
     for (i = 0; i < ACMPY_HEADER_NAME_COUNT; i++)
         if (!(st->header_names[i] = intern(acmpy_header_names[i])))
             return -1;
+    if (!(st->metadata_model = Py_BuildValue("{OsOiOOOi}", st->str_RequestId, "",
+                                             st->str_HTTPStatusCode, 200, st->str_HTTPHeaders,
+                                             Py_None, st->str_RetryAttempts, 0)))
+        return -1;
     /* types.SimpleNamespace is defined as this, and importing types costs more. */
     if (!(impl = PySys_GetObject("implementation"))) {
         PyErr_SetString(PyExc_ImportError, "acmpca: sys.implementation is missing");
@@ -848,6 +852,10 @@ static int module_clear(PyObject *module)
     for (i = 0; i < ACMPY_HEADER_NAME_COUNT; i++)
         Py_CLEAR(st->header_names[i]);
     acmpy_member_names_free(st);
+    Py_CLEAR(st->metadata_model);
+    Py_CLEAR(st->last_headers);
+    PyMem_Free(st->last_header_text);
+    st->last_header_text = NULL;
     Py_CLEAR(st->empty_tuple);
     return 0;
 }

@@ -92,6 +92,7 @@ int acmpca__learn_skew(acmpca_client *c, const acmpca_http_response *resp);
 int acmpca__machine_take_response(acmpca_machine *m, acmpca_http_response *resp);
 int acmpca__machine_take_failure(acmpca_machine *m);
 acmpca_client *acmpca__machine_client(const acmpca_machine *m);
+int acmpca__machine_is_call(const acmpca_machine *m);
 /* The blocking driver lets providers fetch credentials themselves (blocking)
  * instead of as SEND steps: the same exchanges, without replaying them. */
 void acmpca__machine_block_on_credentials(acmpca_machine *m);

@@ -20,8 +20,10 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* One step carried out: libcurl for a SEND step, nanosleep for a SLEEP step. */
-int acmpca_machine_perform(acmpca_machine *m, const acmpca_step *step)
+/* One step carried out: libcurl for a SEND step, nanosleep for a SLEEP step;
+ * a 2xx answer's body to `parse` first, when there is one (see machine.h). */
+static int perform(acmpca_machine *m, const acmpca_step *step, acmpca_body_fn parse,
+                   void *userdata)
 {
     acmpca_http_response resp;
 
@@ -34,13 +36,28 @@ int acmpca_machine_perform(acmpca_machine *m, const acmpca_step *step)
         resp.body.secret = step->credentials;
         if (acmpca__transport_send_ex(acmpca__machine_client(m)->transport, step->request, &resp,
                                       step->deadline_ms,
-                                      step->credentials ? 0 : ACMPCA__SEND_PUBLIC_RESPONSE) == 0)
-            return acmpca__machine_take_response(m, &resp);
-        return acmpca__machine_take_failure(m);
+                                      step->credentials ? 0 : ACMPCA__SEND_PUBLIC_RESPONSE) != 0)
+            return acmpca__machine_take_failure(m);
+        if (parse && !step->credentials && resp.status >= 200 && resp.status <= 299 &&
+            acmpca__machine_is_call(m) && parse(userdata, resp.body.ptr ? resp.body.ptr : "",
+                                                resp.body.len) == 1)
+            acmpca_machine_output_parsed(m);
+        return acmpca__machine_take_response(m, &resp);
     }
     if (step->kind == ACMPCA_STEP_SLEEP && step->sleep_ms > 0)
         sleep_ms(step->sleep_ms);
     return 0;
+}
+
+int acmpca_machine_perform(acmpca_machine *m, const acmpca_step *step)
+{
+    return perform(m, step, NULL, NULL);
+}
+
+int acmpca_machine_perform_parsing(acmpca_machine *m, const acmpca_step *step,
+                                   acmpca_body_fn parse, void *userdata)
+{
+    return perform(m, step, parse, userdata);
 }
 
 /* The blocking driver: every step performed until the machine is done or failed. */

@@ -44,6 +44,7 @@ struct acmpca_machine {
     int attempt, cost, skew_fixed;
     int64_t deadline_ms;          /* 0: none */
     acmpca_http_response resp;    /* the last answer */
+    acmpca_response_meta meta;    /* a view of it for acmpca_machine_meta (borrows) */
     int answer;                   /* ST_ANSWERED: 0 or the attempt's error code */
     cJSON *result;
     acmpca_error_state *error;    /* the last failure (allocated on the first one):
@@ -445,6 +446,11 @@ int acmpca_machine_stop_before_signing(acmpca_machine *m)
                                  "call or page machine signs requests of its own");
     m->stop_before_sign = 1;
     return 0;
+}
+
+int acmpca__machine_is_call(const acmpca_machine *m)
+{
+    return m->kind == KIND_CALL;
 }
 
 int acmpca_machine_output_parsed(acmpca_machine *m)
@@ -949,6 +955,22 @@ int acmpca_machine_transport_error(acmpca_machine *m, int code, int http_status,
                       detail ? detail : "");
     acmpca__error_set_http_status(http_status > 0 && http_status < 1000 ? http_status : 0);
     return acmpca__machine_take_failure(m);
+}
+
+const acmpca_response_meta *acmpca_machine_meta(acmpca_machine *m)
+{
+    acmpca_machine *last = m ? sender(m) : NULL;
+    const char *rid;
+
+    if (!last || !last->resp.status)
+        return NULL;
+    rid = acmpca__http_response_header(&last->resp, "x-amzn-requestid");
+    m->meta.http_status = last->resp.status;
+    m->meta.request_id = (char *)(rid ? rid : "");
+    m->meta.retry_attempts = last->attempt - 1;
+    m->meta.headers = last->resp.headers;
+    m->meta.header_count = last->resp.header_count;
+    return &m->meta;
 }
 
 int acmpca_machine_result(acmpca_machine *m, cJSON **out, acmpca_response_meta **meta)

@@ -969,27 +969,31 @@ other:
     return NULL;
 }
 
-int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t len, cJSON **out)
+/*
+ * The members of a flat success body, in order, to `member` (see
+ * acmpca_output_read_flat in acmpca/model.h): 1 when the whole body was
+ * read; 0 when it is not of that form or `member` gave up (> 0); `member`'s
+ * negative code; ACMPCA_ENOMEM.
+ */
+static int read_flat(const acmpca_shape *shape, const char *body, size_t len,
+                     acmpca_flat_member_fn member, void *userdata)
 {
     const char *p = body, *end = body + len, *name, *after;
-    cJSON *doc = NULL, *item, *last = NULL;
+    char *value;
     size_t m, name_len;
-    int outside = 0;
+    int outside = 0, rc;
 
-    *out = NULL;
     if (!shape || shape->type != ACMPCA_SHAPE_STRUCTURE)
         return 0;
     p = skip_ws(p, end);
     if (p == end || *p != '{')
         return 0;
     p = skip_ws(p + 1, end);
-    if (!(doc = cJSON_CreateObject()))
-        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     while (p < end && *p == '"') {
         name = ++p;
         p = memchr(p, '"', (size_t)(end - p));
         if (!p)
-            goto other;
+            return 0;
         name_len = (size_t)(p - name);
         /* strlen last, on a match: a key may hold a NUL, and then strncmp
          * matches a shorter member name, past whose end nothing may be read. */
@@ -998,44 +1002,78 @@ int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t
                 strlen(shape->members[m].name) == name_len)
                 break;
         if (m == shape->member_count) /* unknown (or escaped): cJSON keeps it as written */
-            goto other;
+            return 0;
+        if (shape->members[m].shape->type == ACMPCA_SHAPE_BLOB)
+            return 0; /* base64, which the parse decodes and checks */
         p = skip_ws(p + 1, end);
         if (p == end || *p != ':')
-            goto other;
+            return 0;
         p = skip_ws(p + 1, end);
         if (p == end || *p != '"')
-            goto other;
-        if (!(item = cJSON_CreateNull()) ||
-            !(item->valuestring = flat_string(p + 1, end, &after, &outside))) {
-            cJSON_Delete(item);
-            if (item && outside)
-                goto other;
-            cJSON_Delete(doc);
-            return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
-        }
-        /* The key is the model's own string: cJSON_Delete leaves it alone. */
-        item->type = cJSON_String | cJSON_StringIsConst;
-        item->string = (char *)shape->members[m].name;
-        if (last) {
-            last->next = item;
-            item->prev = last;
-        } else
-            doc->child = item;
-        doc->child->prev = last = item; /* cJSON's lists: the head's prev is the tail */
+            return 0;
+        if (!(value = flat_string(p + 1, end, &after, &outside)))
+            return outside ? 0 : acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+        if ((rc = member(userdata, &shape->members[m], value, strlen(value))) != 0)
+            return rc > 0 ? 0 : rc;
         p = skip_ws(after, end);
         if (p == end || *p != ',')
             break;
         p = skip_ws(p + 1, end);
         if (p == end || *p != '"')
-            goto other; /* a trailing comma */
+            return 0; /* a trailing comma */
     }
     if (p == end || *p != '}' || skip_ws(p + 1, end) != end)
-        goto other;
-    *out = doc;
+        return 0;
     return 1;
-other:
-    cJSON_Delete(doc);
+}
+
+int acmpca_output_read_flat(const acmpca_operation_info *op, const char *body, size_t len,
+                            acmpca_flat_member_fn member, void *userdata)
+{
+    if (!op || !member || (!body && len))
+        return acmpca__error_set(ACMPCA_EINVAL, "acmpca_output_read_flat: op, member and body "
+                                 "must not be NULL");
+    return read_flat(op->output, body ? body : "", len, member, userdata);
+}
+
+/* read_flat's member as a cJSON string item appended to the object `doc`. */
+static int flat_item(void *doc, const acmpca_member *member, char *value, size_t len)
+{
+    cJSON *obj = doc, *item = cJSON_CreateNull();
+
+    (void)len;
+    if (!item) {
+        cJSON_free(value);
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    }
+    /* The key is the model's own string: cJSON_Delete leaves it alone. */
+    item->type = cJSON_String | cJSON_StringIsConst;
+    item->string = (char *)member->name;
+    item->valuestring = value;
+    if (obj->child) {
+        obj->child->prev->next = item;
+        item->prev = obj->child->prev;
+    } else
+        obj->child = item;
+    obj->child->prev = item; /* cJSON's lists: the head's prev is the tail */
     return 0;
+}
+
+int acmpca__read_flat_output(const acmpca_shape *shape, const char *body, size_t len, cJSON **out)
+{
+    cJSON *doc;
+    int rc;
+
+    *out = NULL;
+    if (!shape || shape->type != ACMPCA_SHAPE_STRUCTURE)
+        return 0;
+    if (!(doc = cJSON_CreateObject()))
+        return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    if ((rc = read_flat(shape, body, len, flat_item, doc)) == 1)
+        *out = doc;
+    else
+        cJSON_Delete(doc);
+    return rc;
 }
 
 int acmpca__deserialize_output(const acmpca_operation_info *op, cJSON *output)

@@ -5,6 +5,7 @@
  * is sure of and leaves every other body to cJSON; what acmpca_parse_response
  * answers is cJSON's answer either way. Its keys are the model's strings:
  * the tree is still freed, edited and copied with cJSON's own functions.
+ * acmpca_output_read_flat gives the same members one by one to a binding.
  */
 #include <string.h>
 
@@ -177,6 +178,84 @@ static void edit_with_cjson(void)
     cJSON_Delete(doc);
 }
 
+/* ---- acmpca_output_read_flat: the members one by one, to the caller ---- */
+
+typedef struct seen {
+    char text[256];     /* "Name=value;" for each member, in order */
+    int give_up_at;     /* the member count at which to return `stop` */
+    int stop, count;
+} seen;
+
+static int record(void *userdata, const acmpca_member *member, char *value, size_t len)
+{
+    seen *s = userdata;
+    size_t used = strlen(s->text);
+
+    CHECK_INT((int)len, (int)strlen(value));
+    snprintf(s->text + used, sizeof(s->text) - used, "%s=%s;", member->name, value);
+    cJSON_free(value);
+    return ++s->count == s->give_up_at ? s->stop : 0;
+}
+
+static int read_flat(const char *body, seen *s)
+{
+    return acmpca_output_read_flat(acmpca_model_operation_find("GetCertificate"), body,
+                                   strlen(body), record, s);
+}
+
+static void members_to_the_caller(void)
+{
+    static const acmpca_shape blob = {.name = "Blob", .type = ACMPCA_SHAPE_BLOB};
+    static const acmpca_shape text = {.name = "Text", .type = ACMPCA_SHAPE_STRING};
+    static const acmpca_member members[] = {{"Text", &text, 0, 0}, {"Data", &blob, 0, 0}};
+    acmpca_shape output = {.name = "Out", .type = ACMPCA_SHAPE_STRUCTURE};
+    acmpca_operation_info op = {0};
+    seen s = {"", 0, 0, 0};
+    const char *body;
+    cJSON *doc = NULL;
+
+    /* In the body's order, decoded, each value the callee's. */
+    CHECK_INT(read_flat("{\"CertificateChain\":\"a\\nb\", \"Certificate\":\"c\\\"d\"}", &s), 1);
+    CHECK_STR(s.text, "CertificateChain=a\nb;Certificate=c\"d;");
+
+    /* Not the flat form: 0, nothing promised (what the callee made is discarded). */
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(read_flat("{\"Certificate\":\"x\",\"Other\":\"y\"}", &s), 0);
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(read_flat("{\"Certificate\":\"x\"} trailing", &s), 0);
+    CHECK_STR(s.text, "Certificate=x;");
+
+    /* The callee gives up (> 0): 0; stops with an error (< 0): that error. */
+    memset(&s, 0, sizeof(s));
+    s.give_up_at = 1, s.stop = 1;
+    CHECK_INT(read_flat("{\"Certificate\":\"x\",\"CertificateChain\":\"y\"}", &s), 0);
+    CHECK_INT(s.count, 1);
+    memset(&s, 0, sizeof(s));
+    s.give_up_at = 2, s.stop = ACMPCA_ENOMEM;
+    CHECK_INT(read_flat("{\"Certificate\":\"x\",\"CertificateChain\":\"y\"}", &s),
+              ACMPCA_ENOMEM);
+
+    /* A blob member is the parse's to decode: never read flat. */
+    output.members = members;
+    output.member_count = 2;
+    op.output = &output;
+    memset(&s, 0, sizeof(s));
+    body = "{\"Text\":\"t\"}";
+    CHECK_INT(acmpca_output_read_flat(&op, body, strlen(body), record, &s), 1);
+    CHECK_STR(s.text, "Text=t;");
+    memset(&s, 0, sizeof(s));
+    body = "{\"Text\":\"t\",\"Data\":\"AA==\"}";
+    CHECK_INT(acmpca_output_read_flat(&op, body, strlen(body), record, &s), 0);
+    body = "{\"Data\":\"AA==\"}";
+    CHECK_INT(acmpca__read_flat_output(&output, body, strlen(body), &doc), 0);
+    CHECK(doc == NULL);
+
+    /* NULL operation, callback or body (with a length): refused. */
+    CHECK_INT(acmpca_output_read_flat(NULL, "{}", 2, record, &s), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_output_read_flat(&op, "{}", 2, NULL, &s), ACMPCA_EINVAL);
+    CHECK_INT(acmpca_output_read_flat(&op, NULL, 2, record, &s), ACMPCA_EINVAL);
+}
+
 int main(void)
 {
     size_t i;
@@ -216,5 +295,6 @@ int main(void)
     }
     escapes_everywhere();
     edit_with_cjson();
+    members_to_the_caller();
     return check_failures ? 1 : 0;
 }

@@ -3,7 +3,8 @@
  * relies on (the Python binding's client.meta.events): headers added to a
  * call machine are sent and signed, refused when the signer owns them or
  * they could split a header; acmpca_machine_perform sends with the library's
- * transport; acmpca_client_settings_get shows what the client resolved.
+ * transport, acmpca_machine_perform_parsing lets the binding make the result
+ * from the body; acmpca_client_settings_get shows what the client resolved.
  * Requests go to tests/fixtures/fault_server.py (run under with_server.py).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -188,6 +189,101 @@ static void test_machine__sign_step_before_every_signature(void)
     acmpca_client_free(c);
 }
 
+typedef struct parsing {
+    int calls, made;    /* made: what read_body answers (1: the driver made the result) */
+    char first[16];
+} parsing;
+
+static int read_body(void *userdata, const char *body, size_t len)
+{
+    parsing *p = userdata;
+    p->calls++;
+    snprintf(p->first, sizeof(p->first), "%.*s", (int)(len < 15 ? len : 15), body);
+    return p->made;
+}
+
+/* Send a GetCertificate by acmpca_machine_perform_parsing to the end: its result code. */
+static int run_parsing(acmpca_machine *m, parsing *p)
+{
+    acmpca_step s;
+    acmpca_step_kind k;
+    CHECK_INT(acmpca_machine_use_blocking_io(m), 0);
+    while ((k = acmpca_machine_next(m, &s)) == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP)
+        CHECK_INT(acmpca_machine_perform_parsing(m, &s, read_body, p), 0);
+    return k;
+}
+
+/*
+ * A driver that makes the result from the body itself sees each 2xx body
+ * (not the errors before it); when it made the result, the machine parses
+ * nothing (DONE's result is NULL), else the result is the machine's parse.
+ * acmpca_machine_meta is the last answer's metadata, as acmpca_machine_result
+ * gives it, without a copy.
+ */
+static void test_machine__driver_parses_the_answer(void)
+{
+    acmpca_client *c = new_client();
+    acmpca_machine *m = new_call(c);
+    acmpca_response_meta *copy = NULL;
+    const acmpca_response_meta *meta;
+    parsing p = {0, 1, ""};
+    cJSON *out = NULL;
+    size_t i;
+
+    CHECK(acmpca_machine_meta(m) == NULL); /* no answer yet */
+    CHECK(acmpca_machine_meta(NULL) == NULL);
+    fault_script("[{\"action\":\"throttle\"},{\"action\":\"ok\",\"request_id\":\"rid-parsed\","
+                 "\"headers\":{\"X-Extra\":\"extra\"}}]");
+    CHECK_INT(run_parsing(m, &p), ACMPCA_STEP_DONE);
+    CHECK_INT(p.calls, 1);
+    CHECK_STR(p.first, "{\"Certificate\":");
+    CHECK_INT(acmpca_machine_result(m, &out, NULL), 0);
+    CHECK(out == NULL);
+    meta = acmpca_machine_meta(m);
+    REQUIRE(meta != NULL);
+    CHECK_INT(meta->http_status, 200);
+    CHECK_STR(meta->request_id, "rid-parsed");
+    CHECK_INT(meta->retry_attempts, 1);
+    for (i = 0; i < meta->header_count && strcmp(meta->headers[i].name, "x-extra"); i++)
+        ;
+    CHECK(i < meta->header_count && strcmp(meta->headers[i].value, "extra") == 0);
+    acmpca_machine_free(m);
+
+    /* Not made by the driver: the machine's own parse, and the same metadata as a copy. */
+    m = new_call(c);
+    p.calls = p.made = 0;
+    fault_script("[{\"action\":\"ok\",\"request_id\":\"rid-core\"}]");
+    CHECK_INT(run_parsing(m, &p), ACMPCA_STEP_DONE);
+    CHECK_INT(p.calls, 1);
+    meta = acmpca_machine_meta(m);
+    REQUIRE(meta != NULL);
+    CHECK_STR(meta->request_id, "rid-core");
+    CHECK_INT(meta->retry_attempts, 0);
+    CHECK_INT(acmpca_machine_result(m, &out, &copy), 0);
+    CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(out, "Certificate")));
+    REQUIRE(copy != NULL);
+    CHECK_STR(copy->request_id, "rid-core");
+    cJSON_Delete(out);
+    acmpca_response_meta_free(copy);
+    acmpca_machine_free(m);
+
+    /* A failure: never given to the driver; its metadata says what came back. */
+    m = new_call(c);
+    p.calls = 0;
+    p.made = 1;
+    fault_script("[{\"action\":\"error\",\"status\":400,\"code\":\"RequestFailedException\","
+                 "\"request_id\":\"rid-failed\"}]");
+    CHECK_INT(run_parsing(m, &p), ACMPCA_STEP_FAILED);
+    CHECK_INT(p.calls, 0);
+    CHECK_INT(acmpca_machine_result(m, &out, NULL), ACMPCA_E_REQUEST_FAILED);
+    meta = acmpca_machine_meta(m);
+    REQUIRE(meta != NULL);
+    CHECK_INT(meta->http_status, 400);
+    CHECK_STR(meta->request_id, "rid-failed");
+    acmpca_machine_free(m);
+    acmpca_client_free(c);
+}
+
 /* The settings a client resolved, with the defaults filled in. */
 static void test_client__settings_show_the_resolved_values(void)
 {
@@ -222,6 +318,7 @@ int main(void)
     test_machine__added_header_is_sent_and_signed();
     test_machine__added_header_refusals();
     test_machine__sign_step_before_every_signature();
+    test_machine__driver_parses_the_answer();
     test_client__settings_show_the_resolved_values();
     acmpca_global_cleanup();
     return CHECK_DONE();

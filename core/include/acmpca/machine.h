@@ -192,6 +192,14 @@ ACMPCA_API int acmpca_machine_transport_error(acmpca_machine *m, int code, int h
 ACMPCA_API int acmpca_machine_result(acmpca_machine *m, cJSON **out,
                                      acmpca_response_meta **meta);
 
+/*
+ * What acmpca_machine_result gives as *meta, without a copy: a view of the
+ * last response, borrowed until the next call on the machine (so take it
+ * after acmpca_machine_result(m, out, NULL), never with a `meta` there,
+ * which moves the headers out). NULL when there was no response.
+ */
+ACMPCA_API const acmpca_response_meta *acmpca_machine_meta(acmpca_machine *m);
+
 /* Free a machine in any state (NULL is a no-op). Nothing is sent. */
 ACMPCA_API void acmpca_machine_free(acmpca_machine *m);
 
@@ -208,6 +216,17 @@ ACMPCA_API void acmpca_machine_free(acmpca_machine *m);
  */
 ACMPCA_API int acmpca_machine_use_blocking_io(acmpca_machine *m);
 ACMPCA_API int acmpca_machine_perform(acmpca_machine *m, const acmpca_step *step);
+/*
+ * acmpca_machine_perform, for such a binding that also makes a call's result
+ * itself (the Python module's dict straight from the body): a 2xx answer to
+ * a call machine's request is given to `parse` before it is reported; when
+ * `parse` returns 1 the binding has made the result from the body, as with
+ * acmpca_machine_output_parsed (the same rules), and the machine skips its
+ * own parse. Any other return: the machine parses as always.
+ */
+typedef int (*acmpca_body_fn)(void *userdata, const char *body, size_t len);
+ACMPCA_API int acmpca_machine_perform_parsing(acmpca_machine *m, const acmpca_step *step,
+                                              acmpca_body_fn parse, void *userdata);
 
 /*
  * Add a header to every request a call (or page) machine sends from now on,

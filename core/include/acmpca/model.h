@@ -119,6 +119,25 @@ ACMPCA_API int acmpca_output_validate(const acmpca_operation_info *op, const str
  */
 ACMPCA_API int acmpca_output_annotate(const acmpca_operation_info *op, struct cJSON *output);
 
+/*
+ * The usual success body read without a cJSON tree, for a binding that makes
+ * its own values (the Python module's dict): an object of `op`'s output
+ * members (none a blob: those the parse decodes), each a JSON string without
+ * \u escapes or raw control bytes, with nothing after it. `member` gets each
+ * member in the body's order: the model's member, the decoded value
+ * (NUL-terminated, cut at a NUL as cJSON cuts it, allocated with cJSON_malloc
+ * and the callee's to keep or to cJSON_free) and its length; it returns 0 to
+ * go on, > 0 to give up, < 0 to stop with that error.
+ * 1: the whole body was read, and what `member` made is what the core's
+ * parse (acmpca_output_annotate included) would give. 0: the body is
+ * anything else, or `member` gave up: discard what it made and let the core
+ * parse the body, which decides. Negative: the error, ACMPCA_ENOMEM.
+ */
+typedef int (*acmpca_flat_member_fn)(void *userdata, const acmpca_member *member, char *value,
+                                     size_t len);
+ACMPCA_API int acmpca_output_read_flat(const acmpca_operation_info *op, const char *body,
+                                       size_t len, acmpca_flat_member_fn member, void *userdata);
+
 /* Number of operations (23). */
 ACMPCA_API size_t acmpca_model_operation_count(void);
 /* Operation by index 0..count-1 (also its acmpca_operation id), or NULL. */
