@@ -2847,6 +2847,57 @@ static int span_has(const char *h, size_t at, size_t n, const char *word)
     return 0;
 }
 
+/* What a response head says of the body after it and of its connection. */
+typedef struct head_scan {
+    int status;
+    int has_length;        /* 1: Content-Length is a number of bytes; -1: it is not */
+    double length;
+    int chunked, keep_alive;
+    size_t fields;         /* its header lines, the first `room` of them in the array */
+} head_scan;
+
+/*
+ * Read head h (no NUL in it) into *hs, its header lines into fields[0..room):
+ * NULL, or the problem (no "HTTP/1.x NNN" status line). The first of a
+ * repeated Content-Length, Transfer-Encoding or Connection counts.
+ */
+static const char *scan_head(const char *h, size_t len, head_scan *hs, head_field *fields,
+                             size_t room)
+{
+    size_t pos = 0, i;
+    head_field f, cl = {0, 0, 0, 0}, te = {0, 0, 0, 0}, conn = {0, 0, 0, 0};
+    int has_cl = 0, has_te = 0, has_conn = 0, minor;
+
+    if (len < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' || h[8] != ' ' ||
+        h[9] < '0' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9')
+        return "no HTTP status line";
+    minor = h[7] - '0';
+    hs->status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+    hs->fields = 0;
+    while (next_head_field(h, len, &pos, &f)) {
+        if (hs->fields < room)
+            fields[hs->fields] = f;
+        hs->fields++;
+        if (!has_cl && span_is(h, f.name, f.name_len, "content-length"))
+            cl = f, has_cl = 1;
+        else if (!has_te && span_is(h, f.name, f.name_len, "transfer-encoding"))
+            te = f, has_te = 1;
+        else if (!has_conn && span_is(h, f.name, f.name_len, "connection"))
+            conn = f, has_conn = 1;
+    }
+    hs->has_length = has_cl;
+    hs->length = 0;
+    for (i = 0; has_cl && i < cl.value_len && h[cl.value + i] >= '0' && h[cl.value + i] <= '9';
+         i++)
+        hs->length = hs->length * 10 + (h[cl.value + i] - '0');
+    if (has_cl && (i == 0 || i != cl.value_len))
+        hs->has_length = -1;
+    hs->chunked = has_te && span_has(h, te.value, te.value_len, "chunked");
+    hs->keep_alive = (minor == 1 && !(has_conn && span_has(h, conn.value, conn.value_len, "close")))
+                     || (has_conn && span_has(h, conn.value, conn.value_len, "keep-alive"));
+    return NULL;
+}
+
 /*
  * m:parse_head(head) -> status, length, chunked, keep_alive, or nil, problem:
  * what a driver needs to read the body that follows a response head. length
@@ -2859,11 +2910,10 @@ static int span_has(const char *h, size_t at, size_t n, const char *word)
  */
 static int machine_parse_head(lua_State *L)
 {
-    size_t len, pos = 0, i;
-    const char *h;
-    head_field f, cl = {0, 0, 0, 0}, te = {0, 0, 0, 0}, conn = {0, 0, 0, 0};
-    int has_cl = 0, has_te = 0, has_conn = 0, minor, keep_alive;
-    double length = 0;
+    size_t len;
+    const char *h, *problem;
+    head_field spare[1];
+    head_scan hs;
     lmachine *lm = check_machine(L);
     lclient *lc;
     struct head_cache *hc;
@@ -2874,56 +2924,36 @@ static int machine_parse_head(lua_State *L)
         lua_pushliteral(L, "a NUL byte in the response head");
         return 2;
     }
-    if (len < 12 || memcmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' || h[8] != ' ' ||
-        h[9] < '0' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9') {
-        lua_pushnil(L);
-        lua_pushliteral(L, "no HTTP status line");
-        return 2;
-    }
-    minor = h[7] - '0';
     lc = machine_client_of(lm);
     hc = lc ? lc->heads : NULL;
     if (lc && !hc && len < HEAD_TEXT)
         hc = lc->heads = (struct head_cache *)malloc(sizeof(*hc));
     if (hc)
         hc->len = hc->n = 0;
-    while (next_head_field(h, len, &pos, &f)) {
-        if (hc && len < HEAD_TEXT && hc->n <= HEAD_FIELDS) {
-            if (hc->n < HEAD_FIELDS)
-                hc->f[hc->n] = f;
-            hc->n++;
-        }
-        if (!has_cl && span_is(h, f.name, f.name_len, "content-length"))
-            cl = f, has_cl = 1;
-        else if (!has_te && span_is(h, f.name, f.name_len, "transfer-encoding"))
-            te = f, has_te = 1;
-        else if (!has_conn && span_is(h, f.name, f.name_len, "connection"))
-            conn = f, has_conn = 1;
+    if ((problem = scan_head(h, len, &hs, hc && len < HEAD_TEXT ? hc->f : spare,
+                             hc && len < HEAD_TEXT ? HEAD_FIELDS : 0)) != NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, problem);
+        return 2;
     }
-    if (hc && len < HEAD_TEXT && hc->n <= HEAD_FIELDS) {
+    if (hc && len < HEAD_TEXT && hs.fields <= HEAD_FIELDS) {
         memcpy(hc->text, h, len);
+        hc->n = hs.fields;
         hc->len = len;
     }
-    lua_pushinteger(L, (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0'));
-    if (!has_cl) {
+    lua_pushinteger(L, hs.status);
+    if (!hs.has_length)
         lua_pushnil(L);
-    } else {
-        for (i = 0; i < cl.value_len && h[cl.value + i] >= '0' && h[cl.value + i] <= '9'; i++)
-            length = length * 10 + (h[cl.value + i] - '0');
-        if (i == 0 || i != cl.value_len)
-            lua_pushboolean(L, 0);
-        else if (length < 9007199254740992.0)  /* 2^53 */
-            lua_pushinteger(L, (lua_Integer)length);
-        else
-            lua_pushnumber(L, length);  /* absurd lengths stay absurd, never wrap */
-    }
-    lua_pushboolean(L, has_te && span_has(h, te.value, te.value_len, "chunked"));
-    keep_alive = (minor == 1 && !(has_conn && span_has(h, conn.value, conn.value_len, "close")))
-                 || (has_conn && span_has(h, conn.value, conn.value_len, "keep-alive"));
-    lua_pushboolean(L, keep_alive);
+    else if (hs.has_length < 0)
+        lua_pushboolean(L, 0);
+    else if (hs.length < 9007199254740992.0)  /* 2^53 */
+        lua_pushinteger(L, (lua_Integer)hs.length);
+    else
+        lua_pushnumber(L, hs.length);  /* absurd lengths stay absurd, never wrap */
+    lua_pushboolean(L, hs.chunked);
+    lua_pushboolean(L, hs.keep_alive);
     return 4;
 }
-
 
 /* Field f of head h as out[n], NUL-terminated in text (a copy of h). */
 static void put_head_field(acmpca_header *out, size_t n, char *text, const head_field *f)
@@ -2979,6 +3009,26 @@ static acmpca_header *head_headers(lua_State *L, int idx, size_t *count, const c
 }
 
 /*
+ * The answer to the last SEND step of a usable machine: a call's 2xx body
+ * straight to its result table when it can (1: left on the stack when
+ * `keep`, else parked for DONE), else the machine parses it (0).
+ */
+static int answer(lua_State *L, lmachine *lm, int status, const acmpca_header *h, size_t n,
+                  const char *body, size_t len, int keep)
+{
+    int parsed;
+
+    drop_parsed(L, lm);
+    parsed = lm->own_output && lm->output_step && status >= 200 && status <= 299 &&
+             push_output(L, lm->op->output, body, len) && acmpca_machine_output_parsed(lm->m) == 0;
+    if (acmpca_machine_response(lm->m, status, h, n, body, len) != 0)
+        raise_last(L, lm->op->name);
+    if (parsed && !keep)
+        park(L, lm);
+    return parsed;
+}
+
+/*
  * m:response(status, headers, body) (respond: the arguments at 2, 3 and 4):
  * the answer to the last SEND step
  * (headers { name = value } or the response head as a string, the way
@@ -2993,7 +3043,6 @@ static int respond(lua_State *L, lmachine *lm, int keep)
     const char *body = "";
     size_t n, len = 0;
     lua_Integer status;
-    int parsed;
 
     if (lua_type(L, 2) != LUA_TNUMBER)
         raise_param(L, lm->op->name, "status: expected an integer, got %s", luaL_typename(L, 2));
@@ -3009,15 +3058,45 @@ static int respond(lua_State *L, lmachine *lm, int keep)
         h = check_headers(L, 3, &n, 0, lm->op->name);
     if (!machine_usable(L, lm))
         return 0;
-    drop_parsed(L, lm);
-    /* A call's 2xx body straight to its result table (left on the stack), when it can. */
-    parsed = lm->own_output && lm->output_step && status >= 200 && status <= 299 &&
-             push_output(L, lm->op->output, body, len) && acmpca_machine_output_parsed(lm->m) == 0;
-    if (acmpca_machine_response(lm->m, (int)status, h, n, body, len) != 0)
-        raise_last(L, lm->op->name);
-    if (parsed && !keep)
-        park(L, lm);
-    return parsed;
+    return answer(L, lm, (int)status, h, n, body, len, keep);
+}
+
+/*
+ * m:take_answer(data) -> keep_alive, or nil: what one read brought, when it
+ * is a whole answer (a head with a final status other than 204 and 304, a
+ * Content-Length body ending where `data` ends, not chunked), answers the
+ * last SEND step as m:response(status, head, body) would; keep_alive is what
+ * m:parse_head says. nil: not such an answer, nothing done (read on and
+ * answer as before). The driver keeps the body within its size limit.
+ */
+static int machine_take_answer(lua_State *L)
+{
+    lmachine *lm = check_machine(L);
+    acmpca_header small[HEAD_FIELDS];
+    head_field fields[HEAD_FIELDS];
+    char text[HEAD_TEXT];
+    head_scan hs;
+    size_t len, head_len = 0, i;
+    const char *d = luaL_checklstring(L, 2, &len);
+    const char *end = memmem(d, len, "\r\n\r\n", 4);
+
+    if (end)
+        head_len = (size_t)(end - d);
+    if (!end || head_len >= HEAD_TEXT || memchr(d, '\0', head_len) ||
+        scan_head(d, head_len, &hs, fields, HEAD_FIELDS) || hs.status < 200 ||
+        hs.status == 204 || hs.status == 304 || hs.fields > HEAD_FIELDS || hs.chunked ||
+        hs.has_length != 1 || hs.length != (double)(len - head_len - 4) ||
+        !machine_usable(L, lm)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    memcpy(text, d, head_len);
+    for (i = 0; i < hs.fields; i++)
+        put_head_field(small, i, text, &fields[i]);
+    lua_settop(L, 2);
+    answer(L, lm, hs.status, small, hs.fields, end + 4, len - head_len - 4, 0);
+    lua_pushboolean(L, hs.keep_alive);
+    return 1;
 }
 
 static int machine_response(lua_State *L)
@@ -3571,6 +3650,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     static const luaL_Reg machine_methods[] = {
         {"next", machine_next},
         {"parse_head", machine_parse_head},
+        {"take_answer", machine_take_answer},
         {"response", machine_response},
         {"transport_error", machine_transport_error},
         {"close", machine_m_close},

@@ -293,8 +293,10 @@ end
 One try of one exchange of a SEND step from m:next_wire (s.wire: the bytes
 to send; s.pool: a pool per destination and verification policy, so a
 connection verified under one policy is never handed to a request that wants
-another). Returns status, head, body; or nil, kind, status, detail; or false
-when a pooled connection turned out closed before answering (try again).
+another). Returns status, head, body; or true when the machine took the
+answer already (m:take_answer: the usual answer, whole in the first read);
+or nil, kind, status, detail; or false when a pooled connection turned out
+closed before answering (try again).
 The head is handed to the machine as read: m:parse_head and m:response read
 it in C, cheaper than Lua patterns over every header of every answer.
 ]]
@@ -348,6 +350,7 @@ local function exchange(self, m, s, deadline)
 
   local status, length, chunked, keep_alive, head
   local buf = ""  -- read and not yet taken
+  local first = true
   repeat -- past any 1xx interim answer
     local from, e = 1, nil
     while true do
@@ -366,6 +369,20 @@ local function exchange(self, m, s, deadline)
         return nil, kind, tonumber(match(buf, "^HTTP/1%.%d (%d%d%d)")), detail
       end
       buf = buf == "" and data or buf .. data
+      if first then
+        -- The usual answer, whole in the first read: the machine takes it as it is.
+        first = false
+        local keep
+        if #buf <= s.max_response_bytes then keep = m:take_answer(buf) end
+        if keep ~= nil then
+          if self.keepalive and keep then
+            sock:setkeepalive(self.keepalive_timeout_ms, self.keepalive_pool)
+          else
+            sock:close()
+          end
+          return true
+        end
+      end
     end
     if not e or e > MAX_HEAD + 1 then
       sock:close()
@@ -394,7 +411,7 @@ local function exchange(self, m, s, deadline)
 end
 
 -- One exchange with its retries on stale pooled connections:
--- status, head, body or nil, kind, status, detail.
+-- status, head, body; true (taken); or nil, kind, status, detail.
 local function roundtrip(self, m, s)
   local deadline = s.deadline_ms > 0 and now_ms() + s.deadline_ms or nil
   for _ = 1, MAX_STALE do
@@ -433,6 +450,7 @@ end
 local function send(self, m, s, tail, into)
   if s.credentials then self.fetched = true end
   local status, a, b, c = roundtrip(self, m, s)
+  if status == true then return m:next_wire(tail, into) end
   if status then return m:response_next_wire(status, a, b, tail, into) end
   m:transport_error(a, b, c)
   return m:next_wire(tail, into)

@@ -282,3 +282,62 @@ describe("m:response with the response head", function()
     assert.matches("NUL byte", err.message)
   end)
 end)
+
+describe("m:take_answer", function()
+  -- A whole answer as one read brings it: the head, a blank line, the body.
+  local function whole(h, body) return h .. "\r\n\r\n" .. body end
+
+  it("takes a whole answer as m:response would, and says whether to keep the connection", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    assert.is_true(m:take_answer(whole(head(), OK_BODY)))
+    local kind, res, meta = m:next_wire()
+    assert.are.equal("done", kind)
+    assert.are.same({ Certificate = "C", CertificateChain = "D" }, res)
+    assert.are.same({ status = 200, request_id = "req-7", retry_attempts = 0 }, meta)
+
+    m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    assert.is_false(m:take_answer(whole(head("Connection: close\r\n"), OK_BODY)))
+    assert.are.equal("done", (m:next_wire()))
+    m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    assert.is_false(m:take_answer(whole("HTTP/1.0 200 OK\r\nContent-Length: 2", "{}")))
+  end)
+
+  it("takes an error answer too: the machine's typed error", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    local body = '{"__type":"ResourceNotFoundException","message":"no such CA"}'
+    assert.is_true(m:take_answer(whole("HTTP/1.1 400 Bad Request\r\nx-amzn-RequestId: r9\r\n" ..
+                                       "Content-Length: " .. #body, body)))
+    local kind, err = m:next_wire()
+    assert.are.equal("failed", kind)
+    assert.are.equal("ResourceNotFoundException", err.code)
+    assert.are.equal("r9", err.request_id)
+  end)
+
+  it("leaves anything but a whole answer, untouched, to the driver's reading", function()
+    local cases = {
+      head(),                                                  -- no end of head yet
+      whole(head(), OK_BODY:sub(1, 10)),                       -- the body still coming
+      whole(head(), OK_BODY .. "HTTP/1.1"),                    -- bytes past the body
+      whole("HTTP/1.1 100 Continue", "") .. whole(head(), OK_BODY),  -- an interim answer
+      whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", "2\r\n{}\r\n0\r\n\r\n"),
+      whole("HTTP/1.1 200 OK", "{}"),                          -- no Content-Length
+      whole("HTTP/1.1 200 OK\r\nContent-Length: 2x", "{}"),
+      whole("HTTP/1.1 204 No Content\r\nContent-Length: 2", "{}"),
+      whole("HTTP/1.1 200 OK\r\nX: a\0b\r\nContent-Length: 2", "{}"),
+      whole("SSH-2.0-OpenSSH", "{}"),
+      whole("HTTP/1.1 200 OK\r\n" .. ("X-F: y\r\n"):rep(40) .. "Content-Length: 2", "{}"),
+    }
+    for i, data in ipairs(cases) do
+      local m = client():machine("get_certificate", CERT)
+      m:next_wire()
+      assert.is_nil(m:take_answer(data), "case " .. i)
+      -- nothing was answered: the driver's own answer is still the one taken
+      m:response(200, head(), OK_BODY)
+      assert.are.equal("done", (m:next_wire()), "case " .. i)
+    end
+  end)
+end)
