@@ -180,6 +180,14 @@ static int proxy_count(const char *proxy, const char **first_line)
     return n;
 }
 
+/* The proxy variable `name` set to `proxy`, and no NO_PROXY to bypass it. */
+static void proxy_from_env(const char *name, const char *proxy)
+{
+    unsetenv("NO_PROXY");
+    unsetenv("no_proxy");
+    setenv(name, proxy, 1);
+}
+
 static void https_proxy(void)
 {
     const char *proxy = getenv("ACMPCA_TEST_PROXY"), *line = NULL;
@@ -188,9 +196,7 @@ static void https_proxy(void)
     REQUIRE(proxy);
     /* The service endpoint resolved from the region, through the proxy only. */
     unsetenv("AWS_ENDPOINT_URL");
-    unsetenv("NO_PROXY");
-    unsetenv("no_proxy");
-    setenv("HTTPS_PROXY", proxy, 1);
+    proxy_from_env("HTTPS_PROXY", proxy);
     o.use_fips = ACMPCA_ENABLED;
     o.max_attempts = 1;
     c = new_client(&o);
@@ -222,9 +228,7 @@ static void env_http_proxy(void)
     char want[256];
 
     REQUIRE(proxy && endpoint);
-    unsetenv("NO_PROXY");
-    unsetenv("no_proxy");
-    setenv("http_proxy", proxy, 1);
+    proxy_from_env("http_proxy", proxy);
     o.endpoint_url = endpoint;
     o.max_attempts = 1;
     c = new_client(&o);
