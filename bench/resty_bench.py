@@ -34,7 +34,12 @@ highest requests/s and the lowest CPU per request, each over the rounds (the
 machine may be shared and noisy). A benchmark, not a test: it never fails
 on its figures. Needs wrk (apt-get install wrk), Debian's nginx and its Lua
 module, and BUILD_DIR/luajit/acmpca.so (default BUILD_DIR: build).
+
+Last, without sockets: the call machine as resty.acmpca drives it, in a
+LuaJIT loop (bench/resty_machine.lua), next to the core's same phases alone
+(BUILD_DIR/bench/c_phases, when built): what the Lua module adds per call.
 """
+import json
 import os
 import re
 import shutil
@@ -252,6 +257,23 @@ def timers(pid, port, seconds):
     return calls / elapsed, total_us, 0, user_us
 
 
+def machine_work(build):
+    """CPU us per call of the machine without sockets: (resty.acmpca's loop, the core's
+    c_phases), either None when it could not run."""
+    def line(cmd, env=None):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+            return json.loads(out.stdout.strip().splitlines()[-1])["cpu_us_per_call"]
+        except (OSError, ValueError, IndexError, KeyError, subprocess.TimeoutExpired):
+            return None
+    lua = line(["luajit", os.path.join(HERE, "resty_machine.lua"), build, "100000", "3"])
+    phases = os.path.join(build, "bench", "c_phases")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDBENCH", AWS_SECRET_ACCESS_KEY="s",
+               AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true", BENCH_CALLS="100000")
+    core = line([phases], env) if os.path.exists(phases) else None
+    return lua, core
+
+
 def main(argv):
     build = os.path.abspath(argv[0] if argv else os.path.join(ROOT, "build"))
     seconds = int(argv[1]) if len(argv) > 1 else 5
@@ -315,6 +337,14 @@ def main(argv):
               "%.2fx its CPU per request" %
               (100.0 * max(r[0] for r in results["resty"]) / floor,
                min(r[1] for r in results["resty"]) / floor_cpu))
+        lua, core = machine_work(build)
+        if lua and core:
+            print("without sockets, CPU us per call: the machine as resty.acmpca drives it "
+                  "%.2f, the core's phases alone (c_phases) %.2f: the Lua module adds %.2f" %
+                  (lua, core, lua - core))
+        elif lua:
+            print("without sockets: the machine as resty.acmpca drives it %.2f CPU us per call "
+                  "(no %s/bench/c_phases to compare)" % (lua, build))
     finally:
         for p in procs:
             p.terminate()

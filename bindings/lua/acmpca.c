@@ -2346,14 +2346,23 @@ static lmachine *push_new_machine(lua_State *L, int anchor, const acmpca_operati
     return lm;
 }
 
-/* c:machine(operation, params) -> a machine for one call (bad params raise, as calls do). */
+static int machine_step(lua_State *L, lmachine *lm, int wire, int held);
+
+/*
+ * c:machine(operation, params) -> a machine for one call (bad params raise,
+ * as calls do).
+ * c:machine(operation, params, tail[, into]) -> the machine and its first
+ * step, as m:next_wire(tail, into) gives it: one call where a driver on
+ * cosockets would make two. Registered with wire_keys as upvalues.
+ */
 static int client_machine(lua_State *L)
 {
     const acmpca_operation_info *op;
     acmpca_client *c;
     lmachine *lm;
+    int first_step = lua_gettop(L) >= 4, n;
 
-    lua_settop(L, 3);
+    lua_settop(L, 5);
     op = check_operation(L, 2);
     c = check_client(L, 1, op->name);
     lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
@@ -2362,7 +2371,16 @@ static int client_machine(lua_State *L)
         return raise_last(L, op->name);
     scratch_release(&lm->s);  /* the machine copied the input */
     lm->own_output = 1;
-    return 1;
+    if (!first_step)
+        return 1;
+    /* machine, tail, into at 1, 2, 3, as m:next_wire has them */
+    lua_replace(L, 1);
+    lua_remove(L, 2);
+    lua_remove(L, 2);
+    n = machine_step(L, lm, 1, 0);
+    lua_pushvalue(L, 1);
+    lua_insert(L, -n - 1);
+    return n + 1;
 }
 
 /* c:waiter_machine(name, params, { delay, max_attempts }) -> a machine for a waiter run. */
@@ -2637,6 +2655,18 @@ static void park_held(lua_State *L, lmachine *lm, int held)
 }
 
 /*
+ * A machine whose last step m:next_wire handed out (DONE or FAILED) frees
+ * its core machine there and then: a driver on cosockets need not call
+ * m:close() (harmless if it does); a step asked for after it fails as after
+ * m:close().
+ */
+static void machine_finished(lmachine *lm)
+{
+    acmpca_machine_free(lm->m);
+    lm->m = NULL;
+}
+
+/*
  * The next step (tail and into at 2 and 3 for m:next_wire). `held`: the
  * index of a result m:response_next_wire just parsed, handed out by DONE
  * straight from the stack (parked as m:response parks it otherwise); 0: none.
@@ -2724,6 +2754,8 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
         if (lm->private_key)
             wipe_private_key(s->out);
         scratch_release(s);
+        if (wire)
+            machine_finished(lm);
         return 3;
     case ACMPCA_STEP_FAILED:
     default:
@@ -2731,6 +2763,8 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
     }
     lua_pushliteral(L, "failed");
     push_last_error(L, lm->op->name);
+    if (wire)
+        machine_finished(lm);
     return 2;
 }
 
@@ -3061,6 +3095,19 @@ static int respond(lua_State *L, lmachine *lm, int keep)
     return answer(L, lm, (int)status, h, n, body, len, keep);
 }
 
+/* The blank line ending the response head at d: its "\r\n\r\n", or NULL. */
+static const char *head_end(const char *d, size_t len)
+{
+    const char *p = d, *end = d + len;
+
+    while (end - p >= 4 && (p = (const char *)memchr(p, '\r', (size_t)(end - p) - 3))) {
+        if (p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
 /*
  * m:take_answer(data) -> keep_alive, or nil: what one read brought, when it
  * is a whole answer (a head with a final status other than 204 and 304, a
@@ -3068,6 +3115,9 @@ static int respond(lua_State *L, lmachine *lm, int keep)
  * last SEND step as m:response(status, head, body) would; keep_alive is what
  * m:parse_head says. nil: not such an answer, nothing done (read on and
  * answer as before). The driver keeps the body within its size limit.
+ * m:take_answer(data, tail[, into]) -> keep_alive and the next step, as
+ * m:next_wire(tail, into) gives it, when the answer was taken (else nil).
+ * Registered with wire_keys as upvalues.
  */
 static int machine_take_answer(lua_State *L)
 {
@@ -3078,7 +3128,8 @@ static int machine_take_answer(lua_State *L)
     head_scan hs;
     size_t len, head_len = 0, i;
     const char *d = luaL_checklstring(L, 2, &len);
-    const char *end = memmem(d, len, "\r\n\r\n", 4);
+    const char *end = head_end(d, len);
+    int next_step = lua_gettop(L) >= 3, parsed, n;
 
     if (end)
         head_len = (size_t)(end - d);
@@ -3093,10 +3144,21 @@ static int machine_take_answer(lua_State *L)
     memcpy(text, d, head_len);
     for (i = 0; i < hs.fields; i++)
         put_head_field(small, i, text, &fields[i]);
-    lua_settop(L, 2);
-    answer(L, lm, hs.status, small, hs.fields, end + 4, len - head_len - 4, 0);
+    lua_settop(L, 4);
+    parsed = answer(L, lm, hs.status, small, hs.fields, end + 4, len - head_len - 4, next_step);
+    if (!next_step) {
+        lua_pushboolean(L, hs.keep_alive);
+        return 1;
+    }
+    /* machine, tail, into and the parsed result (if any) at 1..4, as m:response_next_wire */
+    if (parsed)
+        lua_replace(L, 2);  /* in place of data: the machine copied what it keeps */
+    lua_pushvalue(L, 2);
+    lua_remove(L, 2);
+    n = machine_step(L, lm, 1, parsed ? 4 : 0);
     lua_pushboolean(L, hs.keep_alive);
-    return 1;
+    lua_insert(L, -n - 1);
+    return n + 1;
 }
 
 static int machine_response(lua_State *L)
@@ -3595,6 +3657,16 @@ static void new_metatable(lua_State *L, const char *name, const luaL_Reg *method
 
 ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L);
 
+/* The functions that may make a SEND step for a cosocket driver, into the table
+ * on top, each with the strings of wire_keys as its upvalues. */
+static void set_wire_functions(lua_State *L, const luaL_Reg *fns)
+{
+    int i;
+    for (i = 0; wire_keys[i]; i++)
+        lua_pushstring(L, wire_keys[i]);
+    luaL_setfuncs(L, fns, i);
+}
+
 /*
  * The core gives libcurl wiping allocators that live in this module, and
  * libcurl keeps them until its last cleanup, which another libcurl user of
@@ -3635,7 +3707,6 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
         {"request_certificate", client_request_certificate},
         {"issue_and_wait", client_request_certificate},
         {"request_certificate_machine", client_request_certificate_machine},
-        {"machine", client_machine},
         {"waiter_machine", client_waiter_machine},
         {NULL, NULL},
     };
@@ -3650,10 +3721,19 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     static const luaL_Reg machine_methods[] = {
         {"next", machine_next},
         {"parse_head", machine_parse_head},
-        {"take_answer", machine_take_answer},
         {"response", machine_response},
         {"transport_error", machine_transport_error},
         {"close", machine_m_close},
+        {NULL, NULL},
+    };
+    static const luaL_Reg machine_wire_methods[] = {
+        {"next_wire", machine_next_wire},
+        {"response_next_wire", machine_response_next_wire},
+        {"take_answer", machine_take_answer},
+        {NULL, NULL},
+    };
+    static const luaL_Reg client_wire_methods[] = {
+        {"machine", client_machine},
         {NULL, NULL},
     };
     static const luaL_Reg pages_meta[] = {
@@ -3706,18 +3786,12 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     new_metatable(L, MACHINE_MT, machine_meta);
     lua_createtable(L, 0, 4);
     luaL_setfuncs(L, machine_methods, 0);
-    for (i = 0; wire_keys[i]; i++)
-        lua_pushstring(L, wire_keys[i]);
-    lua_pushcclosure(L, machine_next_wire, (int)i);
-    lua_setfield(L, -2, "next_wire");
-    for (i = 0; wire_keys[i]; i++)
-        lua_pushstring(L, wire_keys[i]);
-    lua_pushcclosure(L, machine_response_next_wire, (int)i);
-    lua_setfield(L, -2, "response_next_wire");
+    set_wire_functions(L, machine_wire_methods);
     lua_setfield(L, -2, "__index");
     new_metatable(L, CLIENT_MT, client_meta);
     lua_createtable(L, 0, (int)acmpca_model_operation_count() + 8);
     luaL_setfuncs(L, client_methods, 0);
+    set_wire_functions(L, client_wire_methods);
     for (i = 0; i < acmpca_model_operation_count(); i++) {
         lua_pushinteger(L, (lua_Integer)i);
         lua_pushcclosure(L, client_call, 1);

@@ -289,18 +289,27 @@ local function connect_options(self, pool)
   return opts
 end
 
+-- The connection after an answer: back to the pool when it may carry another request.
+local function release(self, sock, keep)
+  if self.keepalive and keep then
+    sock:setkeepalive(self.keepalive_timeout_ms, self.keepalive_pool)
+  else
+    sock:close()
+  end
+end
+
 --[[
 One try of one exchange of a SEND step from m:next_wire (s.wire: the bytes
 to send; s.pool: a pool per destination and verification policy, so a
 connection verified under one policy is never handed to a request that wants
-another). Returns status, head, body; or true when the machine took the
-answer already (m:take_answer: the usual answer, whole in the first read);
-or nil, kind, status, detail; or false when a pooled connection turned out
-closed before answering (try again).
+another). Returns status, head, body; or true and the machine's next step
+when it took the answer already (m:take_answer: the usual answer, whole in
+the first read); or nil, kind, status, detail; or false when a pooled
+connection turned out closed before answering (try again).
 The head is handed to the machine as read: m:parse_head and m:response read
 it in C, cheaper than Lua patterns over every header of every answer.
 ]]
-local function exchange(self, m, s, deadline)
+local function exchange(self, m, s, deadline, into)
   local https = s.scheme == "https"
   local sock = tcp()
   local cto, by_deadline = bound(s.connect_timeout_ms, deadline)
@@ -372,15 +381,12 @@ local function exchange(self, m, s, deadline)
       if first then
         -- The usual answer, whole in the first read: the machine takes it as it is.
         first = false
-        local keep
-        if #buf <= s.max_response_bytes then keep = m:take_answer(buf) end
-        if keep ~= nil then
-          if self.keepalive and keep then
-            sock:setkeepalive(self.keepalive_timeout_ms, self.keepalive_pool)
-          else
-            sock:close()
+        if #buf <= s.max_response_bytes then
+          local keep, kind, a, b = m:take_answer(buf, self.tail, into)
+          if keep ~= nil then
+            release(self, sock, keep)
+            return true, kind, a, b
           end
-          return true
         end
       end
     end
@@ -402,22 +408,17 @@ local function exchange(self, m, s, deadline)
     sock:close()
     return nil, reusable, status, detail
   end
-  if self.keepalive and reusable and keep_alive then
-    sock:setkeepalive(self.keepalive_timeout_ms, self.keepalive_pool)
-  else
-    sock:close()
-  end
+  release(self, sock, reusable and keep_alive)
   return status, head, body
 end
 
--- One exchange with its retries on stale pooled connections:
--- status, head, body; true (taken); or nil, kind, status, detail.
-local function roundtrip(self, m, s)
+-- One exchange with its retries on stale pooled connections: status, head,
+-- body; true and the next step (taken); or nil, kind, status, detail.
+local function roundtrip(self, m, s, into)
   local deadline = s.deadline_ms > 0 and now_ms() + s.deadline_ms or nil
   for _ = 1, MAX_STALE do
-    local status, a, b, c = exchange(self, m, s, deadline)
-    if status then return status, a, b end
-    if status == nil then return nil, a, b, c end
+    local status, a, b, c = exchange(self, m, s, deadline, into)
+    if status ~= false then return status, a, b, c end
   end
   return nil, "network", nil, "every pooled connection to " .. where(s) ..
                               " was closed by the server"
@@ -447,40 +448,47 @@ end
 -- the next step (as m:next_wire(tail, into) would).
 -- Calls of one client that need credentials at once share one fetch: the core
 -- sends one call's exchanges and gives the others sleep steps meanwhile.
-local function send(self, m, s, tail, into)
+local function send(self, m, s, into)
   if s.credentials then self.fetched = true end
-  local status, a, b, c = roundtrip(self, m, s)
-  if status == true then return m:next_wire(tail, into) end
-  if status then return m:response_next_wire(status, a, b, tail, into) end
+  local status, a, b, c = roundtrip(self, m, s, into)
+  if status == true then return a, b, c end
+  if status then return m:response_next_wire(status, a, b, self.tail, into) end
   m:transport_error(a, b, c)
-  return m:next_wire(tail, into)
+  return m:next_wire(self.tail, into)
 end
 
--- Run a machine to its end: result, meta or nil, err.
-local function drive(self, m)
+--[[
+What a call needs before its machine makes a step: a phase with cosockets,
+the credentials other workers shared, and a step table (one of an earlier
+call, refilled by each step of this one). Returns the table, or nil, err.
+]]
+local function prepare(self)
   local phase = get_phase()
   if not COSOCKET_PHASES[phase] then
-    m:close()
     return nil, new_error("GeneralError",
       ("resty.acmpca: no cosockets in the %s phase; call from rewrite, access, content " ..
        "or a timer (ngx.timer.at)"):format(phase))
   end
   if self.dict then adopt_shared(self) end
-  local tail = self.tail
-  -- A step table of an earlier call, refilled by each step of this one.
   local spare = self.spare_steps
   local n = #spare
-  local into = n > 0 and spare[n] or {}
-  if n > 0 then spare[n] = nil end
-  local kind, a, b = m:next_wire(tail, into)
+  if n == 0 then return {} end
+  local into = spare[n]
+  spare[n] = nil
+  return into
+end
+
+-- Run a machine from its step (kind, a, b) to its end: result, meta or nil, err.
+-- Its last step (done or failed) frees the machine.
+local function drive(self, m, into, kind, a, b)
   while true do
     if kind == "send" then
-      kind, a, b = send(self, m, a, tail, into)
+      kind, a, b = send(self, m, a, into)
     elseif kind == "sleep" then
       ngx_sleep(a / 1000)
-      kind, a, b = m:next_wire(tail, into)
+      kind, a, b = m:next_wire(self.tail, into)
     else
-      m:close()
+      local spare = self.spare_steps
       spare[#spare + 1] = into
       if self.fetched then
         self.fetched = nil
@@ -490,6 +498,16 @@ local function drive(self, m)
       return nil, a
     end
   end
+end
+
+-- Run a machine made by `make` (c:waiter_machine, pages:machine, ...) called with
+-- the arguments after it: result, meta or nil, err.
+local function run(self, make, x, y, z, w)
+  local into, err = prepare(self)
+  if not into then return nil, err end
+  local ok, m = pcall(make, x, y, z, w)
+  if not ok then return nil, as_error(m) end
+  return drive(self, m, into, m:next_wire(self.tail, into))
 end
 
 -- ---- the client ----------------------------------------------------------------
@@ -617,9 +635,13 @@ end
 
 -- c:call(operation, params) -> result, meta or nil, err (operation in either spelling).
 function Client:call(operation, params)
-  local ok, m = pcall(self.core.machine, self.core, operation, params)
+  local into, err = prepare(self)
+  if not into then return nil, err end
+  -- The machine and its first step in one call.
+  local ok, m, kind, a, b = pcall(self.core.machine, self.core, operation, params, self.tail,
+                                  into)
   if not ok then return nil, as_error(m) end
-  return drive(self, m)
+  return drive(self, m, into, kind, a, b)
 end
 
 -- c:<operation>(params) for every operation, as the blocking module names them.
@@ -631,9 +653,7 @@ end
 
 -- c:wait(name, params, { delay = s, max_attempts = n }) -> the last response or nil, err.
 function Client:wait(name, params, opts)
-  local ok, m = pcall(self.core.waiter_machine, self.core, name, params, opts)
-  if not ok then return nil, as_error(m) end
-  local res, err = drive(self, m)
+  local res, err = run(self, self.core.waiter_machine, self.core, name, params, opts)
   if res == nil then return nil, err end
   return res
 end
@@ -657,12 +677,7 @@ function pages_mt.__call(self)
     self.finished = true
     return false, self.err
   end
-  local ok, m = pcall(self.pages.machine, self.pages)
-  if not ok then
-    self.finished = true
-    return false, as_error(m)
-  end
-  local page, err = drive(self.client, m)
+  local page, err = run(self.client, self.pages.machine, self.pages)
   if page == nil then
     self.finished = true
     if err then return false, err end
@@ -697,9 +712,7 @@ take well under a millisecond, RSA 4096 can take a second, so prefer EC keys
 (the default) inside request handlers.
 ]]
 function Client:request_certificate(ca_arn, opts)
-  local ok, m = pcall(self.core.request_certificate_machine, self.core, ca_arn, opts)
-  if not ok then return nil, as_error(m) end
-  local res, err = drive(self, m)
+  local res, err = run(self, self.core.request_certificate_machine, self.core, ca_arn, opts)
   if res == nil then return nil, err end
   return res
 end

@@ -103,6 +103,45 @@ describe("m:next_wire", function()
     assert.are.equal("https://localhost:2", pool{ endpoint_url = "https://localhost:2" })
   end)
 
+  it("comes with the machine from c:machine(operation, params, tail, into)", function()
+    local c = client()
+    local into = {}
+    local m, kind, s = c:machine("get_certificate", CERT, "User-Agent: first\r\n", into)
+    assert.are.equal("acmpca.Machine", getmetatable(m).__name)
+    assert.are.equal("send", kind)
+    assert.are.equal(into, s)
+    local line, headers, body = split(s.wire)
+    assert.are.equal("POST / HTTP/1.1", line)
+    assert.are.equal("first", headers["User-Agent"])
+    assert.matches('"CertificateArn":"' .. ARN:gsub("%p", "%%%0") .. '/certificate/abc"', body)
+    assert.are.equal("http://127.0.0.1:1", s.pool)
+    -- the machine goes on from there: its answer, then DONE
+    assert.are.equal("done", (m:response_next_wire(200, head(), OK_BODY)))
+    -- without a tail: the machine alone, as before
+    assert.are.equal(1, select("#", c:machine("get_certificate", CERT)))
+    -- bad params raise before any step
+    assert.has_error(function() c:machine("get_certificate", { CertificateArn = 1 }, "", {}) end)
+  end)
+
+  it("frees the machine once it hands out DONE or FAILED", function()
+    local m = client():machine("get_certificate", CERT)
+    m:next_wire()
+    m:response(200, head(), OK_BODY)
+    assert.are.equal("done", (m:next_wire()))
+    assert.matches("closed", tostring(m))
+    local kind, err = m:next_wire()
+    assert.are.equal("failed", kind)
+    assert.are.equal("ClientClosedError", err.code)
+    assert.matches("machine is closed", err.message)
+    m:close()  -- harmless
+
+    m = client{ max_attempts = 1 }:machine("get_certificate", CERT)
+    m:next_wire()
+    m:transport_error("connect", nil, "refused")
+    assert.are.equal("failed", (m:next_wire()))
+    assert.matches("closed", tostring(m))
+  end)
+
   it("refuses a tail that is not a string and an `into` that is not a table", function()
     local m = client():machine("get_certificate", CERT)
     local err = h.raises_code("ParamValidationError", m.next_wire, m, 42)
@@ -317,9 +356,44 @@ describe("m:take_answer", function()
     assert.are.equal("r9", err.request_id)
   end)
 
+  it("with a tail, gives the next step too, as m:next_wire(tail, into) would", function()
+    local into = {}
+    local m = client():machine("get_certificate", CERT, "", into)
+    local keep, kind, res, meta = m:take_answer(whole(head(), OK_BODY), "", into)
+    assert.is_true(keep)
+    assert.are.equal("done", kind)
+    assert.are.same({ Certificate = "C", CertificateChain = "D" }, res)
+    assert.are.same({ status = 200, request_id = "req-7", retry_attempts = 0 }, meta)
+    assert.matches("closed", tostring(m))   -- its last step freed it
+
+    local body = '{"__type":"ResourceNotFoundException","message":"no such CA"}'
+    m = client():machine("get_certificate", CERT, "", into)
+    local err
+    keep, kind, err = m:take_answer(whole("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n" ..
+                                          "Content-Length: " .. #body, body), "", into)
+    assert.is_false(keep)
+    assert.are.equal("failed", kind)
+    assert.are.equal("ResourceNotFoundException", err.code)
+
+    -- a throttled answer: the next step is the retry's sleep, then the SEND again
+    body = '{"__type":"ThrottlingException","message":"slow down"}'
+    m = client{ max_attempts = 2 }:machine("get_certificate", CERT, "", into)
+    keep, kind = m:take_answer(whole("HTTP/1.1 400 Bad Request\r\nContent-Length: " .. #body,
+                                     body), "", into)
+    assert.is_true(keep)
+    assert.are.equal("sleep", kind)
+
+    -- not a whole answer: nil alone, nothing done
+    m = client():machine("get_certificate", CERT, "", into)
+    assert.are.equal(1, select("#", m:take_answer(head(), "", into)))
+    assert.are.equal("done", (m:response_next_wire(200, head(), OK_BODY, "", into)))
+  end)
+
   it("leaves anything but a whole answer, untouched, to the driver's reading", function()
     local cases = {
       head(),                                                  -- no end of head yet
+      head() .. "\r\n\r",                                     -- the blank line not yet whole
+      head() .. "\r\n\n\r\n" .. OK_BODY,                      -- no CRLF CRLF at all
       whole(head(), OK_BODY:sub(1, 10)),                       -- the body still coming
       whole(head(), OK_BODY .. "HTTP/1.1"),                    -- bytes past the body
       whole("HTTP/1.1 100 Continue", "") .. whole(head(), OK_BODY),  -- an interim answer
