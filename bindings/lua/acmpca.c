@@ -502,6 +502,52 @@ static void params_to_json_as(lua_State *L, int idx, const acmpca_operation_info
     json_fill(L, idx, s->in, 1, borrow);
 }
 
+/*
+ * The usual params - a table of string members only (no NUL byte in a key or
+ * value), at most FLAT_NODES - 1 of them - as cJSON nodes in `nodes` (on the
+ * caller's stack) pointing at the table's own strings: no allocation, and
+ * nothing that raises. NULL for any other table: params_to_json_as then.
+ */
+#define FLAT_NODES 8
+
+static cJSON *flat_params(lua_State *L, int idx, cJSON nodes[FLAT_NODES])
+{
+    cJSON *obj = &nodes[0], *c;
+    const char *k, *v;
+    size_t used = 1, klen, vlen;
+
+    memset(obj, 0, sizeof(*obj));
+    obj->type = cJSON_Object;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (used == FLAT_NODES || lua_type(L, -2) != LUA_TSTRING ||
+            lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return NULL;
+        }
+        k = lua_tolstring(L, -2, &klen);
+        v = lua_tolstring(L, -1, &vlen);
+        lua_pop(L, 1);
+        if (strlen(k) != klen || strlen(v) != vlen) {
+            lua_pop(L, 1);
+            return NULL;
+        }
+        c = &nodes[used++];
+        memset(c, 0, sizeof(*c));
+        c->type = cJSON_String | cJSON_IsReference | cJSON_StringIsConst;
+        c->string = (char *)k;
+        c->valuestring = (char *)v;
+        if (obj->child) {  /* linked as cJSON links: the first child's prev is the last */
+            c->prev = obj->child->prev;
+            c->prev->next = c;
+        } else {
+            obj->child = c;
+        }
+        obj->child->prev = c;
+    }
+    return used > 1 ? obj : NULL;  /* {} may be an object or a list: the model decides */
+}
+
 static void params_to_json(lua_State *L, int idx, const acmpca_operation_info *op, scratch *s)
 {
     params_to_json_as(L, idx, op, s, 0);
@@ -2346,7 +2392,10 @@ static lmachine *push_new_machine(lua_State *L, int anchor, const acmpca_operati
     return lm;
 }
 
-static int machine_step(lua_State *L, lmachine *lm, int wire, int held);
+/* machine_step's flags: a step for a cosocket driver; the caller saw the machine usable. */
+enum { STEP_WIRE = 1, STEP_CHECKED = 2 };
+
+static int machine_step(lua_State *L, lmachine *lm, int flags, int held);
 
 /*
  * c:machine(operation, params) -> a machine for one call (bad params raise,
@@ -2360,14 +2409,17 @@ static int client_machine(lua_State *L)
     const acmpca_operation_info *op;
     acmpca_client *c;
     lmachine *lm;
+    cJSON nodes[FLAT_NODES], *in = NULL;
     int first_step = lua_gettop(L) >= 4, n;
 
     lua_settop(L, 5);
     op = check_operation(L, 2);
     c = check_client(L, 1, op->name);
     lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
-    params_to_json_as(L, 3, op, &lm->s, 1);  /* the params table (arg 3) holds its strings */
-    if (acmpca_machine_new_call(&lm->m, c, op->name, lm->s.in) != 0)
+    /* The params table (arg 3) holds the strings the input points at. */
+    if (!lua_istable(L, 3) || !(in = flat_params(L, 3, nodes)))
+        params_to_json_as(L, 3, op, &lm->s, 1);
+    if (acmpca_machine_new_call(&lm->m, c, op->name, in ? in : lm->s.in) != 0)
         return raise_last(L, op->name);
     scratch_release(&lm->s);  /* the machine copied the input */
     lm->own_output = 1;
@@ -2377,7 +2429,7 @@ static int client_machine(lua_State *L)
     lua_replace(L, 1);
     lua_remove(L, 2);
     lua_remove(L, 2);
-    n = machine_step(L, lm, 1, 0);
+    n = machine_step(L, lm, STEP_WIRE | STEP_CHECKED, 0);  /* its client checked above */
     lua_pushvalue(L, 1);
     lua_insert(L, -n - 1);
     return n + 1;
@@ -2671,12 +2723,14 @@ static void machine_finished(lmachine *lm)
  * index of a result m:response_next_wire just parsed, handed out by DONE
  * straight from the stack (parked as m:response parks it otherwise); 0: none.
  */
-static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
+static int machine_step(lua_State *L, lmachine *lm, int flags, int held)
 {
+    int wire = flags & STEP_WIRE;
     const char *tail = NULL;
     size_t tail_len = 0;
     acmpca_step step;
     acmpca_step_kind kind;
+    const acmpca_response_meta *meta;
     scratch *s;
 
     lua_settop(L, held ? held : 3);
@@ -2693,7 +2747,7 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
         return raise_param(L, lm->op->name, "into: expected a table, got %s",
                            luaL_typename(L, 3));
     }
-    if (!machine_usable(L, lm)) {
+    if (!(flags & STEP_CHECKED) && !machine_usable(L, lm)) {
         lua_pushliteral(L, "failed");
         push_error(L, CODE_CLOSED, lm->m ? "the client is closed" : "the machine is closed",
                    lm->op->name, 0, NULL, 0, 0);
@@ -2728,7 +2782,7 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
         return 4;
     case ACMPCA_STEP_DONE:
         s = &lm->s;  /* released below, or by close/__gc if converting raises */
-        if (acmpca_machine_result(lm->m, &s->out, &s->meta) != 0) {
+        if (acmpca_machine_result(lm->m, &s->out, NULL) != 0) {
             park_held(L, lm, held);
             break;  /* a page the paginator refused: FAILED with its error */
         }
@@ -2745,10 +2799,11 @@ static int machine_step(lua_State *L, lmachine *lm, int wire, int held)
         } else {
             lua_pushnil(L);
         }
-        if (s->meta && wire)
-            push_meta_keyed(L, s->meta, 13);
-        else if (s->meta)
-            push_meta(L, s->meta);
+        meta = acmpca_machine_meta(lm->m);  /* a view: no copy to make and free */
+        if (meta && wire)
+            push_meta_keyed(L, meta, 13);
+        else if (meta)
+            push_meta(L, meta);
         else
             lua_pushnil(L);
         if (lm->private_key)
@@ -2784,7 +2839,7 @@ static int machine_next(lua_State *L)
  */
 static int machine_next_wire(lua_State *L)
 {
-    return machine_step(L, check_machine(L), 1, 0);
+    return machine_step(L, check_machine(L), STEP_WIRE, 0);
 }
 
 /*
@@ -3155,7 +3210,7 @@ static int machine_take_answer(lua_State *L)
         lua_replace(L, 2);  /* in place of data: the machine copied what it keeps */
     lua_pushvalue(L, 2);
     lua_remove(L, 2);
-    n = machine_step(L, lm, 1, parsed ? 4 : 0);
+    n = machine_step(L, lm, STEP_WIRE | STEP_CHECKED, parsed ? 4 : 0);  /* usable above */
     lua_pushboolean(L, hs.keep_alive);
     lua_insert(L, -n - 1);
     return n + 1;
@@ -3187,7 +3242,7 @@ static int machine_response_next_wire(lua_State *L)
     lua_settop(L, 6);
     lua_replace(L, 3);  /* into */
     lua_replace(L, 2);  /* tail */
-    return machine_step(L, lm, 1, parsed ? 4 : 0);
+    return machine_step(L, lm, STEP_WIRE, parsed ? 4 : 0);
 }
 
 static const char *const transport_kinds[] = {

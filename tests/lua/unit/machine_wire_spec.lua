@@ -123,6 +123,29 @@ describe("m:next_wire", function()
     assert.has_error(function() c:machine("get_certificate", { CertificateArn = 1 }, "", {}) end)
   end)
 
+  it("checks params in c:machine as calls do, whatever shape they have", function()
+    local c = client()
+    local cases = {
+      { { CertificateAuthorityArn = ARN .. "\0x", CertificateArn = ARN },
+        "^CertificateAuthorityArn: expected a string, got a string with a NUL byte$" },
+      { { CertificateAuthorityArn = ARN, ["CertificateArn\0x"] = ARN }, "^input: expected an object" },
+      { { CertificateAuthorityArn = ARN, CertificateArn = ARN, Extra = "1" },
+        "^Extra: unknown parameter" },
+      { { CertificateAuthorityArn = ARN }, "^CertificateArn: missing required parameter$" },
+      { { CertificateAuthorityArn = ARN, CertificateArn = 7 }, "^CertificateArn: expected a string" },
+    }
+    for i, case in ipairs(cases) do
+      local ok, err = pcall(c.machine, c, "get_certificate", case[1], "", {})
+      assert.is_false(ok, "case " .. i)
+      assert.are.equal("ParamValidationError", err.code, "case " .. i)
+      assert.matches(case[2], err.message, nil, "case " .. i)
+    end
+    -- members that are not strings go as the model types them
+    local _, _, s = c:machine("list_certificate_authorities", { MaxResults = 10, ResourceOwner = "SELF" },
+                              "", {})
+    assert.are.same({ MaxResults = 10, ResourceOwner = "SELF" }, h.json_decode(select(3, split(s.wire))))
+  end)
+
   it("frees the machine once it hands out DONE or FAILED", function()
     local m = client():machine("get_certificate", CERT)
     m:next_wire()
