@@ -534,16 +534,9 @@ static cJSON *flat_params(lua_State *L, int idx, cJSON nodes[FLAT_NODES])
         }
         c = &nodes[used++];
         memset(c, 0, sizeof(*c));
-        c->type = cJSON_String | cJSON_IsReference | cJSON_StringIsConst;
-        c->string = (char *)k;
+        c->type = cJSON_String | cJSON_IsReference;
         c->valuestring = (char *)v;
-        if (obj->child) {  /* linked as cJSON links: the first child's prev is the last */
-            c->prev = obj->child->prev;
-            c->prev->next = c;
-        } else {
-            obj->child = c;
-        }
-        obj->child->prev = c;
+        cJSON_AddItemToObjectCS(obj, k, c);  /* links it, the name borrowed: no allocation */
     }
     return used > 1 ? obj : NULL;  /* {} may be an object or a list: the model decides */
 }
