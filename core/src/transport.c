@@ -1028,6 +1028,23 @@ static char *wire_out_room(handle *h, size_t n)
 
 #define PUT(p, s, n) (memcpy((p), (s), (n)), (p) += (n))
 
+/* "Content-Length: <n>\r\n" into out (38 bytes hold any size_t); its length.
+ * The digits are written from the end: no snprintf per request. */
+static size_t content_length_line(char out[38], size_t n)
+{
+    char digits[24], *d = digits + sizeof(digits);
+    size_t k;
+
+    do
+        *--d = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    k = (size_t)(digits + sizeof(digits) - d);
+    memcpy(out, "Content-Length: ", 16);
+    memcpy(out + 16, d, k);
+    memcpy(out + 16 + k, "\r\n", 2);
+    return 16 + k + 2;
+}
+
 /*
  * The request as libcurl sends it for our options: request line, Host, the
  * request's headers (libcurl drops one whose value is empty: so do we),
@@ -1042,8 +1059,8 @@ static size_t wire_request(handle *h, const acmpca_transport *t, const acmpca_ht
     size_t i, n, nlen, vlen, mlen = strlen(req->method), body = 0;
     int get = strcmp(req->method, "GET") == 0, has_host = 0, has_ua = 0, has_type = 0,
         has_len = 0;
-    char num[32], *p;
-    int numlen = 0;
+    char num[38], *p;
+    size_t numlen = 0;
 
     n = mlen + 1 + u->query_only + u->path_len + sizeof(" HTTP/1.1\r\n");
     for (i = 0; i < req->header_count; i++) {
@@ -1068,8 +1085,8 @@ static size_t wire_request(handle *h, const acmpca_transport *t, const acmpca_ht
         if (!has_type)
             n += sizeof(form);
         if (!has_len)
-            numlen = snprintf(num, sizeof(num), "Content-Length: %zu\r\n", body);
-        n += (size_t)numlen + body;
+            numlen = content_length_line(num, body);
+        n += numlen + body;
     }
     n += 2;
     if (!(p = wire_out_room(h, n))) {
@@ -1108,7 +1125,7 @@ static size_t wire_request(handle *h, const acmpca_transport *t, const acmpca_ht
     if (!get) {
         if (!has_type)
             PUT(p, form, sizeof(form) - 1);
-        PUT(p, num, (size_t)numlen);
+        PUT(p, num, numlen);
     }
     PUT(p, "\r\n", 2);
     if (body)

@@ -392,12 +392,14 @@ static void size_limit(void)
  * left out, as libcurl does), User-Agent, Content-Length and the body. */
 static void request_bytes(void)
 {
-    static const step steps[] = {{OK_LEN, 0, 0}, {OK_LEN, 0, 0}};
+    static const step steps[] = {{OK_LEN, 0, 0}, {OK_LEN, 0, 0}, {OK_LEN, 0, 0}};
     acmpca_header h[] = {{"X-Amz-Target", "Svc.Op"}, {"X-Empty", ""}};
     acmpca_transport *t = transport(0);
     acmpca_http_response r;
-    char host[64];
-    start(steps, 2);
+    char host[64], big[1206];
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    start(steps, 3);
     CHECK_INT(send_one(t, "PUT", "/latest/api/token?x=1", h, 2, "{\"a\":1}", &r), 0);
     acmpca__http_response_clear(&r);
     snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%d\r\n", srv.port);
@@ -412,6 +414,9 @@ static void request_bytes(void)
     acmpca__http_response_clear(&r);
     CHECK(strncmp(srv.last_request, "GET / HTTP/1.1\r\n", 16) == 0);
     CHECK(strstr(srv.last_request, "Content-Length") == NULL);
+    CHECK_INT(send_one(t, "POST", "/", NULL, 0, big, &r), 0); /* every digit of the length */
+    acmpca__http_response_clear(&r);
+    CHECK_CONTAINS(srv.last_request, "\r\nContent-Length: 1205\r\n\r\nbbbb");
     stop(t);
     CHECK_INT(srv.connections, 1);
 }
