@@ -43,7 +43,7 @@ set_tests_properties(options/user-agent-suffix-reaches-the-server options/log-en
 
 # The Lua binding's options, the same way (tests/lua/unit/options_spec.lua with
 # no server, tests/lua/fault/options_spec.lua against the fault server; the
-# lua/lua54 and lua/luajit suites run them too): entries of their own, so the
+# lua/lua54/* and lua/luajit/* groups run them too): entries of their own, so the
 # mutation check can run just them against a planted bug in bindings/lua/acmpca.c.
 find_program(BUSTED busted)
 find_program(LUA54_EXE lua5.4)

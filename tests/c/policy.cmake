@@ -24,7 +24,7 @@ foreach(name ${POLICY_TESTS})
 endforeach()
 
 # The Lua binding passes the TLS options through (tests/lua/fault/tls_spec.lua,
-# which the lua/lua54 suite runs too): an entry of its own, so the mutation
+# which the lua/lua54/fault group runs too): an entry of its own, so the mutation
 # check can run just it against a planted bug in bindings/lua/acmpca.c.
 find_program(BUSTED busted)
 find_program(LUA54_EXE lua5.4)
