@@ -6,8 +6,9 @@ SDKs of bench/peers, the libcurl and raw-socket floors) is a program that makes
 GetCertificate calls on one keep-alive client against bench/canned_server and prints one
 JSON line (bench/face.h). Each round starts every face once, in an order rotated by one
 each round; the process, the server and this runner share one CPU (bench/run pins them
-with taskset). Then the extras: SigV4 alone, threads on one client, heap allocations per
-call, quota-paced issuance, and where the C client's CPU per call goes. Results: bench/report.py (printed table, .md, .json, .png).
+with taskset). Then the extras: SigV4 alone, threads on one client, heap allocations and
+user-space instructions (callgrind) per call, quota-paced issuance, and where the C
+client's CPU per call goes. Results: bench/report.py (printed table, .md, .json, .png).
 
 Nothing here decides whether a test passes on timing; --smoke only checks that every
 face printed a well-formed line and that the report files were written.
@@ -285,38 +286,78 @@ def extra_threads(args, endpoint, faces_by_key, repeats):
     return out
 
 
-def extra_allocations(args, endpoint, faces_by_key):
-    shim = os.path.join(args.build, "bench", "libmalloc_count.so")
-    if not os.path.isfile(shim):
-        return [{"name": "-", "error": "no %s" % shim}]
-    n, out = max(200, min(args.calls, 1000)), []
-    keys = (C_NAME, "acmpca Python", "acmpca Lua 5.4", "acmpca LuaJIT", FLOOR_NAME,
-            "floor: raw socket")
-    for key in keys:
+COUNTED = (C_NAME, "acmpca Python", "acmpca Lua 5.4", "acmpca LuaJIT", FLOOR_NAME,
+           "floor: raw socket")
+
+
+def counted_per_call(faces_by_key, n, count, per_call):
+    """A row for each face of COUNTED: count(face, calls, path) runs it for n calls, then
+    for 2n (path: a scratch file for the counter), and gives a list of counts or None;
+    per_call(first, second) makes the row's figures from the two."""
+    out = []
+    for key in COUNTED:
         face = faces_by_key.get(key)
         if not face:
             continue
         counts = []
         for calls in (n, 2 * n):
-            fd, path = tempfile.mkstemp(prefix="malloc-count-")
+            fd, path = tempfile.mkstemp(prefix="bench-count-")
             os.close(fd)
-            line = run_face(face, args, endpoint, calls=calls,
-                            extra_env={"LD_PRELOAD": shim, "MALLOC_COUNT_OUT": path})
-            with open(path) as f:
-                rows = [ln.split() for ln in f if ln.strip()]
-            os.unlink(path)
-            if "error" in line or not rows:
-                counts = None
+            try:
+                counts.append(count(face, calls, path))
+            finally:
+                os.unlink(path)
+            if counts[-1] is None:
                 break
-            # The face's own process is the one that wrote last (it exits last).
-            counts.append([int(x) for x in rows[-1][1:]])
-        if counts:
-            (a1, f1, b1), (a2, f2, b2) = counts
-            out.append({"name": key, "allocations_per_call": (a2 - a1) / n,
-                        "frees_per_call": (f2 - f1) / n, "bytes_per_call": (b2 - b1) / n})
-        else:
+        if counts[-1] is None:
             out.append({"name": key, "error": "the counted run failed"})
+        else:
+            out.append(dict(per_call(*counts), name=key))
     return out
+
+
+def extra_allocations(args, endpoint, faces_by_key):
+    shim = os.path.join(args.build, "bench", "libmalloc_count.so")
+    if not os.path.isfile(shim):
+        return [{"name": "-", "error": "no %s" % shim}]
+    n = max(200, min(args.calls, 1000))
+
+    def count(face, calls, path):
+        line = run_face(face, args, endpoint, calls=calls,
+                        extra_env={"LD_PRELOAD": shim, "MALLOC_COUNT_OUT": path})
+        with open(path) as f:
+            rows = [ln.split() for ln in f if ln.strip()]
+        # The face's own process is the one that wrote last (it exits last).
+        return None if "error" in line or not rows else [int(x) for x in rows[-1][1:]]
+
+    def per_call(first, second):
+        (a1, f1, b1), (a2, f2, b2) = first, second
+        return {"allocations_per_call": (a2 - a1) / n, "frees_per_call": (f2 - f1) / n,
+                "bytes_per_call": (b2 - b1) / n}
+    return counted_per_call(faces_by_key, n, count, per_call)
+
+
+def extra_instructions(args, endpoint, faces_by_key):
+    """User-space instructions per call under valgrind's callgrind: repeatable to half a
+    percent where CPU time on a shared machine is not (the kernel's part, the same loopback
+    work for every face, is not counted). Runs of N and 2N calls differenced."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        return [{"name": "-", "error": "valgrind not found (apt-get install valgrind)"}]
+    n = 500
+
+    def count(face, calls, path):
+        counted = Face(face.key, [valgrind, "-q", "--tool=callgrind",
+                                  "--callgrind-out-file=" + path] + face.cmd, face.env)
+        # A fixed hash seed: Python's dicts probe alike in every run.
+        if "error" in run_face(counted, args, endpoint, calls=calls,
+                               extra_env={"PYTHONHASHSEED": "0"}):
+            return None
+        with open(path) as f:  # the total is its "summary: N" line
+            return next((int(ln.split()[1]) for ln in f if ln.startswith("summary:")), None)
+
+    return counted_per_call(faces_by_key, n, count,
+                            lambda first, second: {"instructions_per_call": (second - first) / n})
 
 
 def extra_quota(args, calls_per_thread):
@@ -421,11 +462,13 @@ def main():
         if not args.no_extras:
             by_key = {f.key: f for f in faces}
             repeats = 1 if args.quick else 3
-            print("== extras: phases, SigV4 alone, threads, allocations, quota", flush=True)
+            print("== extras: phases, SigV4 alone, threads, allocations, instructions, quota",
+                  flush=True)
             data["phases"] = extra_phases(args, data["faces"], repeats)
             data["sign"] = extra_sign(args, by_key, repeats)
             data["threads"] = extra_threads(args, endpoint, by_key, repeats)
             data["allocations"] = extra_allocations(args, endpoint, by_key)
+            data["instructions"] = extra_instructions(args, endpoint, by_key)
             data["quota"] = extra_quota(args, 10 if args.quick else 40)
         elif args.smoke:
             data["phases"] = extra_phases(args, data["faces"], 1)
