@@ -183,6 +183,7 @@ typedef struct scratch {
     acmpca_signed *sig;
     char *text;                      /* a PKI helper's result (may be a private key) */
     acmpca_issued_certificate *cert;
+    acmpca_machine *m;               /* a blocking call's machine */
 } scratch;
 
 static void explicit_wipe(void *p, size_t n)
@@ -203,6 +204,7 @@ static void scratch_release(scratch *s)
     acmpca_response_meta_free(s->meta);
     acmpca_http_request_free(s->req);
     acmpca_signed_free(s->sig);
+    acmpca_machine_free(s->m);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1653,23 +1655,89 @@ done:
     lua_settop(L, top);
 }
 
-/* c:<operation>(params) -> result, meta. Upvalue 1: the operation id. */
+/*
+ * A blocking call's 2xx body straight to its result table (the reader of
+ * acmpca_machine_perform_parsing), as m:response makes it: no cJSON tree in
+ * between. push_output runs under lua_pcall (upvalue 2 of client_call), so
+ * that running out of memory there cannot unwind through the core; the core
+ * then parses the body itself.
+ */
+typedef struct call_answer {
+    lua_State *L;
+    const acmpca_shape *output;
+    int pushed;                /* the result table is on top of L's stack */
+} call_answer;
+
+static int protected_output(lua_State *L)
+{
+    call_answer *r = (call_answer *)lua_touserdata(L, 1);
+    const char *body = (const char *)lua_touserdata(L, 2);
+    return push_output(L, r->output, body, (size_t)lua_tointeger(L, 3));
+}
+
+static int read_call_answer(void *userdata, const char *body, size_t len)
+{
+    call_answer *r = userdata;
+    lua_State *L = r->L;
+    int top = lua_gettop(L);
+
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushlightuserdata(L, r);
+    lua_pushlightuserdata(L, (void *)body);
+    lua_pushinteger(L, (lua_Integer)len);
+    if (lua_pcall(L, 3, 1, 0) != 0 || !lua_istable(L, -1)) {
+        lua_settop(L, top);
+        return 0;
+    }
+    r->pushed = 1;
+    return 1;
+}
+
+/*
+ * c:<operation>(params) -> result, meta. Upvalues: the operation id, then
+ * protected_output, then the meta's keys. The call's machine is driven here
+ * with the library's transport, as acmpca_call does, so that the usual answer
+ * becomes its table with no cJSON tree in between (as the Python module's).
+ */
 static int client_call(lua_State *L)
 {
     int id = (int)lua_tointeger(L, lua_upvalueindex(1));
     const acmpca_operation_info *op = acmpca_model_operation((size_t)id);
+    cJSON nodes[FLAT_NODES], *in = NULL;
+    call_answer r = {L, op->output, 0};
+    static const acmpca_response_meta none;
+    const acmpca_response_meta *meta;
     acmpca_client *c;
+    acmpca_step step;
+    acmpca_step_kind k;
     scratch *s;
 
     lua_settop(L, 2);
     c = check_client(L, 1, op->name);
-    s = scratch_new(L);
-    params_to_json(L, 2, op, s);
+    s = scratch_new(L);  /* its __gc frees the input and the machine if anything raises */
+    /* The params table (arg 2) holds the strings the input points at. */
+    if (!lua_istable(L, 2) || !(in = flat_params(L, 2, nodes)))
+        params_to_json_as(L, 2, op, s, 1);
     warn_if_blocking_nginx(L);
-    if (acmpca_call_ex(c, id, s->in, &s->out, &s->meta) != 0)
+    if (acmpca_machine_new_call(&s->m, c, op->name, in ? in : s->in) != 0 ||
+        acmpca_machine_use_blocking_io(s->m) != 0)
         return raise_last(L, op->name);
-    push_json(L, s->out);
-    push_meta(L, s->meta);
+    k = acmpca_machine_next(s->m, &step);
+    while (k == ACMPCA_STEP_SEND || k == ACMPCA_STEP_SLEEP) {
+        acmpca_machine_perform_parsing(s->m, &step, read_call_answer, &r);
+        k = acmpca_machine_next(s->m, &step);
+        if (r.pushed && k != ACMPCA_STEP_DONE) {  /* a 2xx the machine did not end on */
+            lua_pop(L, 1);
+            r.pushed = 0;
+        }
+    }
+    /* The thread's last error is still this call's: only push_output ran meanwhile. */
+    if (acmpca_machine_result(s->m, &s->out, NULL) != 0)
+        return raise_last(L, op->name);
+    if (!r.pushed)
+        push_json(L, s->out);
+    meta = acmpca_machine_meta(s->m);
+    push_meta_keyed(L, meta ? meta : &none, 3);
     scratch_release(s);
     return 2;
 }
@@ -3842,7 +3910,11 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     set_wire_functions(L, client_wire_methods);
     for (i = 0; i < acmpca_model_operation_count(); i++) {
         lua_pushinteger(L, (lua_Integer)i);
-        lua_pushcclosure(L, client_call, 1);
+        lua_pushcfunction(L, protected_output);
+        lua_pushliteral(L, "status");
+        lua_pushliteral(L, "request_id");
+        lua_pushliteral(L, "retry_attempts");
+        lua_pushcclosure(L, client_call, 5);
         lua_setfield(L, -2, acmpca_model_operation(i)->snake_name);
     }
     lua_setfield(L, -2, "__index");

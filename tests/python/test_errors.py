@@ -249,6 +249,16 @@ def test_fixture_bad_json_is_a_parser_error(fixture_client):
     assert info.value.operation_name == "DescribeCertificateAuthority"
 
 
+def test_fixture_body_not_strict_json_gets_the_cores_value(fixture_client):
+    # The module reads the usual 2xx body itself; a raw newline in a string it
+    # leaves to the core, whose cJSON takes it: the same value either way.
+    arn = FAKE_CA_ARN % "raw-newline"
+    out = fixture_client.describe_certificate_authority(CertificateAuthorityArn=arn)
+    assert out["CertificateAuthority"] == {"Arn": arn, "Serial": "01\n02"}
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert out["ResponseMetadata"]["RequestId"]
+
+
 def test_fixture_invalid_arn_args_state_and_permission_exists(fixture_client):
     with pytest.raises(acmpca.InvalidArnException):
         fixture_client.restore_certificate_authority(CertificateAuthorityArn="not-an-arn")
