@@ -35,10 +35,11 @@ machine may be shared and noisy). With two CPUs or more the front worker
 has the last CPU to itself and wrk and the backend share the others
 (taskset): left to the scheduler, the three move between the CPUs from one
 run to the next, and the same code measured anywhere from 53 % to 91 % of
-the floor on a 2-vCPU VM. A benchmark, not a test: it never fails
-on its figures, only when an answer was not 2xx or the machine loop failed
-(tests/run runs it for a second a location so that it cannot rot). Needs wrk (apt-get install wrk), Debian's nginx and its Lua
-module, and BUILD_DIR/luajit/acmpca.so (default BUILD_DIR: build).
+the floor on a 2-vCPU VM. A benchmark, not a test: it never fails on its
+figures, only when an answer was not 2xx or the machine loop failed
+(tests/run runs it for a second a location so that it cannot rot). Needs
+wrk (apt-get install wrk), Debian's nginx and its Lua module, and
+BUILD_DIR/luajit/acmpca.so (default BUILD_DIR: build).
 
 Last, without sockets: the call machine as resty.acmpca drives it, in a
 LuaJIT loop (bench/resty_machine.lua), next to the core's same phases alone
