@@ -906,11 +906,15 @@ static int changed_since_last(acmpy_state *st, const acmpca_response_meta *m,
 }
 
 /*
- * HTTPHeaders. Most answers repeat the last one's headers but for a value or
- * two (the request id, the date): then a copy of the last dict made, with
- * those values set; else made anew. Either way kept as the next one's model.
+ * HTTPHeaders. Most answers repeat the model's headers but for a value or
+ * two (the request id, the date): then a copy of the model made, with those
+ * values set; else made anew. A new dict becomes the next one's model, and a
+ * changed value other than the request id (new on every answer) is set in the
+ * model as well. *rid: the request id's value when it was set here (borrowed
+ * from the dict), else NULL.
  */
-static PyObject *response_headers(acmpy_state *st, const acmpca_response_meta *m)
+static PyObject *response_headers(acmpy_state *st, const acmpca_response_meta *m,
+                                  PyObject **rid)
 {
     char *at[MAX_KEPT_HEADERS];
     uint64_t changed;
@@ -918,6 +922,7 @@ static PyObject *response_headers(acmpy_state *st, const acmpca_response_meta *m
     int same_lengths = 1;
     size_t i;
 
+    *rid = NULL;
     if (!changed_since_last(st, m, &changed, at)) {
         Py_CLEAR(st->last_headers);
         if (!(headers = headers_dict(st, m)))
@@ -939,22 +944,34 @@ static PyObject *response_headers(acmpy_state *st, const acmpca_response_meta *m
         k = header_name(st, name, strlen(name));
         v = k ? PyUnicode_DecodeLatin1(now, (Py_ssize_t)len, NULL) : NULL;
         if (!v || PyDict_SetItem(headers, k, v) < 0 ||
-            PyDict_SetItem(st->last_headers, k, v) < 0) {
+            (k != st->header_names[0] && PyDict_SetItem(st->last_headers, k, v) < 0)) {
             Py_XDECREF(k);
             Py_XDECREF(v);
             Py_DECREF(headers);
             Py_CLEAR(st->last_headers);
+            *rid = NULL;
             return NULL;
         }
+        Py_DECREF(v); /* held by headers */
+        if (k == st->header_names[0]) {
+            *rid = v;
+            Py_DECREF(k);
+            continue; /* the model keeps its own */
+        }
         Py_DECREF(k);
-        Py_DECREF(v);
         if (strlen(at[i]) == len)
-            memcpy(at[i], now, len); /* the request id: the same length each time */
+            memcpy(at[i], now, len); /* the date: the same length each time */
         else
             same_lengths = 0;
     }
-    if (!same_lengths && remember_header_text(st, m) < 0)
+    if (same_lengths)
+        return headers;
+    /* The text kept is this answer's, so the model takes its request id too. */
+    if (remember_header_text(st, m) < 0 ||
+        (*rid && PyDict_SetItem(st->last_headers, st->header_names[0], *rid) < 0)) {
+        PyErr_Clear();
         Py_CLEAR(st->last_headers);
+    }
     return headers;
 }
 
@@ -973,9 +990,10 @@ PyObject *acmpy_response_metadata(acmpy_state *st, const acmpca_response_meta *m
 
     m = m ? m : &none;
     rid = m->request_id ? m->request_id : "";
-    if (!(headers = response_headers(st, m)))
+    if (!(headers = response_headers(st, m, &rid_obj)))
         return NULL;
-    rid_obj = PyDict_GetItemWithError(headers, st->header_names[0]);
+    if (!rid_obj)
+        rid_obj = PyDict_GetItemWithError(headers, st->header_names[0]);
     if (rid_obj && PyUnicode_IS_COMPACT_ASCII(rid_obj) &&
         strcmp((const char *)PyUnicode_DATA(rid_obj), rid) == 0)
         Py_INCREF(rid_obj);

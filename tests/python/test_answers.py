@@ -61,8 +61,9 @@ def test_answer__http_headers_are_each_answers_own(fault):
         ("rid-0003", {"X-Test": "two"}),           # a value changes, then stays, then is back
         ("rid-0004", {"X-Test": "two"}),
         ("rid-0005", {"X-Test": "one"}),
-        ("rid-0006", {"X-Test": "longer value"}),  # a value of another length, and back
-        ("rid-0007", {"X-Test": "one"}),
+        ("rid-0006", {"X-Test": "longer value"}),  # a value of another length,
+        ("rid-0006", {"X-Test": "longer value"}),  # the same answer again,
+        ("rid-0007", {"X-Test": "one"}),           # and back
         ("rid-0008", {"X-Test": "two", "X-More": "m"}),  # one more header
         ("rid-0009", {}),                          # one fewer
         ("rid-0010-longer-request-id", {"X-Test": "z"}),
