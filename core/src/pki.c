@@ -496,7 +496,7 @@ int acmpca_pki_parse_certificate(cJSON **out, const char *pem)
     X509 *x = NULL;
     cJSON *obj = NULL;
     BIGNUM *bn = NULL;
-    char *serial = NULL, alg[64];
+    char *serial = NULL, alg[80];   /* "EC_" and a group name of up to 63 bytes */
     EVP_PKEY *key;
     int err = 0;
 
