@@ -1244,10 +1244,31 @@ static long seconds_to_ms(double s)
  * second, 0 for none) overrides those operations and turns the limiter on.
  * The override array lives in a userdata left on the stack (the GC frees it).
  */
+/* The operation a rate_limit entry (key at -2, value at -1) names, checked. */
+static const acmpca_operation_info *rate_limit_entry(lua_State *L, const char *operation)
+{
+    const char *w = "config.rate_limit";
+    const acmpca_operation_info *op = NULL;
+
+    if (lua_type(L, -2) == LUA_TSTRING && has_nul(L, -2))
+        raise_param(L, operation, "%s: a key contains a NUL byte", w);
+    if (lua_type(L, -2) != LUA_TSTRING ||
+        !(op = acmpca_model_operation_find(lua_tostring(L, -2))))
+        raise_param(L, operation, "%s: %s%s%s is not an operation", w,
+                    lua_type(L, -2) == LUA_TSTRING ? "\"" : "a ",
+                    lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                   : luaL_typename(L, -2),
+                    lua_type(L, -2) == LUA_TSTRING ? "\"" : " key");
+    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0) ||
+        lua_tonumber(L, -1) > 1e6)
+        raise_param(L, operation, "%s.%s: expected requests per second (0 to 1000000)",
+                    w, op->snake_name);
+    return op;
+}
+
 static void read_rate_limit(lua_State *L, int idx, acmpca_client_options *o,
                             const char *operation)
 {
-    const char *w = "config.rate_limit";
     acmpca_rate_limit *r;
     size_t n = 0, i = 0;
     int t = raw_field(L, idx, "rate_limit");
@@ -1259,39 +1280,31 @@ static void read_rate_limit(lua_State *L, int idx, acmpca_client_options *o,
         return;
     }
     if (t != LUA_TTABLE)
-        raise_param(L, operation, "%s: expected a boolean or a table, got %s", w,
+        raise_param(L, operation, "config.rate_limit: expected a boolean or a table, got %s",
                     lua_typename(L, t));
     idx = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        const acmpca_operation_info *op = NULL;
-        if (lua_type(L, -2) == LUA_TSTRING && has_nul(L, -2))
-            raise_param(L, operation, "%s: a key contains a NUL byte", w);
-        if (lua_type(L, -2) != LUA_TSTRING ||
-            !(op = acmpca_model_operation_find(lua_tostring(L, -2))))
-            raise_param(L, operation, "%s: %s%s%s is not an operation", w,
-                        lua_type(L, -2) == LUA_TSTRING ? "\"" : "a ",
-                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
-                                                       : luaL_typename(L, -2),
-                        lua_type(L, -2) == LUA_TSTRING ? "\"" : " key");
-        if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0) ||
-            lua_tonumber(L, -1) > 1e6)
-            raise_param(L, operation, "%s.%s: expected requests per second (0 to 1000000)",
-                        w, op->snake_name);
+        rate_limit_entry(L, operation);
         n++;
         lua_pop(L, 1);
     }
+    /*
+     * The allocation may run a finalizer that changes the table: the second
+     * walk checks each entry again and stops at the n the array has room for.
+     */
     r = (acmpca_rate_limit *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(*r), 0);
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    while (i < n && lua_next(L, idx)) {
         /* Model names are static, so the array holds no pointer into Lua. */
-        r[i].operation = acmpca_model_operation_find(lua_tostring(L, -2))->name;
+        r[i].operation = rate_limit_entry(L, operation)->name;
         r[i].requests_per_second = (double)lua_tonumber(L, -1);
         i++;
         lua_pop(L, 1);
     }
+    lua_settop(L, idx + 1);
     o->rate_limits = r;
-    o->rate_limit_count = n;
+    o->rate_limit_count = i;
     o->rate_limit = 1;
     lua_remove(L, idx);  /* leave the array; the table stays referenced by the config */
 }
@@ -1392,7 +1405,12 @@ static int client_m_close(lua_State *L)
     return 0;
 }
 
-/* The open client at idx, or raise (wrong type: ParamValidationError; closed). */
+/*
+ * The open client at idx, or raise (wrong type: ParamValidationError; closed).
+ * Checked again right before the core uses it when Lua allocated in between:
+ * an allocation may run a finalizer that closes the client. Once a machine or
+ * paginator is made from it, that holds the core client until freed.
+ */
 static acmpca_client *check_client(lua_State *L, int idx, const char *operation)
 {
     lclient *lc = (lclient *)luaL_testudata(L, idx, CLIENT_MT);
@@ -1536,8 +1554,9 @@ static int client_export_credentials(lua_State *L)
     scratch *s;
 
     lua_settop(L, 1);
-    c = check_client(L, 1, NULL);
+    check_client(L, 1, NULL);
     s = scratch_new(L); /* holds the text, so that a raise cannot leak it */
+    c = check_client(L, 1, NULL);  /* again, after allocating: see check_client */
     if (acmpca_credentials_provider_cached(acmpca_client_credentials_provider(c), 0, &creds) != 0 ||
         creds->expiration <= 0) {
         acmpca_credentials_free(creds);
@@ -1713,12 +1732,13 @@ static int client_call(lua_State *L)
     scratch *s;
 
     lua_settop(L, 2);
-    c = check_client(L, 1, op->name);
+    check_client(L, 1, op->name);
+    warn_if_blocking_nginx(L);  /* Lua code: before the input points into params */
     s = scratch_new(L);  /* its __gc frees the input and the machine if anything raises */
     /* The params table (arg 2) holds the strings the input points at. */
     if (!lua_istable(L, 2) || !(in = flat_params(L, 2, nodes)))
         params_to_json_as(L, 2, op, s, 1);
-    warn_if_blocking_nginx(L);
+    c = check_client(L, 1, op->name);  /* again: see check_client */
     if (acmpca_machine_new_call(&s->m, c, op->name, in ? in : s->in) != 0 ||
         acmpca_machine_use_blocking_io(s->m) != 0)
         return raise_last(L, op->name);
@@ -1788,11 +1808,12 @@ static int client_wait(lua_State *L)
     scratch *s;
 
     lua_settop(L, 4);
-    c = check_client(L, 1, NULL);
+    check_client(L, 1, NULL);
     op = check_waiter(L, &w, &delay, &attempts);
+    warn_if_blocking_nginx(L);
     s = scratch_new(L);
     params_to_json(L, 3, op, s);
-    warn_if_blocking_nginx(L);
+    c = check_client(L, 1, op->name);  /* again: see check_client */
     if (acmpca_wait(c, w->name, s->in, delay, attempts, &s->out) != 0)
         return raise_last(L, op->name);
     push_json(L, s->out);
@@ -1840,6 +1861,7 @@ static int pages_call(lua_State *L)
     lclient *lc;
     scratch *s;
 
+    warn_if_blocking_nginx(L);  /* Lua code: before the checks */
     if (pg->done || !pg->p) {
         lua_pushnil(L);
         return 1;
@@ -1854,7 +1876,6 @@ static int pages_call(lua_State *L)
     if (!lc || lc != pg->owner || !lc->c)
         return raise_code(L, CODE_CLOSED, pg->op->name, "the client is closed");
     lua_pop(L, 1);
-    warn_if_blocking_nginx(L);
     s = scratch_new(L);
     if (acmpca_paginator_next(pg->p, &s->out) != 0)
         return raise_last(L, pg->op->name);
@@ -1908,7 +1929,7 @@ static int client_paginate(lua_State *L)
     lpages *pg;
 
     lua_settop(L, 4);
-    c = check_client(L, 1, NULL);
+    check_client(L, 1, NULL);
     if (lua_type(L, 2) == LUA_TSTRING && has_nul(L, 2))
         return raise_param(L, NULL, "operation: contains a NUL byte");
     if (lua_type(L, 2) != LUA_TSTRING || !(info = acmpca_paginator_find(lua_tostring(L, 2)))) {
@@ -1938,6 +1959,7 @@ static int client_paginate(lua_State *L)
     set_metatable(L, PAGES_MT);
     lua_pushvalue(L, 1);
     set_uservalue(L, -2);
+    c = check_client(L, 1, op->name);  /* again: see check_client */
     if (acmpca_paginator_new(&pg->p, c, op->name, s->in, page_size, max_items, token) != 0)
         return raise_last(L, op->name);
     scratch_release(s);  /* the paginator copied the input */
@@ -2004,10 +2026,10 @@ static void push_config_key(lua_State *L, int idx)
 
 /*
  * The client for the first argument: a client, or a config table whose
- * client is cached in the registry (creating one does no I/O). The client's
- * userdata is left on the stack so it stays alive during the call.
+ * client is cached in the registry (creating one does no I/O), pushed: it
+ * stays alive during the call.
  */
-static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
+static void client_for(lua_State *L, int idx, const char *operation)
 {
     acmpca_client_options o = ACMPCA_CLIENT_OPTIONS_INIT;
     lclient *lc;
@@ -2015,8 +2037,9 @@ static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
 
     idx = lua_absindex(L, idx);
     if (luaL_testudata(L, idx, CLIENT_MT)) {
+        check_client(L, idx, operation);
         lua_pushvalue(L, idx);
-        return check_client(L, idx, operation);
+        return;
     }
     read_config(L, idx, &o, operation);
     lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
@@ -2032,7 +2055,7 @@ static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
     if (lc && lc->c) {
         lua_replace(L, cache);
         lua_settop(L, cache);
-        return lc->c;
+        return;
     }
     lua_pop(L, 1);
     /* Keep the cache small: start afresh when full (the old clients are collected). */
@@ -2049,13 +2072,11 @@ static acmpca_client *client_for(lua_State *L, int idx, const char *operation)
     lua_rawseti(L, cache, 1);
     lua_pop(L, 1);
     push_new_client(L, &o);
-    lc = (lclient *)lua_touserdata(L, -1);
     lua_pushvalue(L, key);
     lua_pushvalue(L, -2);
     lua_rawset(L, cache);
     lua_replace(L, cache);
     lua_settop(L, cache);
-    return lc->c;
 }
 
 static const acmpca_operation_info *check_operation(lua_State *L, int idx)
@@ -2121,12 +2142,15 @@ static int l_build_request(lua_State *L)
     const acmpca_operation_info *op;
     acmpca_client *c;
     scratch *s;
+    int held;
 
     lua_settop(L, 3);
     op = check_operation(L, 2);
-    c = client_for(L, 1, op->name);
+    client_for(L, 1, op->name);
+    held = lua_gettop(L);  /* the client's userdata */
     s = scratch_new(L);
     params_to_json(L, 3, op, s);
+    c = check_client(L, held, op->name);  /* after the conversion: see check_client */
     if (acmpca_client_build_request(c, op->name, s->in, &s->req) != 0)
         return raise_last(L, op->name);
     lua_createtable(L, 0, 8);
@@ -2183,7 +2207,8 @@ static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, int se
     h = (acmpca_header *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(*h), 0);
     lua_rawseti(L, anchor, 0);
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    /* At most n: a finalizer run by an allocation below may add entries. */
+    while (i < n && lua_next(L, idx)) {
         int vt = lua_type(L, -1);
         if (lua_type(L, -2) != LUA_TSTRING)
             raise_param(L, operation, "headers: expected string names, got a %s name",
@@ -2238,6 +2263,7 @@ static acmpca_header *check_headers(lua_State *L, int idx, size_t *count, int se
         lua_pop(L, 2);
         i++;
     }
+    lua_settop(L, anchor);
     *count = i;
     return h;
 }
@@ -2475,11 +2501,12 @@ static int client_machine(lua_State *L)
 
     lua_settop(L, 5);
     op = check_operation(L, 2);
-    c = check_client(L, 1, op->name);
+    check_client(L, 1, op->name);
     lm = push_new_machine(L, 1, op);  /* its __gc frees the input if converting it raises */
     /* The params table (arg 3) holds the strings the input points at. */
     if (!lua_istable(L, 3) || !(in = flat_params(L, 3, nodes)))
         params_to_json_as(L, 3, op, &lm->s, 1);
+    c = check_client(L, 1, op->name);  /* again: see check_client */
     if (acmpca_machine_new_call(&lm->m, c, op->name, in ? in : lm->s.in) != 0)
         return raise_last(L, op->name);
     scratch_release(&lm->s);  /* the machine copied the input */
@@ -2507,10 +2534,11 @@ static int client_waiter_machine(lua_State *L)
     lmachine *lm;
 
     lua_settop(L, 4);
-    c = check_client(L, 1, NULL);
+    check_client(L, 1, NULL);
     op = check_waiter(L, &w, &delay, &attempts);
     lm = push_new_machine(L, 1, op);
     params_to_json(L, 3, op, &lm->s);
+    c = check_client(L, 1, op->name);  /* again: see check_client */
     if (acmpca_machine_new_waiter(&lm->m, c, w->name, lm->s.in, delay, attempts) != 0)
         return raise_last(L, op->name);
     scratch_release(&lm->s);
@@ -3611,18 +3639,17 @@ static int l_parse_certificate(lua_State *L)
  * *csr the given CSR (anchored by the options table), in any form
  * normalize_csr takes.
  */
-static acmpca_client *read_request(lua_State *L, acmpca_certificate_request *r,
-                                   const char **csr, size_t *csr_len)
+static void read_request(lua_State *L, acmpca_certificate_request *r, const char **csr,
+                         size_t *csr_len)
 {
     const char *op = "IssueCertificate", *w = "options";
-    acmpca_client *c;
     int t;
 
     lua_settop(L, 3);
     memset(r, 0, sizeof(*r));
     *csr = NULL;
     *csr_len = 0;
-    c = check_client(L, 1, op);
+    check_client(L, 1, op);
     r->certificate_authority_arn = check_text(L, 2, "certificate_authority_arn", op);
     if (check_options(L, 3, request_keys, op)) {
         if ((t = raw_field(L, 3, "csr")) == LUA_TSTRING)
@@ -3639,7 +3666,6 @@ static acmpca_client *read_request(lua_State *L, acmpca_certificate_request *r,
                                                op);
         read_subject(L, 3, &r->subject, op);
     }
-    return c;
 }
 
 /*
@@ -3658,13 +3684,14 @@ static int client_request_certificate(lua_State *L)
     size_t csr_len;
     scratch *s;
 
-    c = read_request(L, &r, &csr, &csr_len);
+    warn_if_blocking_nginx(L);  /* Lua code: before r points into the options */
+    read_request(L, &r, &csr, &csr_len);
     s = scratch_new(L);
     /* Any CSR form (DER too) becomes PEM first, as the core takes a C string. */
     if (csr && acmpca_pki_normalize_csr(&s->text, csr, csr_len) != 0)
         return raise_last(L, op);
     r.csr_pem = s->text;
-    warn_if_blocking_nginx(L);
+    c = check_client(L, 1, op);  /* again: see check_client */
     if (acmpca_request_certificate(c, &r, &s->cert) != 0)
         return raise_last(L, op);
     {
@@ -3700,12 +3727,13 @@ static int client_request_certificate_machine(lua_State *L)
     size_t csr_len;
     lmachine *lm;
 
-    c = read_request(L, &r, &csr, &csr_len);
+    read_request(L, &r, &csr, &csr_len);
     lm = push_new_machine(L, 1, acmpca_model_operation_find(op));
     lm->private_key = 1;
     if (csr && acmpca_pki_normalize_csr(&lm->s.text, csr, csr_len) != 0)
         return raise_last(L, op);
     r.csr_pem = lm->s.text;
+    c = check_client(L, 1, op);  /* again: see check_client */
     if (acmpca_machine_new_request_certificate(&lm->m, c, &r) != 0)
         return raise_last(L, op);
     scratch_release(&lm->s);  /* the machine copied the CSR */

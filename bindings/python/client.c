@@ -158,8 +158,8 @@ static int read_retries(acmpy_state *st, opts_holder *h, PyObject *v)
 /* True for the built-in preset; {"IssueCertificate": 10.0, ...} for overrides. */
 static int read_rate_limit(acmpy_state *st, opts_holder *h, PyObject *v)
 {
-    PyObject *key, *value;
-    Py_ssize_t pos = 0, i = 0;
+    PyObject *items, *key, *value;
+    Py_ssize_t i, n;
 
     if (!v || v == Py_False)
         return 0;
@@ -170,37 +170,47 @@ static int read_rate_limit(acmpy_state *st, opts_holder *h, PyObject *v)
     if (!PyDict_Check(v))
         return config_error(st, "rate_limit: expected a bool or a dict of requests per second "
                                 "by operation, got %R", v);
-    h->limits = PyMem_Calloc((size_t)PyDict_GET_SIZE(v) + 1, sizeof(*h->limits));
-    if (!h->limits) {
+    /* A snapshot of its items: the array is sized once, whatever runs while they are read. */
+    if (!(items = PyDict_Items(v)))
+        return -1;
+    n = PyList_GET_SIZE(items);
+    if (!(h->limits = PyMem_Calloc((size_t)n + 1, sizeof(*h->limits)))) {
+        Py_DECREF(items);
         PyErr_NoMemory();
         return -1;
     }
-    while (PyDict_Next(v, &pos, &key, &value)) {
-        const char *op = keep_utf8(st, h, key, "rate_limit key");
+    for (i = 0; i < n; i++) {
+        const char *op;
         char what[96];
         double rps;
-        if (!op)
-            return -1;
-        if (!acmpca_model_operation_find(op))
-            return config_error(st, "rate_limit: unknown operation %R", key);
+        key = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
+        value = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
+        if (!(op = keep_utf8(st, h, key, "rate_limit key")))
+            break;
+        if (!acmpca_model_operation_find(op)) {
+            config_error(st, "rate_limit: unknown operation %R", key);
+            break;
+        }
         snprintf(what, sizeof(what), "rate_limit['%s']", op);
         if (acmpy_number_arg(st->InvalidConfigError, value, what, "requests per second", 0, 0,
                              MAX_RATE, &rps) < 0)
-            return -1;
+            break;
         /* The pause before a call is 1/rate: a tiny rate would be an endless sleep. */
         if (rps > 0 && rps < MIN_RATE) {
             acmpy_raise_as(st->InvalidConfigError, "%s: expected 0 (no limit) or from %s to %s "
                            "requests per second, got %R", what, MIN_RATE_TEXT, MAX_RATE_TEXT,
                            value);
-            return -1;
+            break;
         }
         h->limits[i].operation = op;
         h->limits[i].requests_per_second = rps;
-        i++;
     }
+    Py_DECREF(items);
+    if (i < n)
+        return -1;
     h->o.rate_limit = 1;
     h->o.rate_limits = h->limits;
-    h->o.rate_limit_count = (size_t)i;
+    h->o.rate_limit_count = (size_t)n;
     return 0;
 }
 

@@ -99,8 +99,10 @@ int acmpy_number_arg(PyObject *cls, PyObject *v, const char *what, const char *k
     double d;
 
     if (!PyBool_Check(v) && (PyLong_Check(v) || PyFloat_Check(v))) {
-        /* An int past a double's range raises OverflowError: out of range too. */
-        d = PyFloat_AsDouble(v);
+        /* Read as stored, never through an int subclass's __float__ (the caller's
+         * code, which could change the container being read); an int past a
+         * double's range raises OverflowError: out of range too. */
+        d = PyFloat_Check(v) ? PyFloat_AS_DOUBLE(v) : PyLong_AsDouble(v);
         if (!(d == -1.0 && PyErr_Occurred()) && (lo_open ? d > lo : d >= lo) && d <= hi) {
             *out = d;
             return 0;
@@ -374,41 +376,31 @@ static cJSON *to_json(acmpy_state *st, PyObject *v, int depth);
 /*
  * `depth` counts the containers around v (the input object is 1). One past
  * the core's limit is converted empty, so that the core, which refuses it,
- * names its path, and a cycle (l.append(l)) ends.
+ * names its path, and a cycle (l.append(l)) ends. A mapping is walked as a
+ * list of its items, a dict's included: converting a value may run the
+ * caller's code (a read(), a keys()), which may change the mapping.
  */
 static cJSON *object_json(acmpy_state *st, PyObject *v, int depth)
 {
-    PyObject *items = NULL, *key, *value;
+    PyObject *items = NULL, *key, *value, *pair;
     cJSON *obj = cJSON_CreateObject(), *item, *out = NULL;
-    Py_ssize_t pos = 0, i = 0, n = 0, len;
-    int is_dict = PyDict_Check(v);
+    Py_ssize_t i, len;
 
     if (!obj)
         return oom();
     if (depth > ACMPCA_MAX_DEPTH)
         return obj;
-    if (!is_dict) {
-        if (!(items = PyMapping_Items(v)))
-            goto done;
-        n = PyList_GET_SIZE(items);
-    }
-    for (;;) {
+    if (!(items = PyMapping_Items(v)))
+        goto done;
+    for (i = 0; i < PyList_GET_SIZE(items); i++) {
         const char *name;
-        if (is_dict) {
-            if (!PyDict_Next(v, &pos, &key, &value))
-                break;
-        } else {
-            PyObject *pair;
-            if (i >= n)
-                break;
-            pair = PyList_GET_ITEM(items, i++);
-            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-                out = invalid("%s whose items are not (key, value) pairs", Py_TYPE(v)->tp_name);
-                goto done;
-            }
-            key = PyTuple_GET_ITEM(pair, 0);
-            value = PyTuple_GET_ITEM(pair, 1);
+        pair = PyList_GET_ITEM(items, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            out = invalid("%s whose items are not (key, value) pairs", Py_TYPE(v)->tp_name);
+            goto done;
         }
+        key = PyTuple_GET_ITEM(pair, 0);
+        value = PyTuple_GET_ITEM(pair, 1);
         if (!PyUnicode_Check(key)) {
             out = invalid("%s with a key of type %s", Py_TYPE(v)->tp_name, Py_TYPE(key)->tp_name);
             goto done;
@@ -443,12 +435,17 @@ done:
 static cJSON *array_json(acmpy_state *st, PyObject *v, int depth)
 {
     cJSON *arr = cJSON_CreateArray(), *item;
-    Py_ssize_t i, n = PySequence_Fast_GET_SIZE(v);
+    PyObject *element;
+    Py_ssize_t i;
 
     if (!arr)
         return oom();
-    for (i = 0; i < n && depth <= ACMPCA_MAX_DEPTH; i++) {
-        if (!(item = to_json(st, PySequence_Fast_GET_ITEM(v, i), depth + 1))) {
+    /* Converting an element may run the caller's code, which may change a list. */
+    for (i = 0; i < PySequence_Fast_GET_SIZE(v) && depth <= ACMPCA_MAX_DEPTH; i++) {
+        element = Py_NewRef(PySequence_Fast_GET_ITEM(v, i));
+        item = to_json(st, element, depth + 1);
+        Py_DECREF(element);
+        if (!item) {
             cJSON_Delete(arr);
             return NULL;
         }

@@ -58,6 +58,7 @@ static PyObject *pem_text(acmpy_state *st, PyObject *v, const char *what)
 static int string_list(acmpy_state *st, PyObject *v, const char *what, const char ***out,
                        size_t *count, PyObject **keep)
 {
+    PyObject *seq;
     Py_ssize_t i, n;
     *out = NULL;
     *count = 0;
@@ -69,7 +70,12 @@ static int string_list(acmpy_state *st, PyObject *v, const char *what, const cha
                      Py_TYPE(v)->tp_name);
         return -1;
     }
-    if (!(*keep = PySequence_Fast(v, "expected a list of str")))
+    if (!(seq = PySequence_Fast(v, "expected a list of str")))
+        return -1;
+    /* The caller's own list is copied: another thread may change it while the core reads. */
+    *keep = seq == v && PyList_Check(v) ? PyList_GetSlice(v, 0, PY_SSIZE_T_MAX) : Py_NewRef(seq);
+    Py_DECREF(seq);
+    if (!*keep)
         return -1;
     n = PySequence_Fast_GET_SIZE(*keep);
     if (n == 0)

@@ -266,6 +266,7 @@ int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts)
     c = calloc(1, sizeof(*c));
     if (!c)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    atomic_init(&c->refs, 1);
     if ((err = acmpca__config_resolve(&c->config, opts)) != 0)
         goto fail;
 
@@ -337,9 +338,15 @@ fail:
     return err;
 }
 
+void acmpca__client_hold(acmpca_client *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+/* Lets go of one hold: the owner's, or a machine's or paginator's when it is freed. */
 void acmpca_client_free(acmpca_client *c)
 {
-    if (!c)
+    if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) > 1)
         return;
     acmpca__transport_free(c->transport);
     acmpca__retry_free(c->retry);

@@ -46,7 +46,11 @@ struct acmpca_client {
     char *proxy_ca_bundle;           /* these four outlive the transport that borrows them */
     char *proxy_client_cert;
     char *proxy_client_key;
+    atomic_long refs;                /* the owner's, and one per machine and paginator */
 };
+
+/* Another hold on `c` (a machine's, a paginator's), let go by acmpca_client_free. */
+void acmpca__client_hold(acmpca_client *c);
 
 /* The operation by either name, or NULL with ACMPCA_EINVAL recorded. */
 const acmpca_operation_info *acmpca__find_operation(const char *name);

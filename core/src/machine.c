@@ -84,6 +84,7 @@ static int new_machine(acmpca_machine **out, machine_kind kind, acmpca_client *c
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     m->kind = kind;
     m->client = client;
+    acmpca__client_hold(client);
     m->op = op;
     if (kind != KIND_WAITER) {
         if ((err = acmpca__prepare_request(client, op, input, &m->req)) != 0) {
@@ -171,6 +172,7 @@ int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *p)
         m->kind = KIND_PAGE;
         m->state = ST_DONE;
         m->client = acmpca__paginator_client(p);
+        acmpca__client_hold(m->client);
         *out = m;
         return 0;
     }
@@ -265,6 +267,7 @@ int acmpca_machine_new_request_certificate(acmpca_machine **out, acmpca_client *
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     m->kind = KIND_CERT;
     m->client = client;
+    acmpca__client_hold(client);
     m->op = acmpca_model_operation_find("IssueCertificate");
     m->validity_days = r->validity_days ? r->validity_days : 365;
     m->delay_s = r->wait_delay_s;
@@ -328,6 +331,7 @@ void acmpca_machine_free(acmpca_machine *m)
     cJSON_Delete(m->input);
     free(m->fetch_url);
     free(m->error);
+    acmpca_client_free(m->client);
     free(m);
 }
 

@@ -147,6 +147,7 @@ void acmpca_paginator_free(acmpca_paginator *p)
     cJSON_Delete(p->input);
     free(p->token);
     free(p->resume_token);
+    acmpca_client_free(p->client);
     free(p);
 }
 
@@ -194,6 +195,7 @@ int acmpca_paginator_new(acmpca_paginator **out, acmpca_client *client, const ch
     if (!p)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
     p->client = client;
+    acmpca__client_hold(client);
     p->info = info;
     p->op = acmpca_model_operation_find(info->operation);
     p->page_size = page_size > 0 ? page_size : 0;

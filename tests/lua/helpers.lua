@@ -58,6 +58,31 @@ function M.is_integer(v)
 end
 
 -- Run a shell command; returns its stdout and whether it exited 0.
+-- n times: t = make(), then garbage whose finalizer calls fill(t), then
+-- read(t). With Lua 5.4's generational collector at its smallest minor step,
+-- pending finalizers run at nearly every allocation, so some run while the
+-- module is in the middle of reading t (LuaJIT: only userdata have
+-- finalizers, and they run later). Returns how many finalizers ran.
+function M.with_finalizers(n, make, fill, read)
+  local ran = 0
+  local generational = pcall(collectgarbage, "generational", 1, 100)
+  for i = 1, n do
+    local t = make()
+    local function finalizer() ran = ran + 1; fill(t) end
+    if newproxy then
+      getmetatable(newproxy(true)).__gc = finalizer
+    else
+      setmetatable({}, { __gc = finalizer })
+    end
+    local garbage = {}
+    for j = 1, i % 37 do garbage[j] = tostring(j) .. "x" end
+    read(t)
+  end
+  if generational then collectgarbage("incremental") end
+  collectgarbage()
+  return ran
+end
+
 function M.sh(cmd)
   local f = assert(io.popen(cmd .. "; echo \"__rc=$?\"", "r"))
   local out = f:read("*a")

@@ -282,3 +282,65 @@ def test_config__nul_in_dict_keys_is_refused(scripted, scripted_client):
 def test_pki__nul_in_text_is_refused(call):
     with pytest.raises(acmpca.ParamValidationError, match="NUL"):
         call()
+
+
+# ---- containers changed by the caller's code while they are read ------------------------
+# A value's read() (a file-like blob) runs while the binding walks the list or dict
+# holding it, and may empty that container; an int subclass's __float__ may fill the
+# rate_limit dict. Run in a child with Python's debug allocator (-X dev), which reports
+# a write past a buffer or a read of freed memory instead of going on quietly.
+CHANGED_WHILE_READ = r'''
+import acmpca
+c = acmpca.Client(region_name="us-east-1", aws_access_key_id="AKID", aws_secret_access_key="s",
+                  endpoint_url="http://127.0.0.1:9")
+CA = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/changed"
+
+def emptying(container):
+    class Blob:
+        def read(self):
+            container.clear()
+            return b"x"
+    return Blob()
+
+chain = []
+chain.extend([emptying(chain)] + [object() for _ in range(8)])
+try:
+    c.import_certificate_authority_certificate(CertificateAuthorityArn=CA, Certificate=b"x",
+                                               CertificateChain=chain)
+except acmpca.ParamValidationError as e:
+    print("list:", e)
+
+validity = {"".join(["Ty", "pe"]): None}
+validity[next(iter(validity))] = emptying(validity)
+try:
+    c.issue_certificate(CertificateAuthorityArn=CA, Csr=b"x", SigningAlgorithm="SHA256WITHRSA",
+                        Validity=validity)
+except acmpca.ParamValidationError as e:
+    print("dict:", e)
+
+limits = {}
+class Filling(int):
+    def __float__(self):
+        for op in ("GetCertificate", "IssueCertificate", "GetPolicy", "PutPolicy",
+                   "DeletePolicy", "ListPermissions", "RevokeCertificate", "CreatePermission"):
+            limits[op] = 1
+        return 5.0
+limits["ListTags"] = Filling(20)
+acmpca.Client(region_name="us-east-1", aws_access_key_id="AKID", aws_secret_access_key="s",
+              endpoint_url="http://127.0.0.1:9", rate_limit=limits).close()
+print("rate_limit: created")
+'''
+
+
+def test_containers_changed_while_read_are_read_safely():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-X", "dev", "-c", CHANGED_WHILE_READ],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "list: CertificateChain: expected a string or bytes, got list",
+        "dict: Validity.Type: expected a string, got bytes",
+        "Validity.Value: missing required parameter",
+        "rate_limit: created"], out.stderr
+

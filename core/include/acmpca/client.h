@@ -129,7 +129,11 @@ ACMPCA_API int acmpca_client_options_init(acmpca_client_options *opts, unsigned 
  * them, and opens its own. Connections are never shared between processes.
  */
 ACMPCA_API int acmpca_client_new(acmpca_client **out, const acmpca_client_options *opts);
-/* Free a client (NULL is a no-op). No call may be running on it. */
+/*
+ * Free a client (NULL is a no-op). Its machines and paginators hold it too:
+ * what it owns (connections included) goes when the last of them is freed as
+ * well. No blocking call may be running on it on another thread.
+ */
 ACMPCA_API void acmpca_client_free(acmpca_client *client);
 /* The resolved region ("" when only a custom endpoint is set) and endpoint URL. */
 ACMPCA_API const char *acmpca_client_region(const acmpca_client *client);

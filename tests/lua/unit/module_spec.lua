@@ -192,6 +192,87 @@ describe("closing a client", function()
     h.raises_code("ClientClosedError", pages)
   end)
 
+  -- The blocking methods ask ngx.get_phase() (to warn inside nginx) after
+  -- converting their arguments: code that runs there and closes the client
+  -- is seen before the core client is used.
+  it("closed while a blocking method runs Lua code, the method refuses", function()
+    local CERT = { CertificateAuthorityArn = h.CA_ARN, CertificateArn = h.CA_ARN .. "/certificate/x" }
+    local saved = rawget(_G, "ngx")
+    local methods = {
+      function(c) return c:get_certificate(CERT) end,
+      function(c) return c:wait("certificate_issued", CERT) end,
+      function(c) return c:request_certificate(h.CA_ARN, { key_type = "EC_prime256v1" }) end,
+    }
+    for _, method in ipairs(methods) do
+      local c = h.offline_client()
+      _G.ngx = { get_phase = function() c:close(); return "init" end }
+      local ok, err = pcall(method, c)
+      _G.ngx = saved
+      assert.is_false(ok)
+      assert.are.equal("ClientClosedError", err.code, tostring(err))
+    end
+  end)
+
+  it("a blocking method reads its arguments after the Lua code it runs", function()
+    local saved = rawget(_G, "ngx")
+    local c = h.offline_client()
+    local function fresh(s) return s .. tostring(os.time()) end  -- not interned by the chunk
+    local cases = {
+      { "CertificateArn", function(t) return c:get_certificate(t) end },
+      { "CertificateArn", function(t) return c:wait("certificate_issued", t) end },
+    }
+    for _, case in ipairs(cases) do
+      local params = { CertificateAuthorityArn = fresh(h.CA_ARN),
+                       CertificateArn = fresh(h.CA_ARN .. "/certificate/") }
+      _G.ngx = { get_phase = function()
+        params.CertificateArn = nil
+        collectgarbage()
+        collectgarbage()
+        return "init"
+      end }
+      local ok, err = pcall(case[2], params)
+      _G.ngx = saved
+      assert.is_false(ok)
+      assert.are.equal("ParamValidationError", err.code, tostring(err))
+      assert.matches(case[1] .. ": missing required parameter", err.message, 1, true)
+    end
+    local options = { csr = fresh("not a CSR ") }
+    _G.ngx = { get_phase = function() options.csr = nil; collectgarbage(); return "init" end }
+    local ok, err = pcall(c.request_certificate, c, h.CA_ARN, options)
+    _G.ngx = saved
+    -- No CSR given any more: one would be made, for a subject the options lack.
+    assert.is_false(ok)
+    assert.matches("subject: give a common_name", tostring(err), 1, true)
+    c:close()
+  end)
+
+  -- Lua allocates while a method converts its arguments, builds its result or
+  -- drives its machine, and an allocation may run a finalizer that closes the
+  -- client: the method then refuses (ClientClosedError) or goes on with the
+  -- core client its machine holds, and never touches freed memory (ASan and
+  -- valgrind in tests/run report it).
+  it("closed by a finalizer in the middle of a method", function()
+    local CERT = { CertificateAuthorityArn = h.CA_ARN, CertificateArn = h.CA_ARN .. "/certificate/x" }
+    local methods = {
+      function(c) return c:get_certificate(CERT) end,
+      function(c) local m = c:machine("get_certificate", CERT); return m:next() end,
+      function(c) return c:build_request("get_certificate", CERT) end,
+      function(c) return acmpca.build_request(c, "get_certificate", CERT) end,
+      function(c) return c:waiter_machine("certificate_issued", CERT):next() end,
+      function(c) return c:paginate("list_tags", { CertificateAuthorityArn = h.CA_ARN })() end,
+    }
+    for _, method in ipairs(methods) do
+      local ran = h.with_finalizers(600, h.offline_client, function(c) c:close() end,
+        function(c)
+          local ok, err = pcall(method, c)
+          local outcome = ok and "ok" or (type(err) == "table" and err.code) or tostring(err)
+          assert.is_truthy(outcome == "ok" or outcome == "ClientClosedError" or
+                           outcome == "EndpointConnectionError", outcome)
+        end)
+      assert.are.equal(600, ran)
+    end
+  end)
+
   it("frees clients nobody references (__gc)", function()
     local weak = setmetatable({}, { __mode = "k" })
     for _ = 1, 200 do
