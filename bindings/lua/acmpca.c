@@ -1375,19 +1375,34 @@ typedef struct lclient {
     struct head_cache *heads;  /* the last head its machines' m:parse_head read (malloc'd) */
 } lclient;
 
-/* The shared, idempotent close behind close(), __gc and __close. */
+/*
+ * close() and __close: idempotent. The machines and paginators made from the
+ * client hold the core client until they go; the head cache, which their
+ * methods may be reading when a finalizer closes the client, goes with the
+ * userdata (__gc).
+ */
 static void client_close(lclient *lc)
 {
-    free(lc->heads);
-    lc->heads = NULL;
     if (lc->c) {
         acmpca_client_free(lc->c);
         lc->c = NULL;
     }
 }
 
-/* __gc and __close (checked: a metamethod can also be called by hand). */
+/* __gc (checked: a metamethod can also be called by hand). */
 static int client_gc(lua_State *L)
+{
+    lclient *lc = (lclient *)luaL_testudata(L, 1, CLIENT_MT);
+    if (lc) {
+        client_close(lc);
+        free(lc->heads);
+        lc->heads = NULL;
+    }
+    return 0;
+}
+
+/* __close, checked as __gc is, and behind close(). */
+static int client_close_mm(lua_State *L)
 {
     lclient *lc = (lclient *)luaL_testudata(L, 1, CLIENT_MT);
     if (lc)
@@ -1397,12 +1412,10 @@ static int client_gc(lua_State *L)
 
 static int client_m_close(lua_State *L)
 {
-    lclient *lc = (lclient *)luaL_testudata(L, 1, CLIENT_MT);
-    if (!lc)
+    if (!luaL_testudata(L, 1, CLIENT_MT))
         return raise_param(L, NULL, "self: expected an acmpca client, got %s",
                            luaL_typename(L, 1));
-    client_close(lc);
-    return 0;
+    return client_close_mm(L);
 }
 
 /*
@@ -2362,6 +2375,8 @@ typedef struct lmachine {
     int own_output;                    /* a call machine: m:response parses a 2xx body */
     int output_step;                   /* the last SEND step asks ACM PCA (not credentials) */
     int parsed;                        /* the result is in the registry, keyed by lm */
+    int stepping;                      /* in a method that uses m between Lua allocations */
+    int close_asked;                   /* m:close() came meanwhile (from a finalizer) */
 } lmachine;
 
 /*
@@ -2419,10 +2434,39 @@ static void machine_close(lua_State *L, lmachine *lm)
     drop_parsed(L, lm);
 }
 
+/*
+ * A method that uses the core machine across Lua allocations runs between
+ * step_begin and step_end: an allocation may run a finalizer that calls
+ * m:close(), which then waits for step_end. (__gc cannot come meanwhile: the
+ * machine is on the stack.)
+ */
+static void step_begin(lmachine *lm)
+{
+    lm->stepping++;
+}
+
+static void step_end(lua_State *L, lmachine *lm)
+{
+    if (--lm->stepping == 0 && lm->close_asked)
+        machine_close(L, lm);
+}
+
 static int machine_gc(lua_State *L)
 {
     lmachine *lm = (lmachine *)luaL_testudata(L, 1, MACHINE_MT);
     if (lm)
+        machine_close(L, lm);
+    return 0;
+}
+
+/* __close (checked: it can also be called by hand): at once, or at the end
+ * of the method running on the machine. */
+static int machine_close_mm(lua_State *L)
+{
+    lmachine *lm = (lmachine *)luaL_testudata(L, 1, MACHINE_MT);
+    if (lm && lm->stepping)
+        lm->close_asked = 1;
+    else if (lm)
         machine_close(L, lm);
     return 0;
 }
@@ -2434,6 +2478,12 @@ static lmachine *check_machine(lua_State *L)
         raise_param(L, NULL, "self: expected an acmpca machine (call it as m:next()), got %s",
                     luaL_typename(L, 1));
     return lm;
+}
+
+static int machine_m_close(lua_State *L)
+{
+    check_machine(L);
+    return machine_close_mm(L);
 }
 
 /*
@@ -2843,6 +2893,7 @@ static int machine_step(lua_State *L, lmachine *lm, int flags, int held)
         set_string(L, "class", CODE_CLOSED);
         return 2;
     }
+    step_begin(lm);
     kind = acmpca_machine_next(lm->m, &step);
     if (held && kind != ACMPCA_STEP_DONE) {
         park_held(L, lm, held);
@@ -2859,6 +2910,7 @@ static int machine_step(lua_State *L, lmachine *lm, int flags, int held)
             push_wire_step(L, &step, tail ? tail : "", tail_len, lua_istable(L, 3) ? 3 : 0);
         else
             push_send_step(L, &step);
+        step_end(L, lm);
         return 2;
     case ACMPCA_STEP_SLEEP:
         lua_pushliteral(L, "sleep");
@@ -2868,6 +2920,7 @@ static int machine_step(lua_State *L, lmachine *lm, int flags, int held)
             lua_pushstring(L, step.waiter);
         else
             lua_pushnil(L);
+        step_end(L, lm);
         return 4;
     case ACMPCA_STEP_DONE:
         s = &lm->s;  /* released below, or by close/__gc if converting raises */
@@ -2900,6 +2953,7 @@ static int machine_step(lua_State *L, lmachine *lm, int flags, int held)
         scratch_release(s);
         if (wire)
             machine_finished(lm);
+        step_end(L, lm);
         return 3;
     case ACMPCA_STEP_FAILED:
     default:
@@ -2909,6 +2963,7 @@ static int machine_step(lua_State *L, lmachine *lm, int flags, int held)
     push_last_error(L, lm->op->name);
     if (wire)
         machine_finished(lm);
+    step_end(L, lm);
     return 2;
 }
 
@@ -3196,13 +3251,17 @@ static int answer(lua_State *L, lmachine *lm, int status, const acmpca_header *h
 {
     int parsed;
 
+    step_begin(lm);
     drop_parsed(L, lm);
     parsed = lm->own_output && lm->output_step && status >= 200 && status <= 299 &&
              push_output(L, lm->op->output, body, len) && acmpca_machine_output_parsed(lm->m) == 0;
-    if (acmpca_machine_response(lm->m, status, h, n, body, len) != 0)
+    if (acmpca_machine_response(lm->m, status, h, n, body, len) != 0) {
+        step_end(L, lm);
         raise_last(L, lm->op->name);
+    }
     if (parsed && !keep)
         park(L, lm);
+    step_end(L, lm);
     return parsed;
 }
 
@@ -3369,12 +3428,6 @@ static int machine_transport_error(lua_State *L)
         return 0;
     if (acmpca_machine_transport_error(lm->m, codes[i], status, detail) != 0)
         return raise_last(L, lm->op->name);
-    return 0;
-}
-
-static int machine_m_close(lua_State *L)
-{
-    machine_close(L, check_machine(L));
     return 0;
 }
 
@@ -3832,7 +3885,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     static const luaL_Reg client_meta[] = {
         {"__gc", client_gc},
 #if LUA_VERSION_NUM >= 504
-        {"__close", client_gc},
+        {"__close", client_close_mm},
 #endif
         {"__tostring", client_tostring},
         {NULL, NULL},
@@ -3857,7 +3910,7 @@ ACMPCA_LUA_EXPORT int luaopen_acmpca(lua_State *L)
     static const luaL_Reg machine_meta[] = {
         {"__gc", machine_gc},
 #if LUA_VERSION_NUM >= 504
-        {"__close", machine_gc},
+        {"__close", machine_close_mm},
 #endif
         {"__tostring", machine_tostring},
         {NULL, NULL},

@@ -375,6 +375,9 @@ static PyObject *machine_response(PyObject *op, PyObject *const *args, Py_ssize_
             !(headers[i].value = header_text(PyTuple_GET_ITEM(pair, 1))))
             goto done;
     }
+    /* Again: reading the headers may have run code that closed it. */
+    if (!live(self))
+        goto done;
     if (acmpca_machine_response(self->m, (int)status, headers, (size_t)n, body.buf,
                                 (size_t)body.len) != 0) {
         acmpy_raise_last(st, NULL, NULL);

@@ -130,6 +130,8 @@ int acmpca__paginator_request(acmpca_paginator *p, const cJSON **input, int *don
  * paginator moved on. */
 int acmpca__paginator_accept(acmpca_paginator *p, cJSON *out, cJSON **page);
 acmpca_client *acmpca__paginator_client(const acmpca_paginator *p);
+/* waiter.c: another hold on p (a page machine's), let go by acmpca_paginator_free. */
+void acmpca__paginator_hold(acmpca_paginator *p);
 const acmpca_operation_info *acmpca__paginator_operation(const acmpca_paginator *p);
 
 #endif

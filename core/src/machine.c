@@ -180,6 +180,7 @@ int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *p)
                            acmpca__paginator_operation(p), input)) != 0)
         return err;
     m->pager = p;
+    acmpca__paginator_hold(p);
     *out = m;
     return 0;
 }
@@ -331,6 +332,7 @@ void acmpca_machine_free(acmpca_machine *m)
     cJSON_Delete(m->input);
     free(m->fetch_url);
     free(m->error);
+    acmpca_paginator_free(m->pager);
     acmpca_client_free(m->client);
     free(m);
 }

@@ -138,11 +138,17 @@ struct acmpca_paginator {
     char *token;         /* token for the next request, NULL for the first page */
     char *resume_token;
     int done;
+    atomic_long refs;    /* the owner's, and its page machines' */
 };
+
+void acmpca__paginator_hold(acmpca_paginator *p)
+{
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
 
 void acmpca_paginator_free(acmpca_paginator *p)
 {
-    if (!p)
+    if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) > 1)
         return;
     cJSON_Delete(p->input);
     free(p->token);
@@ -194,6 +200,7 @@ int acmpca_paginator_new(acmpca_paginator **out, acmpca_client *client, const ch
     p = calloc(1, sizeof(*p));
     if (!p)
         return acmpca__error_set(ACMPCA_ENOMEM, "out of memory");
+    atomic_init(&p->refs, 1);
     p->client = client;
     acmpca__client_hold(client);
     p->info = info;

@@ -325,11 +325,12 @@ static void test_machine__pages_move_the_paginator(void)
 }
 
 /*
- * Machines and paginators hold their client: freed first, it lives on until the
- * last of them is freed (ctest runs this with MALLOC_PERTURB_, so memory freed
- * too early is overwritten, and under ASan).
+ * Machines and paginators hold their client, and a page machine its
+ * paginator: freed first, they live on until the last holder is freed (ctest
+ * runs this with MALLOC_PERTURB_, so memory freed too early is overwritten,
+ * and under ASan).
  */
-static void test_machine__machines_and_paginators_outlive_their_client(void)
+static void test_machine__machines_outlive_their_client_and_paginator(void)
 {
     acmpca_client *c = new_client(1, NULL, 0);
     acmpca_machine *m = new_call(c, "GetCertificate", GET_IN), *page_m = NULL;
@@ -347,12 +348,12 @@ static void test_machine__machines_and_paginators_outlive_their_client(void)
     cJSON_Delete(out);
     acmpca_machine_free(m);
     REQUIRE(acmpca_machine_new_page(&page_m, p) == 0);
+    acmpca_paginator_free(p); /* the page machine holds it, and the client */
     CHECK_INT(socket_driver_run(page_m), 0);
     CHECK_INT(acmpca_machine_result(page_m, &out, NULL), 0);
     CHECK_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "Tags"), 0)->child->valuestring,
               "kept");
     cJSON_Delete(out);
-    acmpca_paginator_free(p);
     acmpca_machine_free(page_m); /* the last holder: the client goes now */
 }
 
@@ -1027,7 +1028,7 @@ int main(int argc, char **argv)
     test_machine__rate_limit_is_a_sleep_step();
     test_machine__waiter_polls_with_sleep_steps();
     test_machine__pages_move_the_paginator();
-    test_machine__machines_and_paginators_outlive_their_client();
+    test_machine__machines_outlive_their_client_and_paginator();
     test_machine__deadline_is_carried_and_enforced();
     test_machine__request_certificate_chains_its_calls();
     test_machine__request_certificate_refuses_bad_input();

@@ -344,3 +344,16 @@ def test_containers_changed_while_read_are_read_safely():
         "Validity.Value: missing required parameter",
         "rate_limit: created"], out.stderr
 
+
+
+def test_machine__closed_while_its_answer_is_read_is_refused():
+    c = acmpca.Client(region_name=REGION, endpoint_url="http://127.0.0.1:9", **CREDS)
+    m = c._machine("GetCertificate", CertificateAuthorityArn=CA, CertificateArn=CA + "/x")
+    assert m.next().kind == "send"
+
+    def headers():
+        m.close()
+        c.close()
+        yield ("Content-Type", "application/x-amz-json-1.1")
+    with pytest.raises(acmpca.GeneralError, match="^the machine is closed$"):
+        m.response(200, headers(), b'{"Certificate": "x"}')

@@ -132,7 +132,8 @@ ACMPCA_API int acmpca_machine_new_waiter(acmpca_machine **out, acmpca_client *cl
  * A machine for the next page of `paginator` (see acmpca_paginator_new).
  * DONE's result is the page, as acmpca_paginator_next returns it, and the
  * paginator has moved on. When the paginator is already done, the machine is
- * DONE at once with a NULL result.
+ * DONE at once with a NULL result. The machine holds the paginator (and its
+ * client): freeing them first is safe.
  */
 ACMPCA_API int acmpca_machine_new_page(acmpca_machine **out, acmpca_paginator *paginator);
 

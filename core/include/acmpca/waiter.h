@@ -88,6 +88,7 @@ ACMPCA_API int acmpca_paginator_next_ex(acmpca_paginator *p, cJSON **page,
  * so tokens pass between this library and boto3 both ways.
  */
 ACMPCA_API const char *acmpca_paginator_resume_token(const acmpca_paginator *p);
+/* Free a paginator; a page machine made from it holds it until that is freed too. */
 ACMPCA_API void acmpca_paginator_free(acmpca_paginator *p);
 
 #ifdef __cplusplus

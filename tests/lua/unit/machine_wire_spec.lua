@@ -438,3 +438,62 @@ describe("m:take_answer", function()
     end
   end)
 end)
+
+-- A finalizer run by an allocation inside a machine's method may close the
+-- machine, its paginator or its client: the method ends on what the core
+-- still holds, and the machine is closed once it returns (under ASan and
+-- valgrind in tests/run, a use of freed memory is reported).
+describe("a machine closed by a finalizer in the middle of a method", function()
+  local RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n" ..
+                   "x-amzn-RequestId: req-f\r\nContent-Length: " .. #OK_BODY .. "\r\n\r\n" .. OK_BODY
+  local KINDS = { send = true, done = true, failed = true, sleep = true }
+
+  local function stress(close, drive)
+    local n = 0
+    local ran = h.with_finalizers(1500, function()
+      local c = client()
+      return { c = c, m = c:machine("get_certificate", CERT) }
+    end, close, function(t)
+      local ok, err = pcall(drive, t.m)
+      assert.is_true(ok, tostring(err))
+      n = n + 1
+    end)
+    assert.are.equal(1500, ran)
+    assert.are.equal(1500, n)
+  end
+
+  local function steps(m)
+    local kind = m:next_wire("", {})
+    assert.is_true(KINDS[kind], tostring(kind))
+    if kind == "send" then
+      local keep, kind2 = m:take_answer(RESPONSE, "", {})
+      assert.is_true(keep == nil or KINDS[kind2], tostring(kind2))
+    end
+    kind = m:next()
+    assert.is_true(KINDS[kind], tostring(kind))
+  end
+
+  it("m:close()", function()
+    stress(function(t) t.m:close() end, steps)
+  end)
+
+  it("the client's close()", function()
+    stress(function(t) t.c:close() end, steps)
+  end)
+
+  it("pages:close() under a page machine", function()
+    local ran = h.with_finalizers(1500, function()
+      local c = client()
+      local pages = c:paginate("list_tags", { CertificateAuthorityArn = ARN })
+      return { pages = pages, m = pages:machine() }
+    end, function(t) t.pages:close() end, function(t)
+      local kind = t.m:next_wire("", {})
+      assert.is_true(KINDS[kind], tostring(kind))
+      if kind == "send" then
+        t.m:response(200, { ["Content-Type"] = "application/x-amz-json-1.1" }, '{"Tags":[]}')
+        assert.is_true(KINDS[t.m:next()])
+      end
+    end)
+    assert.are.equal(1500, ran)
+  end)
+end)
