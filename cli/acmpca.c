@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,6 +458,41 @@ void cli_time_text(double epoch, char *buf, size_t cap)
         snprintf(buf, cap, "%.0f", epoch);
 }
 
+/*
+ * What is wrong with a --query path, or NULL: at most 64 steps, each a name
+ * of 1 to 255 bytes, [n] (n may be negative), [*] or [], with dots before
+ * names. Checked before any request is sent (query() recurses once a step).
+ */
+static const char *query_problem(const char *p)
+{
+    int steps = 0;
+
+    while (*p) {
+        if (*p == '.' && !*++p)
+            break;
+        if (++steps > 64)
+            return "more than 64 steps";
+        if (*p == '[') {
+            const char *end = strchr(p, ']');
+            char *stop = (char *)end;
+            long n = 0;
+            if (!end)
+                return "a [ without ]";
+            if (end != p + 1 && !(end == p + 2 && p[1] == '*'))
+                n = strtol(p + 1, &stop, 10);
+            if (stop != end || n > INT_MAX || n < -INT_MAX)
+                return "expected [n] (an int), [*] or [] for a list";
+            p = end + 1;
+        } else {
+            size_t len = strcspn(p, ".[");
+            if (len == 0 || len > 255)
+                return "expected a name of 1 to 255 bytes";
+            p += len;
+        }
+    }
+    return NULL;
+}
+
 /* A key path: a.b, a[0], a[-1], a[*].b (a projection over a list). NULL when the path is bad. */
 static cJSON *query(const cJSON *node, const char *p, int *bad)
 {
@@ -648,7 +684,7 @@ typedef struct global_flag {
 
 int main(int argc, char **argv)
 {
-    const char *max_attempts = NULL;
+    const char *max_attempts = NULL, *problem;
     int help = 0, version = 0, i, n = 0, rc;
     const struct command *cmd = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof(char *));
@@ -724,6 +760,11 @@ int main(int argc, char **argv)
             goto done;
         }
         cli_g.max_attempts = (int)v;
+    }
+    if (cli_g.query && (problem = query_problem(cli_g.query)) != NULL) {
+        rc = cli_usage(NULL, "--query: %s in \"%.200s\" (expected a.b, a[0].b or a[*].b)",
+                       problem, cli_g.query);
+        goto done;
     }
     if (n > 0 && strcmp(rest[0], "help") == 0) {
         help = 1;

@@ -270,6 +270,13 @@ refused 2 "$A" --max-attempts 0 call list-certificate-authorities
 refused 2 "$A" frobnicate
 refused 2 "$A"
 refused 2 "$A" call list-certificate-authorities --query 'a[x'
+# A bad --query is refused before the request: a closed port would exit 3.
+nobody=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for q in 'a[x' 'x[*].y[' 'a..b' 'a[99999999999]' "$(printf 'a.%.0s' $(seq 65))b"; do
+    refused 2 "$A" --endpoint-url "http://127.0.0.1:$nobody" call list-certificate-authorities --query "$q"
+    grep -q -- "--query: " err || fail "--query $q: $(cat err)"
+done
+grep -q "more than 64 steps" err || fail "a --query of 66 steps: $(cat err)"
 ok "call: bad input exits 2 with one line, nothing sent"
 
 # ---- failures from the service, the network and the credentials ----
