@@ -57,7 +57,6 @@ function M.is_integer(v)
   return type(v) == "number" and v % 1 == 0
 end
 
--- Run a shell command; returns its stdout and whether it exited 0.
 -- n times: t = make(), then garbage whose finalizer calls fill(t), then
 -- read(t). With Lua 5.4's generational collector at its smallest minor step,
 -- pending finalizers run at nearly every allocation, so some run while the
@@ -83,6 +82,7 @@ function M.with_finalizers(n, make, fill, read)
   return ran
 end
 
+-- Run a shell command; returns its stdout and whether it exited 0.
 function M.sh(cmd)
   local f = assert(io.popen(cmd .. "; echo \"__rc=$?\"", "r"))
   local out = f:read("*a")

@@ -192,12 +192,19 @@ describe("closing a client", function()
     h.raises_code("ClientClosedError", pages)
   end)
 
-  -- The blocking methods ask ngx.get_phase() (to warn inside nginx) after
-  -- converting their arguments: code that runs there and closes the client
-  -- is seen before the core client is used.
-  it("closed while a blocking method runs Lua code, the method refuses", function()
-    local CERT = { CertificateAuthorityArn = h.CA_ARN, CertificateArn = h.CA_ARN .. "/certificate/x" }
+  local CERT = { CertificateAuthorityArn = h.CA_ARN, CertificateArn = h.CA_ARN .. "/certificate/x" }
+
+  -- pcall(f, ...) with an ngx.get_phase that runs `meanwhile`: the blocking
+  -- methods ask it (to warn inside nginx) before they read their arguments.
+  local function with_get_phase(meanwhile, f, ...)
     local saved = rawget(_G, "ngx")
+    _G.ngx = { get_phase = function() meanwhile(); return "init" end }
+    local ok, err = pcall(f, ...)
+    _G.ngx = saved
+    return ok, err
+  end
+
+  it("closed while a blocking method runs Lua code, the method refuses", function()
     local methods = {
       function(c) return c:get_certificate(CERT) end,
       function(c) return c:wait("certificate_issued", CERT) end,
@@ -205,41 +212,30 @@ describe("closing a client", function()
     }
     for _, method in ipairs(methods) do
       local c = h.offline_client()
-      _G.ngx = { get_phase = function() c:close(); return "init" end }
-      local ok, err = pcall(method, c)
-      _G.ngx = saved
+      local ok, err = with_get_phase(function() c:close() end, method, c)
       assert.is_false(ok)
       assert.are.equal("ClientClosedError", err.code, tostring(err))
     end
   end)
 
   it("a blocking method reads its arguments after the Lua code it runs", function()
-    local saved = rawget(_G, "ngx")
     local c = h.offline_client()
     local function fresh(s) return s .. tostring(os.time()) end  -- not interned by the chunk
-    local cases = {
-      { "CertificateArn", function(t) return c:get_certificate(t) end },
-      { "CertificateArn", function(t) return c:wait("certificate_issued", t) end },
-    }
-    for _, case in ipairs(cases) do
+    for _, method in ipairs{ c.get_certificate, function(_, t) return c:wait("certificate_issued", t) end } do
       local params = { CertificateAuthorityArn = fresh(h.CA_ARN),
                        CertificateArn = fresh(h.CA_ARN .. "/certificate/") }
-      _G.ngx = { get_phase = function()
+      local ok, err = with_get_phase(function()
         params.CertificateArn = nil
         collectgarbage()
         collectgarbage()
-        return "init"
-      end }
-      local ok, err = pcall(case[2], params)
-      _G.ngx = saved
+      end, method, c, params)
       assert.is_false(ok)
       assert.are.equal("ParamValidationError", err.code, tostring(err))
-      assert.matches(case[1] .. ": missing required parameter", err.message, 1, true)
+      assert.matches("CertificateArn: missing required parameter", err.message, 1, true)
     end
     local options = { csr = fresh("not a CSR ") }
-    _G.ngx = { get_phase = function() options.csr = nil; collectgarbage(); return "init" end }
-    local ok, err = pcall(c.request_certificate, c, h.CA_ARN, options)
-    _G.ngx = saved
+    local ok, err = with_get_phase(function() options.csr = nil; collectgarbage() end,
+                                   c.request_certificate, c, h.CA_ARN, options)
     -- No CSR given any more: one would be made, for a subject the options lack.
     assert.is_false(ok)
     assert.matches("subject: give a common_name", tostring(err), 1, true)
@@ -252,7 +248,6 @@ describe("closing a client", function()
   -- core client its machine holds, and never touches freed memory (ASan and
   -- valgrind in tests/run report it).
   it("closed by a finalizer in the middle of a method", function()
-    local CERT = { CertificateAuthorityArn = h.CA_ARN, CertificateArn = h.CA_ARN .. "/certificate/x" }
     local methods = {
       function(c) return c:get_certificate(CERT) end,
       function(c) local m = c:machine("get_certificate", CERT); return m:next() end,
