@@ -3,6 +3,8 @@ and doubles are range-checked before the conversion and refused with an error na
 argument and the accepted range; text with CR, LF or NUL never reaches a header or gets
 cut short at the NUL on its way to C."""
 import datetime
+import subprocess
+import sys
 
 import pytest
 
@@ -333,8 +335,6 @@ print("rate_limit: created")
 
 
 def test_containers_changed_while_read_are_read_safely():
-    import subprocess
-    import sys
     out = subprocess.run([sys.executable, "-X", "dev", "-c", CHANGED_WHILE_READ],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -343,7 +343,6 @@ def test_containers_changed_while_read_are_read_safely():
         "dict: Validity.Type: expected a string, got bytes",
         "Validity.Value: missing required parameter",
         "rate_limit: created"], out.stderr
-
 
 
 def test_machine__closed_while_its_answer_is_read_is_refused():
