@@ -493,8 +493,9 @@ static const char *query_problem(const char *p)
     return NULL;
 }
 
-/* A key path: a.b, a[0], a[-1], a[*].b (a projection over a list). NULL when the path is bad. */
-static cJSON *query(const cJSON *node, const char *p, int *bad)
+/* A key path (checked by query_problem): a.b, a[0], a[-1], a[*].b (a projection
+ * over a list); null where the result has nothing. NULL: out of memory. */
+static cJSON *query(const cJSON *node, const char *p)
 {
     char name[256];
     size_t len;
@@ -505,19 +506,13 @@ static cJSON *query(const cJSON *node, const char *p, int *bad)
         return node ? cJSON_Duplicate(node, 1) : cJSON_CreateNull();
     if (*p == '[') {
         const char *end = strchr(p, ']');
-        char *stop;
         long idx;
-        if (!end) {
-            *bad = 1;
-            return NULL;
-        }
+        if (!cJSON_IsArray(node))
+            return cJSON_CreateNull();
         if (end == p + 1 || (end == p + 2 && p[1] == '*')) {
-            cJSON *list, *el;
-            if (!cJSON_IsArray(node))
-                return query(NULL, "", bad);
-            list = cJSON_CreateArray();
+            cJSON *list = cJSON_CreateArray(), *el;
             cJSON_ArrayForEach(el, node) {
-                cJSON *r = query(el, end + 1, bad);
+                cJSON *r = list ? query(el, end + 1) : NULL;
                 if (!r) {
                     cJSON_Delete(list);
                     return NULL;
@@ -529,30 +524,17 @@ static cJSON *query(const cJSON *node, const char *p, int *bad)
             }
             return list;
         }
-        idx = strtol(p + 1, &stop, 10);
-        if (stop != end) {
-            *bad = 1;
-            return NULL;
-        }
-        if (!cJSON_IsArray(node))
-            return cJSON_CreateNull();
+        idx = strtol(p + 1, NULL, 10);
         if (idx < 0)
             idx += cJSON_GetArraySize(node);
-        return query(idx < 0 ? NULL : cJSON_GetArrayItem(node, (int)idx), end + 1, bad);
+        return query(idx < 0 ? NULL : cJSON_GetArrayItem(node, (int)idx), end + 1);
     }
     len = strcspn(p, ".[");
-    if (len == 0 || len >= sizeof(name)) {
-        *bad = 1;
-        return NULL;
-    }
     memcpy(name, p, len);
     name[len] = '\0';
-    if (!cJSON_IsObject(node)) {
-        /* Walk on to find a malformed rest of the path even past a missing key. */
-        cJSON *r = query(NULL, p + len, bad);
-        return r;
-    }
-    return query(cJSON_GetObjectItemCaseSensitive(node, name), p + len, bad);
+    if (!cJSON_IsObject(node))
+        return cJSON_CreateNull();
+    return query(cJSON_GetObjectItemCaseSensitive(node, name), p + len);
 }
 
 static void print_scalar(const cJSON *v)
@@ -596,13 +578,11 @@ int cli_print(const char *title, const cJSON *result)
 {
     cJSON *picked = NULL;
     const cJSON *v = result, *el;
-    int bad = 0, scalars = 1;
+    int scalars = 1;
 
     if (cli_g.query) {
-        if (!(picked = query(result, cli_g.query, &bad)))
-            return bad ? cli_error(CLI_USAGE, "--query: cannot read \"%s\" (expected a.b, "
-                                              "a[0].b or a[*].b)", cli_g.query)
-                       : cli_error(CLI_SERVICE, "out of memory");
+        if (!(picked = query(result, cli_g.query)))
+            return cli_error(CLI_SERVICE, "out of memory");
         v = picked;
     }
     if (strcmp(cli_g.output, "table") == 0) {
